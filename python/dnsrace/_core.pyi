@@ -1,0 +1,222 @@
+"""Type stubs for the native module ``dnsrace._core`` (hand-written; keep in sync with rust/py).
+
+Conventions shared by every method (and by ``dnsrace.reference.PyRecordStore``):
+
+* An *endpoint* argument is a registered DNS name (``str``, case-insensitive, one trailing dot
+  allowed) or the dense integer id returned by ``add_endpoints``. Unknown ones raise
+  ``UnknownEndpoint``; anything else (bool, float, None, ...) raises ``InvalidArgument``.
+* Integers never accept ``bool``. Generations are ``1 <= g <= 2**63 - 1`` (``InvalidGeneration``);
+  fencing tokens and lease tokens ``1 <= t <= 2**63 - 1`` and expected versions
+  ``0 <= v <= 2**63 - 1`` (``InvalidToken``); weights ``0 <= w <= 255`` (``InvalidWeight``).
+* Times (``now``) are finite floats in seconds on the caller's clock (virtual or real); a ``ttl``
+  is a finite float > 0. Ints are accepted where floats are expected.
+* Batch calls validate every element before changing anything; an invalid element raises and the
+  store is unchanged. Outcomes of valid elements (stale, fenced, missing) are reported, not raised.
+* Batch calls release the interpreter (``Python.detach``) while the Rust core works, so other
+  Python threads run meanwhile. Every single-endpoint operation is atomic; a batch is atomic per
+  endpoint (another thread may observe a batch half-way, never an endpoint half-way).
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal, TypeAlias, final
+
+from dnsrace._types import DeleteResult, EndpointState, FlipCounts
+
+Endpoint: TypeAlias = int | str
+"""A registered DNS name or its integer id."""
+Target: TypeAlias = tuple[str, int]
+"""One record: (IPv4 or IPv6 address, weight 0..255)."""
+Answer: TypeAlias = tuple[Target, ...]
+"""What resolving an endpoint returns: its records sorted by (IPv4 before IPv6, address)."""
+Mode: TypeAlias = Literal["lww", "if_newer", "exact"]
+
+@final
+class Plan:
+    """One plan generation: for each endpoint, a weighted set of target addresses (its *tree*).
+
+    Immutable. Target sets are canonicalised (sorted by address, duplicates rejected) and
+    identical sets are stored once, here and in the store.
+    """
+
+    def __init__(
+        self, generation: int, targets: Mapping[Endpoint, Iterable[Target]]
+    ) -> None:
+        """Build a plan from ``{endpoint: [(ip, weight), ...]}``.
+
+        Raises ``InvalidGeneration``, ``InvalidName`` (for str keys), ``InvalidAddress``,
+        ``InvalidWeight``, or ``InvalidArgument`` (duplicate address in one set, duplicate
+        endpoint, malformed target). Endpoint ids (int keys) are checked when the plan is put.
+        An empty target set is allowed: it resolves to an empty answer.
+        """
+
+    @staticmethod
+    def from_shared(
+        generation: int,
+        target_sets: Sequence[Iterable[Target]],
+        endpoints: Sequence[Endpoint],
+        set_index: Sequence[int],
+    ) -> Plan:
+        """Fast compact constructor: endpoint ``endpoints[i]`` gets ``target_sets[set_index[i]]``.
+
+        Each distinct set is parsed once, so a planner that assigns a few load-balancer groups to
+        many endpoints builds a 500k-endpoint plan without per-endpoint parsing. ``endpoints``
+        and ``set_index`` must have the same length (``InvalidArgument``); an index out of range
+        raises ``InvalidArgument``.
+        """
+
+    @property
+    def generation(self) -> int: ...
+    @property
+    def records(self) -> int:
+        """Total leaves over all endpoints (a shared set counts once per endpoint using it)."""
+
+    def __len__(self) -> int:
+        """Number of endpoints this plan has a tree for."""
+
+    def endpoints(self) -> list[Endpoint]:
+        """The endpoints in construction order (names lower-cased, trailing dot dropped)."""
+
+    def targets(self, endpoint: Endpoint) -> Answer:
+        """The canonical target set of one endpoint; ``UnknownEndpoint`` if not in the plan."""
+
+@final
+class RecordStore:
+    """Thread-safe in-memory store of load-balancer DNS records (the Rust core).
+
+    Per endpoint it holds the alias (generation of the active tree), the rollback (the alias
+    before the last flip), a version bumped by every applied flip, a lease (holder, expiry,
+    fencing token) and the highest fencing token seen. Per plan generation it holds one tree
+    (weighted target set) per endpoint.
+    """
+
+    def __init__(self) -> None: ...
+    def __len__(self) -> int:
+        """Number of registered endpoints."""
+
+    def add_endpoints(self, names: Iterable[str]) -> list[int]:
+        """Register DNS names; return their ids (dense, from 0, in registration order).
+
+        Idempotent: an already registered name returns its existing id. Names are validated
+        first (``InvalidName``); on error nothing is registered.
+        """
+
+    def endpoint_id(self, name: str) -> int:
+        """The id of a registered name (``UnknownEndpoint`` otherwise)."""
+
+    def endpoint_name(self, endpoint: Endpoint) -> str:
+        """The canonical (lower-case, no trailing dot) name of an endpoint."""
+
+    def put_plan(self, plan: Plan) -> None:
+        """Store a plan's trees. Every endpoint must be registered (``UnknownEndpoint``).
+
+        ``InvalidArgument`` if the generation still has a stored tree (plans are immutable); a
+        generation whose trees were all deleted may be put again (an operator's repair).
+        """
+
+    def plan_generations(self) -> list[int]:
+        """Generations that still have at least one stored tree, ascending."""
+
+    def has_tree(self, endpoint: Endpoint, generation: int) -> bool:
+        """Whether the tree of ``generation`` for ``endpoint`` is stored."""
+
+    def delete_plans(self, generations: Iterable[int], *, safe: bool = True) -> DeleteResult:
+        """Delete the trees of these generations (the enactors' clean-up).
+
+        ``safe=True`` keeps every tree that some endpoint's alias or rollback refers to and reports
+        it; ``safe=False`` deletes them anyway, as the 2025 clean-up did, leaving dangling
+        aliases that resolve to an empty answer. Unknown generations are reported, not raised.
+        """
+
+    def flip(
+        self,
+        endpoint: Endpoint,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_version: int | None = None,
+        fence: int | None = None,
+    ) -> bool:
+        """Point the endpoint's alias at ``generation``'s tree; the old alias becomes the rollback.
+
+        Modes: ``"lww"`` always applies; ``"if_newer"`` (generation CAS) applies iff
+        ``generation`` > current alias (or there is none); ``"exact"`` applies iff the endpoint's
+        version equals ``expected_version`` (required for, and only allowed with, this mode).
+        ``fence``: refused if lower than the highest fencing token seen for the endpoint; an
+        accepted fence raises that highest token. Returns True if applied, False if refused by
+        the fence or the mode's condition. Raises ``UnknownPlan`` if the tree does not exist.
+        An applied flip that lowers the alias is counted in ``stats()["stale_flips"]``.
+        """
+
+    def flip_many(
+        self,
+        endpoints: Sequence[Endpoint] | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Sequence[int] | None = None,
+        fence: int | Sequence[int] | None = None,
+    ) -> FlipCounts:
+        """``flip`` for many endpoints in one call (``None``: every endpoint, in id order).
+
+        ``expected_versions`` (mode ``"exact"`` only, required there) and a sequence ``fence``
+        align with ``endpoints`` (with ``None``, with the ids); an int ``fence`` applies to all.
+        Missing trees are counted in ``FlipCounts.missing`` instead of raising. Repeated
+        endpoints are flipped in list order.
+        """
+
+    def resolve(self, endpoint: Endpoint) -> Answer:
+        """The records the alias points at; ``()`` (counted as an empty answer) if the alias is
+        unset, its tree was deleted, or the tree is an empty set."""
+
+    def resolve_many(self, endpoints: Sequence[Endpoint] | None = None) -> list[Answer]:
+        """``resolve`` for many endpoints (``None``: all, in id order). Endpoints sharing a target
+        set share one tuple object."""
+
+    def aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
+        """Alias generation of each endpoint (``None`` where unset); nothing is counted."""
+
+    def dangling_aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
+        """Ids (in input order) of the endpoints whose alias is set but whose tree was deleted;
+        nothing is counted. The enactor uses it to spot endpoints it can no longer update."""
+
+    def state(self, endpoint: Endpoint) -> EndpointState:
+        """A consistent snapshot of one endpoint's control record."""
+
+    def acquire_lease(self, endpoint: Endpoint, holder: str, ttl: float, now: float) -> int:
+        """Take the endpoint's lease until ``now + ttl``; return a new fencing token.
+
+        The token is greater than every token issued or accepted for this endpoint before.
+        Raises ``LeaseHeld`` (and counts a lease conflict) if another holder's lease is live
+        (``now < expiry``). Re-acquiring one's own live lease issues a new token. ``holder`` is
+        a non-empty string of at most 128 characters (``InvalidArgument``).
+        """
+
+    def acquire_leases(
+        self, endpoints: Sequence[Endpoint], holder: str, ttl: float, now: float
+    ) -> list[int | None]:
+        """``acquire_lease`` for many endpoints: the token, or ``None`` where another holder's
+        live lease refused it (counted as a conflict, not raised)."""
+
+    def renew_lease(
+        self, endpoint: Endpoint, holder: str, token: int, ttl: float, now: float
+    ) -> float:
+        """Extend a live lease to ``now + ttl`` and return the new expiry. Raises ``LeaseLost``
+        unless ``holder`` and ``token`` match the current lease and it has not expired."""
+
+    def release_lease(self, endpoint: Endpoint, holder: str, token: int) -> None:
+        """Give the lease up. Raises ``LeaseLost`` unless ``holder`` and ``token`` match the
+        current lease (an expired but untaken lease may still be released)."""
+
+    def release_leases(
+        self, endpoints: Sequence[Endpoint], holder: str, tokens: Sequence[int]
+    ) -> int:
+        """``release_lease`` for many endpoints; returns how many were released. Leases no longer
+        held (token or holder mismatch) are skipped, not raised."""
+
+    def stats(self) -> dict[str, int]:
+        """Counters and gauges (see README, "Store counters"). Gauges (dangling_*) are computed
+        from a consistent snapshot."""
+
+    def memory(self) -> dict[str, int]:
+        """Estimated heap bytes by part: ``endpoints``, ``names``, ``plans``, ``target_sets``,
+        ``total`` (capacity-based; shared target sets counted once)."""

@@ -1,0 +1,84 @@
+"""Exceptions raised by dnsrace.
+
+Both store implementations (the Rust ``RecordStore`` and the pure-Python
+``reference.PyRecordStore``) raise exactly these classes, so code can catch them
+without caring which store it runs on. Every bad argument raises a subclass of
+:class:`DnsraceError`; value errors also subclass :class:`ValueError` and lookup
+errors :class:`KeyError`, so ordinary Python handlers keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DnsraceError",
+    "InternalError",
+    "InvalidAddress",
+    "InvalidArgument",
+    "InvalidGeneration",
+    "InvalidName",
+    "InvalidToken",
+    "InvalidWeight",
+    "LeaseError",
+    "LeaseHeld",
+    "LeaseLost",
+    "UnknownEndpoint",
+    "UnknownPlan",
+]
+
+
+class DnsraceError(Exception):
+    """Base class of every error dnsrace raises on purpose."""
+
+
+class InvalidArgument(DnsraceError, ValueError):
+    """An argument has the wrong type or an impossible value (mode, size, ttl, time, ...)."""
+
+
+class InvalidName(InvalidArgument):
+    """A DNS name breaks the rules: <= 253 chars, labels 1..63 of letters, digits, hyphen."""
+
+
+class InvalidAddress(InvalidArgument):
+    """A target address is not a valid IPv4 or IPv6 address."""
+
+
+class InvalidWeight(InvalidArgument):
+    """A record weight is not an integer in 0..255 (Route 53's range)."""
+
+
+class InvalidGeneration(InvalidArgument):
+    """A plan generation is not an integer in 1..2**63-1."""
+
+
+class InvalidToken(InvalidArgument):
+    """A fencing token (or expected version) is not an integer in its range."""
+
+
+class _LookupMessage(DnsraceError, KeyError):
+    # KeyError.__str__ quotes its argument; keep the message readable.
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownEndpoint(_LookupMessage):
+    """An endpoint name or id is not registered in the store."""
+
+
+class UnknownPlan(_LookupMessage):
+    """A plan generation (or its tree for one endpoint) is not stored."""
+
+
+class LeaseError(DnsraceError):
+    """Base class of lease failures."""
+
+
+class LeaseHeld(LeaseError):
+    """A live lease on the endpoint is held by another holder."""
+
+
+class LeaseLost(LeaseError):
+    """The caller no longer holds the lease (expired, released, or taken over)."""
+
+
+class InternalError(DnsraceError):
+    """A bug inside dnsrace (a Rust panic caught at the boundary). The store is left unchanged."""
