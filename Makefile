@@ -1,0 +1,64 @@
+# Every target sets itself up from a fresh clone: a virtual environment in .venv with the
+# tools of requirements-dev.txt, and the Rust extension built by maturin (release mode, since
+# tests and benchmarks time it). Nothing needs to be installed by hand.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+DEPS_STAMP := $(VENV)/.deps-stamp
+EXT_STAMP := $(VENV)/.ext-stamp
+RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
+
+.PHONY: all run test bench build lint rust-test py-test fmt clean
+
+all: test
+
+$(DEPS_STAMP): requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(EXT_STAMP): $(DEPS_STAMP) $(RUST_SRC) pyproject.toml
+	maturin develop --release --quiet
+	touch $@
+
+## build: the virtual environment and the release-mode extension
+build: $(EXT_STAMP)
+
+## run: the main job (incident replay and the discipline comparison on the embedded store)
+run: $(EXT_STAMP)
+	$(PY) -m dnsrace.modes
+
+## test: all Rust and Python tests, plus format and lint checks
+test: lint rust-test py-test
+
+lint: $(EXT_STAMP)
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	ruff check python tests bench
+	ruff format --check python tests bench
+
+rust-test:
+	cargo test -p dnsrace-core --quiet
+
+py-test: $(EXT_STAMP)
+	$(PY) -m pytest tests -q
+
+## bench: pytest-benchmark micro benchmarks (ratios against the Python reference, same run)
+bench: $(EXT_STAMP)
+	mkdir -p results
+	$(PY) -m pytest bench -q --benchmark-json results/bench.json --benchmark-columns=min,median,mean,rounds
+	$(PY) -m dnsrace.benchreport results/bench.json
+
+fmt:
+	cargo fmt --all
+	ruff format python tests bench
+	ruff check --fix python tests bench
+
+clean:
+	rm -rf $(VENV) target results python/dnsrace/_core*.so

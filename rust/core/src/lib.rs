@@ -1,0 +1,33 @@
+//! dnsrace-core: an in-memory store of load-balancer DNS records for planner/enactor control
+//! planes, with generation compare-and-swap, last-write-wins, leases and fencing tokens.
+//!
+//! Pure Rust: nothing here knows about Python. Time is always an explicit argument (`now`, in
+//! seconds on the caller's clock) so that a deterministic virtual clock can drive the store.
+//!
+//! ```
+//! use dnsrace_core::{EndpointKey, Leaf, Mode, Outcome, PlanBuilder, Store};
+//! let store = Store::new();
+//! let ids = store.add_endpoints(&["dynamodb.us-east-1.amazonaws.com"]).unwrap();
+//! let mut plan = PlanBuilder::new(7).unwrap();
+//! let set = plan.add_set(vec![Leaf::parse("10.0.0.1", 100).unwrap()]).unwrap();
+//! plan.add_endpoint(EndpointKey::Id(ids[0]), set).unwrap();
+//! store.put_plan(&plan.build()).unwrap();
+//! assert_eq!(store.flip(ids[0], 7, Mode::IfNewer, None, None).unwrap(), Outcome::Applied);
+//! assert_eq!(store.resolve(ids[0]).unwrap().len(), 1);
+//! ```
+
+mod error;
+mod name;
+mod store;
+mod target;
+
+pub use error::{
+    check_generation, check_holder, check_now, check_token, check_ttl, check_version, Error,
+    Result, MAX_GENERATION, MAX_HOLDER_CHARS, MAX_TOKEN,
+};
+pub use name::{canonical_name, MAX_LABEL_LEN, MAX_NAME_LEN};
+pub use store::{
+    DeleteReport, EndpointRef, EndpointState, Fence, FlipCounts, Memory, Mode, Outcome, Stats,
+    Store,
+};
+pub use target::{canonical_set, EndpointKey, Leaf, Plan, PlanBuilder, TargetSet};

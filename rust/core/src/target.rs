@@ -1,0 +1,351 @@
+//! Weighted targets (records), canonical target sets, their interning, and plans.
+
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use hashbrown::{HashSet, HashTable};
+
+use crate::error::{check_generation, Error, Result};
+use crate::name::canonical_name;
+
+/// One record: an address and its weight (0..255, Route 53's range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Leaf {
+    pub addr: IpAddr,
+    pub weight: u8,
+}
+
+impl Leaf {
+    /// Parse an IPv4 or IPv6 address (std syntax: no zone id, no brackets).
+    pub fn parse(addr: &str, weight: u8) -> Result<Leaf> {
+        let addr = addr
+            .parse::<IpAddr>()
+            .map_err(|_| Error::InvalidAddress(format!("invalid IP address {addr:?}")))?;
+        Ok(Leaf { addr, weight })
+    }
+}
+
+/// A canonical target set: leaves sorted by address (IPv4 before IPv6), no repeated address.
+pub type TargetSet = Arc<[Leaf]>;
+
+/// Sort a set and reject repeated addresses.
+pub fn canonical_set(mut leaves: Vec<Leaf>) -> Result<TargetSet> {
+    leaves.sort_unstable();
+    if let Some(w) = leaves.windows(2).find(|w| w[0].addr == w[1].addr) {
+        return Err(Error::InvalidArgument(format!(
+            "address {} appears twice in one target set",
+            w[0].addr
+        )));
+    }
+    Ok(leaves.into())
+}
+
+/// How a plan names an endpoint: by DNS name (store-independent) or by a store's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EndpointKey {
+    Name(Box<str>),
+    Id(u32),
+}
+
+/// One plan generation: a tree (target set) per endpoint. Identical sets are stored once.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    generation: u64,
+    sets: Vec<TargetSet>,
+    endpoints: Vec<EndpointKey>,
+    set_of: Vec<u32>,
+    records: u64,
+}
+
+/// Builds a [`Plan`], validating as it goes.
+pub struct PlanBuilder {
+    plan: Plan,
+    seen_sets: HashTable<u32>,
+    seen_endpoints: HashSet<EndpointKey, foldhash::fast::RandomState>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl PlanBuilder {
+    pub fn new(generation: u64) -> Result<Self> {
+        Ok(Self {
+            plan: Plan {
+                generation: check_generation(generation)?,
+                sets: Vec::new(),
+                endpoints: Vec::new(),
+                set_of: Vec::new(),
+                records: 0,
+            },
+            seen_sets: HashTable::new(),
+            seen_endpoints: HashSet::default(),
+            hasher: foldhash::fast::RandomState::default(),
+        })
+    }
+
+    /// Add a target set (canonicalised and deduplicated); returns its index in the plan.
+    pub fn add_set(&mut self, leaves: Vec<Leaf>) -> Result<u32> {
+        let set = canonical_set(leaves)?;
+        let hash = self.hasher.hash_one(&*set);
+        let sets = &self.plan.sets;
+        if let Some(&i) = self.seen_sets.find(hash, |&i| *sets[i as usize] == *set) {
+            return Ok(i);
+        }
+        let i = u32::try_from(sets.len())
+            .map_err(|_| Error::InvalidArgument("too many target sets in one plan".into()))?;
+        self.plan.sets.push(set);
+        let (hasher, sets) = (&self.hasher, &self.plan.sets);
+        self.seen_sets
+            .insert_unique(hash, i, |&j| hasher.hash_one(&*sets[j as usize]));
+        Ok(i)
+    }
+
+    /// Give `key` the set returned by [`PlanBuilder::add_set`].
+    pub fn add_endpoint(&mut self, key: EndpointKey, set: u32) -> Result<()> {
+        let size = self
+            .plan
+            .sets
+            .get(set as usize)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "set index {set} out of range (plan has {} target sets)",
+                    self.plan.sets.len()
+                ))
+            })?
+            .len();
+        let key = match key {
+            EndpointKey::Name(name) => {
+                EndpointKey::Name(canonical_name(&name)?.into_owned().into_boxed_str())
+            }
+            id => id,
+        };
+        if !self.seen_endpoints.insert(key.clone()) {
+            return Err(Error::InvalidArgument(format!(
+                "endpoint {} appears twice in plan {}",
+                key_text(&key),
+                self.plan.generation
+            )));
+        }
+        self.plan.endpoints.push(key);
+        self.plan.set_of.push(set);
+        self.plan.records += size as u64;
+        Ok(())
+    }
+
+    pub fn reserve(&mut self, endpoints: usize) {
+        self.plan.endpoints.reserve_exact(endpoints);
+        self.plan.set_of.reserve_exact(endpoints);
+        self.seen_endpoints.reserve(endpoints);
+    }
+
+    pub fn build(self) -> Plan {
+        self.plan
+    }
+}
+
+pub(crate) fn key_text(key: &EndpointKey) -> String {
+    match key {
+        EndpointKey::Name(n) => format!("{n:?}"),
+        EndpointKey::Id(id) => format!("id {id}"),
+    }
+}
+
+impl Plan {
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+    /// Number of endpoints with a tree in this plan.
+    pub fn len(&self) -> usize {
+        self.endpoints.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.endpoints.is_empty()
+    }
+    /// Total leaves over all endpoints.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+    pub fn endpoints(&self) -> &[EndpointKey] {
+        &self.endpoints
+    }
+    pub fn sets(&self) -> &[TargetSet] {
+        &self.sets
+    }
+    /// Index into [`Plan::sets`] per endpoint, aligned with [`Plan::endpoints`].
+    pub fn set_of(&self) -> &[u32] {
+        &self.set_of
+    }
+    /// The target set of one endpoint (a linear scan: for inspection, not hot paths).
+    pub fn targets(&self, key: &EndpointKey) -> Option<&TargetSet> {
+        let i = self.endpoints.iter().position(|k| k == key)?;
+        Some(&self.sets[self.set_of[i] as usize])
+    }
+}
+
+/// The store's interned target sets, reference-counted by the trees that use them so that a
+/// set disappears with its last tree.
+pub(crate) struct SetTable {
+    sets: Vec<Option<(TargetSet, u32)>>,
+    free: Vec<u32>,
+    index: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    live: usize,
+}
+
+impl SetTable {
+    pub(crate) fn new() -> Self {
+        Self {
+            sets: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
+            live: 0,
+        }
+    }
+
+    /// Intern `set` and add `refs` references to it.
+    pub(crate) fn acquire(&mut self, set: &TargetSet, refs: u32) -> u32 {
+        let hash = self.hasher.hash_one(&**set);
+        let sets = &self.sets;
+        let found = self.index.find(hash, |&i| match &sets[i as usize] {
+            Some((s, _)) => **s == **set,
+            None => false,
+        });
+        if let Some(&i) = found {
+            if let Some((_, n)) = &mut self.sets[i as usize] {
+                *n += refs;
+            }
+            return i;
+        }
+        let entry = Some((set.clone(), refs));
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.sets[i as usize] = entry;
+                i
+            }
+            None => {
+                self.sets.push(entry);
+                (self.sets.len() - 1) as u32
+            }
+        };
+        self.live += 1;
+        let (hasher, sets) = (&self.hasher, &self.sets);
+        self.index
+            .insert_unique(hash, i, |&j| match &sets[j as usize] {
+                Some((s, _)) => hasher.hash_one(&**s),
+                None => 0,
+            });
+        i
+    }
+
+    /// Drop one reference; the set is freed with its last one.
+    pub(crate) fn release(&mut self, i: u32) {
+        let Some((set, n)) = &mut self.sets[i as usize] else {
+            return;
+        };
+        *n -= 1;
+        if *n > 0 {
+            return;
+        }
+        let hash = self.hasher.hash_one(&**set);
+        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
+            entry.remove();
+        }
+        self.sets[i as usize] = None;
+        self.free.push(i);
+        self.live -= 1;
+    }
+
+    pub(crate) fn get(&self, i: u32) -> &TargetSet {
+        match &self.sets[i as usize] {
+            Some((s, _)) => s,
+            None => unreachable!("tree refers to a freed target set"),
+        }
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let leaves: usize = self
+            .sets
+            .iter()
+            .flatten()
+            .map(|(s, _)| 16 + std::mem::size_of_val(&**s))
+            .sum();
+        leaves
+            + self.sets.capacity() * std::mem::size_of::<Option<(TargetSet, u32)>>()
+            + self.free.capacity() * 4
+            + self.index.allocation_size()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(a: &str, w: u8) -> Leaf {
+        Leaf::parse(a, w).unwrap()
+    }
+
+    #[test]
+    fn sets_are_sorted_and_reject_repeats() {
+        let s = canonical_set(vec![
+            leaf("::1", 1),
+            leaf("10.0.0.2", 2),
+            leaf("10.0.0.1", 3),
+        ])
+        .unwrap();
+        let addrs: Vec<String> = s.iter().map(|l| l.addr.to_string()).collect();
+        assert_eq!(addrs, ["10.0.0.1", "10.0.0.2", "::1"]);
+        assert!(canonical_set(vec![leaf("10.0.0.1", 1), leaf("10.0.0.1", 2)]).is_err());
+    }
+
+    #[test]
+    fn rejects_bad_addresses() {
+        for bad in ["1.2.3", "01.2.3.4", "fe80::1%eth0", "[::1]", "", "1.2.3.4 "] {
+            assert!(
+                matches!(Leaf::parse(bad, 1), Err(Error::InvalidAddress(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn plan_dedupes_sets_and_endpoints() {
+        let mut b = PlanBuilder::new(3).unwrap();
+        let a = b.add_set(vec![leaf("10.0.0.1", 1)]).unwrap();
+        let a2 = b.add_set(vec![leaf("10.0.0.1", 1)]).unwrap();
+        assert_eq!(a, a2);
+        b.add_endpoint(EndpointKey::Name("X.com".into()), a)
+            .unwrap();
+        assert!(b
+            .add_endpoint(EndpointKey::Name("x.com.".into()), a)
+            .is_err());
+        assert!(b.add_endpoint(EndpointKey::Id(0), 7).is_err());
+        let p = b.build();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p.records(), 1);
+        assert!(p.targets(&EndpointKey::Name("x.com".into())).is_some());
+        assert!(PlanBuilder::new(0).is_err());
+    }
+
+    #[test]
+    fn set_table_refcounts_and_reuses_slots() {
+        let mut t = SetTable::new();
+        let s1 = canonical_set(vec![leaf("10.0.0.1", 1)]).unwrap();
+        let s2 = canonical_set(vec![leaf("10.0.0.2", 1)]).unwrap();
+        let i = t.acquire(&s1, 2);
+        assert_eq!(t.acquire(&s1, 1), i);
+        let j = t.acquire(&s2, 1);
+        assert_eq!(t.live(), 2);
+        t.release(j);
+        assert_eq!(t.live(), 1);
+        for _ in 0..3 {
+            t.release(i);
+        }
+        assert_eq!(t.live(), 0);
+        assert_eq!(t.acquire(&s2, 1), t.acquire(&s2, 0));
+        assert_eq!(t.live(), 1);
+    }
+}
