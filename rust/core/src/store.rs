@@ -1099,9 +1099,18 @@ fn check_expected(mode: Mode, expected: Option<u64>) -> Result<Option<u64>> {
     }
 }
 
-/// Debug helper for the tests: the shard layout must be a bijection.
 #[cfg(test)]
-pub(crate) fn layout_roundtrip(id: u32) -> u32 {
-    let (s, i) = locate(id);
-    id_at(s, i)
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_layout_is_a_bijection() {
+        let mut seen = std::collections::HashSet::new();
+        for id in (0..300_000u32).chain([u32::MAX - 1]) {
+            let (s, i) = locate(id);
+            assert!(s < SHARDS);
+            assert_eq!(id_at(s, i), id);
+            assert!(seen.insert((s, i)));
+        }
+    }
 }

@@ -1,0 +1,431 @@
+//! Behaviour of the core store: flips in every mode, fencing, leases at their expiry edges, safe
+//! and unsafe clean-up, counters, and atomicity under many threads.
+
+use std::sync::Arc;
+use std::thread;
+
+use dnsrace_core::{
+    EndpointKey, EndpointRef, Error, Fence, Leaf, Mode, Outcome, Plan, PlanBuilder, Store,
+};
+use proptest::prelude::*;
+
+fn plan(generation: u64, ids: &[u32]) -> Plan {
+    let mut b = PlanBuilder::new(generation).unwrap();
+    let leaves = (0..4u8)
+        .map(|j| Leaf::parse(&format!("10.{}.0.{j}", generation % 250), j).unwrap())
+        .collect();
+    let set = b.add_set(leaves).unwrap();
+    for &id in ids {
+        b.add_endpoint(EndpointKey::Id(id), set).unwrap();
+    }
+    b.build()
+}
+
+fn store_with(n: usize, generations: std::ops::RangeInclusive<u64>) -> (Store, Vec<u32>) {
+    let store = Store::new();
+    let names: Vec<String> = (0..n).map(|i| format!("ep{i}.test")).collect();
+    let ids = store.add_endpoints(&names).unwrap();
+    for g in generations {
+        store.put_plan(&plan(g, &ids)).unwrap();
+    }
+    (store, ids)
+}
+
+#[test]
+fn if_newer_applies_only_newer_generations() {
+    let (s, _) = store_with(1, 1..=3);
+    assert_eq!(
+        s.flip(0, 2, Mode::IfNewer, None, None).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(
+        s.flip(0, 2, Mode::IfNewer, None, None).unwrap(),
+        Outcome::Stale
+    );
+    assert_eq!(
+        s.flip(0, 1, Mode::IfNewer, None, None).unwrap(),
+        Outcome::Stale
+    );
+    assert_eq!(
+        s.flip(0, 3, Mode::IfNewer, None, None).unwrap(),
+        Outcome::Applied
+    );
+    let st = s.state(0).unwrap();
+    assert_eq!((st.alias, st.rollback, st.version), (Some(3), Some(2), 2));
+    let stats = s.stats();
+    assert_eq!(
+        (
+            stats.flips_applied,
+            stats.stale_rejections,
+            stats.stale_flips
+        ),
+        (2, 2, 0)
+    );
+}
+
+#[test]
+fn lww_applies_stale_generations_and_counts_them() {
+    let (s, _) = store_with(1, 1..=3);
+    s.flip(0, 3, Mode::Lww, None, None).unwrap();
+    assert_eq!(
+        s.flip(0, 1, Mode::Lww, None, None).unwrap(),
+        Outcome::Applied
+    );
+    let st = s.state(0).unwrap();
+    assert_eq!((st.alias, st.rollback), (Some(1), Some(3)));
+    assert_eq!(s.stats().stale_flips, 1);
+}
+
+#[test]
+fn exact_compares_versions() {
+    let (s, _) = store_with(1, 1..=2);
+    assert!(matches!(
+        s.flip(0, 1, Mode::Exact, None, None),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        s.flip(0, 1, Mode::Lww, Some(0), None),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(
+        s.flip(0, 2, Mode::Exact, Some(0), None).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(
+        s.flip(0, 1, Mode::Exact, Some(0), None).unwrap(),
+        Outcome::Stale
+    );
+    assert_eq!(
+        s.flip(0, 1, Mode::Exact, Some(1), None).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(s.state(0).unwrap().version, 2);
+}
+
+#[test]
+fn missing_trees_are_refused_and_counted() {
+    let (s, ids) = store_with(2, 1..=1);
+    assert_eq!(
+        s.flip(0, 9, Mode::Lww, None, None).unwrap(),
+        Outcome::Missing
+    );
+    let c = s
+        .flip_many(Some(&ids), 9, Mode::Lww, None, Fence::None)
+        .unwrap();
+    assert_eq!((c.applied, c.missing), (0, 2));
+    assert_eq!(s.stats().missing_rejections, 3);
+    assert_eq!(s.state(0).unwrap().alias, None);
+}
+
+#[test]
+fn fencing_rejects_lower_tokens_and_leases_raise_the_bar() {
+    let (s, _) = store_with(1, 1..=3);
+    let t1 = s.acquire_lease(0, "a", 10.0, 0.0).unwrap();
+    assert_eq!(
+        s.flip(0, 1, Mode::Lww, None, Some(t1)).unwrap(),
+        Outcome::Applied
+    );
+    // The lease expires; b takes over and gets a higher token.
+    let t2 = s.acquire_lease(0, "b", 10.0, 10.0).unwrap();
+    assert!(t2 > t1);
+    assert_eq!(
+        s.flip(0, 3, Mode::Lww, None, Some(t1)).unwrap(),
+        Outcome::Fenced
+    );
+    assert_eq!(
+        s.flip(0, 2, Mode::Lww, None, Some(t2)).unwrap(),
+        Outcome::Applied
+    );
+    // A presented token above anything issued raises the bar too.
+    assert_eq!(
+        s.flip(0, 3, Mode::Lww, None, Some(t2 + 5)).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(
+        s.flip(0, 3, Mode::Lww, None, Some(t2)).unwrap(),
+        Outcome::Fenced
+    );
+    assert_eq!(s.acquire_lease(0, "c", 1.0, 100.0).unwrap(), t2 + 6);
+    assert_eq!(s.stats().fenced_rejections, 2);
+    assert!(matches!(
+        s.flip(0, 3, Mode::Lww, None, Some(0)),
+        Err(Error::InvalidToken(_))
+    ));
+}
+
+#[test]
+fn lease_expiry_edges() {
+    let (s, _) = store_with(1, 1..=1);
+    let t = s.acquire_lease(0, "a", 5.0, 100.0).unwrap();
+    // Live strictly before expiry.
+    assert!(matches!(
+        s.acquire_lease(0, "b", 5.0, 104.999),
+        Err(Error::LeaseHeld(_))
+    ));
+    assert_eq!(s.renew_lease(0, "a", t, 5.0, 104.5).unwrap(), 109.5);
+    // At exactly the expiry the lease is gone: renew fails, another holder may take it.
+    assert!(matches!(
+        s.renew_lease(0, "a", t, 5.0, 109.5),
+        Err(Error::LeaseLost(_))
+    ));
+    let t2 = s.acquire_lease(0, "b", 5.0, 109.5).unwrap();
+    assert!(matches!(
+        s.release_lease(0, "a", t),
+        Err(Error::LeaseLost(_))
+    ));
+    assert!(matches!(
+        s.renew_lease(0, "b", t, 5.0, 110.0),
+        Err(Error::LeaseLost(_))
+    ));
+    // Re-acquiring one's own live lease issues a new token.
+    let t3 = s.acquire_lease(0, "b", 5.0, 110.0).unwrap();
+    assert!(t3 > t2);
+    s.release_lease(0, "b", t3).unwrap();
+    assert_eq!(s.state(0).unwrap().lease_holder, None);
+    assert!(matches!(
+        s.release_lease(0, "b", t3),
+        Err(Error::LeaseLost(_))
+    ));
+    let stats = s.stats();
+    assert_eq!((stats.lease_conflicts, stats.leases_granted), (1, 3));
+    for bad_ttl in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(matches!(
+            s.acquire_lease(0, "a", bad_ttl, 0.0),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+    assert!(matches!(
+        s.acquire_lease(0, "", 1.0, 0.0),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        s.acquire_lease(0, "a", 1.0, f64::NAN),
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+#[test]
+fn batch_leases_report_conflicts_without_failing() {
+    let (s, ids) = store_with(4, 1..=1);
+    s.acquire_lease(2, "other", 10.0, 0.0).unwrap();
+    let got = s.acquire_leases(&ids, "me", 10.0, 1.0).unwrap();
+    assert!(got[0].is_some() && got[1].is_some() && got[2].is_none() && got[3].is_some());
+    let tokens: Vec<u64> = got.iter().map(|t| t.unwrap_or(1)).collect();
+    assert_eq!(s.release_leases(&ids, "me", &tokens).unwrap(), 3);
+    assert_eq!(s.stats().lease_conflicts, 1);
+}
+
+#[test]
+fn unsafe_cleanup_empties_a_live_endpoint_and_safe_cleanup_does_not() {
+    let (s, ids) = store_with(3, 1..=3);
+    s.flip_many(None, 3, Mode::Lww, None, Fence::None).unwrap();
+    s.flip(0, 1, Mode::Lww, None, None).unwrap(); // the stale flip of 2025
+    let r = s.delete_plans(&[1, 2, 7], true).unwrap();
+    // Gen 1 is endpoint 0's alias; gen 3 is its rollback; the other trees of 1 and 2 go.
+    assert_eq!(r.kept_generations, vec![1]);
+    assert_eq!((r.deleted_trees, r.kept_trees), (5, 1));
+    assert_eq!(r.unknown_generations, vec![7]);
+    assert_eq!(s.resolve(0).unwrap().len(), 4);
+    assert_eq!(s.stats().dangling_aliases, 0);
+    let r = s.delete_plans(&[1], false).unwrap();
+    assert_eq!((r.deleted_trees, r.kept_trees), (1, 0));
+    assert!(s.resolve(0).unwrap().is_empty());
+    let stats = s.stats();
+    assert_eq!(
+        (stats.dangling_aliases, stats.empty_answers, stats.plans),
+        (1, 1, 1)
+    );
+    assert_eq!(s.dangling_aliases(None).unwrap(), vec![ids[0]]);
+    // The deleted generation may be put again: the operator's repair.
+    s.put_plan(&plan(1, &ids)).unwrap();
+    assert_eq!(s.stats().dangling_aliases, 0);
+    assert!(matches!(
+        s.put_plan(&plan(1, &ids)),
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+#[test]
+fn target_sets_are_shared_and_freed_with_their_last_tree() {
+    let (s, _) = store_with(100, 1..=2);
+    let stats = s.stats();
+    assert_eq!(
+        (stats.trees, stats.target_sets, stats.records_live),
+        (200, 2, 800)
+    );
+    s.delete_plans(&[1, 2], false).unwrap();
+    let stats = s.stats();
+    assert_eq!(
+        (stats.trees, stats.target_sets, stats.records_live),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn names_resolve_case_insensitively_and_bad_input_is_rejected() {
+    let s = Store::new();
+    assert!(matches!(
+        s.add_endpoints(&["ok.test", "bad_name.test"]),
+        Err(Error::InvalidName(_))
+    ));
+    assert_eq!(s.len(), 0, "a failed batch registers nothing");
+    s.add_endpoints(&["Ok.Test."]).unwrap();
+    assert_eq!(s.endpoint_id(EndpointRef::Name("OK.TEST")).unwrap(), 0);
+    assert!(matches!(
+        s.endpoint_id(EndpointRef::Id(1)),
+        Err(Error::UnknownEndpoint(_))
+    ));
+    assert!(matches!(
+        s.flip(0, 0, Mode::Lww, None, None),
+        Err(Error::InvalidGeneration(_))
+    ));
+    assert!(matches!(
+        s.flip_many(None, 1, Mode::Exact, Some(&[0, 0]), Fence::None),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        s.flip_many(Some(&[0, 5]), 1, Mode::Lww, None, Fence::None),
+        Err(Error::UnknownEndpoint(_))
+    ));
+}
+
+#[test]
+fn batch_validates_everything_before_changing_anything() {
+    let (s, ids) = store_with(3, 1..=1);
+    let err = s.flip_many(Some(&ids), 1, Mode::Lww, None, Fence::Each(&[1, 1, 0]));
+    assert!(matches!(err, Err(Error::InvalidToken(_))));
+    assert_eq!(s.stats().flips_applied, 0);
+    assert!(s.aliases(None).unwrap().iter().all(|&a| a == 0));
+}
+
+#[test]
+fn repeated_endpoints_in_a_batch_apply_in_order() {
+    let (s, _) = store_with(2, 1..=2);
+    let c = s
+        .flip_many(Some(&[1, 1, 0, 1]), 2, Mode::IfNewer, None, Fence::None)
+        .unwrap();
+    assert_eq!((c.applied, c.stale), (2, 2));
+    let c = s
+        .flip_many(Some(&[1, 1]), 1, Mode::Exact, Some(&[1, 2]), Fence::None)
+        .unwrap();
+    assert_eq!(c.applied, 2);
+    assert_eq!(s.state(1).unwrap().version, 3);
+}
+
+/// Many threads flip overlapping endpoints with if_newer, lww and fenced writes at once; no
+/// acknowledged if_newer flip may ever be followed by a lower alias unless an lww writer
+/// (which is allowed to lower it) ran. With only if_newer writers, aliases only grow.
+#[test]
+fn concurrent_if_newer_flips_never_lower_an_alias() {
+    let n = 5_000u32;
+    let (store, ids) = store_with(n as usize, 1..=40);
+    let store = Arc::new(store);
+    let ids = Arc::new(ids);
+    let handles: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (store, ids) = (store.clone(), ids.clone());
+            thread::spawn(move || {
+                let mut seen_max = vec![0u64; n as usize];
+                for round in 0..40u64 {
+                    let g = 1 + (round * 7 + t * 13) % 40;
+                    if (round + t) % 3 == 0 {
+                        store
+                            .flip_many(
+                                Some(&ids[(t as usize * 300)..]),
+                                g,
+                                Mode::IfNewer,
+                                None,
+                                Fence::None,
+                            )
+                            .unwrap();
+                    } else {
+                        for id in (t as u32..n).step_by(97) {
+                            if store.flip(id, g, Mode::IfNewer, None, None).unwrap()
+                                == Outcome::Applied
+                            {
+                                seen_max[id as usize] = seen_max[id as usize].max(g);
+                            }
+                        }
+                    }
+                    // Every flip this thread saw acknowledged is still covered.
+                    let aliases = store.aliases(None).unwrap();
+                    for (id, &m) in seen_max.iter().enumerate() {
+                        assert!(
+                            aliases[id] >= m,
+                            "endpoint {id}: alias {} < acknowledged {m}",
+                            aliases[id]
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(store.stats().stale_flips, 0);
+}
+
+/// Concurrent leases on one endpoint: at any time at most one holder holds a live lease, and the
+/// tokens issued are all distinct and increasing per endpoint.
+#[test]
+fn concurrent_lease_acquisition_issues_unique_tokens() {
+    let (store, _) = store_with(4, 1..=1);
+    let store = Arc::new(store);
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            thread::spawn(move || {
+                let holder = format!("h{t}");
+                let mut tokens = Vec::new();
+                for i in 0..2_000u32 {
+                    // Each lease lasts 1 unit of this thread's private time axis, so they expire.
+                    let now = f64::from(i) * 2.0;
+                    if let Ok(tok) = store.acquire_lease(i % 4, &holder, 1.0, now) {
+                        tokens.push(tok);
+                    }
+                }
+                tokens
+            })
+        })
+        .collect();
+    let mut all: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let granted = all.len();
+    all.sort_unstable();
+    all.dedup();
+    // Tokens are per endpoint, so equal tokens may appear on different endpoints; per endpoint
+    // the store's counter equals the number granted.
+    assert!(all.len() <= granted);
+    assert_eq!(store.stats().leases_granted as usize, granted);
+    let highest: u64 = (0..4).map(|i| store.state(i).unwrap().highest_fence).sum();
+    assert_eq!(
+        highest as usize, granted,
+        "every grant advanced its endpoint's token by one"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// Under any sequence of if_newer and fenced flips (no lww), an endpoint's alias never drops.
+    #[test]
+    fn aliases_never_drop_without_lww(ops in proptest::collection::vec((0u32..4, 1u64..8, 0u8..3, 1u64..5), 1..60)) {
+        let (s, _) = store_with(4, 1..=7);
+        let mut last = [0u64; 4];
+        for (id, g, kind, tok) in ops {
+            match kind {
+                0 => { s.flip(id, g, Mode::IfNewer, None, None).unwrap(); }
+                1 => { s.flip(id, g, Mode::IfNewer, None, Some(tok)).unwrap(); }
+                _ => { s.delete_plans(&[g], true).unwrap(); }
+            }
+            let a = s.aliases(None).unwrap();
+            for i in 0..4 {
+                prop_assert!(a[i] >= last[i]);
+                last[i] = a[i];
+            }
+            prop_assert_eq!(s.stats().dangling_aliases, 0, "safe clean-up never dangles");
+        }
+    }
+}
