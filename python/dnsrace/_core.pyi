@@ -175,6 +175,9 @@ class RecordStore:
     def aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
         """Alias generation of each endpoint (``None`` where unset); nothing is counted."""
 
+    def versions(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
+        """Version of each endpoint (what ``mode="exact"`` compares); nothing is counted."""
+
     def dangling_aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
         """Ids (in input order) of the endpoints whose alias is set but whose tree was deleted;
         nothing is counted. The enactor uses it to spot endpoints it can no longer update."""
@@ -220,3 +223,14 @@ class RecordStore:
     def memory(self) -> dict[str, int]:
         """Estimated heap bytes by part: ``endpoints``, ``names``, ``plans``, ``target_sets``,
         ``total`` (capacity-based; shared target sets counted once)."""
+
+@final
+class _BaselineFlipLoop:
+    """Benchmark yardstick: a plain Rust ``if_newer`` loop over ``endpoints`` dense slots."""
+
+    def __init__(self, endpoints: int) -> None: ...
+    def flip(self, generation: int) -> int:
+        """Flip every slot to ``generation`` if newer; returns how many applied."""
+
+def _panic_for_test() -> None:
+    """Raise a Rust panic behind the binding's guard (it surfaces as ``InternalError``)."""

@@ -798,6 +798,12 @@ impl Store {
         self.gather(&inner, ids, |_, slot| slot.alias)
     }
 
+    /// Version per endpoint (the compare value of [`Mode::Exact`]).
+    pub fn versions(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
+        let inner = self.inner.read();
+        self.gather(&inner, ids, |_, slot| slot.version)
+    }
+
     /// Ids whose alias is set but whose tree is gone, in input order.
     pub fn dangling_aliases(&self, ids: Option<&[u32]>) -> Result<Vec<u32>> {
         let inner = self.inner.read();

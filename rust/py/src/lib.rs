@@ -813,6 +813,15 @@ impl PyRecordStore {
     }
 
     #[pyo3(signature = (endpoints = None))]
+    fn versions(&self, py: Python<'_>, endpoints: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u64>> {
+        guard(py, || {
+            let ids = optional_ids(&self.store, endpoints).or_raise(py)?;
+            py.detach(|| self.store.versions(ids.as_deref()))
+                .or_raise(py)
+        })
+    }
+
+    #[pyo3(signature = (endpoints = None))]
     fn dangling_aliases(
         &self,
         py: Python<'_>,
@@ -976,6 +985,41 @@ impl PyRecordStore {
     }
 }
 
+/// The benchmarks' yardstick: a plain Rust loop doing the `if_newer` update over dense arrays,
+/// with no locks, no tree check and no argument conversion. `flip_many`'s ratio to it is the
+/// store's own overhead.
+#[pyclass(frozen, module = "dnsrace._core", name = "_BaselineFlipLoop")]
+struct BaselineFlipLoop {
+    slots: std::sync::Mutex<Vec<[u64; 3]>>,
+}
+
+#[pymethods]
+impl BaselineFlipLoop {
+    #[new]
+    fn new(endpoints: usize) -> Self {
+        BaselineFlipLoop {
+            slots: std::sync::Mutex::new(vec![[0; 3]; endpoints]),
+        }
+    }
+
+    /// Flip every slot to `generation` if newer; returns how many applied.
+    fn flip(&self, py: Python<'_>, generation: u64) -> u64 {
+        py.detach(|| {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            let mut applied = 0;
+            for slot in slots.iter_mut() {
+                if generation > slot[0] {
+                    slot[1] = slot[0];
+                    slot[0] = generation;
+                    slot[2] += 1;
+                    applied += 1;
+                }
+            }
+            applied
+        })
+    }
+}
+
 /// Raise a Rust panic inside the guard: lets the tests prove a panic surfaces as
 /// `dnsrace.errors.InternalError` rather than crashing the interpreter.
 #[pyfunction]
@@ -987,6 +1031,7 @@ fn _panic_for_test(py: Python<'_>) -> PyResult<()> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPlan>()?;
     m.add_class::<PyRecordStore>()?;
+    m.add_class::<BaselineFlipLoop>()?;
     m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     Ok(())
 }

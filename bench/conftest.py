@@ -1,0 +1,27 @@
+"""Fixtures of the benchmark suite: one large store per implementation, built once per session.
+
+Size: ``DNSRACE_BENCH_ENDPOINTS`` endpoints (default 500,000) with 4 targets each.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+import dnsrace
+from dnsrace.reference import Plan as RefPlan
+from dnsrace.reference import PyRecordStore
+from dnsrace.workload import build_store
+
+ENDPOINTS = int(os.environ.get("DNSRACE_BENCH_ENDPOINTS", "500000"))
+IMPLS = {"rust": (dnsrace.RecordStore, dnsrace.Plan), "py": (PyRecordStore, RefPlan)}
+
+
+@pytest.fixture(scope="session", params=list(IMPLS))
+def impl(request: pytest.FixtureRequest) -> tuple[str, Any, Any, list[int]]:
+    """(name, store, plan class, ids): a store with plans 1 and 2 stored."""
+    store_cls, plan_cls = IMPLS[request.param]
+    store, ids = build_store(store_cls, plan_cls, ENDPOINTS, 2)
+    return request.param, store, plan_cls, ids
