@@ -465,6 +465,25 @@ impl Store {
                 .collect::<Result<Vec<u32>>>()?
         };
         let generation = plan.generation();
+        // The builder rejects repeated keys; a name and an id of the same endpoint only meet here.
+        let mixed = plan
+            .endpoints()
+            .iter()
+            .any(|k| matches!(k, EndpointKey::Id(_)))
+            && plan
+                .endpoints()
+                .iter()
+                .any(|k| matches!(k, EndpointKey::Name(_)));
+        if mixed {
+            let mut seen = vec![false; ids.iter().map(|&i| i as usize + 1).max().unwrap_or(0)];
+            for &id in &ids {
+                if std::mem::replace(&mut seen[id as usize], true) {
+                    return Err(Error::InvalidArgument(format!(
+                        "endpoint id {id} appears twice in plan {generation} (by name and by id)"
+                    )));
+                }
+            }
+        }
         let mut uses = vec![0u32; plan.sets().len()];
         for &s in plan.set_of() {
             uses[s as usize] += 1;

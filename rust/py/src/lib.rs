@@ -277,6 +277,23 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ModeArg {
     }
 }
 
+/// The `safe` flag of `delete_plans`: a bool, nothing else (`InvalidArgument`).
+struct SafeArg(bool);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for SafeArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.cast::<PyBool>() {
+            Ok(b) => Ok(SafeArg(b.is_true())),
+            Err(_) => Err(to_py(
+                obj.py(),
+                Error::InvalidArgument(format!("invalid safe {}: must be a bool", repr(&obj))),
+            )),
+        }
+    }
+}
+
 fn leaf_arg(item: &Bound<'_, PyAny>) -> core::Result<Leaf> {
     let malformed = || {
         Error::InvalidArgument(format!(
@@ -647,13 +664,14 @@ impl PyRecordStore {
         })
     }
 
-    #[pyo3(signature = (generations, *, safe = true))]
+    #[pyo3(signature = (generations, *, safe = SafeArg(true)))]
     fn delete_plans<'py>(
         &self,
         py: Python<'py>,
         generations: &Bound<'py, PyAny>,
-        safe: bool,
+        safe: SafeArg,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let safe = safe.0;
         guard(py, || {
             let gens = u64_list(generations, "generations", generation_arg).or_raise(py)?;
             let r = py
