@@ -47,7 +47,7 @@ rust-test:
 	cargo test -p dnsrace-core --quiet
 
 py-test: $(EXT_STAMP)
-	$(PY) -m pytest tests -q
+	DNSRACE_REQUIRE_CORE=1 $(PY) -m pytest tests -q
 
 ## bench: pytest-benchmark micro benchmarks (ratios against the Python reference, same run)
 bench: $(EXT_STAMP)

@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 
 import dnsrace
-from bench.conftest import ENDPOINTS
+from bench.conftest import ENDPOINTS, BenchStore
 from dnsrace.workload import shared_plan
 
 MODES = ["lww", "if_newer", "exact", "fenced"]
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_flip_many(benchmark: Any, impl: Any, mode: str) -> None:
+def test_flip_many(benchmark: Any, impl: BenchStore, mode: str) -> None:
     """flip_many over every endpoint. Generations alternate 1, 2, 1, ... so that under
     ``if_newer`` half the calls apply everywhere and half are refused everywhere."""
-    name, store, _, ids = impl
+    store = impl.store
     benchmark.group = f"flip_many[{mode}] x{ENDPOINTS}"
     gens = itertools.cycle([2, 1])
     if mode == "exact":
@@ -47,9 +47,9 @@ def test_flip_many_baseline_loop(benchmark: Any) -> None:
     benchmark(lambda: loop.flip(next(gens)))
 
 
-def test_flip_single(benchmark: Any, impl: Any) -> None:
+def test_flip_single(benchmark: Any, impl: BenchStore) -> None:
     """One flip by id from Python: the per-call cost a simulation pays."""
-    name, store, _, ids = impl
+    store, ids = impl.store, impl.ids
     benchmark.group = "flip single (by id)"
     n = len(ids)
     counter = itertools.count()
@@ -61,17 +61,17 @@ def test_flip_single(benchmark: Any, impl: Any) -> None:
     benchmark(one)
 
 
-def test_resolve_many(benchmark: Any, impl: Any) -> None:
-    name, store, _, ids = impl
+def test_resolve_many(benchmark: Any, impl: BenchStore) -> None:
+    store = impl.store
     benchmark.group = f"resolve_many x{ENDPOINTS}"
     store.flip_many(None, 2, "lww")
     answers = benchmark.pedantic(store.resolve_many, rounds=5, iterations=1)
     assert len(answers) == ENDPOINTS and all(len(a) == 4 for a in answers[:100])
 
 
-def test_put_plan(benchmark: Any, impl: Any) -> None:
+def test_put_plan(benchmark: Any, impl: BenchStore) -> None:
     """put_plan of a fresh generation for every endpoint (64 shared LB groups)."""
-    name, store, plan_cls, ids = impl
+    store, plan_cls, ids = impl.store, impl.plan_cls, impl.ids
     benchmark.group = f"put_plan x{ENDPOINTS}"
     gens = itertools.count(100)
 
@@ -83,8 +83,8 @@ def test_put_plan(benchmark: Any, impl: Any) -> None:
     benchmark.pedantic(store.put_plan, setup=setup, rounds=4, iterations=1)
 
 
-def test_lease_acquire(benchmark: Any, impl: Any) -> None:
-    name, store, _, ids = impl
+def test_lease_acquire(benchmark: Any, impl: BenchStore) -> None:
+    store, ids = impl.store, impl.ids
     benchmark.group = "acquire_lease single"
     n = len(ids)
     counter = itertools.count()
@@ -96,17 +96,17 @@ def test_lease_acquire(benchmark: Any, impl: Any) -> None:
     benchmark(one)
 
 
-def test_lease_renew(benchmark: Any, impl: Any) -> None:
-    name, store, _, ids = impl
+def test_lease_renew(benchmark: Any, impl: BenchStore) -> None:
+    store = impl.store
     benchmark.group = "renew_lease single"
     token = store.acquire_lease(1, "renewer", 5.0, 0.0)
     counter = itertools.count()
     benchmark(lambda: store.renew_lease(1, "renewer", token, 5.0, float(next(counter))))
 
 
-def test_acquire_leases_batch(benchmark: Any, impl: Any) -> None:
+def test_acquire_leases_batch(benchmark: Any, impl: BenchStore) -> None:
     """acquire_leases over 10,000 endpoints, the size of an enactor batch."""
-    name, store, _, ids = impl
+    store, ids = impl.store, impl.ids
     benchmark.group = "acquire_leases x10000"
     batch = ids[:10_000]
     counter = itertools.count()

@@ -66,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         loop = f"{r['vs_plain_loop']:.2f}x" if "vs_plain_loop" in r else "-"
         flags = []
         if "meets_speedup" in r:
-            flags.append(("ok" if r["meets_speedup"] else "MISS") + f" >= {r['target_speedup']:g}x")
+            verdict = "ok" if r["meets_speedup"] else "MISS"
+            flags.append(f"{verdict} >= {r['target_speedup']:g}x")
         if "meets_baseline" in r:
-            flags.append(("ok" if r["meets_baseline"] else "MISS") + f" <= {BASELINE_FACTOR:g}x loop")
+            verdict = "ok" if r["meets_baseline"] else "MISS"
+            flags.append(f"{verdict} <= {BASELINE_FACTOR:g}x loop")
         print(
             f"{r['group']:38s} {fmt_s(r['rust_s']):>11s} {fmt_s(r['py_s']):>11s} "
             f"{speed:>9s} {loop:>8s}  {', '.join(flags)}"

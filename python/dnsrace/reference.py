@@ -1,0 +1,983 @@
+"""Pure-Python reference store: the oracle of the differential tests and the benchmark baseline.
+
+``PyRecordStore`` and ``Plan`` implement exactly the API and semantics of the Rust classes
+``dnsrace.RecordStore`` and ``dnsrace.Plan`` (see ``dnsrace/_core.pyi``) with plain Python
+containers: per-endpoint parallel lists indexed by id, a dict from name to id, a dict from
+generation to ``{id: target set}`` and canonical target sets interned once with a reference
+count. Every public store operation runs under one ``threading.Lock``.
+
+This module does not import ``dnsrace._core``; it works where the extension is not built.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+import sys
+import threading
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Final, Literal, TypeAlias, final
+
+from dnsrace._types import DeleteResult, EndpointState, FlipCounts
+from dnsrace.errors import (
+    InvalidAddress,
+    InvalidArgument,
+    InvalidGeneration,
+    InvalidName,
+    InvalidToken,
+    InvalidWeight,
+    LeaseHeld,
+    LeaseLost,
+    UnknownEndpoint,
+    UnknownPlan,
+)
+
+__all__ = ["Answer", "Endpoint", "Mode", "Plan", "PyRecordStore", "Target"]
+
+Endpoint: TypeAlias = int | str
+"""A registered DNS name or its integer id."""
+Target: TypeAlias = tuple[str, int]
+"""One record: (IPv4 or IPv6 address, weight 0..255)."""
+Answer: TypeAlias = tuple[Target, ...]
+"""A canonical target set: records sorted by (IPv4 before IPv6, address)."""
+Mode: TypeAlias = Literal["lww", "if_newer", "exact"]
+
+MAX_I63: Final = 2**63 - 1
+"""Largest generation, fencing token, lease token and expected version."""
+_MAX_KEY: Final = 2**32
+"""Integer plan keys must be below this (endpoint ids are 32-bit in the Rust core)."""
+_MAX_HOLDER: Final = 128
+_MAX_NAME: Final = 253
+_V6_OFFSET: Final = 1 << 32
+"""Sort keys: an IPv4 address sorts by its integer, an IPv6 one by this offset + its integer."""
+
+_LWW: Final = 0
+_IF_NEWER: Final = 1
+_EXACT: Final = 2
+_MODES: Final[dict[str, int]] = {"lww": _LWW, "if_newer": _IF_NEWER, "exact": _EXACT}
+
+_APPLIED: Final = 0
+_STALE: Final = 1
+_FENCED: Final = 2
+
+_LABEL: Final = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_NAME_RE: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+_EMPTY: Final[Answer] = ()
+
+
+# --------------------------------------------------------------------------------------------
+# Argument validation (shared by Plan and PyRecordStore)
+# --------------------------------------------------------------------------------------------
+
+
+def canonical_name(name: object) -> str:
+    """Validate a DNS name and return its canonical form (lower-case, no trailing dot)."""
+    if not isinstance(name, str):
+        raise InvalidName(f"invalid name {name!r}: must be a str")
+    text = name[:-1] if name.endswith(".") else name
+    if not text.isascii():
+        raise InvalidName(f"invalid name {name!r}: must be ASCII")
+    text = text.lower()
+    if len(text) > _MAX_NAME or _NAME_RE.fullmatch(text) is None:
+        raise InvalidName(
+            f"invalid name {name!r}: must be 1..253 characters of dot-separated labels of "
+            "1..63 letters, digits or hyphens, not starting or ending with a hyphen"
+        )
+    return str(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_address(text: str) -> tuple[int, str]:
+    """(sort key, canonical text) of an address; ``ValueError`` if it is not one."""
+    if "%" in text:
+        raise ValueError("zone ids are not accepted")
+    ip = ipaddress.ip_address(text)
+    if isinstance(ip, ipaddress.IPv4Address):
+        return int(ip), str(ip)
+    mapped = ip.ipv4_mapped
+    # Rust's Display prints IPv4-mapped addresses with a dotted-quad tail.
+    canon = str(ip) if mapped is None else f"::ffff:{mapped}"
+    return _V6_OFFSET + int(ip), canon
+
+
+def canonical_address(address: object) -> str:
+    """Validate an address and return its canonical text (Rust's ``IpAddr`` Display form)."""
+    return _address(address)[1]
+
+
+def _address(address: object) -> tuple[int, str]:
+    if not isinstance(address, str):
+        raise InvalidAddress(f"invalid address {address!r}: must be a str")
+    try:
+        return _parse_address(str(address))
+    except ValueError:
+        raise InvalidAddress(f"invalid address {address!r}: not an IPv4 or IPv6 address") from None
+
+
+def _weight(weight: object, address: str) -> int:
+    if type(weight) is int and 0 <= weight <= 255:
+        return weight
+    if isinstance(weight, int) and not isinstance(weight, bool) and 0 <= weight <= 255:
+        return int(weight)
+    raise InvalidWeight(f"invalid weight {weight!r} for {address}: must be 0..255")
+
+
+def _first(item: tuple[int, Target]) -> int:
+    return item[0]
+
+
+def _canonical_set(targets: object) -> Answer:
+    """Validate an iterable of (address, weight) pairs and return the canonical set."""
+    if isinstance(targets, str) or not isinstance(targets, Iterable):
+        raise InvalidArgument(
+            f"invalid target set {targets!r}: must be an iterable of (address, weight) pairs"
+        )
+    keyed: list[tuple[int, Target]] = []
+    for target in targets:
+        if not isinstance(target, (tuple, list)) or len(target) != 2:
+            raise InvalidArgument(f"invalid target {target!r}: must be an (address, weight) pair")
+        address, weight = target
+        key, canon = _address(address)
+        keyed.append((key, (canon, _weight(weight, address))))
+    if not keyed:
+        return _EMPTY
+    if len(keyed) > 1:
+        keyed.sort(key=_first)
+        previous = -1
+        for key, (canon, _) in keyed:
+            if key == previous:
+                raise InvalidArgument(f"duplicate address {canon} in one target set")
+            previous = key
+    return tuple([item for _, item in keyed])
+
+
+def _generation(generation: object) -> int:
+    if type(generation) is int and 1 <= generation <= MAX_I63:
+        return generation
+    if (
+        isinstance(generation, int)
+        and not isinstance(generation, bool)
+        and 1 <= generation <= MAX_I63
+    ):
+        return int(generation)
+    raise InvalidGeneration(f"invalid generation {generation!r}: must be an int in 1..2**63-1")
+
+
+def _token(token: object, what: str = "token") -> int:
+    if type(token) is int and 1 <= token <= MAX_I63:
+        return token
+    if isinstance(token, int) and not isinstance(token, bool) and 1 <= token <= MAX_I63:
+        return int(token)
+    raise InvalidToken(f"invalid {what} {token!r}: must be an int in 1..2**63-1")
+
+
+def _version(version: object) -> int:
+    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version <= MAX_I63:
+        return int(version)
+    raise InvalidToken(f"invalid expected version {version!r}: must be an int in 0..2**63-1")
+
+
+def _mode(mode: object) -> int:
+    code = _MODES.get(mode) if isinstance(mode, str) else None
+    if code is None:
+        raise InvalidArgument(f"invalid mode {mode!r}: must be 'lww', 'if_newer' or 'exact'")
+    return code
+
+
+def _check_expected(code: int, expected: object, what: str) -> None:
+    if code == _EXACT:
+        if expected is None:
+            raise InvalidArgument(f"mode 'exact' requires {what}")
+    elif expected is not None:
+        raise InvalidArgument(f"{what} is only allowed with mode 'exact', got {expected!r}")
+
+
+def _is_text(text: str) -> bool:
+    """Whether ``text`` is valid Unicode text (no lone surrogates), as a Rust ``String`` is."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _holder(holder: object) -> str:
+    if not isinstance(holder, str) or not 1 <= len(holder) <= _MAX_HOLDER or not _is_text(holder):
+        raise InvalidArgument(
+            f"invalid lease holder {holder!r}: must be a str of 1..128 characters"
+        )
+    return str(holder)
+
+
+def _float(value: object, what: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            result = float(value)
+        except OverflowError:
+            pass
+        else:
+            if math.isfinite(result):
+                return result
+    raise InvalidArgument(f"invalid {what} {value!r}: must be a finite number")
+
+
+def _ttl(ttl: object) -> float:
+    result = _float(ttl, "ttl")
+    if result <= 0.0:
+        raise InvalidArgument(f"invalid ttl {ttl!r}: must be > 0")
+    return result
+
+
+def _sequence(values: object, what: str) -> Sequence[object]:
+    """A list of the items of a non-str iterable argument."""
+    if isinstance(values, str):
+        raise InvalidArgument(f"{what} must be a sequence, not str")
+    if isinstance(values, (list, tuple)):
+        return values
+    if not isinstance(values, Iterable):
+        raise InvalidArgument(f"{what} must be a sequence, not {type(values).__name__}")
+    return list(values)
+
+
+def _plan_key(key: object) -> Endpoint:
+    """Canonical form of a plan key: a valid name, or an int that may be an endpoint id."""
+    if isinstance(key, str):
+        return canonical_name(key)
+    if isinstance(key, int) and not isinstance(key, bool):
+        if 0 <= key < _MAX_KEY:
+            return int(key)
+        raise UnknownEndpoint(f"unknown endpoint id {key}")
+    raise InvalidArgument(f"invalid endpoint {key!r}: must be a name (str) or an id (int)")
+
+
+# --------------------------------------------------------------------------------------------
+# Plan
+# --------------------------------------------------------------------------------------------
+
+
+@final
+class Plan:
+    """One plan generation: for each endpoint, a weighted set of target addresses (its *tree*).
+
+    Immutable. Target sets are canonicalised (sorted by address, duplicates rejected) and
+    identical sets are stored once, here and in the store.
+    """
+
+    __slots__ = ("_generation", "_index", "_keys", "_records", "_sets", "_slots")
+
+    _generation: int
+    _keys: list[Endpoint]
+    """Endpoint keys in construction order (canonical names, or ints)."""
+    _slots: dict[Endpoint, int]
+    """Key -> position in ``_keys``."""
+    _sets: list[Answer]
+    """Distinct canonical target sets."""
+    _index: list[int]
+    """Per position, the index of its set in ``_sets``."""
+    _records: int
+
+    def __init__(self, generation: int, targets: Mapping[Endpoint, Iterable[Target]]) -> None:
+        gen = _generation(generation)
+        if not isinstance(targets, Mapping):
+            raise InvalidArgument(
+                f"plan targets must be a mapping of endpoint to target set, "
+                f"not {type(targets).__name__}"
+            )
+        keys: list[Endpoint] = []
+        slots: dict[Endpoint, int] = {}
+        sets: list[Answer] = []
+        index: list[int] = []
+        seen: dict[Answer, int] = {}
+        records = 0
+        for raw_key, value in targets.items():
+            key = _plan_key(raw_key)
+            if key in slots:
+                raise InvalidArgument(f"endpoint {key!r} appears twice in plan {gen}")
+            slots[key] = len(keys)
+            keys.append(key)
+            answer = _canonical_set(value)
+            j = seen.get(answer)
+            if j is None:
+                j = seen[answer] = len(sets)
+                sets.append(answer)
+            index.append(j)
+            records += len(answer)
+        self._generation = gen
+        self._keys = keys
+        self._slots = slots
+        self._sets = sets
+        self._index = index
+        self._records = records
+
+    @staticmethod
+    def from_shared(
+        generation: int,
+        target_sets: Sequence[Iterable[Target]],
+        endpoints: Sequence[Endpoint],
+        set_index: Sequence[int],
+    ) -> Plan:
+        """Compact constructor: endpoint ``endpoints[i]`` gets ``target_sets[set_index[i]]``."""
+        gen = _generation(generation)
+        raw_sets = _sequence(target_sets, "target_sets")
+        keys_in = _sequence(endpoints, "endpoints")
+        index_in = _sequence(set_index, "set_index")
+        sets: list[Answer] = []
+        remap: list[int] = []
+        seen: dict[Answer, int] = {}
+        for raw in raw_sets:
+            answer = _canonical_set(raw)
+            j = seen.get(answer)
+            if j is None:
+                j = seen[answer] = len(sets)
+                sets.append(answer)
+            remap.append(j)
+        if len(keys_in) != len(index_in):
+            raise InvalidArgument(
+                f"endpoints and set_index differ in length ({len(keys_in)} != {len(index_in)})"
+            )
+        n_sets = len(remap)
+        keys: list[Endpoint] = []
+        slots: dict[Endpoint, int] = {}
+        index: list[int] = []
+        records = 0
+        for raw_key, i in zip(keys_in, index_in, strict=True):
+            key = _plan_key(raw_key)
+            if key in slots:
+                raise InvalidArgument(f"endpoint {key!r} appears twice in plan {gen}")
+            if not (isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n_sets):
+                raise InvalidArgument(
+                    f"invalid set index {i!r}: must be an int in 0..{n_sets - 1}"
+                    if n_sets
+                    else f"invalid set index {i!r}: there are no target sets"
+                )
+            slots[key] = len(keys)
+            keys.append(key)
+            j = remap[i]
+            index.append(j)
+            records += len(sets[j])
+        plan = Plan.__new__(Plan)
+        plan._generation = gen
+        plan._keys = keys
+        plan._slots = slots
+        plan._sets = sets
+        plan._index = index
+        plan._records = records
+        return plan
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def records(self) -> int:
+        """Total leaves over all endpoints (a shared set counts once per endpoint using it)."""
+        return self._records
+
+    def __len__(self) -> int:
+        """Number of endpoints this plan has a tree for."""
+        return len(self._keys)
+
+    def endpoints(self) -> list[Endpoint]:
+        """The endpoints in construction order (names lower-cased, trailing dot dropped)."""
+        return list(self._keys)
+
+    def targets(self, endpoint: Endpoint) -> Answer:
+        """The canonical target set of one endpoint; ``UnknownEndpoint`` if not in the plan."""
+        if isinstance(endpoint, str):
+            key: Endpoint = canonical_name(endpoint)
+        elif isinstance(endpoint, int) and not isinstance(endpoint, bool):
+            key = int(endpoint)
+        else:
+            raise InvalidArgument(
+                f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)"
+            )
+        slot = self._slots.get(key)
+        if slot is None:
+            raise UnknownEndpoint(f"endpoint {key!r} is not in plan {self._generation}")
+        return self._sets[self._index[slot]]
+
+
+# --------------------------------------------------------------------------------------------
+# Store
+# --------------------------------------------------------------------------------------------
+
+
+@final
+class PyRecordStore:
+    """Thread-safe in-memory store of load-balancer DNS records (pure Python reference).
+
+    Same API and semantics as ``dnsrace.RecordStore``; see ``dnsrace/_core.pyi``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # Endpoints: names and parallel per-id lists.
+        self._names: list[str] = []
+        self._ids: dict[str, int] = {}
+        self._alias: list[int | None] = []
+        self._rollback: list[int | None] = []
+        self._version: list[int] = []
+        self._holder: list[str | None] = []
+        self._token: list[int] = []
+        self._expiry: list[float] = []
+        self._fence: list[int] = []
+        # Plans: generation -> {endpoint id -> interned canonical set}.
+        self._trees: dict[int, dict[int, Answer]] = {}
+        self._tree_count = 0
+        self._records_live = 0
+        # Interned canonical sets (content -> the one stored object), and their reference
+        # counts and objects keyed by the object's id (no rehashing of tuples on release).
+        self._interned: dict[Answer, Answer] = {}
+        self._refs: dict[int, int] = {}
+        self._objects: dict[int, Answer] = {}
+        # Counters.
+        self._flips_applied = 0
+        self._stale_flips = 0
+        self._stale_rejections = 0
+        self._fenced_rejections = 0
+        self._missing_rejections = 0
+        self._empty_answers = 0
+        self._lease_conflicts = 0
+        self._leases_granted = 0
+
+    # ---------------------------------------------------------------- internal helpers
+
+    def _ep(self, endpoint: object) -> int:
+        """Resolve an endpoint argument to its id (caller holds the lock)."""
+        if isinstance(endpoint, str):
+            i = self._ids.get(endpoint)
+            if i is None:
+                name = canonical_name(endpoint)
+                i = self._ids.get(name)
+                if i is None:
+                    raise UnknownEndpoint(f"unknown endpoint {name}")
+            return i
+        if isinstance(endpoint, int) and not isinstance(endpoint, bool):
+            if 0 <= endpoint < len(self._names):
+                return int(endpoint)
+            raise UnknownEndpoint(f"unknown endpoint id {endpoint}")
+        raise InvalidArgument(f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)")
+
+    def _eps(self, endpoints: object) -> Sequence[int]:
+        """Resolve an endpoint list argument (``None``: all ids) (caller holds the lock)."""
+        if endpoints is None:
+            return range(len(self._names))
+        items = _sequence(endpoints, "endpoints")
+        n = len(self._names)
+        ids: list[int] = []
+        append = ids.append
+        for e in items:
+            if type(e) is int and 0 <= e < n:
+                append(e)
+            else:
+                append(self._ep(e))
+        return ids
+
+    def _release(self, answers: Collection[Answer]) -> None:
+        """Drop the trees' references to their interned sets (one update per distinct set)."""
+        refs = self._refs
+        for key, count in Counter(map(id, answers)).items():
+            left = refs[key] - count
+            if left:
+                refs[key] = left
+            else:
+                del refs[key]
+                del self._interned[self._objects.pop(key)]
+        self._records_live -= sum(map(len, answers))
+        self._tree_count -= len(answers)
+
+    def _flip_one(self, i: int, gen: int, code: int, expected: int, fence: int | None) -> int:
+        """Fence and mode checks then the flip; the tree is known to exist."""
+        if fence is not None and fence < self._fence[i]:
+            self._fenced_rejections += 1
+            return _FENCED
+        alias = self._alias[i]
+        if code == _IF_NEWER:
+            ok = alias is None or gen > alias
+        elif code == _EXACT:
+            ok = self._version[i] == expected
+        else:
+            ok = True
+        if not ok:
+            self._stale_rejections += 1
+            return _STALE
+        if fence is not None and fence > self._fence[i]:
+            self._fence[i] = fence
+        if alias is not None and gen < alias:
+            self._stale_flips += 1
+        self._rollback[i] = alias
+        self._alias[i] = gen
+        self._version[i] += 1
+        self._flips_applied += 1
+        return _APPLIED
+
+    def _grant(self, i: int, holder: str, expiry: float) -> int:
+        token = self._fence[i] + 1
+        self._fence[i] = token
+        self._holder[i] = holder
+        self._token[i] = token
+        self._expiry[i] = expiry
+        self._leases_granted += 1
+        return token
+
+    def _conflict(self, i: int, holder: str, now: float) -> bool:
+        current = self._holder[i]
+        return current is not None and current != holder and now < self._expiry[i]
+
+    # ---------------------------------------------------------------- endpoints
+
+    def __len__(self) -> int:
+        """Number of registered endpoints."""
+        with self._lock:
+            return len(self._names)
+
+    def add_endpoints(self, names: Iterable[str]) -> list[int]:
+        """Register DNS names; return their ids (dense, from 0, in registration order)."""
+        items = _sequence(names, "names")
+        canon = [canonical_name(name) for name in items]
+        with self._lock:
+            ids_map = self._ids
+            out: list[int] = []
+            for name in canon:
+                i = ids_map.get(name)
+                if i is None:
+                    i = ids_map[name] = len(self._names)
+                    self._names.append(name)
+                    self._alias.append(None)
+                    self._rollback.append(None)
+                    self._version.append(0)
+                    self._holder.append(None)
+                    self._token.append(0)
+                    self._expiry.append(0.0)
+                    self._fence.append(0)
+                out.append(i)
+            return out
+
+    def endpoint_id(self, name: str) -> int:
+        """The id of a registered name (``UnknownEndpoint`` otherwise)."""
+        if not isinstance(name, str):
+            raise InvalidArgument(f"invalid name {name!r}: endpoint_id takes a str")
+        with self._lock:
+            return self._ep(name)
+
+    def endpoint_name(self, endpoint: Endpoint) -> str:
+        """The canonical (lower-case, no trailing dot) name of an endpoint."""
+        with self._lock:
+            return self._names[self._ep(endpoint)]
+
+    # ---------------------------------------------------------------- plans
+
+    def put_plan(self, plan: Plan) -> None:
+        """Store a plan's trees. Every endpoint must be registered (``UnknownEndpoint``)."""
+        if not isinstance(plan, Plan):
+            raise InvalidArgument(
+                f"put_plan takes a dnsrace.reference.Plan, not {type(plan).__name__}"
+            )
+        gen = plan._generation
+        with self._lock:
+            if gen in self._trees:
+                raise InvalidArgument(f"generation {gen} is already stored (plans are immutable)")
+            n = len(self._names)
+            ids_map = self._ids
+            ids: list[int] = []
+            for key in plan._keys:
+                if isinstance(key, int):
+                    if key >= n:
+                        raise UnknownEndpoint(f"unknown endpoint id {key}")
+                    ids.append(key)
+                else:
+                    i = ids_map.get(key)
+                    if i is None:
+                        raise UnknownEndpoint(f"unknown endpoint {key}")
+                    ids.append(i)
+            if len(set(ids)) != len(ids):
+                seen: set[int] = set()
+                for i in ids:
+                    if i in seen:
+                        raise InvalidArgument(
+                            f"endpoint {self._names[i]} (id {i}) appears twice in plan {gen}"
+                        )
+                    seen.add(i)
+            if not ids:
+                return
+            interned = self._interned
+            refs = self._refs
+            stored: list[Answer] = list(plan._sets)
+            for j, count in Counter(plan._index).items():
+                answer = interned.setdefault(stored[j], stored[j])
+                stored[j] = answer
+                key_id = id(answer)
+                if key_id in refs:
+                    refs[key_id] += count
+                else:
+                    refs[key_id] = count
+                    self._objects[key_id] = answer
+            self._trees[gen] = dict(zip(ids, [stored[j] for j in plan._index], strict=True))
+            self._tree_count += len(ids)
+            self._records_live += plan._records
+
+    def plan_generations(self) -> list[int]:
+        """Generations that still have at least one stored tree, ascending."""
+        with self._lock:
+            return sorted(self._trees)
+
+    def has_tree(self, endpoint: Endpoint, generation: int) -> bool:
+        """Whether the tree of ``generation`` for ``endpoint`` is stored."""
+        gen = _generation(generation)
+        with self._lock:
+            i = self._ep(endpoint)
+            tree = self._trees.get(gen)
+            return tree is not None and i in tree
+
+    def delete_plans(self, generations: Iterable[int], *, safe: bool = True) -> DeleteResult:
+        """Delete the trees of these generations (the enactors' clean-up)."""
+        gens = sorted({_generation(g) for g in _sequence(generations, "generations")})
+        if not isinstance(safe, bool):
+            raise InvalidArgument(f"safe must be a bool, not {safe!r}")
+        with self._lock:
+            deleted = kept = 0
+            kept_gens: list[int] = []
+            unknown: list[int] = []
+            alias = self._alias
+            rollback = self._rollback
+            for gen in gens:
+                tree = self._trees.get(gen)
+                if tree is None:
+                    unknown.append(gen)
+                    continue
+                keep = [i for i in tree if alias[i] == gen or rollback[i] == gen] if safe else []
+                if keep:
+                    kept += len(keep)
+                    kept_gens.append(gen)
+                    remaining = {i: tree[i] for i in keep}
+                    self._release([a for i, a in tree.items() if i not in remaining])
+                    self._trees[gen] = remaining
+                else:
+                    self._release(tree.values())
+                    del self._trees[gen]
+                deleted += len(tree) - len(keep)
+            return DeleteResult(deleted, kept, kept_gens, unknown)
+
+    # ---------------------------------------------------------------- flips
+
+    def flip(
+        self,
+        endpoint: Endpoint,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_version: int | None = None,
+        fence: int | None = None,
+    ) -> bool:
+        """Point the endpoint's alias at ``generation``'s tree; the old alias becomes rollback."""
+        gen = _generation(generation)
+        code = _mode(mode)
+        _check_expected(code, expected_version, "expected_version")
+        expected = _version(expected_version) if code == _EXACT else 0
+        token = None if fence is None else _token(fence, "fence")
+        with self._lock:
+            i = self._ep(endpoint)
+            tree = self._trees.get(gen)
+            if tree is None or i not in tree:
+                self._missing_rejections += 1
+                raise UnknownPlan(f"no tree of generation {gen} for endpoint {self._names[i]}")
+            return self._flip_one(i, gen, code, expected, token) == _APPLIED
+
+    def flip_many(
+        self,
+        endpoints: Sequence[Endpoint] | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Sequence[int] | None = None,
+        fence: int | Sequence[int] | None = None,
+    ) -> FlipCounts:
+        """``flip`` for many endpoints in one call (``None``: every endpoint, in id order)."""
+        gen = _generation(generation)
+        code = _mode(mode)
+        _check_expected(code, expected_versions, "expected_versions")
+        with self._lock:
+            ids = self._eps(endpoints)
+            count = len(ids)
+            expected: Sequence[int] | None = None
+            if code == _EXACT:
+                raw = _sequence(expected_versions, "expected_versions")
+                if len(raw) != count:
+                    raise InvalidArgument(
+                        f"expected_versions has {len(raw)} items for {count} endpoints"
+                    )
+                expected = [_version(v) for v in raw]
+            fences: Sequence[int] | None = None
+            single: int | None = None
+            if fence is None:
+                pass
+            elif isinstance(fence, int):
+                single = _token(fence, "fence")
+            else:
+                raw = _sequence(fence, "fence")
+                if len(raw) != count:
+                    raise InvalidArgument(f"fence has {len(raw)} items for {count} endpoints")
+                fences = [_token(f, "fence") for f in raw]
+            applied = stale = fenced = missing = 0
+            tree = self._trees.get(gen)
+            for k, i in enumerate(ids):
+                if tree is None or i not in tree:
+                    missing += 1
+                    continue
+                outcome = self._flip_one(
+                    i,
+                    gen,
+                    code,
+                    0 if expected is None else expected[k],
+                    single if fences is None else fences[k],
+                )
+                if outcome == _APPLIED:
+                    applied += 1
+                elif outcome == _STALE:
+                    stale += 1
+                else:
+                    fenced += 1
+            self._missing_rejections += missing
+            return FlipCounts(applied, stale, fenced, missing)
+
+    # ---------------------------------------------------------------- reads
+
+    def _resolve(self, i: int) -> Answer:
+        alias = self._alias[i]
+        if alias is not None:
+            tree = self._trees.get(alias)
+            if tree is not None:
+                answer = tree.get(i)
+                if answer:
+                    return answer
+        self._empty_answers += 1
+        return _EMPTY
+
+    def resolve(self, endpoint: Endpoint) -> Answer:
+        """The records the alias points at; ``()`` (counted as an empty answer) otherwise."""
+        with self._lock:
+            return self._resolve(self._ep(endpoint))
+
+    def resolve_many(self, endpoints: Sequence[Endpoint] | None = None) -> list[Answer]:
+        """``resolve`` for many endpoints (``None``: all, in id order)."""
+        with self._lock:
+            resolve = self._resolve
+            return [resolve(i) for i in self._eps(endpoints)]
+
+    def aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
+        """Alias generation of each endpoint (``None`` where unset); nothing is counted."""
+        with self._lock:
+            if endpoints is None:
+                return list(self._alias)
+            alias = self._alias
+            return [alias[i] for i in self._eps(endpoints)]
+
+    def versions(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
+        """Version of each endpoint (what ``mode="exact"`` compares); nothing is counted."""
+        with self._lock:
+            if endpoints is None:
+                return list(self._version)
+            version = self._version
+            return [version[i] for i in self._eps(endpoints)]
+
+    def dangling_aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
+        """Ids (in input order) of the endpoints whose alias is set but whose tree was deleted."""
+        with self._lock:
+            alias = self._alias
+            trees = self._trees
+            out: list[int] = []
+            for i in self._eps(endpoints):
+                a = alias[i]
+                if a is not None:
+                    tree = trees.get(a)
+                    if tree is None or i not in tree:
+                        out.append(i)
+            return out
+
+    def state(self, endpoint: Endpoint) -> EndpointState:
+        """A consistent snapshot of one endpoint's control record."""
+        with self._lock:
+            i = self._ep(endpoint)
+            return EndpointState(
+                i,
+                self._names[i],
+                self._alias[i],
+                self._rollback[i],
+                self._version[i],
+                self._holder[i],
+                self._token[i],
+                self._expiry[i],
+                self._fence[i],
+            )
+
+    # ---------------------------------------------------------------- leases
+
+    def acquire_lease(self, endpoint: Endpoint, holder: str, ttl: float, now: float) -> int:
+        """Take the endpoint's lease until ``now + ttl``; return a new fencing token."""
+        who = _holder(holder)
+        length = _ttl(ttl)
+        at = _float(now, "now")
+        with self._lock:
+            i = self._ep(endpoint)
+            if self._conflict(i, who, at):
+                self._lease_conflicts += 1
+                raise LeaseHeld(
+                    f"endpoint {self._names[i]} is leased by {self._holder[i]!r} "
+                    f"until {self._expiry[i]!r}"
+                )
+            if self._fence[i] >= MAX_I63:
+                raise InvalidToken(f"fencing tokens of endpoint {self._names[i]} are exhausted")
+            return self._grant(i, who, at + length)
+
+    def acquire_leases(
+        self, endpoints: Sequence[Endpoint], holder: str, ttl: float, now: float
+    ) -> list[int | None]:
+        """``acquire_lease`` for many endpoints: the token, or ``None`` where refused (another
+        holder's live lease, counted as a conflict; or exhausted fencing tokens, not counted)."""
+        who = _holder(holder)
+        length = _ttl(ttl)
+        at = _float(now, "now")
+        with self._lock:
+            if endpoints is None:
+                raise InvalidArgument("acquire_leases needs a sequence of endpoints, not None")
+            ids = self._eps(endpoints)
+            expiry = at + length
+            out: list[int | None] = []
+            for i in ids:
+                if self._conflict(i, who, at):
+                    self._lease_conflicts += 1
+                    out.append(None)
+                elif self._fence[i] >= MAX_I63:
+                    # An outcome of a valid element: reported (None, not counted), not raised.
+                    out.append(None)
+                else:
+                    out.append(self._grant(i, who, expiry))
+            return out
+
+    def renew_lease(
+        self, endpoint: Endpoint, holder: str, token: int, ttl: float, now: float
+    ) -> float:
+        """Extend a live lease to ``now + ttl`` and return the new expiry."""
+        who = _holder(holder)
+        tok = _token(token)
+        length = _ttl(ttl)
+        at = _float(now, "now")
+        with self._lock:
+            i = self._ep(endpoint)
+            if self._holder[i] != who or self._token[i] != tok or not at < self._expiry[i]:
+                raise LeaseLost(
+                    f"{who!r} with token {tok} does not hold a live lease on {self._names[i]}"
+                )
+            expiry = at + length
+            self._expiry[i] = expiry
+            return expiry
+
+    def release_lease(self, endpoint: Endpoint, holder: str, token: int) -> None:
+        """Give the lease up (``LeaseLost`` unless holder and token match)."""
+        who = _holder(holder)
+        tok = _token(token)
+        with self._lock:
+            i = self._ep(endpoint)
+            if self._holder[i] != who or self._token[i] != tok:
+                raise LeaseLost(
+                    f"{who!r} with token {tok} does not hold the lease on {self._names[i]}"
+                )
+            self._holder[i] = None
+            self._token[i] = 0
+            self._expiry[i] = 0.0
+
+    def release_leases(
+        self, endpoints: Sequence[Endpoint], holder: str, tokens: Sequence[int]
+    ) -> int:
+        """``release_lease`` for many endpoints; returns how many were released."""
+        who = _holder(holder)
+        raw = _sequence(tokens, "tokens")
+        toks = [_token(t) for t in raw]
+        with self._lock:
+            if endpoints is None:
+                raise InvalidArgument("release_leases needs a sequence of endpoints, not None")
+            ids = self._eps(endpoints)
+            if len(ids) != len(toks):
+                raise InvalidArgument(f"{len(toks)} tokens for {len(ids)} endpoints")
+            released = 0
+            for i, tok in zip(ids, toks, strict=True):
+                if self._holder[i] == who and self._token[i] == tok:
+                    self._holder[i] = None
+                    self._token[i] = 0
+                    self._expiry[i] = 0.0
+                    released += 1
+            return released
+
+    # ---------------------------------------------------------------- accounting
+
+    def stats(self) -> dict[str, int]:
+        """Counters and gauges, computed under the lock (a consistent snapshot)."""
+        with self._lock:
+            trees = self._trees
+            dangling_aliases = dangling_rollbacks = 0
+            for i, a in enumerate(self._alias):
+                if a is not None:
+                    tree = trees.get(a)
+                    if tree is None or i not in tree:
+                        dangling_aliases += 1
+            for i, r in enumerate(self._rollback):
+                if r is not None:
+                    tree = trees.get(r)
+                    if tree is None or i not in tree:
+                        dangling_rollbacks += 1
+            return {
+                "endpoints": len(self._names),
+                "plans": len(trees),
+                "trees": self._tree_count,
+                "target_sets": len(self._interned),
+                "records_live": self._records_live,
+                "flips_applied": self._flips_applied,
+                "stale_flips": self._stale_flips,
+                "stale_rejections": self._stale_rejections,
+                "fenced_rejections": self._fenced_rejections,
+                "missing_rejections": self._missing_rejections,
+                "empty_answers": self._empty_answers,
+                "dangling_aliases": dangling_aliases,
+                "dangling_rollbacks": dangling_rollbacks,
+                "lease_conflicts": self._lease_conflicts,
+                "leases_granted": self._leases_granted,
+            }
+
+    def memory(self) -> dict[str, int]:
+        """Estimated heap bytes by part (``sys.getsizeof`` approximations)."""
+        size = sys.getsizeof
+        with self._lock:
+            per_endpoint = (
+                self._alias,
+                self._rollback,
+                self._version,
+                self._holder,
+                self._token,
+                self._expiry,
+                self._fence,
+            )
+            endpoints = sum(size(column) for column in per_endpoint)
+            # Small ints and None are shared singletons; count the objects that are not.
+            endpoints += sum(size(v) for v in self._version if v > 256)
+            endpoints += sum(size(v) for v in self._expiry if v)
+            endpoints += sum(size(v) for v in self._fence if v > 256)
+            names = size(self._names) + size(self._ids) + sum(size(n) for n in self._names)
+            plans = size(self._trees) + sum(size(tree) for tree in self._trees.values())
+            target_sets = size(self._interned) + size(self._refs) + size(self._objects)
+            for answer in self._interned:
+                target_sets += size(answer)
+                for target in answer:
+                    target_sets += size(target) + size(target[0])
+        return {
+            "endpoints": endpoints,
+            "names": names,
+            "plans": plans,
+            "target_sets": target_sets,
+            "total": endpoints + names + plans + target_sets,
+        }

@@ -1,0 +1,151 @@
+"""Thread safety: concurrent callers see atomic per-endpoint operations and exact counters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from dnsrace import LeaseHeld
+
+THREADS = 8
+
+
+def run_threads(target: Callable[[int], None], n: int = THREADS) -> None:
+    barrier = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def body(k: int) -> None:
+        try:
+            barrier.wait()
+            target(k)
+        except BaseException as exc:  # re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def make_store(store_cls: Any, endpoints: int, generations: int) -> Any:
+    store = store_cls.Store()
+    names = [f"e{i}.example" for i in range(endpoints)]
+    store.add_endpoints(names)
+    for g in range(1, generations + 1):
+        store.put_plan(
+            store_cls.Plan.from_shared(
+                g,
+                [[(f"10.0.{g}.1", 1)], [(f"10.0.{g}.2", 2)]],
+                names,
+                [i % 2 for i in range(endpoints)],
+            )
+        )
+    return store
+
+
+def test_concurrent_cas_never_lowers_the_alias(store_cls: Any) -> None:
+    gens = 40
+    store = make_store(store_cls, 4, gens)
+    results: list[list[bool]] = [[] for _ in range(THREADS)]
+
+    def work(k: int) -> None:
+        # Every thread walks the generations in a different order.
+        order = list(range(1, gens + 1))
+        order = order[k:] + order[:k] if k % 2 else order[::-1]
+        for g in order:
+            for ep in range(4):
+                results[k].append(store.flip(ep, g))
+
+    run_threads(work)
+    assert store.aliases() == [gens] * 4
+    stats = store.stats()
+    calls = sum(len(r) for r in results)
+    assert stats["flips_applied"] == sum(sum(r) for r in results)
+    assert stats["flips_applied"] + stats["stale_rejections"] == calls
+    assert stats["stale_flips"] == 0
+    assert sum(store.state(i).version for i in range(4)) == stats["flips_applied"]
+
+
+def test_concurrent_flip_many_and_reads(store_cls: Any) -> None:
+    gens = 30
+    store = make_store(store_cls, 64, gens)
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            for answer in store.resolve_many():
+                assert answer == () or len(answer) == 1
+            store.stats()
+            store.dangling_aliases()
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for t in readers:
+        t.start()
+    try:
+
+        def work(k: int) -> None:
+            for g in range(1, gens + 1):
+                store.flip_many(None, g, fence=None if k % 2 else g)
+
+        run_threads(work, 4)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert store.aliases() == [gens] * 64
+    stats = store.stats()
+    assert stats["stale_flips"] == 0
+    assert stats["missing_rejections"] == 0
+    assert stats["flips_applied"] + stats["stale_rejections"] + stats["fenced_rejections"] == (
+        4 * gens * 64
+    )
+
+
+def test_concurrent_leases_issue_unique_tokens(store_cls: Any) -> None:
+    store = store_cls.Store()
+    store.add_endpoints(["a.example"])
+    granted: list[list[int]] = [[] for _ in range(THREADS)]
+    conflicts = [0] * THREADS
+
+    def work(k: int) -> None:
+        holder = f"enactor-{k}"
+        for step in range(200):
+            now = float(step)
+            try:
+                token = store.acquire_lease(0, holder, 0.5, now)
+            except LeaseHeld:
+                conflicts[k] += 1
+                continue
+            granted[k].append(token)
+            if step % 3:
+                store.release_lease(0, holder, token)
+
+    run_threads(work)
+    tokens = [t for ts in granted for t in ts]
+    assert len(tokens) == len(set(tokens))
+    for ts in granted:
+        assert ts == sorted(ts)
+    stats = store.stats()
+    assert stats["leases_granted"] == len(tokens)
+    assert stats["lease_conflicts"] == sum(conflicts)
+    assert store.state(0).highest_fence == max(tokens)
+    assert max(tokens) == len(tokens)  # tokens are consecutive: highest + 1 each time
+
+
+def test_concurrent_add_endpoints_are_dense(store_cls: Any) -> None:
+    store = store_cls.Store()
+    ids: list[list[int]] = [[] for _ in range(THREADS)]
+
+    def work(k: int) -> None:
+        for i in range(100):
+            ids[k] += store.add_endpoints([f"n{(i * 7 + k) % 150}.example"])
+
+    run_threads(work)
+    assert len(store) == 150
+    assert sorted({i for chunk in ids for i in chunk}) == list(range(150))
+    for i in range(150):
+        assert store.endpoint_id(store.endpoint_name(i)) == i
