@@ -25,7 +25,8 @@ def load(path: Path) -> dict[str, dict[str, float]]:
     for b in data["benchmarks"]:
         name = b["name"]
         impl = "baseline" if "baseline" in name else ("py" if "[py" in name else "rust")
-        groups.setdefault(b["group"], {})[impl] = b["stats"]["median"]
+        if b.get("group"):
+            groups.setdefault(b["group"], {})[impl] = b["stats"]["median"]
     return groups
 
 

@@ -9,11 +9,16 @@ from typing import Any
 REGIONAL_ENDPOINT = "dynamodb.us-east-1.amazonaws.com"
 
 
+def endpoint_name(i: int, regional: str = REGIONAL_ENDPOINT) -> str:
+    """The DNS name of endpoint number ``i``; number 0 is the regional endpoint."""
+    return regional if i == 0 else f"ep{i}.cell{i % 97}.us-east-1.example.com"
+
+
 def endpoint_names(count: int, regional: str = REGIONAL_ENDPOINT) -> list[str]:
     """``count`` DNS names; the first is the regional endpoint."""
     if count < 1:
         raise ValueError(f"endpoint count must be >= 1, got {count}")
-    return [regional] + [f"ep{i}.cell{i % 97}.us-east-1.example.com" for i in range(1, count)]
+    return [endpoint_name(i, regional) for i in range(count)]
 
 
 def target_groups(

@@ -1003,30 +1003,35 @@ impl PyRecordStore {
     }
 }
 
-/// The benchmarks' yardstick: a plain Rust loop doing the `if_newer` update over dense arrays,
-/// with no locks, no tree check and no argument conversion. `flip_many`'s ratio to it is the
-/// store's own overhead.
+/// The benchmarks' yardstick: a plain single-threaded Rust loop doing the work of an
+/// `if_newer` batch flip (does the endpoint have a tree of this generation? is it newer? update
+/// alias, rollback and version) over dense arrays: a 56-byte record per endpoint, like the
+/// store's, and a plan's per-endpoint tree index. No locks, no shards, no argument conversion:
+/// `flip_many`'s ratio to it is the store's own overhead.
 #[pyclass(frozen, module = "dnsrace._core", name = "_BaselineFlipLoop")]
 struct BaselineFlipLoop {
-    slots: std::sync::Mutex<Vec<[u64; 3]>>,
+    state: std::sync::Mutex<(Vec<[u64; 7]>, Vec<u32>)>,
 }
 
 #[pymethods]
 impl BaselineFlipLoop {
     #[new]
     fn new(endpoints: usize) -> Self {
+        // Every endpoint has a tree (index 0): the check is made, never fails.
+        let state = (vec![[0; 7]; endpoints], vec![0; endpoints]);
         BaselineFlipLoop {
-            slots: std::sync::Mutex::new(vec![[0; 3]; endpoints]),
+            state: std::sync::Mutex::new(state),
         }
     }
 
-    /// Flip every slot to `generation` if newer; returns how many applied.
+    /// Flip every record to `generation` if newer; returns how many applied.
     fn flip(&self, py: Python<'_>, generation: u64) -> u64 {
         py.detach(|| {
-            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let (slots, trees) = &mut *state;
             let mut applied = 0;
-            for slot in slots.iter_mut() {
-                if generation > slot[0] {
+            for (slot, &tree) in slots.iter_mut().zip(trees.iter()) {
+                if tree != u32::MAX && generation > slot[0] {
                     slot[1] = slot[0];
                     slot[0] = generation;
                     slot[2] += 1;
