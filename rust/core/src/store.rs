@@ -2,7 +2,8 @@
 //!
 //! Locking: `inner` (names, plans, target sets) is a read-write lock taken first by every
 //! operation; per-endpoint control records live in `SHARDS` mutex-guarded shards taken after it,
-//! one at a time in ascending order (all of them, ascending, for snapshots). Endpoints are
+//! one at a time in ascending order (all of them, ascending, for snapshots). The lease holder
+//! table is never held together with a shard. Endpoints are
 //! spread over shards in chunks of `CHUNK` consecutive ids so that a batch over all endpoints
 //! walks memory sequentially and takes each shard lock once.
 
@@ -835,9 +836,11 @@ impl Store {
     pub fn state(&self, id: u32) -> Result<EndpointState> {
         let inner = self.inner.read();
         inner.check_id(id)?;
-        let holders = self.holders.read();
         let (s, i) = locate(id);
+        // Copy the record and drop its lock before looking up the holder's name: the holder
+        // table and a shard are never held together, so lock order cannot deadlock.
         let slot = self.shards[s].lock()[i];
+        let holders = self.holders.read();
         let none_if_zero = |g: u64| (g != 0).then_some(g);
         Ok(EndpointState {
             id,
@@ -891,9 +894,12 @@ impl Store {
         inner.check_id(id)?;
         let h = self.intern_holder(holder);
         let (s, i) = locate(id);
-        let mut slots = self.shards[s].lock();
-        let slot = &mut slots[i];
-        match Self::grant(slot, h, ttl, now) {
+        let (granted, seen) = {
+            let mut slots = self.shards[s].lock();
+            let granted = Self::grant(&mut slots[i], h, ttl, now);
+            (granted, slots[i])
+        };
+        match granted {
             Ok(token) => {
                 self.counters.leases_granted.fetch_add(1, Relaxed);
                 Ok(token)
@@ -903,13 +909,13 @@ impl Store {
                 let owner = self
                     .holders
                     .read()
-                    .name(slot.holder)
+                    .name(seen.holder)
                     .unwrap_or("?")
                     .to_owned();
                 Err(Error::LeaseHeld(format!(
                     "lease on {:?} held by {owner:?} until {}",
                     inner.names.name(id),
-                    slot.lease_expiry
+                    seen.lease_expiry
                 )))
             }
             Err(Grant::Exhausted) => Err(Error::InvalidToken(format!(
