@@ -32,7 +32,9 @@ build: $(EXT_STAMP)
 
 ## run: the main job (incident replay and the discipline comparison on the embedded store)
 run: $(EXT_STAMP)
-	$(PY) -m dnsrace.modes
+	mkdir -p results
+	$(PY) -m dnsrace incident --json results/incident.json
+	$(PY) -m dnsrace modes --json results/modes.json
 
 ## test: all Rust and Python tests, plus format and lint checks
 test: lint rust-test py-test

@@ -50,6 +50,7 @@ print(json.dumps({"impl": impl, "endpoints": n, "records": n * 4, "rss_bytes": a
                   "name_bytes": name_bytes, "estimate": store.memory()}))
 """
 
+
 def measure(impl: str) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, "-c", PROBE, impl, str(ENDPOINTS)],

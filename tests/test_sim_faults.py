@@ -143,3 +143,18 @@ def test_walk_is_regional_first_then_ranges(n: int, size: int) -> None:
     covered = [i for lo, hi in bounds for i in range(lo, hi)]
     assert covered == list(range(n))
     assert all(hi - lo <= size for lo, hi in bounds)
+
+
+def test_schedules_are_prefix_stable_when_the_run_is_longer() -> None:
+    short = incident_scenario(seed=4)
+    long = dataclasses.replace(short, duration_s=2 * short.duration_s)
+    for name in short.enactor_names:
+        a, b = EnactorFaults(short, name), EnactorFaults(long, name)
+        assert b.contention[: len(a.contention)] == a.contention
+        assert b.crashes[: len(a.crashes)] == a.crashes
+        assert [a.pause_due(t) for t in range(0, 1800, 7)] == [
+            b.pause_due(t) for t in range(0, 1800, 7)
+        ]
+    times_short = publication_times(short, random.Random(9))
+    times_long = publication_times(long, random.Random(9))
+    assert times_long[: len(times_short)] == times_short

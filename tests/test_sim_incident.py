@@ -1,6 +1,6 @@
 """The expected behaviours of issue 3, each on several seeds, from the running mechanism.
 
-The default incident scenario (1,001 endpoints, 30 simulated minutes) is used as is; only the
+The default incident scenario (1,001 endpoints, one simulated hour) is used as is; only the
 lease tests change the pause distribution. Runs use the Rust store when it is built (the
 pure-Python reference gives identical results, checked below on a small scenario, but is
 several times slower).
@@ -85,15 +85,17 @@ def test_aws2025_regional_endpoint_goes_empty_and_stuck_until_repair(seed: int) 
     assert m["regional"]["stuck"] and tl.stuck, "the regional endpoint never got stuck"
     assert m["regional"]["empty_answers"] > 0 and m["empty_answers"] > 0
     assert m["regional"]["empty_seconds"] >= delay
+    attempts = 0
     for window in tl.stuck:
         assert window.end is not None, "still stuck at the end of the run"
         # Stuck from the moment its tree was deleted until exactly the scheduled repair ...
         assert window.end - window.start == pytest.approx(delay)
         repairs = [f for f in tl.flips if f.outcome == "repair"]
         assert any(f.t == pytest.approx(window.end) for f in repairs)
-        # ... and no enactor moved it in between: they all met a dangling alias.
+        # ... and no enactor moved it in between: whoever tried met a dangling alias.
         inside = [f for f in tl.flips if window.start < f.t < window.end]
-        assert inside and {f.outcome for f in inside} == {"stuck"}
+        assert {f.outcome for f in inside} <= {"stuck"}
+        attempts += len(inside)
         # It was empty for exactly that window.
         assert any(e.start == window.start and e.end == window.end for e in tl.empty), (
             "empty window does not match the stuck window"
@@ -106,6 +108,7 @@ def test_aws2025_regional_endpoint_goes_empty_and_stuck_until_repair(seed: int) 
         assert stale.after is not None and stale.before is not None
         assert stale.after < stale.before
         assert stale.t - stale.published_at > 10.0  # the delayed enactor's old plan
+    assert attempts > 0, "no enactor ever tried a later plan on the stuck endpoint"
 
 
 @pytest.mark.parametrize("seed", SEEDS)

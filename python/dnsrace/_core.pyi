@@ -38,9 +38,7 @@ class Plan:
     identical sets are stored once, here and in the store.
     """
 
-    def __init__(
-        self, generation: int, targets: Mapping[Endpoint, Iterable[Target]]
-    ) -> None:
+    def __init__(self, generation: int, targets: Mapping[Endpoint, Iterable[Target]]) -> None:
         """Build a plan from ``{endpoint: [(ip, weight), ...]}``.
 
         Raises ``InvalidGeneration``, ``InvalidName`` (for str keys), ``InvalidAddress``,

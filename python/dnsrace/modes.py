@@ -6,7 +6,7 @@ then flips everything to generation 2. The table shows what each mode let throug
 applies every stale write, ``if_newer`` (generation CAS), ``exact`` (version compare) and
 ``fenced`` (lease token) refuse them all, at a throughput the table also reports.
 
-Run: ``python -m dnsrace.modes [--endpoints N] [--json PATH] [--no-reference]``.
+Run: ``dnsrace modes [--endpoints N] [--json PATH] [--no-reference]``.
 """
 
 from __future__ import annotations
@@ -120,7 +120,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dnsrace.modes", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="dnsrace modes",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--endpoints", type=int, default=500_000)
     parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
     parser.add_argument("--no-reference", action="store_true", help="skip the Python store")

@@ -1,0 +1,498 @@
+"""Invariant checker: the one definition of every metric of DESIGN.md.
+
+The simulator reports each state change of the store to a :class:`Checker` as it happens
+(flips with the aliases they replaced, endpoints left dangling by a clean-up, repairs, client
+resolves, lock retries). The checker keeps the distribution of *served generations* over all
+endpoints (a ``Counter``: generation -> endpoints serving it, 0 meaning an empty answer) and
+integrates it over time between events, so every time-based metric is exact, on the virtual
+clock as on the real one, without scanning the fleet. Tests, reports and benchmarks read the
+numbers from :meth:`Checker.result` and nowhere else.
+
+Definitions
+-----------
+stale flip
+    An applied flip to a generation lower than the endpoint's alias. Counted by the store
+    (``stats()["stale_flips"]``); the checker counts them too (``stale_flips_observed``) as a
+    cross-check.
+empty answer
+    A resolve that returns no record. The simulated clients resolve the regional endpoint and a
+    seeded sample of others every ``clients.probe_interval_s``; they are the only resolvers, so
+    the store's ``empty_answers`` counter is exactly their count.
+empty / stuck endpoint
+    An endpoint is *empty* while it serves no record; it is *stuck* while its alias points at a
+    deleted tree (a dangling alias): the enactors cannot write the rollback record from a tree
+    that is gone, so no later plan applies to it until an operator repairs it. The planner
+    never publishes an empty target set, so here the two coincide; they are kept apart because
+    they need not. ``*_endpoint_seconds`` are their time integrals (endpoints x seconds).
+convergence
+    For each published plan, the time from its publication until every endpoint serves a
+    generation >= it (a plan superseded before it converged converges with its successor).
+    ``converged`` is true when every published plan did so before the run ended.
+goodput
+    Useful flips (an endpoint moved to a newer generation) per second of run time.
+wasted writes
+    Endpoint flips attempted by the enactors that were not useful: refused by the generation
+    check or the fence, tree already deleted, or rewriting the same or an older generation.
+lock retries / lease waits
+    Batch lock attempts that failed (a live lease of another enactor, or injected contention)
+    and the seconds spent in backoff after them.
+correct-time fraction
+    The share of endpoint-time that is non-empty and serves a *current* plan: one not older than
+    the newest plan published at least ``checker.current_window_s`` seconds earlier.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dnsrace._types import FlipCounts
+
+__all__ = [
+    "Checker",
+    "RegionalFlip",
+    "RegionalTimeline",
+    "Window",
+    "convergence_summary",
+    "percentile",
+]
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (``q`` in 0..100) of ``values``; None if there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def convergence_summary(times: Sequence[float]) -> dict[str, float | None]:
+    """p50, p99 and max of convergence times (seconds)."""
+    return {
+        "p50": percentile(times, 50),
+        "p99": percentile(times, 99),
+        "max": max(times) if times else None,
+    }
+
+
+@dataclass
+class Window:
+    """A time interval; ``end`` is None while it is still open."""
+
+    start: float
+    end: float | None = None
+
+
+@dataclass
+class RegionalFlip:
+    """One flip attempt on the regional endpoint, for the timeline."""
+
+    t: float
+    actor: str
+    generation: int
+    published_at: float
+    before: int | None
+    after: int | None
+    outcome: str
+    """``advanced``, ``stale`` (applied, lowered the alias), ``same``, ``refused`` (generation
+    check), ``fenced``, ``missing`` (tree deleted), ``stuck`` (not attempted: the alias
+    dangles) or ``repair``."""
+
+
+@dataclass
+class RegionalTimeline:
+    name: str
+    flips: list[RegionalFlip] = field(default_factory=list)
+    empty: list[Window] = field(default_factory=list)
+    stuck: list[Window] = field(default_factory=list)
+    publications: dict[int, float] = field(default_factory=dict)
+    end: float = 0.0
+
+
+def _served_counter(values: Sequence[int | None]) -> Counter[int]:
+    """Counter of alias values, with an unset alias (None) counted as 0 (empty)."""
+    counts: Counter[int] = Counter(values)  # type: ignore[arg-type]
+    unset = counts.pop(None, 0)  # type: ignore[call-overload]
+    if unset:
+        counts[0] += unset
+    return counts
+
+
+class Checker:
+    """Event-driven invariant checker for one run (one store, one discipline)."""
+
+    def __init__(
+        self,
+        endpoints: int,
+        *,
+        regional_name: str,
+        current_window_s: float,
+        regional: int = 0,
+    ) -> None:
+        self.endpoints = endpoints
+        self.regional = regional
+        self.current_window_s = current_window_s
+        self.served: Counter[int] = Counter()
+        """Served generation -> number of endpoints (0: empty answer)."""
+        self.dangling: set[int] = set()
+        """Endpoints whose alias points at a deleted tree (stuck)."""
+        self.ever_stuck: set[int] = set()
+        self.published: dict[int, float] = {}
+        self.converged_after: dict[int, float] = {}
+        self._pending: deque[int] = deque()
+        self._initial = 0
+        self._now = 0.0
+        # "current" threshold: newest generation published >= window ago, and its schedule.
+        self._threshold = 0
+        self._threshold_steps: deque[tuple[float, int]] = deque()
+        # Time integrals (endpoint-seconds) and regional durations.
+        self.empty_endpoint_s = 0.0
+        self.stuck_endpoint_s = 0.0
+        self.correct_endpoint_s = 0.0
+        self.regional_empty_s = 0.0
+        self.regional_stuck_s = 0.0
+        # Counters.
+        self.flip_attempts = 0
+        self.useful_flips = 0
+        self.stale_flips_observed = 0
+        self.lock_retries = 0
+        self.lease_wait_s = 0.0
+        self.resolves = 0
+        self.empty_answers = 0
+        self.regional_resolves = 0
+        self.regional_empty_answers = 0
+        self.regional_stale_flips = 0
+        self.repairs = 0
+        self.repaired_endpoints = 0
+        self.plans_abandoned = 0
+        self.crashes = 0
+        self.pauses = 0
+        self.pause_s = 0.0
+        self.cleanups = 0
+        self.deleted_trees = 0
+        self.kept_trees = 0
+        self.timeline = RegionalTimeline(regional_name)
+        self._regional_alias: int | None = None
+
+    # ------------------------------------------------------------------ time integration
+
+    def _correct_count(self) -> int:
+        threshold = max(self._threshold, 1)
+        return sum(c for g, c in self.served.items() if g >= threshold)
+
+    def _integrate_to(self, t: float) -> None:
+        dt = t - self._now
+        if dt <= 0:
+            return
+        self.empty_endpoint_s += self.served[0] * dt
+        self.stuck_endpoint_s += len(self.dangling) * dt
+        self.correct_endpoint_s += self._correct_count() * dt
+        if self.regional in self.dangling:
+            self.regional_stuck_s += dt
+        if self._regional_alias is None or self.regional in self.dangling:
+            self.regional_empty_s += dt
+        self._now = t
+
+    def advance(self, now: float) -> None:
+        """Integrate every time-based metric up to ``now`` (state unchanged since last event)."""
+        steps = self._threshold_steps
+        while steps and steps[0][0] <= now:
+            t, gen = steps.popleft()
+            self._integrate_to(t)
+            self._threshold = max(self._threshold, gen)
+        self._integrate_to(now)
+
+    def _check_convergence(self) -> None:
+        if not self._pending:
+            return
+        served = self.served
+        lowest = min((g for g, c in served.items() if c > 0), default=0)
+        while self._pending and lowest >= self._pending[0]:
+            gen = self._pending.popleft()
+            self.converged_after[gen] = self._now - self.published[gen]
+
+    def _prune(self) -> None:
+        for g in [g for g, c in self.served.items() if c == 0]:
+            del self.served[g]
+
+    # ------------------------------------------------------------------ events
+
+    def start(self, now: float, generation: int) -> None:
+        """Every endpoint serves ``generation`` (the initial plan) from ``now`` on."""
+        self._now = now
+        self._initial = generation
+        self.served = Counter({generation: self.endpoints})
+        self.published[generation] = now
+        self.converged_after[generation] = 0.0
+        self._threshold = generation
+        self._regional_alias = generation
+        self.timeline.publications[generation] = now
+
+    def on_publish(self, now: float, generation: int) -> None:
+        self.advance(now)
+        self.published[generation] = now
+        self._pending.append(generation)
+        self._threshold_steps.append((now + self.current_window_s, generation))
+        self.timeline.publications[generation] = now
+
+    def on_flip(
+        self,
+        now: float,
+        actor: str,
+        generation: int,
+        ids: Sequence[int],
+        before: Sequence[int | None],
+        counts: FlipCounts,
+        mode: str,
+        after: Sequence[int | None] | None = None,
+        healed: set[int] | None = None,
+        *,
+        enactor: bool = True,
+    ) -> None:
+        """A batch flip happened: ``before`` are the aliases just before it.
+
+        ``after`` (the aliases just after) is needed only when the outcome cannot be deduced
+        from ``counts`` and ``mode``; ``healed`` are the formerly dangling ids of ``ids`` that
+        no longer dangle. ``ids`` must be ascending (the regional endpoint, id 0, comes first).
+        """
+        self.advance(now)
+        n = len(ids)
+        if enactor:
+            self.flip_attempts += n
+        gen = generation
+        served = self.served
+        touches_dangling = bool(self.dangling) and not self.dangling.isdisjoint(ids)
+        regional_after: int | None
+        if counts.applied == 0:
+            regional_after = before[0] if n else None
+        elif (
+            not touches_dangling
+            and counts.missing == 0
+            and counts.fenced == 0
+            and (mode == "if_newer" or counts.applied == n)
+        ):
+            # Fast path, no per-endpoint Python: lww with everything applied moves every
+            # endpoint to gen; if_newer moves exactly those below gen.
+            hb = _served_counter(before)
+            raised = sum(c for g, c in hb.items() if g < gen)
+            if mode == "if_newer":
+                for g in [g for g in hb if g < gen]:
+                    served[g] -= hb[g]
+                served[gen] += raised
+                lowered = 0
+                first = before[0] if n else None
+                regional_after = gen if first is None or first < gen else first
+            else:
+                lowered = sum(c for g, c in hb.items() if g > gen)
+                served.subtract(hb)
+                served[gen] += n
+                regional_after = gen
+            self.useful_flips += raised
+            self.stale_flips_observed += lowered
+        else:
+            if after is None:
+                raise ValueError("on_flip needs the aliases after a partially applied flip")
+            regional_after = self._flip_slow_path(now, ids, before, after, healed or set())
+        self._prune()
+        if n and ids[0] == self.regional:
+            self._regional_flip(now, actor, gen, before[0], regional_after, counts, n)
+        self._check_convergence()
+
+    def _flip_slow_path(
+        self,
+        now: float,
+        ids: Sequence[int],
+        before: Sequence[int | None],
+        after: Sequence[int | None],
+        healed: set[int],
+    ) -> int | None:
+        served, dangling = self.served, self.dangling
+        for i, b, a in zip(ids, before, after, strict=True):
+            was_dangling = i in dangling
+            if was_dangling and i in healed:
+                dangling.discard(i)
+                if i == self.regional:
+                    self._end_windows(now)
+            now_dangling = i in dangling
+            served[0 if (b is None or was_dangling) else b] -= 1
+            served[0 if (a is None or now_dangling) else a] += 1
+            if a is not None and (b is None or a > b):
+                self.useful_flips += 1
+            elif a is not None and b is not None and a < b:
+                self.stale_flips_observed += 1
+        return after[0] if after else None
+
+    def _regional_flip(
+        self,
+        now: float,
+        actor: str,
+        gen: int,
+        before: int | None,
+        after: int | None,
+        counts: FlipCounts,
+        n: int,
+    ) -> None:
+        if after != before and after is not None:
+            if before is not None and after < before:
+                outcome = "stale"
+                self.regional_stale_flips += 1
+            else:
+                outcome = "advanced"
+        elif counts.applied == n:
+            outcome = "same"
+        elif n == 1 and counts.missing:
+            outcome = "missing"
+        elif n == 1 and counts.fenced:
+            outcome = "fenced"
+        elif n == 1 and counts.stale:
+            outcome = "refused"
+        else:
+            outcome = "same"
+        if actor == "operator":
+            outcome = "repair"
+        self._regional_alias = after
+        self.timeline.flips.append(
+            RegionalFlip(now, actor, gen, self.published.get(gen, now), before, after, outcome)
+        )
+
+    def on_dangling(self, now: float, ids: Sequence[int], aliases: Sequence[int | None]) -> None:
+        """These endpoints (not dangling before) now point at a deleted tree."""
+        if not ids:
+            return
+        self.advance(now)
+        counts = _served_counter(aliases)
+        self.served.subtract(counts)
+        self.served[0] += len(ids)
+        self.dangling.update(ids)
+        self.ever_stuck.update(ids)
+        self._prune()
+        if self.regional in ids:
+            self.timeline.empty.append(Window(now))
+            self.timeline.stuck.append(Window(now))
+
+    def _end_windows(self, now: float) -> None:
+        for windows in (self.timeline.empty, self.timeline.stuck):
+            if windows and windows[-1].end is None:
+                windows[-1].end = now
+
+    def on_stuck_skip(self, now: float, actor: str, generation: int, ids: Sequence[int]) -> None:
+        """An enactor left these endpoints alone because their alias dangles."""
+        if ids and ids[0] == self.regional:
+            alias = self._regional_alias
+            self.timeline.flips.append(
+                RegionalFlip(
+                    now,
+                    actor,
+                    generation,
+                    self.published.get(generation, now),
+                    alias,
+                    alias,
+                    "stuck",
+                )
+            )
+
+    def on_repair(self, now: float, ids: Sequence[int]) -> None:
+        self.repairs += 1
+        self.repaired_endpoints += len(ids)
+
+    def on_cleanup(self, deleted_trees: int, kept_trees: int) -> None:
+        self.cleanups += 1
+        self.deleted_trees += deleted_trees
+        self.kept_trees += kept_trees
+
+    def on_resolve(
+        self, now: float, ids: Sequence[int], answers: Sequence[tuple[Any, ...]]
+    ) -> None:
+        self.resolves += len(answers)
+        self.empty_answers += answers.count(())
+        if ids and ids[0] == self.regional:
+            self.regional_resolves += 1
+            if not answers[0]:
+                self.regional_empty_answers += 1
+
+    def on_lock_retry(self, wait_s: float) -> None:
+        self.lock_retries += 1
+        self.lease_wait_s += wait_s
+
+    def on_abandon(self) -> None:
+        self.plans_abandoned += 1
+
+    def on_crash(self) -> None:
+        self.crashes += 1
+
+    def on_pause(self, length_s: float) -> None:
+        self.pauses += 1
+        self.pause_s += length_s
+
+    # ------------------------------------------------------------------ results
+
+    def result(self, now: float, store_stats: Mapping[str, int]) -> dict[str, Any]:
+        """Every metric of the run, ended at ``now``, as a JSON-ready dict."""
+        self.advance(now)
+        self.timeline.end = now
+        duration = now
+        plans = [g for g in self.published if g != self._initial]
+        times = [self.converged_after[g] for g in plans if g in self.converged_after]
+        fleet_time = self.endpoints * duration
+        regional_final = None if self.regional in self.dangling else self._regional_alias
+        return {
+            "elapsed_s": duration,
+            "stale_flips": store_stats["stale_flips"],
+            "stale_flips_observed": self.stale_flips_observed,
+            "empty_answers": store_stats["empty_answers"],
+            "resolves": self.resolves,
+            "empty_endpoint_seconds": self.empty_endpoint_s,
+            "stuck_endpoints": len(self.ever_stuck),
+            "stuck_at_end": len(self.dangling),
+            "stuck_endpoint_seconds": self.stuck_endpoint_s,
+            "plans_published": len(plans),
+            "plans_converged": len(times),
+            "converged": len(times) == len(plans),
+            "convergence_s": convergence_summary(times),
+            "useful_flips": self.useful_flips,
+            "goodput_flips_per_s": self.useful_flips / duration if duration > 0 else 0.0,
+            "flip_attempts": self.flip_attempts,
+            "wasted_writes": self.flip_attempts - self.useful_flips,
+            "lock_retries": self.lock_retries,
+            "lease_wait_s": self.lease_wait_s,
+            "lease_conflicts": store_stats["lease_conflicts"],
+            "correct_time_fraction": (
+                self.correct_endpoint_s / fleet_time if fleet_time > 0 else 1.0
+            ),
+            "plans_abandoned": self.plans_abandoned,
+            "cleanups": self.cleanups,
+            "deleted_trees": self.deleted_trees,
+            "kept_trees": self.kept_trees,
+            "repairs": self.repairs,
+            "repaired_endpoints": self.repaired_endpoints,
+            "faults": {"crashes": self.crashes, "pauses": self.pauses, "pause_s": self.pause_s},
+            "regional": {
+                "empty_seconds": self.regional_empty_s,
+                "stuck": bool(self.timeline.stuck),
+                "stuck_seconds": self.regional_stuck_s,
+                "stuck_windows": len(self.timeline.stuck),
+                "final_generation": regional_final,
+                "stale_flips": self.regional_stale_flips,
+                "empty_answers": self.regional_empty_answers,
+                "resolves": self.regional_resolves,
+            },
+            "store": {
+                key: store_stats[key]
+                for key in (
+                    "flips_applied",
+                    "stale_rejections",
+                    "fenced_rejections",
+                    "missing_rejections",
+                    "leases_granted",
+                    "dangling_aliases",
+                    "dangling_rollbacks",
+                    "plans",
+                    "records_live",
+                )
+                if key in store_stats
+            },
+        }

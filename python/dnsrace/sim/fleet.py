@@ -1,0 +1,98 @@
+"""The load-balancer fleet the planner watches: health and capacity changing over time.
+
+Endpoints are served by *groups* of load balancers. Each group ranks the whole fleet by a
+rendezvous hash (highest random weight) and takes its ``targets`` best healthy members, so a
+failed LB is replaced by the next one in that group's order and a newly added LB takes over
+the groups where it ranks high, with no global reshuffle. A record's weight is the LB's
+capacity (1..255). All events come from the planner's random stream.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import random
+from dataclasses import dataclass
+
+from dnsrace.sim.scenario import FleetConfig
+
+__all__ = ["Fleet", "LoadBalancer"]
+
+TargetSet = list[tuple[str, int]]
+
+
+@dataclass
+class LoadBalancer:
+    address: str
+    capacity: int
+    healthy: bool = True
+
+
+class Fleet:
+    """A seeded fleet of IPv4 and IPv6 load balancers and the groups that share them."""
+
+    def __init__(self, cfg: FleetConfig, *, groups: int, targets: int, rng: random.Random):
+        self._cfg = cfg
+        self._rng = rng
+        self._groups = groups
+        self._targets = targets
+        self.lbs: list[LoadBalancer] = []
+        # Per group: LB indexes in rendezvous order, and their sort keys.
+        self._rank: list[list[int]] = [[] for _ in range(groups)]
+        self._keys: list[list[tuple[int, int]]] = [[] for _ in range(groups)]
+        for _ in range(cfg.load_balancers):
+            self._add()
+
+    def _add(self) -> LoadBalancer:
+        index = len(self.lbs)
+        if self._rng.random() < self._cfg.ipv6_share:
+            address = f"fd00:ddb:{index >> 16:x}::{index & 0xFFFF:x}"
+        else:
+            address = f"10.{(index >> 16) & 0xFF}.{(index >> 8) & 0xFF}.{index & 0xFF}"
+        lb = LoadBalancer(address, self._rng.randint(40, 200))
+        self.lbs.append(lb)
+        for g in range(self._groups):
+            digest = hashlib.blake2b(f"{g}/{address}".encode(), digest_size=8).digest()
+            # Each group's order is kept sorted by descending score (ties: lower index first).
+            key = (-int.from_bytes(digest, "big"), index)
+            pos = bisect.bisect(self._keys[g], key)
+            self._keys[g].insert(pos, key)
+            self._rank[g].insert(pos, index)
+        return lb
+
+    def step(self) -> list[str]:
+        """Apply this plan interval's random health and capacity events; describe them."""
+        cfg, rng, events = self._cfg, self._rng, []
+        healthy = [lb for lb in self.lbs if lb.healthy]
+        # Never fail the LB that would leave fewer healthy LBs than one endpoint needs.
+        if rng.random() < cfg.failure_probability and len(healthy) > self._targets:
+            lb = rng.choice(healthy)
+            lb.healthy = False
+            events.append(f"fail {lb.address}")
+        failed = [lb for lb in self.lbs if not lb.healthy]
+        if failed and rng.random() < cfg.recovery_probability:
+            lb = rng.choice(failed)
+            lb.healthy = True
+            events.append(f"recover {lb.address}")
+        if rng.random() < cfg.capacity_add_probability:
+            lb = self._add()
+            events.append(f"add {lb.address}")
+        if rng.random() < cfg.traffic_shift_probability:
+            for lb in rng.sample(self.lbs, k=min(3, len(self.lbs))):
+                lb.capacity = max(1, min(255, round(lb.capacity * rng.uniform(0.6, 1.5))))
+            events.append("shift")
+        return events
+
+    def group_sets(self) -> list[TargetSet]:
+        """Each group's current target set: its best ``targets`` healthy LBs, weighted."""
+        out: list[TargetSet] = []
+        for order in self._rank:
+            chosen: TargetSet = []
+            for index in order:
+                lb = self.lbs[index]
+                if lb.healthy:
+                    chosen.append((lb.address, lb.capacity))
+                    if len(chosen) == self._targets:
+                        break
+            out.append(chosen)
+        return out

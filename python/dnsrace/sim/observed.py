@@ -1,0 +1,179 @@
+"""The store as the simulator sees it: every call timed, every state change shown to the checker.
+
+:class:`ObservedStore` wraps a ``RecordStore`` or ``PyRecordStore``. Each call is timed with
+``time.perf_counter`` into a per-category total (so a run can tell how much of its wall time
+the store took versus the Python around it), and each call that changes what endpoints serve
+is reported to the :class:`~dnsrace.checker.Checker` with the aliases it replaced. The
+observation reads happen in the same synchronous step as the write (no ``await`` in between),
+so on one event loop they see exactly the state the write changed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dnsrace._types import DeleteResult, FlipCounts
+from dnsrace.checker import Checker
+from dnsrace.sim.backend import Backend
+
+__all__ = ["ObservedStore", "StoreTimer"]
+
+Mode = Literal["lww", "if_newer"]
+
+
+@dataclass
+class StoreTimer:
+    """Seconds spent inside store calls, and call counts, by category."""
+
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    calls: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "store_s": self.total,
+            "store_s_by_category": dict(sorted(self.seconds.items())),
+            "store_calls": sum(self.calls.values()),
+        }
+
+
+class ObservedStore:
+    """A store whose writes feed a checker and whose calls are timed."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        checker: Checker,
+        now: Callable[[], float],
+        timer: StoreTimer | None = None,
+    ) -> None:
+        self.backend = backend
+        self.raw = backend.new_store()
+        self.checker = checker
+        self.now = now
+        self.timer = timer if timer is not None else StoreTimer()
+        self.stuck_listeners: list[Callable[[list[int]], None]] = []
+
+    def _call(self, category: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.timer.seconds[category] += time.perf_counter() - start
+            self.timer.calls[category] += 1
+
+    # ------------------------------------------------------------------ setup and plans
+
+    def add_endpoints(self, names: Iterable[str]) -> list[int]:
+        return self._call("setup", self.raw.add_endpoints, names)
+
+    def build_plan(
+        self,
+        generation: int,
+        target_sets: Sequence[Sequence[tuple[str, int]]],
+        endpoints: Sequence[int],
+        set_index: Sequence[int],
+    ) -> Any:
+        plan_cls = self.backend.plan_cls
+        return self._call(
+            "planner", plan_cls.from_shared, generation, target_sets, endpoints, set_index
+        )
+
+    def put_plan(self, plan: Any) -> None:
+        self._call("planner", self.raw.put_plan, plan)
+
+    def plan_generations(self) -> list[int]:
+        return self._call("cleanup", self.raw.plan_generations)
+
+    def has_tree(self, endpoint: int, generation: int) -> bool:
+        return self._call("operator", self.raw.has_tree, endpoint, generation)
+
+    def stats(self) -> dict[str, int]:
+        return self._call("checker", self.raw.stats)
+
+    # ------------------------------------------------------------------ enactor reads and locks
+
+    def aliases(self, ids: Sequence[int]) -> list[int | None]:
+        return self._call("enactor", self.raw.aliases, ids)
+
+    def dangling_aliases(self, ids: Sequence[int] | None) -> list[int]:
+        return self._call("enactor", self.raw.dangling_aliases, ids)
+
+    def acquire_leases(self, ids: Sequence[int], holder: str, ttl: float) -> list[int | None]:
+        return self._call("enactor", self.raw.acquire_leases, ids, holder, ttl, self.now())
+
+    def release_leases(self, ids: Sequence[int], holder: str, tokens: Sequence[int]) -> int:
+        return self._call("enactor", self.raw.release_leases, ids, holder, tokens)
+
+    # ------------------------------------------------------------------ observed writes
+
+    def flip_many(
+        self,
+        ids: list[int],
+        generation: int,
+        mode: Mode,
+        *,
+        actor: str,
+        fence: Sequence[int] | None = None,
+        enactor: bool = True,
+    ) -> FlipCounts:
+        """Flip ``ids`` (ascending) and report the change to the checker."""
+        checker = self.checker
+        before = self._call("checker", self.raw.aliases, ids)
+        category = "enactor" if enactor else "operator"
+        counts: FlipCounts = self._call(
+            category, self.raw.flip_many, ids, generation, mode, fence=fence
+        )
+        touched: list[int] = []
+        if checker.dangling and not checker.dangling.isdisjoint(ids):
+            touched = [i for i in ids if i in checker.dangling]
+        after = None
+        partial = 0 < counts.applied < len(ids)
+        if touched or (
+            counts.applied and (counts.missing or counts.fenced or (partial and mode == "lww"))
+        ):
+            after = self._call("checker", self.raw.aliases, ids)
+        healed: set[int] = set()
+        if touched:
+            still = set(self._call("checker", self.raw.dangling_aliases, touched))
+            healed = {i for i in touched if i not in still}
+        checker.on_flip(
+            self.now(),
+            actor,
+            generation,
+            ids,
+            before,
+            counts,
+            mode,
+            after,
+            healed,
+            enactor=enactor,
+        )
+        return counts
+
+    def delete_plans(self, generations: list[int], *, safe: bool) -> DeleteResult:
+        """Clean-up; endpoints it leaves dangling are reported to the checker and listeners."""
+        result: DeleteResult = self._call("cleanup", self.raw.delete_plans, generations, safe=safe)
+        self.checker.on_cleanup(result.deleted_trees, result.kept_trees)
+        if result.deleted_trees:
+            # Measure, do not trust: even a safe clean-up is checked for dangling aliases.
+            dangling = self._call("checker", self.raw.dangling_aliases, None)
+            new = [i for i in dangling if i not in self.checker.dangling]
+            if new:
+                aliases = self._call("checker", self.raw.aliases, new)
+                self.checker.on_dangling(self.now(), new, aliases)
+                for listener in self.stuck_listeners:
+                    listener(new)
+        return result
+
+    def resolve_many(self, ids: list[int]) -> list[tuple[Any, ...]]:
+        answers = self._call("clients", self.raw.resolve_many, ids)
+        self.checker.on_resolve(self.now(), ids, answers)
+        return answers

@@ -1,0 +1,125 @@
+"""The DNS Planner: publishes a plan generation for every endpoint, periodically or in bursts.
+
+Publishing stores the plan's trees (``put_plan``) and announces the generation on the
+:class:`PlanBoard`, where the enactors pick up the newest plan. The board also holds the
+"applied" marker that the 2025 enactor compared a plan with once, when it picked it up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from typing import Any
+
+from dnsrace.checker import Checker
+from dnsrace.sim.fleet import Fleet
+from dnsrace.sim.observed import ObservedStore
+from dnsrace.sim.scenario import Scenario
+from dnsrace.sim.seeds import substream
+
+__all__ = ["PlanBoard", "Planner", "publication_times"]
+
+
+class PlanBoard:
+    """Newest published generation, publication times and the applied marker."""
+
+    def __init__(self) -> None:
+        self.newest = 0
+        self.applied = 0
+        """Newest generation some enactor finished applying (what 'newer than' compares to)."""
+        self.published_at: dict[int, float] = {}
+        self._changed = asyncio.Event()
+
+    def publish(self, generation: int, now: float) -> None:
+        self.newest = generation
+        self.published_at[generation] = now
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def mark_applied(self, generation: int) -> None:
+        self.applied = max(self.applied, generation)
+
+    async def wait_newer(self, than: int) -> int:
+        """Wait until a generation newer than ``than`` is published; return the newest."""
+        while self.newest <= than:
+            await self._changed.wait()
+        return self.newest
+
+
+def publication_times(scenario: Scenario, rng: random.Random) -> list[float]:
+    """When the planner publishes during ``[0, duration)``: every interval plus bursts."""
+    cfg = scenario.planner
+    end = scenario.duration_s
+    times: list[float] = []
+    k = 1
+    while k * cfg.interval_s < end:
+        times.append(k * cfg.interval_s)
+        k += 1
+    bursts = [(b.at_s, b.plans, b.gap_s) for b in cfg.bursts]
+    if cfg.burst_rate_per_min > 0:
+        t = rng.expovariate(cfg.burst_rate_per_min / 60.0)
+        while t < end:
+            bursts.append((t, rng.randint(*cfg.burst_plans), cfg.burst_gap_s))
+            t += rng.expovariate(cfg.burst_rate_per_min / 60.0)
+    for at, plans, gap in bursts:
+        times.extend(at + i * gap for i in range(plans))
+    return sorted(t for t in times if t < end)
+
+
+class Planner:
+    """Watches the fleet and publishes plans built from a few shared LB groups."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        store: ObservedStore,
+        board: PlanBoard,
+        checker: Checker,
+        ids: list[int],
+        now: Callable[[], float],
+    ) -> None:
+        self._scenario = scenario
+        self._store = store
+        self._board = board
+        self._checker = checker
+        self._now = now
+        rng = substream(scenario.seed, "planner")
+        ep = scenario.endpoints
+        # Group 0 serves the regional endpoint alone; the others share groups 1..groups.
+        self._fleet = Fleet(scenario.fleet, groups=ep.groups + 1, targets=ep.targets, rng=rng)
+        self._ids = ids
+        self._set_index = [0] + [1 + (i % ep.groups) for i in range(len(ids) - 1)]
+        self._times = publication_times(scenario, substream(scenario.seed, "planner", "bursts"))
+        self.generation = 0
+        self.latest_plan: Any = None
+        self.events: list[tuple[float, int, list[str]]] = []
+
+    @property
+    def schedule(self) -> list[float]:
+        return list(self._times)
+
+    def publish(self) -> int:
+        """Build, store and announce the next generation (fleet events happen first)."""
+        self.generation += 1
+        gen = self.generation
+        events = self._fleet.step() if gen > 1 else []
+        plan = self._store.build_plan(gen, self._fleet.group_sets(), self._ids, self._set_index)
+        self._store.put_plan(plan)
+        self.latest_plan = plan
+        now = self._now()
+        self.events.append((now, gen, events))
+        self._board.publish(gen, now)
+        if gen > 1:
+            self._checker.on_publish(now, gen)
+        return gen
+
+    async def run(self) -> None:
+        """Publish on schedule until the scenario's duration is over."""
+        loop = asyncio.get_running_loop()
+        start = loop.time() - self._now()
+        for t in self._times:
+            delay = start + t - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.publish()

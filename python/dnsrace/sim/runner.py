@@ -1,0 +1,217 @@
+"""One simulated run: a fresh store, the planner, K enactors, faults, clients and the operator.
+
+:func:`run_discipline` runs a scenario under one discipline and returns its metrics (from the
+checker), the regional endpoint's timeline and performance figures. The run has two phases:
+for ``duration_s`` the planner publishes and faults strike; then the fleet may settle for at
+most ``drain_s`` (the run ends as soon as every enactor is idle and no repair is pending).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dnsrace.checker import Checker, RegionalTimeline
+from dnsrace.sim import clock
+from dnsrace.sim.backend import backend as load_backend
+from dnsrace.sim.disciplines import Discipline
+from dnsrace.sim.enactor import Enactor
+from dnsrace.sim.faults import EnactorFaults
+from dnsrace.sim.observed import ObservedStore, StoreTimer
+from dnsrace.sim.operator import Operator
+from dnsrace.sim.planner import PlanBoard, Planner
+from dnsrace.sim.scenario import Scenario
+from dnsrace.sim.seeds import substream
+
+__all__ = ["RunResult", "endpoint_names", "run_discipline"]
+
+Progress = Callable[[float], None]
+
+# How often (in run seconds) the drain checks whether the fleet has settled, and how often
+# the progress callback hears the time.
+_SETTLE_POLL_S = 1.0
+_PROGRESS_S = 5.0
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    discipline: Discipline
+    store: str
+    metrics: dict[str, Any]
+    timeline: RegionalTimeline
+    perf: dict[str, Any] = field(default_factory=dict)
+    enactor_names: list[str] = field(default_factory=list)
+
+
+def endpoint_names(scenario: Scenario) -> list[str]:
+    """The regional endpoint (id 0), then ``e1.<domain>`` ... ``eN.<domain>``."""
+    ep = scenario.endpoints
+    return [ep.regional, *(f"e{i}.{ep.domain}" for i in range(1, ep.count + 1))]
+
+
+class _Supervisor:
+    """Runs an enactor, crashes it on schedule and restarts it after the restart delay."""
+
+    def __init__(self, enactor: Enactor, faults: EnactorFaults, checker: Checker) -> None:
+        self.enactor = enactor
+        self.faults = faults
+        self.checker = checker
+        self.down = False
+
+    async def run(self, now: Callable[[], float]) -> None:
+        crashes = list(self.faults.crashes)
+        while True:
+            task = asyncio.create_task(self.enactor.run(), name=self.enactor.name)
+            try:
+                while crashes and crashes[0].at < now():
+                    crashes.pop(0)  # fell due while the enactor was down: it cannot die twice
+                if not crashes:
+                    await task
+                    return
+                crash = crashes.pop(0)
+                done, _ = await asyncio.wait({task}, timeout=crash.at - now())
+                if task in done:
+                    task.result()
+                    return
+            finally:
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            self.checker.on_crash()
+            self.down = True
+            await asyncio.sleep(crash.restart_after)
+            self.down = False
+
+    @property
+    def idle(self) -> bool:
+        return not self.down and self.enactor.idle
+
+
+async def _simulate(
+    scenario: Scenario,
+    discipline: Discipline,
+    store_name: str,
+    timer: StoreTimer,
+    progress: Progress | None,
+) -> tuple[dict[str, Any], RegionalTimeline, list[str]]:
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+
+    def now() -> float:
+        return loop.time() - t0
+
+    names = endpoint_names(scenario)
+    checker = Checker(
+        len(names),
+        regional_name=scenario.endpoints.regional,
+        current_window_s=scenario.checker.current_window_s,
+    )
+    store = ObservedStore(load_backend(store_name), checker, now, timer)
+    ids = store.add_endpoints(names)
+    board = PlanBoard()
+    planner = Planner(scenario, store, board, checker, ids, now)
+
+    # Steady state before the run: plan 1 published and applied everywhere.
+    first = planner.publish()
+    store.raw.flip_many(None, first, "lww")
+    board.mark_applied(first)
+    checker.start(now(), first)
+
+    operator = Operator(scenario.operator, store, planner, checker, now)
+    store.stuck_listeners.append(operator.on_stuck)
+
+    supervisors = []
+    for name in scenario.enactor_names:
+        faults = EnactorFaults(scenario, name)
+        enactor = Enactor(
+            name,
+            discipline,
+            scenario.enactors,
+            store,
+            board,
+            checker,
+            faults,
+            substream(scenario.seed, "enactor", name),
+            ids,
+            now,
+        )
+        supervisors.append(_Supervisor(enactor, faults, checker))
+
+    sample_rng = substream(scenario.seed, "clients")
+    others = scenario.endpoints.count
+    sample = [
+        0,
+        *sorted(sample_rng.sample(range(1, others + 1), min(others, scenario.clients.sample))),
+    ]
+
+    async def clients() -> None:
+        while True:
+            store.resolve_many(sample)
+            await asyncio.sleep(scenario.clients.probe_interval_s)
+
+    async def ticker() -> None:
+        while progress is not None:
+            progress(now())
+            await asyncio.sleep(_PROGRESS_S)
+
+    background = [
+        asyncio.create_task(s.run(now), name=f"supervisor-{s.enactor.name}") for s in supervisors
+    ]
+    background.append(asyncio.create_task(clients(), name="clients"))
+    background.append(asyncio.create_task(ticker(), name="progress"))
+    try:
+        await planner.run()
+        if now() < scenario.duration_s:
+            await asyncio.sleep(scenario.duration_s - now())
+        deadline = scenario.duration_s + scenario.drain_s
+        while now() < deadline:
+            if operator.pending == 0 and all(s.idle for s in supervisors):
+                break
+            await asyncio.sleep(min(_SETTLE_POLL_S, deadline - now()))
+        for task in background:
+            if task.done():
+                task.result()  # surface a crash of the simulator itself
+    finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+    end = now()
+    if progress is not None:
+        progress(end)
+    metrics = checker.result(end, store.stats())
+    metrics["operator_unrepairable"] = list(operator.unrepairable)
+    return metrics, checker.timeline, scenario.enactor_names
+
+
+def run_discipline(
+    scenario: Scenario,
+    discipline: Discipline,
+    *,
+    store: str = "rust",
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run ``scenario`` under ``discipline`` on a fresh store of the given kind."""
+    timer = StoreTimer()
+    cpu0 = time.process_time()
+    wall0 = time.perf_counter()
+    metrics, timeline, names = clock.run(
+        lambda: _simulate(scenario, discipline, store, timer, progress), scenario.clock
+    )
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0
+    perf = {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        **timer.summary(),
+        # Shares of the process's CPU time: on the real clock most wall time is idle waiting.
+        "store_share": timer.total / cpu if cpu > 0 else 0.0,
+        "python_s": max(0.0, cpu - timer.total),
+        "run_s": metrics["elapsed_s"],
+    }
+    return RunResult(scenario, discipline, store, metrics, timeline, perf, names)

@@ -1,0 +1,497 @@
+"""Scenarios: every parameter of a run, as a validated, immutable dataclass tree.
+
+A scenario file is TOML whose tables mirror the dataclasses below (``[endpoints]``,
+``[planner]``, ``[[planner.bursts]]``, ``[faults.pauses]``, ...). Unknown keys, wrong types and
+impossible values are refused with a :class:`ScenarioError` naming the field
+(``enactors.lease_ttl_s: must be > 0, got 0``). Omitted keys take the defaults below, which
+describe a calm fleet: no faults, no bursts. :func:`incident_scenario` is the 2025 replay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from dnsrace.sim.disciplines import (
+    Discipline,
+    DisciplineError,
+    lookup,
+    resolve_names,
+)
+
+__all__ = [
+    "REGIONAL",
+    "BurstConfig",
+    "CheckerConfig",
+    "ClientsConfig",
+    "ContentionConfig",
+    "CrashesConfig",
+    "CustomDiscipline",
+    "DisciplinesConfig",
+    "EnactorsConfig",
+    "EndpointsConfig",
+    "FaultsConfig",
+    "FleetConfig",
+    "OperatorConfig",
+    "PausesConfig",
+    "PlannerConfig",
+    "Scenario",
+    "ScenarioError",
+    "SlowBatchesConfig",
+    "enactor_names",
+    "incident_scenario",
+    "load_scenario",
+    "parse_scenario",
+]
+
+REGIONAL = "dynamodb.us-east-1.amazonaws.com"
+
+
+class ScenarioError(ValueError):
+    """A scenario is malformed or impossible; ``field`` is the dotted path of the culprit."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+def _num(
+    default: Any,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    doc: str = "",
+) -> Any:
+    """A numeric field with bounds checked at parse time."""
+    return field(default=default, metadata={"ge": ge, "gt": gt, "le": le, "doc": doc})
+
+
+@dataclass(frozen=True)
+class EndpointsConfig:
+    count: int = _num(1000, ge=0, doc="endpoints besides the regional one")
+    regional: str = REGIONAL
+    targets: int = _num(4, ge=1, doc="load balancers (records) per endpoint")
+    groups: int = _num(16, ge=1, doc="distinct LB groups shared by the other endpoints")
+    domain: str = "lb.us-east-1.example"
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    load_balancers: int = _num(24, ge=1)
+    ipv6_share: float = _num(0.5, ge=0, le=1)
+    # Per published plan, the chance of each seeded fleet event.
+    failure_probability: float = _num(0.2, ge=0, le=1)
+    recovery_probability: float = _num(0.3, ge=0, le=1)
+    capacity_add_probability: float = _num(0.05, ge=0, le=1)
+    traffic_shift_probability: float = _num(0.5, ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class BurstConfig:
+    at_s: float = _num(0.0, ge=0)
+    plans: int = _num(10, ge=1)
+    gap_s: float = _num(0.5, ge=0)
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    interval_s: float = _num(10.0, gt=0)
+    bursts: tuple[BurstConfig, ...] = ()
+    burst_rate_per_min: float = _num(0.0, ge=0, doc="random bursts (Poisson)")
+    burst_plans: tuple[int, int] = (5, 12)
+    burst_gap_s: float = _num(0.5, ge=0)
+
+
+@dataclass(frozen=True)
+class EnactorsConfig:
+    count: int = _num(3, ge=1)
+    batch_size: int = _num(50, ge=1)
+    flip_latency_s: float = _num(0.01, ge=0, doc="write time per endpoint in a batch")
+    lock_latency_s: float = _num(0.02, ge=0, doc="one lease round trip")
+    pickup_jitter_s: float = _num(0.5, ge=0)
+    backoff_base_s: float = _num(0.1, gt=0)
+    backoff_max_s: float = _num(10.0, gt=0)
+    lease_ttl_s: float = _num(5.0, gt=0)
+
+
+@dataclass(frozen=True)
+class ContentionConfig:
+    """Lock-contention episodes: while one lasts, the enactor's lease attempts fail."""
+
+    enactors: tuple[str, ...] = ()
+    scope: Literal["regional", "all"] = "regional"
+    rate_per_min: float = _num(0.0, ge=0)
+    at_s: tuple[float, ...] = ()
+    duration_s: tuple[float, float] = (10.0, 30.0)
+    fail_probability: float = _num(0.95, ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class PausesConfig:
+    """GC-like stop-the-world pauses, log-normally distributed, striking right before a write."""
+
+    enactors: tuple[str, ...] = ()
+    rate_per_min: float = _num(0.0, ge=0)
+    median_s: float = _num(1.0, gt=0)
+    sigma: float = _num(1.0, ge=0)
+    max_s: float = _num(60.0, gt=0)
+
+
+@dataclass(frozen=True)
+class CrashesConfig:
+    enactors: tuple[str, ...] = ()
+    rate_per_min: float = _num(0.0, ge=0)
+    at_s: tuple[float, ...] = ()
+    restart_s: tuple[float, float] = (5.0, 20.0)
+
+
+@dataclass(frozen=True)
+class SlowBatchesConfig:
+    enactors: tuple[str, ...] = ()
+    probability: float = _num(0.0, ge=0, le=1)
+    factor: tuple[float, float] = (2.0, 10.0)
+
+
+@dataclass(frozen=True)
+class FaultsConfig:
+    contention: ContentionConfig = ContentionConfig()
+    pauses: PausesConfig = PausesConfig()
+    crashes: CrashesConfig = CrashesConfig()
+    slow_batches: SlowBatchesConfig = SlowBatchesConfig()
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    repair: bool = True
+    repair_delay_s: float = _num(120.0, gt=0, doc="from an endpoint getting stuck to repair")
+
+
+@dataclass(frozen=True)
+class ClientsConfig:
+    probe_interval_s: float = _num(1.0, gt=0)
+    sample: int = _num(256, ge=0, doc="other endpoints resolved besides the regional one")
+
+
+@dataclass(frozen=True)
+class CheckerConfig:
+    current_window_s: float = _num(
+        30.0, ge=0, doc="a plan stays 'current' this long after a newer one is published"
+    )
+
+
+@dataclass(frozen=True)
+class CustomDiscipline:
+    name: str = ""
+    guard: str = "plan_start"
+    lock: str = "lease"
+    cleanup: str = "unsafe_age"
+    trees_kept: int = _num(3, ge=0)
+
+
+@dataclass(frozen=True)
+class DisciplinesConfig:
+    presets: tuple[str, ...] = ("all",)
+    trees_kept: int | None = _num(None, ge=0, doc="overrides every preset's trees_kept")
+    custom: tuple[CustomDiscipline, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str = "custom"
+    seed: int = _num(1, ge=0)
+    clock: Literal["virtual", "real"] = "virtual"
+    duration_s: float = _num(300.0, gt=0, doc="the planner publishes and faults strike")
+    drain_s: float = _num(300.0, ge=0, doc="then at most this long to settle")
+    endpoints: EndpointsConfig = EndpointsConfig()
+    fleet: FleetConfig = FleetConfig()
+    planner: PlannerConfig = PlannerConfig()
+    enactors: EnactorsConfig = EnactorsConfig()
+    faults: FaultsConfig = FaultsConfig()
+    operator: OperatorConfig = OperatorConfig()
+    clients: ClientsConfig = ClientsConfig()
+    checker: CheckerConfig = CheckerConfig()
+    disciplines: DisciplinesConfig = DisciplinesConfig()
+
+    def __post_init__(self) -> None:
+        _check_cross_fields(self)
+
+    @property
+    def enactor_names(self) -> list[str]:
+        return enactor_names(self.enactors.count)
+
+    @property
+    def total_endpoints(self) -> int:
+        return self.endpoints.count + 1
+
+    def discipline_list(self) -> list[Discipline]:
+        """The disciplines this scenario compares, in report order."""
+        cfg = self.disciplines
+        out: list[Discipline] = []
+        for name in resolve_names(list(cfg.presets), "disciplines.presets"):
+            d = lookup(name)
+            out.append(d if cfg.trees_kept is None else d.with_trees_kept(cfg.trees_kept))
+        for i, c in enumerate(cfg.custom):
+            out.append(_custom(c, f"disciplines.custom[{i}]"))
+        return out
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A copy with top-level fields changed (re-validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+def enactor_names(count: int) -> list[str]:
+    """A, B, C, ... (one per availability zone); E27, E28, ... past Z."""
+    return [chr(ord("A") + i) if i < 26 else f"E{i + 1}" for i in range(count)]
+
+
+def _custom(c: CustomDiscipline, path: str) -> Discipline:
+    if not c.name:
+        raise ScenarioError(f"{path}.name", "a custom discipline needs a non-empty name")
+    try:
+        return Discipline(c.name, c.guard, c.lock, c.cleanup, c.trees_kept)  # type: ignore[arg-type]
+    except DisciplineError as exc:
+        raise ScenarioError(f"{path}.{exc.field}", str(exc).split(": ", 1)[1]) from None
+
+
+def _check_range(value: tuple[float, float], path: str, *, positive: bool = False) -> None:
+    lo, hi = value
+    if lo < 0 or (positive and lo <= 0):
+        raise ScenarioError(path, f"lower bound must be {'> 0' if positive else '>= 0'}, got {lo}")
+    if hi < lo:
+        raise ScenarioError(path, f"must be [low, high] with low <= high, got {list(value)}")
+
+
+def _check_tree(obj: Any, path: str) -> None:
+    """Check the numeric bounds of every field of a config tree, naming the dotted path."""
+    for f in dataclasses.fields(obj):
+        where = f"{path}.{f.name}" if path else f.name
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            _check_tree(value, where)
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if dataclasses.is_dataclass(item):
+                    _check_tree(item, f"{where}[{i}]")
+        else:
+            _check_bounds(value, f.metadata, where)
+
+
+def _check_cross_fields(s: Scenario) -> None:
+    _check_tree(s, "")
+    if s.fleet.load_balancers < s.endpoints.targets:
+        raise ScenarioError(
+            "fleet.load_balancers",
+            f"must be >= endpoints.targets ({s.endpoints.targets}), got {s.fleet.load_balancers}",
+        )
+    if s.enactors.backoff_max_s < s.enactors.backoff_base_s:
+        raise ScenarioError("enactors.backoff_max_s", "must be >= enactors.backoff_base_s")
+    _check_range(s.planner.burst_plans, "planner.burst_plans", positive=True)
+    _check_range(s.faults.contention.duration_s, "faults.contention.duration_s")
+    _check_range(s.faults.crashes.restart_s, "faults.crashes.restart_s")
+    _check_range(s.faults.slow_batches.factor, "faults.slow_batches.factor", positive=True)
+    if s.faults.pauses.max_s < s.faults.pauses.median_s:
+        raise ScenarioError("faults.pauses.max_s", "must be >= faults.pauses.median_s")
+    names = set(enactor_names(s.enactors.count))
+    for kind in ("contention", "pauses", "crashes", "slow_batches"):
+        for i, name in enumerate(getattr(s.faults, kind).enactors):
+            if name not in names:
+                raise ScenarioError(
+                    f"faults.{kind}.enactors[{i}]",
+                    f"no enactor {name!r} (there are {s.enactors.count}: "
+                    f"{', '.join(enactor_names(min(s.enactors.count, 5)))}...)",
+                )
+    for kind in ("contention", "crashes"):
+        for i, t in enumerate(getattr(s.faults, kind).at_s):
+            if t < 0:
+                raise ScenarioError(f"faults.{kind}.at_s[{i}]", f"must be >= 0, got {t}")
+    try:
+        resolve_names(list(s.disciplines.presets), "disciplines.presets")
+    except DisciplineError as exc:
+        raise ScenarioError(exc.field, str(exc).split(": ", 1)[1]) from None
+    seen: set[str] = set()
+    for i, c in enumerate(s.disciplines.custom):
+        d = _custom(c, f"disciplines.custom[{i}]")
+        if d.name in seen or d.name in resolve_names(["all"]):
+            raise ScenarioError(f"disciplines.custom[{i}].name", f"duplicate name {d.name!r}")
+        seen.add(d.name)
+    if not s.disciplines.presets and not s.disciplines.custom:
+        raise ScenarioError("disciplines.presets", "no discipline to run")
+
+
+# ------------------------------------------------------------------------------ parsing
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin is tuple:
+        return "array"
+    if dataclasses.is_dataclass(tp):
+        return "table"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value: Any, tp: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, non_none[0], path)
+    if origin is Literal:
+        if value not in args:
+            raise ScenarioError(path, f"must be one of {', '.join(map(repr, args))}, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ScenarioError(path, f"must be an array, got {type(value).__name__}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ScenarioError(path, f"must be an array of {len(args)} items, got {len(value)}")
+        return tuple(
+            _convert(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True))
+        )
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ScenarioError(path, f"must be a table, got {type(value).__name__}")
+        return _build(tp, value, path)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ScenarioError(path, f"must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScenarioError(path, f"must be an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ScenarioError(path, f"must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ScenarioError(path, f"must be finite, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ScenarioError(path, f"must be a string, got {value!r}")
+        return value
+    raise ScenarioError(path, f"unsupported type {_type_name(tp)}")  # pragma: no cover
+
+
+def _check_bounds(value: Any, meta: Any, path: str) -> None:
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    ge, gt, le = meta.get("ge"), meta.get("gt"), meta.get("le")
+    if ge is not None and value < ge:
+        raise ScenarioError(path, f"must be >= {ge:g}, got {value:g}")
+    if gt is not None and value <= gt:
+        raise ScenarioError(path, f"must be > {gt:g}, got {value:g}")
+    if le is not None and value > le:
+        raise ScenarioError(path, f"must be <= {le:g}, got {value:g}")
+
+
+def _build(cls: Any, data: dict[str, Any], path: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            where = f"{path}.{key}" if path else key
+            raise ScenarioError(where, f"unknown field (known: {', '.join(fields)})")
+    kwargs: dict[str, Any] = {}
+    for name in fields:
+        where = f"{path}.{name}" if path else name
+        if name in data:
+            kwargs[name] = _convert(data[name], hints[name], where)
+    return cls(**kwargs)
+
+
+def parse_scenario(data: dict[str, Any]) -> Scenario:
+    """Validate a decoded TOML document into a :class:`Scenario`."""
+    try:
+        return _build(Scenario, data, "")
+    except DisciplineError as exc:  # pragma: no cover - converted in _check_cross_fields
+        raise ScenarioError(exc.field, str(exc)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (``ScenarioError`` on any problem)."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ScenarioError("", f"cannot read {p}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ScenarioError("", f"{p}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError("", f"{p}: malformed TOML: {exc}") from None
+    return parse_scenario(data)
+
+
+def incident_scenario(
+    *,
+    seed: int = 1,
+    endpoints: int = 1000,
+    enactors: int = 3,
+    clock: Literal["virtual", "real"] = "virtual",
+    presets: tuple[str, ...] = ("all",),
+) -> Scenario:
+    """The October 2025 replay (kept identical to ``scenarios/incident.toml``).
+
+    The planner publishes a plan every 2 s, with bursts, while one enactor pass over the
+    fleet takes about 30 s, so every enactor is always busy and each pass jumps several
+    generations. Enactor A meets episodes of lock contention on the regional endpoint's lock
+    (retried with exponential backoff and jitter); all enactors see GC-like pauses, slow
+    batches and the odd crash. Nothing here says what the outcome is: whether a stale plan
+    lands on the regional endpoint and whether a clean-up then deletes its tree depends on
+    the discipline and on the seeded timing. Over a simulated hour A gets many chances;
+    with ``aws2025`` the regional endpoint ends up empty and stuck in almost every seed.
+    """
+    return Scenario(
+        name="incident",
+        seed=seed,
+        clock=clock,
+        duration_s=3600.0,
+        drain_s=600.0,
+        endpoints=EndpointsConfig(count=endpoints),
+        planner=PlannerConfig(
+            interval_s=2.0,
+            burst_rate_per_min=0.5,
+            burst_plans=(4, 10),
+            burst_gap_s=0.5,
+        ),
+        enactors=EnactorsConfig(
+            count=enactors,
+            batch_size=50,
+            flip_latency_s=0.03,
+            lock_latency_s=0.02,
+            pickup_jitter_s=0.5,
+            backoff_base_s=0.1,
+            backoff_max_s=10.0,
+            lease_ttl_s=10.0,
+        ),
+        faults=FaultsConfig(
+            contention=ContentionConfig(
+                enactors=("A",),
+                scope="regional",
+                rate_per_min=1.5,
+                duration_s=(20.0, 45.0),
+                fail_probability=0.95,
+            ),
+            pauses=PausesConfig(rate_per_min=1.0, median_s=1.0, sigma=1.2, max_s=60.0),
+            crashes=CrashesConfig(rate_per_min=0.05, restart_s=(5.0, 30.0)),
+            slow_batches=SlowBatchesConfig(probability=0.02, factor=(2.0, 5.0)),
+        ),
+        operator=OperatorConfig(repair=True, repair_delay_s=150.0),
+        checker=CheckerConfig(current_window_s=60.0),
+        disciplines=DisciplinesConfig(presets=presets),
+    )
