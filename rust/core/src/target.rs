@@ -62,7 +62,10 @@ pub struct Plan {
 pub struct PlanBuilder {
     plan: Plan,
     seen_sets: HashTable<u32>,
-    seen_endpoints: HashSet<EndpointKey, foldhash::fast::RandomState>,
+    /// Duplicate detection: a bit per endpoint id (dense ids make this far cheaper than
+    /// hashing), a hash set for names.
+    seen_ids: Vec<u64>,
+    seen_names: HashSet<Box<str>, foldhash::fast::RandomState>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -77,7 +80,8 @@ impl PlanBuilder {
                 records: 0,
             },
             seen_sets: HashTable::new(),
-            seen_endpoints: HashSet::default(),
+            seen_ids: Vec::new(),
+            seen_names: HashSet::default(),
             hasher: foldhash::fast::RandomState::default(),
         })
     }
@@ -118,7 +122,20 @@ impl PlanBuilder {
             }
             id => id,
         };
-        if !self.seen_endpoints.insert(key.clone()) {
+        let fresh = match &key {
+            EndpointKey::Id(id) => {
+                let (word, bit) = ((*id >> 6) as usize, 1u64 << (id & 63));
+                if word >= self.seen_ids.len() {
+                    let len = (word + 1).max(self.seen_ids.len() * 2);
+                    self.seen_ids.resize(len, 0);
+                }
+                let fresh = self.seen_ids[word] & bit == 0;
+                self.seen_ids[word] |= bit;
+                fresh
+            }
+            EndpointKey::Name(name) => self.seen_names.insert(name.clone()),
+        };
+        if !fresh {
             return Err(Error::InvalidArgument(format!(
                 "endpoint {} appears twice in plan {}",
                 key_text(&key),
@@ -134,7 +151,6 @@ impl PlanBuilder {
     pub fn reserve(&mut self, endpoints: usize) {
         self.plan.endpoints.reserve_exact(endpoints);
         self.plan.set_of.reserve_exact(endpoints);
-        self.seen_endpoints.reserve(endpoints);
     }
 
     pub fn build(self) -> Plan {
