@@ -543,6 +543,30 @@ impl Store {
         self.shards.iter().map(|s| s.lock()).collect()
     }
 
+    /// Visit every endpoint's record with its id, shard by shard (each locked once).
+    fn each_slot(&self, mut f: impl FnMut(u32, &mut Slot)) {
+        for (s, shard) in self.shards.iter().enumerate() {
+            for (i, slot) in shard.lock().iter_mut().enumerate() {
+                f(id_at(s, i), slot);
+            }
+        }
+    }
+
+    /// Visit the records of `ids` with their positions in `ids`, shard by shard (each locked
+    /// once), in list order within a shard so that repeated ids are handled in order.
+    fn each_listed(&self, ids: &[u32], mut f: impl FnMut(usize, &mut Slot)) {
+        let (order, starts) = group_by_shard(ids);
+        for s in 0..SHARDS {
+            if starts[s] == starts[s + 1] {
+                continue;
+            }
+            let mut slots = self.shards[s].lock();
+            for &pos in &order[starts[s]..starts[s + 1]] {
+                f(pos, &mut slots[locate(ids[pos]).1]);
+            }
+        }
+    }
+
     /// Delete the trees of `generations`. `safe` keeps trees an alias or rollback refers to.
     pub fn delete_plans(&self, generations: &[u64], safe: bool) -> Result<DeleteReport> {
         for &g in generations {
@@ -693,44 +717,13 @@ impl Store {
         };
         let expected_at = |pos: usize| expected.map_or(0, |e| e[pos]);
         let mut counts = FlipCounts::default();
+        let mut flip = |id: u32, pos: usize, slot: &mut Slot| {
+            let (expected, fence) = (expected_at(pos), fence_at(pos));
+            slot.flip(generation, has_tree(id), mode, expected, fence, &mut counts);
+        };
         match ids {
-            None => {
-                for (s, shard) in self.shards.iter().enumerate() {
-                    let mut slots = shard.lock();
-                    for (i, slot) in slots.iter_mut().enumerate() {
-                        let id = id_at(s, i);
-                        let pos = id as usize;
-                        slot.flip(
-                            generation,
-                            has_tree(id),
-                            mode,
-                            expected_at(pos),
-                            fence_at(pos),
-                            &mut counts,
-                        );
-                    }
-                }
-            }
-            Some(ids) => {
-                let (order, starts) = group_by_shard(ids);
-                for s in 0..SHARDS {
-                    if starts[s] == starts[s + 1] {
-                        continue;
-                    }
-                    let mut slots = self.shards[s].lock();
-                    for &pos in &order[starts[s]..starts[s + 1]] {
-                        let id = ids[pos];
-                        slots[locate(id).1].flip(
-                            generation,
-                            has_tree(id),
-                            mode,
-                            expected_at(pos),
-                            fence_at(pos),
-                            &mut counts,
-                        );
-                    }
-                }
-            }
+            None => self.each_slot(|id, slot| flip(id, id as usize, slot)),
+            Some(ids) => self.each_listed(ids, |pos, slot| flip(ids[pos], pos, slot)),
         }
         self.counters.add_flips(&counts);
         Ok(counts)
@@ -767,37 +760,21 @@ impl Store {
         ids: Option<&[u32]>,
         f: impl Fn(u32, &Slot) -> T,
     ) -> Result<Vec<T>> {
+        let mut out: Vec<Option<T>>;
         match ids {
             None => {
-                let n = inner.names.len();
-                let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
-                for (s, shard) in self.shards.iter().enumerate() {
-                    for (i, slot) in shard.lock().iter().enumerate() {
-                        let id = id_at(s, i);
-                        out[id as usize] = Some(f(id, slot));
-                    }
-                }
-                Ok(out.into_iter().flatten().collect())
+                out = (0..inner.names.len()).map(|_| None).collect();
+                self.each_slot(|id, slot| out[id as usize] = Some(f(id, slot)));
             }
             Some(ids) => {
                 for &id in ids {
                     inner.check_id(id)?;
                 }
-                let (order, starts) = group_by_shard(ids);
-                let mut out: Vec<Option<T>> = (0..ids.len()).map(|_| None).collect();
-                for s in 0..SHARDS {
-                    if starts[s] == starts[s + 1] {
-                        continue;
-                    }
-                    let slots = self.shards[s].lock();
-                    for &pos in &order[starts[s]..starts[s + 1]] {
-                        let id = ids[pos];
-                        out[pos] = Some(f(id, &slots[locate(id).1]));
-                    }
-                }
-                Ok(out.into_iter().flatten().collect())
+                out = (0..ids.len()).map(|_| None).collect();
+                self.each_listed(ids, |pos, slot| out[pos] = Some(f(ids[pos], slot)));
             }
         }
+        Ok(out.into_iter().flatten().collect())
     }
 
     /// [`Store::resolve`] for many endpoints.
@@ -942,25 +919,16 @@ impl Store {
             inner.check_id(id)?;
         }
         let h = self.intern_holder(holder);
-        let (order, starts) = group_by_shard(ids);
         let mut out = vec![None; ids.len()];
         let (mut granted, mut conflicts) = (0u64, 0u64);
-        for s in 0..SHARDS {
-            if starts[s] == starts[s + 1] {
-                continue;
+        self.each_listed(ids, |pos, slot| match Self::grant(slot, h, ttl, now) {
+            Ok(token) => {
+                out[pos] = Some(token);
+                granted += 1;
             }
-            let mut slots = self.shards[s].lock();
-            for &pos in &order[starts[s]..starts[s + 1]] {
-                match Self::grant(&mut slots[locate(ids[pos]).1], h, ttl, now) {
-                    Ok(token) => {
-                        out[pos] = Some(token);
-                        granted += 1;
-                    }
-                    Err(Grant::Held) => conflicts += 1,
-                    Err(Grant::Exhausted) => {}
-                }
-            }
-        }
+            Err(Grant::Held) => conflicts += 1,
+            Err(Grant::Exhausted) => {}
+        });
         self.counters.leases_granted.fetch_add(granted, Relaxed);
         self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
         Ok(out)
@@ -1026,23 +994,15 @@ impl Store {
         let Some(h) = self.holders.read().get(holder) else {
             return Ok(0);
         };
-        let (order, starts) = group_by_shard(ids);
         let mut released = 0;
-        for s in 0..SHARDS {
-            if starts[s] == starts[s + 1] {
-                continue;
+        self.each_listed(ids, |pos, slot| {
+            if slot.holder == h && slot.lease_token == tokens[pos] {
+                slot.holder = 0;
+                slot.lease_token = 0;
+                slot.lease_expiry = 0.0;
+                released += 1;
             }
-            let mut slots = self.shards[s].lock();
-            for &pos in &order[starts[s]..starts[s + 1]] {
-                let slot = &mut slots[locate(ids[pos]).1];
-                if slot.holder == h && slot.lease_token == tokens[pos] {
-                    slot.holder = 0;
-                    slot.lease_token = 0;
-                    slot.lease_expiry = 0.0;
-                    released += 1;
-                }
-            }
-        }
+        });
         Ok(released)
     }
 

@@ -100,37 +100,33 @@ fn int_value(obj: &Bound<'_, PyAny>) -> Result<Option<i64>, ()> {
     Ok(obj.extract::<i64>().ok())
 }
 
-fn generation_arg(obj: &Bound<'_, PyAny>) -> core::Result<u64> {
+/// An int argument in `min..=2^63-1`, or the error `kind` with a message naming the value.
+fn ranged_int(
+    obj: &Bound<'_, PyAny>,
+    min: i64,
+    what: &str,
+    kind: fn(String) -> Error,
+) -> core::Result<u64> {
     match int_value(obj) {
-        Ok(Some(v)) if v >= 1 => Ok(v as u64),
-        _ => Err(Error::InvalidGeneration(format!(
-            "invalid generation {}: must be an int in 1..{}",
+        Ok(Some(v)) if v >= min => Ok(v as u64),
+        _ => Err(kind(format!(
+            "invalid {what} {}: must be an int in {min}..{}",
             repr(obj),
-            core::MAX_GENERATION
+            i64::MAX
         ))),
     }
+}
+
+fn generation_arg(obj: &Bound<'_, PyAny>) -> core::Result<u64> {
+    ranged_int(obj, 1, "generation", Error::InvalidGeneration)
 }
 
 fn token_arg(obj: &Bound<'_, PyAny>, what: &str) -> core::Result<u64> {
-    match int_value(obj) {
-        Ok(Some(v)) if v >= 1 => Ok(v as u64),
-        _ => Err(Error::InvalidToken(format!(
-            "invalid {what} {}: must be an int in 1..{}",
-            repr(obj),
-            core::MAX_TOKEN
-        ))),
-    }
+    ranged_int(obj, 1, what, Error::InvalidToken)
 }
 
 fn version_arg(obj: &Bound<'_, PyAny>) -> core::Result<u64> {
-    match int_value(obj) {
-        Ok(Some(v)) if v >= 0 => Ok(v as u64),
-        _ => Err(Error::InvalidToken(format!(
-            "invalid expected version {}: must be an int in 0..{}",
-            repr(obj),
-            core::MAX_TOKEN
-        ))),
-    }
+    ranged_int(obj, 0, "expected version", Error::InvalidToken)
 }
 
 fn seconds_arg(obj: &Bound<'_, PyAny>, what: &str) -> core::Result<f64> {
