@@ -1382,3 +1382,16 @@ def test_reference_has_the_same_api() -> None:
         pytest.skip("dnsrace._core is not built (make test builds it)")
     assert _api(PY_IMPL.Store) == _api(rust.Store)
     assert _api(PY_IMPL.Plan) == _api(rust.Plan)
+
+
+def test_rust_panic_surfaces_as_internal_error_not_a_crash() -> None:
+    """A panic inside the Rust binding becomes dnsrace.InternalError; the interpreter and the
+    store keep working afterwards."""
+    import dnsrace._core as core
+
+    store = core.RecordStore()
+    store.add_endpoints(["a.example"])
+    with pytest.raises(InternalError, match="deliberate panic"):
+        core._panic_for_test()
+    assert store.add_endpoints(["b.example"]) == [1]
+    assert len(store) == 2
