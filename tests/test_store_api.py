@@ -1395,3 +1395,12 @@ def test_rust_panic_surfaces_as_internal_error_not_a_crash() -> None:
         core._panic_for_test()
     assert store.add_endpoints(["b.example"]) == [1]
     assert len(store) == 2
+
+
+def test_a_target_must_be_a_tuple_or_list(store_cls: Any) -> None:
+    # A two-key dict iterates to two items but is not an (address, weight) pair.
+    with pytest.raises(InvalidArgument):
+        store_cls.Plan(1, {"a.example": [{"10.0.0.1": 1, "x": 2}]})
+    with pytest.raises(InvalidArgument):
+        store_cls.Plan(1, {"a.example": [iter(("10.0.0.1", 1))]})
+    assert store_cls.Plan(1, {"a.example": [["10.0.0.1", 1]]}).records == 1

@@ -308,10 +308,17 @@ fn leaf_arg(item: &Bound<'_, PyAny>) -> core::Result<Leaf> {
             t.get_item(0).map_err(|_| malformed())?,
             t.get_item(1).map_err(|_| malformed())?,
         )
+    } else if let Ok(l) = item.cast::<PyList>() {
+        if l.len() != 2 {
+            return Err(malformed());
+        }
+        (
+            l.get_item(0).map_err(|_| malformed())?,
+            l.get_item(1).map_err(|_| malformed())?,
+        )
     } else {
-        let parts = items(item, "target").map_err(|_| malformed())?;
-        let [a, w]: [Bound<'_, PyAny>; 2] = parts.try_into().map_err(|_| malformed())?;
-        (a, w)
+        // Only tuples and lists, as the reference: a 2-key dict is not a pair.
+        return Err(malformed());
     };
     let addr_text = match addr.cast::<PyString>() {
         Ok(s) => s
