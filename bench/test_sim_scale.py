@@ -54,10 +54,8 @@ def _record(benchmark: Any, result: RunResult) -> None:
     )
 
 
-@pytest.mark.parametrize("preset", ["lww", "aws2025", "lease", "fenced", "cas"])
-def test_virtual_500k_endpoints(benchmark: Any, preset: str) -> None:
-    scenario = load_scenario(SCENARIOS / "scale_500k.toml")
-    assert scenario.total_endpoints == 500_000 and scenario.endpoints.targets == 4
+def _run_once(benchmark: Any, scenario: Any, preset: str) -> RunResult:
+    """One timed run of a whole scenario on the Rust store, its figures recorded."""
     result: RunResult = benchmark.pedantic(
         run_discipline,
         args=(scenario, lookup(preset)),
@@ -66,6 +64,14 @@ def test_virtual_500k_endpoints(benchmark: Any, preset: str) -> None:
         iterations=1,
     )
     _record(benchmark, result)
+    return result
+
+
+@pytest.mark.parametrize("preset", ["lww", "aws2025", "lease", "fenced", "cas"])
+def test_virtual_500k_endpoints(benchmark: Any, preset: str) -> None:
+    scenario = load_scenario(SCENARIOS / "scale_500k.toml")
+    assert scenario.total_endpoints == 500_000 and scenario.endpoints.targets == 4
+    result = _run_once(benchmark, scenario, preset)
     assert result.metrics["plans_published"] == 20
     assert result.metrics["converged"]
     assert result.perf["wall_s"] < VIRTUAL_BUDGET_S
@@ -75,12 +81,5 @@ def test_virtual_500k_endpoints(benchmark: Any, preset: str) -> None:
 def test_real_clock_100k_endpoints_32_enactors(benchmark: Any, preset: str) -> None:
     scenario = load_scenario(SCENARIOS / "scale_real_100k.toml")
     assert scenario.total_endpoints == 100_000 and scenario.enactors.count == 32
-    result: RunResult = benchmark.pedantic(
-        run_discipline,
-        args=(scenario, lookup(preset)),
-        kwargs={"store": "rust"},
-        rounds=1,
-        iterations=1,
-    )
-    _record(benchmark, result)
+    result = _run_once(benchmark, scenario, preset)
     assert result.metrics["converged"]

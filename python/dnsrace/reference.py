@@ -19,7 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Final, Literal, TypeAlias, final
+from typing import Final, Literal, TypeAlias, TypeVar, final
 
 from dnsrace._types import DeleteResult, EndpointState, FlipCounts
 from dnsrace.errors import (
@@ -44,6 +44,7 @@ Target: TypeAlias = tuple[str, int]
 Answer: TypeAlias = tuple[Target, ...]
 """A canonical target set: records sorted by (IPv4 before IPv6, address)."""
 Mode: TypeAlias = Literal["lww", "if_newer", "exact"]
+_T = TypeVar("_T")
 
 MAX_I63: Final = 2**63 - 1
 """Largest generation, fencing token, lease token and expected version."""
@@ -770,21 +771,20 @@ class PyRecordStore:
             resolve = self._resolve
             return [resolve(i) for i in self._eps(endpoints)]
 
-    def aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
-        """Alias generation of each endpoint (``None`` where unset); nothing is counted."""
+    def _column(self, column: list[_T], endpoints: Sequence[Endpoint] | None) -> list[_T]:
+        """One per-endpoint field for many endpoints (``None``: all, in id order)."""
         with self._lock:
             if endpoints is None:
-                return list(self._alias)
-            alias = self._alias
-            return [alias[i] for i in self._eps(endpoints)]
+                return list(column)
+            return [column[i] for i in self._eps(endpoints)]
+
+    def aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
+        """Alias generation of each endpoint (``None`` where unset); nothing is counted."""
+        return self._column(self._alias, endpoints)
 
     def versions(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
         """Version of each endpoint (what ``mode="exact"`` compares); nothing is counted."""
-        with self._lock:
-            if endpoints is None:
-                return list(self._version)
-            version = self._version
-            return [version[i] for i in self._eps(endpoints)]
+        return self._column(self._version, endpoints)
 
     def dangling_aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
         """Ids (in input order) of the endpoints whose alias is set but whose tree was deleted."""
