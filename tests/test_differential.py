@@ -561,6 +561,8 @@ class StoreMachine(RuleBasedStateMachine):
             kwargs["fence"] = self.fence_value(data, i)
         elif data.draw(st.booleans()):
             kwargs["fence"] = None
+        if data.draw(st.integers(0, 3)) == 0:
+            kwargs["rollback"] = data.draw(st.booleans())
         args = (ep, gen) if mode is None else (ep, gen, mode)
         if mode is not None and data.draw(st.booleans()):
             kwargs["mode"] = mode
@@ -631,6 +633,8 @@ class StoreMachine(RuleBasedStateMachine):
                 kwargs["fence"] = self.fence_value(data, targets[0] if targets else None)
             elif kind == 2 and count >= 0:
                 kwargs["fence"] = [self.fence_value(data, i) for i in targets]
+        if data.draw(st.integers(0, 3)) == 0:
+            kwargs["rollback"] = data.draw(st.booleans())
         self.call("flip_many", eps, gen, mode, **kwargs)
 
     # ----------------------------------------------------------------- rules: reads

@@ -14,6 +14,7 @@ import pytest
 
 import dnsrace
 from dnsrace import (
+    DanglingAlias,
     DeleteResult,
     DnsraceError,
     EndpointState,
@@ -49,6 +50,7 @@ STATS_KEYS = {
     "stale_rejections",
     "fenced_rejections",
     "missing_rejections",
+    "dangling_rejections",
     "empty_answers",
     "dangling_aliases",
     "dangling_rollbacks",
@@ -84,6 +86,8 @@ def test_error_hierarchy() -> None:
         assert issubclass(cls, KeyError)
         assert issubclass(cls, DnsraceError)
         assert not issubclass(cls, ValueError)
+    assert issubclass(DanglingAlias, DnsraceError)
+    assert not issubclass(DanglingAlias, (ValueError, KeyError, LeaseError))
     for cls in (LeaseHeld, LeaseLost):
         assert issubclass(cls, LeaseError)
         assert issubclass(cls, DnsraceError)
@@ -1122,6 +1126,69 @@ def test_flip_many_check_order(store_cls: Any) -> None:
     assert counts == FlipCounts(1, 1, 0, 1)
 
 
+# The 2025 stuck endpoint comes from the store: a flip records the rollback from the active
+# tree, so once that tree is deleted the flip is refused (and changes nothing).
+
+
+def test_flip_on_dangling_alias_is_refused(store_cls: Any) -> None:
+    store = new_store(store_cls, gens=(1, 2, 3))
+    store.flip_many(None, 1)
+    store.delete_plans([1], safe=False)
+    before = store.state(0)
+    with pytest.raises(DanglingAlias, match="active tree is gone"):
+        store.flip(0, 2, "lww")
+    with pytest.raises(DanglingAlias):
+        store.flip(0, 2, "if_newer")
+    assert store.state(0) == before
+    counts = store.flip_many(None, 3, "lww")
+    assert counts == FlipCounts(0, 0, 0, 0, 3)
+    assert store.stats()["dangling_rejections"] == 5
+    assert store.stats()["flips_applied"] == 3
+    assert store.aliases() == [1, 1, 1]
+    assert store.resolve_many() == [(), (), ()]
+
+
+def test_dangling_checked_after_mode_condition(store_cls: Any) -> None:
+    # missing, fenced, stale, then dangling: a refused stale flip stays "stale".
+    store = new_store(store_cls, gens=(1, 2, 3))
+    store.flip_many(None, 2, fence=5)
+    store.delete_plans([2], safe=False)
+    assert store.flip_many(None, 1, "if_newer") == FlipCounts(0, 3, 0, 0, 0)
+    assert store.flip_many(None, 3, fence=4) == FlipCounts(0, 0, 3, 0, 0)
+    assert store.flip_many(None, 9) == FlipCounts(0, 0, 0, 3, 0)
+    assert store.flip_many(None, 3, "if_newer") == FlipCounts(0, 0, 0, 0, 3)
+    assert store.flip(0, 1, "if_newer") is False
+
+
+def test_flip_without_rollback_repairs_dangling_alias(store_cls: Any) -> None:
+    store = new_store(store_cls, gens=(1, 2, 3))
+    store.flip_many(None, 1)
+    store.flip_many(None, 2)
+    store.delete_plans([2], safe=False)
+    assert store.flip(0, 3, "lww", rollback=False) is True
+    state = store.state(0)
+    assert (state.alias, state.rollback) == (3, None)
+    assert store.flip_many([1, 2], 3, "if_newer", rollback=False) == FlipCounts(2, 0, 0, 0, 0)
+    assert store.dangling_aliases() == []
+    assert store.resolve(1) == tuple(sorted(T1))
+    # With the active tree present, rollback=False still leaves no rollback behind.
+    store.put_plan(store_cls.Plan(4, dict.fromkeys(NAMES, T2)))
+    store.flip(0, 4, rollback=False)
+    assert store.state(0).rollback is None
+    store.flip(1, 4)
+    assert store.state(1).rollback == 3
+
+
+@pytest.mark.parametrize("rollback", [0, 1, None, "yes"])
+def test_flip_rollback_must_be_a_bool(store_cls: Any, rollback: object) -> None:
+    store = new_store(store_cls, gens=(1,))
+    with pytest.raises(InvalidArgument, match="rollback"):
+        store.flip(0, 1, rollback=rollback)
+    with pytest.raises(InvalidArgument, match="rollback"):
+        store.flip_many(None, 1, rollback=rollback)
+    assert store.aliases() == [None, None, None]
+
+
 def test_flip_many_validates_everything_first(store_cls: Any) -> None:
     store = new_store(store_cls, gens=(1,))
     before = store.stats()
@@ -1313,8 +1380,11 @@ def test_stats_scenario(store_cls: Any) -> None:
     assert store.dangling_aliases() == [0]
     stats = store.stats()
     assert (stats["dangling_aliases"], stats["dangling_rollbacks"]) == (1, 0)
-    # A later plan repairs it (the store's CAS compares generations, not trees).
-    assert store.flip(0, 4) is True
+    # The stuck endpoint: a later plan cannot record the rollback from the deleted tree.
+    with pytest.raises(DanglingAlias):
+        store.flip(0, 4)
+    # Only a flip without rollback (the repair) moves it.
+    assert store.flip(0, 4, rollback=False) is True
     assert store.resolve(0) == (("10.0.0.4", 1),)
     stats = store.stats()
     assert set(stats) == STATS_KEYS
@@ -1329,9 +1399,10 @@ def test_stats_scenario(store_cls: Any) -> None:
         "stale_rejections": 0,
         "fenced_rejections": 0,
         "missing_rejections": 0,
+        "dangling_rejections": 1,
         "empty_answers": 1,
         "dangling_aliases": 0,
-        "dangling_rollbacks": 1,
+        "dangling_rollbacks": 0,
         "lease_conflicts": 0,
         "leases_granted": 0,
     }

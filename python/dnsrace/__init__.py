@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from dnsrace._types import DeleteResult, EndpointState, FlipCounts
 from dnsrace.errors import (
+    DanglingAlias,
     DnsraceError,
     InternalError,
     InvalidAddress,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "DanglingAlias",
     "DeleteResult",
     "DnsraceError",
     "EndpointState",

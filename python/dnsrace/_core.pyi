@@ -133,6 +133,7 @@ class RecordStore:
         *,
         expected_version: int | None = None,
         fence: int | None = None,
+        rollback: bool = True,
     ) -> bool:
         """Point the endpoint's alias at ``generation``'s tree; the old alias becomes the rollback.
 
@@ -143,6 +144,11 @@ class RecordStore:
         accepted fence raises that highest token. Returns True if applied, False if refused by
         the fence or the mode's condition. Raises ``UnknownPlan`` if the tree does not exist.
         An applied flip that lowers the alias is counted in ``stats()["stale_flips"]``.
+        Checks run in the order: tree missing, fence, mode condition, dangling active tree.
+        The flip records the rollback from the active tree; if the alias points at a tree that
+        was deleted, it raises ``DanglingAlias`` and changes nothing (the 2025 stuck endpoint).
+        ``rollback=False`` flips without recording a rollback (the rollback is cleared), so it
+        works on a dangling alias: the repair.
         """
 
     def flip_many(
@@ -153,12 +159,14 @@ class RecordStore:
         *,
         expected_versions: Sequence[int] | None = None,
         fence: int | Sequence[int] | None = None,
+        rollback: bool = True,
     ) -> FlipCounts:
         """``flip`` for many endpoints in one call (``None``: every endpoint, in id order).
 
         ``expected_versions`` (mode ``"exact"`` only, required there) and a sequence ``fence``
         align with ``endpoints`` (with ``None``, with the ids); an int ``fence`` applies to all.
-        Missing trees are counted in ``FlipCounts.missing`` instead of raising. Repeated
+        Missing trees are counted in ``FlipCounts.missing`` and dangling aliases in
+        ``FlipCounts.dangling`` instead of raising. Repeated
         endpoints are flipped in list order.
         """
 

@@ -11,13 +11,16 @@ class FlipCounts(NamedTuple):
     ``stale`` counts flips refused by the mode's condition (``if_newer``: generation not
     greater than the alias; ``exact``: version mismatch); ``fenced`` those refused because
     the fencing token was lower than the highest seen; ``missing`` those whose tree for the
-    generation does not exist. Checks run in the order missing, fenced, stale.
+    generation does not exist; ``dangling`` those that would have recorded the rollback from
+    an active tree that was deleted (refused, nothing changed). Checks run in the order
+    missing, fenced, stale, dangling.
     """
 
     applied: int
     stale: int
     fenced: int
     missing: int
+    dangling: int = 0
 
 
 class DeleteResult(NamedTuple):

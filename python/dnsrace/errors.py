@@ -10,6 +10,7 @@ errors :class:`KeyError`, so ordinary Python handlers keep working.
 from __future__ import annotations
 
 __all__ = [
+    "DanglingAlias",
     "DnsraceError",
     "InternalError",
     "InvalidAddress",
@@ -66,6 +67,15 @@ class UnknownEndpoint(_LookupMessage):
 
 class UnknownPlan(_LookupMessage):
     """A plan generation (or its tree for one endpoint) is not stored."""
+
+
+class DanglingAlias(DnsraceError):
+    """The endpoint's active tree was deleted: a flip cannot record the rollback from it.
+
+    The store refuses such a flip and changes nothing; only a flip with ``rollback=False`` (a
+    repair) moves the alias. In 2025 the enactors could not handle this answer, so the
+    endpoint took no later plan until an operator repaired it.
+    """
 
 
 class LeaseError(DnsraceError):

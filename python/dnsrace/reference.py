@@ -23,6 +23,7 @@ from typing import Final, Literal, TypeAlias, TypeVar, final
 
 from dnsrace._types import DeleteResult, EndpointState, FlipCounts
 from dnsrace.errors import (
+    DanglingAlias,
     InvalidAddress,
     InvalidArgument,
     InvalidGeneration,
@@ -63,6 +64,7 @@ _MODES: Final[dict[str, int]] = {"lww": _LWW, "if_newer": _IF_NEWER, "exact": _E
 _APPLIED: Final = 0
 _STALE: Final = 1
 _FENCED: Final = 2
+_DANGLING: Final = 3
 
 _LABEL: Final = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _NAME_RE: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
@@ -166,6 +168,12 @@ def _generation(generation: object) -> int:
     ):
         return int(generation)
     raise InvalidGeneration(f"invalid generation {generation!r}: must be an int in 1..2**63-1")
+
+
+def _flag(value: object, what: str) -> None:
+    """A keyword flag must be a bool, nothing else."""
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"invalid {what} {value!r}: must be a bool")
 
 
 def _token(token: object, what: str = "token") -> int:
@@ -443,6 +451,7 @@ class PyRecordStore:
         self._stale_rejections = 0
         self._fenced_rejections = 0
         self._missing_rejections = 0
+        self._dangling_rejections = 0
         self._empty_answers = 0
         self._lease_conflicts = 0
         self._leases_granted = 0
@@ -493,8 +502,10 @@ class PyRecordStore:
         self._records_live -= sum(map(len, answers))
         self._tree_count -= len(answers)
 
-    def _flip_one(self, i: int, gen: int, code: int, expected: int, fence: int | None) -> int:
-        """Fence and mode checks then the flip; the tree is known to exist."""
+    def _flip_one(
+        self, i: int, gen: int, code: int, expected: int, fence: int | None, rollback: bool
+    ) -> int:
+        """Fence, mode and dangling checks then the flip; the tree is known to exist."""
         if fence is not None and fence < self._fence[i]:
             self._fenced_rejections += 1
             return _FENCED
@@ -508,11 +519,16 @@ class PyRecordStore:
         if not ok:
             self._stale_rejections += 1
             return _STALE
+        if rollback and alias is not None:
+            active = self._trees.get(alias)
+            if active is None or i not in active:
+                self._dangling_rejections += 1
+                return _DANGLING
         if fence is not None and fence > self._fence[i]:
             self._fence[i] = fence
         if alias is not None and gen < alias:
             self._stale_flips += 1
-        self._rollback[i] = alias
+        self._rollback[i] = alias if rollback else None
         self._alias[i] = gen
         self._version[i] += 1
         self._flips_applied += 1
@@ -639,8 +655,7 @@ class PyRecordStore:
     def delete_plans(self, generations: Iterable[int], *, safe: bool = True) -> DeleteResult:
         """Delete the trees of these generations (the enactors' clean-up)."""
         gens = sorted({_generation(g) for g in _sequence(generations, "generations")})
-        if not isinstance(safe, bool):
-            raise InvalidArgument(f"safe must be a bool, not {safe!r}")
+        _flag(safe, "safe")
         with self._lock:
             deleted = kept = 0
             kept_gens: list[int] = []
@@ -675,9 +690,11 @@ class PyRecordStore:
         *,
         expected_version: int | None = None,
         fence: int | None = None,
+        rollback: bool = True,
     ) -> bool:
         """Point the endpoint's alias at ``generation``'s tree; the old alias becomes rollback."""
         gen = _generation(generation)
+        _flag(rollback, "rollback")
         code = _mode(mode)
         _check_expected(code, expected_version, "expected_version")
         expected = _version(expected_version) if code == _EXACT else 0
@@ -688,7 +705,13 @@ class PyRecordStore:
             if tree is None or i not in tree:
                 self._missing_rejections += 1
                 raise UnknownPlan(f"no tree of generation {gen} for endpoint {self._names[i]}")
-            return self._flip_one(i, gen, code, expected, token) == _APPLIED
+            outcome = self._flip_one(i, gen, code, expected, token, rollback)
+            if outcome == _DANGLING:
+                raise DanglingAlias(
+                    f"endpoint {self._names[i]!r}: the active tree is gone, "
+                    "the rollback cannot be recorded"
+                )
+            return outcome == _APPLIED
 
     def flip_many(
         self,
@@ -698,9 +721,11 @@ class PyRecordStore:
         *,
         expected_versions: Sequence[int] | None = None,
         fence: int | Sequence[int] | None = None,
+        rollback: bool = True,
     ) -> FlipCounts:
         """``flip`` for many endpoints in one call (``None``: every endpoint, in id order)."""
         gen = _generation(generation)
+        _flag(rollback, "rollback")
         code = _mode(mode)
         _check_expected(code, expected_versions, "expected_versions")
         with self._lock:
@@ -725,7 +750,7 @@ class PyRecordStore:
                 if len(raw) != count:
                     raise InvalidArgument(f"fence has {len(raw)} items for {count} endpoints")
                 fences = [_token(f, "fence") for f in raw]
-            applied = stale = fenced = missing = 0
+            applied = stale = fenced = missing = dangling = 0
             tree = self._trees.get(gen)
             for k, i in enumerate(ids):
                 if tree is None or i not in tree:
@@ -737,15 +762,18 @@ class PyRecordStore:
                     code,
                     0 if expected is None else expected[k],
                     single if fences is None else fences[k],
+                    rollback,
                 )
                 if outcome == _APPLIED:
                     applied += 1
                 elif outcome == _STALE:
                     stale += 1
-                else:
+                elif outcome == _FENCED:
                     fenced += 1
+                else:
+                    dangling += 1
             self._missing_rejections += missing
-            return FlipCounts(applied, stale, fenced, missing)
+            return FlipCounts(applied, stale, fenced, missing, dangling)
 
     # ---------------------------------------------------------------- reads
 
@@ -942,6 +970,7 @@ class PyRecordStore:
                 "stale_rejections": self._stale_rejections,
                 "fenced_rejections": self._fenced_rejections,
                 "missing_rejections": self._missing_rejections,
+                "dangling_rejections": self._dangling_rejections,
                 "empty_answers": self._empty_answers,
                 "dangling_aliases": dangling_aliases,
                 "dangling_rollbacks": dangling_rollbacks,

@@ -123,13 +123,14 @@ class ObservedStore:
         actor: str,
         fence: Sequence[int] | None = None,
         enactor: bool = True,
+        rollback: bool = True,
     ) -> FlipCounts:
         """Flip ``ids`` (ascending) and report the change to the checker."""
         checker = self.checker
         before = self._call("checker", self.raw.aliases, ids)
         category = "enactor" if enactor else "operator"
         counts: FlipCounts = self._call(
-            category, self.raw.flip_many, ids, generation, mode, fence=fence
+            category, self.raw.flip_many, ids, generation, mode, fence=fence, rollback=rollback
         )
         touched: list[int] = []
         if checker.dangling and not checker.dangling.isdisjoint(ids):

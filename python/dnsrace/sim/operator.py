@@ -58,5 +58,5 @@ class Operator:
                 self.unrepairable.append(gen)
                 return
             store.put_plan(self.planner.latest_plan)
-        store.flip_many(stuck, gen, "lww", actor="operator", enactor=False)
+        store.flip_many(stuck, gen, "lww", actor="operator", enactor=False, rollback=False)
         self.checker.on_repair(self.now(), stuck)

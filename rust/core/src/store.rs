@@ -83,6 +83,9 @@ pub enum Outcome {
     Fenced,
     /// The endpoint has no tree of that generation.
     Missing,
+    /// The flip would record the rollback from the active tree, which is gone (the alias
+    /// dangles): refused, nothing changed. Only a flip without rollback can move such an alias.
+    Dangling,
 }
 
 /// Outcome counts of a batch flip.
@@ -92,6 +95,7 @@ pub struct FlipCounts {
     pub stale: u64,
     pub fenced: u64,
     pub missing: u64,
+    pub dangling: u64,
     /// Applied flips that lowered an alias.
     pub stale_flips: u64,
 }
@@ -132,6 +136,7 @@ pub struct Stats {
     pub stale_rejections: u64,
     pub fenced_rejections: u64,
     pub missing_rejections: u64,
+    pub dangling_rejections: u64,
     pub empty_answers: u64,
     pub dangling_aliases: u64,
     pub dangling_rollbacks: u64,
@@ -163,8 +168,11 @@ struct Slot {
 }
 
 impl Slot {
-    /// The flip decision and update, shared by every flip path.
+    /// The flip decision and update, shared by every flip path. Checks run in the order:
+    /// tree missing, fence, mode condition, dangling active tree (only when `rollback`).
+    /// `active_exists` answers whether this endpoint's tree of a generation is still stored.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn flip(
         &mut self,
         generation: u64,
@@ -172,6 +180,8 @@ impl Slot {
         mode: Mode,
         expected: u64,
         fence: Option<u64>,
+        rollback: bool,
+        active_exists: impl FnOnce(u64) -> bool,
         counts: &mut FlipCounts,
     ) -> Outcome {
         if !has_tree {
@@ -194,13 +204,17 @@ impl Slot {
             counts.stale += 1;
             return Outcome::Stale;
         }
+        if rollback && self.alias != 0 && !active_exists(self.alias) {
+            counts.dangling += 1;
+            return Outcome::Dangling;
+        }
         if let Some(f) = fence {
             self.highest_fence = self.highest_fence.max(f);
         }
         if generation < self.alias {
             counts.stale_flips += 1;
         }
-        self.rollback = self.alias;
+        self.rollback = if rollback { self.alias } else { 0 };
         self.alias = generation;
         self.version += 1;
         counts.applied += 1;
@@ -282,6 +296,7 @@ struct Counters {
     stale_rejections: AtomicU64,
     fenced_rejections: AtomicU64,
     missing_rejections: AtomicU64,
+    dangling_rejections: AtomicU64,
     empty_answers: AtomicU64,
     lease_conflicts: AtomicU64,
     leases_granted: AtomicU64,
@@ -299,6 +314,7 @@ impl Counters {
         add(&self.stale_rejections, c.stale);
         add(&self.fenced_rejections, c.fenced);
         add(&self.missing_rejections, c.missing);
+        add(&self.dangling_rejections, c.dangling);
     }
 }
 
@@ -628,6 +644,20 @@ impl Store {
         expected: Option<u64>,
         fence: Option<u64>,
     ) -> Result<Outcome> {
+        self.flip_with(id, generation, mode, expected, fence, true)
+    }
+
+    /// [`Store::flip`]; `rollback = false` flips without recording the rollback (which is
+    /// cleared), so it needs no active tree: how a dangling alias is repaired.
+    pub fn flip_with(
+        &self,
+        id: u32,
+        generation: u64,
+        mode: Mode,
+        expected: Option<u64>,
+        fence: Option<u64>,
+        rollback: bool,
+    ) -> Result<Outcome> {
         check_generation(generation)?;
         let expected = check_expected(mode, expected)?;
         if let Some(f) = fence {
@@ -644,6 +674,8 @@ impl Store {
             mode,
             expected.unwrap_or(0),
             fence,
+            rollback,
+            |alias| inner.has_tree(alias, id),
             &mut counts,
         );
         self.counters.add_flips(&counts);
@@ -659,6 +691,19 @@ impl Store {
         mode: Mode,
         expected: Option<&[u64]>,
         fence: Fence<'_>,
+    ) -> Result<FlipCounts> {
+        self.flip_many_with(ids, generation, mode, expected, fence, true)
+    }
+
+    /// [`Store::flip_many`]; `rollback` as in [`Store::flip_with`].
+    pub fn flip_many_with(
+        &self,
+        ids: Option<&[u32]>,
+        generation: u64,
+        mode: Mode,
+        expected: Option<&[u64]>,
+        fence: Fence<'_>,
+        rollback: bool,
     ) -> Result<FlipCounts> {
         check_generation(generation)?;
         if mode == Mode::Exact && expected.is_none() {
@@ -717,9 +762,26 @@ impl Store {
         };
         let expected_at = |pos: usize| expected.map_or(0, |e| e[pos]);
         let mut counts = FlipCounts::default();
+        // Most endpoints of a batch share their alias: look its trees up once per change.
+        let mut active: (u64, Option<&Trees>) = (0, None);
         let mut flip = |id: u32, pos: usize, slot: &mut Slot| {
             let (expected, fence) = (expected_at(pos), fence_at(pos));
-            slot.flip(generation, has_tree(id), mode, expected, fence, &mut counts);
+            let active_exists = |alias: u64| {
+                if active.0 != alias {
+                    active = (alias, inner.plans.get(&alias));
+                }
+                active.1.is_some_and(|t| t.get(id).is_some())
+            };
+            slot.flip(
+                generation,
+                has_tree(id),
+                mode,
+                expected,
+                fence,
+                rollback,
+                active_exists,
+                &mut counts,
+            );
         };
         match ids {
             None => self.each_slot(|id, slot| flip(id, id as usize, slot)),
@@ -1034,6 +1096,7 @@ impl Store {
             stale_rejections: c.stale_rejections.load(Relaxed),
             fenced_rejections: c.fenced_rejections.load(Relaxed),
             missing_rejections: c.missing_rejections.load(Relaxed),
+            dangling_rejections: c.dangling_rejections.load(Relaxed),
             empty_answers: c.empty_answers.load(Relaxed),
             dangling_aliases,
             dangling_rollbacks,

@@ -246,6 +246,38 @@ fn unsafe_cleanup_empties_a_live_endpoint_and_safe_cleanup_does_not() {
 }
 
 #[test]
+fn a_flip_needs_the_active_tree_to_record_the_rollback() {
+    let (s, ids) = store_with(3, 1..=3);
+    s.flip_many(None, 1, Mode::Lww, None, Fence::None).unwrap();
+    s.delete_plans(&[1], false).unwrap();
+    // Every mode refuses to record a rollback from a deleted tree; nothing changes.
+    for mode in [Mode::Lww, Mode::IfNewer] {
+        assert_eq!(s.flip(0, 2, mode, None, None).unwrap(), Outcome::Dangling);
+    }
+    let c = s.flip_many(None, 3, Mode::Lww, None, Fence::None).unwrap();
+    assert_eq!((c.applied, c.dangling), (0, 3));
+    assert_eq!(s.aliases(None).unwrap(), vec![1, 1, 1]);
+    assert_eq!(s.stats().dangling_rejections, 5);
+    // A flip without rollback repairs, and leaves no rollback behind.
+    let c = s
+        .flip_many_with(Some(&ids[1..]), 3, Mode::IfNewer, None, Fence::None, false)
+        .unwrap();
+    assert_eq!((c.applied, c.dangling), (2, 0));
+    assert_eq!(
+        s.flip_with(0, 2, Mode::Lww, None, None, false).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(s.state(1).unwrap().rollback, None);
+    assert!(s.dangling_aliases(None).unwrap().is_empty());
+    // Healthy again: ordinary flips record the rollback.
+    assert_eq!(
+        s.flip(0, 3, Mode::IfNewer, None, None).unwrap(),
+        Outcome::Applied
+    );
+    assert_eq!(s.state(0).unwrap().rollback, Some(2));
+}
+
+#[test]
 fn target_sets_are_shared_and_freed_with_their_last_tree() {
     let (s, _) = store_with(100, 1..=2);
     let stats = s.stats();

@@ -273,20 +273,36 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ModeArg {
     }
 }
 
-/// The `safe` flag of `delete_plans`: a bool, nothing else (`InvalidArgument`).
+/// A keyword flag: a bool, nothing else (`InvalidArgument` naming the flag).
+fn bool_arg(obj: &Borrowed<'_, '_, PyAny>, name: &str) -> PyResult<bool> {
+    match obj.cast::<PyBool>() {
+        Ok(b) => Ok(b.is_true()),
+        Err(_) => Err(to_py(
+            obj.py(),
+            Error::InvalidArgument(format!("invalid {name} {}: must be a bool", repr(obj))),
+        )),
+    }
+}
+
+/// The `safe` flag of `delete_plans`.
 struct SafeArg(bool);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for SafeArg {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        match obj.cast::<PyBool>() {
-            Ok(b) => Ok(SafeArg(b.is_true())),
-            Err(_) => Err(to_py(
-                obj.py(),
-                Error::InvalidArgument(format!("invalid safe {}: must be a bool", repr(&obj))),
-            )),
-        }
+        bool_arg(&obj, "safe").map(SafeArg)
+    }
+}
+
+/// The `rollback` flag of `flip` and `flip_many`.
+struct RollbackArg(bool);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for RollbackArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        bool_arg(&obj, "rollback").map(RollbackArg)
     }
 }
 
@@ -693,7 +709,8 @@ impl PyRecordStore {
         })
     }
 
-    #[pyo3(signature = (endpoint, generation, mode = ModeArg(Mode::IfNewer), *, expected_version = None, fence = None))]
+    #[pyo3(signature = (endpoint, generation, mode = ModeArg(Mode::IfNewer), *, expected_version = None, fence = None, rollback = RollbackArg(true)))]
+    #[allow(clippy::too_many_arguments)]
     fn flip(
         &self,
         py: Python<'_>,
@@ -702,6 +719,7 @@ impl PyRecordStore {
         mode: ModeArg,
         expected_version: Option<&Bound<'_, PyAny>>,
         fence: Option<&Bound<'_, PyAny>>,
+        rollback: RollbackArg,
     ) -> PyResult<bool> {
         guard(py, || {
             let id = self.id(py, endpoint)?;
@@ -714,9 +732,10 @@ impl PyRecordStore {
                 Some(f) if !f.is_none() => Some(token_arg(f, "fence").or_raise(py)?),
                 _ => None,
             };
+            let rollback = rollback.0;
             match self
                 .store
-                .flip(id, g, mode.0, expected, fence)
+                .flip_with(id, g, mode.0, expected, fence, rollback)
                 .or_raise(py)?
             {
                 Outcome::Applied => Ok(true),
@@ -726,11 +745,20 @@ impl PyRecordStore {
                     "UnknownPlan",
                     format!("no tree of generation {g} for endpoint {}", repr(endpoint)),
                 )),
+                Outcome::Dangling => Err(raise(
+                    py,
+                    "DanglingAlias",
+                    format!(
+                        "endpoint {}: the active tree is gone, the rollback cannot be recorded",
+                        repr(endpoint)
+                    ),
+                )),
             }
         })
     }
 
-    #[pyo3(signature = (endpoints, generation, mode = ModeArg(Mode::IfNewer), *, expected_versions = None, fence = None))]
+    #[pyo3(signature = (endpoints, generation, mode = ModeArg(Mode::IfNewer), *, expected_versions = None, fence = None, rollback = RollbackArg(true)))]
+    #[allow(clippy::too_many_arguments)]
     fn flip_many<'py>(
         &self,
         py: Python<'py>,
@@ -739,6 +767,7 @@ impl PyRecordStore {
         mode: ModeArg,
         expected_versions: Option<&Bound<'py, PyAny>>,
         fence: Option<&Bound<'py, PyAny>>,
+        rollback: RollbackArg,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(py, || {
             let ids = optional_ids(&self.store, endpoints).or_raise(py)?;
@@ -761,13 +790,24 @@ impl PyRecordStore {
                 }
                 _ => Fence::None,
             };
+            let rollback = rollback.0;
             let c = py
                 .detach(|| {
-                    self.store
-                        .flip_many(ids.as_deref(), g, mode.0, expected.as_deref(), fence)
+                    self.store.flip_many_with(
+                        ids.as_deref(),
+                        g,
+                        mode.0,
+                        expected.as_deref(),
+                        fence,
+                        rollback,
+                    )
                 })
                 .or_raise(py)?;
-            named(py, "FlipCounts", (c.applied, c.stale, c.fenced, c.missing))
+            named(
+                py,
+                "FlipCounts",
+                (c.applied, c.stale, c.fenced, c.missing, c.dangling),
+            )
         })
     }
 
@@ -979,6 +1019,7 @@ impl PyRecordStore {
             ("stale_rejections", s.stale_rejections),
             ("fenced_rejections", s.fenced_rejections),
             ("missing_rejections", s.missing_rejections),
+            ("dangling_rejections", s.dangling_rejections),
             ("empty_answers", s.empty_answers),
             ("dangling_aliases", s.dangling_aliases),
             ("dangling_rollbacks", s.dangling_rollbacks),
