@@ -1299,6 +1299,21 @@ def test_aliases(store_cls: Any) -> None:
     assert store.stats()["empty_answers"] == 0
 
 
+def test_rollbacks(store_cls: Any) -> None:
+    store = new_store(store_cls, gens=(1, 2))
+    assert store.rollbacks() == [None, None, None]
+    store.flip(1, 1)
+    store.flip(1, 2)
+    store.flip(2, 2, rollback=False)
+    assert store.rollbacks() == [None, 1, None]
+    assert store.rollbacks([1, "b.example", 0]) == [1, 1, None]
+    assert store.rollbacks(()) == []
+    with pytest.raises(UnknownEndpoint):
+        store.rollbacks([3])
+    with pytest.raises(InvalidArgument):
+        store.rollbacks("abc")
+
+
 def test_versions(store_cls: Any) -> None:
     store = new_store(store_cls, gens=(1, 2))
     assert store.versions() == [0, 0, 0]

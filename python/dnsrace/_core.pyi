@@ -181,6 +181,9 @@ class RecordStore:
     def aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
         """Alias generation of each endpoint (``None`` where unset); nothing is counted."""
 
+    def rollbacks(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
+        """Rollback generation of each endpoint (``None`` where unset); nothing is counted."""
+
     def versions(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
         """Version of each endpoint (what ``mode="exact"`` compares); nothing is counted."""
 

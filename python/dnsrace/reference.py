@@ -810,6 +810,10 @@ class PyRecordStore:
         """Alias generation of each endpoint (``None`` where unset); nothing is counted."""
         return self._column(self._alias, endpoints)
 
+    def rollbacks(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
+        """Rollback generation of each endpoint (``None`` where unset); nothing is counted."""
+        return self._column(self._rollback, endpoints)
+
     def versions(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
         """Version of each endpoint (what ``mode="exact"`` compares); nothing is counted."""
         return self._column(self._version, endpoints)

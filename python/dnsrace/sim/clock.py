@@ -15,9 +15,13 @@ planner, enactor and checker code runs on both clocks:
 from __future__ import annotations
 
 import asyncio
+import heapq
 import selectors
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from dnsrace.sim.schedule import Schedule
 
 ClockKind = Literal["virtual", "real"]
 T = TypeVar("T")
@@ -69,14 +73,59 @@ class _NonBlockingSelector(selectors.BaseSelector):
 
 
 class VirtualEventLoop(asyncio.SelectorEventLoop):
-    """An asyncio loop on virtual time: sleeping costs no wall time and the run is repeatable."""
+    """An asyncio loop on virtual time: sleeping costs no wall time and the run is repeatable.
 
-    def __init__(self, start: float = 0.0) -> None:
+    With a :class:`~dnsrace.sim.schedule.Schedule`, the loop runs one ready handle per
+    iteration, the one the schedule picks, instead of every ready handle in FIFO order: each
+    task step between two ``await``s is then a scheduling decision.
+    """
+
+    def __init__(self, start: float = 0.0, schedule: Schedule | None = None) -> None:
         self._virtual_now = float(start)
+        self.schedule = schedule
         super().__init__(_NonBlockingSelector(self._advance))
 
     def time(self) -> float:
         return self._virtual_now
+
+    def reset(self, schedule: Schedule | None, start: float = 0.0) -> None:
+        """Reuse the loop for another run (between runs: nothing pending)."""
+        self._virtual_now = float(start)
+        self.schedule = schedule
+
+    def _run_once(self) -> None:
+        schedule = self.schedule
+        if schedule is None:
+            super()._run_once()  # type: ignore[misc]
+            return
+        ready: Any = self._ready  # type: ignore[attr-defined]
+        heap: list[Any] = self._scheduled  # type: ignore[attr-defined]
+        if not ready:
+            while heap and heap[0]._cancelled:
+                heapq.heappop(heap)._scheduled = False
+                self._timer_cancelled_count -= 1  # type: ignore[attr-defined]
+            if not heap:
+                if self._stopping:  # type: ignore[attr-defined]
+                    return
+                raise VirtualDeadlock(
+                    "virtual clock: every task is blocked and no timer is pending (deadlock)"
+                )
+            self._virtual_now = max(self._virtual_now, heap[0]._when)
+        now = self._virtual_now
+        while heap and heap[0]._when <= now:
+            handle = heapq.heappop(heap)
+            handle._scheduled = False
+            if handle._cancelled:
+                self._timer_cancelled_count -= 1  # type: ignore[attr-defined]
+            else:
+                ready.append(handle)
+        if not ready:
+            return
+        index = schedule.pick(ready)
+        handle = ready[index]
+        del ready[index]
+        if not handle._cancelled:
+            handle._run()
 
     def _advance(self, timeout: float | None) -> None:
         if timeout is None:
@@ -92,10 +141,12 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             self._virtual_now += timeout
 
 
-def new_loop(kind: ClockKind) -> asyncio.AbstractEventLoop:
-    """A fresh event loop of the given kind (``real`` needs uvloop)."""
+def new_loop(kind: ClockKind, schedule: Schedule | None = None) -> asyncio.AbstractEventLoop:
+    """A fresh event loop of the given kind (``real`` needs uvloop and takes no schedule)."""
     if kind == "virtual":
-        return VirtualEventLoop()
+        return VirtualEventLoop(schedule=schedule)
+    if schedule is not None:
+        raise ValueError("a schedule needs the virtual clock")
     if kind == "real":
         import uvloop
 
@@ -103,8 +154,12 @@ def new_loop(kind: ClockKind) -> asyncio.AbstractEventLoop:
     raise ValueError(f"unknown clock {kind!r}: expected 'virtual' or 'real'")
 
 
-def run(main: Callable[[], Coroutine[Any, Any, T]], kind: ClockKind) -> T:
+def run(
+    main: Callable[[], Coroutine[Any, Any, T]],
+    kind: ClockKind,
+    schedule: Schedule | None = None,
+) -> T:
     """Run ``main()`` to completion on a new loop of the given kind and close the loop."""
-    loop = new_loop(kind)
+    loop = new_loop(kind, schedule)
     with asyncio.Runner(loop_factory=lambda: loop) as runner:
         return runner.run(main())

@@ -17,27 +17,40 @@ lock
     ``lease``       a per-endpoint lease (TXT-record lock: holder + expiry), taken for a whole
                     batch; contention aborts the batch, which is retried with exponential
                     backoff and jitter.
-cleanup (after an enactor finishes a plan it deletes plans older than it minus ``trees_kept``)
+cleanup (after an enactor finishes a plan it deletes plans older than it minus ``trees_kept``:
+    it lists the stored generations, then deletes the old ones one by one, each a store call of
+    its own with scheduling points between)
     ``unsafe_age``  delete by age only, even trees some alias or rollback still points at
                     (the 2025 clean-up; ``delete_plans(safe=False)``).
-    ``safe``        the same selection, but the store keeps every tree that an alias or a
-                    rollback refers to (``delete_plans(safe=True)``).
+    ``checked``     read every alias and rollback first, then delete the old generations no
+                    endpoint uses, in later steps: check-then-act, still racy.
+    ``safe``        the same selection as ``unsafe_age``, but each delete is one atomic store
+                    step that keeps every tree an alias or a rollback refers to
+                    (``delete_plans(safe=True)``).
 trees_kept
     how many generations below the applied one survive clean-up.
+on_dangling (what an enactor does when the store refuses a flip because the endpoint's active
+tree is gone and the rollback cannot be recorded)
+    ``stuck``       nothing: the answer is not handled, so the endpoint takes no later plan
+                    until an operator repairs it (2025).
+    ``repair``      flip those endpoints again without recording a rollback.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
 Guard = Literal["none", "plan_start", "under_lock", "fence", "store_cas"]
 Lock = Literal["none", "lease"]
-Cleanup = Literal["unsafe_age", "safe"]
+Cleanup = Literal["unsafe_age", "checked", "safe"]
+OnDangling = Literal["stuck", "repair"]
 
 GUARDS: Final[tuple[str, ...]] = get_args(Guard)
 LOCKS: Final[tuple[str, ...]] = get_args(Lock)
 CLEANUPS: Final[tuple[str, ...]] = get_args(Cleanup)
+ON_DANGLING: Final[tuple[str, ...]] = get_args(OnDangling)
 
 DEFAULT_TREES_KEPT: Final = 3
 
@@ -46,8 +59,11 @@ __all__ = [
     "ALL",
     "CLEANUPS",
     "DEFAULT_TREES_KEPT",
+    "EXTRA",
     "GUARDS",
+    "KNOWN",
     "LOCKS",
+    "ON_DANGLING",
     "PRESETS",
     "Discipline",
     "DisciplineError",
@@ -72,6 +88,7 @@ class Discipline:
     lock: Lock
     cleanup: Cleanup
     trees_kept: int = DEFAULT_TREES_KEPT
+    on_dangling: OnDangling = "stuck"
 
     def __post_init__(self) -> None:
         if self.guard not in GUARDS:
@@ -81,6 +98,10 @@ class Discipline:
         if self.cleanup not in CLEANUPS:
             raise DisciplineError(
                 "cleanup", f"unknown cleanup {self.cleanup!r} (one of {CLEANUPS})"
+            )
+        if self.on_dangling not in ON_DANGLING:
+            raise DisciplineError(
+                "on_dangling", f"unknown on_dangling {self.on_dangling!r} (one of {ON_DANGLING})"
             )
         if self.guard in ("under_lock", "fence") and self.lock != "lease":
             raise DisciplineError(
@@ -107,10 +128,11 @@ class Discipline:
             "lock": self.lock,
             "cleanup": self.cleanup,
             "trees_kept": self.trees_kept,
+            "on_dangling": self.on_dangling,
         }
 
     def with_trees_kept(self, trees_kept: int) -> Discipline:
-        return Discipline(self.name, self.guard, self.lock, self.cleanup, trees_kept)
+        return dataclasses.replace(self, trees_kept=trees_kept)
 
 
 PRESETS: Final[dict[str, Discipline]] = {
@@ -137,8 +159,21 @@ ABLATIONS: Final[dict[str, Discipline]] = {
 }
 """The 2025 discipline with one fix at a time, so each fix's share is visible."""
 
+EXTRA: Final[dict[str, Discipline]] = {
+    d.name: d
+    for d in (
+        # Clean-up that looks before it deletes, in separate steps: still loses live trees.
+        Discipline("aws2025+checked_cleanup", "plan_start", "lease", "checked"),
+        # The dangling answer handled: flip again without a rollback instead of sticking.
+        Discipline("aws2025+repair_dangling", "plan_start", "lease", "unsafe_age", 3, "repair"),
+    )
+}
+"""More one-knob variants, run by name (``all`` leaves them out to keep the table narrow)."""
+
 ALL: Final[tuple[str, ...]] = (*PRESETS, *ABLATIONS)
 """What ``all`` expands to, in report order."""
+
+KNOWN: Final[dict[str, Discipline]] = {**PRESETS, **ABLATIONS, **EXTRA}
 
 
 def resolve_names(names: tuple[str, ...] | list[str], field: str = "discipline") -> list[str]:
@@ -147,9 +182,9 @@ def resolve_names(names: tuple[str, ...] | list[str], field: str = "discipline")
     for name in names:
         expanded = ALL if name == "all" else (name,)
         for n in expanded:
-            if n not in PRESETS and n not in ABLATIONS:
+            if n not in KNOWN:
                 raise DisciplineError(
-                    field, f"unknown preset {n!r} (one of {', '.join(ALL)} or 'all')"
+                    field, f"unknown preset {n!r} (one of {', '.join(KNOWN)} or 'all')"
                 )
             if n not in out:
                 out.append(n)
@@ -158,7 +193,7 @@ def resolve_names(names: tuple[str, ...] | list[str], field: str = "discipline")
 
 def lookup(name: str) -> Discipline:
     """The preset or ablation called ``name``."""
-    found = PRESETS.get(name) or ABLATIONS.get(name)
+    found = KNOWN.get(name)
     if found is None:
         raise DisciplineError("discipline", f"unknown preset {name!r}")
     return found

@@ -1,15 +1,15 @@
-"""Seeded fault schedules, one per enactor.
+"""Seeded fault schedules and latencies, one set per enactor.
 
-Each kind of fault draws from its own random stream (root seed, "faults", kind, enactor), so
-turning one kind on or off never moves the others. Onsets fall in ``[0, duration)``; the drain
-that follows is calm so that every discipline gets the chance to converge.
+Every fault is a rate or a distribution that applies to every enactor unless the scenario
+names some. Each kind draws from its own random stream (root seed, "faults", kind, enactor),
+so turning one kind on or off never moves the others. Onsets fall in ``[0, duration)``; the
+drain that follows is calm so that every discipline gets the chance to converge. Lock
+contention is not a fault here: it is what happens when enactors really hold the locks.
 
-* contention: episodes during which the enactor's lease attempts fail with some probability,
-  as when another writer keeps changing the lock record between the read and the
-  compare-and-swap. Scope ``regional``: only the regional endpoint's lock is hot.
+* latency: every store round trip takes a log-normal time (median ``call_latency_s``) times the
+  enactor's own slowness factor (``slow_enactors``, drawn once per enactor).
 * pauses: GC-like stop-the-world pauses, Poisson in time, log-normal length capped at
-  ``max_s``. A pause that fell due strikes at the enactor's next pause point; the one inside a
-  batch sits between the check (and lease) and the write, where a pause does harm.
+  ``max_s``. A pause that fell due strikes at the enactor's next step, whatever it holds.
 * crashes: the enactor task dies (leases stay until they expire) and restarts later with no
   memory.
 * slow batches: a batch's write takes ``factor`` times longer.
@@ -62,21 +62,23 @@ class EnactorFaults:
         f = scenario.faults
         seed, end = scenario.seed, scenario.duration_s
 
-        c = f.contention
-        self.contention_scope = c.scope
-        self._contention_p = c.fail_probability
-        self.contention: list[tuple[float, float]] = []
-        if _applies(c.enactors, name):
-            rng = substream(seed, "faults", "contention", name)
-            fixed = substream(seed, "faults", "contention-at", name)
-            episodes = [(t, fixed.uniform(*c.duration_s)) for t in c.at_s if t < end]
-            episodes += _poisson(rng, c.rate_per_min, end, lambda: rng.uniform(*c.duration_s))
-            self.contention = sorted((t, t + length) for t, length in episodes)
-        self._contention_rng = substream(seed, "faults", "contention-draws", name)
+        e = scenario.enactors
+        self._latency_median = e.call_latency_s
+        self._latency_sigma = e.call_latency_sigma
+        # Streams of faults that are switched off are never drawn from: not even created.
+        self._latency_rng = (
+            substream(seed, "faults", "latency", name) if e.call_latency_sigma > 0 else None
+        )
+        slow = f.slow_enactors
+        self.slowness = 1.0
+        if slow.sigma > 0 and _applies(slow.enactors, name):
+            self.slowness = substream(seed, "faults", "slow-enactor", name).lognormvariate(
+                0.0, slow.sigma
+            )
 
         p = f.pauses
         self._pauses: list[tuple[float, float]] = []
-        if _applies(p.enactors, name):
+        if p.rate_per_min > 0 and _applies(p.enactors, name):
             rng = substream(seed, "faults", "pauses", name)
             mu = math.log(p.median_s)
             self._pauses = _poisson(
@@ -86,7 +88,7 @@ class EnactorFaults:
 
         k = f.crashes
         self.crashes: list[Crash] = []
-        if _applies(k.enactors, name):
+        if (k.rate_per_min > 0 or k.at_s) and _applies(k.enactors, name):
             rng = substream(seed, "faults", "crashes", name)
             fixed = substream(seed, "faults", "crashes-at", name)
             crashes = [(t, fixed.uniform(*k.restart_s)) for t in k.at_s if t < end]
@@ -96,18 +98,16 @@ class EnactorFaults:
         s = f.slow_batches
         self._slow_p = s.probability if _applies(s.enactors, name) else 0.0
         self._slow_factor = s.factor
-        self._slow_rng = substream(seed, "faults", "slow", name)
+        self._slow_rng = substream(seed, "faults", "slow", name) if self._slow_p else None
 
-    def lock_fails(self, now: float, touches_regional: bool) -> bool:
-        """Whether this lease attempt is lost to injected contention."""
-        if not self.contention or (self.contention_scope == "regional" and not touches_regional):
-            return False
-        for start, end in self.contention:
-            if start <= now < end:
-                return self._contention_rng.random() < self._contention_p
-            if start > now:
-                break
-        return False
+    def call_latency(self) -> float:
+        """Seconds one store round trip takes."""
+        median = self._latency_median * self.slowness
+        if median <= 0:
+            return 0.0
+        if self._latency_rng is None:
+            return median
+        return median * self._latency_rng.lognormvariate(0.0, self._latency_sigma)
 
     def pause_due(self, now: float) -> float:
         """Length of the pause striking now (0 if none fell due since the last call).
@@ -123,6 +123,8 @@ class EnactorFaults:
         return longest
 
     def slow_factor(self) -> float:
-        if self._slow_p and self._slow_rng.random() < self._slow_p:
-            return self._slow_rng.uniform(*self._slow_factor)
-        return 1.0
+        """How many times slower this batch's write is (1.0 mostly)."""
+        factor = self.slowness
+        if self._slow_rng is not None and self._slow_rng.random() < self._slow_p:
+            factor *= self._slow_rng.uniform(*self._slow_factor)
+        return factor

@@ -12,9 +12,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from dnsrace.checker import Checker
+from dnsrace.sim.checker import Checker
 from dnsrace.sim.fleet import Fleet
-from dnsrace.sim.observed import ObservedStore
+from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.scenario import Scenario
 from dnsrace.sim.seeds import substream
 
@@ -22,7 +22,8 @@ __all__ = ["PlanBoard", "Planner", "publication_times"]
 
 
 class PlanBoard:
-    """Newest published generation, publication times and the applied marker."""
+    """Newest published generation, publication times, the applied marker, and the
+    automation switch the operator turns off while repairing."""
 
     def __init__(self) -> None:
         self.newest = 0
@@ -30,6 +31,21 @@ class PlanBoard:
         """Newest generation some enactor finished applying (what 'newer than' compares to)."""
         self.published_at: dict[int, float] = {}
         self._changed = asyncio.Event()
+        self.automation_on = True
+        self._resumed = asyncio.Event()
+
+    def pause_automation(self) -> None:
+        self.automation_on = False
+        self._resumed = asyncio.Event()
+
+    def resume_automation(self) -> None:
+        self.automation_on = True
+        self._resumed.set()
+
+    async def wait_automation(self) -> None:
+        """Wait until the automation is on again."""
+        while not self.automation_on:
+            await self._resumed.wait()
 
     def publish(self, generation: int, now: float) -> None:
         self.newest = generation
@@ -52,6 +68,9 @@ def publication_times(scenario: Scenario, rng: random.Random) -> list[float]:
     cfg = scenario.planner
     end = scenario.duration_s
     times: list[float] = []
+    if cfg.interval_s == 0:
+        # Back to back: every plan at once, the schedule alone decides the interleaving.
+        return [0.0] * max(0, cfg.plans - 1)
     k = 1
     while k * cfg.interval_s < end:
         times.append(k * cfg.interval_s)
@@ -64,7 +83,8 @@ def publication_times(scenario: Scenario, rng: random.Random) -> list[float]:
             t += rng.expovariate(cfg.burst_rate_per_min / 60.0)
     for at, plans, gap in bursts:
         times.extend(at + i * gap for i in range(plans))
-    return sorted(t for t in times if t < end)
+    times = sorted(t for t in times if t < end)
+    return times[: cfg.plans - 1] if cfg.plans else times
 
 
 class Planner:
@@ -119,7 +139,6 @@ class Planner:
         loop = asyncio.get_running_loop()
         start = loop.time() - self._now()
         for t in self._times:
-            delay = start + t - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # Always yield: publishing is a step the schedule orders like any other.
+            await asyncio.sleep(max(0.0, start + t - loop.time()))
             self.publish()

@@ -4,6 +4,8 @@
 checker), the regional endpoint's timeline and performance figures. The run has two phases:
 for ``duration_s`` the planner publishes and faults strike; then the fleet may settle for at
 most ``drain_s`` (the run ends as soon as every enactor is idle and no repair is pending).
+On the virtual clock a schedule (:mod:`dnsrace.sim.schedule`) orders the tasks that are ready
+at the same instant.
 """
 
 from __future__ import annotations
@@ -15,19 +17,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dnsrace.checker import Checker, RegionalTimeline
+from dnsrace.backends import backend as load_backend
 from dnsrace.sim import clock
-from dnsrace.sim.backend import backend as load_backend
+from dnsrace.sim.checker import Checker, RegionalTimeline
 from dnsrace.sim.disciplines import Discipline
-from dnsrace.sim.enactor import Enactor
+from dnsrace.sim.enactor import Enactor, batches
 from dnsrace.sim.faults import EnactorFaults
-from dnsrace.sim.observed import ObservedStore, StoreTimer
+from dnsrace.sim.observer import ObservedStore, StoreTimer
 from dnsrace.sim.operator import Operator
 from dnsrace.sim.planner import PlanBoard, Planner
 from dnsrace.sim.scenario import Scenario
+from dnsrace.sim.schedule import FifoSchedule, Schedule, make_schedule
 from dnsrace.sim.seeds import substream
 
-__all__ = ["RunResult", "endpoint_names", "run_discipline"]
+__all__ = [
+    "RunResult",
+    "endpoint_names",
+    "pct_horizon",
+    "run_discipline",
+    "run_with_schedule",
+    "walk_order",
+]
 
 Progress = Callable[[float], None]
 
@@ -46,12 +56,22 @@ class RunResult:
     timeline: RegionalTimeline
     perf: dict[str, Any] = field(default_factory=dict)
     enactor_names: list[str] = field(default_factory=list)
+    steps: int = 0
+    """Scheduling decisions taken (0 on the clock schedule, which does not count them)."""
 
 
 def endpoint_names(scenario: Scenario) -> list[str]:
     """The regional endpoint (id 0), then ``e1.<domain>`` ... ``eN.<domain>``."""
     ep = scenario.endpoints
     return [ep.regional, *(f"e{i}.{ep.domain}" for i in range(1, ep.count + 1))]
+
+
+def walk_order(scenario: Scenario) -> list[int]:
+    """The order the enactors walk the ids: the others in id order, with the regional
+    endpoint (id 0) at ``endpoints.regional_at`` of the way."""
+    others = scenario.endpoints.count
+    at = round(scenario.endpoints.regional_at * others)
+    return [*range(1, at + 1), 0, *range(at + 1, others + 1)]
 
 
 class _Supervisor:
@@ -110,7 +130,7 @@ async def _simulate(
     checker = Checker(
         len(names),
         regional_name=scenario.endpoints.regional,
-        current_window_s=scenario.checker.current_window_s,
+        current_window_s=scenario.current_window_s,
     )
     store = ObservedStore(load_backend(store_name), checker, now, timer)
     ids = store.add_endpoints(names)
@@ -123,8 +143,17 @@ async def _simulate(
     board.mark_applied(first)
     checker.start(now(), first)
 
-    operator = Operator(scenario.operator, store, planner, checker, now)
-    store.stuck_listeners.append(operator.on_stuck)
+    operator = Operator(
+        scenario.operator,
+        store,
+        planner,
+        board,
+        checker,
+        substream(scenario.seed, "operator"),
+        ids[0],
+        now,
+    )
+    walk = batches(walk_order(scenario), scenario.enactors.batch_size(len(ids)))
 
     supervisors = []
     for name in scenario.enactor_names:
@@ -138,7 +167,8 @@ async def _simulate(
             checker,
             faults,
             substream(scenario.seed, "enactor", name),
-            ids,
+            walk,
+            len(ids),
             now,
         )
         supervisors.append(_Supervisor(enactor, faults, checker))
@@ -152,7 +182,8 @@ async def _simulate(
 
     async def clients() -> None:
         while True:
-            store.resolve_many(sample)
+            answers = store.resolve_many(sample)
+            operator.observe(not answers[0])
             await asyncio.sleep(scenario.clients.probe_interval_s)
 
     async def ticker() -> None:
@@ -189,20 +220,29 @@ async def _simulate(
     return metrics, checker.timeline, scenario.enactor_names
 
 
-def run_discipline(
+def run_with_schedule(
     scenario: Scenario,
     discipline: Discipline,
+    schedule: Schedule | None,
     *,
     store: str = "rust",
     progress: Progress | None = None,
+    loop: clock.VirtualEventLoop | None = None,
 ) -> RunResult:
-    """Run ``scenario`` under ``discipline`` on a fresh store of the given kind."""
+    """Run ``scenario`` under ``discipline`` with a ready-made schedule object (``None``:
+    asyncio's order). ``loop``: a virtual loop to reuse (exploration runs many short runs)."""
     timer = StoreTimer()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
-    metrics, timeline, names = clock.run(
-        lambda: _simulate(scenario, discipline, store, timer, progress), scenario.clock
-    )
+
+    def main() -> Any:
+        return _simulate(scenario, discipline, store, timer, progress)
+
+    if loop is not None:
+        loop.reset(schedule)
+        metrics, timeline, names = loop.run_until_complete(main())
+    else:
+        metrics, timeline, names = clock.run(main, scenario.clock, schedule)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     perf = {
@@ -214,4 +254,31 @@ def run_discipline(
         "python_s": max(0.0, cpu - timer.total),
         "run_s": metrics["elapsed_s"],
     }
-    return RunResult(scenario, discipline, store, metrics, timeline, perf, names)
+    steps = schedule.steps if schedule is not None else 0
+    return RunResult(scenario, discipline, store, metrics, timeline, perf, names, steps)
+
+
+def pct_horizon(scenario: Scenario, discipline: Discipline, *, store: str = "rust") -> int:
+    """The steps of the run in asyncio's order: the horizon PCT draws its change points from."""
+    return run_with_schedule(scenario, discipline, FifoSchedule(), store=store).steps
+
+
+def run_discipline(
+    scenario: Scenario,
+    discipline: Discipline,
+    *,
+    store: str = "rust",
+    progress: Progress | None = None,
+    schedule: str = "clock",
+    depth: int = 3,
+) -> RunResult:
+    """Run ``scenario`` under ``discipline`` on a fresh store of the given kind.
+
+    ``schedule`` (virtual clock only) is ``clock``, ``random`` or ``pct`` (with ``depth``),
+    seeded by the scenario's seed, so the same arguments replay the same run.
+    """
+    horizon = 0
+    if schedule == "pct":
+        horizon = pct_horizon(scenario, discipline, store=store)
+    chosen = make_schedule(schedule, scenario.seed, depth=depth, horizon=horizon)
+    return run_with_schedule(scenario, discipline, chosen, store=store, progress=progress)

@@ -9,11 +9,13 @@ describe a calm fleet: no faults, no bursts. :func:`incident_scenario` is the 20
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +32,6 @@ __all__ = [
     "BurstConfig",
     "CheckerConfig",
     "ClientsConfig",
-    "ContentionConfig",
     "CrashesConfig",
     "CustomDiscipline",
     "DisciplinesConfig",
@@ -44,10 +45,15 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SlowBatchesConfig",
+    "SlowEnactorsConfig",
+    "apply_overrides",
     "enactor_names",
     "incident_scenario",
     "load_scenario",
+    "load_scenario_data",
+    "parse_override",
     "parse_scenario",
+    "scenario_to_dict",
 ]
 
 REGIONAL = "dynamodb.us-east-1.amazonaws.com"
@@ -77,6 +83,9 @@ def _num(
 class EndpointsConfig:
     count: int = _num(1000, ge=0, doc="endpoints besides the regional one")
     regional: str = REGIONAL
+    regional_at: float = _num(
+        0.5, ge=0, le=1, doc="where the regional endpoint sits in the enactors' walk (fraction)"
+    )
     targets: int = _num(4, ge=1, doc="load balancers (records) per endpoint")
     groups: int = _num(16, ge=1, doc="distinct LB groups shared by the other endpoints")
     domain: str = "lb.us-east-1.example"
@@ -102,7 +111,8 @@ class BurstConfig:
 
 @dataclass(frozen=True)
 class PlannerConfig:
-    interval_s: float = _num(10.0, gt=0)
+    interval_s: float = _num(10.0, ge=0, doc="0: publish back to back (needs plans)")
+    plans: int = _num(0, ge=0, doc="stop after this many plans, the initial one included (0: none)")
     bursts: tuple[BurstConfig, ...] = ()
     burst_rate_per_min: float = _num(0.0, ge=0, doc="random bursts (Poisson)")
     burst_plans: tuple[int, int] = (5, 12)
@@ -111,26 +121,32 @@ class PlannerConfig:
 
 @dataclass(frozen=True)
 class EnactorsConfig:
+    """How fast the enactors are, in terms that do not depend on the fleet's size.
+
+    One uncontended pass over the fleet writes for ``pass_s`` seconds in ``batches_per_pass``
+    batches (so a batch holds ceil(endpoints / batches_per_pass) endpoints and its write takes
+    pass_s / batches_per_pass); every other store call (lease, read, release, clean-up listing
+    and deletes) takes ``call_latency_s``. The same scenario thus has the same timing at 1,000
+    or 500,000 endpoints.
+    """
+
     count: int = _num(3, ge=1)
-    batch_size: int = _num(50, ge=1)
-    flip_latency_s: float = _num(0.01, ge=0, doc="write time per endpoint in a batch")
-    lock_latency_s: float = _num(0.02, ge=0, doc="one lease round trip")
+    pass_s: float = _num(30.0, ge=0, doc="write time of one uncontended pass over the fleet")
+    batches_per_pass: int = _num(20, ge=1)
+    call_latency_s: float = _num(0.02, ge=0, doc="median of one store round trip")
+    call_latency_sigma: float = _num(0.0, ge=0, doc="log-normal spread of each round trip")
     pickup_jitter_s: float = _num(0.5, ge=0)
     backoff_base_s: float = _num(0.1, gt=0)
     backoff_max_s: float = _num(10.0, gt=0)
     lease_ttl_s: float = _num(5.0, gt=0)
 
+    def batch_size(self, endpoints: int) -> int:
+        return max(1, math.ceil(endpoints / self.batches_per_pass))
 
-@dataclass(frozen=True)
-class ContentionConfig:
-    """Lock-contention episodes: while one lasts, the enactor's lease attempts fail."""
-
-    enactors: tuple[str, ...] = ()
-    scope: Literal["regional", "all"] = "regional"
-    rate_per_min: float = _num(0.0, ge=0)
-    at_s: tuple[float, ...] = ()
-    duration_s: tuple[float, float] = (10.0, 30.0)
-    fail_probability: float = _num(0.95, ge=0, le=1)
+    @property
+    def pass_time_s(self) -> float:
+        """Virtual time of one uncontended pass: writes plus the round trips of every batch."""
+        return self.pass_s + self.batches_per_pass * 3 * self.call_latency_s
 
 
 @dataclass(frozen=True)
@@ -160,17 +176,34 @@ class SlowBatchesConfig:
 
 
 @dataclass(frozen=True)
+class SlowEnactorsConfig:
+    """Each enactor's store round trips are slower by a factor drawn once per enactor."""
+
+    enactors: tuple[str, ...] = ()
+    sigma: float = _num(0.0, ge=0, doc="log-normal spread of the per-enactor factor")
+
+
+@dataclass(frozen=True)
 class FaultsConfig:
-    contention: ContentionConfig = ContentionConfig()
     pauses: PausesConfig = PausesConfig()
     crashes: CrashesConfig = CrashesConfig()
     slow_batches: SlowBatchesConfig = SlowBatchesConfig()
+    slow_enactors: SlowEnactorsConfig = SlowEnactorsConfig()
 
 
 @dataclass(frozen=True)
 class OperatorConfig:
+    """The alarm and the people behind it.
+
+    An alarm fires once the regional endpoint has answered empty for a time drawn from
+    ``detect_s``; the operator then turns the automation off (the enactors stop at their next
+    step), and after a time drawn from ``repair_s`` puts the newest plan back, points every
+    stuck or empty endpoint at it and turns the automation on again.
+    """
+
     repair: bool = True
-    repair_delay_s: float = _num(120.0, gt=0, doc="from an endpoint getting stuck to repair")
+    detect_s: tuple[float, float] = (30.0, 90.0)
+    repair_s: tuple[float, float] = (60.0, 240.0)
 
 
 @dataclass(frozen=True)
@@ -181,8 +214,11 @@ class ClientsConfig:
 
 @dataclass(frozen=True)
 class CheckerConfig:
-    current_window_s: float = _num(
-        30.0, ge=0, doc="a plan stays 'current' this long after a newer one is published"
+    current_window_s: float | None = _num(
+        None,
+        ge=0,
+        doc="a plan stays 'current' this long after a newer one is published "
+        "(default: the time one uncontended pass takes, plus the pick-up jitter)",
     )
 
 
@@ -193,6 +229,7 @@ class CustomDiscipline:
     lock: str = "lease"
     cleanup: str = "unsafe_age"
     trees_kept: int = _num(3, ge=0)
+    on_dangling: str = "stuck"
 
 
 @dataclass(frozen=True)
@@ -230,6 +267,14 @@ class Scenario:
     def total_endpoints(self) -> int:
         return self.endpoints.count + 1
 
+    @property
+    def current_window_s(self) -> float:
+        """How long a plan stays current after a newer one: what an enactor needs to finish."""
+        window = self.checker.current_window_s
+        if window is not None:
+            return window
+        return 2 * self.enactors.pass_time_s + self.enactors.pickup_jitter_s
+
     def discipline_list(self) -> list[Discipline]:
         """The disciplines this scenario compares, in report order."""
         cfg = self.disciplines
@@ -240,6 +285,16 @@ class Scenario:
         for i, c in enumerate(cfg.custom):
             out.append(_custom(c, f"disciplines.custom[{i}]"))
         return out
+
+    def with_seed(self, seed: int) -> Scenario:
+        """A copy with another root seed (a seed changes no bound: no re-validation)."""
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ScenarioError("seed", f"must be an integer >= 0, got {seed!r}")
+        clone = object.__new__(Scenario)
+        for f in dataclasses.fields(self):
+            object.__setattr__(clone, f.name, getattr(self, f.name))
+        object.__setattr__(clone, "seed", seed)
+        return clone
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with top-level fields changed (re-validated)."""
@@ -255,7 +310,14 @@ def _custom(c: CustomDiscipline, path: str) -> Discipline:
     if not c.name:
         raise ScenarioError(f"{path}.name", "a custom discipline needs a non-empty name")
     try:
-        return Discipline(c.name, c.guard, c.lock, c.cleanup, c.trees_kept)  # type: ignore[arg-type]
+        return Discipline(
+            c.name,
+            c.guard,  # type: ignore[arg-type]
+            c.lock,  # type: ignore[arg-type]
+            c.cleanup,  # type: ignore[arg-type]
+            c.trees_kept,
+            c.on_dangling,  # type: ignore[arg-type]
+        )
     except DisciplineError as exc:
         raise ScenarioError(f"{path}.{exc.field}", str(exc).split(": ", 1)[1]) from None
 
@@ -293,13 +355,18 @@ def _check_cross_fields(s: Scenario) -> None:
     if s.enactors.backoff_max_s < s.enactors.backoff_base_s:
         raise ScenarioError("enactors.backoff_max_s", "must be >= enactors.backoff_base_s")
     _check_range(s.planner.burst_plans, "planner.burst_plans", positive=True)
-    _check_range(s.faults.contention.duration_s, "faults.contention.duration_s")
     _check_range(s.faults.crashes.restart_s, "faults.crashes.restart_s")
     _check_range(s.faults.slow_batches.factor, "faults.slow_batches.factor", positive=True)
+    _check_range(s.operator.detect_s, "operator.detect_s")
+    _check_range(s.operator.repair_s, "operator.repair_s")
     if s.faults.pauses.max_s < s.faults.pauses.median_s:
         raise ScenarioError("faults.pauses.max_s", "must be >= faults.pauses.median_s")
+    if s.planner.interval_s == 0 and s.planner.plans == 0:
+        raise ScenarioError(
+            "planner.interval_s", "0 (back-to-back plans) needs planner.plans to bound them"
+        )
     names = set(enactor_names(s.enactors.count))
-    for kind in ("contention", "pauses", "crashes", "slow_batches"):
+    for kind in ("pauses", "crashes", "slow_batches", "slow_enactors"):
         for i, name in enumerate(getattr(s.faults, kind).enactors):
             if name not in names:
                 raise ScenarioError(
@@ -307,10 +374,9 @@ def _check_cross_fields(s: Scenario) -> None:
                     f"no enactor {name!r} (there are {s.enactors.count}: "
                     f"{', '.join(enactor_names(min(s.enactors.count, 5)))}...)",
                 )
-    for kind in ("contention", "crashes"):
-        for i, t in enumerate(getattr(s.faults, kind).at_s):
-            if t < 0:
-                raise ScenarioError(f"faults.{kind}.at_s[{i}]", f"must be >= 0, got {t}")
+    for i, t in enumerate(s.faults.crashes.at_s):
+        if t < 0:
+            raise ScenarioError(f"faults.crashes.at_s[{i}]", f"must be >= 0, got {t}")
     try:
         resolve_names(list(s.disciplines.presets), "disciplines.presets")
     except DisciplineError as exc:
@@ -421,26 +487,81 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
         raise ScenarioError(exc.field, str(exc)) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (``ScenarioError`` on any problem)."""
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The TOML-shaped tables of a scenario (``parse_scenario`` of it gives it back)."""
+
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {
+                f.name: plain(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                if getattr(value, f.name) is not None
+            }
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        return value
+
+    out: dict[str, Any] = plain(scenario)
+    return out
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``dotted.key=VALUE`` with VALUE in TOML syntax (``3``, ``0.5``, ``"x"``, ``[1, 2]``)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ScenarioError("--set", f"expected KEY=VALUE (a dotted key), got {text!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        raise ScenarioError(
+            key, f'not a TOML value: {raw.strip()!r} (quote strings: key="text")'
+        ) from None
+    return key, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of scenario tables with dotted keys set (``{"endpoints.count": 0}``)."""
+    out = copy.deepcopy(data)
+    for key, value in overrides.items():
+        table = out
+        parts = key.split(".")
+        for i, part in enumerate(parts[:-1]):
+            nxt = table.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise ScenarioError(".".join(parts[: i + 1]), "is not a table")
+            table = nxt
+        table[parts[-1]] = value
+    return out
+
+
+def load_scenario_data(path: str | Path) -> dict[str, Any]:
+    """Read a scenario file's TOML tables (``ScenarioError`` if unreadable or malformed)."""
     p = Path(path)
     try:
         raw = p.read_bytes()
     except OSError as exc:
         raise ScenarioError("", f"cannot read {p}: {exc.strerror or exc}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ScenarioError("", f"{p}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError("", f"{p}: malformed TOML: {exc}") from None
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Read and validate a scenario file (``ScenarioError`` on any problem)."""
+    data = load_scenario_data(path)
+    if overrides:
+        data = apply_overrides(data, overrides)
     return parse_scenario(data)
 
 
 def incident_scenario(
     *,
     seed: int = 1,
-    endpoints: int = 1000,
+    endpoints: int = 100_000,
     enactors: int = 3,
     clock: Literal["virtual", "real"] = "virtual",
     presets: tuple[str, ...] = ("all",),
@@ -448,13 +569,13 @@ def incident_scenario(
     """The October 2025 replay (kept identical to ``scenarios/incident.toml``).
 
     The planner publishes a plan every 2 s, with bursts, while one enactor pass over the
-    fleet takes about 30 s, so every enactor is always busy and each pass jumps several
-    generations. Enactor A meets episodes of lock contention on the regional endpoint's lock
-    (retried with exponential backoff and jitter); all enactors see GC-like pauses, slow
-    batches and the odd crash. Nothing here says what the outcome is: whether a stale plan
-    lands on the regional endpoint and whether a clean-up then deletes its tree depends on
-    the discipline and on the seeded timing. Over a simulated hour A gets many chances;
-    with ``aws2025`` the regional endpoint ends up empty and stuck in almost every seed.
+    fleet takes about 30 s, so the enactors are always busy and walk the same endpoints in
+    the same order: they meet each other's locks, back off, and sometimes one overtakes
+    another. Every enactor sees the same kinds of trouble, drawn from distributions: store
+    round trips of varying latency, GC-like pauses, slow batches, the odd crash. Nothing
+    names an enactor or the regional endpoint; the regional endpoint sits in the middle of
+    the walk. The timing is expressed per pass, so the same scenario plays out the same way
+    at any fleet size.
     """
     return Scenario(
         name="incident",
@@ -471,27 +592,21 @@ def incident_scenario(
         ),
         enactors=EnactorsConfig(
             count=enactors,
-            batch_size=50,
-            flip_latency_s=0.03,
-            lock_latency_s=0.02,
+            pass_s=30.0,
+            batches_per_pass=20,
+            call_latency_s=0.02,
+            call_latency_sigma=0.5,
             pickup_jitter_s=0.5,
             backoff_base_s=0.1,
             backoff_max_s=10.0,
             lease_ttl_s=10.0,
         ),
         faults=FaultsConfig(
-            contention=ContentionConfig(
-                enactors=("A",),
-                scope="regional",
-                rate_per_min=1.5,
-                duration_s=(20.0, 45.0),
-                fail_probability=0.95,
-            ),
             pauses=PausesConfig(rate_per_min=1.0, median_s=1.0, sigma=1.2, max_s=60.0),
             crashes=CrashesConfig(rate_per_min=0.05, restart_s=(5.0, 30.0)),
             slow_batches=SlowBatchesConfig(probability=0.02, factor=(2.0, 5.0)),
+            slow_enactors=SlowEnactorsConfig(sigma=0.3),
         ),
-        operator=OperatorConfig(repair=True, repair_delay_s=150.0),
-        checker=CheckerConfig(current_window_s=60.0),
+        operator=OperatorConfig(repair=True, detect_s=(30.0, 90.0), repair_s=(60.0, 240.0)),
         disciplines=DisciplinesConfig(presets=presets),
     )

@@ -857,6 +857,12 @@ impl Store {
         self.gather(&inner, ids, |_, slot| slot.alias)
     }
 
+    /// Rollback generation per endpoint (0 = none).
+    pub fn rollbacks(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
+        let inner = self.inner.read();
+        self.gather(&inner, ids, |_, slot| slot.rollback)
+    }
+
     /// Version per endpoint (the compare value of [`Mode::Exact`]).
     pub fn versions(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
         let inner = self.inner.read();

@@ -874,6 +874,25 @@ impl PyRecordStore {
     }
 
     #[pyo3(signature = (endpoints = None))]
+    fn rollbacks<'py>(
+        &self,
+        py: Python<'py>,
+        endpoints: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        guard(py, || {
+            let ids = optional_ids(&self.store, endpoints).or_raise(py)?;
+            let gens = py
+                .detach(|| self.store.rollbacks(ids.as_deref()))
+                .or_raise(py)?;
+            let out = gens
+                .into_iter()
+                .map(|g| generation_or_none(py, g))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, out)
+        })
+    }
+
+    #[pyo3(signature = (endpoints = None))]
     fn versions(&self, py: Python<'_>, endpoints: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u64>> {
         guard(py, || {
             let ids = optional_ids(&self.store, endpoints).or_raise(py)?;

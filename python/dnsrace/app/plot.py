@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from dnsrace.checker import RegionalTimeline
+from dnsrace.sim.checker import RegionalTimeline
 from dnsrace.sim.runner import RunResult
 
 __all__ = ["PlotError", "choose_window", "plot_timeline"]

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dnsrace.sim.explore import KINDS, PresetExploration
 from dnsrace.sim.runner import RunResult
 from dnsrace.sim.scenario import Scenario
 
@@ -30,8 +31,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "build_document",
     "dumps",
+    "explore_document",
     "perf_line",
     "progress_bar",
+    "render_explore_table",
     "render_table",
     "table_console",
     "write_atomic",
@@ -149,7 +152,10 @@ _ROWS: list[tuple[str, Any]] = [
     ("lock retries", _metric("lock_retries")),
     ("lease wait s", _metric("lease_wait_s")),
     ("correct-time fraction", _metric("correct_time_fraction", digits=4)),
+    ("fleet stuck endpoints", _metric("fleet.stuck_endpoints", bad_if_set=True)),
+    ("fleet stale flips", _metric("fleet.stale_flips", bad_if_set=True)),
     ("regional empty s", _metric("regional.empty_seconds", bad_if_set=True)),
+    ("regional incidents", _metric("regional.incidents", bad_if_set=True)),
     ("regional stuck", _metric("regional.stuck", bad_if_set=True)),
     ("regional stale flips", _metric("regional.stale_flips", bad_if_set=True)),
     ("regional final gen", _metric("regional.final_generation")),
@@ -172,6 +178,50 @@ def render_table(scenario: Scenario, results: Sequence[RunResult]) -> Table:
     return table
 
 
+def explore_document(
+    scenario: Scenario,
+    schedule: str,
+    depth: int,
+    seed: int,
+    found: Sequence[PresetExploration],
+    shrunk: dict[str, dict[str, Any]],
+    *,
+    perf: bool,
+) -> dict[str, Any]:
+    """The JSON document of ``dnsrace explore`` (same seed, same bytes unless ``perf``)."""
+    doc: dict[str, Any] = {
+        "scenario": scenario.name,
+        "schedule": schedule,
+        "depth": depth if schedule == "pct" else None,
+        "seed": seed,
+        "runs": max((f.runs for f in found), default=0),
+        "results": {f.discipline: f.as_json(perf=perf) for f in found},
+    }
+    if shrunk:
+        doc["shrunk"] = shrunk
+    return _round(doc)
+
+
+def render_explore_table(
+    scenario: Scenario, schedule: str, depth: int, found: Sequence[PresetExploration]
+) -> Table:
+    """One row per discipline: runs, violating runs by kind, first violating seed, speed."""
+    how = f"pct, depth {depth}" if schedule == "pct" else schedule
+    table = Table(caption=f"scenario {scenario.name}, {how} schedules", caption_justify="left")
+    for col in ("discipline", "runs", "violating", *KINDS, "first seed", "runs/s"):
+        table.add_column(col.replace("_", " "), justify="left" if col == "discipline" else "right")
+    for f in found:
+        table.add_row(
+            f.discipline,
+            _num(f.runs),
+            _bad(_num(f.violating_runs), bool(f.violating_runs)),
+            *(_bad(_num(f.by_kind[k]), bool(f.by_kind[k])) for k in KINDS),
+            _num(f.first_violation_seed),
+            f"{f.runs_per_s:,.0f}",
+        )
+    return table
+
+
 def perf_line(result: RunResult) -> str:
     """Wall time and the store's share of it, for stderr."""
     p = result.perf
@@ -183,13 +233,13 @@ def perf_line(result: RunResult) -> str:
 
 
 @contextmanager
-def progress_bar(console: Console | None = None) -> Iterator[Progress]:
+def progress_bar(console: Console | None = None, unit: str = "s simulated") -> Iterator[Progress]:
     """A rich progress bar on stderr, silent when stderr is not a terminal."""
     console = console or Console(stderr=True)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:>6.0f}/{task.total:.0f} s simulated"),
+        TextColumn("{task.completed:>6.0f}/{task.total:.0f} " + unit),
         TimeElapsedColumn(),
         console=console,
         disable=not console.is_terminal or bool(os.environ.get("CI")),

@@ -3,7 +3,7 @@
 :class:`ObservedStore` wraps a ``RecordStore`` or ``PyRecordStore``. Each call is timed with
 ``time.perf_counter`` into a per-category total (so a run can tell how much of its wall time
 the store took versus the Python around it), and each call that changes what endpoints serve
-is reported to the :class:`~dnsrace.checker.Checker` with the aliases it replaced. The
+is reported to the :class:`~dnsrace.sim.checker.Checker` with the aliases it replaced. The
 observation reads happen in the same synchronous step as the write (no ``await`` in between),
 so on one event loop they see exactly the state the write changed.
 """
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from dnsrace._types import DeleteResult, FlipCounts
-from dnsrace.checker import Checker
-from dnsrace.sim.backend import Backend
+from dnsrace.backends import Backend, Store
+from dnsrace.sim.checker import Checker
 
 __all__ = ["ObservedStore", "StoreTimer"]
 
-Mode = Literal["lww", "if_newer"]
+Mode = Literal["lww", "if_newer", "exact"]
 
 
 @dataclass
@@ -55,7 +55,7 @@ class ObservedStore:
         timer: StoreTimer | None = None,
     ) -> None:
         self.backend = backend
-        self.raw = backend.new_store()
+        self.raw: Store = backend.new_store()
         self.checker = checker
         self.now = now
         self.timer = timer if timer is not None else StoreTimer()
@@ -100,8 +100,11 @@ class ObservedStore:
 
     # ------------------------------------------------------------------ enactor reads and locks
 
-    def aliases(self, ids: Sequence[int]) -> list[int | None]:
+    def aliases(self, ids: Sequence[int] | None) -> list[int | None]:
         return self._call("enactor", self.raw.aliases, ids)
+
+    def rollbacks(self, ids: Sequence[int] | None) -> list[int | None]:
+        return self._call("enactor", self.raw.rollbacks, ids)
 
     def dangling_aliases(self, ids: Sequence[int] | None) -> list[int]:
         return self._call("enactor", self.raw.dangling_aliases, ids)
@@ -138,7 +141,8 @@ class ObservedStore:
         after = None
         partial = 0 < counts.applied < len(ids)
         if touched or (
-            counts.applied and (counts.missing or counts.fenced or (partial and mode == "lww"))
+            counts.applied
+            and (counts.missing or counts.fenced or counts.dangling or (partial and mode == "lww"))
         ):
             after = self._call("checker", self.raw.aliases, ids)
         healed: set[int] = set()

@@ -29,16 +29,26 @@ convergence
     generation >= it (a plan superseded before it converged converges with its successor).
     ``converged`` is true when every published plan did so before the run ended.
 goodput
-    Useful flips (an endpoint moved to a newer generation) per second of run time.
+    Useful enactor flips (an endpoint moved to a newer generation) per second of run time.
+    The operator's repairs are reported apart (``repairs``, ``repaired_endpoints``) and are
+    not goodput.
 wasted writes
-    Endpoint flips attempted by the enactors that were not useful: refused by the generation
-    check or the fence, tree already deleted, or rewriting the same or an older generation.
+    Endpoint updates an enactor started that served nothing, whatever the discipline: flips
+    refused by the generation check, the fence or the store's dangling answer (a stuck
+    endpoint), flips to a deleted tree, flips that rewrote the same or an older generation,
+    endpoints locked and read under the lease only to be skipped (``lease``/``fenced``), and
+    leases taken in a batch lock attempt that then aborted.
 lock retries / lease waits
-    Batch lock attempts that failed (a live lease of another enactor, or injected contention)
-    and the seconds spent in backoff after them.
+    Batch lock attempts that failed because another enactor held a lease of the batch, and
+    the seconds spent in backoff after them.
 correct-time fraction
     The share of endpoint-time that is non-empty and serves a *current* plan: one not older than
-    the newest plan published at least ``checker.current_window_s`` seconds earlier.
+    the newest plan published at least ``current_window_s`` earlier. By default that window is
+    the time one uncontended pass over the fleet takes (plus the pick-up jitter): the plans an
+    enactor could have finished. It does not depend on the fleet's size.
+fleet / regional
+    The damage is split: ``regional`` is the regional endpoint alone, ``fleet`` every other
+    endpoint.
 """
 
 from __future__ import annotations
@@ -110,6 +120,8 @@ class RegionalTimeline:
     empty: list[Window] = field(default_factory=list)
     stuck: list[Window] = field(default_factory=list)
     publications: dict[int, float] = field(default_factory=dict)
+    automation_off: list[Window] = field(default_factory=list)
+    """From each alarm (the operator turns the enactors off) to the repair (back on)."""
     end: float = 0.0
 
 
@@ -161,6 +173,10 @@ class Checker:
         self.stale_flips_observed = 0
         self.lock_retries = 0
         self.lease_wait_s = 0.0
+        self.wasted_writes = 0
+        self.flips_while_paused = 0
+        self.plans_skipped = 0
+        self.alarms = 0
         self.resolves = 0
         self.empty_answers = 0
         self.regional_resolves = 0
@@ -261,28 +277,28 @@ class Checker:
         """
         self.advance(now)
         n = len(ids)
-        if enactor:
-            self.flip_attempts += n
         gen = generation
         served = self.served
         touches_dangling = bool(self.dangling) and not self.dangling.isdisjoint(ids)
         regional_after: int | None
+        useful = 0
         if counts.applied == 0:
             regional_after = before[0] if n else None
         elif (
             not touches_dangling
             and counts.missing == 0
             and counts.fenced == 0
+            and counts.dangling == 0
             and (mode == "if_newer" or counts.applied == n)
         ):
             # Fast path, no per-endpoint Python: lww with everything applied moves every
             # endpoint to gen; if_newer moves exactly those below gen.
             hb = _served_counter(before)
-            raised = sum(c for g, c in hb.items() if g < gen)
+            useful = sum(c for g, c in hb.items() if g < gen)
             if mode == "if_newer":
                 for g in [g for g in hb if g < gen]:
                     served[g] -= hb[g]
-                served[gen] += raised
+                served[gen] += useful
                 lowered = 0
                 first = before[0] if n else None
                 regional_after = gen if first is None or first < gen else first
@@ -291,12 +307,17 @@ class Checker:
                 served.subtract(hb)
                 served[gen] += n
                 regional_after = gen
-            self.useful_flips += raised
             self.stale_flips_observed += lowered
         else:
             if after is None:
                 raise ValueError("on_flip needs the aliases after a partially applied flip")
-            regional_after = self._flip_slow_path(now, ids, before, after, healed or set())
+            regional_after, useful = self._flip_slow_path(now, ids, before, after, healed or set())
+        if enactor:
+            if self.timeline.automation_off and self.timeline.automation_off[-1].end is None:
+                self.flips_while_paused += n
+            self.flip_attempts += n
+            self.useful_flips += useful
+            self.wasted_writes += n - useful
         self._prune()
         if n and ids[0] == self.regional:
             self._regional_flip(now, actor, gen, before[0], regional_after, counts, n)
@@ -309,8 +330,10 @@ class Checker:
         before: Sequence[int | None],
         after: Sequence[int | None],
         healed: set[int],
-    ) -> int | None:
+    ) -> tuple[int | None, int]:
+        """Per-endpoint accounting; returns the regional alias after and the useful flips."""
         served, dangling = self.served, self.dangling
+        useful = 0
         for i, b, a in zip(ids, before, after, strict=True):
             was_dangling = i in dangling
             if was_dangling and i in healed:
@@ -321,10 +344,10 @@ class Checker:
             served[0 if (b is None or was_dangling) else b] -= 1
             served[0 if (a is None or now_dangling) else a] += 1
             if a is not None and (b is None or a > b):
-                self.useful_flips += 1
+                useful += 1
             elif a is not None and b is not None and a < b:
                 self.stale_flips_observed += 1
-        return after[0] if after else None
+        return (after[0] if after else None), useful
 
     def _regional_flip(
         self,
@@ -342,6 +365,8 @@ class Checker:
                 self.regional_stale_flips += 1
             else:
                 outcome = "advanced"
+        elif self.regional in self.dangling:
+            outcome = "stuck"
         elif counts.applied == n:
             outcome = "same"
         elif n == 1 and counts.missing:
@@ -379,22 +404,6 @@ class Checker:
             if windows and windows[-1].end is None:
                 windows[-1].end = now
 
-    def on_stuck_skip(self, now: float, actor: str, generation: int, ids: Sequence[int]) -> None:
-        """An enactor left these endpoints alone because their alias dangles."""
-        if ids and ids[0] == self.regional:
-            alias = self._regional_alias
-            self.timeline.flips.append(
-                RegionalFlip(
-                    now,
-                    actor,
-                    generation,
-                    self.published.get(generation, now),
-                    alias,
-                    alias,
-                    "stuck",
-                )
-            )
-
     def on_repair(self, now: float, ids: Sequence[int]) -> None:
         self.repairs += 1
         self.repaired_endpoints += len(ids)
@@ -414,6 +423,28 @@ class Checker:
             if not answers[0]:
                 self.regional_empty_answers += 1
 
+    def on_plan_skipped(self) -> None:
+        """An enactor's start check found its plan not newer than the one applied before."""
+        self.plans_skipped += 1
+
+    def on_filtered(self, endpoints: int) -> None:
+        """Endpoints locked and read under the lease, then skipped as already newer."""
+        self.wasted_writes += endpoints
+
+    def on_lock_abort(self, acquired: int) -> None:
+        """A batch lock attempt aborted; the leases it did get are given back unused."""
+        self.wasted_writes += acquired
+
+    def on_alarm(self, now: float) -> None:
+        self.advance(now)
+        self.alarms += 1
+        self.timeline.automation_off.append(Window(now))
+
+    def on_resume(self, now: float) -> None:
+        """The operator turned the automation on again."""
+        if self.timeline.automation_off and self.timeline.automation_off[-1].end is None:
+            self.timeline.automation_off[-1].end = now
+
     def on_lock_retry(self, wait_s: float) -> None:
         self.lock_retries += 1
         self.lease_wait_s += wait_s
@@ -429,6 +460,11 @@ class Checker:
         self.pause_s += length_s
 
     # ------------------------------------------------------------------ results
+
+    def _serves_newest(self) -> bool:
+        """Every endpoint serves the newest published plan (none is stale, empty or stuck)."""
+        newest = max(self.published, default=0)
+        return not self.dangling and self.served.get(newest, 0) == self.endpoints
 
     def result(self, now: float, store_stats: Mapping[str, int]) -> dict[str, Any]:
         """Every metric of the run, ended at ``now``, as a JSON-ready dict."""
@@ -452,11 +488,13 @@ class Checker:
             "plans_published": len(plans),
             "plans_converged": len(times),
             "converged": len(times) == len(plans),
+            "final_converged": self._serves_newest(),
             "convergence_s": convergence_summary(times),
             "useful_flips": self.useful_flips,
             "goodput_flips_per_s": self.useful_flips / duration if duration > 0 else 0.0,
             "flip_attempts": self.flip_attempts,
-            "wasted_writes": self.flip_attempts - self.useful_flips,
+            "wasted_writes": self.wasted_writes,
+            "plans_skipped": self.plans_skipped,
             "lock_retries": self.lock_retries,
             "lease_wait_s": self.lease_wait_s,
             "lease_conflicts": store_stats["lease_conflicts"],
@@ -469,12 +507,23 @@ class Checker:
             "kept_trees": self.kept_trees,
             "repairs": self.repairs,
             "repaired_endpoints": self.repaired_endpoints,
+            "alarms": self.alarms,
+            "flips_while_paused": self.flips_while_paused,
+            "empty_endpoints": len(self.ever_stuck),
+            "fleet": {
+                "stale_flips": store_stats["stale_flips"] - self.regional_stale_flips,
+                "empty_endpoint_seconds": self.empty_endpoint_s - self.regional_empty_s,
+                "stuck_endpoints": len(self.ever_stuck - {self.regional}),
+                "stuck_at_end": len(self.dangling - {self.regional}),
+                "stuck_endpoint_seconds": self.stuck_endpoint_s - self.regional_stuck_s,
+            },
             "faults": {"crashes": self.crashes, "pauses": self.pauses, "pause_s": self.pause_s},
             "regional": {
                 "empty_seconds": self.regional_empty_s,
                 "stuck": bool(self.timeline.stuck),
                 "stuck_seconds": self.regional_stuck_s,
                 "stuck_windows": len(self.timeline.stuck),
+                "incidents": len(self.timeline.empty),
                 "final_generation": regional_final,
                 "stale_flips": self.regional_stale_flips,
                 "empty_answers": self.regional_empty_answers,
@@ -487,6 +536,7 @@ class Checker:
                     "stale_rejections",
                     "fenced_rejections",
                     "missing_rejections",
+                    "dangling_rejections",
                     "leases_granted",
                     "dangling_aliases",
                     "dangling_rollbacks",

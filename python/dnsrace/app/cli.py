@@ -1,0 +1,401 @@
+"""Command line: ``dnsrace incident`` (the 2025 replay), ``dnsrace run SCENARIO.toml``,
+``dnsrace explore SCENARIO.toml`` (schedule exploration) and ``dnsrace modes``.
+
+``incident`` and ``run`` print the side-by-side table on stdout and wall-time figures on
+stderr, and optionally write the JSON document (``--json PATH``) and the timeline picture
+(``--plot PATH``). ``explore`` prints a table of violating runs per discipline. Bad input
+exits with status 2 and one line on stderr naming the culprit, before anything runs; output
+files are written only after every run has finished, each atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from dnsrace.backends import STORES, BackendError, backend
+from dnsrace.sim.disciplines import KNOWN, DisciplineError, resolve_names
+from dnsrace.sim.runner import RunResult, run_discipline
+from dnsrace.sim.scenario import (
+    Scenario,
+    ScenarioError,
+    incident_scenario,
+    load_scenario,
+    parse_override,
+)
+from dnsrace.sim.schedule import SCHEDULES
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the whole usage; one line naming the problem is easier to act on.
+        self.exit(EXIT_USAGE, f"dnsrace: error: {message}\n")
+
+
+def _count(minimum: int) -> type:
+    class _Count(int):
+        def __new__(cls, text: str) -> _Count:  # type: ignore[misc]
+            try:
+                value = int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+            if value < minimum:
+                raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+            return super().__new__(cls, value)
+
+    _Count.__name__ = f"integer >= {minimum}"
+    return _Count
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _add_scenario_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--discipline",
+        metavar="PRESET|all",
+        help=f"one preset, a comma-separated list or 'all' ({', '.join(KNOWN)})",
+    )
+    p.add_argument("--seed", type=_count(0), help="root seed (default: the scenario's)")
+    p.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        help="who runs first among tasks ready at the same instant (virtual clock): "
+        "clock (asyncio's order, default), random, or pct",
+    )
+    p.add_argument(
+        "--depth", type=_count(1), default=3, help="PCT bug depth: depth-1 change points (3)"
+    )
+    p.add_argument(
+        "--store",
+        choices=STORES,
+        default="rust",
+        help="record store: the Rust core (default) or the pure-Python reference",
+    )
+    p.add_argument("--json", metavar="PATH", help="write the JSON document here ('-': stdout)")
+    p.add_argument("--quiet", action="store_true", help="no table, no progress, no perf lines")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    _add_scenario_options(p)
+    p.add_argument("--clock", choices=["virtual", "real"], help="virtual (default) or real time")
+    p.add_argument(
+        "--duration",
+        type=_seconds,
+        metavar="S",
+        help="seconds during which the planner publishes and faults strike",
+    )
+    p.add_argument("--plot", metavar="PATH", help="draw the regional timeline PNG here")
+    p.add_argument(
+        "--perf", action="store_true", help="add wall-time figures to the JSON (not deterministic)"
+    )
+
+
+def _add_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one scenario field, VALUE in TOML syntax (repeatable), "
+        "e.g. --set endpoints.count=0 --set 'operator.detect_s=[5.0, 10.0]'",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dnsrace",
+        description="Reproduce, measure and prevent the planner/enactor DNS race of Oct 2025.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    inc = sub.add_parser("incident", help="replay the 2025 incident across write disciplines")
+    inc.add_argument(
+        "--endpoints",
+        type=_count(0),
+        default=100_000,
+        help="endpoints besides the regional one (default 100000)",
+    )
+    inc.add_argument("--enactors", type=_count(1), default=3, help="enactors (default 3)")
+    _add_common(inc)
+    run = sub.add_parser("run", help="run a scenario file")
+    run.add_argument("scenario", metavar="SCENARIO.toml")
+    _add_common(run)
+    _add_set(run)
+    exp = sub.add_parser("explore", help="search seeded schedules for violations")
+    exp.add_argument("scenario", metavar="SCENARIO.toml")
+    exp.add_argument("--runs", type=_count(1), default=1000, help="runs per discipline (1000)")
+    _add_scenario_options(exp)
+    _add_set(exp)
+    exp.add_argument(
+        "--stop-at-first", action="store_true", help="stop a discipline at its first violation"
+    )
+    exp.add_argument(
+        "--shrink",
+        action="store_true",
+        help="with --stop-at-first: shrink each first violation and print its replay line",
+    )
+    exp.add_argument(
+        "--perf", action="store_true", help="put runs per second in the JSON (not deterministic)"
+    )
+    # Listed for --help; its own options are parsed by dnsrace.app.modes (see _main).
+    sub.add_parser(
+        "modes",
+        help="the store's flip modes on one stale write race (dnsrace modes --help)",
+        add_help=False,
+    )
+    return parser
+
+
+def _presets(args: argparse.Namespace) -> tuple[str, ...] | None:
+    if args.discipline is None:
+        return None
+    names = [n.strip() for n in args.discipline.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--discipline: empty")
+    try:
+        return tuple(resolve_names(names, "--discipline"))
+    except DisciplineError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    return dict(parse_override(text) for text in getattr(args, "set", []))
+
+
+def _scenario(args: argparse.Namespace) -> Scenario:
+    presets = _presets(args)
+    if args.command == "incident":
+        scenario = incident_scenario(
+            seed=1 if args.seed is None else args.seed,
+            endpoints=args.endpoints,
+            enactors=args.enactors,
+            clock=getattr(args, "clock", None) or "virtual",
+            presets=presets or ("all",),
+        )
+    else:
+        scenario = load_scenario(args.scenario, _overrides(args))
+        if args.seed is not None:
+            scenario = scenario.with_seed(int(args.seed))
+        if getattr(args, "clock", None) is not None:
+            scenario = scenario.replace(clock=args.clock)
+        if presets is not None:
+            import dataclasses
+
+            scenario = scenario.replace(
+                disciplines=dataclasses.replace(scenario.disciplines, presets=presets, custom=())
+            )
+    if getattr(args, "duration", None) is not None:
+        scenario = scenario.replace(duration_s=args.duration)
+    schedule = args.schedule or "clock"
+    if schedule != "clock" and scenario.clock != "virtual":
+        raise UsageError(f"--schedule {schedule}: needs the virtual clock")
+    return scenario
+
+
+def _check_output(path: str | None, flag: str) -> None:
+    if path is None or path == "-":
+        return
+    if Path(path).is_dir():
+        raise UsageError(f"{flag}: {path} is a directory")
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"{flag}: directory {parent} does not exist")
+
+
+def _run_all(
+    scenario: Scenario, store: str, quiet: bool, schedule: str, depth: int
+) -> list[RunResult]:
+    from dnsrace.app.report import progress_bar
+
+    disciplines = scenario.discipline_list()
+    results: list[RunResult] = []
+    horizon = scenario.duration_s + scenario.drain_s
+    with progress_bar() as progress:
+        for d in disciplines:
+            task = progress.add_task(d.name, total=horizon, visible=not quiet)
+            result = run_discipline(
+                scenario,
+                d,
+                store=store,
+                schedule=schedule,
+                depth=depth,
+                progress=lambda t, task=task: progress.update(task, completed=t),  # type: ignore[misc]
+            )
+            progress.update(task, completed=horizon)
+            results.append(result)
+    return results
+
+
+def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
+    from dnsrace.app.report import (
+        dumps,
+        explore_document,
+        progress_bar,
+        render_explore_table,
+        table_console,
+        write_atomic,
+    )
+    from dnsrace.sim.explore import explore_preset, replay_command, shrink
+
+    if args.shrink and not args.stop_at_first:
+        raise UsageError("--shrink: needs --stop-at-first")
+    schedule = args.schedule or "random"
+    if schedule == "clock":
+        raise UsageError("--schedule clock: exploration needs random or pct")
+    seed = scenario.seed if args.seed is None else int(args.seed)
+    found = []
+    with progress_bar(unit="runs") as progress:
+        for d in scenario.discipline_list():
+            task = progress.add_task(d.name, total=args.runs, visible=not args.quiet)
+            found.append(
+                explore_preset(
+                    scenario,
+                    d,
+                    runs=args.runs,
+                    schedule=schedule,
+                    depth=args.depth,
+                    seed=seed,
+                    store=args.store,
+                    stop_at_first=args.stop_at_first,
+                    progress=lambda n, task=task: progress.update(task, completed=n),  # type: ignore[misc]
+                )
+            )
+    shrunk: dict[str, dict[str, object]] = {}
+    if args.shrink:
+        base = _overrides(args)
+        for d, f in zip(scenario.discipline_list(), found, strict=True):
+            if f.first_violation_seed is None:
+                continue
+            small = shrink(
+                scenario,
+                d,
+                seed=f.first_violation_seed,
+                schedule=schedule,
+                depth=args.depth,
+                store=args.store,
+            )
+            command = replay_command(
+                args.scenario,
+                d.name,
+                seed=f.first_violation_seed,
+                schedule=schedule,
+                depth=small.depth,
+                overrides={**base, **small.overrides},
+            )
+            shrunk[d.name] = {
+                "seed": f.first_violation_seed,
+                "kinds": small.kinds,
+                "overrides": small.overrides,
+                "depth": small.depth,
+                "tries": small.tries,
+                "command": command,
+            }
+    doc = explore_document(
+        scenario, schedule, args.depth, seed, found, shrunk, perf=bool(args.perf)
+    )
+    data = dumps(doc)
+    if not args.quiet:
+        out = sys.stdout if args.json != "-" else sys.stderr
+        table_console(out).print(render_explore_table(scenario, schedule, args.depth, found))
+        for name, info in shrunk.items():
+            print(f"{name}: shrunk in {info['tries']} runs to {info['kinds']}; replay:", file=out)
+            print(f"  {info['command']}", file=out)
+    if args.json == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    elif args.json:
+        write_atomic(args.json, data)
+    return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["modes"]:
+        from dnsrace.app import modes
+
+        return modes.main(argv[1:])
+    args = build_parser().parse_args(argv)
+    scenario = _scenario(args)
+    _check_output(args.json, "--json")
+    if args.command == "explore":
+        return _explore(args, scenario)
+    _check_output(args.plot, "--plot")
+    try:
+        backend(args.store)
+    except BackendError as exc:
+        raise UsageError(f"--store: {exc}") from None
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "--plot needs matplotlib; install it with: pip install 'dnsrace[plot]'"
+            ) from None
+    if scenario.clock == "real" and not args.quiet:
+        total = scenario.duration_s * len(scenario.discipline_list())
+        print(f"dnsrace: real clock: this takes at least {total:.0f} s", file=sys.stderr)
+
+    from dnsrace.app.report import (
+        build_document,
+        dumps,
+        perf_line,
+        render_table,
+        table_console,
+        write_atomic,
+    )
+
+    results = _run_all(scenario, args.store, args.quiet, args.schedule or "clock", args.depth)
+    doc = build_document(scenario, results, include_perf=True if args.perf else None)
+    data = dumps(doc)
+    if not args.quiet:
+        table_console(sys.stdout if args.json != "-" else sys.stderr).print(
+            render_table(scenario, results)
+        )
+        for r in results:
+            print(perf_line(r), file=sys.stderr)
+    if args.plot:
+        from dnsrace.app.plot import plot_timeline
+
+        tmp = Path(args.plot).with_name(f".{Path(args.plot).name}.tmp.png")
+        plot_timeline(results, tmp)
+        tmp.replace(args.plot)
+    if args.json == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    elif args.json:
+        write_atomic(args.json, data)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point; returns the exit status."""
+    try:
+        return _main(argv)
+    except (ScenarioError, UsageError) as exc:
+        print(f"dnsrace: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("dnsrace: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

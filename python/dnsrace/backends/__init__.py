@@ -1,0 +1,84 @@
+"""The stores a simulation can drive, and the protocol they share.
+
+:class:`Store` is the structural type of every call the simulator makes (the planner, the
+enactors, the operator, the clients and the checker's observation reads). The embedded stores
+implement it: the Rust core (``rust``, :class:`dnsrace.RecordStore`, the default) and the
+pure-Python reference (``reference``, :class:`dnsrace.reference.PyRecordStore`). A
+distributed store (etcd) implements the same protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from dnsrace._types import DeleteResult, FlipCounts
+
+__all__ = ["STORES", "Backend", "BackendError", "Store", "backend"]
+
+StoreName = Literal["rust", "reference"]
+STORES: tuple[str, ...] = ("rust", "reference")
+
+Mode = Literal["lww", "if_newer", "exact"]
+
+
+class Store(Protocol):
+    """What the simulator asks of a record store (see ``dnsrace/_core.pyi`` for semantics)."""
+
+    def add_endpoints(self, names: Iterable[str]) -> list[int]: ...
+    def put_plan(self, plan: Any) -> None: ...
+    def plan_generations(self) -> list[int]: ...
+    def has_tree(self, endpoint: int, generation: int) -> bool: ...
+    def delete_plans(self, generations: Iterable[int], *, safe: bool = True) -> DeleteResult: ...
+    def flip_many(
+        self,
+        endpoints: Sequence[int] | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Sequence[int] | None = None,
+        fence: int | Sequence[int] | None = None,
+        rollback: bool = True,
+    ) -> FlipCounts: ...
+    def resolve_many(self, endpoints: Sequence[int] | None = None) -> list[Any]: ...
+    def aliases(self, endpoints: Sequence[int] | None = None) -> list[int | None]: ...
+    def rollbacks(self, endpoints: Sequence[int] | None = None) -> list[int | None]: ...
+    def dangling_aliases(self, endpoints: Sequence[int] | None = None) -> list[int]: ...
+    def acquire_leases(
+        self, endpoints: Sequence[int], holder: str, ttl: float, now: float
+    ) -> list[int | None]: ...
+    def release_leases(
+        self, endpoints: Sequence[int], holder: str, tokens: Sequence[int]
+    ) -> int: ...
+    def stats(self) -> dict[str, int]: ...
+
+
+class BackendError(RuntimeError):
+    """The requested store cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A store factory and the ``Plan`` class that goes with it (plans are not interchangeable)."""
+
+    name: str
+    new_store: Callable[[], Store]
+    plan_cls: Any
+
+
+def backend(name: str) -> Backend:
+    """``rust`` (``dnsrace.RecordStore``) or ``reference`` (``dnsrace.reference.PyRecordStore``)."""
+    if name == "rust":
+        try:
+            from dnsrace import _core
+        except ImportError as exc:
+            raise BackendError(
+                f"the Rust store is not built ({exc}); run `make build` or use --store reference"
+            ) from None
+        return Backend("rust", _core.RecordStore, _core.Plan)
+    if name == "reference":
+        from dnsrace import reference
+
+        return Backend("reference", reference.PyRecordStore, reference.Plan)
+    raise BackendError(f"unknown store {name!r} (one of {', '.join(STORES)})")

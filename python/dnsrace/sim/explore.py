@@ -1,0 +1,278 @@
+"""Schedule exploration: many seeded runs per discipline, counting the ones that break.
+
+Run ``i`` of an exploration with root seed ``S`` is the scenario run with seed ``S + i`` under
+the chosen schedule (``random`` or ``pct``, itself seeded by ``S + i``), so any run replays on
+its own: ``dnsrace run SCENARIO --seed S+i --schedule ... --discipline ...``. A run *violates*
+when the checker reports any of:
+
+* ``stale_flip``: an applied flip lowered an endpoint's generation;
+* ``empty_answer``: some endpoint answered no record at some moment (its alias pointed at a
+  deleted tree);
+* ``stuck``: some endpoint's alias dangled, so the store refused to flip it further;
+* ``not_converged``: some published plan never reached every endpoint, or the run ended with
+  an endpoint not serving the newest plan.
+
+:func:`shrink` makes a failing run smaller (fewer endpoints, enactors, plans, faults, a lower
+PCT depth) while it still shows one of its violations, and returns the overrides that replay
+the smaller run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from dnsrace.sim.clock import VirtualEventLoop
+from dnsrace.sim.disciplines import Discipline
+from dnsrace.sim.runner import RunResult, pct_horizon, run_with_schedule
+from dnsrace.sim.scenario import Scenario, apply_overrides, parse_scenario, scenario_to_dict
+from dnsrace.sim.schedule import make_schedule
+
+__all__ = [
+    "KINDS",
+    "PresetExploration",
+    "ShrinkResult",
+    "explore_preset",
+    "shrink",
+    "violations",
+]
+
+KINDS: Final[tuple[str, ...]] = ("stale_flip", "empty_answer", "stuck", "not_converged")
+
+Progress = Callable[[int], None]
+
+
+def violations(metrics: Mapping[str, Any]) -> list[str]:
+    """The violation kinds a run's metrics show (empty when the run is correct)."""
+    kinds = []
+    if metrics["stale_flips"] > 0:
+        kinds.append("stale_flip")
+    if metrics["empty_endpoints"] > 0 or metrics["empty_answers"] > 0:
+        kinds.append("empty_answer")
+    if metrics["stuck_endpoints"] > 0:
+        kinds.append("stuck")
+    if not (metrics["converged"] and metrics["final_converged"]):
+        kinds.append("not_converged")
+    return kinds
+
+
+@dataclass
+class PresetExploration:
+    """What exploring one discipline found."""
+
+    discipline: str
+    runs: int = 0
+    violating_runs: int = 0
+    by_kind: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    first_violation_seed: int | None = None
+    first_violation_kinds: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def runs_per_s(self) -> float:
+        return self.runs / self.wall_s if self.wall_s > 0 else 0.0
+
+    def as_json(self, *, perf: bool) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "violating_runs": self.violating_runs,
+            "by_kind": dict(self.by_kind),
+            "first_violation_seed": self.first_violation_seed,
+            "runs_per_s": self.runs_per_s if perf else None,
+        }
+
+
+class _Runner:
+    """Runs one discipline under one schedule kind, reusing an event loop between runs."""
+
+    def __init__(
+        self, scenario: Scenario, discipline: Discipline, schedule: str, depth: int, store: str
+    ) -> None:
+        self.scenario = scenario
+        self.discipline = discipline
+        self.schedule = schedule
+        self.depth = depth
+        self.store = store
+        self.loop = VirtualEventLoop()
+        self.horizon = pct_horizon(scenario, discipline, store=store) if schedule == "pct" else 0
+
+    def run(self, seed: int) -> RunResult:
+        chosen = make_schedule(self.schedule, seed, depth=self.depth, horizon=self.horizon)
+        return run_with_schedule(
+            self.scenario.with_seed(seed),
+            self.discipline,
+            chosen,
+            store=self.store,
+            loop=self.loop,
+        )
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+def explore_preset(
+    scenario: Scenario,
+    discipline: Discipline,
+    *,
+    runs: int,
+    schedule: str,
+    depth: int,
+    seed: int,
+    store: str = "rust",
+    stop_at_first: bool = False,
+    progress: Progress | None = None,
+) -> PresetExploration:
+    """Run ``runs`` seeded schedules of ``scenario`` under ``discipline``."""
+    if scenario.clock != "virtual":
+        raise ValueError("exploration needs the virtual clock")
+    found = PresetExploration(discipline.name)
+    start = time.perf_counter()
+    runner = _Runner(scenario, discipline, schedule, depth, store)
+    try:
+        for i in range(runs):
+            run_seed = seed + i
+            kinds = violations(runner.run(run_seed).metrics)
+            found.runs += 1
+            if kinds:
+                found.violating_runs += 1
+                for kind in kinds:
+                    found.by_kind[kind] += 1
+                if found.first_violation_seed is None:
+                    found.first_violation_seed = run_seed
+                    found.first_violation_kinds = kinds
+            if progress is not None and (i % 64 == 63 or i == runs - 1):
+                progress(i + 1)
+            if stop_at_first and kinds:
+                break
+    finally:
+        runner.close()
+    found.wall_s = time.perf_counter() - start
+    return found
+
+
+@dataclass
+class ShrinkResult:
+    """A smaller run that still fails: the scenario overrides and what it shows."""
+
+    overrides: dict[str, Any]
+    kinds: list[str]
+    depth: int
+    tries: int
+
+
+def _candidates(data: Mapping[str, Any], depth: int, schedule: str) -> list[tuple[str, Any]]:
+    """Smaller settings to try, most shrinking first (key, value); ``depth`` is the PCT depth."""
+    out: list[tuple[str, Any]] = []
+    count = data["endpoints"]["count"]
+    for smaller in (0, count // 4, count // 2):
+        if smaller < count:
+            out.append(("endpoints.count", smaller))
+    enactors = data["enactors"]["count"]
+    for smaller in range(1, enactors):
+        out.append(("enactors.count", smaller))
+    plans = data["planner"]["plans"]
+    if plans > 2:
+        out.extend(("planner.plans", p) for p in range(2, plans))
+    faults = data["faults"]
+    if faults["pauses"]["rate_per_min"] > 0:
+        out.append(("faults.pauses.rate_per_min", 0.0))
+    if faults["crashes"]["rate_per_min"] > 0:
+        out.append(("faults.crashes.rate_per_min", 0.0))
+    if faults["crashes"]["at_s"]:
+        out.append(("faults.crashes.at_s", []))
+    if faults["slow_batches"]["probability"] > 0:
+        out.append(("faults.slow_batches.probability", 0.0))
+    if faults["slow_enactors"]["sigma"] > 0:
+        out.append(("faults.slow_enactors.sigma", 0.0))
+    if data["duration_s"] > 1.0:
+        out.append(("duration_s", max(1.0, data["duration_s"] / 2)))
+    if schedule == "pct":
+        out.extend(("depth", d) for d in range(1, depth))
+    return out
+
+
+def shrink(
+    scenario: Scenario,
+    discipline: Discipline,
+    *,
+    seed: int,
+    schedule: str,
+    depth: int,
+    store: str = "rust",
+    max_tries: int = 200,
+) -> ShrinkResult:
+    """Greedily shrink the run ``seed`` while it still shows one of its violation kinds."""
+    base = scenario_to_dict(scenario)
+    overrides: dict[str, Any] = {}
+
+    def fails(sets: Mapping[str, Any], d: int) -> list[str]:
+        smaller = parse_scenario(apply_overrides(base, sets)).with_seed(seed)
+        runner = _Runner(smaller, discipline, schedule, d, store)
+        try:
+            return violations(runner.run(seed).metrics)
+        finally:
+            runner.close()
+
+    kinds = fails(overrides, depth)
+    if not kinds:
+        raise ValueError(f"run {seed} shows no violation: nothing to shrink")
+    wanted = set(kinds)
+    tries = 1
+    progress = True
+    while progress and tries < max_tries:
+        progress = False
+        current = parse_scenario(apply_overrides(base, overrides))
+        for key, value in _candidates(scenario_to_dict(current), depth, schedule):
+            if tries >= max_tries:
+                break
+            trial = dict(overrides)
+            trial_depth = depth
+            if key == "depth":
+                trial_depth = int(value)
+            else:
+                trial[key] = value
+            try:
+                shown = fails(trial, trial_depth)
+            except ValueError:
+                shown = []  # the smaller scenario is not valid (a bound of another field)
+            tries += 1
+            if wanted.intersection(shown):
+                overrides, depth, kinds = trial, trial_depth, shown
+                progress = True
+                break
+    return ShrinkResult(overrides, kinds, depth, tries)
+
+
+def replay_command(
+    scenario_path: str,
+    discipline: str,
+    *,
+    seed: int,
+    schedule: str,
+    depth: int,
+    overrides: Mapping[str, Any],
+) -> str:
+    """The ``dnsrace run`` line that replays one explored run byte-identically."""
+    parts = [
+        "dnsrace run",
+        scenario_path,
+        f"--discipline {discipline}",
+        f"--seed {seed}",
+        f"--schedule {schedule}",
+    ]
+    if schedule == "pct":
+        parts.append(f"--depth {depth}")
+    parts.extend(f"--set '{key}={_toml_value(value)}'" for key, value in overrides.items())
+    return " ".join(parts)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
