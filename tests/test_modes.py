@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from dnsrace import cli
-from dnsrace.modes import MODES, stale_write_race
+from dnsrace.app import cli
+from dnsrace.app.modes import MODES, stale_write_race
 from dnsrace.workload import build_store
 
 
