@@ -11,13 +11,16 @@ files are written only after every run has finished, each atomically.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import multiprocessing
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from dnsrace.backends import STORES, BackendError, backend
-from dnsrace.sim.disciplines import KNOWN, DisciplineError, resolve_names
+from dnsrace.sim.disciplines import KNOWN, Discipline, DisciplineError, resolve_names
 from dnsrace.sim.runner import RunResult, run_discipline
 from dnsrace.sim.scenario import (
     Scenario,
@@ -45,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _count(minimum: int) -> type:
     class _Count(int):
-        def __new__(cls, text: str) -> _Count:  # type: ignore[misc]
+        def __new__(cls, text: str) -> _Count:
             try:
                 value = int(text)
             except ValueError:
@@ -104,6 +107,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="seconds during which the planner publishes and faults strike",
     )
     p.add_argument("--plot", metavar="PATH", help="draw the regional timeline PNG here")
+    p.add_argument(
+        "--jobs",
+        type=_count(1),
+        help="disciplines run side by side in this many processes (default: one per core; "
+        "the real clock always runs one at a time)",
+    )
     p.add_argument(
         "--perf", action="store_true", help="add wall-time figures to the JSON (not deterministic)"
     )
@@ -184,9 +193,9 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     presets = _presets(args)
     if args.command == "incident":
         scenario = incident_scenario(
-            seed=1 if args.seed is None else args.seed,
-            endpoints=args.endpoints,
-            enactors=args.enactors,
+            seed=1 if args.seed is None else int(args.seed),
+            endpoints=int(args.endpoints),
+            enactors=int(args.enactors),
             clock=getattr(args, "clock", None) or "virtual",
             presets=presets or ("all",),
         )
@@ -220,28 +229,76 @@ def _check_output(path: str | None, flag: str) -> None:
         raise UsageError(f"{flag}: directory {parent} does not exist")
 
 
+_progress_queue: Any = None
+
+
+def _worker_init(queue: Any) -> None:
+    global _progress_queue
+    _progress_queue = queue
+
+
+def _run_one(
+    scenario: Scenario, discipline: Discipline, store: str, schedule: str, depth: int
+) -> RunResult:
+    """One discipline's run in a worker process, reporting simulated time to the parent."""
+    queue = _progress_queue
+
+    def report(t: float) -> None:
+        if queue is not None:
+            queue.put((discipline.name, t))
+
+    return run_discipline(
+        scenario, discipline, store=store, schedule=schedule, depth=depth, progress=report
+    )
+
+
 def _run_all(
-    scenario: Scenario, store: str, quiet: bool, schedule: str, depth: int
+    scenario: Scenario, store: str, quiet: bool, schedule: str, depth: int, jobs: int
 ) -> list[RunResult]:
+    """Every discipline of the scenario, in ``jobs`` processes (each run is deterministic and
+    independent, so the results do not depend on how many run at once)."""
     from dnsrace.app.report import progress_bar
 
     disciplines = scenario.discipline_list()
-    results: list[RunResult] = []
     horizon = scenario.duration_s + scenario.drain_s
+    jobs = max(1, min(jobs, len(disciplines)))
     with progress_bar() as progress:
-        for d in disciplines:
-            task = progress.add_task(d.name, total=horizon, visible=not quiet)
-            result = run_discipline(
-                scenario,
-                d,
-                store=store,
-                schedule=schedule,
-                depth=depth,
-                progress=lambda t, task=task: progress.update(task, completed=t),  # type: ignore[misc]
-            )
-            progress.update(task, completed=horizon)
-            results.append(result)
-    return results
+        tasks = {
+            d.name: progress.add_task(d.name, total=horizon, visible=not quiet) for d in disciplines
+        }
+        if jobs == 1:
+            results = []
+            for d in disciplines:
+                task = tasks[d.name]
+                results.append(
+                    run_discipline(
+                        scenario,
+                        d,
+                        store=store,
+                        schedule=schedule,
+                        depth=depth,
+                        progress=lambda t, task=task: progress.update(task, completed=t),  # type: ignore[misc]
+                    )
+                )
+                progress.update(task, completed=horizon)
+            return results
+        ctx = multiprocessing.get_context("spawn")
+        queue = ctx.Manager().Queue()
+        with concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=ctx, initializer=_worker_init, initargs=(queue,)
+        ) as pool:
+            futures = [
+                pool.submit(_run_one, scenario, d, store, schedule, depth) for d in disciplines
+            ]
+            pending = set(futures)
+            while pending:
+                _, pending = concurrent.futures.wait(pending, timeout=0.2)
+                while not queue.empty():
+                    name, t = queue.get()
+                    progress.update(tasks[name], completed=t)
+            for d in disciplines:
+                progress.update(tasks[d.name], completed=horizon)
+            return [f.result() for f in futures]
 
 
 def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
@@ -362,7 +419,10 @@ def _main(argv: Sequence[str] | None) -> int:
         write_atomic,
     )
 
-    results = _run_all(scenario, args.store, args.quiet, args.schedule or "clock", args.depth)
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    if scenario.clock == "real":
+        jobs = 1  # real-time runs side by side would take each other's CPU
+    results = _run_all(scenario, args.store, args.quiet, args.schedule or "clock", args.depth, jobs)
     doc = build_document(scenario, results, include_perf=True if args.perf else None)
     data = dumps(doc)
     if not args.quiet:

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dnsrace.sim.checker import RegionalTimeline
 from dnsrace.sim.runner import RunResult
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
 
 __all__ = ["PlotError", "choose_window", "plot_timeline"]
 
@@ -65,14 +70,14 @@ def choose_window(results: Sequence[RunResult]) -> tuple[float, float]:
 
 
 def _panel(
-    ax: object, tl: RegionalTimeline, lanes: list[str], span: tuple[float, float], title: str
+    ax: Axes, tl: RegionalTimeline, lanes: list[str], span: tuple[float, float], title: str
 ) -> set[str]:
     """Draw one discipline; return the outcomes that appear (for the legend)."""
     lo, hi = span
     y = {name: i for i, name in enumerate(lanes)}
     for w in tl.empty:
         end = w.end if w.end is not None else tl.end
-        ax.axvspan(w.start, end, color="#d62728", alpha=0.12, lw=0)  # type: ignore[attr-defined]
+        ax.axvspan(w.start, end, color="#d62728", alpha=0.12, lw=0)
     for w in tl.stuck:
         end = w.end if w.end is not None else tl.end
         ax.axvspan(
@@ -80,12 +85,12 @@ def _panel(
             end,
             facecolor="none",
             edgecolor="#d62728",
-            hatch="//",  # type: ignore[attr-defined]
+            hatch="//",
             alpha=0.35,
             lw=0,
         )
     pubs = [(g, t) for g, t in tl.publications.items() if lo <= t <= hi]
-    ax.plot([t for _, t in pubs], [0] * len(pubs), "|", color="#555555", ms=7)  # type: ignore[attr-defined]
+    ax.plot([t for _, t in pubs], [0] * len(pubs), "|", color="#555555", ms=7)
     seen: set[str] = set()
     for f in tl.flips:
         if not lo <= f.t <= hi:
@@ -95,7 +100,7 @@ def _panel(
             continue
         colour, width, style, z = _STYLE.get(f.outcome, _STYLE["same"])
         start = (f.t, y["operator"] - 0.35) if f.outcome == "repair" else (f.published_at, 0)
-        ax.annotate(  # type: ignore[attr-defined]
+        ax.annotate(
             "",
             xy=(f.t, lane),
             xytext=start,
@@ -111,7 +116,7 @@ def _panel(
             },
         )
         if f.outcome == "stuck":
-            ax.plot([f.t], [lane], "x", color=colour, ms=6, mew=1.6, zorder=z)  # type: ignore[attr-defined]
+            ax.plot([f.t], [lane], "x", color=colour, ms=6, mew=1.6, zorder=z)
         if f.outcome in ("stale", "repair", "advanced", "missing"):
             ax.text(
                 f.t,
@@ -119,16 +124,16 @@ def _panel(
                 str(f.generation),
                 ha="center",
                 va="top",
-                fontsize=7,  # type: ignore[attr-defined]
+                fontsize=7,
                 color=colour,
                 zorder=5,
             )
         seen.add(f.outcome)
-    ax.set_yticks(range(len(lanes)), lanes)  # type: ignore[attr-defined]
-    ax.set_ylim(len(lanes) - 0.4, -0.6)  # type: ignore[attr-defined]
-    ax.set_xlim(lo, hi)  # type: ignore[attr-defined]
-    ax.set_title(title, loc="left", fontsize=9)  # type: ignore[attr-defined]
-    ax.grid(axis="x", color="#eeeeee")  # type: ignore[attr-defined]
+    ax.set_yticks(range(len(lanes)), lanes)
+    ax.set_ylim(len(lanes) - 0.4, -0.6)
+    ax.set_xlim(lo, hi)
+    ax.set_title(title, loc="left", fontsize=9)
+    ax.grid(axis="x", color="#eeeeee")
     return seen
 
 
@@ -163,7 +168,7 @@ def plot_timeline(results: Sequence[RunResult], path: str | Path) -> None:
         )
         outcomes |= _panel(ax, r.timeline, lanes, span, title)
     axes[-1, 0].set_xlabel(f"time (s, {results[0].scenario.clock} clock)")
-    handles = [
+    handles: list[Artist] = [
         Line2D([], [], color=_STYLE[o][0], lw=_STYLE[o][1], ls=_STYLE[o][2], label=_LABEL[o])
         for o in _STYLE
         if o in outcomes

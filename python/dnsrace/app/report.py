@@ -79,7 +79,8 @@ def build_document(
     }
     if include_perf:
         doc["perf"] = {r.discipline.name: r.perf for r in results}
-    return _round(doc)
+    rounded: dict[str, Any] = _round(doc)
+    return rounded
 
 
 def dumps(doc: dict[str, Any]) -> bytes:
@@ -199,7 +200,8 @@ def explore_document(
     }
     if shrunk:
         doc["shrunk"] = shrunk
-    return _round(doc)
+    rounded: dict[str, Any] = _round(doc)
+    return rounded
 
 
 def render_explore_table(

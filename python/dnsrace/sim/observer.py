@@ -14,7 +14,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from dnsrace._types import DeleteResult, FlipCounts
 from dnsrace.backends import Backend, Store
@@ -23,6 +23,7 @@ from dnsrace.sim.checker import Checker
 __all__ = ["ObservedStore", "StoreTimer"]
 
 Mode = Literal["lww", "if_newer", "exact"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,7 +62,7 @@ class ObservedStore:
         self.timer = timer if timer is not None else StoreTimer()
         self.stuck_listeners: list[Callable[[list[int]], None]] = []
 
-    def _call(self, category: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _call(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         start = time.perf_counter()
         try:
             return fn(*args, **kwargs)

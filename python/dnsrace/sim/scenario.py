@@ -482,7 +482,8 @@ def _build(cls: Any, data: dict[str, Any], path: str) -> Any:
 def parse_scenario(data: dict[str, Any]) -> Scenario:
     """Validate a decoded TOML document into a :class:`Scenario`."""
     try:
-        return _build(Scenario, data, "")
+        scenario: Scenario = _build(Scenario, data, "")
+        return scenario
     except DisciplineError as exc:  # pragma: no cover - converted in _check_cross_fields
         raise ScenarioError(exc.field, str(exc)) from None
 
