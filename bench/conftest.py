@@ -13,7 +13,7 @@ import pytest
 import dnsrace
 from dnsrace.reference import Plan as RefPlan
 from dnsrace.reference import PyRecordStore
-from dnsrace.workload import build_store
+from dnsrace.sim.workload import build_store
 
 ENDPOINTS = int(os.environ.get("DNSRACE_BENCH_ENDPOINTS", "500000"))
 IMPLS = {"rust": (dnsrace.RecordStore, dnsrace.Plan), "py": (PyRecordStore, RefPlan)}

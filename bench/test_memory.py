@@ -19,7 +19,7 @@ from bench.conftest import ENDPOINTS
 
 PROBE = r"""
 import ctypes, gc, json, sys
-from dnsrace.workload import endpoint_name, shared_plan
+from dnsrace.sim.workload import endpoint_name, shared_plan
 
 def rss():
     # Live bytes only: hand memory the allocators keep cached back to the OS first.

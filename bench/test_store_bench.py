@@ -13,7 +13,7 @@ import pytest
 
 import dnsrace
 from bench.conftest import ENDPOINTS, BenchStore
-from dnsrace.workload import shared_plan
+from dnsrace.sim.workload import shared_plan
 
 MODES = ["lww", "if_newer", "exact", "fenced"]
 

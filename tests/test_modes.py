@@ -8,7 +8,7 @@ import pytest
 
 from dnsrace.app import cli
 from dnsrace.app.modes import MODES, stale_write_race
-from dnsrace.workload import build_store
+from dnsrace.sim.workload import build_store
 
 
 @pytest.mark.parametrize("mode", MODES)

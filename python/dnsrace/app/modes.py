@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from dnsrace.workload import build_store
+from dnsrace.sim.workload import build_store
 
 MODES = ("lww", "if_newer", "exact", "fenced")
 

@@ -26,7 +26,7 @@ from dnsrace.sim.faults import EnactorFaults
 from dnsrace.sim.observer import ObservedStore, StoreTimer
 from dnsrace.sim.operator import Operator
 from dnsrace.sim.planner import PlanBoard, Planner
-from dnsrace.sim.scenario import Scenario
+from dnsrace.sim.scenario import REGIONAL_ID, Scenario
 from dnsrace.sim.schedule import FifoSchedule, Schedule, make_schedule
 from dnsrace.sim.seeds import substream
 
@@ -61,17 +61,18 @@ class RunResult:
 
 
 def endpoint_names(scenario: Scenario) -> list[str]:
-    """The regional endpoint (id 0), then ``e1.<domain>`` ... ``eN.<domain>``."""
+    """The regional endpoint (registered first: ``REGIONAL_ID``), then ``e1.<domain>`` ...
+    ``eN.<domain>``."""
     ep = scenario.endpoints
     return [ep.regional, *(f"e{i}.{ep.domain}" for i in range(1, ep.count + 1))]
 
 
 def walk_order(scenario: Scenario) -> list[int]:
     """The order the enactors walk the ids: the others in id order, with the regional
-    endpoint (id 0) at ``endpoints.regional_at`` of the way."""
-    others = scenario.endpoints.count
-    at = round(scenario.endpoints.regional_at * others)
-    return [*range(1, at + 1), 0, *range(at + 1, others + 1)]
+    endpoint at ``endpoints.regional_at`` of the way."""
+    others = [i for i in range(scenario.total_endpoints) if i != REGIONAL_ID]
+    at = round(scenario.endpoints.regional_at * len(others))
+    return [*others[:at], REGIONAL_ID, *others[at:]]
 
 
 class _Supervisor:
@@ -131,6 +132,7 @@ async def _simulate(
         len(names),
         regional_name=scenario.endpoints.regional,
         current_window_s=scenario.current_window_s,
+        regional=REGIONAL_ID,
     )
     store = ObservedStore(load_backend(store_name), checker, now, timer)
     ids = store.add_endpoints(names)
@@ -150,7 +152,7 @@ async def _simulate(
         board,
         checker,
         substream(scenario.seed, "operator"),
-        ids[0],
+        REGIONAL_ID,
         now,
     )
     walk = batches(walk_order(scenario), scenario.enactors.batch_size(len(ids)))
@@ -174,10 +176,10 @@ async def _simulate(
         supervisors.append(_Supervisor(enactor, faults, checker))
 
     sample_rng = substream(scenario.seed, "clients")
-    others = scenario.endpoints.count
+    others = [i for i in ids if i != REGIONAL_ID]
     sample = [
-        0,
-        *sorted(sample_rng.sample(range(1, others + 1), min(others, scenario.clients.sample))),
+        REGIONAL_ID,
+        *sorted(sample_rng.sample(others, min(len(others), scenario.clients.sample))),
     ]
 
     async def clients() -> None:

@@ -29,6 +29,7 @@ from dnsrace.sim.disciplines import (
 
 __all__ = [
     "REGIONAL",
+    "REGIONAL_ID",
     "BurstConfig",
     "CheckerConfig",
     "ClientsConfig",
@@ -57,6 +58,9 @@ __all__ = [
 ]
 
 REGIONAL = "dynamodb.us-east-1.amazonaws.com"
+"""The regional endpoint's name (the one the public account is about)."""
+REGIONAL_ID = 0
+"""Its id in every simulated store: it is registered first (reports name it by this id)."""
 
 
 class ScenarioError(ValueError):

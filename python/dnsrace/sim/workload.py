@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-REGIONAL_ENDPOINT = "dynamodb.us-east-1.amazonaws.com"
+from dnsrace.sim.scenario import REGIONAL
 
 
-def endpoint_name(i: int, regional: str = REGIONAL_ENDPOINT) -> str:
+def endpoint_name(i: int, regional: str = REGIONAL) -> str:
     """The DNS name of endpoint number ``i``; number 0 is the regional endpoint."""
     return regional if i == 0 else f"ep{i}.cell{i % 97}.us-east-1.example.com"
 
 
-def endpoint_names(count: int, regional: str = REGIONAL_ENDPOINT) -> list[str]:
+def endpoint_names(count: int, regional: str = REGIONAL) -> list[str]:
     """``count`` DNS names; the first is the regional endpoint."""
     if count < 1:
         raise ValueError(f"endpoint count must be >= 1, got {count}")
