@@ -314,6 +314,9 @@ def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
 
     if args.shrink and not args.stop_at_first:
         raise UsageError("--shrink: needs --stop-at-first")
+    if scenario.clock != "virtual":
+        raise UsageError(f"{args.scenario}: exploration needs clock = 'virtual'")
+    args.depth = int(args.depth)
     schedule = args.schedule or "random"
     if schedule == "clock":
         raise UsageError("--schedule clock: exploration needs random or pct")
@@ -326,9 +329,9 @@ def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
                 explore_preset(
                     scenario,
                     d,
-                    runs=args.runs,
+                    runs=int(args.runs),
                     schedule=schedule,
-                    depth=args.depth,
+                    depth=int(args.depth),
                     seed=seed,
                     store=args.store,
                     stop_at_first=args.stop_at_first,
@@ -422,7 +425,9 @@ def _main(argv: Sequence[str] | None) -> int:
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     if scenario.clock == "real":
         jobs = 1  # real-time runs side by side would take each other's CPU
-    results = _run_all(scenario, args.store, args.quiet, args.schedule or "clock", args.depth, jobs)
+    results = _run_all(
+        scenario, args.store, args.quiet, args.schedule or "clock", int(args.depth), int(jobs)
+    )
     doc = build_document(scenario, results, include_perf=True if args.perf else None)
     data = dumps(doc)
     if not args.quiet:

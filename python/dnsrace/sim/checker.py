@@ -44,8 +44,9 @@ lock retries / lease waits
 correct-time fraction
     The share of endpoint-time that is non-empty and serves a *current* plan: one not older than
     the newest plan published at least ``current_window_s`` earlier. By default that window is
-    the time one uncontended pass over the fleet takes (plus the pick-up jitter): the plans an
-    enactor could have finished. It does not depend on the fleet's size.
+    what an enactor needs to finish a plan published now: up to one pass to pick it up, one
+    pass to apply it (2 x the uncontended pass time, plus the pick-up jitter). It does not
+    depend on the fleet's size.
 fleet / regional
     The damage is split: ``regional`` is the regional endpoint alone, ``fleet`` every other
     endpoint.

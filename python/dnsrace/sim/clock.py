@@ -89,7 +89,13 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         return self._virtual_now
 
     def reset(self, schedule: Schedule | None, start: float = 0.0) -> None:
-        """Reuse the loop for another run (between runs: nothing pending)."""
+        """Reuse the loop for another run: drop what the last run left queued (callbacks of
+        finished tasks, cancelled timers), so the new run is the run a fresh loop gives."""
+        self._ready.clear()  # type: ignore[attr-defined]
+        for handle in self._scheduled:  # type: ignore[attr-defined]
+            handle._scheduled = False
+        self._scheduled.clear()  # type: ignore[attr-defined]
+        self._timer_cancelled_count = 0
         self._virtual_now = float(start)
         self.schedule = schedule
 

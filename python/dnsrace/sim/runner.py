@@ -261,8 +261,10 @@ def run_with_schedule(
 
 
 def pct_horizon(scenario: Scenario, discipline: Discipline, *, store: str = "rust") -> int:
-    """The steps of the run in asyncio's order: the horizon PCT draws its change points from."""
-    return run_with_schedule(scenario, discipline, FifoSchedule(), store=store).steps
+    """The horizon PCT draws its change points from: the steps of the scenario's run in
+    asyncio's order with seed 0, so every seed of one scenario shares it (an explored run and
+    its replay with ``dnsrace run --seed`` draw the same change points)."""
+    return run_with_schedule(scenario.with_seed(0), discipline, FifoSchedule(), store=store).steps
 
 
 def run_discipline(

@@ -222,7 +222,8 @@ class CheckerConfig:
         None,
         ge=0,
         doc="a plan stays 'current' this long after a newer one is published "
-        "(default: the time one uncontended pass takes, plus the pick-up jitter)",
+        "(default: a pick-up wait plus one pass: 2 x the uncontended pass time + the pick-up "
+        "jitter)",
     )
 
 
