@@ -1,0 +1,129 @@
+//! Where an endpoint's control record lives (chunked shards) and the walks every batch uses.
+
+use parking_lot::MutexGuard;
+
+use super::{Inner, Store};
+use crate::error::Result;
+
+pub(super) const CHUNK_BITS: u32 = 10;
+pub(super) const CHUNK: usize = 1 << CHUNK_BITS;
+pub(super) const SHARDS: usize = 64;
+pub(super) const NO_TREE: u32 = u32::MAX;
+
+#[inline]
+pub(super) fn locate(id: u32) -> (usize, usize) {
+    let chunk = (id >> CHUNK_BITS) as usize;
+    (
+        chunk % SHARDS,
+        ((chunk / SHARDS) << CHUNK_BITS) | (id as usize & (CHUNK - 1)),
+    )
+}
+
+#[inline]
+pub(super) fn id_at(shard: usize, index: usize) -> u32 {
+    let chunk = (index >> CHUNK_BITS) * SHARDS + shard;
+    ((chunk << CHUNK_BITS) | (index & (CHUNK - 1))) as u32
+}
+
+/// A per-endpoint control record. Generation 0 means "none" (generations start at 1).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Slot {
+    pub(super) alias: u64,
+    pub(super) rollback: u64,
+    pub(super) version: u64,
+    pub(super) lease_token: u64,
+    pub(super) highest_fence: u64,
+    pub(super) lease_expiry: f64,
+    /// Interned holder id + 1; 0 when no lease is recorded.
+    pub(super) holder: u32,
+}
+
+/// Positions of a batch grouped by shard, keeping list order within a shard so that repeated
+/// endpoints are processed in the order given.
+fn group_by_shard(ids: &[u32]) -> (Vec<usize>, [usize; SHARDS + 1]) {
+    let mut starts = [0usize; SHARDS + 1];
+    for &id in ids {
+        starts[locate(id).0 + 1] += 1;
+    }
+    for s in 0..SHARDS {
+        starts[s + 1] += starts[s];
+    }
+    let mut next = starts;
+    let mut order = vec![0usize; ids.len()];
+    for (pos, &id) in ids.iter().enumerate() {
+        let s = locate(id).0;
+        order[next[s]] = pos;
+        next[s] += 1;
+    }
+    (order, starts)
+}
+
+impl Store {
+    pub(super) fn lock_all(&self) -> Vec<MutexGuard<'_, Vec<Slot>>> {
+        self.shards.iter().map(|s| s.lock()).collect()
+    }
+
+    /// Visit every endpoint's record with its id, shard by shard (each locked once).
+    pub(super) fn each_slot(&self, mut f: impl FnMut(u32, &mut Slot)) {
+        for (s, shard) in self.shards.iter().enumerate() {
+            for (i, slot) in shard.lock().iter_mut().enumerate() {
+                f(id_at(s, i), slot);
+            }
+        }
+    }
+
+    /// Visit the records of `ids` with their positions in `ids`, shard by shard (each locked
+    /// once), in list order within a shard so that repeated ids are handled in order.
+    pub(super) fn each_listed(&self, ids: &[u32], mut f: impl FnMut(usize, &mut Slot)) {
+        let (order, starts) = group_by_shard(ids);
+        for s in 0..SHARDS {
+            if starts[s] == starts[s + 1] {
+                continue;
+            }
+            let mut slots = self.shards[s].lock();
+            for &pos in &order[starts[s]..starts[s + 1]] {
+                f(pos, &mut slots[locate(ids[pos]).1]);
+            }
+        }
+    }
+
+    /// Read one field of many endpoints (`None`: all, in id order) under each shard lock once.
+    pub(super) fn gather<T>(
+        &self,
+        inner: &Inner,
+        ids: Option<&[u32]>,
+        f: impl Fn(u32, &Slot) -> T,
+    ) -> Result<Vec<T>> {
+        let mut out: Vec<Option<T>>;
+        match ids {
+            None => {
+                out = (0..inner.names.len()).map(|_| None).collect();
+                self.each_slot(|id, slot| out[id as usize] = Some(f(id, slot)));
+            }
+            Some(ids) => {
+                for &id in ids {
+                    inner.check_id(id)?;
+                }
+                out = (0..ids.len()).map(|_| None).collect();
+                self.each_listed(ids, |pos, slot| out[pos] = Some(f(ids[pos], slot)));
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_layout_is_a_bijection() {
+        let mut seen = std::collections::HashSet::new();
+        for id in (0..300_000u32).chain([u32::MAX - 1]) {
+            let (s, i) = locate(id);
+            assert!(s < SHARDS);
+            assert_eq!(id_at(s, i), id);
+            assert!(seen.insert((s, i)));
+        }
+    }
+}
