@@ -517,14 +517,19 @@ impl PyPlan {
     }
 
     fn endpoints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let out = PyList::empty(py);
-        for k in self.plan.endpoints() {
-            match k {
-                EndpointKey::Name(n) => out.append(&**n)?,
-                EndpointKey::Id(id) => out.append(*id)?,
+        match self.plan.endpoints() {
+            core::PlanKeys::Ids(ids) => PyList::new(py, ids),
+            core::PlanKeys::Keys(keys) => {
+                let out = PyList::empty(py);
+                for k in keys {
+                    match k {
+                        EndpointKey::Name(n) => out.append(&**n)?,
+                        EndpointKey::Id(id) => out.append(*id)?,
+                    }
+                }
+                Ok(out)
             }
         }
-        Ok(out)
     }
 
     fn targets<'py>(

@@ -38,19 +38,47 @@ pub enum Fence<'a> {
     Each(&'a [u64]),
 }
 
-/// Result of one flip.
+/// Result of one flip. The discriminants are the per-endpoint outcome codes of
+/// [`Store::flip_many_into`] (and of the Python binding), in the order of [`FlipCounts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Outcome {
-    Applied,
+    Applied = 0,
     /// Refused by the mode's condition.
-    Stale,
+    Stale = 1,
     /// Refused because the fence was lower than the highest token seen.
-    Fenced,
+    Fenced = 2,
     /// The endpoint has no tree of that generation.
-    Missing,
+    Missing = 3,
     /// The flip would record the rollback from the active tree, which is gone (the alias
     /// dangles): refused, nothing changed. Only a flip without rollback can move such an alias.
-    Dangling,
+    Dangling = 4,
+}
+
+/// Where a batch flip writes, per position of the batch, the outcome code (`Outcome as u8`)
+/// and the alias before the attempt (0 = none). Both slices must have the batch's length.
+#[derive(Debug)]
+pub struct OutcomeSink<'a> {
+    pub outcomes: &'a mut [u8],
+    pub previous: &'a mut [u64],
+}
+
+/// What a batch flip records per endpoint: nothing (counts only) or an [`OutcomeSink`].
+trait Record {
+    fn record(&mut self, pos: usize, outcome: Outcome, previous: u64);
+}
+
+impl Record for () {
+    #[inline(always)]
+    fn record(&mut self, _: usize, _: Outcome, _: u64) {}
+}
+
+impl Record for OutcomeSink<'_> {
+    #[inline(always)]
+    fn record(&mut self, pos: usize, outcome: Outcome, previous: u64) {
+        self.outcomes[pos] = outcome as u8;
+        self.previous[pos] = previous;
+    }
 }
 
 /// Outcome counts of a batch flip.
@@ -192,6 +220,36 @@ impl Store {
         fence: Fence<'_>,
         rollback: bool,
     ) -> Result<FlipCounts> {
+        self.flip_batch(ids, generation, mode, expected, fence, rollback, ())
+    }
+
+    /// [`Store::flip_many_with`] that also writes each position's outcome code and previous
+    /// alias into `sink` (whose slices must have the batch's length: `InvalidArgument`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn flip_many_into(
+        &self,
+        ids: Option<&[u32]>,
+        generation: u64,
+        mode: Mode,
+        expected: Option<&[u64]>,
+        fence: Fence<'_>,
+        rollback: bool,
+        sink: OutcomeSink<'_>,
+    ) -> Result<FlipCounts> {
+        self.flip_batch(ids, generation, mode, expected, fence, rollback, sink)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn flip_batch(
+        &self,
+        ids: Option<&[u32]>,
+        generation: u64,
+        mode: Mode,
+        expected: Option<&[u64]>,
+        fence: Fence<'_>,
+        rollback: bool,
+        mut sink: impl Record + SinkLen,
+    ) -> Result<FlipCounts> {
         check_generation(generation)?;
         if mode == Mode::Exact && expected.is_none() {
             return Err(Error::InvalidArgument(
@@ -218,9 +276,7 @@ impl Store {
         let inner = self.inner.read();
         let n = match ids {
             Some(ids) => {
-                for &id in ids {
-                    inner.check_id(id)?;
-                }
+                inner.check_ids(ids)?;
                 ids.len()
             }
             None => inner.names.len(),
@@ -239,6 +295,9 @@ impl Store {
         }
         if let Fence::Each(f) = fence {
             aligned("fence", f.len())?;
+        }
+        if let Some(len) = sink.len() {
+            aligned("outcome sink", len)?;
         }
         let trees = inner.plans.get(&generation);
         let has_tree = |id: u32| trees.is_some_and(|t| t.get(id).is_some());
@@ -259,7 +318,8 @@ impl Store {
                 }
                 active.1.is_some_and(|t| t.get(id).is_some())
             };
-            slot.flip(
+            let previous = slot.alias;
+            let outcome = slot.flip(
                 generation,
                 has_tree(id),
                 mode,
@@ -269,6 +329,7 @@ impl Store {
                 active_exists,
                 &mut counts,
             );
+            sink.record(pos, outcome, previous);
         };
         match ids {
             None => self.each_slot(|id, slot| flip(id, id as usize, slot)),
@@ -276,6 +337,28 @@ impl Store {
         }
         self.counters.add_flips(&counts);
         Ok(counts)
+    }
+}
+
+/// The length a recorder needs (`None`: any).
+trait SinkLen {
+    fn len(&self) -> Option<usize>;
+}
+
+impl SinkLen for () {
+    fn len(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl SinkLen for OutcomeSink<'_> {
+    fn len(&self) -> Option<usize> {
+        if self.outcomes.len() == self.previous.len() {
+            Some(self.outcomes.len())
+        } else {
+            // Never equal to a batch length: reported as misaligned.
+            Some(usize::MAX)
+        }
     }
 }
 

@@ -109,9 +109,7 @@ impl Store {
         check_ttl(ttl)?;
         check_now(now)?;
         let inner = self.inner.read();
-        for &id in ids {
-            inner.check_id(id)?;
-        }
+        inner.check_ids(ids)?;
         let h = self.intern_holder(holder);
         let mut out = vec![None; ids.len()];
         let (mut granted, mut conflicts) = (0u64, 0u64);
@@ -182,9 +180,7 @@ impl Store {
             check_token(t, "token")?;
         }
         let inner = self.inner.read();
-        for &id in ids {
-            inner.check_id(id)?;
-        }
+        inner.check_ids(ids)?;
         let Some(h) = self.holders.read().get(holder) else {
             return Ok(0);
         };

@@ -25,7 +25,7 @@ mod plans;
 mod reads;
 mod stats;
 
-pub use flips::{Fence, FlipCounts, Mode, Outcome};
+pub use flips::{Fence, FlipCounts, Mode, Outcome, OutcomeSink};
 pub use plans::DeleteReport;
 pub use reads::EndpointState;
 pub use stats::{Memory, Stats};
@@ -51,6 +51,18 @@ impl Inner {
                 .plans
                 .get(&generation)
                 .is_some_and(|t| t.get(id).is_some())
+    }
+
+    /// Check that every id is registered (one vectorisable pass; the first bad id is named).
+    fn check_ids(&self, ids: &[u32]) -> Result<()> {
+        let len = self.names.len();
+        match ids.iter().copied().max() {
+            Some(max) if max as usize >= len => {
+                let bad = ids.iter().copied().find(|&id| id as usize >= len);
+                Err(unknown_id(bad.unwrap_or(max) as u64, len))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn check_id(&self, id: u32) -> Result<u32> {

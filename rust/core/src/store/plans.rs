@@ -3,7 +3,9 @@
 use super::layout::{locate, NO_TREE};
 use super::{EndpointRef, Store};
 use crate::error::{check_generation, Error, Result};
-use crate::target::{EndpointKey, Plan};
+use std::borrow::Cow;
+
+use crate::target::{EndpointKey, Plan, PlanKeys};
 
 /// Outcome of [`Store::delete_plans`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,37 +36,15 @@ impl Trees {
 impl Store {
     /// Store a plan's trees. Fails if the generation still has a tree or an endpoint is unknown.
     pub fn put_plan(&self, plan: &Plan) -> Result<()> {
-        // Name lookups under the shared lock; endpoints are never removed, so ids stay valid.
-        let ids = {
-            let inner = self.inner.read();
-            plan.endpoints()
-                .iter()
-                .map(|k| match k {
-                    EndpointKey::Name(n) => Self::lookup(&inner, EndpointRef::Name(n)),
-                    EndpointKey::Id(id) => Self::lookup(&inner, EndpointRef::Id(*id as u64)),
-                })
-                .collect::<Result<Vec<u32>>>()?
-        };
         let generation = plan.generation();
-        // The builder rejects repeated keys; a name and an id of the same endpoint only meet here.
-        let mixed = plan
-            .endpoints()
-            .iter()
-            .any(|k| matches!(k, EndpointKey::Id(_)))
-            && plan
-                .endpoints()
-                .iter()
-                .any(|k| matches!(k, EndpointKey::Name(_)));
-        if mixed {
-            let mut seen = vec![false; ids.iter().map(|&i| i as usize + 1).max().unwrap_or(0)];
-            for &id in &ids {
-                if std::mem::replace(&mut seen[id as usize], true) {
-                    return Err(Error::InvalidArgument(format!(
-                        "endpoint id {id} appears twice in plan {generation} (by name and by id)"
-                    )));
-                }
+        let ids = match plan.endpoints() {
+            // Ids only: the builder rejected repeats; check they are registered.
+            PlanKeys::Ids(ids) => {
+                self.inner.read().check_ids(ids)?;
+                Cow::Borrowed(&ids[..])
             }
-        }
+            PlanKeys::Keys(keys) => Cow::Owned(self.key_ids(generation, keys)?),
+        };
         let mut uses = vec![0u32; plan.sets().len()];
         for &s in plan.set_of() {
             uses[s as usize] += 1;
@@ -105,6 +85,34 @@ impl Store {
             );
         }
         Ok(())
+    }
+
+    /// Ids of a plan's keys (name lookups under the shared lock; endpoints are never removed,
+    /// so ids stay valid). The builder rejects repeated keys; a name and an id of the same
+    /// endpoint only meet here.
+    fn key_ids(&self, generation: u64, keys: &[EndpointKey]) -> Result<Vec<u32>> {
+        let ids = {
+            let inner = self.inner.read();
+            keys.iter()
+                .map(|k| match k {
+                    EndpointKey::Name(n) => Self::lookup(&inner, EndpointRef::Name(n)),
+                    EndpointKey::Id(id) => Self::lookup(&inner, EndpointRef::Id(*id as u64)),
+                })
+                .collect::<Result<Vec<u32>>>()?
+        };
+        let mixed = keys.iter().any(|k| matches!(k, EndpointKey::Id(_)))
+            && keys.iter().any(|k| matches!(k, EndpointKey::Name(_)));
+        if mixed {
+            let mut seen = vec![false; ids.iter().map(|&i| i as usize + 1).max().unwrap_or(0)];
+            for &id in &ids {
+                if std::mem::replace(&mut seen[id as usize], true) {
+                    return Err(Error::InvalidArgument(format!(
+                        "endpoint id {id} appears twice in plan {generation} (by name and by id)"
+                    )));
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// Generations with at least one stored tree, ascending.
