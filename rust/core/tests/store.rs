@@ -388,16 +388,30 @@ fn outcome_sink_matches_counts_and_previous_aliases() {
     assert_eq!(c.missing, n as u64);
     assert!(o2.iter().all(|&o| o == Outcome::Missing as u8));
     assert!(p2.iter().all(|&p| p == 2));
-    let (mut o3, mut p3) = (vec![0u8; 3], vec![0u64; 3]);
+    // With `None`, a sink sized for the first 3 endpoints flips exactly those.
+    let (mut o3, mut p3) = (vec![9u8; 3], vec![9u64; 3]);
     let sink = OutcomeSink {
         outcomes: &mut o3,
         previous: &mut p3,
     };
-    assert!(matches!(
-        s.flip_many_into(None, 3, Mode::Lww, None, Fence::None, true, sink),
-        Err(Error::InvalidArgument(_))
-    ));
-    assert_eq!(s.aliases(Some(&[1])).unwrap(), [2]);
+    let c = s
+        .flip_many_into(None, 3, Mode::Lww, None, Fence::None, true, sink)
+        .unwrap();
+    assert_eq!((c.applied, o3, p3), (3, vec![0; 3], vec![2; 3]));
+    assert_eq!(s.aliases(Some(&[2, 3])).unwrap(), [3, 2]);
+    // Misaligned slices, or a sink longer than the store, are refused.
+    for (no, np) in [(2usize, 3usize), (n + 1, n + 1)] {
+        let (mut o4, mut p4) = (vec![0u8; no], vec![0u64; np]);
+        let sink = OutcomeSink {
+            outcomes: &mut o4,
+            previous: &mut p4,
+        };
+        assert!(matches!(
+            s.flip_many_into(None, 3, Mode::Lww, None, Fence::None, true, sink),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+    assert_eq!(s.aliases(Some(&[4])).unwrap(), [2]);
 }
 
 /// Ordered and scattered batches give the same result as one flip at a time.

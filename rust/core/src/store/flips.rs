@@ -224,7 +224,9 @@ impl Store {
     }
 
     /// [`Store::flip_many_with`] that also writes each position's outcome code and previous
-    /// alias into `sink` (whose slices must have the batch's length: `InvalidArgument`).
+    /// alias into `sink`, whose slices must have the batch's length (`InvalidArgument`). With
+    /// `ids = None` the batch is the first `sink` length endpoints (every endpoint registered
+    /// when the caller sized the sink; an endpoint added since is not flipped).
     #[allow(clippy::too_many_arguments)]
     pub fn flip_many_into(
         &self,
@@ -279,7 +281,12 @@ impl Store {
                 inner.check_ids(ids)?;
                 ids.len()
             }
-            None => inner.names.len(),
+            // With a sink, `None` means the endpoints registered when the caller sized it (the
+            // store only grows, so they are all still there).
+            None => match sink.len() {
+                Some(len) if len <= inner.names.len() => len,
+                _ => inner.names.len(),
+            },
         };
         let aligned = |what: &str, len: usize| {
             if len == n {
@@ -332,7 +339,7 @@ impl Store {
             sink.record(pos, outcome, previous);
         };
         match ids {
-            None => self.each_slot(|id, slot| flip(id, id as usize, slot)),
+            None => self.each_slot(n, |id, slot| flip(id, id as usize, slot)),
             Some(ids) => self.each_listed(ids, |pos, slot| flip(ids[pos], pos, slot)),
         }
         self.counters.add_flips(&counts);

@@ -63,11 +63,17 @@ impl Store {
         self.shards.iter().map(|s| s.lock()).collect()
     }
 
-    /// Visit every endpoint's record with its id, shard by shard (each locked once).
-    pub(super) fn each_slot(&self, mut f: impl FnMut(u32, &mut Slot)) {
+    /// Visit the record of every endpoint with an id below `limit`, with its id, shard by shard
+    /// (each locked once).
+    pub(super) fn each_slot(&self, limit: usize, mut f: impl FnMut(u32, &mut Slot)) {
         for (s, shard) in self.shards.iter().enumerate() {
             for (i, slot) in shard.lock().iter_mut().enumerate() {
-                f(id_at(s, i), slot);
+                let id = id_at(s, i);
+                // Ids grow with the index within a shard.
+                if id as usize >= limit {
+                    break;
+                }
+                f(id, slot);
             }
         }
     }
@@ -126,7 +132,7 @@ impl Store {
         match ids {
             None => {
                 out = (0..inner.names.len()).map(|_| None).collect();
-                self.each_slot(|id, slot| out[id as usize] = Some(f(id, slot)));
+                self.each_slot(out.len(), |id, slot| out[id as usize] = Some(f(id, slot)));
             }
             Some(ids) => {
                 inner.check_ids(ids)?;
