@@ -4,13 +4,12 @@
 //! iterable of ints.
 //!
 //! A buffer is read without creating Python objects, with the interpreter detached: its items
-//! are first **copied** into memory the store owns (one `memcpy` for a contiguous buffer), then
-//! validated and converted from that copy. Another thread writing the buffer meanwhile may make
+//! are first **copied** into memory the store owns (a `memcpy` per chunk of 4096 items for a
+//! contiguous buffer), then validated and converted from that copy. Another thread writing the buffer meanwhile may make
 //! the copy mix old and new values, but it cannot crash the process, and no value is used other
 //! than the one validated. (An exporter such as `array.array` refuses to resize while the
 //! buffer is held, so the memory stays valid.)
 
-use std::any::TypeId;
 use std::mem::size_of;
 
 use dnsrace_core::{EndpointRef, Error, Store};
@@ -167,48 +166,54 @@ impl IntBuffer {
         }
         let stride = self.buf.strides().first().copied().unwrap_or(0);
         // SAFETY: the exporter keeps `n` items at `ptr + i * stride` alive and in place while
-        // the buffer is held; `snapshot` only reads them (see the module notes on writers).
+        // the buffer is held; `convert` only reads them (see the module notes on writers).
         unsafe {
             match item {
-                Item::I8 => convert(snapshot::<i8>(ptr, n, stride), spec),
-                Item::U8 => convert(snapshot::<u8>(ptr, n, stride), spec),
-                Item::I16 => convert(snapshot::<i16>(ptr, n, stride), spec),
-                Item::U16 => convert(snapshot::<u16>(ptr, n, stride), spec),
-                Item::I32 => convert(snapshot::<i32>(ptr, n, stride), spec),
-                Item::U32 => convert(snapshot::<u32>(ptr, n, stride), spec),
-                Item::I64 => convert(snapshot::<i64>(ptr, n, stride), spec),
-                Item::U64 => convert(snapshot::<u64>(ptr, n, stride), spec),
+                Item::I8 => convert::<i8, T>(ptr, n, stride, spec),
+                Item::U8 => convert::<u8, T>(ptr, n, stride, spec),
+                Item::I16 => convert::<i16, T>(ptr, n, stride, spec),
+                Item::U16 => convert::<u16, T>(ptr, n, stride, spec),
+                Item::I32 => convert::<i32, T>(ptr, n, stride, spec),
+                Item::U32 => convert::<u32, T>(ptr, n, stride, spec),
+                Item::I64 => convert::<i64, T>(ptr, n, stride, spec),
+                Item::U64 => convert::<u64, T>(ptr, n, stride, spec),
             }
         }
     }
 }
 
-/// A private copy of `n` items of type `E` at `ptr` with a byte stride.
-///
-/// # Safety
-/// `ptr + i * stride` must be readable for `size_of::<E>()` bytes for every `i < n`.
-unsafe fn snapshot<E: Copy>(ptr: *const u8, n: usize, stride: isize) -> Vec<E> {
-    let mut out = Vec::<E>::with_capacity(n);
-    if stride == size_of::<E>() as isize {
-        std::ptr::copy_nonoverlapping(ptr, out.as_mut_ptr().cast::<u8>(), n * size_of::<E>());
-        out.set_len(n);
-    } else {
-        for i in 0..n {
-            let p = ptr.offset(i as isize * stride).cast::<E>();
-            out.push(std::ptr::read_unaligned(p));
-        }
-    }
-    out
+/// Integer item types of buffers: a wrapping cast to u64 (exact once the value is known to
+/// be in a range within 0..=2^63-1).
+pub trait Int: Copy + Ord + Into<i128> + std::fmt::Display + Send + 'static {
+    fn as_u64(self) -> u64;
 }
+
+macro_rules! int_items {
+    ($($t:ty),*) => {$(
+        impl Int for $t {
+            #[inline(always)]
+            fn as_u64(self) -> u64 {
+                self as u64
+            }
+        }
+    )*};
+}
+
+int_items!(i8, u8, i16, u16, i32, u32, i64, u64);
 
 /// Output item types: `u32` (ids, set indices) and `u64` (versions, tokens, generations).
 pub trait Out: Copy + Send + 'static {
     fn from_i128(v: i128) -> Self;
+    fn from_u64(v: u64) -> Self;
 }
 
 impl Out for u32 {
     #[inline(always)]
     fn from_i128(v: i128) -> Self {
+        v as u32
+    }
+    #[inline(always)]
+    fn from_u64(v: u64) -> Self {
         v as u32
     }
 }
@@ -218,55 +223,62 @@ impl Out for u64 {
     fn from_i128(v: i128) -> Self {
         v as u64
     }
+    #[inline(always)]
+    fn from_u64(v: u64) -> Self {
+        v
+    }
 }
 
-/// Check every item of a private copy against `spec` and convert it, in one pass that tracks
-/// the minimum and maximum (vectorised); a copy already of the output type is returned as is.
-fn convert<E, T>(items: Vec<E>, spec: &Spec) -> dnsrace_core::Result<Vec<T>>
-where
-    E: Copy + Ord + Into<i128> + std::fmt::Display + 'static,
-    T: Out,
-{
-    let Some(&first) = items.first() else {
-        return Ok(Vec::new());
-    };
-    let in_range = |e: E| (spec.lo..=spec.hi).contains(&e.into());
-    let first_bad = |items: &[E]| {
-        let bad = items
-            .iter()
-            .copied()
-            .find(|&e| !in_range(e))
-            .unwrap_or(first);
-        Err(spec.out_of_range(bad))
-    };
-    if TypeId::of::<E>() == TypeId::of::<T>() {
-        let (min, max) = items
-            .iter()
-            .fold((first, first), |(lo, hi), &e| (lo.min(e), hi.max(e)));
-        if !in_range(min) || !in_range(max) {
-            return first_bad(&items);
+/// Copy `n` items of type `E` at `ptr` (byte stride `stride`), check them against `spec` and
+/// convert them, chunk by chunk: each chunk is first copied into private memory (a `memcpy`
+/// when contiguous) and only that copy is checked and used, while it is in cache, so the
+/// buffer is read once.
+///
+/// # Safety
+/// `ptr + i * stride` must be readable for `size_of::<E>()` bytes for every `i < n`.
+unsafe fn convert<E: Int, T: Out>(
+    ptr: *const u8,
+    n: usize,
+    stride: isize,
+    spec: &Spec,
+) -> dnsrace_core::Result<Vec<T>> {
+    const CHUNK: usize = 4096;
+    let mut out: Vec<T> = Vec::with_capacity(n);
+    let mut chunk: Vec<E> = Vec::with_capacity(CHUNK.min(n));
+    let mut bounds: Option<(E, E)> = None;
+    let mut start = 0;
+    while start < n {
+        let len = CHUNK.min(n - start);
+        chunk.clear();
+        let base = ptr.offset(start as isize * stride);
+        if stride == size_of::<E>() as isize {
+            std::ptr::copy_nonoverlapping(
+                base,
+                chunk.as_mut_ptr().cast::<u8>(),
+                len * size_of::<E>(),
+            );
+            chunk.set_len(len);
+        } else {
+            for i in 0..len {
+                chunk.push(std::ptr::read_unaligned(
+                    base.offset(i as isize * stride).cast::<E>(),
+                ));
+            }
         }
-        // SAFETY: E and T are the same type.
-        let mut items = std::mem::ManuallyDrop::new(items);
-        return Ok(unsafe {
-            Vec::from_raw_parts(
-                items.as_mut_ptr().cast::<T>(),
-                items.len(),
-                items.capacity(),
-            )
-        });
+        let (lo, hi) = chunk
+            .iter()
+            .fold((chunk[0], chunk[0]), |(lo, hi), &e| (lo.min(e), hi.max(e)));
+        bounds = Some(bounds.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        out.extend(chunk.iter().map(|&e| T::from_u64(e.as_u64())));
+        start += len;
     }
-    let (mut min, mut max) = (first, first);
-    let out: Vec<T> = items
-        .iter()
-        .map(|&e| {
-            min = min.min(e);
-            max = max.max(e);
-            T::from_i128(e.into())
-        })
-        .collect();
-    if !in_range(min) || !in_range(max) {
-        return first_bad(&items);
+    if let Some((lo, hi)) = bounds {
+        if lo.into() < spec.lo {
+            return Err(spec.out_of_range(lo));
+        }
+        if hi.into() > spec.hi {
+            return Err(spec.out_of_range(hi));
+        }
     }
     Ok(out)
 }
