@@ -51,7 +51,7 @@ def _alternate() -> Callable[[], int]:
 
 Prepare = Callable[[], Callable[[], Any]]
 """Untimed setup returning the call to time."""
-PAIRS = 21
+PAIRS = 31
 
 
 def measure(benchmark: Any, prepare: Prepare, baseline: Prepare | None, speedup: bool) -> None:

@@ -1,6 +1,6 @@
 //! Flips: modes, fences, outcomes, and the single and batch flip paths.
 
-use super::layout::{locate, Slot};
+use super::layout::{locate, walk_listed, Slot};
 use super::plans::Trees;
 use super::Store;
 use crate::error::{check_generation, check_token, check_version, Error, Result};
@@ -272,7 +272,10 @@ impl Store {
                 check_token(f, "fence")?;
             }
             Fence::Each(f) => {
-                if let (Some(&min), Some(&max)) = (f.iter().min(), f.iter().max()) {
+                if let Some(&first) = f.first() {
+                    let (min, max) = f
+                        .iter()
+                        .fold((first, first), |(lo, hi), &t| (lo.min(t), hi.max(t)));
                     check_token(min, "fence")?;
                     check_token(max, "fence")?;
                 }
@@ -321,30 +324,35 @@ impl Store {
         let mut counts = FlipCounts::default();
         // Most endpoints of a batch share their alias: look its trees up once per change.
         let mut active: (u64, Option<&Trees>) = (0, None);
-        let mut flip = |id: u32, pos: usize, slot: &mut Slot| {
-            let (expected, fence) = (expected_at(pos), fence_at(pos));
-            let active_exists = |alias: u64| {
-                if active.0 != alias {
-                    active = (alias, inner.plans.get(&alias));
-                }
-                active.1.is_some_and(|t| t.get(id).is_some())
-            };
-            let previous = slot.alias;
-            let outcome = slot.flip(
-                generation,
-                has_tree(id),
-                mode,
-                expected,
-                fence,
-                rollback,
-                active_exists,
-                &mut counts,
-            );
-            sink.record(pos, outcome, previous);
-        };
+        // One body, expanded into each walk so that the compiler inlines it in both loops
+        // (a shared closure called from two loops was left out of line).
+        macro_rules! flip_at {
+            ($id:expr, $pos:expr, $slot:expr) => {{
+                let (id, pos, slot): (u32, usize, &mut Slot) = ($id, $pos, $slot);
+                let (expected, fence) = (expected_at(pos), fence_at(pos));
+                let active_exists = |alias: u64| {
+                    if active.0 != alias {
+                        active = (alias, inner.plans.get(&alias));
+                    }
+                    active.1.is_some_and(|t| t.get(id).is_some())
+                };
+                let previous = slot.alias;
+                let outcome = slot.flip(
+                    generation,
+                    has_tree(id),
+                    mode,
+                    expected,
+                    fence,
+                    rollback,
+                    active_exists,
+                    &mut counts,
+                );
+                sink.record(pos, outcome, previous);
+            }};
+        }
         match ids {
-            None => self.each_slot(n, |id, slot| flip(id, id as usize, slot)),
-            Some(ids) => self.each_listed(ids, |pos, slot| flip(ids[pos], pos, slot)),
+            None => self.each_slot(n, |id, slot| flip_at!(id, id as usize, slot)),
+            Some(ids) => walk_listed!(self, ids, |pos, slot| flip_at!(ids[pos], pos, slot)),
         }
         self.counters.add_flips(&counts);
         Ok(counts)

@@ -25,6 +25,58 @@ pub(super) fn id_at(shard: usize, index: usize) -> u32 {
     ((chunk << CHUNK_BITS) | (index & (CHUNK - 1))) as u32
 }
 
+/// The body of [`Store::each_listed`], expanded in place so that a hot caller's loop body is
+/// inlined (a closure called from the loop can be left out of line).
+///
+/// Visits the records of `ids` with their positions in `ids`, in list order, so that repeated
+/// ids are handled in order. A shard's lock is held over each run of consecutive ids in that
+/// shard: a sorted or chunk-local batch takes a lock about once per `CHUNK` ids, and threads
+/// working on disjoint id ranges rarely meet on a lock. When the runs turn out short (a
+/// scattered batch), the rest of the batch is grouped by shard instead, each lock taken once
+/// (still in list order within a shard).
+macro_rules! walk_listed {
+    ($store:expr, $ids:expr, |$pos:ident, $slot:ident| $body:expr) => {{
+        const PROBE: usize = 4096;
+        const MIN_RUN: usize = 16;
+        let (store, ids): (&Store, &[u32]) = ($store, $ids);
+        let (mut next, mut runs) = (0usize, 0usize);
+        while next < ids.len() {
+            if next >= PROBE && runs * MIN_RUN > next {
+                break;
+            }
+            let shard = $crate::store::layout::locate(ids[next]).0;
+            let mut slots = store.shards[shard].lock();
+            runs += 1;
+            while let Some(&id) = ids.get(next) {
+                let (s, i) = $crate::store::layout::locate(id);
+                if s != shard {
+                    break;
+                }
+                let ($pos, $slot): (usize, &mut Slot) = (next, &mut slots[i]);
+                $body;
+                next += 1;
+            }
+        }
+        if next < ids.len() {
+            let from = next;
+            let rest = &ids[from..];
+            let (order, starts) = $crate::store::layout::group_by_shard(rest);
+            for s in 0..$crate::store::layout::SHARDS {
+                if starts[s] == starts[s + 1] {
+                    continue;
+                }
+                let mut slots = store.shards[s].lock();
+                for &p in &order[starts[s]..starts[s + 1]] {
+                    let i = $crate::store::layout::locate(rest[p]).1;
+                    let ($pos, $slot): (usize, &mut Slot) = (from + p, &mut slots[i]);
+                    $body;
+                }
+            }
+        }
+    }};
+}
+pub(super) use walk_listed;
+
 /// A per-endpoint control record. Generation 0 means "none" (generations start at 1).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Slot {
@@ -40,7 +92,7 @@ pub(super) struct Slot {
 
 /// Positions of a batch grouped by shard, keeping list order within a shard so that repeated
 /// endpoints are processed in the order given.
-fn group_by_shard(ids: &[u32]) -> (Vec<usize>, [usize; SHARDS + 1]) {
+pub(super) fn group_by_shard(ids: &[u32]) -> (Vec<usize>, [usize; SHARDS + 1]) {
     let mut starts = [0usize; SHARDS + 1];
     for &id in ids {
         starts[locate(id).0 + 1] += 1;
@@ -85,40 +137,7 @@ impl Store {
     /// short (a scattered batch), the rest of the batch is grouped by shard instead, each lock
     /// taken once (still in list order within a shard).
     pub(super) fn each_listed(&self, ids: &[u32], mut f: impl FnMut(usize, &mut Slot)) {
-        const PROBE: usize = 4096;
-        const MIN_RUN: usize = 16;
-        let (mut pos, mut runs) = (0usize, 0usize);
-        while pos < ids.len() {
-            if pos >= PROBE && runs * MIN_RUN > pos {
-                return self.each_grouped(ids, pos, f);
-            }
-            let shard = locate(ids[pos]).0;
-            let mut slots = self.shards[shard].lock();
-            runs += 1;
-            while let Some(&id) = ids.get(pos) {
-                let (s, i) = locate(id);
-                if s != shard {
-                    break;
-                }
-                f(pos, &mut slots[i]);
-                pos += 1;
-            }
-        }
-    }
-
-    /// [`Store::each_listed`] over `ids[from..]`, grouped by shard (each lock taken once).
-    fn each_grouped(&self, ids: &[u32], from: usize, mut f: impl FnMut(usize, &mut Slot)) {
-        let rest = &ids[from..];
-        let (order, starts) = group_by_shard(rest);
-        for s in 0..SHARDS {
-            if starts[s] == starts[s + 1] {
-                continue;
-            }
-            let mut slots = self.shards[s].lock();
-            for &pos in &order[starts[s]..starts[s + 1]] {
-                f(from + pos, &mut slots[locate(rest[pos]).1]);
-            }
-        }
+        walk_listed!(self, ids, |pos, slot| f(pos, slot));
     }
 
     /// Read one field of many endpoints (`None`: all, in id order) under each shard lock once.
