@@ -197,9 +197,56 @@ impl PlanBuilder {
         fresh
     }
 
+    /// Mark many ids as seen (the bitset already covers them), or return a repeated one and
+    /// leave the marks as they were. Bits of consecutive ids in one 64-bit word are gathered
+    /// in a register and checked and stored once per word, so sorted ids cost no
+    /// read-after-write on memory per id.
+    fn mark_ids(&mut self, ids: &[u32]) -> std::result::Result<(), u32> {
+        let seen = &mut self.seen_ids;
+        let (mut word, mut bits, mut group) = (usize::MAX, 0u64, 0usize);
+        let undo = |seen: &mut Vec<u64>, done: &[u32]| {
+            for &id in done {
+                seen[(id >> 6) as usize] &= !(1u64 << (id & 63));
+            }
+        };
+        let flush = |seen: &mut Vec<u64>, word: usize, bits: u64| {
+            if word == usize::MAX {
+                return Ok(());
+            }
+            let clash = seen[word] & bits;
+            if clash != 0 {
+                return Err((word as u32) << 6 | clash.trailing_zeros());
+            }
+            seen[word] |= bits;
+            Ok(())
+        };
+        for (k, &id) in ids.iter().enumerate() {
+            let (w, bit) = ((id >> 6) as usize, 1u64 << (id & 63));
+            if w != word {
+                if let Err(dup) = flush(seen, word, bits) {
+                    undo(seen, &ids[..group]);
+                    return Err(dup);
+                }
+                (word, bits, group) = (w, 0, k);
+            }
+            if bits & bit != 0 {
+                undo(seen, &ids[..group]);
+                return Err(id);
+            }
+            bits |= bit;
+        }
+        flush(seen, word, bits).inspect_err(|_| undo(seen, &ids[..group]))
+    }
+
     /// [`PlanBuilder::add_endpoint`] for many ids at once: `ids[i]` gets set `sets[i]` (indices
     /// returned by [`PlanBuilder::add_set`]). All-or-nothing: on error the builder is unchanged.
     pub fn add_ids(&mut self, ids: &[u32], sets: &[u32]) -> Result<()> {
+        self.add_id_vecs(ids.to_vec(), sets.to_vec())
+    }
+
+    /// [`PlanBuilder::add_ids`] taking the vectors: into a builder without endpoints yet they
+    /// are moved, not copied (a 1M-endpoint plan from arrays then costs two checking passes).
+    pub fn add_id_vecs(&mut self, ids: Vec<u32>, sets: Vec<u32>) -> Result<()> {
         if ids.len() != sets.len() {
             return Err(Error::InvalidArgument(format!(
                 "endpoints has {} items but set_index has {}",
@@ -209,7 +256,7 @@ impl PlanBuilder {
         }
         let sizes: Vec<u64> = self.plan.sets.iter().map(|s| s.len() as u64).collect();
         let mut records = 0u64;
-        for &set in sets {
+        for &set in &sets {
             match sizes.get(set as usize) {
                 Some(&n) => records += n,
                 None => {
@@ -226,23 +273,22 @@ impl PlanBuilder {
                 self.seen_ids.resize(words, 0);
             }
         }
-        for (k, &id) in ids.iter().enumerate() {
-            if !self.mark_id(id) {
-                // Undo this call's marks so that the builder is unchanged.
-                for &done in &ids[..k] {
-                    self.seen_ids[(done >> 6) as usize] &= !(1u64 << (done & 63));
-                }
-                return Err(Error::InvalidArgument(format!(
-                    "endpoint id {id} appears twice in plan {}",
-                    self.plan.generation
-                )));
-            }
+        if let Err(id) = self.mark_ids(&ids) {
+            return Err(Error::InvalidArgument(format!(
+                "endpoint id {id} appears twice in plan {}",
+                self.plan.generation
+            )));
         }
         match &mut self.plan.endpoints {
-            PlanKeys::Ids(v) => v.extend_from_slice(ids),
+            PlanKeys::Ids(v) if v.is_empty() => *v = ids,
+            PlanKeys::Ids(v) => v.extend_from_slice(&ids),
             PlanKeys::Keys(v) => v.extend(ids.iter().map(|&id| EndpointKey::Id(id))),
         }
-        self.plan.set_of.extend_from_slice(sets);
+        if self.plan.set_of.is_empty() {
+            self.plan.set_of = sets;
+        } else {
+            self.plan.set_of.extend_from_slice(&sets);
+        }
         self.plan.records += records;
         Ok(())
     }

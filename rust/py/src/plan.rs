@@ -140,11 +140,14 @@ impl PyPlan {
                 py.detach(|| -> core::Result<()> {
                     let ids = ids.finish()?;
                     let mut index = index.finish()?;
-                    // Raw indices into `target_sets` -> the plan's deduplicated sets.
-                    for i in index.iter_mut() {
-                        *i = sets[*i as usize];
+                    // Raw indices into `target_sets` -> the plan's deduplicated sets (nothing
+                    // to do when no set was a repeat).
+                    if sets.iter().enumerate().any(|(k, &s)| s as usize != k) {
+                        for i in index.iter_mut() {
+                            *i = sets[*i as usize];
+                        }
                     }
-                    b.add_ids(&ids, &index)
+                    b.add_id_vecs(ids, index)
                 })
                 .or_raise()?;
             }
