@@ -24,7 +24,7 @@ $(DEPS_STAMP): requirements-dev.txt pyproject.toml
 	touch $@
 
 $(EXT_STAMP): $(DEPS_STAMP) $(RUST_SRC) pyproject.toml
-	maturin develop --release --quiet
+	maturin develop --release --quiet --features testing
 	touch $@
 
 ## build: the virtual environment and the release-mode extension
@@ -33,17 +33,21 @@ build: $(EXT_STAMP)
 ## run: the main job (incident replay and the discipline comparison on the embedded store)
 run: $(EXT_STAMP)
 	mkdir -p results
-	$(PY) -m dnsrace incident --json results/incident.json
+	$(PY) -m dnsrace incident --json results/incident.json --plot results/incident-timeline.png
+	$(PY) -m dnsrace explore scenarios/spin.toml --runs 2000 --json results/spin.json
 	$(PY) -m dnsrace modes --json results/modes.json
 
-## test: all Rust and Python tests, plus format and lint checks
+## test: all Rust and Python tests, plus format, lint and type checks (mypy --strict over
+## python/dnsrace as configured in pyproject.toml, stubtest of the native module's stub)
 test: lint rust-test py-test
 
 lint: $(EXT_STAMP)
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 	ruff check python tests bench
 	ruff format --check python tests bench
+	mypy
+	python -m mypy.stubtest dnsrace._core
 
 rust-test:
 	cargo test -p dnsrace-core --quiet

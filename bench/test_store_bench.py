@@ -44,7 +44,7 @@ def test_flip_many_baseline_loop(benchmark: Any) -> None:
     alias/rollback/version update on a 56-byte record per endpoint) over dense arrays, without
     locks, shards or Python argument handling."""
     benchmark.group = f"flip_many[if_newer] x{ENDPOINTS}"
-    loop = dnsrace._core._BaselineFlipLoop(ENDPOINTS)
+    loop = dnsrace._core._testing.BaselineFlipLoop(ENDPOINTS)
     gens = itertools.cycle([2, 1])
     benchmark(lambda: loop.flip(next(gens)))
 

@@ -13,6 +13,8 @@ the extension is not built.
 
 from __future__ import annotations
 
+import array
+import importlib.util
 import math
 import os
 from collections.abc import Callable
@@ -118,6 +120,19 @@ BAD_NOWS: list[object] = [math.nan, math.inf, -math.inf, True, None, "0"]
 DELTAS: list[float | int] = [-25, -10, -1, -0.5, 0, 0.25, 0.5, 1, 2, 3, 10, 30]
 
 
+# Kinds of int sequences (endpoint ids, versions, fences) and of outputs drawn by the machine.
+_NUMPY = importlib.util.find_spec("numpy") is not None
+INT_KINDS = [
+    "list",
+    "tuple",
+    "range",
+    "memoryview",
+    *(f"array_{c}" for c in "bBhHiIlLqQ"),
+    *(["numpy_int64", "numpy_uint32", "numpy_uint8"] if _NUMPY else []),
+]
+OUTCOMES: list[Any] = [False, True, "array", *(["numpy"] if _NUMPY else [])]
+OUTPUTS = ["list", "array", *(["numpy"] if _NUMPY else [])]
+
 # Contract decision (see test_store_api.test_put_plan_same_endpoint_by_name_and_id): a plan
 # naming one endpoint by name and by id is rejected by put_plan with InvalidArgument.
 NAME_AND_ID_DUPLICATES = True
@@ -131,9 +146,14 @@ Outcome = tuple[str, Any]
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equal values of identical types, recursively (NamedTuples, tuples, lists, dicts)."""
+    """Equal values of identical types, recursively (NamedTuples, tuples, lists, dicts,
+    ``array.array`` of the same type code, numpy arrays of the same dtype)."""
     if type(a) is not type(b):
         return False
+    if isinstance(a, array.array):
+        return a.typecode == b.typecode and a.tolist() == b.tolist()
+    if type(a).__module__ == "numpy":
+        return str(a.dtype) == str(b.dtype) and same(a.tolist(), b.tolist())
     if isinstance(a, (tuple, list)):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict):
@@ -246,13 +266,43 @@ class StoreMachine(RuleBasedStateMachine):
             return []
         return data.draw(st.lists(st.integers(0, self.n - 1), max_size=max_size))
 
+    def ints(self, data: st.DataObject, values: list[Any]) -> Any:
+        """``values`` as one of the accepted kinds of int sequence when they are all ints in
+        0..2**32-1 (list, tuple, range, ``array.array`` of a wide enough type, memoryview,
+        numpy array); otherwise as a list or tuple."""
+        plain = all(type(v) is int and 0 <= v < 2**32 for v in values)
+        kind = data.draw(st.sampled_from(INT_KINDS if plain else ["list", "tuple"]))
+        if kind == "list":
+            return list(values)
+        if kind == "tuple":
+            return tuple(values)
+        if kind == "range":
+            step = values[1] - values[0] if len(values) > 1 else 1
+            r = (
+                range(values[0], values[-1] + (1 if step > 0 else -1), step or 1)
+                if values
+                else range(0)
+            )
+            return r if step and list(r) == values else list(values)
+        if kind == "memoryview":
+            return memoryview(array.array("Q", values))
+        top = max(values, default=0)
+        if kind.startswith("numpy"):
+            np = pytest.importorskip("numpy")
+            dtype = np.dtype(kind.split("_")[1])
+            return np.array(values, dtype=dtype) if top <= np.iinfo(dtype).max else list(values)
+        code = kind.split("_")[1]
+        bits = 8 * array.array(code).itemsize - (0 if code.isupper() else 1)
+        return array.array(code, values) if top < 2**bits else list(values)
+
     def ep_list(self, data: st.DataObject, bad: bool, allow_none: bool = True) -> Any:
-        """An endpoint list argument: None, or a list/tuple; if ``bad``, with one problem."""
+        """An endpoint list argument: None, or a list/tuple or (ids only) any other kind of
+        int sequence; if ``bad``, with one problem."""
         if not bad:
             if allow_none and data.draw(st.booleans()):
                 return None
             eps = [self.valid_ep(data, i) for i in self.ep_ids(data)]
-            return tuple(eps) if data.draw(st.booleans()) else eps
+            return self.ints(data, eps)
         kind = data.draw(st.integers(0, 5))
         if kind == 0:
             return data.draw(st.sampled_from(["a.example", "", 5]))
@@ -607,9 +657,7 @@ class StoreMachine(RuleBasedStateMachine):
                     versions = "0" * len(versions)
             if versions is not None:
                 kwargs["expected_versions"] = (
-                    tuple(versions)
-                    if isinstance(versions, list) and len(versions) % 2
-                    else versions
+                    self.ints(data, versions) if isinstance(versions, list) else versions
                 )
         elif slot == "expected":
             kwargs["expected_versions"] = [0] * max(count, 0)
@@ -632,9 +680,11 @@ class StoreMachine(RuleBasedStateMachine):
             if kind == 1:
                 kwargs["fence"] = self.fence_value(data, targets[0] if targets else None)
             elif kind == 2 and count >= 0:
-                kwargs["fence"] = [self.fence_value(data, i) for i in targets]
+                kwargs["fence"] = self.ints(data, [self.fence_value(data, i) for i in targets])
         if data.draw(st.integers(0, 3)) == 0:
             kwargs["rollback"] = data.draw(st.booleans())
+        if data.draw(st.integers(0, 2)) == 0:
+            kwargs["outcomes"] = data.draw(st.sampled_from(OUTCOMES))
         self.call("flip_many", eps, gen, mode, **kwargs)
 
     # ----------------------------------------------------------------- rules: reads
@@ -651,10 +701,13 @@ class StoreMachine(RuleBasedStateMachine):
     def read_many(self, data: st.DataObject, method: str) -> None:
         slot = self.bad_slot(data, ["eps"])
         eps = self.ep_list(data, slot == "eps")
+        kwargs: dict[str, Any] = {}
+        if method != "resolve_many" and data.draw(st.booleans()):
+            kwargs["output"] = data.draw(st.sampled_from(OUTPUTS))
         if eps is None and data.draw(st.booleans()):
-            self.call(method)
+            self.call(method, **kwargs)
         else:
-            self.call(method, eps)
+            self.call(method, eps, **kwargs)
 
     # ----------------------------------------------------------------- rules: leases
 

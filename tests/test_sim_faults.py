@@ -289,7 +289,7 @@ def test_the_default_walk_does_not_start_with_the_regional_endpoint() -> None:
 def test_batches_cover_the_walk_in_order(size: int) -> None:
     walk = walk_order(_with_endpoints(1000, 0.37))
     cut = batches(walk, size)
-    assert all(b == sorted(b) for b in cut)  # ids ascending within a batch
+    assert all(list(b) == sorted(b) for b in cut)  # ids ascending within a batch
     assert all(1 <= len(b) <= size for b in cut)
     assert all(len(b) == size for b in cut[:-1])
     assert [i for b in cut for i in sorted(b, key=walk.index)] == walk

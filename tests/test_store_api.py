@@ -1478,7 +1478,7 @@ def test_rust_panic_surfaces_as_internal_error_not_a_crash() -> None:
     store = core.RecordStore()
     store.add_endpoints(["a.example"])
     with pytest.raises(InternalError, match="deliberate panic"):
-        core._panic_for_test()
+        core._testing.panic()
     assert store.add_endpoints(["b.example"]) == [1]
     assert len(store) == 2
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dnsrace._types import DeleteResult, EndpointState, FlipCounts
+from dnsrace._types import NONE, DeleteResult, EndpointState, FlipCounts, FlipResult, Outcome
 from dnsrace.errors import (
     DanglingAlias,
     DnsraceError,
@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "NONE",
     "DanglingAlias",
     "DeleteResult",
     "DnsraceError",
     "EndpointState",
     "FlipCounts",
+    "FlipResult",
     "InternalError",
     "InvalidAddress",
     "InvalidArgument",
@@ -47,6 +49,7 @@ __all__ = [
     "LeaseError",
     "LeaseHeld",
     "LeaseLost",
+    "Outcome",
     "Plan",
     "RecordStore",
     "UnknownEndpoint",

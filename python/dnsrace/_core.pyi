@@ -15,20 +15,43 @@ Conventions shared by every method (and by ``dnsrace.reference.PyRecordStore``):
 * Batch calls release the interpreter (``Python.detach``) while the Rust core works, so other
   Python threads run meanwhile. Every single-endpoint operation is atomic; a batch is atomic per
   endpoint (another thread may observe a batch half-way, never an endpoint half-way).
+* Buffers in (``Ints``): every sequence of endpoint ids, expected versions, fences, tokens, set
+  indices or generations may be a list or tuple, a ``range``, or any one-dimensional buffer of
+  native signed or unsigned 8- to 64-bit integers (``array.array``, ``memoryview``, ``bytes``,
+  numpy arrays). Buffers are read with the interpreter detached and without Python objects:
+  the items are **copied** first (a snapshot; a thread writing the buffer meanwhile cannot crash
+  the process, and only the validated copy is used), then checked. A buffer of another item type
+  (floats, bools, chars, big-endian, several dimensions) raises the same class as a wrong item
+  in a list: ``InvalidArgument`` for endpoints and set indices, ``InvalidToken`` for versions,
+  fences and tokens, ``InvalidGeneration`` for generations; so does a value out of range
+  (a negative or too large id: ``UnknownEndpoint``). The store is then unchanged.
+* Arrays out (``output="array"`` or ``"numpy"``): ``array.array`` (type code ``"Q"``: uint64
+  generations and versions, ``"I"``: uint32 ids, ``"B"``: uint8 outcome codes) or numpy arrays
+  of the same dtypes; numpy is imported only when asked (``pip install 'dnsrace[numpy]'``).
+  Sentinel: generation 0 means none (generations start at 1).
 """
 
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, TypeAlias, final
+from typing import Any, Literal, Self, final, overload
 
-from dnsrace._types import DeleteResult, EndpointState, FlipCounts
+from dnsrace._types import (
+    Answer,
+    ArrayResult,
+    DeleteResult,
+    Endpoint,
+    Endpoints,
+    EndpointState,
+    FlipCounts,
+    FlipResult,
+    Ints,
+    Mode,
+    NumpyResult,
+    Output,
+    Target,
+)
 
-Endpoint: TypeAlias = int | str
-"""A registered DNS name or its integer id."""
-Target: TypeAlias = tuple[str, int]
-"""One record: (IPv4 or IPv6 address, weight 0..255)."""
-Answer: TypeAlias = tuple[Target, ...]
-"""What resolving an endpoint returns: its records sorted by (IPv4 before IPv6, address)."""
-Mode: TypeAlias = Literal["lww", "if_newer", "exact"]
+__all__ = ["Plan", "RecordStore"]
 
 @final
 class Plan:
@@ -38,7 +61,7 @@ class Plan:
     identical sets are stored once, here and in the store.
     """
 
-    def __init__(self, generation: int, targets: Mapping[Endpoint, Iterable[Target]]) -> None:
+    def __new__(cls, generation: int, targets: Mapping[Endpoint, Iterable[Target]]) -> Self:
         """Build a plan from ``{endpoint: [(ip, weight), ...]}``.
 
         Raises ``InvalidGeneration``, ``InvalidName`` (for str keys), ``InvalidAddress``,
@@ -51,15 +74,16 @@ class Plan:
     def from_shared(
         generation: int,
         target_sets: Sequence[Iterable[Target]],
-        endpoints: Sequence[Endpoint],
-        set_index: Sequence[int],
+        endpoints: Endpoints,
+        set_index: Ints,
     ) -> Plan:
         """Fast compact constructor: endpoint ``endpoints[i]`` gets ``target_sets[set_index[i]]``.
 
         Each distinct set is parsed once, so a planner that assigns a few load-balancer groups to
         many endpoints builds a 500k-endpoint plan without per-endpoint parsing. ``endpoints``
         and ``set_index`` must have the same length (``InvalidArgument``); an index out of range
-        raises ``InvalidArgument``.
+        raises ``InvalidArgument``. Ids and indices as buffers or ranges are converted with the
+        interpreter detached (1M endpoints in a few milliseconds).
         """
 
     @property
@@ -117,7 +141,7 @@ class RecordStore:
     def has_tree(self, endpoint: Endpoint, generation: int) -> bool:
         """Whether the tree of ``generation`` for ``endpoint`` is stored."""
 
-    def delete_plans(self, generations: Iterable[int], *, safe: bool = True) -> DeleteResult:
+    def delete_plans(self, generations: Iterable[int] | Ints, *, safe: bool = True) -> DeleteResult:
         """Delete the trees of these generations (the enactors' clean-up).
 
         ``safe=True`` keeps every tree that some endpoint's alias or rollback refers to and reports
@@ -151,46 +175,129 @@ class RecordStore:
         works on a dangling alias: the repair.
         """
 
+    @overload
     def flip_many(
         self,
-        endpoints: Sequence[Endpoint] | None,
+        endpoints: Endpoints | None,
         generation: int,
         mode: Mode = "if_newer",
         *,
-        expected_versions: Sequence[int] | None = None,
-        fence: int | Sequence[int] | None = None,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
         rollback: bool = True,
+        outcomes: Literal[False] = False,
     ) -> FlipCounts:
         """``flip`` for many endpoints in one call (``None``: every endpoint, in id order).
 
         ``expected_versions`` (mode ``"exact"`` only, required there) and a sequence ``fence``
         align with ``endpoints`` (with ``None``, with the ids); an int ``fence`` applies to all.
         Missing trees are counted in ``FlipCounts.missing`` and dangling aliases in
-        ``FlipCounts.dangling`` instead of raising. Repeated
-        endpoints are flipped in list order.
+        ``FlipCounts.dangling`` instead of raising. Repeated endpoints are flipped in list
+        order.
+
+        ``outcomes=True`` (or ``"array"``, or ``"numpy"``) returns a ``FlipResult``: the
+        counts, plus per position the outcome code (``dnsrace.Outcome``, uint8) and the alias
+        before the attempt (uint64, 0 = none), written in place by the Rust core. With
+        ``endpoints=None`` the positions are the ids registered when the call started.
         """
 
+    @overload
+    def flip_many(
+        self,
+        endpoints: Endpoints | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
+        rollback: bool = True,
+        outcomes: Literal[True, "array"],
+    ) -> ArrayResult: ...
+    @overload
+    def flip_many(
+        self,
+        endpoints: Endpoints | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
+        rollback: bool = True,
+        outcomes: Literal["numpy"],
+    ) -> NumpyResult: ...
+    @overload
+    def flip_many(
+        self,
+        endpoints: Endpoints | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
+        rollback: bool = True,
+        outcomes: bool | Literal["array", "numpy"] = False,
+    ) -> FlipCounts | FlipResult[Any]: ...
     def resolve(self, endpoint: Endpoint) -> Answer:
         """The records the alias points at; ``()`` (counted as an empty answer) if the alias is
         unset, its tree was deleted, or the tree is an empty set."""
 
-    def resolve_many(self, endpoints: Sequence[Endpoint] | None = None) -> list[Answer]:
+    def resolve_many(self, endpoints: Endpoints | None = None) -> list[Answer]:
         """``resolve`` for many endpoints (``None``: all, in id order). Endpoints sharing a target
         set share one tuple object."""
 
-    def aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
-        """Alias generation of each endpoint (``None`` where unset); nothing is counted."""
+    @overload
+    def aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int | None]:
+        """Alias generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
+        nothing is counted."""
 
-    def rollbacks(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
-        """Rollback generation of each endpoint (``None`` where unset); nothing is counted."""
+    @overload
+    def aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def aliases(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    @overload
+    def rollbacks(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int | None]:
+        """Rollback generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
+        nothing is counted."""
 
-    def versions(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
-        """Version of each endpoint (what ``mode="exact"`` compares); nothing is counted."""
+    @overload
+    def rollbacks(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def rollbacks(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    @overload
+    def versions(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int]:
+        """Version of each endpoint (what ``mode="exact"`` compares; uint64 in arrays);
+        nothing is counted."""
 
-    def dangling_aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
-        """Ids (in input order) of the endpoints whose alias is set but whose tree was deleted;
-        nothing is counted. The enactor uses it to spot endpoints it can no longer update."""
+    @overload
+    def versions(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def versions(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    @overload
+    def dangling_aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int]:
+        """Ids (in input order; uint32 in arrays) of the endpoints whose alias is set but whose
+        tree was deleted; nothing is counted. The enactor uses it to spot endpoints it can no
+        longer update."""
 
+    @overload
+    def dangling_aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def dangling_aliases(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
     def state(self, endpoint: Endpoint) -> EndpointState:
         """A consistent snapshot of one endpoint's control record."""
 
@@ -204,7 +311,7 @@ class RecordStore:
         """
 
     def acquire_leases(
-        self, endpoints: Sequence[Endpoint], holder: str, ttl: float, now: float
+        self, endpoints: Endpoints, holder: str, ttl: float, now: float
     ) -> list[int | None]:
         """``acquire_lease`` for many endpoints: the token, or ``None`` where another holder's
         live lease refused it (counted as a conflict, not raised)."""
@@ -219,9 +326,7 @@ class RecordStore:
         """Give the lease up. Raises ``LeaseLost`` unless ``holder`` and ``token`` match the
         current lease (an expired but untaken lease may still be released)."""
 
-    def release_leases(
-        self, endpoints: Sequence[Endpoint], holder: str, tokens: Sequence[int]
-    ) -> int:
+    def release_leases(self, endpoints: Endpoints, holder: str, tokens: Ints) -> int:
         """``release_lease`` for many endpoints; returns how many were released. Leases no longer
         held (token or holder mismatch) are skipped, not raised."""
 
@@ -232,14 +337,3 @@ class RecordStore:
     def memory(self) -> dict[str, int]:
         """Estimated heap bytes by part: ``endpoints``, ``names``, ``plans``, ``target_sets``,
         ``total`` (capacity-based; shared target sets counted once)."""
-
-@final
-class _BaselineFlipLoop:
-    """Benchmark yardstick: a plain Rust ``if_newer`` loop over ``endpoints`` dense slots."""
-
-    def __init__(self, endpoints: int) -> None: ...
-    def flip(self, generation: int) -> int:
-        """Flip every slot to ``generation`` if newer; returns how many applied."""
-
-def _panic_for_test() -> None:
-    """Raise a Rust panic behind the binding's guard (it surfaces as ``InternalError``)."""

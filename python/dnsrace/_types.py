@@ -2,7 +2,47 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from array import array
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import Any, Generic, Literal, NamedTuple, TypeAlias, TypeVar
+
+Endpoint: TypeAlias = int | str
+"""A registered DNS name or its integer id."""
+Target: TypeAlias = tuple[str, int]
+"""One record: (IPv4 or IPv6 address, weight 0..255)."""
+Answer: TypeAlias = tuple[Target, ...]
+"""What resolving an endpoint returns: its records sorted by (IPv4 before IPv6, address)."""
+Mode: TypeAlias = Literal["lww", "if_newer", "exact"]
+"""Flip modes."""
+Output: TypeAlias = Literal["list", "array", "numpy"]
+"""Container of a batch read: a list, an ``array.array`` or a numpy array."""
+Ints: TypeAlias = "Sequence[int] | range | memoryview | bytes | bytearray | array[int] | Any"
+"""Many ints: a list, tuple or range, or a one-dimensional buffer of native integers
+(``array.array``, ``memoryview``, numpy arrays: ``Any`` stands for those, so that accepting
+them needs no numpy import)."""
+Endpoints: TypeAlias = "Sequence[Endpoint] | Ints"
+"""Many endpoints: names and ids, or ids as ``Ints``."""
+
+NONE: int = 0
+"""Sentinel of generation arrays (``aliases(output="array")``, ``FlipResult.previous``):
+no alias. Generations start at 1."""
+
+_A = TypeVar("_A")
+
+
+class Outcome(IntEnum):
+    """Per-endpoint outcome codes of ``flip_many(..., outcomes=True)`` (uint8 items).
+
+    The values follow the fields of ``FlipCounts``, so counting the codes gives the counts
+    (``numpy.bincount(result.outcomes, minlength=5)``).
+    """
+
+    APPLIED = 0
+    STALE = 1
+    FENCED = 2
+    MISSING = 3
+    DANGLING = 4
 
 
 class FlipCounts(NamedTuple):
@@ -21,6 +61,30 @@ class FlipCounts(NamedTuple):
     fenced: int
     missing: int
     dangling: int = 0
+
+
+class FlipResult(NamedTuple, Generic[_A]):
+    """``flip_many(..., outcomes=True | "array" | "numpy")``: the counts and, per position of
+    the batch (with ``endpoints=None``: per id), the outcome code and the alias before the
+    attempt, as ``array.array`` (``"B"`` and ``"Q"``) or numpy arrays (uint8 and uint64).
+
+    ``previous`` uses the sentinel ``NONE`` (0) for "no alias". For a flip applied with
+    ``rollback=True`` it is the new rollback; for a refused one, the alias still active. A
+    repeated endpoint sees the effect of its earlier positions. So a simulator needs no read
+    before or after the batch to classify it.
+    """
+
+    counts: FlipCounts
+    outcomes: _A
+    """Outcome code per position (see ``Outcome``)."""
+    previous: _A
+    """Alias generation before the attempt, per position (0 = none)."""
+
+
+ArrayResult = FlipResult["array[int]"]
+"""What ``outcomes=True`` or ``"array"`` returns."""
+NumpyResult = FlipResult[Any]
+"""What ``outcomes="numpy"`` returns (numpy arrays; numpy is imported only then)."""
 
 
 class DeleteResult(NamedTuple):

@@ -1,5 +1,7 @@
 """Ratios of a pytest-benchmark run: each Rust benchmark against the Python reference (and the
-plain-loop yardstick) measured in the same run, checked against the project's targets.
+plain-loop yardstick) measured in the same run, checked against the project's targets; then
+the array targets (``bench/test_array_bench.py``): buffers in, outcomes out and threads, each
+against a baseline of the same run.
 
 Run: ``python -m dnsrace.benchreport results/bench.json`` (``make bench`` does).
 """
@@ -17,6 +19,68 @@ SPEEDUP_TARGETS = {"flip_many[if_newer]": 50.0, "flip single": 1.0}
 # flip_many(if_newer) from Python must stay within this factor of the plain Rust loop.
 BASELINE_FACTOR = 3.0
 
+_ARRAY = "bench/test_array_bench.py::"
+# (label, benchmark, baseline benchmark, target or None, "max": ratio <= target, "min": >=).
+# The ratio is time(benchmark) / time(baseline), except for "min" rows where it is the speed-up
+# time(baseline) / time(benchmark). The verdict uses the median of back-to-back pairs
+# (``extra_info["paired_ratio"]``, see bench/test_array_bench.py), robust to other work coming
+# and going on a shared machine; the ratios of the separate runs' medians and minimums are
+# printed next to it.
+ARRAY_RATIOS: list[tuple[str, str, str, float | None, str]] = [
+    ("ids array('I') / None", "test_ids_input[array_I]", "test_ids_input[none]", 1.3, "max"),
+    ("ids numpy int64 / None", "test_ids_input[numpy_int64]", "test_ids_input[none]", 1.3, "max"),
+    ("ids numpy uint32 / None", "test_ids_input[numpy_uint32]", "test_ids_input[none]", 1.3, "max"),
+    ("ids range / None", "test_ids_input[range]", "test_ids_input[none]", None, "max"),
+    ("ids list / None", "test_ids_input[list]", "test_ids_input[none]", None, "max"),
+    (
+        "exact, versions buffer / if_newer",
+        "test_per_endpoint_data[exact_buffer]",
+        "test_per_endpoint_data[if_newer]",
+        1.5,
+        "max",
+    ),
+    (
+        "fences buffer / if_newer",
+        "test_per_endpoint_data[fence_buffer]",
+        "test_per_endpoint_data[if_newer]",
+        1.5,
+        "max",
+    ),
+    (
+        "outcomes=True / counts",
+        "test_outcomes[outcomes_array]",
+        "test_outcomes[counts]",
+        1.5,
+        "max",
+    ),
+    (
+        'outcomes="numpy" / counts',
+        "test_outcomes[outcomes_numpy]",
+        "test_outcomes[counts]",
+        1.5,
+        "max",
+    ),
+    (
+        "2 threads disjoint halves: speed-up",
+        "test_threads[two_threads_disjoint]",
+        "test_threads[one_thread_disjoint]",
+        1.0,
+        "min",
+    ),
+    (
+        "2 threads overlapping (all): speed-up",
+        "test_threads[two_threads_overlap]",
+        "test_threads[one_thread_overlap]",
+        None,
+        "min",
+    ),
+]
+# (label, benchmark, maximum median in seconds)
+ARRAY_ABSOLUTE: list[tuple[str, str, float]] = [
+    ("Plan.from_shared(1M buffers)", "test_from_shared_buffers", 0.010),
+    ("put_plan(that plan)", "test_put_plan_of_buffers", 0.010),
+]
+
 
 def load(path: Path) -> dict[str, dict[str, float]]:
     """{group: {impl: median seconds}} with impl in rust, py, baseline."""
@@ -24,6 +88,8 @@ def load(path: Path) -> dict[str, dict[str, float]]:
     groups: dict[str, dict[str, float]] = {}
     for b in data["benchmarks"]:
         name = b["name"]
+        if str(b.get("group") or "").startswith("array:"):
+            continue
         impl = "baseline" if "baseline" in name else ("py" if "[py" in name else "rust")
         if b.get("group"):
             groups.setdefault(b["group"], {})[impl] = b["stats"]["median"]
@@ -48,6 +114,43 @@ def report(groups: dict[str, dict[str, float]]) -> tuple[list[dict[str, Any]], b
             row["meets_baseline"] = rust / base <= BASELINE_FACTOR
             ok &= row["meets_baseline"]
         rows.append(row)
+    return rows, ok
+
+
+def array_report(path: Path) -> tuple[list[dict[str, Any]], bool]:
+    """Rows of the array targets (absent benchmarks are skipped)."""
+    data = orjson.loads(path.read_bytes())
+    stats = {
+        b["fullname"].split(_ARRAY, 1)[1]: {**b["stats"], **b.get("extra_info", {})}
+        for b in data["benchmarks"]
+        if _ARRAY in b["fullname"]
+    }
+    med = {name: st["median"] for name, st in stats.items()}
+    rows: list[dict[str, Any]] = []
+    ok = True
+    for label, name, base, target, kind in ARRAY_RATIOS:
+        if name not in stats or base not in stats:
+            continue
+        a, b = stats[name], stats[base]
+
+        def of(x: float, y: float, kind: str = kind) -> float:
+            return x / y if kind == "max" else y / x
+
+        row: dict[str, Any] = {"label": label, "s": a["median"], "baseline_s": b["median"]}
+        row["ratio"] = a.get("paired_ratio", of(a["median"], b["median"]))
+        row["median_ratio"] = of(a["median"], b["median"])
+        row["min_ratio"] = of(a["min"], b["min"])
+        row.update({"target": target, "kind": kind})
+        if target is not None:
+            ratio = row["ratio"]
+            row["meets"] = ratio <= target if kind == "max" else ratio >= target
+            ok &= row["meets"]
+        rows.append(row)
+    for label, name, limit in ARRAY_ABSOLUTE:
+        if name in med:
+            meets = med[name] <= limit
+            rows.append({"label": label, "s": med[name], "limit_s": limit, "meets": meets})
+            ok &= meets
     return rows, ok
 
 
@@ -76,8 +179,33 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['group']:38s} {fmt_s(r['rust_s']):>11s} {fmt_s(r['py_s']):>11s} "
             f"{speed:>9s} {loop:>8s}  {', '.join(flags)}"
         )
+    arrays, arrays_ok = array_report(path)
+    ok &= arrays_ok
+    if arrays:
+        print(
+            f"\n{'array target (ratio: median of pairs)':40s} {'median':>10s} {'baseline':>10s} "
+            f"{'ratio':>7s} {'(medians':>9s} {'mins)':>6s}  target"
+        )
+    for r in arrays:
+        verdict = "-" if "meets" not in r else ("ok" if r["meets"] else "MISS")
+        if "limit_s" in r:
+            print(
+                f"{r['label']:40s} {fmt_s(r['s']):>10s} {'':>10s} {'':>7s} {'':>9s} {'':>6s}  "
+                f"{verdict} <= {fmt_s(r['limit_s'])}"
+            )
+            continue
+        target = "" if r["target"] is None else f"{'<=' if r['kind'] == 'max' else '>='} "
+        target += "" if r["target"] is None else f"{r['target']:g}x"
+        print(
+            f"{r['label']:40s} {fmt_s(r['s']):>10s} {fmt_s(r['baseline_s']):>10s} "
+            f"{r['ratio']:>6.2f}x {'(' + format(r['median_ratio'], '.2f') + 'x':>9s} "
+            f"{format(r['min_ratio'], '.2f') + 'x)':>6s}  "
+            f"{verdict} {target}".rstrip()
+        )
+    if arrays:
+        print("(threads: a 2-core machine shared with other work; see README)")
     summary = path.with_name("bench-summary.json")
-    summary.write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+    summary.write_bytes(orjson.dumps({"store": rows, "arrays": arrays}, option=orjson.OPT_INDENT_2))
     print(f"\nsummary written to {summary}; targets {'met' if ok else 'MISSED'}")
     return 0 if ok else 1
 

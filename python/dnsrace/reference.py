@@ -16,12 +16,25 @@ import math
 import re
 import sys
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Final, Literal, TypeAlias, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast, final, overload
 
-from dnsrace._types import DeleteResult, EndpointState, FlipCounts
+from dnsrace._types import (
+    Answer,
+    DeleteResult,
+    Endpoint,
+    Endpoints,
+    EndpointState,
+    FlipCounts,
+    FlipResult,
+    Ints,
+    Mode,
+    Output,
+    Target,
+)
 from dnsrace.errors import (
     DanglingAlias,
     InvalidAddress,
@@ -36,15 +49,21 @@ from dnsrace.errors import (
     UnknownPlan,
 )
 
-__all__ = ["Answer", "Endpoint", "Mode", "Plan", "PyRecordStore", "Target"]
+if TYPE_CHECKING:
+    from dnsrace._types import ArrayResult, NumpyResult
 
-Endpoint: TypeAlias = int | str
-"""A registered DNS name or its integer id."""
-Target: TypeAlias = tuple[str, int]
-"""One record: (IPv4 or IPv6 address, weight 0..255)."""
-Answer: TypeAlias = tuple[Target, ...]
-"""A canonical target set: records sorted by (IPv4 before IPv6, address)."""
-Mode: TypeAlias = Literal["lww", "if_newer", "exact"]
+__all__ = [
+    "Answer",
+    "Endpoint",
+    "Endpoints",
+    "Ints",
+    "Mode",
+    "Output",
+    "Plan",
+    "PyRecordStore",
+    "Target",
+]
+
 _T = TypeVar("_T")
 
 MAX_I63: Final = 2**63 - 1
@@ -61,10 +80,12 @@ _IF_NEWER: Final = 1
 _EXACT: Final = 2
 _MODES: Final[dict[str, int]] = {"lww": _LWW, "if_newer": _IF_NEWER, "exact": _EXACT}
 
+# Outcome codes, as ``dnsrace._types.Outcome``.
 _APPLIED: Final = 0
 _STALE: Final = 1
 _FENCED: Final = 2
-_DANGLING: Final = 3
+_MISSING: Final = 3
+_DANGLING: Final = 4
 
 _LABEL: Final = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _NAME_RE: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
@@ -254,6 +275,70 @@ def _sequence(values: object, what: str) -> Sequence[object]:
     return list(values)
 
 
+_INT_CODES: Final = frozenset("bBhHiIlLqQnN")
+"""``struct`` codes of integer items a buffer argument may hold."""
+
+
+def _buffer_ints(values: object, error: type[Exception], what: str) -> list[int] | None:
+    """The items of a one-dimensional buffer of integers as ints (a copy), or None if
+    ``values`` is not a buffer. Other buffers (floats, bools, chars, several dimensions,
+    big-endian items) raise ``error``."""
+    if isinstance(values, (str, list, tuple, range)):
+        return None
+    try:
+        view = memoryview(cast(bytes, values))
+    except TypeError:
+        return None
+    with view:
+        fmt = view.format
+        prefix = fmt[0] if fmt[:1] in ("@", "=", "<", ">", "!") else ""
+        code = fmt[len(prefix) :]
+        big = prefix in (">", "!") and sys.byteorder == "little"
+        if view.ndim != 1 or code not in _INT_CODES or big:
+            raise error(
+                f"invalid {what}: a buffer of format {fmt!r} with {view.ndim} dimension(s), "
+                "expected one dimension of native integers"
+            )
+        if prefix in ("", "@"):
+            return view.tolist()
+        if not view.c_contiguous:
+            raise error(f"invalid {what}: a strided buffer of format {fmt!r}")
+        signed: dict[int, Literal["b", "h", "i", "q"]] = {1: "b", 2: "h", 4: "i", 8: "q"}
+        unsigned: dict[int, Literal["B", "H", "I", "Q"]] = {1: "B", 2: "H", 4: "I", 8: "Q"}
+        native = (unsigned if code.isupper() else signed)[view.itemsize]
+        return view.cast("B").cast(native).tolist()
+
+
+def _int_sequence(values: object, error: type[Exception], what: str) -> Sequence[object]:
+    """A sequence-of-ints argument: a buffer's items as ints, or ``_sequence``."""
+    items = _buffer_ints(values, error, what)
+    return _sequence(values, what) if items is None else items
+
+
+def _output(output: object) -> Output:
+    if output == "list" or output == "array" or output == "numpy":
+        return output
+    raise InvalidArgument(f"invalid output {output!r}: must be 'list', 'array' or 'numpy'")
+
+
+def _outcomes(outcomes: object) -> Output | None:
+    """The container of ``flip_many``'s outcome arrays, or None for counts only."""
+    if isinstance(outcomes, bool):
+        return "array" if outcomes else None
+    if outcomes == "array" or outcomes == "numpy":
+        return outcomes
+    raise InvalidArgument(f"invalid outcomes {outcomes!r}: must be a bool, 'array' or 'numpy'")
+
+
+def _typed_array(values: list[int], typecode: str, dtype: str, output: Output) -> Any:
+    """``values`` as an ``array.array`` or, only when asked, a numpy array."""
+    if output == "numpy":
+        import numpy
+
+        return numpy.array(values, dtype=dtype)
+    return array(typecode, values)
+
+
 def _plan_key(key: object) -> Endpoint:
     """Canonical form of a plan key: a valid name, or an int that may be an endpoint id."""
     if isinstance(key, str):
@@ -328,14 +413,14 @@ class Plan:
     def from_shared(
         generation: int,
         target_sets: Sequence[Iterable[Target]],
-        endpoints: Sequence[Endpoint],
-        set_index: Sequence[int],
+        endpoints: Sequence[Endpoint] | Ints,
+        set_index: Ints,
     ) -> Plan:
         """Compact constructor: endpoint ``endpoints[i]`` gets ``target_sets[set_index[i]]``."""
         gen = _generation(generation)
         raw_sets = _sequence(target_sets, "target_sets")
-        keys_in = _sequence(endpoints, "endpoints")
-        index_in = _sequence(set_index, "set_index")
+        keys_in = _int_sequence(endpoints, InvalidArgument, "endpoints")
+        index_in = _int_sequence(set_index, InvalidArgument, "set_index")
         sets: list[Answer] = []
         remap: list[int] = []
         seen: dict[Answer, int] = {}
@@ -478,7 +563,7 @@ class PyRecordStore:
         """Resolve an endpoint list argument (``None``: all ids) (caller holds the lock)."""
         if endpoints is None:
             return range(len(self._names))
-        items = _sequence(endpoints, "endpoints")
+        items = _int_sequence(endpoints, InvalidArgument, "endpoints")
         n = len(self._names)
         ids: list[int] = []
         append = ids.append
@@ -652,9 +737,10 @@ class PyRecordStore:
             tree = self._trees.get(gen)
             return tree is not None and i in tree
 
-    def delete_plans(self, generations: Iterable[int], *, safe: bool = True) -> DeleteResult:
+    def delete_plans(self, generations: Iterable[int] | Ints, *, safe: bool = True) -> DeleteResult:
         """Delete the trees of these generations (the enactors' clean-up)."""
-        gens = sorted({_generation(g) for g in _sequence(generations, "generations")})
+        raw = _int_sequence(generations, InvalidGeneration, "generations")
+        gens = sorted({_generation(g) for g in raw})
         _flag(safe, "safe")
         with self._lock:
             deleted = kept = 0
@@ -713,19 +799,70 @@ class PyRecordStore:
                 )
             return outcome == _APPLIED
 
+    @overload
     def flip_many(
         self,
-        endpoints: Sequence[Endpoint] | None,
+        endpoints: Endpoints | None,
         generation: int,
         mode: Mode = "if_newer",
         *,
-        expected_versions: Sequence[int] | None = None,
-        fence: int | Sequence[int] | None = None,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
         rollback: bool = True,
-    ) -> FlipCounts:
-        """``flip`` for many endpoints in one call (``None``: every endpoint, in id order)."""
+        outcomes: Literal[False] = False,
+    ) -> FlipCounts: ...
+    @overload
+    def flip_many(
+        self,
+        endpoints: Endpoints | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
+        rollback: bool = True,
+        outcomes: Literal[True, "array"],
+    ) -> ArrayResult: ...
+    @overload
+    def flip_many(
+        self,
+        endpoints: Endpoints | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
+        rollback: bool = True,
+        outcomes: Literal["numpy"],
+    ) -> NumpyResult: ...
+    @overload
+    def flip_many(
+        self,
+        endpoints: Endpoints | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
+        rollback: bool = True,
+        outcomes: bool | Literal["array", "numpy"] = False,
+    ) -> FlipCounts | FlipResult[Any]: ...
+    def flip_many(
+        self,
+        endpoints: Endpoints | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
+        rollback: bool = True,
+        outcomes: bool | Literal["array", "numpy"] = False,
+    ) -> FlipCounts | FlipResult[Any]:
+        """``flip`` for many endpoints in one call (``None``: every endpoint, in id order);
+        with ``outcomes``, also each position's outcome code and previous alias."""
         gen = _generation(generation)
         _flag(rollback, "rollback")
+        output = _outcomes(outcomes)
         code = _mode(mode)
         _check_expected(code, expected_versions, "expected_versions")
         with self._lock:
@@ -733,7 +870,7 @@ class PyRecordStore:
             count = len(ids)
             expected: Sequence[int] | None = None
             if code == _EXACT:
-                raw = _sequence(expected_versions, "expected_versions")
+                raw = _int_sequence(expected_versions, InvalidToken, "expected_versions")
                 if len(raw) != count:
                     raise InvalidArgument(
                         f"expected_versions has {len(raw)} items for {count} endpoints"
@@ -746,34 +883,44 @@ class PyRecordStore:
             elif isinstance(fence, int):
                 single = _token(fence, "fence")
             else:
-                raw = _sequence(fence, "fence")
+                raw = _int_sequence(fence, InvalidToken, "fence")
                 if len(raw) != count:
                     raise InvalidArgument(f"fence has {len(raw)} items for {count} endpoints")
                 fences = [_token(f, "fence") for f in raw]
-            applied = stale = fenced = missing = dangling = 0
+            codes: list[int] = []
+            previous: list[int] = []
             tree = self._trees.get(gen)
+            alias = self._alias
             for k, i in enumerate(ids):
+                if output is not None:
+                    previous.append(alias[i] or 0)
                 if tree is None or i not in tree:
-                    missing += 1
+                    codes.append(_MISSING)
                     continue
-                outcome = self._flip_one(
-                    i,
-                    gen,
-                    code,
-                    0 if expected is None else expected[k],
-                    single if fences is None else fences[k],
-                    rollback,
+                codes.append(
+                    self._flip_one(
+                        i,
+                        gen,
+                        code,
+                        0 if expected is None else expected[k],
+                        single if fences is None else fences[k],
+                        rollback,
+                    )
                 )
-                if outcome == _APPLIED:
-                    applied += 1
-                elif outcome == _STALE:
-                    stale += 1
-                elif outcome == _FENCED:
-                    fenced += 1
-                else:
-                    dangling += 1
-            self._missing_rejections += missing
-            return FlipCounts(applied, stale, fenced, missing, dangling)
+            tally = [0] * 5
+            for c in codes:
+                tally[c] += 1
+            self._missing_rejections += tally[_MISSING]
+            counts = FlipCounts(
+                tally[_APPLIED], tally[_STALE], tally[_FENCED], tally[_MISSING], tally[_DANGLING]
+            )
+        if output is None:
+            return counts
+        return FlipResult(
+            counts,
+            _typed_array(codes, "B", "uint8", output),
+            _typed_array(previous, "Q", "uint64", output),
+        )
 
     # ---------------------------------------------------------------- reads
 
@@ -793,33 +940,88 @@ class PyRecordStore:
         with self._lock:
             return self._resolve(self._ep(endpoint))
 
-    def resolve_many(self, endpoints: Sequence[Endpoint] | None = None) -> list[Answer]:
+    def resolve_many(self, endpoints: Endpoints | None = None) -> list[Answer]:
         """``resolve`` for many endpoints (``None``: all, in id order)."""
         with self._lock:
             resolve = self._resolve
             return [resolve(i) for i in self._eps(endpoints)]
 
-    def _column(self, column: list[_T], endpoints: Sequence[Endpoint] | None) -> list[_T]:
+    def _column(self, column: list[_T], endpoints: Endpoints | None) -> list[_T]:
         """One per-endpoint field for many endpoints (``None``: all, in id order)."""
         with self._lock:
             if endpoints is None:
                 return list(column)
             return [column[i] for i in self._eps(endpoints)]
 
-    def aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
-        """Alias generation of each endpoint (``None`` where unset); nothing is counted."""
-        return self._column(self._alias, endpoints)
+    @overload
+    def aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int | None]: ...
+    @overload
+    def aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def aliases(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    def aliases(self, endpoints: Endpoints | None = None, *, output: Output = "list") -> Any:
+        """Alias generation of each endpoint (``None``, or 0 in arrays, where unset); nothing
+        is counted."""
+        kind = _output(output)
+        column = self._column(self._alias, endpoints)
+        if kind == "list":
+            return column
+        return _typed_array([a or 0 for a in column], "Q", "uint64", kind)
 
-    def rollbacks(self, endpoints: Sequence[Endpoint] | None = None) -> list[int | None]:
-        """Rollback generation of each endpoint (``None`` where unset); nothing is counted."""
-        return self._column(self._rollback, endpoints)
+    @overload
+    def rollbacks(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int | None]: ...
+    @overload
+    def rollbacks(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def rollbacks(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    def rollbacks(self, endpoints: Endpoints | None = None, *, output: Output = "list") -> Any:
+        """Rollback generation of each endpoint (``None``, or 0 in arrays, where unset);
+        nothing is counted."""
+        kind = _output(output)
+        column = self._column(self._rollback, endpoints)
+        if kind == "list":
+            return column
+        return _typed_array([a or 0 for a in column], "Q", "uint64", kind)
 
-    def versions(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
+    @overload
+    def versions(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int]: ...
+    @overload
+    def versions(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def versions(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    def versions(self, endpoints: Endpoints | None = None, *, output: Output = "list") -> Any:
         """Version of each endpoint (what ``mode="exact"`` compares); nothing is counted."""
-        return self._column(self._version, endpoints)
+        kind = _output(output)
+        column = self._column(self._version, endpoints)
+        return column if kind == "list" else _typed_array(column, "Q", "uint64", kind)
 
-    def dangling_aliases(self, endpoints: Sequence[Endpoint] | None = None) -> list[int]:
+    @overload
+    def dangling_aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int]: ...
+    @overload
+    def dangling_aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def dangling_aliases(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    def dangling_aliases(
+        self, endpoints: Endpoints | None = None, *, output: Output = "list"
+    ) -> Any:
         """Ids (in input order) of the endpoints whose alias is set but whose tree was deleted."""
+        kind = _output(output)
         with self._lock:
             alias = self._alias
             trees = self._trees
@@ -830,7 +1032,7 @@ class PyRecordStore:
                     tree = trees.get(a)
                     if tree is None or i not in tree:
                         out.append(i)
-            return out
+        return out if kind == "list" else _typed_array(out, "I", "uint32", kind)
 
     def state(self, endpoint: Endpoint) -> EndpointState:
         """A consistent snapshot of one endpoint's control record."""
@@ -868,7 +1070,7 @@ class PyRecordStore:
             return self._grant(i, who, at + length)
 
     def acquire_leases(
-        self, endpoints: Sequence[Endpoint], holder: str, ttl: float, now: float
+        self, endpoints: Endpoints, holder: str, ttl: float, now: float
     ) -> list[int | None]:
         """``acquire_lease`` for many endpoints: the token, or ``None`` where refused (another
         holder's live lease, counted as a conflict; or exhausted fencing tokens, not counted)."""
@@ -924,12 +1126,10 @@ class PyRecordStore:
             self._token[i] = 0
             self._expiry[i] = 0.0
 
-    def release_leases(
-        self, endpoints: Sequence[Endpoint], holder: str, tokens: Sequence[int]
-    ) -> int:
+    def release_leases(self, endpoints: Endpoints, holder: str, tokens: Ints) -> int:
         """``release_lease`` for many endpoints; returns how many were released."""
         who = _holder(holder)
-        raw = _sequence(tokens, "tokens")
+        raw = _int_sequence(tokens, InvalidToken, "tokens")
         toks = [_token(t) for t in raw]
         with self._lock:
             if endpoints is None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, overload
 
-from dnsrace._types import DeleteResult, FlipCounts
+from dnsrace._types import ArrayResult, DeleteResult, FlipCounts
 
 __all__ = ["STORES", "Backend", "BackendError", "Store", "backend"]
 
@@ -31,6 +31,7 @@ class Store(Protocol):
     def plan_generations(self) -> list[int]: ...
     def has_tree(self, endpoint: int, generation: int) -> bool: ...
     def delete_plans(self, generations: Iterable[int], *, safe: bool = True) -> DeleteResult: ...
+    @overload
     def flip_many(
         self,
         endpoints: Sequence[int] | None,
@@ -40,7 +41,20 @@ class Store(Protocol):
         expected_versions: Sequence[int] | None = None,
         fence: int | Sequence[int] | None = None,
         rollback: bool = True,
+        outcomes: Literal[False] = False,
     ) -> FlipCounts: ...
+    @overload
+    def flip_many(
+        self,
+        endpoints: Sequence[int] | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Sequence[int] | None = None,
+        fence: int | Sequence[int] | None = None,
+        rollback: bool = True,
+        outcomes: Literal[True],
+    ) -> ArrayResult: ...
     def resolve_many(self, endpoints: Sequence[int] | None = None) -> list[Any]: ...
     def aliases(self, endpoints: Sequence[int] | None = None) -> list[int | None]: ...
     def rollbacks(self, endpoints: Sequence[int] | None = None) -> list[int | None]: ...

@@ -109,7 +109,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         if not ready:
             while heap and heap[0]._cancelled:
                 heapq.heappop(heap)._scheduled = False
-                self._timer_cancelled_count -= 1  # type: ignore[attr-defined]
+                self._timer_cancelled_count -= 1
             if not heap:
                 if self._stopping:  # type: ignore[attr-defined]
                     return
@@ -122,7 +122,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             handle = heapq.heappop(heap)
             handle._scheduled = False
             if handle._cancelled:
-                self._timer_cancelled_count -= 1  # type: ignore[attr-defined]
+                self._timer_cancelled_count -= 1
             else:
                 ready.append(handle)
         if not ready:

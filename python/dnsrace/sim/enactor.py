@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from array import array
 from collections.abc import Callable, Sequence
 
 from dnsrace.sim.checker import Checker
@@ -46,9 +47,10 @@ class PlanGone(Exception):
     """The plan being applied was deleted by a clean-up: abandon it."""
 
 
-def batches(walk: Sequence[int], batch_size: int) -> list[list[int]]:
-    """The walk cut into batches of ``batch_size`` (ids ascending within a batch)."""
-    return [sorted(walk[i : i + batch_size]) for i in range(0, len(walk), batch_size)]
+def batches(walk: Sequence[int], batch_size: int) -> list[array[int]]:
+    """The walk cut into batches of ``batch_size`` (ids ascending within a batch), as buffers
+    the store reads without one Python object per endpoint."""
+    return [array("I", sorted(walk[i : i + batch_size])) for i in range(0, len(walk), batch_size)]
 
 
 class Enactor:
@@ -64,7 +66,7 @@ class Enactor:
         checker: Checker,
         faults: EnactorFaults,
         rng: random.Random,
-        walk: list[list[int]],
+        walk: list[array[int]],
         endpoints: int,
         now: Callable[[], float],
     ) -> None:
@@ -134,7 +136,7 @@ class Enactor:
 
     # ------------------------------------------------------------------ one batch
 
-    async def _lock(self, batch: list[int]) -> list[int]:
+    async def _lock(self, batch: Sequence[int]) -> list[int]:
         """Lease the whole batch, retrying with exponential backoff and jitter; the tokens."""
         cfg, store = self.cfg, self.store
         attempt = 0
@@ -154,13 +156,13 @@ class Enactor:
             self.checker.on_lock_retry(wait)
             await asyncio.sleep(wait)
 
-    async def _batch(self, batch: list[int], gen: int) -> None:
+    async def _batch(self, batch: Sequence[int], gen: int) -> None:
         d, store = self.discipline, self.store
         tokens: list[int] | None = None
         if d.lock == "lease":
             tokens = await self._lock(batch)
         try:
-            targets = batch
+            targets: Sequence[int] = batch
             fences = tokens if d.guard == "fence" else None
             if d.guard in ("under_lock", "fence"):
                 await self._step()
@@ -182,12 +184,12 @@ class Enactor:
             raise
         await self._release(batch, tokens)
 
-    async def _release(self, batch: list[int], tokens: list[int] | None) -> None:
+    async def _release(self, batch: Sequence[int], tokens: list[int] | None) -> None:
         if tokens is not None:
             await self._step()
             self.store.release_leases(batch, self.name, tokens)
 
-    async def _flip(self, targets: list[int], gen: int, fences: list[int] | None) -> None:
+    async def _flip(self, targets: Sequence[int], gen: int, fences: list[int] | None) -> None:
         store, d = self.store, self.discipline
         counts = store.flip_many(targets, gen, d.flip_mode, actor=self.name, fence=fences)
         if counts.missing:

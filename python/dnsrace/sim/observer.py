@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from dnsrace._types import DeleteResult, FlipCounts
+from dnsrace._types import DeleteResult, FlipCounts, Outcome
 from dnsrace.backends import Backend, Store
 from dnsrace.sim.checker import Checker
 
@@ -62,13 +62,16 @@ class ObservedStore:
         self.timer = timer if timer is not None else StoreTimer()
         self.stuck_listeners: list[Callable[[list[int]], None]] = []
 
+    def _tick(self, category: str, start: float) -> None:
+        self.timer.seconds[category] += time.perf_counter() - start
+        self.timer.calls[category] += 1
+
     def _call(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         start = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         finally:
-            self.timer.seconds[category] += time.perf_counter() - start
-            self.timer.calls[category] += 1
+            self._tick(category, start)
 
     # ------------------------------------------------------------------ setup and plans
 
@@ -120,7 +123,7 @@ class ObservedStore:
 
     def flip_many(
         self,
-        ids: list[int],
+        ids: Sequence[int],
         generation: int,
         mode: Mode,
         *,
@@ -129,13 +132,21 @@ class ObservedStore:
         enactor: bool = True,
         rollback: bool = True,
     ) -> FlipCounts:
-        """Flip ``ids`` (ascending) and report the change to the checker."""
+        """Flip ``ids`` (ascending) and report the change to the checker.
+
+        The store reports each endpoint's outcome and the alias it had before (0: none), so
+        the checker sees exactly what this flip changed without a read before or after it.
+        """
         checker = self.checker
-        before = self._call("checker", self.raw.aliases, ids)
         category = "enactor" if enactor else "operator"
-        counts: FlipCounts = self._call(
-            category, self.raw.flip_many, ids, generation, mode, fence=fence, rollback=rollback
-        )
+        start = time.perf_counter()
+        try:
+            result = self.raw.flip_many(
+                ids, generation, mode, fence=fence, rollback=rollback, outcomes=True
+            )
+        finally:
+            self._tick(category, start)
+        counts, before = result.counts, result.previous
         touched: list[int] = []
         if checker.dangling and not checker.dangling.isdisjoint(ids):
             touched = [i for i in ids if i in checker.dangling]
@@ -145,7 +156,11 @@ class ObservedStore:
             counts.applied
             and (counts.missing or counts.fenced or counts.dangling or (partial and mode == "lww"))
         ):
-            after = self._call("checker", self.raw.aliases, ids)
+            applied = Outcome.APPLIED
+            after = [
+                generation if o == applied else b
+                for o, b in zip(result.outcomes, before, strict=True)
+            ]
         healed: set[int] = set()
         if touched:
             still = set(self._call("checker", self.raw.dangling_aliases, touched))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -108,8 +109,9 @@ class Planner:
         ep = scenario.endpoints
         # Group 0 serves the regional endpoint alone; the others share groups 1..groups.
         self._fleet = Fleet(scenario.fleet, groups=ep.groups + 1, targets=ep.targets, rng=rng)
-        self._ids = ids
-        self._set_index = [0] + [1 + (i % ep.groups) for i in range(len(ids) - 1)]
+        # Buffers: the store reads them without one Python object per endpoint.
+        self._ids = array("I", ids)
+        self._set_index = array("I", [0] + [1 + (i % ep.groups) for i in range(len(ids) - 1)])
         self._times = publication_times(scenario, substream(scenario.seed, "planner", "bursts"))
         self.generation = 0
         self.latest_plan: Any = None

@@ -48,12 +48,57 @@ pub enum EndpointKey {
     Id(u32),
 }
 
+/// The endpoints of a plan, in construction order: only ids (the compact form a planner
+/// working on ids builds, 4 bytes per endpoint), or any keys once a name was added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanKeys {
+    Ids(Vec<u32>),
+    Keys(Vec<EndpointKey>),
+}
+
+impl PlanKeys {
+    pub fn len(&self) -> usize {
+        match self {
+            PlanKeys::Ids(v) => v.len(),
+            PlanKeys::Keys(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The key at position `i`.
+    pub fn get(&self, i: usize) -> Option<EndpointKey> {
+        match self {
+            PlanKeys::Ids(v) => v.get(i).map(|&id| EndpointKey::Id(id)),
+            PlanKeys::Keys(v) => v.get(i).cloned(),
+        }
+    }
+
+    fn push(&mut self, key: EndpointKey) {
+        match (self, key) {
+            (PlanKeys::Ids(v), EndpointKey::Id(id)) => v.push(id),
+            (PlanKeys::Keys(v), key) => v.push(key),
+            (this, key) => {
+                let PlanKeys::Ids(ids) = this else {
+                    unreachable!()
+                };
+                let mut keys: Vec<EndpointKey> =
+                    ids.iter().map(|&id| EndpointKey::Id(id)).collect();
+                keys.push(key);
+                *this = PlanKeys::Keys(keys);
+            }
+        }
+    }
+}
+
 /// One plan generation: a tree (target set) per endpoint. Identical sets are stored once.
 #[derive(Debug, Clone)]
 pub struct Plan {
     generation: u64,
     sets: Vec<TargetSet>,
-    endpoints: Vec<EndpointKey>,
+    endpoints: PlanKeys,
     set_of: Vec<u32>,
     records: u64,
 }
@@ -75,7 +120,7 @@ impl PlanBuilder {
             plan: Plan {
                 generation: check_generation(generation)?,
                 sets: Vec::new(),
-                endpoints: Vec::new(),
+                endpoints: PlanKeys::Ids(Vec::new()),
                 set_of: Vec::new(),
                 records: 0,
             },
@@ -123,16 +168,7 @@ impl PlanBuilder {
             id => id,
         };
         let fresh = match &key {
-            EndpointKey::Id(id) => {
-                let (word, bit) = ((*id >> 6) as usize, 1u64 << (id & 63));
-                if word >= self.seen_ids.len() {
-                    let len = (word + 1).max(self.seen_ids.len() * 2);
-                    self.seen_ids.resize(len, 0);
-                }
-                let fresh = self.seen_ids[word] & bit == 0;
-                self.seen_ids[word] |= bit;
-                fresh
-            }
+            EndpointKey::Id(id) => self.mark_id(*id),
             EndpointKey::Name(name) => self.seen_names.insert(name.clone()),
         };
         if !fresh {
@@ -148,8 +184,120 @@ impl PlanBuilder {
         Ok(())
     }
 
+    /// Mark an id as seen; false if it already was.
+    #[inline]
+    fn mark_id(&mut self, id: u32) -> bool {
+        let (word, bit) = ((id >> 6) as usize, 1u64 << (id & 63));
+        if word >= self.seen_ids.len() {
+            let len = (word + 1).max(self.seen_ids.len() * 2);
+            self.seen_ids.resize(len, 0);
+        }
+        let fresh = self.seen_ids[word] & bit == 0;
+        self.seen_ids[word] |= bit;
+        fresh
+    }
+
+    /// Mark many ids as seen (the bitset already covers them), or return a repeated one and
+    /// leave the marks as they were. Bits of consecutive ids in one 64-bit word are gathered
+    /// in a register and checked and stored once per word, so sorted ids cost no
+    /// read-after-write on memory per id.
+    fn mark_ids(&mut self, ids: &[u32]) -> std::result::Result<(), u32> {
+        let seen = &mut self.seen_ids;
+        let (mut word, mut bits, mut group) = (usize::MAX, 0u64, 0usize);
+        let undo = |seen: &mut Vec<u64>, done: &[u32]| {
+            for &id in done {
+                seen[(id >> 6) as usize] &= !(1u64 << (id & 63));
+            }
+        };
+        let flush = |seen: &mut Vec<u64>, word: usize, bits: u64| {
+            if word == usize::MAX {
+                return Ok(());
+            }
+            let clash = seen[word] & bits;
+            if clash != 0 {
+                return Err((word as u32) << 6 | clash.trailing_zeros());
+            }
+            seen[word] |= bits;
+            Ok(())
+        };
+        for (k, &id) in ids.iter().enumerate() {
+            let (w, bit) = ((id >> 6) as usize, 1u64 << (id & 63));
+            if w != word {
+                if let Err(dup) = flush(seen, word, bits) {
+                    undo(seen, &ids[..group]);
+                    return Err(dup);
+                }
+                (word, bits, group) = (w, 0, k);
+            }
+            if bits & bit != 0 {
+                undo(seen, &ids[..group]);
+                return Err(id);
+            }
+            bits |= bit;
+        }
+        flush(seen, word, bits).inspect_err(|_| undo(seen, &ids[..group]))
+    }
+
+    /// [`PlanBuilder::add_endpoint`] for many ids at once: `ids[i]` gets set `sets[i]` (indices
+    /// returned by [`PlanBuilder::add_set`]). All-or-nothing: on error the builder is unchanged.
+    pub fn add_ids(&mut self, ids: &[u32], sets: &[u32]) -> Result<()> {
+        self.add_id_vecs(ids.to_vec(), sets.to_vec())
+    }
+
+    /// [`PlanBuilder::add_ids`] taking the vectors: into a builder without endpoints yet they
+    /// are moved, not copied (a 1M-endpoint plan from arrays then costs two checking passes).
+    pub fn add_id_vecs(&mut self, ids: Vec<u32>, sets: Vec<u32>) -> Result<()> {
+        if ids.len() != sets.len() {
+            return Err(Error::InvalidArgument(format!(
+                "endpoints has {} items but set_index has {}",
+                ids.len(),
+                sets.len()
+            )));
+        }
+        let sizes: Vec<u64> = self.plan.sets.iter().map(|s| s.len() as u64).collect();
+        let mut records = 0u64;
+        for &set in &sets {
+            match sizes.get(set as usize) {
+                Some(&n) => records += n,
+                None => {
+                    return Err(Error::InvalidArgument(format!(
+                        "set index {set} out of range (plan has {} target sets)",
+                        sizes.len()
+                    )))
+                }
+            }
+        }
+        if let Some(&max) = ids.iter().max() {
+            let words = (max as usize >> 6) + 1;
+            if words > self.seen_ids.len() {
+                self.seen_ids.resize(words, 0);
+            }
+        }
+        if let Err(id) = self.mark_ids(&ids) {
+            return Err(Error::InvalidArgument(format!(
+                "endpoint id {id} appears twice in plan {}",
+                self.plan.generation
+            )));
+        }
+        match &mut self.plan.endpoints {
+            PlanKeys::Ids(v) if v.is_empty() => *v = ids,
+            PlanKeys::Ids(v) => v.extend_from_slice(&ids),
+            PlanKeys::Keys(v) => v.extend(ids.iter().map(|&id| EndpointKey::Id(id))),
+        }
+        if self.plan.set_of.is_empty() {
+            self.plan.set_of = sets;
+        } else {
+            self.plan.set_of.extend_from_slice(&sets);
+        }
+        self.plan.records += records;
+        Ok(())
+    }
+
     pub fn reserve(&mut self, endpoints: usize) {
-        self.plan.endpoints.reserve_exact(endpoints);
+        match &mut self.plan.endpoints {
+            PlanKeys::Ids(v) => v.reserve_exact(endpoints),
+            PlanKeys::Keys(v) => v.reserve_exact(endpoints),
+        }
         self.plan.set_of.reserve_exact(endpoints);
     }
 
@@ -180,7 +328,7 @@ impl Plan {
     pub fn records(&self) -> u64 {
         self.records
     }
-    pub fn endpoints(&self) -> &[EndpointKey] {
+    pub fn endpoints(&self) -> &PlanKeys {
         &self.endpoints
     }
     pub fn sets(&self) -> &[TargetSet] {
@@ -192,7 +340,11 @@ impl Plan {
     }
     /// The target set of one endpoint (a linear scan: for inspection, not hot paths).
     pub fn targets(&self, key: &EndpointKey) -> Option<&TargetSet> {
-        let i = self.endpoints.iter().position(|k| k == key)?;
+        let i = match (&self.endpoints, key) {
+            (PlanKeys::Ids(v), EndpointKey::Id(id)) => v.iter().position(|k| k == id)?,
+            (PlanKeys::Ids(_), EndpointKey::Name(_)) => return None,
+            (PlanKeys::Keys(v), key) => v.iter().position(|k| k == key)?,
+        };
         Some(&self.sets[self.set_of[i] as usize])
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::thread;
 
 use dnsrace_core::{
-    EndpointKey, EndpointRef, Error, Fence, Leaf, Mode, Outcome, Plan, PlanBuilder, Store,
+    EndpointKey, EndpointRef, Error, Fence, Leaf, Mode, Outcome, OutcomeSink, Plan, PlanBuilder,
+    PlanKeys, Store,
 };
 use proptest::prelude::*;
 
@@ -342,6 +343,150 @@ fn repeated_endpoints_in_a_batch_apply_in_order() {
         .unwrap();
     assert_eq!(c.applied, 2);
     assert_eq!(s.state(1).unwrap().version, 3);
+}
+
+/// Per-position outcome codes and previous aliases agree with the counts and the state, for
+/// ordered, scattered (grouped by shard) and repeated ids alike.
+#[test]
+fn outcome_sink_matches_counts_and_previous_aliases() {
+    let n = 20_000usize;
+    let (s, _) = store_with(n, 1..=3);
+    let half: Vec<u32> = (0..n as u32).step_by(2).collect();
+    s.flip_many(Some(&half), 2, Mode::Lww, None, Fence::None)
+        .unwrap();
+    // Scattered (a multiplicative permutation) plus a repeated id at the end.
+    let mut ids: Vec<u32> = (0..n as u32).map(|i| (i * 7919) % n as u32).collect();
+    ids.push(ids[0]);
+    let before = s.aliases(Some(&ids)).unwrap();
+    let (mut outcomes, mut previous) = (vec![9u8; ids.len()], vec![9u64; ids.len()]);
+    let sink = OutcomeSink {
+        outcomes: &mut outcomes,
+        previous: &mut previous,
+    };
+    let c = s
+        .flip_many_into(Some(&ids), 2, Mode::IfNewer, None, Fence::None, true, sink)
+        .unwrap();
+    let count = |code: Outcome| outcomes.iter().filter(|&&o| o == code as u8).count() as u64;
+    assert_eq!(count(Outcome::Applied), c.applied);
+    assert_eq!(count(Outcome::Stale), c.stale);
+    assert_eq!(c.applied + c.stale, ids.len() as u64);
+    assert_eq!(c.applied, n as u64 / 2);
+    // Every position but the repeat saw the alias before the call.
+    assert_eq!(previous[..n], before[..n]);
+    assert_eq!(previous[n], 2);
+    assert_eq!(outcomes[n], Outcome::Stale as u8);
+    // Ordered ids, every outcome kind through the same sink, and a misaligned sink is refused.
+    let all: Vec<u32> = (0..n as u32).collect();
+    let (mut o2, mut p2) = (vec![0u8; n], vec![0u64; n]);
+    let sink = OutcomeSink {
+        outcomes: &mut o2,
+        previous: &mut p2,
+    };
+    let c = s
+        .flip_many_into(Some(&all), 9, Mode::Lww, None, Fence::None, true, sink)
+        .unwrap();
+    assert_eq!(c.missing, n as u64);
+    assert!(o2.iter().all(|&o| o == Outcome::Missing as u8));
+    assert!(p2.iter().all(|&p| p == 2));
+    // With `None`, a sink sized for the first 3 endpoints flips exactly those.
+    let (mut o3, mut p3) = (vec![9u8; 3], vec![9u64; 3]);
+    let sink = OutcomeSink {
+        outcomes: &mut o3,
+        previous: &mut p3,
+    };
+    let c = s
+        .flip_many_into(None, 3, Mode::Lww, None, Fence::None, true, sink)
+        .unwrap();
+    assert_eq!((c.applied, o3, p3), (3, vec![0; 3], vec![2; 3]));
+    assert_eq!(s.aliases(Some(&[2, 3])).unwrap(), [3, 2]);
+    // Misaligned slices, or a sink longer than the store, are refused.
+    for (no, np) in [(2usize, 3usize), (n + 1, n + 1)] {
+        let (mut o4, mut p4) = (vec![0u8; no], vec![0u64; np]);
+        let sink = OutcomeSink {
+            outcomes: &mut o4,
+            previous: &mut p4,
+        };
+        assert!(matches!(
+            s.flip_many_into(None, 3, Mode::Lww, None, Fence::None, true, sink),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+    assert_eq!(s.aliases(Some(&[4])).unwrap(), [2]);
+}
+
+/// Ordered and scattered batches give the same result as one flip at a time.
+#[test]
+fn batch_walk_order_is_list_order() {
+    let n = 10_000u32;
+    let (s, _) = store_with(n as usize, 1..=4);
+    let (t, _) = store_with(n as usize, 1..=4);
+    // Long runs first, then a scattered tail that triggers grouping mid-batch.
+    let mut ids: Vec<u32> = (0..6000).collect();
+    ids.extend((0..8000u32).map(|i| (i * 104_729) % n));
+    let gens: [u64; 5] = [3, 1, 4, 2, 4];
+    for (k, &g) in gens.iter().enumerate() {
+        let slice = &ids[k * 1000..];
+        s.flip_many(Some(slice), g, Mode::IfNewer, None, Fence::None)
+            .unwrap();
+        for &id in slice {
+            t.flip(id, g, Mode::IfNewer, None, None).unwrap();
+        }
+    }
+    assert_eq!(s.aliases(None).unwrap(), t.aliases(None).unwrap());
+    assert_eq!(s.versions(None).unwrap(), t.versions(None).unwrap());
+}
+
+#[test]
+fn plans_built_from_id_arrays() {
+    let (s, ids) = store_with(100, 1..=1);
+    let mut b = PlanBuilder::new(5).unwrap();
+    let a = b
+        .add_set(vec![Leaf::parse("10.0.0.1", 1).unwrap()])
+        .unwrap();
+    let c = b
+        .add_set(vec![
+            Leaf::parse("10.0.0.2", 1).unwrap(),
+            Leaf::parse("::2", 1).unwrap(),
+        ])
+        .unwrap();
+    let sets: Vec<u32> = ids
+        .iter()
+        .map(|&i| if i % 2 == 0 { a } else { c })
+        .collect();
+    // A repeated id or a bad set index changes nothing.
+    assert!(b.add_ids(&[1, 2, 1], &[a, a, a]).is_err());
+    assert!(b.add_ids(&[1, 2], &[a, 7]).is_err());
+    assert!(b.add_ids(&[1], &[a, a]).is_err());
+    b.add_ids(&ids[..50], &sets[..50]).unwrap();
+    b.add_ids(&ids[50..], &sets[50..]).unwrap();
+    assert!(b.add_ids(&[3], &[a]).is_err());
+    let plan = b.build();
+    assert!(matches!(plan.endpoints(), PlanKeys::Ids(v) if v.len() == 100));
+    assert_eq!(plan.records(), 150);
+    s.put_plan(&plan).unwrap();
+    s.flip_many(None, 5, Mode::Lww, None, Fence::None).unwrap();
+    assert_eq!(s.resolve(1).unwrap().len(), 2);
+    // Ids beyond the store are refused at put time.
+    let mut b = PlanBuilder::new(6).unwrap();
+    let a = b.add_set(vec![]).unwrap();
+    b.add_ids(&[0, 100], &[a, a]).unwrap();
+    assert!(matches!(
+        s.put_plan(&b.build()),
+        Err(Error::UnknownEndpoint(_))
+    ));
+    // Ids then a name: the plan switches to general keys and keeps order.
+    let mut b = PlanBuilder::new(7).unwrap();
+    let a = b.add_set(vec![]).unwrap();
+    b.add_ids(&[0, 1], &[a, a]).unwrap();
+    b.add_endpoint(EndpointKey::Name("ep5.test".into()), a)
+        .unwrap();
+    let plan = b.build();
+    assert_eq!(
+        plan.endpoints().get(2),
+        Some(EndpointKey::Name("ep5.test".into()))
+    );
+    s.put_plan(&plan).unwrap();
+    assert!(s.has_tree(5, 7).unwrap());
 }
 
 /// Many threads flip overlapping endpoints with if_newer, lww and fenced writes at once; no

@@ -1,0 +1,203 @@
+//! Leases: grants with fencing tokens, renewals and releases.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use hashbrown::HashMap;
+
+use super::layout::{locate, Slot};
+use super::Store;
+use crate::error::{check_holder, check_now, check_token, check_ttl, Error, Result, MAX_TOKEN};
+
+#[derive(Default)]
+pub(super) struct Holders {
+    pub(super) names: Vec<Box<str>>,
+    pub(super) index: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
+}
+
+impl Holders {
+    pub(super) fn get(&self, holder: &str) -> Option<u32> {
+        self.index.get(holder).map(|&i| i + 1)
+    }
+    pub(super) fn name(&self, id: u32) -> Option<&str> {
+        id.checked_sub(1)
+            .and_then(|i| self.names.get(i as usize))
+            .map(|s| &**s)
+    }
+}
+
+impl Store {
+    fn intern_holder(&self, holder: &str) -> u32 {
+        if let Some(h) = self.holders.read().get(holder) {
+            return h;
+        }
+        let mut holders = self.holders.write();
+        if let Some(h) = holders.get(holder) {
+            return h;
+        }
+        let i = holders.names.len() as u32;
+        holders.names.push(holder.into());
+        holders.index.insert(holder.into(), i);
+        i + 1
+    }
+
+    /// Grant a lease on one slot, or say who holds it.
+    fn grant(slot: &mut Slot, holder: u32, ttl: f64, now: f64) -> std::result::Result<u64, Grant> {
+        if slot.holder != 0 && slot.holder != holder && now < slot.lease_expiry {
+            return Err(Grant::Held);
+        }
+        if slot.highest_fence >= MAX_TOKEN {
+            return Err(Grant::Exhausted);
+        }
+        let token = slot.highest_fence + 1;
+        slot.highest_fence = token;
+        slot.holder = holder;
+        slot.lease_token = token;
+        slot.lease_expiry = now + ttl;
+        Ok(token)
+    }
+
+    /// Take the endpoint's lease until `now + ttl`; returns a fresh fencing token.
+    pub fn acquire_lease(&self, id: u32, holder: &str, ttl: f64, now: f64) -> Result<u64> {
+        check_holder(holder)?;
+        check_ttl(ttl)?;
+        check_now(now)?;
+        let inner = self.inner.read();
+        inner.check_id(id)?;
+        let h = self.intern_holder(holder);
+        let (s, i) = locate(id);
+        let (granted, seen) = {
+            let mut slots = self.shards[s].lock();
+            let granted = Self::grant(&mut slots[i], h, ttl, now);
+            (granted, slots[i])
+        };
+        match granted {
+            Ok(token) => {
+                self.counters.leases_granted.fetch_add(1, Relaxed);
+                Ok(token)
+            }
+            Err(Grant::Held) => {
+                self.counters.lease_conflicts.fetch_add(1, Relaxed);
+                let owner = self
+                    .holders
+                    .read()
+                    .name(seen.holder)
+                    .unwrap_or("?")
+                    .to_owned();
+                Err(Error::LeaseHeld(format!(
+                    "lease on {:?} held by {owner:?} until {}",
+                    inner.names.name(id),
+                    seen.lease_expiry
+                )))
+            }
+            Err(Grant::Exhausted) => Err(Error::InvalidToken(format!(
+                "fencing tokens of {:?} exhausted",
+                inner.names.name(id)
+            ))),
+        }
+    }
+
+    /// [`Store::acquire_lease`] for many endpoints: `None` where refused (a live lease of
+    /// another holder, counted as a conflict; or an exhausted token space, not counted).
+    pub fn acquire_leases(
+        &self,
+        ids: &[u32],
+        holder: &str,
+        ttl: f64,
+        now: f64,
+    ) -> Result<Vec<Option<u64>>> {
+        check_holder(holder)?;
+        check_ttl(ttl)?;
+        check_now(now)?;
+        let inner = self.inner.read();
+        inner.check_ids(ids)?;
+        let h = self.intern_holder(holder);
+        let mut out = vec![None; ids.len()];
+        let (mut granted, mut conflicts) = (0u64, 0u64);
+        self.each_listed(ids, |pos, slot| match Self::grant(slot, h, ttl, now) {
+            Ok(token) => {
+                out[pos] = Some(token);
+                granted += 1;
+            }
+            Err(Grant::Held) => conflicts += 1,
+            Err(Grant::Exhausted) => {}
+        });
+        self.counters.leases_granted.fetch_add(granted, Relaxed);
+        self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
+        Ok(out)
+    }
+
+    /// Extend a live lease; `LeaseLost` unless holder and token match and it has not expired.
+    pub fn renew_lease(
+        &self,
+        id: u32,
+        holder: &str,
+        token: u64,
+        ttl: f64,
+        now: f64,
+    ) -> Result<f64> {
+        check_holder(holder)?;
+        check_token(token, "token")?;
+        check_ttl(ttl)?;
+        check_now(now)?;
+        let inner = self.inner.read();
+        inner.check_id(id)?;
+        let h = self.holders.read().get(holder);
+        let (s, i) = locate(id);
+        let mut slots = self.shards[s].lock();
+        let slot = &mut slots[i];
+        if h == Some(slot.holder) && slot.lease_token == token && now < slot.lease_expiry {
+            slot.lease_expiry = now + ttl;
+            return Ok(slot.lease_expiry);
+        }
+        Err(Error::LeaseLost(format!(
+            "{holder:?} does not hold a live lease on {:?} with token {token}",
+            inner.names.name(id)
+        )))
+    }
+
+    /// Give a lease up; `LeaseLost` unless holder and token match.
+    pub fn release_lease(&self, id: u32, holder: &str, token: u64) -> Result<()> {
+        if self.release_leases(&[id], holder, &[token])? == 1 {
+            return Ok(());
+        }
+        let name = self.endpoint_name(id)?;
+        Err(Error::LeaseLost(format!(
+            "{holder:?} does not hold the lease on {name:?} with token {token}"
+        )))
+    }
+
+    /// Release the leases whose holder and token match; returns how many were released.
+    pub fn release_leases(&self, ids: &[u32], holder: &str, tokens: &[u64]) -> Result<usize> {
+        check_holder(holder)?;
+        if ids.len() != tokens.len() {
+            return Err(Error::InvalidArgument(format!(
+                "tokens has {} items for {} endpoints",
+                tokens.len(),
+                ids.len()
+            )));
+        }
+        for &t in tokens {
+            check_token(t, "token")?;
+        }
+        let inner = self.inner.read();
+        inner.check_ids(ids)?;
+        let Some(h) = self.holders.read().get(holder) else {
+            return Ok(0);
+        };
+        let mut released = 0;
+        self.each_listed(ids, |pos, slot| {
+            if slot.holder == h && slot.lease_token == tokens[pos] {
+                slot.holder = 0;
+                slot.lease_token = 0;
+                slot.lease_expiry = 0.0;
+                released += 1;
+            }
+        });
+        Ok(released)
+    }
+}
+
+enum Grant {
+    Held,
+    Exhausted,
+}

@@ -1,0 +1,212 @@
+//! The record store: endpoints, plan trees, aliases, leases and fencing.
+//!
+//! Locking: `inner` (names, plans, target sets) is a read-write lock taken first by every
+//! operation; per-endpoint control records live in `SHARDS` mutex-guarded shards taken after it,
+//! one at a time (all of them, ascending, for snapshots). The lease holder table is never held
+//! together with a shard. Endpoints are spread over shards in chunks of `CHUNK` consecutive ids
+//! so that a batch over all endpoints walks memory sequentially and takes each shard lock once.
+//!
+//! Modules by concern: [`layout`] (slots, shards, walks), [`plans`] (trees, put, delete),
+//! [`flips`] (modes, fences, outcomes), [`reads`] (resolve and batch reads), [`leases`],
+//! [`stats`] (counters, gauges, memory).
+
+use std::collections::BTreeMap;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::{Error, Result};
+use crate::name::{canonical_name, NameTable};
+use crate::target::{SetTable, TargetSet};
+
+mod flips;
+mod layout;
+mod leases;
+mod plans;
+mod reads;
+mod stats;
+
+pub use flips::{Fence, FlipCounts, Mode, Outcome, OutcomeSink};
+pub use plans::DeleteReport;
+pub use reads::EndpointState;
+pub use stats::{Memory, Stats};
+
+use layout::{locate, Slot, SHARDS};
+use leases::Holders;
+use plans::Trees;
+use stats::Counters;
+
+struct Inner {
+    names: NameTable,
+    plans: BTreeMap<u64, Trees>,
+    sets: SetTable,
+    trees: u64,
+    records_live: u64,
+}
+
+impl Inner {
+    #[inline]
+    fn has_tree(&self, generation: u64, id: u32) -> bool {
+        generation != 0
+            && self
+                .plans
+                .get(&generation)
+                .is_some_and(|t| t.get(id).is_some())
+    }
+
+    /// Check that every id is registered (one vectorisable pass; the first bad id is named).
+    fn check_ids(&self, ids: &[u32]) -> Result<()> {
+        let len = self.names.len();
+        match ids.iter().copied().max() {
+            Some(max) if max as usize >= len => {
+                let bad = ids.iter().copied().find(|&id| id as usize >= len);
+                Err(unknown_id(bad.unwrap_or(max) as u64, len))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_id(&self, id: u32) -> Result<u32> {
+        if (id as usize) < self.names.len() {
+            Ok(id)
+        } else {
+            Err(unknown_id(id as u64, self.names.len()))
+        }
+    }
+}
+
+fn unknown_id(id: u64, len: usize) -> Error {
+    Error::UnknownEndpoint(format!(
+        "unknown endpoint id {id} (store has {len} endpoints)"
+    ))
+}
+
+/// An endpoint as callers name it: a DNS name or a dense id.
+#[derive(Debug, Clone, Copy)]
+pub enum EndpointRef<'a> {
+    Name(&'a str),
+    Id(u64),
+}
+
+/// The thread-safe record store. All methods take `&self`.
+pub struct Store {
+    inner: RwLock<Inner>,
+    holders: RwLock<Holders>,
+    shards: Box<[Mutex<Vec<Slot>>]>,
+    counters: Counters,
+    empty: TargetSet,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    pub fn new() -> Self {
+        Self {
+            inner: RwLock::new(Inner {
+                names: NameTable::new(),
+                plans: BTreeMap::new(),
+                sets: SetTable::new(),
+                trees: 0,
+                records_live: 0,
+            }),
+            holders: RwLock::new(Holders::default()),
+            shards: (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect(),
+            counters: Counters::default(),
+            empty: Vec::new().into(),
+        }
+    }
+
+    /// Number of registered endpoints.
+    pub fn len(&self) -> usize {
+        self.inner.read().names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Register names (validated first: on error nothing is registered); returns their ids.
+    pub fn add_endpoints<S: AsRef<str>>(&self, names: &[S]) -> Result<Vec<u32>> {
+        let canon: Vec<_> = names
+            .iter()
+            .map(|n| canonical_name(n.as_ref()))
+            .collect::<Result<_>>()?;
+        let bytes = canon.iter().map(|n| n.len()).sum();
+        let mut inner = self.inner.write();
+        let before = inner.names.len();
+        if before + canon.len() >= u32::MAX as usize {
+            return Err(Error::InvalidArgument(
+                "store full: at most 2^32-2 endpoints".into(),
+            ));
+        }
+        inner.names.reserve(canon.len(), bytes);
+        let mut ids = Vec::with_capacity(canon.len());
+        for name in &canon {
+            ids.push(inner.names.insert(name)?.0);
+        }
+        let after = inner.names.len();
+        // Grow every shard exactly for a large batch; amortised growth for small ones.
+        let mut per_shard = [0usize; SHARDS];
+        for id in before..after {
+            per_shard[locate(id as u32).0] += 1;
+        }
+        for (s, &n) in per_shard.iter().enumerate() {
+            if n > 0 {
+                let mut shard = self.shards[s].lock();
+                if n >= shard.len() {
+                    shard.reserve_exact(n);
+                }
+                let len = shard.len();
+                shard.resize(len + n, Slot::default());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Resolve endpoint references to ids under one lock.
+    pub fn endpoint_ids(&self, refs: &[EndpointRef<'_>]) -> Result<Vec<u32>> {
+        let inner = self.inner.read();
+        refs.iter().map(|r| Self::lookup(&inner, *r)).collect()
+    }
+
+    /// Resolve one endpoint reference to its id.
+    pub fn endpoint_id(&self, r: EndpointRef<'_>) -> Result<u32> {
+        Self::lookup(&self.inner.read(), r)
+    }
+
+    /// Check that every id is registered.
+    pub fn check_ids(&self, ids: &[u64]) -> Result<Vec<u32>> {
+        let inner = self.inner.read();
+        ids.iter()
+            .map(|&id| Self::lookup(&inner, EndpointRef::Id(id)))
+            .collect()
+    }
+
+    fn lookup(inner: &Inner, r: EndpointRef<'_>) -> Result<u32> {
+        match r {
+            EndpointRef::Id(id) => {
+                if id < inner.names.len() as u64 {
+                    Ok(id as u32)
+                } else {
+                    Err(unknown_id(id, inner.names.len()))
+                }
+            }
+            EndpointRef::Name(name) => {
+                let canon = canonical_name(name)?;
+                inner
+                    .names
+                    .get(&canon)
+                    .ok_or_else(|| Error::UnknownEndpoint(format!("unknown endpoint {name:?}")))
+            }
+        }
+    }
+
+    pub fn endpoint_name(&self, id: u32) -> Result<String> {
+        let inner = self.inner.read();
+        inner.check_id(id)?;
+        Ok(inner.names.name(id).to_owned())
+    }
+}

@@ -1,0 +1,180 @@
+//! Plans: the trees of each generation, storing them and the clean-up that deletes them.
+
+use super::layout::{locate, NO_TREE};
+use super::{EndpointRef, Store};
+use crate::error::{check_generation, Error, Result};
+use std::borrow::Cow;
+
+use crate::target::{EndpointKey, Plan, PlanKeys};
+
+/// Outcome of [`Store::delete_plans`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteReport {
+    pub deleted_trees: u64,
+    pub kept_trees: u64,
+    pub kept_generations: Vec<u64>,
+    pub unknown_generations: Vec<u64>,
+}
+
+/// The trees of one generation: the interned set of each endpoint, or `NO_TREE`.
+pub(super) struct Trees {
+    pub(super) by_endpoint: Vec<u32>,
+    pub(super) count: u64,
+    pub(super) records: u64,
+}
+
+impl Trees {
+    #[inline]
+    pub(super) fn get(&self, id: u32) -> Option<u32> {
+        match self.by_endpoint.get(id as usize) {
+            Some(&t) if t != NO_TREE => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl Store {
+    /// Store a plan's trees. Fails if the generation still has a tree or an endpoint is unknown.
+    pub fn put_plan(&self, plan: &Plan) -> Result<()> {
+        let generation = plan.generation();
+        let ids = match plan.endpoints() {
+            // Ids only: the builder rejected repeats; check they are registered.
+            PlanKeys::Ids(ids) => {
+                self.inner.read().check_ids(ids)?;
+                Cow::Borrowed(&ids[..])
+            }
+            PlanKeys::Keys(keys) => Cow::Owned(self.key_ids(generation, keys)?),
+        };
+        let mut uses = vec![0u32; plan.sets().len()];
+        for &s in plan.set_of() {
+            uses[s as usize] += 1;
+        }
+        let mut inner = self.inner.write();
+        if inner.plans.contains_key(&generation) {
+            return Err(Error::InvalidArgument(format!(
+                "plan {generation} is already stored (plans are immutable)"
+            )));
+        }
+        let global: Vec<u32> = plan
+            .sets()
+            .iter()
+            .zip(&uses)
+            .map(|(set, &n)| {
+                if n > 0 {
+                    inner.sets.acquire(set, n)
+                } else {
+                    NO_TREE
+                }
+            })
+            .collect();
+        let mut by_endpoint = vec![NO_TREE; inner.names.len()];
+        for (&id, &s) in ids.iter().zip(plan.set_of()) {
+            by_endpoint[id as usize] = global[s as usize];
+        }
+        let count = ids.len() as u64;
+        inner.trees += count;
+        inner.records_live += plan.records();
+        if count > 0 {
+            inner.plans.insert(
+                generation,
+                Trees {
+                    by_endpoint,
+                    count,
+                    records: plan.records(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Ids of a plan's keys (name lookups under the shared lock; endpoints are never removed,
+    /// so ids stay valid). The builder rejects repeated keys; a name and an id of the same
+    /// endpoint only meet here.
+    fn key_ids(&self, generation: u64, keys: &[EndpointKey]) -> Result<Vec<u32>> {
+        let ids = {
+            let inner = self.inner.read();
+            keys.iter()
+                .map(|k| match k {
+                    EndpointKey::Name(n) => Self::lookup(&inner, EndpointRef::Name(n)),
+                    EndpointKey::Id(id) => Self::lookup(&inner, EndpointRef::Id(*id as u64)),
+                })
+                .collect::<Result<Vec<u32>>>()?
+        };
+        let mixed = keys.iter().any(|k| matches!(k, EndpointKey::Id(_)))
+            && keys.iter().any(|k| matches!(k, EndpointKey::Name(_)));
+        if mixed {
+            let mut seen = vec![false; ids.iter().map(|&i| i as usize + 1).max().unwrap_or(0)];
+            for &id in &ids {
+                if std::mem::replace(&mut seen[id as usize], true) {
+                    return Err(Error::InvalidArgument(format!(
+                        "endpoint id {id} appears twice in plan {generation} (by name and by id)"
+                    )));
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Generations with at least one stored tree, ascending.
+    pub fn plan_generations(&self) -> Vec<u64> {
+        self.inner.read().plans.keys().copied().collect()
+    }
+
+    pub fn has_tree(&self, id: u32, generation: u64) -> Result<bool> {
+        check_generation(generation)?;
+        let inner = self.inner.read();
+        inner.check_id(id)?;
+        Ok(inner.has_tree(generation, id))
+    }
+
+    /// Delete the trees of `generations`. `safe` keeps trees an alias or rollback refers to.
+    pub fn delete_plans(&self, generations: &[u64], safe: bool) -> Result<DeleteReport> {
+        for &g in generations {
+            check_generation(g)?;
+        }
+        let mut gens = generations.to_vec();
+        gens.sort_unstable();
+        gens.dedup();
+        let mut report = DeleteReport::default();
+        let mut guard = self.inner.write();
+        let inner = &mut *guard;
+        let shards = self.lock_all();
+        for g in gens {
+            let Some(trees) = inner.plans.get_mut(&g) else {
+                report.unknown_generations.push(g);
+                continue;
+            };
+            let mut kept = 0u64;
+            for (id, tree) in trees.by_endpoint.iter_mut().enumerate() {
+                if *tree == NO_TREE {
+                    continue;
+                }
+                if safe {
+                    let (s, i) = locate(id as u32);
+                    let slot = &shards[s][i];
+                    if slot.alias == g || slot.rollback == g {
+                        kept += 1;
+                        continue;
+                    }
+                }
+                let set = *tree;
+                let leaves = inner.sets.get(set).len() as u64;
+                inner.sets.release(set);
+                *tree = NO_TREE;
+                trees.count -= 1;
+                trees.records -= leaves;
+                inner.trees -= 1;
+                inner.records_live -= leaves;
+                report.deleted_trees += 1;
+            }
+            if kept > 0 {
+                report.kept_trees += kept;
+                report.kept_generations.push(g);
+            }
+            if trees.count == 0 {
+                inner.plans.remove(&g);
+            }
+        }
+        Ok(report)
+    }
+}

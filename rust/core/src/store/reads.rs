@@ -1,0 +1,109 @@
+//! Reads: resolving endpoints, batch reads of one field, one endpoint's snapshot.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::layout::locate;
+use super::{Inner, Store};
+use crate::error::Result;
+use crate::target::TargetSet;
+
+/// Snapshot of one endpoint's control record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointState {
+    pub id: u32,
+    pub name: String,
+    pub alias: Option<u64>,
+    pub rollback: Option<u64>,
+    pub version: u64,
+    pub lease_holder: Option<String>,
+    pub lease_token: u64,
+    pub lease_expiry: f64,
+    pub highest_fence: u64,
+}
+
+impl Store {
+    fn answer(&self, inner: &Inner, alias: u64, id: u32) -> TargetSet {
+        let set = inner
+            .plans
+            .get(&alias)
+            .and_then(|t| t.get(id))
+            .map(|s| inner.sets.get(s).clone());
+        match set {
+            Some(s) if !s.is_empty() => s,
+            _ => {
+                self.counters.empty_answers.fetch_add(1, Relaxed);
+                set.unwrap_or_else(|| self.empty.clone())
+            }
+        }
+    }
+
+    /// The leaves the alias points at; empty (and counted) when unset, deleted or empty.
+    pub fn resolve(&self, id: u32) -> Result<TargetSet> {
+        let inner = self.inner.read();
+        inner.check_id(id)?;
+        let (s, i) = locate(id);
+        let alias = self.shards[s].lock()[i].alias;
+        Ok(self.answer(&inner, alias, id))
+    }
+
+    /// [`Store::resolve`] for many endpoints.
+    pub fn resolve_many(&self, ids: Option<&[u32]>) -> Result<Vec<TargetSet>> {
+        let inner = self.inner.read();
+        let aliases = self.gather(&inner, ids, |_, slot| slot.alias)?;
+        let id_of = |pos: usize| ids.map_or(pos as u32, |ids| ids[pos]);
+        Ok(aliases
+            .iter()
+            .enumerate()
+            .map(|(pos, &alias)| self.answer(&inner, alias, id_of(pos)))
+            .collect())
+    }
+
+    /// Alias generation per endpoint (0 = none).
+    pub fn aliases(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
+        let inner = self.inner.read();
+        self.gather(&inner, ids, |_, slot| slot.alias)
+    }
+
+    /// Rollback generation per endpoint (0 = none).
+    pub fn rollbacks(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
+        let inner = self.inner.read();
+        self.gather(&inner, ids, |_, slot| slot.rollback)
+    }
+
+    /// Version per endpoint (the compare value of [`Mode::Exact`]).
+    pub fn versions(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
+        let inner = self.inner.read();
+        self.gather(&inner, ids, |_, slot| slot.version)
+    }
+
+    /// Ids whose alias is set but whose tree is gone, in input order.
+    pub fn dangling_aliases(&self, ids: Option<&[u32]>) -> Result<Vec<u32>> {
+        let inner = self.inner.read();
+        let flags = self.gather(&inner, ids, |id, slot| {
+            (slot.alias != 0 && !inner.has_tree(slot.alias, id)).then_some(id)
+        })?;
+        Ok(flags.into_iter().flatten().collect())
+    }
+
+    pub fn state(&self, id: u32) -> Result<EndpointState> {
+        let inner = self.inner.read();
+        inner.check_id(id)?;
+        let (s, i) = locate(id);
+        // Copy the record and drop its lock before looking up the holder's name: the holder
+        // table and a shard are never held together, so lock order cannot deadlock.
+        let slot = self.shards[s].lock()[i];
+        let holders = self.holders.read();
+        let none_if_zero = |g: u64| (g != 0).then_some(g);
+        Ok(EndpointState {
+            id,
+            name: inner.names.name(id).to_owned(),
+            alias: none_if_zero(slot.alias),
+            rollback: none_if_zero(slot.rollback),
+            version: slot.version,
+            lease_holder: holders.name(slot.holder).map(str::to_owned),
+            lease_token: slot.lease_token,
+            lease_expiry: slot.lease_expiry,
+            highest_fence: slot.highest_fence,
+        })
+    }
+}

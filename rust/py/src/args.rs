@@ -1,0 +1,373 @@
+//! Scalar arguments as `FromPyObject` newtypes: each conversion raises the error class of the
+//! contract (`_core.pyi`) and names the offending value.
+
+use dnsrace_core::{EndpointKey, EndpointRef, Error, Leaf, Mode, MAX_TOKEN};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use crate::errors::{to_py, OrRaise};
+
+pub fn repr(obj: &Bound<'_, PyAny>) -> String {
+    obj.repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "<unrepresentable>".into())
+}
+
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}
+
+/// An int argument (bool excluded): `Ok(Some(v))` when it fits i64, `Ok(None)` when it is an int
+/// out of that range, `Err(())` when it is not an int at all.
+pub fn int_value(obj: &Bound<'_, PyAny>) -> Result<Option<i64>, ()> {
+    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
+        return Err(());
+    }
+    Ok(obj.extract::<i64>().ok())
+}
+
+/// An int in `min..=2^63-1`, or the error `kind` with a message naming the value.
+fn ranged_int(
+    obj: &Bound<'_, PyAny>,
+    min: i64,
+    what: &str,
+    kind: fn(String) -> Error,
+) -> dnsrace_core::Result<u64> {
+    match int_value(obj) {
+        Ok(Some(v)) if v >= min => Ok(v as u64),
+        _ => Err(kind(format!(
+            "invalid {what} {}: must be an int in {min}..{}",
+            repr(obj),
+            MAX_TOKEN
+        ))),
+    }
+}
+
+macro_rules! ranged_arg {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $what:expr, $kind:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name(pub u64);
+
+        impl<'a, 'py> FromPyObject<'a, 'py> for $name {
+            type Error = PyErr;
+
+            fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+                ranged_int(&obj, $min, $what, $kind).map($name).or_raise()
+            }
+        }
+    };
+}
+
+ranged_arg!(
+    /// A plan generation, 1..=2^63-1 (`InvalidGeneration`).
+    Generation, 1, "generation", Error::InvalidGeneration
+);
+ranged_arg!(
+    /// A fencing token, 1..=2^63-1 (`InvalidToken`).
+    FenceToken, 1, "fence", Error::InvalidToken
+);
+ranged_arg!(
+    /// A lease token, 1..=2^63-1 (`InvalidToken`).
+    LeaseToken, 1, "token", Error::InvalidToken
+);
+ranged_arg!(
+    /// An expected version, 0..=2^63-1 (`InvalidToken`).
+    Version, 0, "expected version", Error::InvalidToken
+);
+
+/// A number of seconds (int or float, not bool); finiteness is the core's check.
+fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> dnsrace_core::Result<f64> {
+    let bad = || {
+        Err(Error::InvalidArgument(format!(
+            "invalid {what} {}: must be a finite number of seconds",
+            repr(obj)
+        )))
+    };
+    if obj.is_instance_of::<PyBool>() {
+        return bad();
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(f.value());
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return obj.extract::<f64>().or_else(|_| bad());
+    }
+    bad()
+}
+
+/// A lease time-to-live in seconds (`InvalidArgument`).
+pub struct Ttl(pub f64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Ttl {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        seconds(&obj, "ttl").map(Ttl).or_raise()
+    }
+}
+
+/// A point in time on the caller's clock (`InvalidArgument`).
+pub struct Now(pub f64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Now {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        seconds(&obj, "now").map(Now).or_raise()
+    }
+}
+
+/// The text of a str argument borrowed from it, or `err` (also for lone surrogates).
+fn text<'a>(obj: Borrowed<'a, '_, PyAny>, err: impl Fn() -> Error) -> PyResult<&'a str> {
+    if !obj.is_instance_of::<PyString>() {
+        return Err(to_py(err()));
+    }
+    obj.extract::<&'a str>().map_err(|_| to_py(err()))
+}
+
+/// A lease holder: a str (its length is the core's check; `InvalidArgument`).
+pub struct Holder<'a>(pub &'a str);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Holder<'a> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let err =
+            || Error::InvalidArgument(format!("invalid holder {}: must be a str", repr(&obj)));
+        text(obj, err).map(Holder)
+    }
+}
+
+/// A DNS name given where only a name is accepted (`InvalidArgument` for a non-str).
+pub struct Name<'a>(pub &'a str);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Name<'a> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let err = || Error::InvalidArgument(format!("invalid name {}: must be a str", repr(&obj)));
+        text(obj, err).map(Name)
+    }
+}
+
+/// One endpoint: a name or an id (`UnknownEndpoint` for a negative id, `InvalidArgument` for
+/// anything but a str or an int).
+pub struct Endpoint<'a>(pub EndpointRef<'a>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Endpoint<'a> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyString>() {
+            let err = || Error::InvalidName(format!("invalid DNS name {}", repr(&obj)));
+            return text(obj, err).map(|t| Endpoint(EndpointRef::Name(t)));
+        }
+        endpoint_id(&obj).map(Endpoint).or_raise()
+    }
+}
+
+/// An endpoint given as an int id.
+fn endpoint_id(obj: &Bound<'_, PyAny>) -> dnsrace_core::Result<EndpointRef<'static>> {
+    match int_value(obj) {
+        Ok(Some(v)) if v >= 0 => Ok(EndpointRef::Id(v as u64)),
+        Ok(_) => Err(Error::UnknownEndpoint(format!(
+            "unknown endpoint id {}",
+            repr(obj)
+        ))),
+        Err(()) => Err(Error::InvalidArgument(format!(
+            "invalid endpoint {}: must be a str name or an int id",
+            repr(obj)
+        ))),
+    }
+}
+
+/// An endpoint item of a batch (a name borrowed from the item, or an id).
+pub fn endpoint_item<'a>(obj: &'a Bound<'_, PyAny>) -> dnsrace_core::Result<EndpointRef<'a>> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return s
+            .to_str()
+            .map(EndpointRef::Name)
+            .map_err(|_| Error::InvalidName(format!("invalid DNS name {}", repr(obj))));
+    }
+    endpoint_id(obj)
+}
+
+/// How a plan names an endpoint (ids must fit 32 bits; the store checks they are registered).
+pub fn plan_key(obj: &Bound<'_, PyAny>) -> dnsrace_core::Result<EndpointKey> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        let text = s
+            .to_str()
+            .map_err(|_| Error::InvalidName(format!("invalid DNS name {}", repr(obj))))?;
+        return Ok(EndpointKey::Name(text.into()));
+    }
+    match int_value(obj) {
+        Ok(Some(v)) if (0..=u32::MAX as i64).contains(&v) => Ok(EndpointKey::Id(v as u32)),
+        Ok(_) => Err(Error::UnknownEndpoint(format!(
+            "unknown endpoint id {}",
+            repr(obj)
+        ))),
+        Err(()) => Err(Error::InvalidArgument(format!(
+            "invalid endpoint {}: must be a str name or an int id",
+            repr(obj)
+        ))),
+    }
+}
+
+/// A flip mode given as a string; anything else raises `InvalidArgument`.
+pub struct ModeArg(pub Mode);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for ModeArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let err = || {
+            Error::InvalidArgument(format!(
+                "invalid mode {}: expected \"lww\", \"if_newer\" or \"exact\"",
+                repr(&obj)
+            ))
+        };
+        let text = text(obj, err)?;
+        Mode::parse(text).map(ModeArg).or_raise()
+    }
+}
+
+/// A keyword flag: a bool, nothing else (`InvalidArgument` naming the flag).
+fn flag(obj: &Borrowed<'_, '_, PyAny>, name: &str) -> PyResult<bool> {
+    match obj.cast::<PyBool>() {
+        Ok(b) => Ok(b.is_true()),
+        Err(_) => Err(to_py(Error::InvalidArgument(format!(
+            "invalid {name} {}: must be a bool",
+            repr(obj)
+        )))),
+    }
+}
+
+/// The `safe` flag of `delete_plans`.
+pub struct SafeArg(pub bool);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for SafeArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        flag(&obj, "safe").map(SafeArg)
+    }
+}
+
+/// The `rollback` flag of `flip` and `flip_many`.
+pub struct RollbackArg(pub bool);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for RollbackArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        flag(&obj, "rollback").map(RollbackArg)
+    }
+}
+
+/// The container a batch read returns: `"list"` (Python ints, `None` for none), `"array"`
+/// (`array.array`) or `"numpy"` (a numpy array; imports numpy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    List,
+    Array,
+    Numpy,
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Output {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let err = || {
+            Error::InvalidArgument(format!(
+                "invalid output {}: expected \"list\", \"array\" or \"numpy\"",
+                repr(&obj)
+            ))
+        };
+        match text(obj, err)? {
+            "list" => Ok(Output::List),
+            "array" => Ok(Output::Array),
+            "numpy" => Ok(Output::Numpy),
+            _ => Err(to_py(err())),
+        }
+    }
+}
+
+/// The `outcomes` option of `flip_many`: `False` (counts only), `True` or `"array"`
+/// (`array.array` outcome and previous-alias arrays), `"numpy"` (numpy arrays).
+pub struct OutcomesArg(pub Option<Output>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for OutcomesArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(b) = obj.cast::<PyBool>() {
+            return Ok(OutcomesArg(b.is_true().then_some(Output::Array)));
+        }
+        if let Ok(s) = obj.cast::<PyString>() {
+            match s.to_str()? {
+                "array" => return Ok(OutcomesArg(Some(Output::Array))),
+                "numpy" => return Ok(OutcomesArg(Some(Output::Numpy))),
+                _ => {}
+            }
+        }
+        Err(to_py(Error::InvalidArgument(format!(
+            "invalid outcomes {}: expected a bool, \"array\" or \"numpy\"",
+            repr(&obj)
+        ))))
+    }
+}
+
+/// One (address, weight) target: a tuple or list pair, as in the reference.
+pub fn leaf(item: &Bound<'_, PyAny>) -> dnsrace_core::Result<Leaf> {
+    let malformed = || {
+        Error::InvalidArgument(format!(
+            "invalid target {}: expected an (address, weight) pair",
+            repr(item)
+        ))
+    };
+    let (addr, weight) = if let Ok(t) = item.cast::<PyTuple>() {
+        if t.len() != 2 {
+            return Err(malformed());
+        }
+        (
+            t.get_item(0).map_err(|_| malformed())?,
+            t.get_item(1).map_err(|_| malformed())?,
+        )
+    } else if let Ok(l) = item.cast::<PyList>() {
+        if l.len() != 2 {
+            return Err(malformed());
+        }
+        (
+            l.get_item(0).map_err(|_| malformed())?,
+            l.get_item(1).map_err(|_| malformed())?,
+        )
+    } else {
+        // Only tuples and lists: a 2-key dict is not a pair.
+        return Err(malformed());
+    };
+    let addr_text = match addr.cast::<PyString>() {
+        Ok(s) => s
+            .to_str()
+            .map_err(|_| Error::InvalidAddress(format!("invalid IP address {}", repr(&addr))))?,
+        Err(_) => {
+            return Err(Error::InvalidAddress(format!(
+                "invalid IP address {}: must be a str",
+                repr(&addr)
+            )))
+        }
+    };
+    let weight = match int_value(&weight) {
+        Ok(Some(w)) if (0..=255).contains(&w) => w as u8,
+        _ => {
+            return Err(Error::InvalidWeight(format!(
+                "invalid weight {} for {addr_text}: must be an int in 0..255",
+                repr(&weight)
+            )))
+        }
+    };
+    Leaf::parse(addr_text, weight)
+}

@@ -1,0 +1,426 @@
+//! Sequences of integers (endpoint ids, expected versions, fences, tokens, set indices,
+//! generations) from Python: any buffer of signed or unsigned integers (`array.array`,
+//! `memoryview`, `bytes`, numpy arrays of 8 to 64 bits), a `range`, or a list, tuple or other
+//! iterable of ints.
+//!
+//! A buffer is read without creating Python objects, with the interpreter detached: its items
+//! are first **copied** into memory the store owns (a `memcpy` per chunk of 4096 items for a
+//! contiguous buffer), then validated and converted from that copy. Another thread writing the buffer meanwhile may make
+//! the copy mix old and new values, but it cannot crash the process, and no value is used other
+//! than the one validated. (An exporter such as `array.array` refuses to resize while the
+//! buffer is held, so the memory stays valid.)
+
+use std::mem::size_of;
+
+use dnsrace_core::{EndpointRef, Error, Store};
+use pyo3::buffer::{ElementType, PyUntypedBuffer};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyRange, PyRangeMethods, PyString, PyTuple};
+
+use crate::args::{endpoint_item, int_value, repr, type_name};
+
+/// How the values of one argument are checked: the accepted range and the error classes for a
+/// value out of range and for an item of the wrong type.
+#[derive(Clone, Copy)]
+pub struct Spec {
+    pub what: &'static str,
+    pub lo: i128,
+    pub hi: i128,
+    pub range_err: fn(String) -> Error,
+    pub type_err: fn(String) -> Error,
+}
+
+impl Spec {
+    fn out_of_range(&self, value: impl std::fmt::Display) -> Error {
+        (self.range_err)(format!(
+            "invalid {} {value}: must be an int in {}..{}",
+            self.what, self.lo, self.hi
+        ))
+    }
+}
+
+pub const MAX_I63: i128 = i64::MAX as i128;
+
+/// Endpoint ids as plain ints: a negative or too large id is unknown; a non-int item is
+/// invalid. (Whether an id is registered is the store's check.)
+pub const IDS: Spec = Spec {
+    what: "endpoint id",
+    lo: 0,
+    hi: u32::MAX as i128,
+    range_err: unknown_id,
+    type_err: Error::InvalidArgument,
+};
+
+fn unknown_id(message: String) -> Error {
+    Error::UnknownEndpoint(message.replacen("invalid endpoint id", "unknown endpoint id", 1))
+}
+
+pub const VERSIONS: Spec = Spec {
+    what: "expected version",
+    lo: 0,
+    hi: MAX_I63,
+    range_err: Error::InvalidToken,
+    type_err: Error::InvalidToken,
+};
+
+pub const FENCES: Spec = Spec {
+    what: "fence",
+    lo: 1,
+    hi: MAX_I63,
+    range_err: Error::InvalidToken,
+    type_err: Error::InvalidToken,
+};
+
+pub const TOKENS: Spec = Spec {
+    what: "token",
+    ..FENCES
+};
+
+pub const GENERATIONS: Spec = Spec {
+    what: "generation",
+    lo: 1,
+    hi: MAX_I63,
+    range_err: Error::InvalidGeneration,
+    type_err: Error::InvalidGeneration,
+};
+
+/// Set indices of `Plan.from_shared` for `sets` target sets.
+pub fn set_indices(sets: usize) -> Spec {
+    Spec {
+        what: "set index",
+        lo: 0,
+        hi: sets as i128 - 1,
+        range_err: Error::InvalidArgument,
+        type_err: Error::InvalidArgument,
+    }
+}
+
+/// Integer item types a buffer may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item {
+    I8,
+    U8,
+    I16,
+    U16,
+    I32,
+    U32,
+    I64,
+    U64,
+}
+
+/// A one-dimensional buffer of integers, held (exported) until dropped.
+pub struct IntBuffer {
+    buf: PyUntypedBuffer,
+    item: Result<Item, String>,
+}
+
+impl IntBuffer {
+    fn get(obj: &Bound<'_, PyAny>) -> Option<IntBuffer> {
+        let buf = PyUntypedBuffer::get(obj).ok()?;
+        let format = buf.format().to_bytes().to_vec();
+        let text = String::from_utf8_lossy(&format).into_owned();
+        let native = !matches!(format.first(), Some(b'>' | b'!')) || cfg!(target_endian = "big");
+        let code = text.trim_start_matches(['@', '=', '<', '>', '!']);
+        let item = match (ElementType::from_format(buf.format()), buf.item_size()) {
+            _ if buf.dimensions() != 1 => Err(format!(
+                "a {}-dimensional buffer (expected one dimension)",
+                buf.dimensions()
+            )),
+            _ if !native => Err(format!("a big-endian buffer (format {text:?})")),
+            // Chars are bytes of text, not integers (as for the reference).
+            _ if code == "c" => Err("a buffer of chars".into()),
+            (ElementType::SignedInteger { bytes }, size) if bytes == size => match bytes {
+                1 => Ok(Item::I8),
+                2 => Ok(Item::I16),
+                4 => Ok(Item::I32),
+                8 => Ok(Item::I64),
+                _ => Err(format!("a buffer of {bytes}-byte integers")),
+            },
+            (ElementType::UnsignedInteger { bytes }, size) if bytes == size => match bytes {
+                1 => Ok(Item::U8),
+                2 => Ok(Item::U16),
+                4 => Ok(Item::U32),
+                8 => Ok(Item::U64),
+                _ => Err(format!("a buffer of {bytes}-byte integers")),
+            },
+            (ElementType::Bool, _) => Err("a buffer of bools".into()),
+            (ElementType::Float { .. }, _) => Err(format!("a buffer of floats (format {text:?})")),
+            _ => Err(format!("a buffer of format {text:?}")),
+        };
+        Some(IntBuffer { buf, item })
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.shape().first().copied().unwrap_or(0)
+    }
+
+    /// Copy, validate and convert the items (call it detached: no Python object is touched).
+    pub fn to_vec<T: Out>(&self, spec: &Spec) -> dnsrace_core::Result<Vec<T>> {
+        let item = self.item.as_ref().map_err(|what| {
+            (spec.type_err)(format!("invalid {}s: {what}, expected integers", spec.what))
+        })?;
+        let (n, ptr) = (self.len(), self.buf.buf_ptr() as *const u8);
+        if n == 0 {
+            // An empty buffer's pointer may be null.
+            return Ok(Vec::new());
+        }
+        let stride = self.buf.strides().first().copied().unwrap_or(0);
+        // SAFETY: the exporter keeps `n` items at `ptr + i * stride` alive and in place while
+        // the buffer is held; `convert` only reads them (see the module notes on writers).
+        unsafe {
+            match item {
+                Item::I8 => convert::<i8, T>(ptr, n, stride, spec),
+                Item::U8 => convert::<u8, T>(ptr, n, stride, spec),
+                Item::I16 => convert::<i16, T>(ptr, n, stride, spec),
+                Item::U16 => convert::<u16, T>(ptr, n, stride, spec),
+                Item::I32 => convert::<i32, T>(ptr, n, stride, spec),
+                Item::U32 => convert::<u32, T>(ptr, n, stride, spec),
+                Item::I64 => convert::<i64, T>(ptr, n, stride, spec),
+                Item::U64 => convert::<u64, T>(ptr, n, stride, spec),
+            }
+        }
+    }
+}
+
+/// Integer item types of buffers: a wrapping cast to u64 (exact once the value is known to
+/// be in a range within 0..=2^63-1).
+pub trait Int: Copy + Ord + Into<i128> + std::fmt::Display + Send + 'static {
+    fn as_u64(self) -> u64;
+}
+
+macro_rules! int_items {
+    ($($t:ty),*) => {$(
+        impl Int for $t {
+            #[inline(always)]
+            fn as_u64(self) -> u64 {
+                self as u64
+            }
+        }
+    )*};
+}
+
+int_items!(i8, u8, i16, u16, i32, u32, i64, u64);
+
+/// Output item types: `u32` (ids, set indices) and `u64` (versions, tokens, generations).
+pub trait Out: Copy + Send + 'static {
+    fn from_i128(v: i128) -> Self;
+    fn from_u64(v: u64) -> Self;
+}
+
+impl Out for u32 {
+    #[inline(always)]
+    fn from_i128(v: i128) -> Self {
+        v as u32
+    }
+    #[inline(always)]
+    fn from_u64(v: u64) -> Self {
+        v as u32
+    }
+}
+
+impl Out for u64 {
+    #[inline(always)]
+    fn from_i128(v: i128) -> Self {
+        v as u64
+    }
+    #[inline(always)]
+    fn from_u64(v: u64) -> Self {
+        v
+    }
+}
+
+/// Copy `n` items of type `E` at `ptr` (byte stride `stride`), check them against `spec` and
+/// convert them, chunk by chunk: each chunk is first copied into private memory (a `memcpy`
+/// when contiguous) and only that copy is checked and used, while it is in cache, so the
+/// buffer is read once.
+///
+/// # Safety
+/// `ptr + i * stride` must be readable for `size_of::<E>()` bytes for every `i < n`.
+unsafe fn convert<E: Int, T: Out>(
+    ptr: *const u8,
+    n: usize,
+    stride: isize,
+    spec: &Spec,
+) -> dnsrace_core::Result<Vec<T>> {
+    const CHUNK: usize = 4096;
+    let mut out: Vec<T> = Vec::with_capacity(n);
+    let mut chunk: Vec<E> = Vec::with_capacity(CHUNK.min(n));
+    let mut bounds: Option<(E, E)> = None;
+    let mut start = 0;
+    while start < n {
+        let len = CHUNK.min(n - start);
+        chunk.clear();
+        let base = ptr.offset(start as isize * stride);
+        if stride == size_of::<E>() as isize {
+            std::ptr::copy_nonoverlapping(
+                base,
+                chunk.as_mut_ptr().cast::<u8>(),
+                len * size_of::<E>(),
+            );
+            chunk.set_len(len);
+        } else {
+            for i in 0..len {
+                chunk.push(std::ptr::read_unaligned(
+                    base.offset(i as isize * stride).cast::<E>(),
+                ));
+            }
+        }
+        let (lo, hi) = chunk
+            .iter()
+            .fold((chunk[0], chunk[0]), |(lo, hi), &e| (lo.min(e), hi.max(e)));
+        bounds = Some(bounds.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        out.extend(chunk.iter().map(|&e| T::from_u64(e.as_u64())));
+        start += len;
+    }
+    if let Some((lo, hi)) = bounds {
+        if lo.into() < spec.lo {
+            return Err(spec.out_of_range(lo));
+        }
+        if hi.into() > spec.hi {
+            return Err(spec.out_of_range(hi));
+        }
+    }
+    Ok(out)
+}
+
+/// A sequence-of-ints argument, classified without converting its items.
+pub enum IntSeq<'py> {
+    Buffer(IntBuffer),
+    Range { start: i128, step: i128, len: usize },
+    Items(Vec<Bound<'py, PyAny>>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for IntSeq<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        IntSeq::new(&obj).map_err(crate::errors::to_py)
+    }
+}
+
+impl<'py> IntSeq<'py> {
+    fn new(obj: &Bound<'py, PyAny>) -> dnsrace_core::Result<Self> {
+        let not_seq = || {
+            Error::InvalidArgument(format!(
+                "expected a sequence of ints, a buffer or a range, got {}",
+                type_name(obj)
+            ))
+        };
+        if obj.is_instance_of::<PyString>() {
+            return Err(not_seq());
+        }
+        if let Ok(list) = obj.cast::<PyList>() {
+            return Ok(IntSeq::Items(list.iter().collect()));
+        }
+        if let Ok(tuple) = obj.cast::<PyTuple>() {
+            return Ok(IntSeq::Items(tuple.iter().collect()));
+        }
+        if let Ok(range) = obj.cast::<PyRange>() {
+            let len = range.len().map_err(|_| not_seq())?;
+            // Bounds beyond isize cannot be ids or tokens anyway: report the first item.
+            let (start, step) = match (range.start(), range.step()) {
+                (Ok(a), Ok(s)) => (a as i128, s as i128),
+                _ => {
+                    let first = range.get_item(0).map(|f| repr(&f)).unwrap_or_default();
+                    return Err(Error::InvalidArgument(format!(
+                        "range starting at {first} out of range"
+                    )));
+                }
+            };
+            return Ok(IntSeq::Range { start, step, len });
+        }
+        if let Some(buffer) = IntBuffer::get(obj) {
+            return Ok(IntSeq::Buffer(buffer));
+        }
+        let iter = obj.try_iter().map_err(|_| not_seq())?;
+        Ok(IntSeq::Items(
+            iter.collect::<PyResult<Vec<_>>>().map_err(|_| not_seq())?,
+        ))
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            IntSeq::Buffer(b) => b.len(),
+            IntSeq::Range { len, .. } => *len,
+            IntSeq::Items(items) => items.len(),
+        }
+    }
+
+    /// Convert what needs the interpreter now (items); a buffer is left for
+    /// [`Staged::finish`], to run detached.
+    pub fn stage<T: Out>(&self, spec: Spec) -> dnsrace_core::Result<Staged<'_, T>> {
+        match self {
+            IntSeq::Buffer(b) => Ok(Staged::Buffer(b, spec)),
+            IntSeq::Range { start, step, len } => {
+                let last = start + step * (*len as i128 - 1).max(0);
+                let (lo, hi) = (*start.min(&last), *start.max(&last));
+                if *len > 0 && (lo < spec.lo || hi > spec.hi) {
+                    let bad = if lo < spec.lo { lo } else { hi };
+                    return Err(spec.out_of_range(bad));
+                }
+                let (start, step) = (*start, *step);
+                Ok(Staged::Done(
+                    (0..*len)
+                        .map(|i| T::from_i128(start + step * i as i128))
+                        .collect(),
+                ))
+            }
+            IntSeq::Items(items) => items
+                .iter()
+                .map(|item| match int_value(item) {
+                    Ok(Some(v)) if (spec.lo..=spec.hi).contains(&(v as i128)) => {
+                        Ok(T::from_i128(v as i128))
+                    }
+                    Ok(_) => Err(spec.out_of_range(repr(item))),
+                    Err(()) => Err((spec.type_err)(format!(
+                        "invalid {} {}: must be an int",
+                        spec.what,
+                        repr(item)
+                    ))),
+                })
+                .collect::<dnsrace_core::Result<Vec<T>>>()
+                .map(Staged::Done),
+        }
+    }
+
+    /// Endpoint ids: ints as in [`IDS`]; items that include names are looked up in `store`.
+    pub fn stage_endpoints(&self, store: &Store) -> dnsrace_core::Result<Staged<'_, u32>> {
+        if let IntSeq::Items(items) = self {
+            if items.iter().any(|i| i.is_instance_of::<PyString>()) {
+                let refs = items
+                    .iter()
+                    .map(endpoint_item)
+                    .collect::<dnsrace_core::Result<Vec<EndpointRef<'_>>>>()?;
+                return store.endpoint_ids(&refs).map(Staged::Done);
+            }
+            // Ints only: a non-int item is an invalid endpoint, as for a single endpoint.
+            if let Some(bad) = items.iter().find(|i| int_value(i).is_err()) {
+                return Err(Error::InvalidArgument(format!(
+                    "invalid endpoint {}: must be a str name or an int id",
+                    repr(bad)
+                )));
+            }
+        }
+        self.stage(IDS)
+    }
+}
+
+/// Converted values, or a buffer whose conversion runs later (detached).
+pub enum Staged<'a, T> {
+    Done(Vec<T>),
+    Buffer(&'a IntBuffer, Spec),
+}
+
+impl<T: Out> Staged<'_, T> {
+    pub fn finish(self) -> dnsrace_core::Result<Vec<T>> {
+        match self {
+            Staged::Done(v) => Ok(v),
+            Staged::Buffer(b, spec) => b.to_vec(&spec),
+        }
+    }
+}
+
+/// Finish an optional staged conversion.
+pub fn finish<T: Out>(staged: Option<Staged<'_, T>>) -> dnsrace_core::Result<Option<Vec<T>>> {
+    staged.map(Staged::finish).transpose()
+}

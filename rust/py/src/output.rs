@@ -1,0 +1,102 @@
+//! Arrays out: batch results as `array.array` or numpy arrays, written in place.
+//!
+//! Sentinels: a generation of 0 means "none" (generations start at 1).
+
+use pyo3::buffer::{Element, PyBuffer};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyList;
+
+use crate::args::Output;
+
+static ARRAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Item types of output arrays, with their `array` type code and numpy dtype.
+pub trait Item: Element + Copy + Send + 'static {
+    const TYPECODE: &'static str;
+    const DTYPE: &'static str;
+}
+
+impl Item for u8 {
+    const TYPECODE: &'static str = "B";
+    const DTYPE: &'static str = "uint8";
+}
+
+impl Item for u32 {
+    const TYPECODE: &'static str = "I";
+    const DTYPE: &'static str = "uint32";
+}
+
+impl Item for u64 {
+    const TYPECODE: &'static str = "Q";
+    const DTYPE: &'static str = "uint64";
+}
+
+/// A fresh, zero-filled output array of `n` items and its (held) buffer.
+pub struct OutArray<'py, T: Item> {
+    pub obj: Bound<'py, PyAny>,
+    /// None for an empty array (whose buffer pointer need not be aligned).
+    buf: Option<PyBuffer<T>>,
+}
+
+impl<'py, T: Item> OutArray<'py, T> {
+    /// `output` must be `Array` or `Numpy` (`List` is built by the caller from a `Vec`).
+    pub fn new(py: Python<'py>, output: Output, n: usize) -> PyResult<Self> {
+        let obj = match output {
+            Output::Numpy => py.import("numpy")?.getattr("zeros")?.call1((n, T::DTYPE))?,
+            Output::Array | Output::List => {
+                let array = ARRAY.get_or_try_init(py, || {
+                    py.import("array")?.getattr("array").map(Bound::unbind)
+                })?;
+                // bytes(n) is calloc'ed: no pass over the memory before ours.
+                let zeros = py
+                    .get_type::<pyo3::types::PyBytes>()
+                    .call1((n * std::mem::size_of::<T>(),))?;
+                array.bind(py).call1((T::TYPECODE, zeros))?
+            }
+        };
+        let buf = if n == 0 {
+            None
+        } else {
+            let buf = PyBuffer::<T>::get(&obj)?;
+            debug_assert!(buf.item_count() == n && buf.is_c_contiguous() && !buf.readonly());
+            Some(buf)
+        };
+        Ok(OutArray { obj, buf })
+    }
+
+    /// The items, writable. The array was just created and no Python code has seen it, so
+    /// nothing else reads or writes it; the buffer keeps it from being resized.
+    pub fn slice(&mut self) -> &mut [T] {
+        match &self.buf {
+            // SAFETY: a C-contiguous, writable buffer of n items of T, exclusively ours (above).
+            Some(buf) => unsafe {
+                std::slice::from_raw_parts_mut(buf.buf_ptr().cast::<T>(), buf.item_count())
+            },
+            None => &mut [],
+        }
+    }
+}
+
+/// `values` in the requested container; `list` maps each value to a Python object.
+pub fn vec_out<'py, T: Item + IntoPyObject<'py>>(
+    py: Python<'py>,
+    output: Output,
+    values: Vec<T>,
+    list_item: impl Fn(T) -> PyResult<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    match output {
+        Output::List => {
+            let items = values
+                .into_iter()
+                .map(list_item)
+                .collect::<PyResult<Vec<_>>>()?;
+            Ok(PyList::new(py, items)?.into_any())
+        }
+        Output::Array | Output::Numpy => {
+            let mut out = OutArray::<T>::new(py, output, values.len())?;
+            out.slice().copy_from_slice(&values);
+            Ok(out.obj)
+        }
+    }
+}

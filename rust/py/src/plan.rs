@@ -1,0 +1,219 @@
+//! `dnsrace._core.Plan`.
+
+use std::sync::Arc;
+
+use dnsrace_core as core;
+use dnsrace_core::{EndpointKey, Error, Leaf, PlanBuilder};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyMapping, PyString, PyTuple};
+
+use crate::args::{leaf, plan_key, repr, type_name, Generation};
+use crate::errors::{guard, to_py, OrRaise, UnknownEndpoint};
+use crate::ints::{self, IntSeq};
+
+/// The items of a non-str iterable (target sets and their targets).
+pub fn items<'py>(obj: &Bound<'py, PyAny>, what: &str) -> core::Result<Vec<Bound<'py, PyAny>>> {
+    let not_seq = || {
+        Error::InvalidArgument(format!(
+            "invalid {what}: expected a sequence, got {}",
+            type_name(obj)
+        ))
+    };
+    if obj.is_instance_of::<PyString>() {
+        return Err(not_seq());
+    }
+    if let Ok(list) = obj.cast::<PyList>() {
+        return Ok(list.iter().collect());
+    }
+    if let Ok(tuple) = obj.cast::<PyTuple>() {
+        return Ok(tuple.iter().collect());
+    }
+    let iter = obj.try_iter().map_err(|_| not_seq())?;
+    iter.collect::<PyResult<Vec<_>>>().map_err(|_| not_seq())
+}
+
+fn target_set(obj: &Bound<'_, PyAny>) -> core::Result<Vec<Leaf>> {
+    items(obj, "target set")?.iter().map(leaf).collect()
+}
+
+pub fn answer<'py>(py: Python<'py>, set: &[Leaf]) -> PyResult<Bound<'py, PyTuple>> {
+    let leaves = set
+        .iter()
+        .map(|l| (l.addr.to_string(), l.weight).into_pyobject(py))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, leaves)
+}
+
+fn not_mapping(obj: &Bound<'_, PyAny>) -> Error {
+    Error::InvalidArgument(format!(
+        "invalid targets: expected a mapping of endpoint to targets, got {}",
+        type_name(obj)
+    ))
+}
+
+/// One plan generation: a weighted target set (tree) per endpoint. Immutable.
+#[pyclass(frozen, module = "dnsrace._core", name = "Plan")]
+pub struct PyPlan {
+    pub plan: Arc<core::Plan>,
+}
+
+#[pymethods]
+impl PyPlan {
+    #[new]
+    fn new(generation: Generation, targets: &Bound<'_, PyAny>) -> PyResult<Self> {
+        guard(|| {
+            let build = || -> core::Result<core::Plan> {
+                let mut b = PlanBuilder::new(generation.0)?;
+                let pairs: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> =
+                    if let Ok(d) = targets.cast::<PyDict>() {
+                        d.iter().collect()
+                    } else if let Ok(m) = targets.cast::<PyMapping>() {
+                        let keys = m.keys().map_err(|_| not_mapping(targets))?;
+                        keys.iter()
+                            .map(|k| m.get_item(&k).map(|v| (k, v)))
+                            .collect::<PyResult<_>>()
+                            .map_err(|_| not_mapping(targets))?
+                    } else {
+                        return Err(not_mapping(targets));
+                    };
+                b.reserve(pairs.len());
+                for (k, v) in pairs {
+                    let key = plan_key(&k)?;
+                    let set = b.add_set(target_set(&v)?)?;
+                    b.add_endpoint(key, set)?;
+                }
+                Ok(b.build())
+            };
+            Ok(PyPlan {
+                plan: Arc::new(build().or_raise()?),
+            })
+        })
+    }
+
+    /// Compact constructor: `endpoints[i]` gets `target_sets[set_index[i]]`. Ids and set
+    /// indices given as buffers or ranges are converted detached, without Python objects.
+    #[staticmethod]
+    fn from_shared<'py>(
+        py: Python<'py>,
+        generation: Generation,
+        target_sets: &Bound<'py, PyAny>,
+        endpoints: IntSeq<'py>,
+        set_index: IntSeq<'py>,
+    ) -> PyResult<Self> {
+        guard(|| {
+            let mut b = PlanBuilder::new(generation.0).or_raise()?;
+            let sets = items(target_sets, "target_sets")
+                .and_then(|sets| {
+                    sets.iter()
+                        .map(|s| b.add_set(target_set(s)?))
+                        .collect::<core::Result<Vec<u32>>>()
+                })
+                .or_raise()?;
+            if endpoints.len() != set_index.len() {
+                return Err(to_py(Error::InvalidArgument(format!(
+                    "endpoints has {} items but set_index has {}",
+                    endpoints.len(),
+                    set_index.len()
+                ))));
+            }
+            b.reserve(endpoints.len());
+            let names = matches!(&endpoints, IntSeq::Items(items)
+                if items.iter().any(|i| i.is_instance_of::<PyString>()));
+            if names {
+                // Names (or a mix): one key at a time, as `Plan(...)` does.
+                let IntSeq::Items(keys) = &endpoints else {
+                    unreachable!()
+                };
+                let index = set_index
+                    .stage::<u32>(ints::set_indices(sets.len()))
+                    .and_then(|s| s.finish())
+                    .or_raise()?;
+                for (k, &i) in keys.iter().zip(&index) {
+                    b.add_endpoint(plan_key(k).or_raise()?, sets[i as usize])
+                        .or_raise()?;
+                }
+            } else {
+                let ids = endpoints.stage::<u32>(ints::IDS).or_raise()?;
+                let index = set_index
+                    .stage::<u32>(ints::set_indices(sets.len()))
+                    .or_raise()?;
+                py.detach(|| -> core::Result<()> {
+                    let ids = ids.finish()?;
+                    let mut index = index.finish()?;
+                    // Raw indices into `target_sets` -> the plan's deduplicated sets (nothing
+                    // to do when no set was a repeat).
+                    if sets.iter().enumerate().any(|(k, &s)| s as usize != k) {
+                        for i in index.iter_mut() {
+                            *i = sets[*i as usize];
+                        }
+                    }
+                    b.add_id_vecs(ids, index)
+                })
+                .or_raise()?;
+            }
+            Ok(PyPlan {
+                plan: Arc::new(b.build()),
+            })
+        })
+    }
+
+    #[getter]
+    fn generation(&self) -> u64 {
+        self.plan.generation()
+    }
+
+    #[getter]
+    fn records(&self) -> u64 {
+        self.plan.records()
+    }
+
+    fn __len__(&self) -> usize {
+        self.plan.len()
+    }
+
+    fn endpoints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        match self.plan.endpoints() {
+            core::PlanKeys::Ids(ids) => PyList::new(py, ids),
+            core::PlanKeys::Keys(keys) => {
+                let out = PyList::empty(py);
+                for k in keys {
+                    match k {
+                        EndpointKey::Name(n) => out.append(&**n)?,
+                        EndpointKey::Id(id) => out.append(*id)?,
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn targets<'py>(
+        &self,
+        py: Python<'py>,
+        endpoint: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let key = match plan_key(endpoint).or_raise()? {
+            EndpointKey::Name(n) => {
+                EndpointKey::Name(core::canonical_name(&n).or_raise()?.into_owned().into())
+            }
+            id => id,
+        };
+        match self.plan.targets(&key) {
+            Some(set) => answer(py, set),
+            None => Err(UnknownEndpoint::new_err(format!(
+                "endpoint {} is not in plan {}",
+                repr(endpoint),
+                self.plan.generation()
+            ))),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Plan(generation={}, endpoints={}, records={})",
+            self.plan.generation(),
+            self.plan.len(),
+            self.plan.records()
+        )
+    }
+}
