@@ -453,8 +453,11 @@ fn plans_built_from_id_arrays() {
         .iter()
         .map(|&i| if i % 2 == 0 { a } else { c })
         .collect();
-    // A repeated id or a bad set index changes nothing.
+    // A repeated id or a bad set index changes nothing, wherever the repeat is: in the same
+    // 64-id word next to it, in a later visit of that word, or at the very end.
     assert!(b.add_ids(&[1, 2, 1], &[a, a, a]).is_err());
+    assert!(b.add_ids(&[1, 70, 2, 71, 1], &[a; 5]).is_err());
+    assert!(b.add_ids(&[64, 3, 5, 64], &[a; 4]).is_err());
     assert!(b.add_ids(&[1, 2], &[a, 7]).is_err());
     assert!(b.add_ids(&[1], &[a, a]).is_err());
     b.add_ids(&ids[..50], &sets[..50]).unwrap();
