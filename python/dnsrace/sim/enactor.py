@@ -145,7 +145,12 @@ class Enactor:
             tokens = store.acquire_leases(batch, self.name, cfg.lease_ttl_s)
             if None not in tokens:
                 return tokens  # type: ignore[return-value]
-            got = [(e, t) for e, t in zip(batch, tokens, strict=True) if t is not None]
+            refused = tokens.count(None)
+            got = (
+                []  # the usual case: another enactor holds the whole batch
+                if refused == len(tokens)
+                else [(e, t) for e, t in zip(batch, tokens, strict=True) if t is not None]
+            )
             self.checker.on_lock_abort(len(got))
             if got:
                 await self._step()

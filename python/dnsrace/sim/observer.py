@@ -183,8 +183,11 @@ class ObservedStore:
         """Clean-up; endpoints it leaves dangling are reported to the checker and listeners."""
         result: DeleteResult = self._call("cleanup", self.raw.delete_plans, generations, safe=safe)
         self.checker.on_cleanup(result.deleted_trees, result.kept_trees)
-        if result.deleted_trees:
-            # Measure, do not trust: even a safe clean-up is checked for dangling aliases.
+        served = self.checker.served
+        if result.deleted_trees and any(served.get(g, 0) for g in generations):
+            # Measure, do not trust: even a safe clean-up is checked for dangling aliases,
+            # whenever some endpoint was observed serving a generation it deleted (nothing
+            # else can start dangling).
             dangling = self._call("checker", self.raw.dangling_aliases, None)
             new = [i for i in dangling if i not in self.checker.dangling]
             if new:
