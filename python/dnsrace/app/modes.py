@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,14 @@ def stale_write_race(store: Any, ids: list[int], mode: str) -> dict[str, Any]:
     current: dict[str, Any] = {}
     delayed: dict[str, Any] = {}
     if mode == "exact":
-        delayed["expected_versions"] = store.versions()  # read before the current writer ran
-        current["expected_versions"] = store.versions()
+        # Read before the current writer ran; as arrays, the store reads them without one
+        # Python int per endpoint.
+        delayed["expected_versions"] = store.versions(output="array")
+        current["expected_versions"] = store.versions(output="array")
     elif mode == "fenced":
         # The delayed writer's leases (ttl 1) expire before the current writer takes over.
-        delayed["fence"] = store.acquire_leases(ids, "delayed", 1.0, 0.0)
-        current["fence"] = store.acquire_leases(ids, "current", 1.0, 2.0)
+        delayed["fence"] = array("Q", store.acquire_leases(ids, "delayed", 1.0, 0.0))
+        current["fence"] = array("Q", store.acquire_leases(ids, "current", 1.0, 2.0))
     store_mode = "lww" if mode == "fenced" else mode
     t0 = time.perf_counter()
     first = store.flip_many(None, 3, store_mode, **current)
