@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 import dnsrace
-from dnsrace.workload import build_store, target_groups
+from dnsrace.sim.workload import build_store, target_groups
 
 N = int(os.environ.get("DNSRACE_ARRAY_BENCH_ENDPOINTS", "1000000"))
 ROUNDS = 15
