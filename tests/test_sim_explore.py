@@ -147,3 +147,24 @@ def test_shrinking_keeps_the_violation() -> None:
     ).with_seed(found.first_violation_seed)
     again = run_with_schedule(replay, d, RandomSchedule(found.first_violation_seed))
     assert violations(again.metrics) == small.kinds
+
+
+@pytest.mark.parametrize("stop_at_first", [False, True])
+def test_worker_processes_give_the_same_exploration(stop_at_first: bool) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    d = _d("aws2025")
+    kwargs = {"runs": 700, "schedule": "random", "depth": 3, "seed": 1340}
+    alone = explore_preset(spin(), d, stop_at_first=stop_at_first, **kwargs)  # type: ignore[arg-type]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        shared = explore_preset(
+            spin(),
+            d,
+            stop_at_first=stop_at_first,
+            pool=pool,
+            workers=2,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    assert shared.as_json(perf=False) == alone.as_json(perf=False)
+    assert alone.by_kind["empty_answer"] >= 1 or stop_at_first

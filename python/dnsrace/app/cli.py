@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -163,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument(
         "--perf", action="store_true", help="put runs per second in the JSON (not deterministic)"
+    )
+    exp.add_argument(
+        "--jobs",
+        type=_count(1),
+        help="worker processes sharing each discipline's runs (default: one per core; the "
+        "result does not depend on it)",
     )
     # Listed for --help; its own options are parsed by dnsrace.app.modes (see _main).
     sub.add_parser(
@@ -321,21 +328,35 @@ def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
     if schedule == "clock":
         raise UsageError("--schedule clock: exploration needs random or pct")
     seed = scenario.seed if args.seed is None else int(args.seed)
+    runs = int(args.runs)
+    jobs = int(args.jobs) if args.jobs is not None else (os.cpu_count() or 1)
+    # Worker processes pay off only when each gets several blocks of runs.
+    jobs = max(1, min(jobs, runs // 512))
     found = []
-    with progress_bar(unit="runs") as progress:
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if jobs > 1:
+            pool = stack.enter_context(
+                concurrent.futures.ProcessPoolExecutor(
+                    jobs, mp_context=multiprocessing.get_context("spawn")
+                )
+            )
+        progress = stack.enter_context(progress_bar(unit="runs"))
         for d in scenario.discipline_list():
-            task = progress.add_task(d.name, total=args.runs, visible=not args.quiet)
+            task = progress.add_task(d.name, total=runs, visible=not args.quiet)
             found.append(
                 explore_preset(
                     scenario,
                     d,
-                    runs=int(args.runs),
+                    runs=runs,
                     schedule=schedule,
                     depth=int(args.depth),
                     seed=seed,
                     store=args.store,
                     stop_at_first=args.stop_at_first,
                     progress=lambda n, task=task: progress.update(task, completed=n),  # type: ignore[misc]
+                    pool=pool,
+                    workers=jobs,
                 )
             )
     shrunk: dict[str, dict[str, object]] = {}

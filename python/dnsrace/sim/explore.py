@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -36,6 +37,7 @@ __all__ = [
     "ShrinkResult",
     "explore_preset",
     "shrink",
+    "violating_runs",
     "violations",
 ]
 
@@ -112,6 +114,41 @@ class _Runner:
         self.loop.close()
 
 
+_BLOCK = 256
+"""Runs one worker process explores at a time when an exploration is spread over processes."""
+
+
+def violating_runs(
+    scenario: Scenario,
+    discipline: Discipline,
+    schedule: str,
+    depth: int,
+    store: str,
+    first: int,
+    count: int,
+) -> list[tuple[int, list[str]]]:
+    """The runs ``first .. first + count - 1`` that violate, with their kinds (a worker's job)."""
+    runner = _Runner(scenario, discipline, schedule, depth, store)
+    try:
+        out = []
+        for run_seed in range(first, first + count):
+            kinds = violations(runner.run(run_seed).metrics)
+            if kinds:
+                out.append((run_seed, kinds))
+        return out
+    finally:
+        runner.close()
+
+
+def _record(found: PresetExploration, run_seed: int, kinds: list[str]) -> None:
+    found.violating_runs += 1
+    for kind in kinds:
+        found.by_kind[kind] += 1
+    if found.first_violation_seed is None:
+        found.first_violation_seed = run_seed
+        found.first_violation_kinds = kinds
+
+
 def explore_preset(
     scenario: Scenario,
     discipline: Discipline,
@@ -123,31 +160,60 @@ def explore_preset(
     store: str = "rust",
     stop_at_first: bool = False,
     progress: Progress | None = None,
+    pool: Executor | None = None,
+    workers: int = 1,
 ) -> PresetExploration:
-    """Run ``runs`` seeded schedules of ``scenario`` under ``discipline``."""
+    """Run ``runs`` seeded schedules of ``scenario`` under ``discipline``.
+
+    With a process ``pool`` of ``workers`` processes the seeds are explored in blocks side by
+    side and merged in seed order, so the result is the same as in one process (with
+    ``stop_at_first``, the runs after the first violation are not counted).
+    """
     if scenario.clock != "virtual":
         raise ValueError("exploration needs the virtual clock")
     found = PresetExploration(discipline.name)
     start = time.perf_counter()
-    runner = _Runner(scenario, discipline, schedule, depth, store)
-    try:
-        for i in range(runs):
-            run_seed = seed + i
-            kinds = violations(runner.run(run_seed).metrics)
-            found.runs += 1
-            if kinds:
-                found.violating_runs += 1
-                for kind in kinds:
-                    found.by_kind[kind] += 1
-                if found.first_violation_seed is None:
-                    found.first_violation_seed = run_seed
-                    found.first_violation_kinds = kinds
-            if progress is not None and (i % 64 == 63 or i == runs - 1):
-                progress(i + 1)
-            if stop_at_first and kinds:
+    if pool is None or workers <= 1:
+        runner = _Runner(scenario, discipline, schedule, depth, store)
+        try:
+            for i in range(runs):
+                run_seed = seed + i
+                kinds = violations(runner.run(run_seed).metrics)
+                found.runs += 1
+                if kinds:
+                    _record(found, run_seed, kinds)
+                if progress is not None and (i % 64 == 63 or i == runs - 1):
+                    progress(i + 1)
+                if stop_at_first and kinds:
+                    break
+        finally:
+            runner.close()
+    else:
+        end = seed + runs
+        next_seed = seed
+        while next_seed < end:
+            blocks: list[tuple[int, int]] = []
+            while len(blocks) < workers and next_seed < end:
+                count = min(_BLOCK, end - next_seed)
+                blocks.append((next_seed, count))
+                next_seed += count
+            futures = [
+                pool.submit(
+                    violating_runs, scenario, discipline, schedule, depth, store, first, count
+                )
+                for first, count in blocks
+            ]
+            bad = sorted(v for f in futures for v in f.result())
+            if stop_at_first and bad:
+                first_seed, kinds = bad[0]
+                _record(found, first_seed, kinds)
+                found.runs = first_seed - seed + 1
                 break
-    finally:
-        runner.close()
+            for run_seed, kinds in bad:
+                _record(found, run_seed, kinds)
+            found.runs = next_seed - seed
+            if progress is not None:
+                progress(found.runs)
     found.wall_s = time.perf_counter() - start
     return found
 
