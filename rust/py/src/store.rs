@@ -57,6 +57,9 @@ pub struct PyRecordStore {
     store: core::Store,
 }
 
+/// A core read of one u64 column for many endpoints (`None`: all).
+type ColumnRead = fn(&core::Store, Option<&[u32]>) -> core::Result<Vec<u64>>;
+
 impl PyRecordStore {
     fn id(&self, endpoint: Endpoint<'_>) -> PyResult<u32> {
         self.store.endpoint_id(endpoint.0).or_raise()
@@ -67,6 +70,23 @@ impl PyRecordStore {
             .map(|e| e.stage_endpoints(&self.store))
             .transpose()
             .or_raise()
+    }
+
+    /// A generation column of many endpoints (aliases, rollbacks): 0 is `None` in lists.
+    fn generations<'py>(
+        &self,
+        py: Python<'py>,
+        endpoints: Option<IntSeq<'py>>,
+        output: Output,
+        read: ColumnRead,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let ids = self.ids(endpoints.as_ref())?;
+            let gens = py
+                .detach(|| read(&self.store, finish(ids)?.as_deref()))
+                .or_raise()?;
+            vec_out(py, output, gens, |g| generation_or_none(py, g))
+        })
     }
 }
 
@@ -358,13 +378,7 @@ impl PyRecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let ids = self.ids(endpoints.as_ref())?;
-            let gens = py
-                .detach(|| self.store.aliases(finish(ids)?.as_deref()))
-                .or_raise()?;
-            vec_out(py, output, gens, |g| generation_or_none(py, g))
-        })
+        self.generations(py, endpoints, output, core::Store::aliases)
     }
 
     #[pyo3(
@@ -377,13 +391,7 @@ impl PyRecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let ids = self.ids(endpoints.as_ref())?;
-            let gens = py
-                .detach(|| self.store.rollbacks(finish(ids)?.as_deref()))
-                .or_raise()?;
-            vec_out(py, output, gens, |g| generation_or_none(py, g))
-        })
+        self.generations(py, endpoints, output, core::Store::rollbacks)
     }
 
     #[pyo3(
