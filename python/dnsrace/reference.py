@@ -953,6 +953,16 @@ class PyRecordStore:
                 return list(column)
             return [column[i] for i in self._eps(endpoints)]
 
+    def _generations(
+        self, column: list[int | None], endpoints: Endpoints | None, output: Output
+    ) -> Any:
+        """A generation column (aliases, rollbacks) in the requested container; none -> 0."""
+        kind = _output(output)
+        values = self._column(column, endpoints)
+        if kind == "list":
+            return values
+        return _typed_array([g or 0 for g in values], "Q", "uint64", kind)
+
     @overload
     def aliases(
         self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
@@ -966,11 +976,7 @@ class PyRecordStore:
     def aliases(self, endpoints: Endpoints | None = None, *, output: Output = "list") -> Any:
         """Alias generation of each endpoint (``None``, or 0 in arrays, where unset); nothing
         is counted."""
-        kind = _output(output)
-        column = self._column(self._alias, endpoints)
-        if kind == "list":
-            return column
-        return _typed_array([a or 0 for a in column], "Q", "uint64", kind)
+        return self._generations(self._alias, endpoints, output)
 
     @overload
     def rollbacks(
@@ -985,11 +991,7 @@ class PyRecordStore:
     def rollbacks(self, endpoints: Endpoints | None = None, *, output: Output = "list") -> Any:
         """Rollback generation of each endpoint (``None``, or 0 in arrays, where unset);
         nothing is counted."""
-        kind = _output(output)
-        column = self._column(self._rollback, endpoints)
-        if kind == "list":
-            return column
-        return _typed_array([a or 0 for a in column], "Q", "uint64", kind)
+        return self._generations(self._rollback, endpoints, output)
 
     @overload
     def versions(
