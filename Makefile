@@ -14,7 +14,15 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test bench build lint rust-test py-test fmt clean
+.PHONY: all run test bench build lint rust-test py-test fmt clean etcd
+
+# Debian's etcd-server for the distributed store's tests and benchmarks (the tests start and
+# stop their own members on loopback; the package's own service is not used).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+etcd:
+	@command -v etcd >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq etcd-server >/dev/null; }
+	@command -v etcd >/dev/null
 
 all: test
 
@@ -52,8 +60,8 @@ lint: $(EXT_STAMP)
 rust-test:
 	cargo test -p dnsrace-core --quiet
 
-py-test: $(EXT_STAMP)
-	DNSRACE_REQUIRE_CORE=1 $(PY) -m pytest tests -q
+py-test: $(EXT_STAMP) etcd
+	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 $(PY) -m pytest tests -q
 
 ## bench: pytest-benchmark micro benchmarks (ratios against the Python reference, same run)
 bench: $(EXT_STAMP)

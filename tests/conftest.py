@@ -46,3 +46,37 @@ def store_cls(request: pytest.FixtureRequest) -> StoreImpl:
             pytest.fail("dnsrace._core is not importable but DNSRACE_REQUIRE_CORE is set")
         pytest.skip("dnsrace._core is not built (make test builds it)")
     return impl
+
+
+# ------------------------------------------------------------------------------ etcd
+
+
+def _need_etcd() -> None:
+    from dnsrace.backends.etcd.local import etcd_binary
+
+    if etcd_binary() is None:
+        # `make test` installs Debian's etcd-server and sets DNSRACE_REQUIRE_ETCD: there a
+        # missing server fails the run instead of skipping the distributed half.
+        if os.environ.get("DNSRACE_REQUIRE_ETCD"):
+            pytest.fail("etcd is not installed but DNSRACE_REQUIRE_ETCD is set")
+        pytest.skip("etcd is not installed (make test installs Debian's etcd-server)")
+
+
+@pytest.fixture(scope="session")
+def etcd1() -> Any:
+    """One etcd member on loopback for the whole session (tests use their own namespaces)."""
+    _need_etcd()
+    from dnsrace.backends.etcd.local import LocalCluster
+
+    with LocalCluster(1) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def etcd3() -> Any:
+    """A fresh 3-member cluster (tests kill and pause its members)."""
+    _need_etcd()
+    from dnsrace.backends.etcd.local import LocalCluster
+
+    with LocalCluster(3) as cluster:
+        yield cluster

@@ -22,6 +22,7 @@ __all__ = [
     "LeaseError",
     "LeaseHeld",
     "LeaseLost",
+    "StoreUnavailable",
     "UnknownEndpoint",
     "UnknownPlan",
 ]
@@ -92,3 +93,7 @@ class LeaseLost(LeaseError):
 
 class InternalError(DnsraceError):
     """A bug inside dnsrace (a Rust panic caught at the boundary). The store is left unchanged."""
+
+
+class StoreUnavailable(DnsraceError):
+    """A distributed store (etcd) cannot be reached, or refused a request, within its deadline."""

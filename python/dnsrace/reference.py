@@ -464,6 +464,11 @@ class Plan:
         plan._records = records
         return plan
 
+    def shared(self) -> tuple[list[Answer], list[Endpoint], list[int]]:
+        """The compact form: distinct target sets, endpoint keys, and each key's set index
+        (what ``from_shared`` takes; a distributed store writes it as is)."""
+        return list(self._sets), list(self._keys), list(self._index)
+
     @property
     def generation(self) -> int:
         return self._generation

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from dnsrace.backends import STORES, BackendError, backend
+from dnsrace.backends import BackendError, backend
+from dnsrace.errors import DnsraceError
 from dnsrace.sim.disciplines import KNOWN, Discipline, DisciplineError, resolve_names
 from dnsrace.sim.runner import RunResult, run_discipline
 from dnsrace.sim.scenario import (
@@ -90,9 +91,15 @@ def _add_scenario_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--store",
-        choices=STORES,
+        choices=("rust", "reference"),
         default="rust",
-        help="record store: the Rust core (default) or the pure-Python reference",
+        help="embedded record store: the Rust core (default) or the pure-Python reference",
+    )
+    p.add_argument(
+        "--backend",
+        metavar="embedded|reference|etcd://HOST:PORT[,...][/NS]",
+        help="where the records live: the embedded store (default, as --store says) or an "
+        "etcd v3 cluster (each run empties namespace NS, default 'default', first)",
     )
     p.add_argument("--json", metavar="PATH", help="write the JSON document here ('-': stdout)")
     p.add_argument("--quiet", action="store_true", help="no table, no progress, no perf lines")
@@ -332,6 +339,8 @@ def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
     jobs = int(args.jobs) if args.jobs is not None else (os.cpu_count() or 1)
     # Worker processes pay off only when each gets several blocks of runs.
     jobs = max(1, min(jobs, runs // 512))
+    if args.store.startswith("etcd://"):
+        jobs = 1  # every run empties the one namespace first
     found = []
     with contextlib.ExitStack() as stack:
         pool = None
@@ -407,6 +416,30 @@ def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
     return 0
 
 
+def _store_name(args: argparse.Namespace) -> str:
+    """The store the runs use: ``--backend`` if given (checked now: a malformed URL or an
+    unreachable cluster is a usage error, before any run), else ``--store``."""
+    name = str(args.store)
+    chosen = getattr(args, "backend", None)
+    if chosen is not None:
+        name = "rust" if chosen == "embedded" else chosen
+        if name not in ("rust", "reference") and not name.startswith("etcd://"):
+            raise UsageError(
+                f"--backend: {chosen!r} is not embedded, reference or etcd://HOST:PORT[,...]"
+            )
+    try:
+        chosen_backend = backend(name)
+        if name.startswith("etcd://"):
+            from dnsrace.backends.etcd.client import EtcdClient
+            from dnsrace.backends.etcd.url import parse_etcd_url
+
+            EtcdClient(parse_etcd_url(name).endpoints, connect_timeout_s=3.0).close()
+        del chosen_backend
+    except (BackendError, DnsraceError) as exc:
+        raise UsageError(f"--backend: {exc}") from None
+    return name
+
+
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["modes"]:
@@ -416,13 +449,10 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     scenario = _scenario(args)
     _check_output(args.json, "--json")
+    args.store = _store_name(args)
     if args.command == "explore":
         return _explore(args, scenario)
     _check_output(args.plot, "--plot")
-    try:
-        backend(args.store)
-    except BackendError as exc:
-        raise UsageError(f"--store: {exc}") from None
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -444,8 +474,10 @@ def _main(argv: Sequence[str] | None) -> int:
     )
 
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-    if scenario.clock == "real":
-        jobs = 1  # real-time runs side by side would take each other's CPU
+    if scenario.clock == "real" or args.store.startswith("etcd://"):
+        # Real-time runs side by side would take each other's CPU; etcd runs share one
+        # namespace, which each run empties first.
+        jobs = 1
     results = _run_all(
         scenario, args.store, args.quiet, args.schedule or "clock", int(args.depth), int(jobs)
     )

@@ -2,9 +2,10 @@
 
 :class:`Store` is the structural type of every call the simulator makes (the planner, the
 enactors, the operator, the clients and the checker's observation reads). The embedded stores
-implement it: the Rust core (``rust``, :class:`dnsrace.RecordStore`, the default) and the
-pure-Python reference (``reference``, :class:`dnsrace.reference.PyRecordStore`). A
-distributed store (etcd) implements the same protocol.
+implement it: the Rust core (``embedded`` or ``rust``, :class:`dnsrace.RecordStore`, the
+default) and the pure-Python reference (``reference``, :class:`dnsrace.reference.PyRecordStore`).
+The distributed store, :class:`dnsrace.backends.etcd.EtcdStore` (``etcd://HOST:PORT,...``),
+implements the same protocol on an etcd v3 cluster.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from dnsrace._types import ArrayResult, DeleteResult, FlipCounts
 
 __all__ = ["STORES", "Backend", "BackendError", "Store", "backend"]
 
-StoreName = Literal["rust", "reference"]
-STORES: tuple[str, ...] = ("rust", "reference")
+StoreName = Literal["embedded", "rust", "reference"]
+STORES: tuple[str, ...] = ("embedded", "rust", "reference", "etcd://HOST:PORT[,...][/NAMESPACE]")
 
 Mode = Literal["lww", "if_newer", "exact"]
 
@@ -81,9 +82,26 @@ class Backend:
     plan_cls: Any
 
 
-def backend(name: str) -> Backend:
-    """``rust`` (``dnsrace.RecordStore``) or ``reference`` (``dnsrace.reference.PyRecordStore``)."""
-    if name == "rust":
+def backend(name: str, *, lease_clock: str = "caller") -> Backend:
+    """``embedded``/``rust`` (``dnsrace.RecordStore``), ``reference``
+    (``dnsrace.reference.PyRecordStore``) or ``etcd://...`` (an :class:`EtcdStore`; each new
+    store empties the URL's namespace first, so every run starts clean).
+
+    A malformed ``etcd://`` URL raises ``InvalidArgument``; an unreachable cluster raises
+    ``StoreUnavailable`` when the first store is made.
+    """
+    if name.startswith("etcd://"):
+        from dnsrace.backends.etcd import EtcdStore, LeaseClock, parse_etcd_url
+        from dnsrace.reference import Plan
+
+        url = parse_etcd_url(name)
+        clock: LeaseClock = "etcd" if lease_clock == "etcd" else "caller"
+
+        def new_store() -> Store:
+            return EtcdStore(url, reset=True, lease_clock=clock)
+
+        return Backend(str(url), new_store, Plan)
+    if name in ("rust", "embedded"):
         try:
             from dnsrace import _core
         except ImportError as exc:

@@ -219,6 +219,9 @@ async def _simulate(
         progress(end)
     metrics = checker.result(end, store.stats())
     metrics["operator_unrepairable"] = list(operator.unrepairable)
+    close = getattr(store.raw, "close", None)
+    if close is not None:
+        close()  # a distributed store's connections
     return metrics, checker.timeline, scenario.enactor_names
 
 

@@ -1,0 +1,236 @@
+"""EtcdStore on a real etcd member: the embedded store's semantics, call for call.
+
+A seeded random sequence of every store call runs on ``EtcdStore`` and on the pure-Python
+reference side by side, comparing every answer; then the concurrency and failure cases that
+only a distributed store has (clients in threads, lost members, bad URLs).
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from dnsrace.backends.etcd import EtcdStore, parse_etcd_url
+from dnsrace.errors import (
+    DanglingAlias,
+    InvalidArgument,
+    InvalidGeneration,
+    InvalidName,
+    LeaseHeld,
+    LeaseLost,
+    StoreUnavailable,
+    UnknownEndpoint,
+)
+from dnsrace.reference import Plan, PyRecordStore
+
+N = 300  # more than one tree chunk (256) and one names chunk boundary case
+
+
+def _store(cluster: Any, ns: str, **kw: Any) -> EtcdStore:
+    return EtcdStore(f"{cluster.url}/{ns}", reset=True, **kw)
+
+
+def _plan(g: int, rng: random.Random, ids: list[int]) -> Plan:
+    sets = [[(f"10.{g % 250}.{k}.1", rng.randint(0, 255))] for k in range(3)]
+    chosen = rng.sample(ids, rng.randint(len(ids) // 2, len(ids)))
+    return Plan.from_shared(g, sets, chosen, [rng.randrange(3) for _ in chosen])
+
+
+def test_random_calls_answer_as_the_reference(etcd1: Any) -> None:
+    rng = random.Random(7)
+    store, ref = _store(etcd1, "diff"), PyRecordStore()
+    names = [f"e{i}.example.com" for i in range(N)]
+    assert store.add_endpoints(names) == ref.add_endpoints(names)
+    ids = list(range(N))
+    gen = 0
+    now = 0.0
+    holders = ["a", "b", "c"]
+    tokens: dict[tuple[str, int], int] = {}
+    for step in range(300):
+        op = rng.choice(
+            ["put", "put", "flip", "flip", "flip", "delete", "lease", "release", "read"]
+        )
+        batch = sorted(rng.sample(ids, rng.randint(1, 40)))
+        now += rng.uniform(0.0, 3.0)
+        if op == "put":
+            gen += 1
+            plan = _plan(gen, rng, ids)
+            store.put_plan(plan)
+            ref.put_plan(plan)
+        elif op == "flip" and gen:
+            # Half the time the generation some endpoint of the batch already points at: the
+            # equal case is where if_newer and the alias compare are easiest to get wrong.
+            current = [a for a in ref.aliases(batch) if a is not None]
+            g = rng.choice(current) if current and rng.random() < 0.5 else rng.randint(1, gen)
+            mode = rng.choice(["if_newer", "if_newer", "lww", "exact"])
+            kw: dict[str, Any] = {"rollback": rng.random() < 0.8}
+            if mode == "exact":
+                # Versions differ by design (etcd revisions): compare each store with its own.
+                ev_s, ev_r = store.versions(batch), ref.versions(batch)
+                if rng.random() < 0.3:
+                    ev_s, ev_r = [v + 1 for v in ev_s], [v + 1 for v in ev_r]
+                a = store.flip_many(batch, g, mode, expected_versions=ev_s, outcomes=True, **kw)
+                b = ref.flip_many(batch, g, mode, expected_versions=ev_r, outcomes=True, **kw)
+            else:
+                if rng.random() < 0.3:
+                    kw["fence"] = rng.randint(0, 6)
+                a = store.flip_many(batch, g, mode, outcomes=True, **kw)
+                b = ref.flip_many(batch, g, mode, outcomes=True, **kw)
+            assert a.counts == b.counts, (step, op, mode, kw)
+            assert list(a.outcomes) == list(b.outcomes) and list(a.previous) == list(b.previous)
+        elif op == "delete" and gen:
+            gens = rng.sample(range(1, gen + 1), min(gen, rng.randint(1, 3)))
+            safe = rng.random() < 0.5
+            assert store.delete_plans(gens, safe=safe) == ref.delete_plans(gens, safe=safe)
+        elif op == "lease":
+            who = rng.choice(holders)
+            ttl = rng.uniform(0.5, 6.0)
+            got = store.acquire_leases(batch, who, ttl, now)
+            assert got == ref.acquire_leases(batch, who, ttl, now), step
+            for e, t in zip(batch, got, strict=True):
+                if t is not None:
+                    tokens[(who, e)] = t
+        elif op == "release" and tokens:
+            (who, e), t = rng.choice(sorted(tokens.items()))
+            assert store.release_leases([e], who, [t]) == ref.release_leases([e], who, [t])
+        assert store.plan_generations() == ref.plan_generations()
+        if op == "read" or step % 20 == 0:
+            assert store.aliases(batch) == ref.aliases(batch)
+            assert store.rollbacks(batch) == ref.rollbacks(batch)
+            assert store.resolve_many(batch) == ref.resolve_many(batch)
+            assert store.dangling_aliases() == ref.dangling_aliases()
+    assert store.aliases() == ref.aliases() and store.resolve_many() == ref.resolve_many()
+    mine, theirs = store.stats(), ref.stats()
+    assert {k: mine[k] for k in theirs} == theirs
+
+
+def test_single_calls_and_their_errors(etcd1: Any) -> None:
+    store, ref = _store(etcd1, "single"), PyRecordStore()
+    for s in (store, ref):
+        s.add_endpoints(["a.example.com", "b.example.com"])
+        s.put_plan(Plan(1, {"a.example.com": [("10.0.0.1", 1)]}))
+        s.put_plan(Plan(2, {"a.example.com": [("10.0.0.2", 1)]}))
+    assert store.flip("a.example.com", 1) and ref.flip("a.example.com", 1)
+    assert store.flip("a.example.com", 2) and ref.flip("a.example.com", 2)
+    for s in (store, ref):
+        s.delete_plans([1], safe=False)
+        s.put_plan(Plan(3, {"a.example.com": [("10.0.0.3", 1)]}))
+        s.delete_plans([2], safe=False)
+        with pytest.raises(DanglingAlias):
+            s.flip("a.example.com", 3)
+        assert s.flip("a.example.com", 3, rollback=False)
+        assert s.resolve("a.example.com") == (("10.0.0.3", 1),)
+        with pytest.raises(UnknownEndpoint):
+            s.flip("c.example.com", 3)
+        with pytest.raises(InvalidGeneration):
+            s.flip_many([0], 0)
+        with pytest.raises(InvalidName):
+            s.add_endpoints(["not a name"])
+        with pytest.raises(InvalidArgument):
+            s.put_plan(Plan(3, {"b.example.com": [("10.0.0.3", 1)]}))
+        t = s.acquire_lease(1, "x", 5.0, 0.0)
+        with pytest.raises(LeaseHeld):
+            s.acquire_lease(1, "y", 5.0, 1.0)
+        assert s.renew_lease(1, "x", t, 5.0, 4.0) == 9.0
+        with pytest.raises(LeaseLost):
+            s.renew_lease(1, "x", t + 1, 5.0, 4.0)
+        s.release_lease(1, "x", t)
+        with pytest.raises(LeaseLost):
+            s.release_lease(1, "x", t)
+
+
+def test_two_clients_in_threads_never_lose_an_acknowledged_flip(etcd1: Any) -> None:
+    # Two clients of one namespace, each in two threads, flip overlapping endpoints to
+    # interleaved generations with if_newer: every endpoint ends at the highest generation
+    # any acknowledged flip applied to it, and no flip ever lowered an alias.
+    url = f"{etcd1.url}/threads"
+    setup = EtcdStore(url, reset=True)
+    ids = setup.add_endpoints([f"t{i}.example.com" for i in range(120)])
+    for g in range(1, 17):
+        setup.put_plan(Plan.from_shared(g, [[("10.0.0.1", 1)]], ids, [0] * len(ids)))
+    clients = [EtcdStore(url), EtcdStore(url)]
+    acked: dict[int, int] = {}
+    lock = threading.Lock()
+    lowered = []
+
+    def work(worker: int) -> None:
+        store = clients[worker % 2]
+        rng = random.Random(worker)
+        for g in rng.sample(range(1, 17), 16):
+            batch = sorted(rng.sample(ids, 60))
+            res = store.flip_many(batch, g, "if_newer", outcomes=True)
+            with lock:
+                for e, code, prev in zip(batch, res.outcomes, res.previous, strict=True):
+                    if code == 0:
+                        acked[e] = max(acked.get(e, 0), g)
+                        if prev > g:
+                            lowered.append(e)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    final = setup.aliases(ids)
+    assert not lowered
+    assert all(final[e] == g for e, g in acked.items())
+    assert sum(c.counters()["stale_flips"] for c in clients) == 0
+
+
+def test_malformed_urls_are_typed_errors() -> None:
+    for bad in [
+        "http://x:1",
+        "etcd://",
+        "etcd://host",
+        "etcd://host:0",
+        "etcd://h:1,h:1",
+        "etcd://h:99999",
+        "etcd://h:1/bad ns",
+        "etcd://bad host:1",
+    ]:
+        with pytest.raises(InvalidArgument):
+            parse_etcd_url(bad)
+    assert parse_etcd_url("etcd://a:1,b:2/x").endpoints == ("a:1", "b:2")
+
+
+def _dead_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return int(port)
+
+
+def test_an_unreachable_cluster_fails_fast() -> None:
+    start = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="no etcd member answered"):
+        EtcdStore(f"etcd://127.0.0.1:{_dead_port()}/x", connect_timeout_s=1.0)
+    assert time.monotonic() - start < 5.0
+
+
+def test_a_stopped_member_at_start_is_a_typed_error_within_the_deadline(etcd1: Any) -> None:
+    etcd1.pause(0)
+    try:
+        start = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            EtcdStore(f"{etcd1.url}/stopped", connect_timeout_s=1.0)
+        assert time.monotonic() - start < 5.0
+    finally:
+        etcd1.resume(0)
+
+
+def test_the_client_fails_over_when_a_member_dies(etcd3: Any) -> None:
+    store = EtcdStore(f"{etcd3.url}/failover", reset=True, timeout_s=2.0)
+    ids = store.add_endpoints([f"f{i}.example.com" for i in range(50)])
+    store.put_plan(Plan.from_shared(1, [[("10.0.0.1", 1)]], ids, [0] * 50))
+    store.put_plan(Plan.from_shared(2, [[("10.0.0.2", 1)]], ids, [0] * 50))
+    assert store.flip_many(None, 1).applied == 50
+    etcd3.kill(0)  # the member the client talks to first
+    assert store.flip_many(None, 2).applied == 50
+    etcd3.restart(0)
+    assert store.aliases() == [2] * 50
