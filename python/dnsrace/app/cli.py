@@ -178,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes sharing each discipline's runs (default: one per core; the "
         "result does not depend on it)",
     )
+    for name, text in (
+        ("cluster-run", "the planner and enactors as processes on etcd, faults as signals"),
+        ("planner", "the planner role (with clients and operator) as a process on etcd"),
+        ("enactor", "one enactor role as a process on etcd"),
+    ):
+        # Listed for --help; parsed by dnsrace.app.dist_cli (see _main).
+        sub.add_parser(name, help=text, add_help=False)
     # Listed for --help; its own options are parsed by dnsrace.app.modes (see _main).
     sub.add_parser(
         "modes",
@@ -446,6 +453,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from dnsrace.app import modes
 
         return modes.main(argv[1:])
+    if argv[:1] and argv[0] in ("planner", "enactor", "cluster-run"):
+        from dnsrace.app import dist_cli
+
+        return dist_cli.main(argv)
     args = build_parser().parse_args(argv)
     scenario = _scenario(args)
     _check_output(args.json, "--json")

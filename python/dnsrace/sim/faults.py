@@ -100,6 +100,12 @@ class EnactorFaults:
         self._slow_factor = s.factor
         self._slow_rng = substream(seed, "faults", "slow", name) if self._slow_p else None
 
+    @property
+    def pauses(self) -> list[tuple[float, float]]:
+        """The pause schedule: (onset, length) pairs (what a process runner turns into
+        ``SIGSTOP``/``SIGCONT``)."""
+        return list(self._pauses)
+
     def call_latency(self) -> float:
         """Seconds one store round trip takes."""
         median = self._latency_median * self.slowness
