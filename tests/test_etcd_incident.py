@@ -16,8 +16,18 @@ from dnsrace.app.cli import main
 
 # Small enough for a test on etcd (about 15 s a preset), large enough for the race: with this
 # seed the regional endpoint empties and sticks under aws2025 within ten simulated minutes.
-ARGS = ["incident", "--endpoints", "29", "--duration", "600", "--seed", "2", "--quiet",
-        "--discipline", "aws2025,lww,cas,fenced"]
+ARGS = [
+    "incident",
+    "--endpoints",
+    "29",
+    "--duration",
+    "600",
+    "--seed",
+    "2",
+    "--quiet",
+    "--discipline",
+    "aws2025,lww,cas,fenced",
+]
 
 
 def _run(tmp_path: Path, name: str, *extra: str) -> dict[str, Any]:

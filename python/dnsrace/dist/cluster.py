@@ -49,6 +49,8 @@ class _Role:
     incarnation: int = 0
     process: subprocess.Popen[bytes] | None = None
     stopped_until: float = 0.0
+    pause_index: int = -1
+    """Position of this role's current stop in the run's list of stop lengths."""
     files: list[Path] = field(default_factory=list)
 
     def spawn(self, log: Path) -> None:
@@ -132,6 +134,7 @@ def cluster_run(
     }
     roles = {"planner": planner, **enactors}
     signals = {"stop": 0, "kill": 0, "restart": 0}
+    paused: list[float] = []  # lengths of the stops delivered (a stop extended counts once)
     try:
         planner.spawn(log)
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -170,6 +173,10 @@ def cluster_run(
                     if role.stopped_until <= t:
                         role.signal(signal.SIGSTOP)
                         signals["stop"] += 1
+                        role.pause_index = len(paused)
+                        paused.append(arg)
+                    elif t + arg > role.stopped_until:
+                        paused[role.pause_index] += t + arg - role.stopped_until
                     role.stopped_until = max(role.stopped_until, t + arg)
                     heapq.heappush(actions, (role.stopped_until, seq, "cont", name, 0.0))
                     seq += 1
@@ -223,6 +230,11 @@ def cluster_run(
     )
     files = [f for role in roles.values() for f in role.files if f.exists()]
     totals, unrepairable = merge(files, checker)
+    # The faults were signals, not events of the processes: the parent counts them.
+    for length in paused:
+        checker.on_pause(length)
+    for _ in range(signals["kill"]):
+        checker.on_crash()
     stats = store.stats()
     stats.update({k: totals.get(k, 0) for k in COUNTERS})
     metrics = checker.result(stop_time, stats)

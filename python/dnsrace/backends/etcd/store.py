@@ -10,7 +10,7 @@ the control record, the fence key and the tree chunks involved) plus the mode's 
 ``mod_revision(a/<id>) == expected``). If any of it changed, the Txn writes nothing and that
 endpoint is read and decided again. Refusals go through the same kind of Txn (with no write),
 so every outcome, applied or not, is linearised at a Txn of its own. Batches are outer Txns
-of up to ``txn_ops`` such per-endpoint Txns (etcd's nested Txn), pipelined.
+of up to ``txn_ops`` endpoints (500 where the cluster allows, else 100), pipelined.
 
 Differences from the embedded store, all documented in the README:
 
@@ -42,6 +42,7 @@ from dnsrace._types import (
     Outcome,
     Output,
 )
+from dnsrace.backends.etcd import wire
 from dnsrace.backends.etcd.client import EtcdClient, Uncertain, rpc
 from dnsrace.backends.etcd.keys import (
     NAMES_PER_CHUNK,
@@ -93,6 +94,7 @@ _EQ, _GT, _LT, _NE = (
     rpc.Compare.NOT_EQUAL,
 )
 _VALUE, _MOD, _CREATE = rpc.Compare.VALUE, rpc.Compare.MOD, rpc.Compare.CREATE
+_U32 = struct.Struct(">I")
 _LEASE = struct.Struct(">dQQ")  # expiry (caller clock), token, etcd lease id; then the holder
 _NO_CHUNK = Chunk(None, 0)
 _MAX_ROUNDS = 64
@@ -149,8 +151,8 @@ class EtcdStore:
         lease_clock: LeaseClock = "caller",
         timeout_s: float = 5.0,
         connect_timeout_s: float = 3.0,
-        inflight: int = 64,
-        txn_ops: int = 100,
+        inflight: int = 32,
+        txn_ops: int = 500,
     ) -> None:
         self.url = url if isinstance(url, EtcdUrl) else parse_etcd_url(url)
         if lease_clock not in ("caller", "etcd"):
@@ -184,6 +186,7 @@ class EtcdStore:
             ),
             0,
         )
+        self._fit_txn_ops()
         if reset:
             self.client.txn(
                 rpc.TxnRequest(success=[_delete(self.keys.prefix, Keys.end(self.keys.prefix))]),
@@ -199,6 +202,18 @@ class EtcdStore:
             ),
             idempotent=True,
         )
+
+    def _fit_txn_ops(self) -> None:
+        """Bigger Txns flip faster (etcd's per-Txn cost is spread thinner), but a cluster
+        refuses more operations than its ``--max-txn-ops`` (default 128): ask once, with a
+        harmless read-only Txn of that many gets, and fall back to 100."""
+        probe = rpc.TxnRequest(success=[_get(self.keys.count)] * self.txn_ops)
+        try:
+            self.client.txn(probe, idempotent=True)
+        except StoreUnavailable as exc:
+            if "too many operations" not in str(exc):
+                raise
+            self.txn_ops = min(self.txn_ops, 100)
 
     def close(self) -> None:
         self.client.close()
@@ -817,110 +832,178 @@ class EtcdStore:
         *,
         everything: bool,
     ) -> None:
-        k = self.keys
-        gen_key = u64(gen)
+        """Decide each endpoint on what was read, then confirm every decision with a Txn.
+
+        Groups of ``txn_ops`` endpoints go as one Txn whose compares are all of theirs (the
+        usual case: nothing changed, one step for the group). A group whose Txn failed goes
+        again as one nested Txn per endpoint, so each endpoint is confirmed or refused on its
+        own; endpoints whose own Txn failed are read and decided again.
+        """
         pending = positions
-        # Writes whose answer was lost: (position) -> the value this call wrote, if it did.
-        doubtful: dict[int, tuple[bytes, int]] = {}
+        # Positions whose write lost its answer: (the value it wrote, the revision before).
+        doubtful: dict[int, tuple[bytes, int, int]] = {}
         for _ in range(_MAX_ROUNDS):
             if not pending:
                 return
-            pend_ids = [ids[p] for p in pending]
-            controls, chunks = self._state(
-                pend_ids, fences=fences is not None, everything=everything
+            pending = self._flip_attempt(
+                ids,
+                pending,
+                gen,
+                mode,
+                expected,
+                fences,
+                rollback,
+                codes,
+                previous,
+                doubtful,
+                everything,
             )
             everything = False
-            fence_kvs = controls
-            state = [self._alias_of(controls, i) for i in pend_ids]
-            inner: list[Any] = []
-            decisions: list[tuple[int, int, int]] = []  # position, outcome, alias before
-            for pos, i, (alias, _rb, rev) in zip(pending, pend_ids, state, strict=True):
-                akey = k.alias(i)
-                if pos in doubtful:
-                    value, old_rev = doubtful.pop(pos)
-                    kv = controls[akey]
-                    if kv.value == value and int(kv.mod_revision) > old_rev:
-                        # Our write did land: count it as applied, once.
-                        decisions.append((pos, -1, alias))
-                        inner.append(None)
-                        continue
-                tree = chunks.get((gen, chunk_of(i)), _NO_CHUNK)
-                compares = [_mod(k.trees(gen, chunk_of(i)), tree.mod_revision)]
-                ops: list[Any] = []
-                f_kv = fence_kvs.get(k.fence(i)) if fences is not None else None
-                highest = decode_u64(f_kv.value) if f_kv is not None else 0
-                fence = fences[pos] if fences is not None else None
-                if tree.set_of(i) is None:
-                    outcome = Outcome.MISSING
-                else:
-                    if fence is not None:
-                        compares.append(
-                            _mod(k.fence(i), int(f_kv.mod_revision) if f_kv is not None else 0)
-                        )
-                    compares.append(_mod(akey, rev))
-                    if fence is not None and fence < highest:
-                        outcome = Outcome.FENCED
-                    elif (mode == "if_newer" and gen <= alias) or (
-                        mode == "exact" and expected is not None and expected[pos] != rev
-                    ):
-                        outcome = Outcome.STALE
-                    else:
-                        active = (
-                            chunks.get((alias, chunk_of(i)), _NO_CHUNK)
-                            if alias and rollback
-                            else None
-                        )
-                        if active is not None:
-                            compares.append(_mod(k.trees(alias, chunk_of(i)), active.mod_revision))
-                        if active is not None and active.set_of(i) is None:
-                            outcome = Outcome.DANGLING
-                        else:
-                            outcome = Outcome.APPLIED
-                            # The mode's own condition, checked by etcd with the write.
-                            if mode == "if_newer":
-                                compares.append(
-                                    rpc.Compare(result=_LT, target=_VALUE, key=akey, value=gen_key)
-                                )
-                            elif mode == "exact" and expected is not None:
-                                compares.append(_mod(akey, expected[pos]))
-                            value = encode_alias(gen, alias if rollback else 0)
-                            ops.append(_put(akey, value))
-                            doubtful_value = (value, rev)
-                            if fence is not None and fence > highest:
-                                ops.append(_put(k.fence(i), u64(fence)))
-                if outcome == Outcome.APPLIED:
-                    doubtful[pos] = doubtful_value
-                inner.append(
-                    rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compares, success=ops))
-                )
-                decisions.append((pos, int(outcome), alias))
-            sendable = [op for op in inner if op is not None]
-            reqs = [
-                rpc.TxnRequest(success=sendable[lo : lo + self.txn_ops])
-                for lo in range(0, len(sendable), self.txn_ops)
-            ]
-            try:
-                resps = self.client.txn_many(reqs)
-            except Uncertain:
-                # Read the whole round again; `doubtful` recognises our own landed writes.
-                pending = [p for p, _, _ in decisions]
-                continue
-            results = iter(op.response_txn for r in resps for op in r.responses)
-            retry: list[int] = []
-            for (pos, code, alias), op in zip(decisions, inner, strict=True):
-                if op is None:
-                    self._count(Outcome.APPLIED, gen, alias, codes, previous, pos)
-                    continue
-                res = next(results)
-                doubtful.pop(pos, None)
-                if res.succeeded:
-                    self._count(Outcome(code), gen, alias, codes, previous, pos)
-                else:
-                    retry.append(pos)
-            pending = retry
         raise StoreUnavailable(
             f"{len(pending)} flips kept conflicting with concurrent writers; giving up"
         )
+
+    def _flip_attempt(
+        self,
+        ids: list[int],
+        pending: list[int],
+        gen: int,
+        mode: str,
+        expected: list[int] | None,
+        fences: list[int] | None,
+        rollback: bool,
+        codes: bytearray,
+        previous: list[int],
+        doubtful: dict[int, tuple[bytes, int, int]],
+        everything: bool,
+    ) -> list[int]:
+        """One round of :meth:`_flip_round`: the positions to read and decide again."""
+        k = self.keys
+        gen_key = u64(gen)
+        pend_ids = [ids[p] for p in pending]
+        kvs, chunks = self._state(pend_ids, fences=fences is not None, everything=everything)
+        # position, outcome (-1: our lost write did land), alias before, compares, writes
+        decisions: list[tuple[int, int, int, list[bytes], bytes]] = []
+        # One compare per tree chunk, shared by the endpoints of the chunk.
+        chunk_compares: dict[tuple[int, int], bytes] = {}
+
+        def tree_compare(
+            g: int,
+            c: int,
+            chunks: dict[tuple[int, int], Chunk] = chunks,
+            cache: dict[tuple[int, int], bytes] = chunk_compares,
+        ) -> bytes:
+            found = cache.get((g, c))
+            if found is None:
+                rev_c = chunks.get((g, c), _NO_CHUNK).mod_revision
+                found = cache[(g, c)] = wire.compare_mod(k.trees(g, c), rev_c)
+            return found
+
+        alias_prefix = k.alias_prefix
+        groups: list[list[tuple[int, int, int, list[bytes], bytes]]] = []
+        grouped = 0
+
+        def flush() -> Iterator[bytes]:
+            """The decisions taken since the last flush, as one flat Txn."""
+            nonlocal grouped
+            group = [d for d in decisions[grouped:] if d[1] >= 0]
+            grouped = len(decisions)
+            if group:
+                groups.append(group)
+                yield wire.txn(
+                    b"".join(dict.fromkeys(c for d in group for c in d[3])),
+                    b"".join(d[4] for d in group),
+                )
+
+        def requests() -> Iterator[bytes]:
+            """Decide and encode group by group, so that etcd works on the first groups
+            while the next ones are being decided."""
+            for pos, i in zip(pending, pend_ids, strict=True):
+                if len(decisions) - grouped >= self.txn_ops:
+                    yield from flush()
+                akey = alias_prefix + _U32.pack(i)
+                a_kv = kvs.get(akey)
+                if a_kv is None:
+                    raise StoreUnavailable(f"control record of endpoint {i} is missing")
+                alias, _rb = decode_alias(a_kv.value)
+                rev = a_kv.mod_revision
+                c = i // TREES_PER_CHUNK
+                if pos in doubtful:
+                    value, old_rev, before = doubtful.pop(pos)
+                    kv = kvs[akey]
+                    if kv.value == value and int(kv.mod_revision) > old_rev:
+                        decisions.append((pos, -1, before, [], b""))
+                        continue
+                tree = chunks.get((gen, c), _NO_CHUNK)
+                compares = [tree_compare(gen, c)]
+                writes = b""
+                if tree.set_of(i) is None:
+                    decisions.append((pos, Outcome.MISSING, alias, compares, writes))
+                    continue
+                fence = fences[pos] if fences is not None else None
+                highest = 0
+                if fence is not None:
+                    f_kv = kvs.get(k.fence(i))
+                    highest = decode_u64(f_kv.value) if f_kv is not None else 0
+                    compares.append(
+                        wire.compare_mod(k.fence(i), int(f_kv.mod_revision) if f_kv else 0)
+                    )
+                compares.append(wire.compare_mod(akey, rev))
+                if fence is not None and fence < highest:
+                    outcome = Outcome.FENCED
+                elif (mode == "if_newer" and gen <= alias) or (
+                    mode == "exact" and expected is not None and expected[pos] != rev
+                ):
+                    outcome = Outcome.STALE
+                else:
+                    active = chunks.get((alias, c), _NO_CHUNK) if alias and rollback else None
+                    if active is not None:
+                        compares.append(tree_compare(alias, c))
+                    if active is not None and active.set_of(i) is None:
+                        outcome = Outcome.DANGLING
+                    else:
+                        outcome = Outcome.APPLIED
+                        # The mode's own condition, checked by etcd with the write.
+                        if mode == "if_newer":
+                            compares.append(wire.compare_value(akey, gen_key, wire.LESS))
+                        elif mode == "exact" and expected is not None:
+                            compares.append(wire.compare_mod(akey, expected[pos]))
+                        value = encode_alias(gen, alias if rollback else 0)
+                        writes = wire.op_put(akey, value)
+                        if fence is not None and fence > highest:
+                            writes += wire.op_put(k.fence(i), u64(fence))
+                        doubtful[pos] = (value, rev, alias)
+                decisions.append((pos, outcome, alias, compares, writes))
+            yield from flush()
+
+        try:
+            responses = self.client.txn_many_raw(requests())
+            # A group where something changed: each endpoint on its own, one nested Txn
+            # each, in one request per group.
+            split = [g for g, r in zip(groups, responses, strict=True) if not r.succeeded]
+            nested = [
+                wire.txn(*(wire.op_txn(b"".join(d[3]), d[4]) for d in group)) for group in split
+            ]
+            nested_responses = iter(self.client.txn_many_raw(nested) if nested else [])
+        except Uncertain:
+            # Read the whole round again; `doubtful` recognises our own landed writes.
+            return [d[0] for d in decisions]
+        retry: list[int] = []
+        for pos, code, alias, _, _ in decisions:
+            if code < 0:
+                self._count(Outcome.APPLIED, gen, alias, codes, previous, pos)
+        for group, resp in zip(groups, responses, strict=True):
+            if resp.succeeded:
+                oks = [True] * len(group)
+            else:
+                oks = [op.response_txn.succeeded for op in next(nested_responses).responses]
+            for (pos, code, alias, _, _), ok in zip(group, oks, strict=True):
+                doubtful.pop(pos, None)
+                if ok:
+                    self._count(Outcome(code), gen, alias, codes, previous, pos)
+                else:
+                    retry.append(pos)
+        return retry
 
     def _count(
         self,
