@@ -64,7 +64,7 @@ py-test: $(EXT_STAMP) etcd
 	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 $(PY) -m pytest tests -q
 
 ## bench: pytest-benchmark micro benchmarks (ratios against the Python reference, same run)
-bench: $(EXT_STAMP)
+bench: $(EXT_STAMP) etcd
 	mkdir -p results
 	$(PY) -m pytest bench -q --benchmark-json results/bench.json --benchmark-columns=min,median,mean,rounds
 	$(PY) -m dnsrace.benchreport results/bench.json

@@ -17,7 +17,7 @@ import pytest
 
 from dnsrace.dist.cluster import cluster_run
 from dnsrace.sim.disciplines import lookup
-from dnsrace.sim.scenario import PausesConfig, Scenario, load_scenario
+from dnsrace.sim.scenario import Scenario, load_scenario
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "cluster.toml"
 
