@@ -80,3 +80,18 @@ def etcd3() -> Any:
 
     with LocalCluster(3) as cluster:
         yield cluster
+
+
+@pytest.fixture
+def etcd3_netns() -> Any:
+    """A 3-member cluster whose members each have a network namespace (root only): a test can
+    cut one off. Elsewhere the test is skipped with the reason printed."""
+    _need_etcd()
+    from dnsrace.backends.etcd.local import LocalCluster, netns_unavailable
+
+    reason = netns_unavailable()
+    if reason is not None:
+        print(f"skipped: {reason}")
+        pytest.skip(reason)
+    with LocalCluster(3, netns=True) as cluster:
+        yield cluster

@@ -117,3 +117,39 @@ def test_role_commands_refuse_bad_input(command: str, capsys: Any) -> None:
     virtual = str(SCENARIO.parent / "incident.toml")
     assert main([command, virtual, "--backend", "etcd://127.0.0.1:2379", *extra]) == 2
     assert "clock = 'real'" in capsys.readouterr().err
+
+
+def test_a_member_cut_off_the_network_mid_run_loses_nothing(
+    etcd3_netns: Any, tmp_path: Path
+) -> None:
+    # The same as a kill, with the member still running but unreachable for 4 s (its own
+    # network namespace, its link to the others taken down): a partition, not a crash.
+    from dnsrace.backends.etcd import EtcdStore
+    from dnsrace.backends.etcd.client import EtcdClient
+    from dnsrace.errors import StoreUnavailable
+
+    cluster = etcd3_netns
+    scenario = _scenario(duration_s=20.0, drain_s=15.0)
+    events: list[str] = []
+
+    def partition(t: float, roles: Any) -> None:
+        if t >= 6.0 and not events:
+            cluster.isolate(0)
+            events.append("isolate")
+            # It really is cut off: nobody reaches it.
+            with pytest.raises(StoreUnavailable):
+                EtcdClient([cluster.members[0].client_url], connect_timeout_s=0.5)
+        elif t >= 10.0 and events == ["isolate"]:
+            cluster.heal(0)
+            events.append("heal")
+
+    url = f"{cluster.url}/partition"
+    run = cluster_run(scenario, lookup("cas"), url, workdir=tmp_path, at=partition)
+    final = EtcdStore(url).aliases()
+    assert events == ["isolate", "heal"]
+    m = run.result.metrics
+    assert m["stale_flips"] == 0 and m["empty_answers"] == 0 and m["stuck_endpoints"] == 0
+    assert m["final_converged"]
+    acked = _acknowledged(tmp_path)
+    assert len(acked) == scenario.total_endpoints
+    assert not {i: g for i, g in acked.items() if (final[i] or 0) < g}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dnsrace.errors import StoreUnavailable
 
-__all__ = ["ETCD_BINARY", "LocalCluster", "Member", "etcd_binary"]
+__all__ = ["ETCD_BINARY", "LocalCluster", "Member", "etcd_binary", "netns_unavailable"]
 
 ETCD_BINARY = "etcd"
 
@@ -29,6 +29,28 @@ ETCD_BINARY = "etcd"
 def etcd_binary() -> str | None:
     """Path of the etcd server, or None (``make`` installs Debian's ``etcd-server``)."""
     return shutil.which(os.environ.get("DNSRACE_ETCD", ETCD_BINARY))
+
+
+def netns_unavailable() -> str | None:
+    """Why members cannot run in network namespaces here (None: they can)."""
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    if shutil.which("ip") is None:
+        return "the ip command (iproute2) is missing"
+    probe = f"drprobe{os.getpid() % 100000}"
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True)
+    if made.returncode != 0:
+        return f"ip netns add failed: {made.stderr.decode(errors='replace').strip()}"
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+
+def _ip(*args: str) -> None:
+    done = subprocess.run(["ip", *args], capture_output=True)
+    if done.returncode != 0:
+        raise StoreUnavailable(
+            f"ip {' '.join(args)}: {done.stderr.decode(errors='replace').strip()}"
+        )
 
 
 def _free_ports(count: int) -> list[int]:
@@ -52,14 +74,19 @@ class Member:
     data_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    host: str = "127.0.0.1"
+    netns: str | None = None
+    """The member's network namespace (its own address behind a bridge), if any."""
+    link: str | None = None
+    """The bridge side of its veth pair: down = cut off from everyone."""
 
     @property
     def client_url(self) -> str:
-        return f"127.0.0.1:{self.client_port}"
+        return f"{self.host}:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.peer_port}"
+        return f"http://{self.host}:{self.peer_port}"
 
     @property
     def pid(self) -> int | None:
@@ -68,9 +95,15 @@ class Member:
 
 @dataclass
 class LocalCluster:
-    """``size`` etcd members on loopback. Use as a context manager."""
+    """``size`` etcd members on loopback. Use as a context manager.
+
+    ``netns=True`` runs each member in a network namespace of its own, joined to the others by
+    a bridge (root only; see :func:`netns_unavailable`), so that :meth:`isolate` can cut one
+    member off the network while it keeps running.
+    """
 
     size: int = 1
+    netns: bool = False
     max_txn_ops: int = 1024
     quota_bytes: int = 8 * 1024**3
     root: Path | None = None
@@ -94,6 +127,53 @@ class LocalCluster:
             self.members.append(
                 Member(f"m{k}", ports[2 * k], ports[2 * k + 1], d / "data", d / "etcd.log")
             )
+        self._bridge: str | None = None
+        if self.netns:
+            self._make_network()
+
+    def _make_network(self) -> None:
+        reason = netns_unavailable()
+        if reason is not None:
+            raise StoreUnavailable(f"cannot isolate members: {reason}")
+        tag = f"{os.getpid() % 4096:x}{self.members[0].peer_port % 256:02x}"
+        net = f"10.{200 + os.getpid() % 50}.{self.members[0].peer_port % 250}"
+        self._bridge = f"drb{tag}"
+        _ip("link", "add", self._bridge, "type", "bridge")
+        _ip("addr", "add", f"{net}.1/24", "dev", self._bridge)
+        _ip("link", "set", self._bridge, "up")
+        for k, m in enumerate(self.members):
+            m.netns, m.link, inner = f"dr{tag}m{k}", f"dr{tag}h{k}", f"dr{tag}p{k}"
+            m.host = f"{net}.{k + 2}"
+            _ip("netns", "add", m.netns)
+            _ip("link", "add", m.link, "type", "veth", "peer", "name", inner)
+            _ip("link", "set", inner, "netns", m.netns)
+            _ip("-n", m.netns, "addr", "add", f"{m.host}/24", "dev", inner)
+            _ip("-n", m.netns, "link", "set", inner, "up")
+            _ip("-n", m.netns, "link", "set", "lo", "up")
+            _ip("link", "set", m.link, "master", self._bridge)
+            _ip("link", "set", m.link, "up")
+
+    def _drop_network(self) -> None:
+        for m in self.members:
+            if m.link is not None:
+                subprocess.run(["ip", "link", "del", m.link], capture_output=True)
+            if m.netns is not None:
+                subprocess.run(["ip", "netns", "del", m.netns], capture_output=True)
+        if self._bridge is not None:
+            subprocess.run(["ip", "link", "del", self._bridge], capture_output=True)
+            self._bridge = None
+
+    def isolate(self, k: int) -> None:
+        """Cut member ``k`` off from the other members and from every client."""
+        m = self.members[k]
+        if m.link is None:
+            raise StoreUnavailable("isolate() needs a cluster made with netns=True")
+        _ip("link", "set", m.link, "down")
+
+    def heal(self, k: int) -> None:
+        m = self.members[k]
+        if m.link is not None:
+            _ip("link", "set", m.link, "up")
 
     @property
     def url(self) -> str:
@@ -107,7 +187,9 @@ class LocalCluster:
                 "`make test` installs it)"
             )
         cluster = ",".join(f"{x.name}={x.peer_url}" for x in self.members)
+        inside = ["ip", "netns", "exec", m.netns] if m.netns is not None else []
         return [
+            *inside,
             binary,
             "--name",
             m.name,
@@ -231,6 +313,7 @@ class LocalCluster:
                     m.process.kill()
                     m.process.wait()
                 m.process = None
+        self._drop_network()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
