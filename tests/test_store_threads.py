@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from dnsrace import LeaseHeld
+from dnsrace import LeaseHeld, LeaseLost
 
 THREADS = 8
 
@@ -122,7 +123,10 @@ def test_concurrent_leases_issue_unique_tokens(store_cls: Any) -> None:
                 continue
             granted[k].append(token)
             if step % 3:
-                store.release_lease(0, holder, token)
+                # A thread further along (a later `now`) may have taken the expired lease over
+                # already: then the release is refused, which is the contract.
+                with contextlib.suppress(LeaseLost):
+                    store.release_lease(0, holder, token)
 
     run_threads(work)
     tokens = [t for ts in granted for t in ts]

@@ -464,11 +464,6 @@ class Plan:
         plan._records = records
         return plan
 
-    def shared(self) -> tuple[list[Answer], list[Endpoint], list[int]]:
-        """The compact form: distinct target sets, endpoint keys, and each key's set index
-        (what ``from_shared`` takes; a distributed store writes it as is)."""
-        return list(self._sets), list(self._keys), list(self._index)
-
     @property
     def generation(self) -> int:
         return self._generation
@@ -500,6 +495,12 @@ class Plan:
         if slot is None:
             raise UnknownEndpoint(f"endpoint {key!r} is not in plan {self._generation}")
         return self._sets[self._index[slot]]
+
+
+def shared_form(plan: Plan) -> tuple[list[Answer], list[Endpoint], list[int]]:
+    """A plan's compact form: distinct target sets, endpoint keys, each key's set index (what
+    ``Plan.from_shared`` takes; a distributed store writes it as is)."""
+    return list(plan._sets), list(plan._keys), list(plan._index)
 
 
 # --------------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from dnsrace.backends.etcd.keys import (
 from dnsrace.backends.etcd.trees import Chunk, chunk_of, decode_sets, encode_sets
 from dnsrace.backends.etcd.url import EtcdUrl, parse_etcd_url
 from dnsrace.errors import (
+    DanglingAlias,
     InvalidArgument,
     InvalidToken,
     LeaseHeld,
@@ -81,6 +82,7 @@ from dnsrace.reference import (
     _typed_array,
     _version,
     canonical_name,
+    shared_form,
 )
 
 __all__ = ["EtcdStore", "LeaseClock"]
@@ -518,7 +520,7 @@ class EtcdStore:
                 f"EtcdStore stores dnsrace.reference.Plan objects, not {type(plan).__name__}"
             )
         gen = plan.generation
-        sets, keys, index = plan.shared()
+        sets, keys, index = shared_form(plan)
         self._sync_names()
         ids = [self._id_of(key) for key in keys]
         if len(set(ids)) != len(ids):
@@ -800,8 +802,6 @@ class EtcdStore:
         rollback: bool = True,
     ) -> bool:
         """Flip one endpoint; True if applied (``DanglingAlias`` as the embedded store)."""
-        from dnsrace.errors import DanglingAlias
-
         res = self.flip_many(
             [endpoint],
             generation,
