@@ -430,6 +430,19 @@ impl SetTable {
         }
     }
 
+    /// One past the highest set index ever handed out.
+    pub(crate) fn capacity_len(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// The live sets with their indices, ascending.
+    pub(crate) fn iter_live(&self) -> impl Iterator<Item = (u32, &TargetSet)> {
+        self.sets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|(set, _)| (i as u32, set)))
+    }
+
     pub(crate) fn live(&self) -> usize {
         self.live
     }
