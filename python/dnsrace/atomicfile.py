@@ -5,7 +5,7 @@ A file appears under its final name only whole: the bytes go to a fresh temporar
 same directory (so the rename stays on one file system and is atomic), which is flushed to disk,
 renamed over the target, and the directory is flushed so that the rename survives a power loss.
 A process killed at any moment leaves the old file (or none) under the final name, plus at most
-one hidden ``.NAME.*.tmp`` file.
+one hidden ``.NAME.*.tmp*`` file.
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     a browser); on normal exit it is flushed and renamed over ``path``, on error removed."""
     target = Path(os.fspath(path))
     parent = target.parent
-    fd, tmp_name = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
+    # The temporary name keeps the target's suffix: writers such as matplotlib pick the file
+    # format from it.
+    fd, tmp_name = tempfile.mkstemp(
+        dir=parent, prefix=f".{target.name}.", suffix=f".tmp{target.suffix}"
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
