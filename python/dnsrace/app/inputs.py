@@ -85,6 +85,8 @@ def check_outputs(outputs: Iterable[tuple[str, str | None]]) -> None:
 def snapshot_paths(path: str, disciplines: list[str]) -> dict[str, str]:
     """Where each discipline's final store goes: ``path`` itself for one discipline, else
     ``STEM.DISCIPLINE.SUFFIX`` beside it (``out.snap`` -> ``out.cas.snap``)."""
+    if Path(path).is_dir():
+        raise InputError(f"--snapshot {path!r}: is a directory (give a file name)")
     if len(disciplines) == 1:
         return {disciplines[0]: path}
     p = Path(path)

@@ -405,13 +405,14 @@ def _check_names(s: Scenario) -> None:
         ) from None
     try:
         domain = canonical_name(ep.domain)
-        if ep.count:
-            canonical_name(f"e{ep.count}.{domain}")
     except InvalidName:
+        raise ScenarioError("endpoints.domain", f"not a valid DNS name: {ep.domain!r}") from None
+    longest = f"e{max(ep.count, 1)}.{domain}"
+    if len(longest) > 253:
         raise ScenarioError(
             "endpoints.domain",
-            f"not a valid DNS name (or e{max(ep.count, 1)}.<domain> is too long): {ep.domain!r}",
-        ) from None
+            f"{ep.domain!r} is too long: the name {longest[:20]}... would exceed 253 characters",
+        )
     head, dot, tail = regional.partition(".")
     if dot and tail == domain and head[:1] == "e" and head[1:].isdigit():
         index = int(head[1:])
