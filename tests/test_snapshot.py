@@ -146,3 +146,38 @@ def test_bad_paths_raise_and_write_nothing(store_cls: StoreImpl, tmp_path: Path)
 
 def test_snapshot_errors_are_dnsrace_errors() -> None:
     assert issubclass(SnapshotError, DnsraceError)
+
+
+def test_dnsrace_run_saves_each_disciplines_final_store(tmp_path: Path) -> None:
+    from dnsrace.app.cli import main
+
+    rust = rust_impl()
+    if rust is None:
+        pytest.skip("dnsrace._core is not built")
+    spin = Path(__file__).parent.parent / "scenarios" / "spin.toml"
+    one = tmp_path / "one.snap"
+    assert (
+        main(
+            [
+                "run",
+                str(spin),
+                "--quiet",
+                "--jobs",
+                "1",
+                "--discipline",
+                "cas",
+                "--snapshot",
+                str(one),
+            ]
+        )
+        == 0
+    )
+    store = rust.Store.restore(one)
+    # spin: the regional endpoint alone, five plans, CAS applies the newest one.
+    assert store.endpoint_name(0) == "dynamodb.us-east-1.amazonaws.com"
+    assert store.aliases() == [5]
+    both = tmp_path / "both.snap"
+    argv = ["run", str(spin), "--quiet", "--jobs", "1", "--discipline", "cas,lww"]
+    assert main([*argv, "--snapshot", str(both)]) == 0
+    assert sorted(os.listdir(tmp_path)) == ["both.cas.snap", "both.lww.snap", "one.snap"]
+    assert rust.Store.restore(tmp_path / "both.lww.snap").stats()["endpoints"] == 1
