@@ -394,3 +394,20 @@ def test_the_real_command_prints_no_traceback_and_no_escape(tmp_path: Path) -> N
     assert "Traceback" not in proc.stderr
     assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
     assert proc.stderr.count("\n") == 1
+
+
+def test_snapshot_with_a_store_that_cannot_save_one_is_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dnsrace.app.cli as cli
+    from dnsrace.backends import Backend
+
+    def store_without_snapshots() -> Any:
+        return object()
+
+    monkeypatch.setattr(cli, "backend", lambda name: Backend(name, store_without_snapshots, None))
+    code = run_cli(["run", SPIN, "--snapshot", str(tmp_path / "x.snap")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == "dnsrace: error: --snapshot: the 'rust' store cannot save snapshots"
+    assert list(tmp_path.iterdir()) == []

@@ -461,9 +461,11 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "explore":
         return _explore(args, scenario)
     try:
-        backend(args.store)
+        chosen = backend(args.store)
     except BackendError as exc:
         raise UsageError(f"--store: {exc}") from None
+    if snapshots and not hasattr(chosen.new_store, "snapshot"):
+        raise UsageError(f"--snapshot: the {args.store!r} store cannot save snapshots")
     if args.plot:
         try:
             import matplotlib  # noqa: F401
