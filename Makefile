@@ -14,7 +14,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test bench build lint rust-test py-test fmt clean etcd
+.PHONY: all run test bench build lint rust-test py-test fmt clean etcd fuzz
 
 # Debian's etcd-server for the distributed store's tests and benchmarks (the tests start and
 # stop their own members on loopback; the package's own service is not used).
@@ -57,8 +57,31 @@ lint: $(EXT_STAMP)
 	mypy
 	python -m mypy.stubtest dnsrace._core
 
+## rust-test also runs the fuzz harnesses on stable as proptest cases (20,000 arbitrary inputs
+## per target, DNSRACE_FUZZ_CASES to change) plus every saved regression input
 rust-test:
 	cargo test -p dnsrace-core --quiet
+	cargo test -p dnsrace-fuzzcases --release --quiet
+
+## fuzz: cargo fuzz (libFuzzer) on each target for FUZZ_SECONDS (default 300) each. cargo-fuzz
+## comes from crates.io into .tools/; it needs nightly features, which RUSTC_BOOTSTRAP=1 unlocks
+## on the machine's one stable toolchain. A crash leaves its input in fuzz/artifacts/TARGET/:
+## copy it to rust/fuzzcases/regressions/TARGET/ so that make test replays it forever.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := plan_construction batch_flips lease_sequence snapshot_decode
+CARGO_FUZZ := .tools/bin/cargo-fuzz
+
+$(CARGO_FUZZ):
+	cargo install cargo-fuzz --version 0.13.2 --locked --root .tools
+
+fuzz: $(CARGO_FUZZ)
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t; \
+	  (cd fuzz && RUSTC_BOOTSTRAP=1 PATH="$(abspath .tools/bin):$$PATH" cargo fuzz run \
+	    --fuzz-dir . $$t corpus/$$t ../rust/fuzzcases/regressions/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=4096 \
+	    -print_final_stats=1) || exit 1; \
+	done
 
 py-test: $(EXT_STAMP) etcd
 	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 $(PY) -m pytest tests -q

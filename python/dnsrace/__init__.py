@@ -22,6 +22,7 @@ from dnsrace.errors import (
     LeaseError,
     LeaseHeld,
     LeaseLost,
+    SnapshotError,
     UnknownEndpoint,
     UnknownPlan,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "Outcome",
     "Plan",
     "RecordStore",
+    "SnapshotError",
     "UnknownEndpoint",
     "UnknownPlan",
 ]

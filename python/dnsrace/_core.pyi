@@ -31,6 +31,7 @@ Conventions shared by every method (and by ``dnsrace.reference.PyRecordStore``):
   Sentinel: generation 0 means none (generations start at 1).
 """
 
+import os
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Self, final, overload
@@ -337,3 +338,23 @@ class RecordStore:
     def memory(self) -> dict[str, int]:
         """Estimated heap bytes by part: ``endpoints``, ``names``, ``plans``, ``target_sets``,
         ``total`` (capacity-based; shared target sets counted once)."""
+
+    def snapshot(self, path: str | os.PathLike[str]) -> None:
+        """Save the whole store (endpoints, plans, aliases, leases, fences, counters) to ``path``.
+
+        Binary format version 1 (magic ``DNSRSNAP``, crc32 per section; README, "Snapshots"),
+        written atomically: a temporary file in the same directory, fsync, rename, fsync of the
+        directory, so ``path`` holds the old snapshot or the new one, never a torn one. Lease
+        expiries are saved as they are, on the caller's clock. The interpreter is released
+        meanwhile; the store is read from one consistent view. ``SnapshotError`` (nothing
+        written) if ``path`` is a directory or its directory is missing or not writable;
+        ``InvalidArgument`` if ``path`` is not a str or ``os.PathLike``.
+        """
+
+    @classmethod
+    def restore(cls, path: str | os.PathLike[str]) -> Self:
+        """A new store from a file written by ``snapshot`` (by this class or the reference).
+
+        ``SnapshotError`` if the file is missing, unreadable, truncated, corrupted, of another
+        format version or not a snapshot; no store is created.
+        """

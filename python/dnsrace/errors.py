@@ -22,6 +22,7 @@ __all__ = [
     "LeaseError",
     "LeaseHeld",
     "LeaseLost",
+    "SnapshotError",
     "StoreUnavailable",
     "UnknownEndpoint",
     "UnknownPlan",
@@ -89,6 +90,13 @@ class LeaseHeld(LeaseError):
 
 class LeaseLost(LeaseError):
     """The caller no longer holds the lease (expired, released, or taken over)."""
+
+
+class SnapshotError(DnsraceError):
+    """A snapshot could not be saved or restored: the path is a directory, its directory is
+    missing or not writable, or the file is unreadable, truncated, corrupted, of another format
+    version or not a dnsrace snapshot. A failed save leaves any previous file in place; a
+    failed restore creates no store."""
 
 
 class InternalError(DnsraceError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 import re
 import sys
 import threading
@@ -20,8 +21,10 @@ from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast, final, overload
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar, cast, final, overload
 
+from dnsrace import _snapshot
 from dnsrace._types import (
     Answer,
     DeleteResult,
@@ -35,6 +38,7 @@ from dnsrace._types import (
     Output,
     Target,
 )
+from dnsrace.atomicfile import OutputPathError, check_output_path, write_atomic
 from dnsrace.errors import (
     DanglingAlias,
     InvalidAddress,
@@ -45,6 +49,7 @@ from dnsrace.errors import (
     InvalidWeight,
     LeaseHeld,
     LeaseLost,
+    SnapshotError,
     UnknownEndpoint,
     UnknownPlan,
 )
@@ -1222,3 +1227,94 @@ class PyRecordStore:
             "target_sets": target_sets,
             "total": endpoints + names + plans + target_sets,
         }
+
+    # ---------------------------------------------------------------- snapshots
+
+    def snapshot(self, path: str | os.PathLike[str]) -> None:
+        """Save the whole store to ``path`` atomically (the Rust core's format version 1)."""
+        target = _snapshot_path(path)
+        try:
+            check_output_path(target)
+        except OutputPathError as exc:
+            raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
+        with self._lock:
+            data = _snapshot.StoreData(names=list(self._names))
+            holder_index: dict[str, int] = {}
+            for h in self._holder:
+                if h is not None and h not in holder_index:
+                    holder_index[h] = len(holder_index) + 1
+            data.holders = list(holder_index)
+            set_index: dict[int, int] = {}
+            for generation in sorted(self._trees):
+                tree = self._trees[generation]
+                trees: list[int | None] = [None] * (max(tree) + 1)
+                for i, answer in tree.items():
+                    key = id(answer)
+                    if key not in set_index:
+                        set_index[key] = len(data.sets)
+                        data.sets.append(answer)
+                    trees[i] = set_index[key]
+                data.plans[generation] = trees
+            for i in range(len(self._names)):
+                holder = self._holder[i]
+                data.slots.append(
+                    _snapshot.SlotData(
+                        alias=self._alias[i] or 0,
+                        rollback=self._rollback[i] or 0,
+                        version=self._version[i],
+                        lease_token=self._token[i],
+                        highest_fence=self._fence[i],
+                        holder=0 if holder is None else holder_index[holder],
+                        lease_expiry=self._expiry[i],
+                    )
+                )
+            data.counters = {name: getattr(self, f"_{name}") for name in _snapshot.COUNTER_NAMES}
+        blob = _snapshot.encode(data)
+        try:
+            write_atomic(target, blob)
+        except OSError as exc:
+            raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
+
+    @classmethod
+    def restore(cls, path: str | os.PathLike[str]) -> Self:
+        """A new store from a snapshot file (of this class or of the Rust core)."""
+        target = _snapshot_path(path)
+        try:
+            blob = Path(target).read_bytes()
+        except OSError as exc:
+            raise SnapshotError(f"cannot read snapshot {os.fspath(target)!r}: {exc}") from None
+        data = _snapshot.decode(blob, canonical_name, _canonical_set)
+        store = cls()
+        store._names = data.names
+        store._ids = {name: i for i, name in enumerate(data.names)}
+        objects = [store._interned.setdefault(s, s) for s in data.sets]
+        for generation, trees in data.plans.items():
+            tree = {i: objects[t] for i, t in enumerate(trees) if t is not None}
+            store._trees[generation] = tree
+            store._tree_count += len(tree)
+            store._records_live += sum(map(len, tree.values()))
+            for answer in tree.values():
+                store._refs[id(answer)] = store._refs.get(id(answer), 0) + 1
+                store._objects[id(answer)] = answer
+        for s in data.slots:
+            store._alias.append(s.alias or None)
+            store._rollback.append(s.rollback or None)
+            store._version.append(s.version)
+            store._holder.append(data.holders[s.holder - 1] if s.holder else None)
+            store._token.append(s.lease_token)
+            store._expiry.append(s.lease_expiry)
+            store._fence.append(s.highest_fence)
+        for name, value in data.counters.items():
+            setattr(store, f"_{name}", value)
+        return store
+
+
+def _snapshot_path(path: object) -> str:
+    if isinstance(path, str) or hasattr(path, "__fspath__"):
+        try:
+            text = os.fspath(path)
+        except TypeError:
+            text = None
+        if isinstance(text, str):
+            return text
+    raise InvalidArgument(f"invalid path {path!r}: must be a str or os.PathLike")

@@ -17,14 +17,15 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
+from dnsrace.app import inputs
 from dnsrace.backends import BackendError, backend
 from dnsrace.errors import DnsraceError
 from dnsrace.sim.disciplines import KNOWN, Discipline, DisciplineError, resolve_names
 from dnsrace.sim.runner import RunResult, run_discipline
 from dnsrace.sim.scenario import (
+    MAX_ENDPOINTS,
     Scenario,
     ScenarioError,
     incident_scenario,
@@ -87,7 +88,10 @@ def _add_scenario_options(p: argparse.ArgumentParser) -> None:
         "clock (asyncio's order, default), random, or pct",
     )
     p.add_argument(
-        "--depth", type=_count(1), default=3, help="PCT bug depth: depth-1 change points (3)"
+        "--depth",
+        type=inputs.bounded_int(1, inputs.MAX_DEPTH),
+        default=3,
+        help="PCT bug depth: depth-1 change points (3)",
     )
     p.add_argument(
         "--store",
@@ -117,7 +121,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", metavar="PATH", help="draw the regional timeline PNG here")
     p.add_argument(
         "--jobs",
-        type=_count(1),
+        type=inputs.bounded_int(1, inputs.MAX_JOBS),
         help="disciplines run side by side in this many processes (default: one per core; "
         "the real clock always runs one at a time)",
     )
@@ -146,19 +150,32 @@ def build_parser() -> argparse.ArgumentParser:
     inc = sub.add_parser("incident", help="replay the 2025 incident across write disciplines")
     inc.add_argument(
         "--endpoints",
-        type=_count(0),
+        type=inputs.bounded_int(0, MAX_ENDPOINTS),
         default=100_000,
         help="endpoints besides the regional one (default 100000)",
     )
-    inc.add_argument("--enactors", type=_count(1), default=3, help="enactors (default 3)")
+    inc.add_argument(
+        "--enactors", type=inputs.bounded_int(1, 100), default=3, help="enactors (default 3)"
+    )
     _add_common(inc)
     run = sub.add_parser("run", help="run a scenario file")
     run.add_argument("scenario", metavar="SCENARIO.toml")
     _add_common(run)
     _add_set(run)
+    run.add_argument(
+        "--snapshot",
+        metavar="PATH",
+        help="save each discipline's final store here (RecordStore.restore reads it back); "
+        "with several disciplines: PATH's stem + '.DISCIPLINE' + its suffix",
+    )
     exp = sub.add_parser("explore", help="search seeded schedules for violations")
     exp.add_argument("scenario", metavar="SCENARIO.toml")
-    exp.add_argument("--runs", type=_count(1), default=1000, help="runs per discipline (1000)")
+    exp.add_argument(
+        "--runs",
+        type=inputs.bounded_int(1, inputs.MAX_RUNS),
+        default=1000,
+        help="runs per discipline (1000)",
+    )
     _add_scenario_options(exp)
     _add_set(exp)
     exp.add_argument(
@@ -174,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument(
         "--jobs",
-        type=_count(1),
+        type=inputs.bounded_int(1, inputs.MAX_JOBS),
         help="worker processes sharing each discipline's runs (default: one per core; the "
         "result does not depend on it)",
     )
@@ -240,14 +257,11 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     return scenario
 
 
-def _check_output(path: str | None, flag: str) -> None:
-    if path is None or path == "-":
-        return
-    if Path(path).is_dir():
-        raise UsageError(f"{flag}: {path} is a directory")
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise UsageError(f"{flag}: directory {parent} does not exist")
+def _snapshots(args: argparse.Namespace, scenario: Scenario) -> dict[str, str]:
+    path = getattr(args, "snapshot", None)
+    if path is None:
+        return {}
+    return inputs.snapshot_paths(path, [d.name for d in scenario.discipline_list()])
 
 
 _progress_queue: Any = None
@@ -259,7 +273,12 @@ def _worker_init(queue: Any) -> None:
 
 
 def _run_one(
-    scenario: Scenario, discipline: Discipline, store: str, schedule: str, depth: int
+    scenario: Scenario,
+    discipline: Discipline,
+    store: str,
+    schedule: str,
+    depth: int,
+    snapshot: str | None = None,
 ) -> RunResult:
     """One discipline's run in a worker process, reporting simulated time to the parent."""
     queue = _progress_queue
@@ -269,12 +288,24 @@ def _run_one(
             queue.put((discipline.name, t))
 
     return run_discipline(
-        scenario, discipline, store=store, schedule=schedule, depth=depth, progress=report
+        scenario,
+        discipline,
+        store=store,
+        schedule=schedule,
+        depth=depth,
+        progress=report,
+        snapshot=snapshot,
     )
 
 
 def _run_all(
-    scenario: Scenario, store: str, quiet: bool, schedule: str, depth: int, jobs: int
+    scenario: Scenario,
+    store: str,
+    quiet: bool,
+    schedule: str,
+    depth: int,
+    jobs: int,
+    snapshots: dict[str, str] | None = None,
 ) -> list[RunResult]:
     """Every discipline of the scenario, in ``jobs`` processes (each run is deterministic and
     independent, so the results do not depend on how many run at once)."""
@@ -299,6 +330,7 @@ def _run_all(
                         schedule=schedule,
                         depth=depth,
                         progress=lambda t, task=task: progress.update(task, completed=t),  # type: ignore[misc]
+                        snapshot=(snapshots or {}).get(d.name),
                     )
                 )
                 progress.update(task, completed=horizon)
@@ -309,7 +341,10 @@ def _run_all(
             jobs, mp_context=ctx, initializer=_worker_init, initargs=(queue,)
         ) as pool:
             futures = [
-                pool.submit(_run_one, scenario, d, store, schedule, depth) for d in disciplines
+                pool.submit(
+                    _run_one, scenario, d, store, schedule, depth, (snapshots or {}).get(d.name)
+                )
+                for d in disciplines
             ]
             pending = set(futures)
             while pending:
@@ -459,11 +494,20 @@ def _main(argv: Sequence[str] | None) -> int:
         return dist_cli.main(argv)
     args = build_parser().parse_args(argv)
     scenario = _scenario(args)
-    _check_output(args.json, "--json")
+    snapshots = _snapshots(args, scenario)
+    inputs.check_outputs(
+        [
+            ("--json", args.json),
+            ("--plot", getattr(args, "plot", None)),
+            *(("--snapshot", p) for p in snapshots.values()),
+        ]
+    )
     args.store = _store_name(args)
     if args.command == "explore":
         return _explore(args, scenario)
-    _check_output(args.plot, "--plot")
+    chosen = backend(args.store)
+    if snapshots and not hasattr(chosen.new_store, "snapshot"):
+        raise UsageError(f"--snapshot: the {args.store!r} store cannot save snapshots")
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -490,7 +534,13 @@ def _main(argv: Sequence[str] | None) -> int:
         # namespace, which each run empties first.
         jobs = 1
     results = _run_all(
-        scenario, args.store, args.quiet, args.schedule or "clock", int(args.depth), int(jobs)
+        scenario,
+        args.store,
+        args.quiet,
+        args.schedule or "clock",
+        int(args.depth),
+        int(jobs),
+        snapshots,
     )
     doc = build_document(scenario, results, include_perf=True if args.perf else None)
     data = dumps(doc)
@@ -502,10 +552,10 @@ def _main(argv: Sequence[str] | None) -> int:
             print(perf_line(r), file=sys.stderr)
     if args.plot:
         from dnsrace.app.plot import plot_timeline
+        from dnsrace.atomicfile import atomic_output
 
-        tmp = Path(args.plot).with_name(f".{Path(args.plot).name}.tmp.png")
-        plot_timeline(results, tmp)
-        tmp.replace(args.plot)
+        with atomic_output(args.plot) as tmp:
+            plot_timeline(results, tmp)
     if args.json == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -518,8 +568,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit status."""
     try:
         return _main(argv)
-    except (ScenarioError, UsageError) as exc:
-        print(f"dnsrace: error: {exc}", file=sys.stderr)
+    except (ScenarioError, UsageError, inputs.InputError) as exc:
+        # Messages quote what the user typed; escape it so it cannot drive the terminal.
+        print(f"dnsrace: error: {inputs.safe_text(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("dnsrace: interrupted", file=sys.stderr)

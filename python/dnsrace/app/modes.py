@@ -15,7 +15,6 @@ import argparse
 import sys
 import time
 from array import array
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -123,22 +122,28 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    from dnsrace.app.inputs import InputError, OneLineParser, bounded_int, check_outputs, safe_text
+    from dnsrace.atomicfile import write_atomic
+    from dnsrace.sim.scenario import MAX_ENDPOINTS
+
+    parser = OneLineParser(
         prog="dnsrace modes",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--endpoints", type=int, default=500_000)
-    parser.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
+    parser.add_argument("--endpoints", type=bounded_int(1, MAX_ENDPOINTS), default=500_000)
+    parser.add_argument("--json", default=None, help="write the rows as JSON here")
     parser.add_argument("--no-reference", action="store_true", help="skip the Python store")
     args = parser.parse_args(argv)
-    if args.endpoints < 1:
-        parser.error("--endpoints must be >= 1")
-    rows = compare(args.endpoints, with_reference=not args.no_reference)
+    try:
+        check_outputs([("--json", args.json)])
+    except InputError as exc:
+        print(f"dnsrace modes: error: {safe_text(str(exc))}", file=sys.stderr)
+        return 2
+    rows = compare(int(args.endpoints), with_reference=not args.no_reference)
     print_table(rows)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+        write_atomic(args.json, orjson.dumps(rows, option=orjson.OPT_INDENT_2))
     return 0
 
 

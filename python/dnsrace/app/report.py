@@ -8,21 +8,20 @@ real-clock runs or on request (``include_perf``), under their own key.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dnsrace.atomicfile import write_atomic
 from dnsrace.sim.explore import KINDS, PresetExploration
 from dnsrace.sim.runner import RunResult
 from dnsrace.sim.scenario import Scenario
@@ -85,20 +84,6 @@ def build_document(
 
 def dumps(doc: dict[str, Any]) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
-
-
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a document."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # ---------------------------------------------------------------------------- terminal table
@@ -167,13 +152,16 @@ _ROWS: list[tuple[str, Any]] = [
 def render_table(scenario: Scenario, results: Sequence[RunResult]) -> Table:
     """Presets side by side: one column per discipline, one row per metric."""
     caption = (
-        f"scenario {scenario.name}, seed {scenario.seed}, {scenario.total_endpoints:,} endpoints, "
+        f"scenario {escape(scenario.name)}, seed {scenario.seed}, "
+        f"{scenario.total_endpoints:,} endpoints, "
         f"{scenario.enactors.count} enactors, {scenario.clock} clock"
     )
     table = Table(caption=caption, caption_justify="left", show_lines=False)
     table.add_column("metric", style="bold")
     for r in results:
-        table.add_column(r.discipline.name.replace("+", "\n+"), justify="right", no_wrap=True)
+        table.add_column(
+            escape(r.discipline.name).replace("+", "\n+"), justify="right", no_wrap=True
+        )
     for label, cell in _ROWS:
         table.add_row(label, *(cell(r) for r in results))
     return table
@@ -209,7 +197,9 @@ def render_explore_table(
 ) -> Table:
     """One row per discipline: runs, violating runs by kind, first violating seed, speed."""
     how = f"pct, depth {depth}" if schedule == "pct" else schedule
-    table = Table(caption=f"scenario {scenario.name}, {how} schedules", caption_justify="left")
+    table = Table(
+        caption=f"scenario {escape(scenario.name)}, {how} schedules", caption_justify="left"
+    )
     for col in ("discipline", "runs", "violating", *KINDS, "first seed", "runs/s"):
         table.add_column(col.replace("_", " "), justify="left" if col == "discipline" else "right")
     for f in found:

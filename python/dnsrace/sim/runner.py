@@ -120,6 +120,7 @@ async def _simulate(
     store_name: str,
     timer: StoreTimer,
     progress: Progress | None,
+    snapshot: str | None = None,
 ) -> tuple[dict[str, Any], RegionalTimeline, list[str]]:
     loop = asyncio.get_running_loop()
     t0 = loop.time()
@@ -219,6 +220,12 @@ async def _simulate(
         progress(end)
     metrics = checker.result(end, store.stats())
     metrics["operator_unrepairable"] = list(operator.unrepairable)
+    if snapshot is not None:
+        # Only the embedded stores can save themselves (a distributed one has its own means).
+        save = getattr(store.raw, "snapshot", None)
+        if save is None:
+            raise TypeError(f"store {store_name!r} cannot save a snapshot")
+        save(snapshot)
     close = getattr(store.raw, "close", None)
     if close is not None:
         close()  # a distributed store's connections
@@ -233,15 +240,17 @@ def run_with_schedule(
     store: str = "rust",
     progress: Progress | None = None,
     loop: clock.VirtualEventLoop | None = None,
+    snapshot: str | None = None,
 ) -> RunResult:
     """Run ``scenario`` under ``discipline`` with a ready-made schedule object (``None``:
-    asyncio's order). ``loop``: a virtual loop to reuse (exploration runs many short runs)."""
+    asyncio's order). ``loop``: a virtual loop to reuse (exploration runs many short runs).
+    ``snapshot``: save the final store there (``RecordStore.snapshot``)."""
     timer = StoreTimer()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
 
     def main() -> Any:
-        return _simulate(scenario, discipline, store, timer, progress)
+        return _simulate(scenario, discipline, store, timer, progress, snapshot)
 
     if loop is not None:
         loop.reset(schedule)
@@ -278,6 +287,7 @@ def run_discipline(
     progress: Progress | None = None,
     schedule: str = "clock",
     depth: int = 3,
+    snapshot: str | None = None,
 ) -> RunResult:
     """Run ``scenario`` under ``discipline`` on a fresh store of the given kind.
 
@@ -288,4 +298,6 @@ def run_discipline(
     if schedule == "pct":
         horizon = pct_horizon(scenario, discipline, store=store)
     chosen = make_schedule(schedule, scenario.seed, depth=depth, horizon=horizon)
-    return run_with_schedule(scenario, discipline, chosen, store=store, progress=progress)
+    return run_with_schedule(
+        scenario, discipline, chosen, store=store, progress=progress, snapshot=snapshot
+    )

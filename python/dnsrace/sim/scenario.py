@@ -63,6 +63,28 @@ REGIONAL_ID = 0
 """Its id in every simulated store: it is registered first (reports name it by this id)."""
 
 
+# Upper bounds (README, "Reliability"). They keep one run within this 2-core, 24 GiB machine
+# and within minutes to hours, and turn a typo (1e12 endpoints, a 1e-9 s interval) into an
+# error naming the field instead of a run that exhausts memory or never ends. A simulated
+# endpoint costs about 1 KiB in a worker (515 MB peak measured at 500,001 endpoints), and
+# `dnsrace run` uses one worker per core: 5M endpoints x 2 workers stay near 11 GB.
+MAX_ENDPOINTS = 5_000_000
+MAX_SECONDS = 7 * 86_400.0
+"""Longest simulated span, timer or delay: one simulated week."""
+MAX_PLANS = 100_000
+"""Most plans one run may publish (each costs a pass over the fleet's trees)."""
+MAX_PROBES = 1_000_000
+"""Most client probe rounds one run may make ((duration_s + drain_s) / probe_interval_s)."""
+MAX_LIST = 10_000
+"""Longest list in a scenario (bursts, crash times, enactor names)."""
+MAX_NAME_CHARS = 100
+"""Longest scenario or custom discipline name (printed in the table)."""
+MAX_SEED = 2**63 - 1
+MIN_STEP_S = 0.001
+"""Shortest period of a loop that waits between rounds (publishing, probing, backing off): a
+shorter one does not advance the virtual clock measurably and the run would never end."""
+
+
 class ScenarioError(ValueError):
     """A scenario is malformed or impossible; ``field`` is the dotted path of the culprit."""
 
@@ -85,19 +107,21 @@ def _num(
 
 @dataclass(frozen=True)
 class EndpointsConfig:
-    count: int = _num(1000, ge=0, doc="endpoints besides the regional one")
+    count: int = _num(1000, ge=0, le=MAX_ENDPOINTS, doc="endpoints besides the regional one")
     regional: str = REGIONAL
     regional_at: float = _num(
         0.5, ge=0, le=1, doc="where the regional endpoint sits in the enactors' walk (fraction)"
     )
-    targets: int = _num(4, ge=1, doc="load balancers (records) per endpoint")
-    groups: int = _num(16, ge=1, doc="distinct LB groups shared by the other endpoints")
+    targets: int = _num(4, ge=1, le=64, doc="load balancers (records) per endpoint")
+    groups: int = _num(
+        16, ge=1, le=1_000_000, doc="distinct LB groups shared by the other endpoints"
+    )
     domain: str = "lb.us-east-1.example"
 
 
 @dataclass(frozen=True)
 class FleetConfig:
-    load_balancers: int = _num(24, ge=1)
+    load_balancers: int = _num(24, ge=1, le=100_000)
     ipv6_share: float = _num(0.5, ge=0, le=1)
     # Per published plan, the chance of each seeded fleet event.
     failure_probability: float = _num(0.2, ge=0, le=1)
@@ -108,19 +132,26 @@ class FleetConfig:
 
 @dataclass(frozen=True)
 class BurstConfig:
-    at_s: float = _num(0.0, ge=0)
-    plans: int = _num(10, ge=1)
-    gap_s: float = _num(0.5, ge=0)
+    at_s: float = _num(0.0, ge=0, le=MAX_SECONDS)
+    plans: int = _num(10, ge=1, le=MAX_PLANS)
+    gap_s: float = _num(0.5, ge=0, le=MAX_SECONDS)
 
 
 @dataclass(frozen=True)
 class PlannerConfig:
-    interval_s: float = _num(10.0, ge=0, doc="0: publish back to back (needs plans)")
-    plans: int = _num(0, ge=0, doc="stop after this many plans, the initial one included (0: none)")
+    interval_s: float = _num(
+        10.0, ge=0, le=MAX_SECONDS, doc="0: publish back to back (needs plans)"
+    )
+    plans: int = _num(
+        0,
+        ge=0,
+        le=MAX_PLANS,
+        doc="stop after this many plans, the initial one included (0: none)",
+    )
     bursts: tuple[BurstConfig, ...] = ()
-    burst_rate_per_min: float = _num(0.0, ge=0, doc="random bursts (Poisson)")
+    burst_rate_per_min: float = _num(0.0, ge=0, le=600, doc="random bursts (Poisson)")
     burst_plans: tuple[int, int] = (5, 12)
-    burst_gap_s: float = _num(0.5, ge=0)
+    burst_gap_s: float = _num(0.5, ge=0, le=MAX_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -134,15 +165,17 @@ class EnactorsConfig:
     or 500,000 endpoints.
     """
 
-    count: int = _num(3, ge=1)
-    pass_s: float = _num(30.0, ge=0, doc="write time of one uncontended pass over the fleet")
-    batches_per_pass: int = _num(20, ge=1)
-    call_latency_s: float = _num(0.02, ge=0, doc="median of one store round trip")
-    call_latency_sigma: float = _num(0.0, ge=0, doc="log-normal spread of each round trip")
-    pickup_jitter_s: float = _num(0.5, ge=0)
-    backoff_base_s: float = _num(0.1, gt=0)
-    backoff_max_s: float = _num(10.0, gt=0)
-    lease_ttl_s: float = _num(5.0, gt=0)
+    count: int = _num(3, ge=1, le=100)
+    pass_s: float = _num(
+        30.0, ge=0, le=MAX_SECONDS, doc="write time of one uncontended pass over the fleet"
+    )
+    batches_per_pass: int = _num(20, ge=1, le=1_000_000)
+    call_latency_s: float = _num(0.02, ge=0, le=3600, doc="median of one store round trip")
+    call_latency_sigma: float = _num(0.0, ge=0, le=10, doc="log-normal spread of each round trip")
+    pickup_jitter_s: float = _num(0.5, ge=0, le=MAX_SECONDS)
+    backoff_base_s: float = _num(0.1, ge=MIN_STEP_S, le=MAX_SECONDS)
+    backoff_max_s: float = _num(10.0, gt=0, le=MAX_SECONDS)
+    lease_ttl_s: float = _num(5.0, gt=0, le=MAX_SECONDS)
 
     def batch_size(self, endpoints: int) -> int:
         return max(1, math.ceil(endpoints / self.batches_per_pass))
@@ -158,16 +191,16 @@ class PausesConfig:
     """GC-like stop-the-world pauses, log-normally distributed, striking right before a write."""
 
     enactors: tuple[str, ...] = ()
-    rate_per_min: float = _num(0.0, ge=0)
-    median_s: float = _num(1.0, gt=0)
-    sigma: float = _num(1.0, ge=0)
-    max_s: float = _num(60.0, gt=0)
+    rate_per_min: float = _num(0.0, ge=0, le=600)
+    median_s: float = _num(1.0, gt=0, le=MAX_SECONDS)
+    sigma: float = _num(1.0, ge=0, le=10)
+    max_s: float = _num(60.0, gt=0, le=MAX_SECONDS)
 
 
 @dataclass(frozen=True)
 class CrashesConfig:
     enactors: tuple[str, ...] = ()
-    rate_per_min: float = _num(0.0, ge=0)
+    rate_per_min: float = _num(0.0, ge=0, le=600)
     at_s: tuple[float, ...] = ()
     restart_s: tuple[float, float] = (5.0, 20.0)
 
@@ -184,7 +217,7 @@ class SlowEnactorsConfig:
     """Each enactor's store round trips are slower by a factor drawn once per enactor."""
 
     enactors: tuple[str, ...] = ()
-    sigma: float = _num(0.0, ge=0, doc="log-normal spread of the per-enactor factor")
+    sigma: float = _num(0.0, ge=0, le=10, doc="log-normal spread of the per-enactor factor")
 
 
 @dataclass(frozen=True)
@@ -212,8 +245,10 @@ class OperatorConfig:
 
 @dataclass(frozen=True)
 class ClientsConfig:
-    probe_interval_s: float = _num(1.0, gt=0)
-    sample: int = _num(256, ge=0, doc="other endpoints resolved besides the regional one")
+    probe_interval_s: float = _num(1.0, ge=MIN_STEP_S, le=MAX_SECONDS)
+    sample: int = _num(
+        256, ge=0, le=100_000, doc="other endpoints resolved besides the regional one"
+    )
 
 
 @dataclass(frozen=True)
@@ -221,6 +256,7 @@ class CheckerConfig:
     current_window_s: float | None = _num(
         None,
         ge=0,
+        le=MAX_SECONDS,
         doc="a plan stays 'current' this long after a newer one is published "
         "(default: a pick-up wait plus one pass: 2 x the uncontended pass time + the pick-up "
         "jitter)",
@@ -233,24 +269,26 @@ class CustomDiscipline:
     guard: str = "plan_start"
     lock: str = "lease"
     cleanup: str = "unsafe_age"
-    trees_kept: int = _num(3, ge=0)
+    trees_kept: int = _num(3, ge=0, le=100)
     on_dangling: str = "stuck"
 
 
 @dataclass(frozen=True)
 class DisciplinesConfig:
     presets: tuple[str, ...] = ("all",)
-    trees_kept: int | None = _num(None, ge=0, doc="overrides every preset's trees_kept")
+    trees_kept: int | None = _num(None, ge=0, le=100, doc="overrides every preset's trees_kept")
     custom: tuple[CustomDiscipline, ...] = ()
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str = "custom"
-    seed: int = _num(1, ge=0)
+    seed: int = _num(1, ge=0, le=MAX_SEED)
     clock: Literal["virtual", "real"] = "virtual"
-    duration_s: float = _num(300.0, gt=0, doc="the planner publishes and faults strike")
-    drain_s: float = _num(300.0, ge=0, doc="then at most this long to settle")
+    duration_s: float = _num(
+        300.0, gt=0, le=MAX_SECONDS, doc="the planner publishes and faults strike"
+    )
+    drain_s: float = _num(300.0, ge=0, le=MAX_SECONDS, doc="then at most this long to settle")
     endpoints: EndpointsConfig = EndpointsConfig()
     fleet: FleetConfig = FleetConfig()
     planner: PlannerConfig = PlannerConfig()
@@ -293,8 +331,8 @@ class Scenario:
 
     def with_seed(self, seed: int) -> Scenario:
         """A copy with another root seed (a seed changes no bound: no re-validation)."""
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ScenarioError("seed", f"must be an integer >= 0, got {seed!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ScenarioError("seed", f"must be an integer in 0..{MAX_SEED}, got {seed!r}")
         clone = object.__new__(Scenario)
         for f in dataclasses.fields(self):
             object.__setattr__(clone, f.name, getattr(self, f.name))
@@ -327,12 +365,98 @@ def _custom(c: CustomDiscipline, path: str) -> Discipline:
         raise ScenarioError(f"{path}.{exc.field}", str(exc).split(": ", 1)[1]) from None
 
 
-def _check_range(value: tuple[float, float], path: str, *, positive: bool = False) -> None:
+def _check_range(
+    value: tuple[float, float], path: str, *, positive: bool = False, high: float = MAX_SECONDS
+) -> None:
     lo, hi = value
     if lo < 0 or (positive and lo <= 0):
         raise ScenarioError(path, f"lower bound must be {'> 0' if positive else '>= 0'}, got {lo}")
     if hi < lo:
         raise ScenarioError(path, f"must be [low, high] with low <= high, got {list(value)}")
+    if hi > high:
+        raise ScenarioError(path, f"upper bound must be <= {_text(high)}, got {_text(hi)}")
+
+
+def _text(value: float) -> str:
+    """A number as the user would write it (ints in full, floats briefly)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _check_text(value: str, path: str, limit: int = MAX_NAME_CHARS) -> None:
+    """Names printed in tables: printable characters only (no control characters, so no
+    terminal escape sequences), at most ``limit`` of them."""
+    if not value.isprintable():
+        raise ScenarioError(path, f"must hold printable characters only, got {value!r}")
+    if len(value) > limit:
+        raise ScenarioError(path, f"must be at most {limit} characters, got {len(value)}")
+
+
+def _check_names(s: Scenario) -> None:
+    """Endpoint names must be valid DNS names and distinct from each other."""
+    from dnsrace.errors import InvalidName
+    from dnsrace.reference import canonical_name
+
+    ep = s.endpoints
+    try:
+        regional = canonical_name(ep.regional)
+    except InvalidName:
+        raise ScenarioError(
+            "endpoints.regional", f"not a valid DNS name: {ep.regional!r}"
+        ) from None
+    try:
+        domain = canonical_name(ep.domain)
+    except InvalidName:
+        raise ScenarioError("endpoints.domain", f"not a valid DNS name: {ep.domain!r}") from None
+    longest = f"e{max(ep.count, 1)}.{domain}"
+    if len(longest) > 253:
+        raise ScenarioError(
+            "endpoints.domain",
+            f"{ep.domain!r} is too long: the name {longest[:20]}... would exceed 253 characters",
+        )
+    head, dot, tail = regional.partition(".")
+    if dot and tail == domain and head[:1] == "e" and head[1:].isdigit():
+        index = int(head[1:])
+        if head[1:2] != "0" and 1 <= index <= ep.count:
+            raise ScenarioError(
+                "endpoints.regional",
+                f"{ep.regional!r} is also the name of generated endpoint {index} "
+                f"(e1..e{ep.count}.{domain})",
+            )
+
+
+def _check_load(s: Scenario) -> None:
+    """Bounds that depend on several fields: plans published and probe rounds per run."""
+    p = s.planner
+    if 0 < p.interval_s < MIN_STEP_S:
+        raise ScenarioError(
+            "planner.interval_s",
+            f"must be 0 (back to back) or >= {MIN_STEP_S:g}, got {_text(p.interval_s)}",
+        )
+    plans = p.plans if p.plans else (s.duration_s / p.interval_s if p.interval_s else 0)
+    plans += sum(b.plans for b in p.bursts)
+    plans += p.burst_rate_per_min * s.duration_s / 60 * p.burst_plans[1]
+    if plans > MAX_PLANS:
+        where = "planner.interval_s" if not p.plans else "planner.plans"
+        raise ScenarioError(
+            where,
+            f"the planner would publish about {plans:,.0f} plans (at most {MAX_PLANS:,}): "
+            f"interval_s={_text(p.interval_s)}, duration_s={_text(s.duration_s)}",
+        )
+    probes = (s.duration_s + s.drain_s) / s.clients.probe_interval_s
+    if probes > MAX_PROBES:
+        raise ScenarioError(
+            "clients.probe_interval_s",
+            f"{_text(s.clients.probe_interval_s)} gives {probes:,.0f} probe rounds over "
+            f"duration_s + drain_s (at most {MAX_PROBES:,})",
+        )
+    for path, items in [
+        ("planner.bursts", p.bursts),
+        ("faults.crashes.at_s", s.faults.crashes.at_s),
+        ("disciplines.presets", s.disciplines.presets),
+        ("disciplines.custom", s.disciplines.custom),
+    ]:
+        if len(items) > MAX_LIST:
+            raise ScenarioError(path, f"at most {MAX_LIST} items, got {len(items)}")
 
 
 def _check_tree(obj: Any, path: str) -> None:
@@ -352,6 +476,9 @@ def _check_tree(obj: Any, path: str) -> None:
 
 def _check_cross_fields(s: Scenario) -> None:
     _check_tree(s, "")
+    _check_text(s.name, "name")
+    _check_names(s)
+    _check_load(s)
     if s.fleet.load_balancers < s.endpoints.targets:
         raise ScenarioError(
             "fleet.load_balancers",
@@ -359,9 +486,11 @@ def _check_cross_fields(s: Scenario) -> None:
         )
     if s.enactors.backoff_max_s < s.enactors.backoff_base_s:
         raise ScenarioError("enactors.backoff_max_s", "must be >= enactors.backoff_base_s")
-    _check_range(s.planner.burst_plans, "planner.burst_plans", positive=True)
+    _check_range(s.planner.burst_plans, "planner.burst_plans", positive=True, high=MAX_PLANS)
     _check_range(s.faults.crashes.restart_s, "faults.crashes.restart_s")
-    _check_range(s.faults.slow_batches.factor, "faults.slow_batches.factor", positive=True)
+    _check_range(
+        s.faults.slow_batches.factor, "faults.slow_batches.factor", positive=True, high=1000
+    )
     _check_range(s.operator.detect_s, "operator.detect_s")
     _check_range(s.operator.repair_s, "operator.repair_s")
     if s.faults.pauses.max_s < s.faults.pauses.median_s:
@@ -380,14 +509,17 @@ def _check_cross_fields(s: Scenario) -> None:
                     f"{', '.join(enactor_names(min(s.enactors.count, 5)))}...)",
                 )
     for i, t in enumerate(s.faults.crashes.at_s):
-        if t < 0:
-            raise ScenarioError(f"faults.crashes.at_s[{i}]", f"must be >= 0, got {t}")
+        if not 0 <= t <= MAX_SECONDS:
+            raise ScenarioError(
+                f"faults.crashes.at_s[{i}]", f"must be in 0..{MAX_SECONDS:g}, got {_text(t)}"
+            )
     try:
         resolve_names(list(s.disciplines.presets), "disciplines.presets")
     except DisciplineError as exc:
         raise ScenarioError(exc.field, str(exc).split(": ", 1)[1]) from None
     seen: set[str] = set()
     for i, c in enumerate(s.disciplines.custom):
+        _check_text(c.name, f"disciplines.custom[{i}].name", 64)
         d = _custom(c, f"disciplines.custom[{i}]")
         if d.name in seen or d.name in resolve_names(["all"]):
             raise ScenarioError(f"disciplines.custom[{i}].name", f"duplicate name {d.name!r}")
@@ -462,11 +594,11 @@ def _check_bounds(value: Any, meta: Any, path: str) -> None:
         return
     ge, gt, le = meta.get("ge"), meta.get("gt"), meta.get("le")
     if ge is not None and value < ge:
-        raise ScenarioError(path, f"must be >= {ge:g}, got {value:g}")
+        raise ScenarioError(path, f"must be >= {_text(ge)}, got {_text(value)}")
     if gt is not None and value <= gt:
-        raise ScenarioError(path, f"must be > {gt:g}, got {value:g}")
+        raise ScenarioError(path, f"must be > {_text(gt)}, got {_text(value)}")
     if le is not None and value > le:
-        raise ScenarioError(path, f"must be <= {le:g}, got {value:g}")
+        raise ScenarioError(path, f"must be <= {_text(le)}, got {_text(value)}")
 
 
 def _build(cls: Any, data: dict[str, Any], path: str) -> Any:

@@ -24,6 +24,10 @@ pub enum Error {
     LeaseHeld(String),
     #[error("{0}")]
     LeaseLost(String),
+    /// A snapshot could not be written or read (I/O, or a truncated, corrupted, foreign or
+    /// other-version file).
+    #[error("{0}")]
+    Snapshot(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

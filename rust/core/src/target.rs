@@ -103,13 +103,20 @@ pub struct Plan {
     records: u64,
 }
 
+/// Ids below this are checked for repeats in a bitset of at most 8 MiB; larger ones (stores
+/// of more than 64M endpoints) in a hash set.
+const DENSE_IDS: u32 = 1 << 26;
+
 /// Builds a [`Plan`], validating as it goes.
 pub struct PlanBuilder {
     plan: Plan,
     seen_sets: HashTable<u32>,
     /// Duplicate detection: a bit per endpoint id (dense ids make this far cheaper than
     /// hashing), a hash set for names.
+    /// Ids from `DENSE_IDS` up go to `far_ids` instead, so that one huge id (a typo, or
+    /// hostile input) cannot make the builder allocate a bitset of up to 512 MiB.
     seen_ids: Vec<u64>,
+    far_ids: HashSet<u32, foldhash::fast::RandomState>,
     seen_names: HashSet<Box<str>, foldhash::fast::RandomState>,
     hasher: foldhash::fast::RandomState,
 }
@@ -126,6 +133,7 @@ impl PlanBuilder {
             },
             seen_sets: HashTable::new(),
             seen_ids: Vec::new(),
+            far_ids: HashSet::default(),
             seen_names: HashSet::default(),
             hasher: foldhash::fast::RandomState::default(),
         })
@@ -187,6 +195,9 @@ impl PlanBuilder {
     /// Mark an id as seen; false if it already was.
     #[inline]
     fn mark_id(&mut self, id: u32) -> bool {
+        if id >= DENSE_IDS {
+            return self.far_ids.insert(id);
+        }
         let (word, bit) = ((id >> 6) as usize, 1u64 << (id & 63));
         if word >= self.seen_ids.len() {
             let len = (word + 1).max(self.seen_ids.len() * 2);
@@ -238,6 +249,27 @@ impl PlanBuilder {
         flush(seen, word, bits).inspect_err(|_| undo(seen, &ids[..group]))
     }
 
+    /// [`PlanBuilder::mark_ids`] for a batch with ids past `DENSE_IDS` (rare: the slow path).
+    fn mark_ids_one_by_one(&mut self, ids: &[u32]) -> std::result::Result<(), u32> {
+        for (k, &id) in ids.iter().enumerate() {
+            if !self.mark_id(id) {
+                for &done in &ids[..k] {
+                    self.unmark_id(done);
+                }
+                return Err(id);
+            }
+        }
+        Ok(())
+    }
+
+    fn unmark_id(&mut self, id: u32) {
+        if id >= DENSE_IDS {
+            self.far_ids.remove(&id);
+        } else {
+            self.seen_ids[(id >> 6) as usize] &= !(1u64 << (id & 63));
+        }
+    }
+
     /// [`PlanBuilder::add_endpoint`] for many ids at once: `ids[i]` gets set `sets[i]` (indices
     /// returned by [`PlanBuilder::add_set`]). All-or-nothing: on error the builder is unchanged.
     pub fn add_ids(&mut self, ids: &[u32], sets: &[u32]) -> Result<()> {
@@ -267,13 +299,17 @@ impl PlanBuilder {
                 }
             }
         }
-        if let Some(&max) = ids.iter().max() {
+        let max = ids.iter().copied().max().unwrap_or(0);
+        let marked = if max >= DENSE_IDS {
+            self.mark_ids_one_by_one(&ids)
+        } else {
             let words = (max as usize >> 6) + 1;
             if words > self.seen_ids.len() {
                 self.seen_ids.resize(words, 0);
             }
-        }
-        if let Err(id) = self.mark_ids(&ids) {
+            self.mark_ids(&ids)
+        };
+        if let Err(id) = marked {
             return Err(Error::InvalidArgument(format!(
                 "endpoint id {id} appears twice in plan {}",
                 self.plan.generation
@@ -428,6 +464,19 @@ impl SetTable {
             Some((s, _)) => s,
             None => unreachable!("tree refers to a freed target set"),
         }
+    }
+
+    /// One past the highest set index ever handed out.
+    pub(crate) fn capacity_len(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// The live sets with their indices, ascending.
+    pub(crate) fn iter_live(&self) -> impl Iterator<Item = (u32, &TargetSet)> {
+        self.sets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|(set, _)| (i as u32, set)))
     }
 
     pub(crate) fn live(&self) -> usize {

@@ -609,3 +609,22 @@ proptest! {
         }
     }
 }
+
+/// Found by the plan_construction fuzz target: one id near 2^32 made the builder allocate a
+/// 512 MiB bitset for duplicate detection. Huge ids now go to a hash set; repeats among them
+/// and between the two paths are still caught, and a refused batch leaves no marks.
+#[test]
+fn huge_plan_ids_are_checked_without_a_huge_bitset() {
+    let mut b = PlanBuilder::new(1).unwrap();
+    let set = b.add_set(vec![]).unwrap();
+    b.add_endpoint(EndpointKey::Id(u32::MAX - 1), set).unwrap();
+    assert!(b.add_endpoint(EndpointKey::Id(u32::MAX - 1), set).is_err());
+    assert!(b
+        .add_ids(&[5, u32::MAX - 7, u32::MAX - 7], &[set; 3])
+        .is_err());
+    // The refused batch left 5 and u32::MAX - 7 unmarked.
+    b.add_ids(&[5, u32::MAX - 7], &[set; 2]).unwrap();
+    assert!(b.add_ids(&[6, 5], &[set; 2]).is_err());
+    b.add_ids(&[6], &[set]).unwrap();
+    assert_eq!(b.build().len(), 4);
+}

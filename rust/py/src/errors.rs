@@ -19,6 +19,7 @@ import_exception!(dnsrace.errors, DanglingAlias);
 import_exception!(dnsrace.errors, LeaseHeld);
 import_exception!(dnsrace.errors, LeaseLost);
 import_exception!(dnsrace.errors, InternalError);
+import_exception!(dnsrace.errors, SnapshotError);
 
 /// The Python exception of a core error.
 pub fn to_py(e: Error) -> PyErr {
@@ -33,6 +34,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::UnknownPlan(m) => UnknownPlan::new_err(m),
         Error::LeaseHeld(m) => LeaseHeld::new_err(m),
         Error::LeaseLost(m) => LeaseLost::new_err(m),
+        Error::Snapshot(m) => SnapshotError::new_err(m),
     }
 }
 

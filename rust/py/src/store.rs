@@ -1,18 +1,19 @@
 //! `dnsrace._core.RecordStore`.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use dnsrace_core as core;
 use dnsrace_core::{Error, Fence, Mode, Outcome, OutcomeSink};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple, PyType};
 
 use crate::args::{
     repr, Endpoint, FenceToken, Generation, Holder, LeaseToken, ModeArg, Name, Now, OutcomesArg,
     Output, RollbackArg, SafeArg, Ttl, Version,
 };
-use crate::errors::{guard, to_py, DanglingAlias, OrRaise, UnknownPlan};
+use crate::errors::{guard, to_py, DanglingAlias, InvalidArgument, OrRaise, UnknownPlan};
 use crate::ints::{self, finish, IntSeq, Staged};
 use crate::output::{vec_out, OutArray};
 use crate::plan::{answer, items, PyPlan};
@@ -574,4 +575,38 @@ impl PyRecordStore {
         }
         Ok(d)
     }
+
+    fn snapshot(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<()> {
+        guard(|| {
+            let path = snapshot_path(path)?;
+            py.detach(|| self.store.snapshot(&path)).or_raise()
+        })
+    }
+
+    #[classmethod]
+    fn restore(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+    ) -> PyResult<PyRecordStore> {
+        guard(|| {
+            let path = snapshot_path(path)?;
+            let store = py.detach(|| core::Store::restore(&path)).or_raise()?;
+            Ok(PyRecordStore { store })
+        })
+    }
+}
+
+/// A snapshot path: `str` or `os.PathLike` (anything else is a caller's mistake, not an I/O
+/// failure, hence `InvalidArgument`).
+fn snapshot_path(path: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    if !(path.is_instance_of::<PyString>() || path.hasattr("__fspath__")?) {
+        return Err(InvalidArgument::new_err(format!(
+            "invalid path {}: must be a str or os.PathLike",
+            repr(path)
+        )));
+    }
+    path.extract::<PathBuf>().map_err(|_| {
+        InvalidArgument::new_err(format!("invalid path {}: must name a file", repr(path)))
+    })
 }

@@ -23,11 +23,13 @@ mod layout;
 mod leases;
 mod plans;
 mod reads;
+mod snapshot;
 mod stats;
 
 pub use flips::{Fence, FlipCounts, Mode, Outcome, OutcomeSink};
 pub use plans::DeleteReport;
 pub use reads::EndpointState;
+pub use snapshot::{check_output_path, write_atomic, SNAPSHOT_MAGIC, SNAPSHOT_VERSION};
 pub use stats::{Memory, Stats};
 
 use layout::{locate, Slot, SHARDS};
