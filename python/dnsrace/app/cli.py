@@ -20,15 +20,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from dnsrace.app import collapse as collapse_cli
 from dnsrace.backends import STORES, BackendError, backend
 from dnsrace.sim.disciplines import KNOWN, Discipline, DisciplineError, resolve_names
 from dnsrace.sim.runner import RunResult, run_discipline
 from dnsrace.sim.scenario import (
     Scenario,
     ScenarioError,
+    apply_overrides,
     incident_scenario,
-    load_scenario,
+    load_scenario_data,
     parse_override,
+    parse_scenario,
 )
 from dnsrace.sim.schedule import SCHEDULES
 
@@ -145,7 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inc.add_argument("--enactors", type=_count(1), default=3, help="enactors (default 3)")
     _add_common(inc)
-    run = sub.add_parser("run", help="run a scenario file")
+    inc.add_argument(
+        "--then",
+        choices=["collapse"],
+        help="feed each discipline's regional empty windows to the lease managers (phase 2)",
+    )
+    collapse_cli.add_collapse_options(inc, _count)
+    collapse_cli.add_parser(sub, _count)
+    run = sub.add_parser("run", help="run a scenario file (with a [collapse] section: phase 2)")
     run.add_argument("scenario", metavar="SCENARIO.toml")
     _add_common(run)
     _add_set(run)
@@ -207,7 +217,12 @@ def _scenario(args: argparse.Namespace) -> Scenario:
             presets=presets or ("all",),
         )
     else:
-        scenario = load_scenario(args.scenario, _overrides(args))
+        data = load_scenario_data(args.scenario)
+        overrides = _overrides(args)
+        if overrides:
+            data = apply_overrides(data, overrides)
+        args.collapse_table = data.pop("collapse", None) if args.command == "run" else None
+        scenario = parse_scenario(data)
         if args.seed is not None:
             scenario = scenario.with_seed(int(args.seed))
         if getattr(args, "clock", None) is not None:
@@ -407,6 +422,73 @@ def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
     return 0
 
 
+def _phase2_setup(args: argparse.Namespace) -> tuple[Any, tuple[Any, ...], str] | None:
+    """The collapse phase's config, presets and trigger source, checked before anything runs
+    (``incident --then collapse``, or ``run`` with a ``[collapse]`` section)."""
+    from dnsrace.collapse.config import CollapseConfig, CollapseError, config_from_mapping
+
+    table = getattr(args, "collapse_table", None)
+    if args.command == "incident" and args.then == "collapse":
+        collapse_cli.needs(False)
+        try:
+            config = collapse_cli.config_from_args(args, CollapseConfig())
+            recoveries = collapse_cli.recoveries(args)
+        except CollapseError as exc:
+            raise UsageError(str(exc)) from None
+        return config, recoveries, "replay"
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise UsageError("collapse: must be a table")
+    table = dict(table)
+    source = table.pop("trigger_from", "outage")
+    if source not in ("outage", "replay"):
+        raise UsageError(f"collapse.trigger_from: must be 'outage' or 'replay', got {source!r}")
+    collapse_cli.needs(False)
+    from dnsrace.collapse.config import resolve_presets
+
+    try:
+        config = config_from_mapping(table, CollapseConfig())
+        recoveries = resolve_presets(",".join(config.presets), "collapse.presets")
+    except CollapseError as exc:
+        raise UsageError(str(exc)) from None
+    return config, recoveries, source
+
+
+def _phase2(
+    setup: tuple[Any, tuple[Any, ...], str],
+    results: Sequence[RunResult],
+    quiet: bool,
+    json_to_stdout: bool,
+) -> dict[str, Any]:
+    """Run the lease managers once per phase-1 discipline: the dependency is out while the
+    regional endpoint answered empty in that discipline's run (``replay``), or for the
+    section's own outage (``outage``)."""
+    config, recoveries, source = setup
+    out: dict[str, Any] = {}
+    for r in results:
+        conf = config
+        if source == "replay":
+            end = r.timeline.end
+            windows = tuple(
+                (w.start, w.end if w.end is not None else end) for w in r.timeline.empty
+            )
+            back = max((e for _, e in windows), default=0.0)
+            conf = config.replace(
+                outages=windows,
+                horizon_s=max(config.horizon_s, back + config.metastable_after_s + 1800.0),
+            )
+        doc = collapse_cli.collapse_document(conf, collapse_cli.run_presets(conf, recoveries))
+        out[r.discipline.name] = doc
+        if not quiet:
+            print(
+                f"collapse after {r.discipline.name}:",
+                file=sys.stderr if json_to_stdout else sys.stdout,
+            )
+            print(collapse_cli.render_table(doc), file=sys.stderr if json_to_stdout else sys.stdout)
+    return out
+
+
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["modes"]:
@@ -414,7 +496,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return modes.main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command == "collapse":
+        return collapse_cli.main(args)
     scenario = _scenario(args)
+    phase2 = _phase2_setup(args)
     _check_output(args.json, "--json")
     if args.command == "explore":
         return _explore(args, scenario)
@@ -450,6 +535,8 @@ def _main(argv: Sequence[str] | None) -> int:
         scenario, args.store, args.quiet, args.schedule or "clock", int(args.depth), int(jobs)
     )
     doc = build_document(scenario, results, include_perf=True if args.perf else None)
+    if phase2 is not None:
+        doc["collapse"] = _phase2(phase2, results, args.quiet, args.json == "-")
     data = dumps(doc)
     if not args.quiet:
         table_console(sys.stdout if args.json != "-" else sys.stderr).print(
