@@ -55,6 +55,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _seconds_list(text: str) -> tuple[float, ...]:
+    values = tuple(_non_negative(v) for v in text.split(",") if v.strip())
+    if not values:
+        raise argparse.ArgumentTypeError("empty list")
+    return values
+
+
 def add_collapse_options(p: argparse.ArgumentParser, count: Callable[[int], type]) -> None:
     """Options shared by ``collapse`` and ``incident --then collapse``."""
     p.add_argument(
@@ -91,6 +98,8 @@ def add_parser(sub: Any, count: Callable[[int], type]) -> argparse.ArgumentParse
         "--jobs", type=count(1), default=1, help="sweep cells in this many processes (1)"
     )
     p.add_argument("--table", metavar="PATH", help="with --sweep: also write the table here")
+    p.add_argument("--triggers", type=_seconds_list, help="with --sweep: trigger lengths (s)")
+    p.add_argument("--loads", type=_seconds_list, help="with --sweep: offered loads")
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
     return p
 
@@ -229,8 +238,9 @@ def main(args: argparse.Namespace) -> int:
 
     for path, flag in ((args.json, "--json"), (args.plot, "--plot"), (args.table, "--table")):
         _check_path(path, flag)
-    if args.table and not args.sweep:
-        raise UsageError("--table: needs --sweep")
+    for flag in ("table", "triggers", "loads"):
+        if getattr(args, flag) and not args.sweep:
+            raise UsageError(f"--{flag}: needs --sweep")
     needs(bool(args.plot))
     try:
         chosen = recoveries(args)
@@ -270,7 +280,19 @@ def _sweep(args: argparse.Namespace, config: Any, recoveries: Sequence[Any], out
     from dnsrace.app.report import dumps, write_atomic
     from dnsrace.collapse.sweep import sweep
 
-    results = sweep(config, recoveries, jobs=int(args.jobs))
+    from dnsrace.app.cli import UsageError
+    from dnsrace.collapse.sweep import DEFAULT_LOADS, DEFAULT_TRIGGERS
+
+    loads = args.loads or DEFAULT_LOADS
+    if any(not 0 < x < 10 for x in loads):
+        raise UsageError("--loads: each must be in (0, 10)")
+    results = sweep(
+        config,
+        recoveries,
+        triggers=args.triggers or DEFAULT_TRIGGERS,
+        loads=loads,
+        jobs=int(args.jobs),
+    )
     table = sweep_table(results)
     if not args.quiet:
         print(table, file=out)

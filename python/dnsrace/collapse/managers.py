@@ -68,6 +68,8 @@ class CollapseRun:
     restarts: list[float] = field(default_factory=list)
     queue_max: int = 0
     wall_s: float = 0.0
+    store_stats: dict[str, int] = field(default_factory=dict)
+    """The store's counters at the end (every lease granted went through it)."""
 
 
 class _Fleet:
@@ -336,5 +338,6 @@ def simulate(
     run.leased = np.asarray(leased)
     run.queued = np.asarray(queued)
     run.goodput = np.asarray(goodput)
+    run.store_stats = fleet.store.stats()
     run.wall_s = time.perf_counter() - started
     return run
