@@ -14,10 +14,10 @@ import pytest
 
 pytest.importorskip("numpy")
 
-from dnsrace.collapse.config import PRESETS, CollapseConfig, Recovery  # noqa: E402
-from dnsrace.collapse.managers import CollapseRun, simulate  # noqa: E402
-from dnsrace.collapse.metrics import FIELDS, summary  # noqa: E402
-from dnsrace.collapse.sweep import sweep  # noqa: E402
+from dnsrace.collapse.config import PRESETS, CollapseConfig, Recovery
+from dnsrace.collapse.managers import CollapseRun, simulate
+from dnsrace.collapse.metrics import FIELDS, summary
+from dnsrace.collapse.sweep import sweep
 
 SMALL = CollapseConfig(droplets=1000, managers=4, horizon_s=6000.0, seed=3)
 SHORT_TRIGGER = 200.0  # shorter than a lease: most leases survive the outage

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("numpy")
 
-from dnsrace.app.cli import main  # noqa: E402
-from dnsrace.collapse.metrics import FIELDS  # noqa: E402
+from dnsrace.app.cli import main
+from dnsrace.collapse.metrics import FIELDS
 
 
 def exit_code(argv: list[str]) -> int:

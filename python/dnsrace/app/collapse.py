@@ -277,11 +277,9 @@ def _emit(path: str | None, data: bytes, write_atomic: Any) -> None:
 
 
 def _sweep(args: argparse.Namespace, config: Any, recoveries: Sequence[Any], out: Any) -> int:
-    from dnsrace.app.report import dumps, write_atomic
-    from dnsrace.collapse.sweep import sweep
-
     from dnsrace.app.cli import UsageError
-    from dnsrace.collapse.sweep import DEFAULT_LOADS, DEFAULT_TRIGGERS
+    from dnsrace.app.report import dumps, write_atomic
+    from dnsrace.collapse.sweep import DEFAULT_LOADS, DEFAULT_TRIGGERS, sweep
 
     loads = args.loads or DEFAULT_LOADS
     if any(not 0 < x < 10 for x in loads):
