@@ -86,9 +86,10 @@ class _Fleet:
         )
         self.store = RecordStore()
         self.store.add_endpoints(f"d{i}.dwfm.example" for i in range(n))
-        self.per_manager = np.bincount(np.arange(n) % k, minlength=k).astype(np.float64)
+        # Per-manager scalars as Python floats: numpy scalars are slow in the per-step loop.
+        self.per_manager = [float(x) for x in np.bincount(np.arange(n) % k, minlength=k)]
         # Capacity in renewal units per second: the steady renewals take `utilisation` of it.
-        self.capacity = self.per_manager / (config.check_period_s * config.utilisation)
+        self.capacity = [x / (config.check_period_s * config.utilisation) for x in self.per_manager]
         phases = self.np_rng.uniform(0.0, config.check_period_s, n)
         self.by_phase = np.argsort(phases, kind="stable").astype(np.int64)
         self.phase_sorted = phases[self.by_phase]
@@ -97,7 +98,7 @@ class _Fleet:
         self.queues: list[list[WorkQueue]] = [
             [WorkQueue() for _ in range(2 if recovery.renewals_first else 1)] for _ in range(k)
         ]
-        self.carry = np.zeros(k)
+        self.carry = [0.0] * k
         self.retry_next: list[Items] = []
         self.parked: dict[int, list[Items]] = {}
         self.run = CollapseRun(config, recovery, np.empty(0), np.empty(0), np.empty(0), np.empty(0))
@@ -165,7 +166,7 @@ class _Fleet:
         self.parked = {}
         for items in dropped:
             self.pending[items.ids] = False
-        self.carry[:] = 0.0
+        self.carry = [0.0] * self.k
         self.run.restarts.append(t)
 
     # ------------------------------------------------------------------ one step
@@ -200,6 +201,9 @@ class _Fleet:
         c, r = self.c, self.r
         queues = self.queues[m]
         held = sum(len(q) for q in queues)
+        if not held and not len(work):
+            self.carry[m] = 0.0
+            return 0
         if r.admission_limit is not None:
             room = max(0, int(r.admission_limit * self.per_manager[m]) - held)
             if len(work) > room:
@@ -220,7 +224,8 @@ class _Fleet:
         queued = sum(len(q) for q in queues)
         multiplier = 1.0 + c.load_cost * queued / self.per_manager[m]
         capacity = self.capacity[m]
-        budget = self.carry[m] + capacity * c.step_s
+        carry = self.carry[m]
+        budget = carry + capacity * c.step_s
         spent = 0.0  # units of this step's budget already used (the carry counts as spent)
         lifo = r.order == "lifo"
         cheapest = (c.failure_cost if not up else 1.0) * multiplier
@@ -238,7 +243,7 @@ class _Fleet:
                     break
                 q.pop(k, lifo)
                 done = items.take(slice(0, k))
-                finish = t0 + np.maximum(done_at[:k] - self.carry[m], 0.0) / capacity
+                finish = t0 + np.maximum(done_at[:k] - carry, 0.0) / capacity
                 spent = float(done_at[k - 1])
                 self.finish(m, done, finish, t1, up)
             if len(q):
@@ -256,7 +261,7 @@ class _Fleet:
         deadline = self.c.deadline_s
         if deadline is not None:
             late = finish > done.queued_at + deadline
-            if late.any():
+            if np.count_nonzero(late):
                 self.run.expired_work += int(late.sum())
                 self.retry(done.take(late), t1)
                 done = done.take(~late)
