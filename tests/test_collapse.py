@@ -59,8 +59,9 @@ def test_aws2025_recovers_from_a_short_trigger_and_sticks_after_a_long_one() -> 
     assert long["queue_max"] == SMALL.droplets
 
 
-def test_the_operators_restart_ends_the_collapse() -> None:
-    r = run("restart", LONG_TRIGGER)
+@pytest.mark.parametrize("preset", ["restart", "restart_scheduled"])
+def test_the_operators_restart_ends_the_collapse(preset: str) -> None:
+    r = run(preset, LONG_TRIGGER)
     fig = summary(r)
     back = SMALL.trigger_at_s + LONG_TRIGGER
     assert fig["metastable"] and fig["recovered"]

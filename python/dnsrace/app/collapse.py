@@ -68,7 +68,7 @@ def add_collapse_options(p: argparse.ArgumentParser, count: Callable[[int], type
         "--recovery",
         metavar="PRESET|a,b|all",
         help="recovery presets (aws2025, throttle, lifo_drop, backoff, renewals_first, "
-        "restart; default: all, with --sweep: aws2025)",
+        "restart, restart_scheduled; default: all, with --sweep: aws2025)",
     )
     p.add_argument("--droplets", type=count(1), default=None, help="droplets (1000000)")
     p.add_argument("--managers", type=count(1), default=None, help="lease managers (32)")

@@ -61,7 +61,11 @@ def plot_phase_diagram(results: Sequence[Any], path: str | Path) -> None:
     colours = ["#2ca02c", "#ffbf3f", "#d62728"]
     cols = min(3, len(results))
     rows = (len(results) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.8 * rows), squeeze=False)
+    # One column of legend entries under a single panel, three under a row of panels.
+    legend_rows = 3 if cols == 1 else 1
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.6 * cols + 1.0, 3.8 * rows + 0.3 * legend_rows), squeeze=False
+    )
     for ax in axes.flat[len(results) :]:
         ax.set_visible(False)
     for ax, res in zip(axes.flat, results, strict=False):
@@ -79,9 +83,9 @@ def plot_phase_diagram(results: Sequence[Any], path: str | Path) -> None:
             Patch(color=colours[2], label="metastable: stuck after the trigger"),
         ],
         loc="lower center",
-        ncol=3,
+        ncol=3 // legend_rows,
         fontsize=8,
     )
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout(rect=(0, 0.05 * legend_rows / (rows if cols > 1 else 1) + 0.02, 1, 1))
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)

@@ -69,6 +69,7 @@ PRESETS: dict[str, Recovery] = {
         Recovery("backoff", retry="backoff"),
         Recovery("renewals_first", renewals_first=True),
         Recovery("restart", restart="alarm"),
+        Recovery("restart_scheduled", restart="scheduled"),
     )
 }
 
