@@ -3,9 +3,10 @@
 Every cell is one full run of :func:`~dnsrace.collapse.managers.simulate`. A cell's outcome:
 
 * ``ok``: the leased fraction never fell below ``recover_fraction`` (the trigger did no harm);
-* ``recovered``: it fell, and came back by itself within ``metastable_after_s`` of the
-  dependency's return (a restart preset's restart counts as the operator, not as by itself);
-* ``stuck``: still below ``metastable_after_s`` after the return (metastable).
+* ``recovered``: it fell, and was back within ``metastable_after_s`` of the dependency's
+  return (before any alarm restart could fire, which waits longer);
+* ``stuck``: still below ``recover_fraction`` ``metastable_after_s`` after the return
+  (metastable; the restart presets recover later through the restart).
 
 Along a row (one offered load) the stable region is where every trigger length ends ``ok`` or
 ``recovered``; the vulnerable region is a row that recovers from short triggers and gets stuck
@@ -39,15 +40,18 @@ class SweepResult:
     """``outcomes[i][j]``: load ``loads[i]``, trigger ``triggers[j]``."""
 
 
-def cell_outcome(fig: dict[str, Any], restarted: bool, recover_fraction: float) -> str:
-    if fig["metastable"] or restarted or not fig["recovered"]:
+def cell_outcome(fig: dict[str, Any], recover_fraction: float) -> str:
+    # Judged on the leased fraction alone: a scheduled restart that fires after the fleet
+    # recovered by itself does not make the cell stuck, and an alarm restart fires only after
+    # the fleet stayed down past the metastability wait.
+    if fig["metastable"] or not fig["recovered"]:
         return "stuck"
     return "ok" if fig["leased_fraction_min"] >= recover_fraction else "recovered"
 
 
 def _cell(config: CollapseConfig, recovery: Recovery) -> str:
     run = simulate(config, recovery)
-    return cell_outcome(summary(run), bool(run.restarts), config.recover_fraction)
+    return cell_outcome(summary(run), config.recover_fraction)
 
 
 def sweep(
