@@ -222,6 +222,30 @@ def test_release_leases_validates_everything_first(store_cls: Any) -> None:
     assert [lease(store, i)[0] for i in (0, 1)] == ["e1", "e1"]
 
 
+def test_live_leases(store_cls: Any) -> None:
+    from array import array
+
+    store = new_store(store_cls)
+    t0 = store.acquire_lease(0, "e1", 10, 0)
+    store.acquire_lease(1, "e2", 5, 0)
+    assert store.live_leases(4.5) == [0, 1]
+    # The expiry itself is no longer live (the same rule that lets another holder take it).
+    assert store.live_leases(5) == [0]
+    assert store.live_leases(4, [2, 1, 0, 1]) == [1, 0, 1]
+    assert store.live_leases(4, array("q", [1, 2])) == [1]
+    got = store.live_leases(4, output="array")
+    assert (got.typecode, list(got)) == ("I", [0, 1])
+    store.release_lease(0, "e1", t0)
+    assert store.live_leases(0) == [1]
+    assert store.live_leases(0, []) == []
+    assert store.stats()["lease_conflicts"] == 0
+    for now in (math.nan, math.inf, None, "1"):
+        with pytest.raises(InvalidArgument):
+            store.live_leases(now)
+    with pytest.raises(UnknownEndpoint):
+        store.live_leases(0, [0, 3])
+
+
 @pytest.mark.parametrize("holder", ["", "x" * 129, "é" * 129, "\ud800", None, 1, b"e1", ["e1"]])
 def test_bad_holders(store_cls: Any, holder: object) -> None:
     store = new_store(store_cls)

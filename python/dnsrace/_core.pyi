@@ -331,6 +331,22 @@ class RecordStore:
         """``release_lease`` for many endpoints; returns how many were released. Leases no longer
         held (token or holder mismatch) are skipped, not raised."""
 
+    @overload
+    def live_leases(
+        self, now: float, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int]:
+        """Ids (in input order, ``None``: every endpoint ascending; uint32 in arrays) whose lease
+        is live at ``now``: granted, not released, and ``now < expiry``. Nothing is counted.
+        A lease manager's batch view of which hosts still hold a lease."""
+
+    @overload
+    def live_leases(
+        self, now: float, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def live_leases(
+        self, now: float, endpoints: Endpoints | None = None, *, output: Output
+    ) -> Any: ...
     def stats(self) -> dict[str, int]:
         """Counters and gauges (see README, "Store counters"). Gauges (dangling_*) are computed
         from a consistent snapshot."""

@@ -1159,6 +1159,30 @@ class PyRecordStore:
                     released += 1
             return released
 
+    @overload
+    def live_leases(
+        self, now: float, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int]: ...
+    @overload
+    def live_leases(
+        self, now: float, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def live_leases(
+        self, now: float, endpoints: Endpoints | None = None, *, output: Output
+    ) -> Any: ...
+    def live_leases(
+        self, now: float, endpoints: Endpoints | None = None, *, output: Output = "list"
+    ) -> Any:
+        """Ids (in input order) whose lease is live at ``now`` (held, ``now < expiry``)."""
+        at = _float(now, "now")
+        kind = _output(output)
+        with self._lock:
+            holder = self._holder
+            expiry = self._expiry
+            out = [i for i in self._eps(endpoints) if holder[i] is not None and at < expiry[i]]
+        return out if kind == "list" else _typed_array(out, "I", "uint32", kind)
+
     # ---------------------------------------------------------------- accounting
 
     def stats(self) -> dict[str, int]:

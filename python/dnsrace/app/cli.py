@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from dnsrace.app import collapse as collapse_cli
 from dnsrace.app import inputs
 from dnsrace.backends import BackendError, backend
 from dnsrace.errors import DnsraceError
@@ -28,9 +29,11 @@ from dnsrace.sim.scenario import (
     MAX_ENDPOINTS,
     Scenario,
     ScenarioError,
+    apply_overrides,
     incident_scenario,
-    load_scenario,
+    load_scenario_data,
     parse_override,
+    parse_scenario,
 )
 from dnsrace.sim.schedule import SCHEDULES
 
@@ -158,7 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--enactors", type=inputs.bounded_int(1, 100), default=3, help="enactors (default 3)"
     )
     _add_common(inc)
-    run = sub.add_parser("run", help="run a scenario file")
+    inc.add_argument(
+        "--then",
+        choices=["collapse"],
+        help="feed each discipline's regional empty windows to the lease managers (phase 2)",
+    )
+    collapse_cli.add_collapse_options(inc, _count)
+    collapse_cli.add_parser(sub, _count)
+    run = sub.add_parser("run", help="run a scenario file (with a [collapse] section: phase 2)")
     run.add_argument("scenario", metavar="SCENARIO.toml")
     _add_common(run)
     _add_set(run)
@@ -238,7 +248,12 @@ def _scenario(args: argparse.Namespace) -> Scenario:
             presets=presets or ("all",),
         )
     else:
-        scenario = load_scenario(args.scenario, _overrides(args))
+        data = load_scenario_data(args.scenario)
+        overrides = _overrides(args)
+        if overrides:
+            data = apply_overrides(data, overrides)
+        args.collapse_table = data.pop("collapse", None) if args.command == "run" else None
+        scenario = parse_scenario(data)
         if args.seed is not None:
             scenario = scenario.with_seed(int(args.seed))
         if getattr(args, "clock", None) is not None:
@@ -458,28 +473,10 @@ def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
     return 0
 
 
-def _store_name(args: argparse.Namespace) -> str:
-    """The store the runs use: ``--backend`` if given (checked now: a malformed URL or an
-    unreachable cluster is a usage error, before any run), else ``--store``."""
-    name = str(args.store)
-    chosen = getattr(args, "backend", None)
-    if chosen is not None:
-        name = "rust" if chosen == "embedded" else chosen
-        if name not in ("rust", "reference") and not name.startswith("etcd://"):
-            raise UsageError(
-                f"--backend: {chosen!r} is not embedded, reference or etcd://HOST:PORT[,...]"
-            )
-    try:
-        chosen_backend = backend(name)
-        if name.startswith("etcd://"):
-            from dnsrace.backends.etcd.client import EtcdClient
-            from dnsrace.backends.etcd.url import parse_etcd_url
-
-            EtcdClient(parse_etcd_url(name).endpoints, connect_timeout_s=3.0).close()
-        del chosen_backend
-    except (BackendError, DnsraceError) as exc:
-        raise UsageError(f"--backend: {exc}") from None
-    return name
+from dnsrace.app import collapse as collapse_cli
+from dnsrace.app import inputs
+from dnsrace.backends import BackendError, backend
+from dnsrace.errors import DnsraceError
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -493,7 +490,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return dist_cli.main(argv)
     args = build_parser().parse_args(argv)
+    if args.command == "collapse":
+        return collapse_cli.main(args)
     scenario = _scenario(args)
+    phase2 = _phase2_setup(args)
     snapshots = _snapshots(args, scenario)
     inputs.check_outputs(
         [
@@ -543,6 +543,8 @@ def _main(argv: Sequence[str] | None) -> int:
         snapshots,
     )
     doc = build_document(scenario, results, include_perf=True if args.perf else None)
+    if phase2 is not None:
+        doc["collapse"] = _phase2(phase2, results, args.quiet, args.json == "-")
     data = dumps(doc)
     if not args.quiet:
         table_console(sys.stdout if args.json != "-" else sys.stderr).print(

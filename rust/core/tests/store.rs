@@ -217,6 +217,28 @@ fn batch_leases_report_conflicts_without_failing() {
 }
 
 #[test]
+fn live_leases_lists_held_unexpired_leases_in_input_order() {
+    let (s, _) = store_with(4, 1..=1);
+    let t1 = s.acquire_lease(1, "a", 10.0, 0.0).unwrap();
+    s.acquire_lease(2, "b", 5.0, 0.0).unwrap();
+    s.acquire_lease(3, "a", 10.0, 0.0).unwrap();
+    assert_eq!(s.live_leases(None, 4.0).unwrap(), vec![1, 2, 3]);
+    // Expiry is exclusive, as for a grant: at now == expiry the lease is gone.
+    assert_eq!(s.live_leases(None, 5.0).unwrap(), vec![1, 3]);
+    assert_eq!(s.live_leases(Some(&[3, 0, 1]), 5.0).unwrap(), vec![3, 1]);
+    s.release_lease(1, "a", t1).unwrap();
+    assert_eq!(s.live_leases(None, 0.0).unwrap(), vec![2, 3]);
+    assert!(matches!(
+        s.live_leases(None, f64::INFINITY),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        s.live_leases(Some(&[9]), 0.0),
+        Err(Error::UnknownEndpoint(_))
+    ));
+}
+
+#[test]
 fn unsafe_cleanup_empties_a_live_endpoint_and_safe_cleanup_does_not() {
     let (s, ids) = store_with(3, 1..=3);
     s.flip_many(None, 3, Mode::Lww, None, Fence::None).unwrap();

@@ -437,6 +437,26 @@ impl PyRecordStore {
         })
     }
 
+    #[pyo3(
+        signature = (now, endpoints = None, *, output = Output::List),
+        text_signature = "($self, now, endpoints=None, *, output='list')"
+    )]
+    fn live_leases<'py>(
+        &self,
+        py: Python<'py>,
+        now: Now,
+        endpoints: Option<IntSeq<'py>>,
+        output: Output,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let ids = self.ids(endpoints.as_ref())?;
+            let live = py
+                .detach(|| self.store.live_leases(finish(ids)?.as_deref(), now.0))
+                .or_raise()?;
+            vec_out(py, output, live, |i| Ok(i.into_pyobject(py)?.into_any()))
+        })
+    }
+
     fn state<'py>(&self, py: Python<'py>, endpoint: Endpoint<'_>) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let id = self.id(endpoint)?;

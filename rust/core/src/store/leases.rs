@@ -195,6 +195,18 @@ impl Store {
         });
         Ok(released)
     }
+
+    /// Ids whose lease is live at `now` (held, not released, `now < expiry`), in input order
+    /// (`None`: every endpoint, ascending). A lease holder's batch view of which endpoints
+    /// it (or anyone) still holds, without a snapshot per endpoint.
+    pub fn live_leases(&self, ids: Option<&[u32]>, now: f64) -> Result<Vec<u32>> {
+        check_now(now)?;
+        let inner = self.inner.read();
+        let live = self.gather(&inner, ids, |id, slot| {
+            (slot.holder != 0 && now < slot.lease_expiry).then_some(id)
+        })?;
+        Ok(live.into_iter().flatten().collect())
+    }
 }
 
 enum Grant {
