@@ -473,10 +473,95 @@ def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
     return 0
 
 
-from dnsrace.app import collapse as collapse_cli
-from dnsrace.app import inputs
-from dnsrace.backends import BackendError, backend
-from dnsrace.errors import DnsraceError
+def _store_name(args: argparse.Namespace) -> str:
+    """The store the runs use: ``--backend`` if given (checked now: a malformed URL or an
+    unreachable cluster is a usage error, before any run), else ``--store``."""
+    name = str(args.store)
+    chosen = getattr(args, "backend", None)
+    if chosen is not None:
+        name = "rust" if chosen == "embedded" else chosen
+        if name not in ("rust", "reference") and not name.startswith("etcd://"):
+            raise UsageError(
+                f"--backend: {chosen!r} is not embedded, reference or etcd://HOST:PORT[,...]"
+            )
+    try:
+        chosen_backend = backend(name)
+        if name.startswith("etcd://"):
+            from dnsrace.backends.etcd.client import EtcdClient
+            from dnsrace.backends.etcd.url import parse_etcd_url
+
+            EtcdClient(parse_etcd_url(name).endpoints, connect_timeout_s=3.0).close()
+        del chosen_backend
+    except (BackendError, DnsraceError) as exc:
+        raise UsageError(f"--backend: {exc}") from None
+    return name
+
+
+def _phase2_setup(args: argparse.Namespace) -> tuple[Any, tuple[Any, ...], str] | None:
+    """The collapse phase's config, presets and trigger source, checked before anything runs
+    (``incident --then collapse``, or ``run`` with a ``[collapse]`` section)."""
+    from dnsrace.collapse.config import CollapseConfig, CollapseError, config_from_mapping
+
+    table = getattr(args, "collapse_table", None)
+    if args.command == "incident" and args.then == "collapse":
+        collapse_cli.needs(False)
+        try:
+            config = collapse_cli.config_from_args(args, CollapseConfig())
+            recoveries = collapse_cli.recoveries(args)
+        except CollapseError as exc:
+            raise UsageError(str(exc)) from None
+        return config, recoveries, "replay"
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise UsageError("collapse: must be a table")
+    table = dict(table)
+    source = table.pop("trigger_from", "outage")
+    if source not in ("outage", "replay"):
+        raise UsageError(f"collapse.trigger_from: must be 'outage' or 'replay', got {source!r}")
+    collapse_cli.needs(False)
+    from dnsrace.collapse.config import resolve_presets
+
+    try:
+        config = config_from_mapping(table, CollapseConfig())
+        recoveries = resolve_presets(",".join(config.presets), "collapse.presets")
+    except CollapseError as exc:
+        raise UsageError(str(exc)) from None
+    return config, recoveries, source
+
+
+def _phase2(
+    setup: tuple[Any, tuple[Any, ...], str],
+    results: Sequence[RunResult],
+    quiet: bool,
+    json_to_stdout: bool,
+) -> dict[str, Any]:
+    """Run the lease managers once per phase-1 discipline: the dependency is out while the
+    regional endpoint answered empty in that discipline's run (``replay``), or for the
+    section's own outage (``outage``)."""
+    config, recoveries, source = setup
+    out: dict[str, Any] = {}
+    for r in results:
+        conf = config
+        if source == "replay":
+            end = r.timeline.end
+            windows = tuple(
+                (w.start, w.end if w.end is not None else end) for w in r.timeline.empty
+            )
+            back = max((e for _, e in windows), default=0.0)
+            conf = config.replace(
+                outages=windows,
+                horizon_s=max(config.horizon_s, back + config.metastable_after_s + 1800.0),
+            )
+        doc = collapse_cli.collapse_document(conf, collapse_cli.run_presets(conf, recoveries))
+        out[r.discipline.name] = doc
+        if not quiet:
+            print(
+                f"collapse after {r.discipline.name}:",
+                file=sys.stderr if json_to_stdout else sys.stdout,
+            )
+            print(collapse_cli.render_table(doc), file=sys.stderr if json_to_stdout else sys.stdout)
+    return out
 
 
 def _main(argv: Sequence[str] | None) -> int:
