@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 
+from dnsrace.app.inputs import InputError, OneLineParser, check_outputs, safe_text
 from dnsrace.errors import DnsraceError
 from dnsrace.sim.disciplines import DisciplineError, lookup, resolve_names
 from dnsrace.sim.scenario import (
@@ -29,13 +30,8 @@ COMMANDS = ("planner", "enactor", "cluster-run")
 EXIT_USAGE = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"dnsrace: error: {message}\n")
-
-
 def _parser(command: str) -> argparse.ArgumentParser:
-    p = _Parser(prog=f"dnsrace {command}")
+    p = OneLineParser(prog=f"dnsrace {command}")
     p.add_argument("scenario", help="scenario TOML (clock = 'real'), or a run's scenario.json")
     p.add_argument("--backend", required=True, metavar="etcd://HOST:PORT[,...][/NS]")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -83,8 +79,8 @@ def main(argv: Sequence[str]) -> int:
     args = _parser(command).parse_args(rest)
     try:
         return _run(command, args)
-    except (ScenarioError, DisciplineError, DnsraceError) as exc:
-        print(f"dnsrace: error: {exc}", file=sys.stderr)
+    except (ScenarioError, DisciplineError, DnsraceError, InputError) as exc:
+        print(f"dnsrace: error: {safe_text(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -123,9 +119,7 @@ def _cluster_run(scenario: Scenario, url: str, args: argparse.Namespace) -> int:
     from dnsrace.backends.etcd.url import parse_etcd_url
     from dnsrace.dist.cluster import cluster_run
 
-    for flag, path in (("--json", args.json), ("--plot", args.plot)):
-        if path and (Path(path).is_dir() or not Path(path).resolve().parent.is_dir()):
-            raise ScenarioError(flag, f"cannot write {path}")
+    check_outputs([("--json", args.json), ("--plot", args.plot)])
     EtcdClient(parse_etcd_url(url).endpoints, connect_timeout_s=3.0).close()
     if args.discipline:
         names = resolve_names(
@@ -162,10 +156,10 @@ def _cluster_run(scenario: Scenario, url: str, args: argparse.Namespace) -> int:
         )
     if args.plot:
         from dnsrace.app.plot import plot_timeline
+        from dnsrace.atomicfile import atomic_output
 
-        tmp = Path(args.plot).with_name(f".{Path(args.plot).name}.tmp.png")
-        plot_timeline(results, tmp)
-        tmp.replace(args.plot)
+        with atomic_output(args.plot) as tmp:
+            plot_timeline(results, tmp)
     data = dumps(doc)
     if args.json == "-":
         sys.stdout.buffer.write(data)
