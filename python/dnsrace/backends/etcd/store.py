@@ -97,6 +97,7 @@ _EQ, _GT, _LT, _NE = (
 )
 _VALUE, _MOD, _CREATE = rpc.Compare.VALUE, rpc.Compare.MOD, rpc.Compare.CREATE
 _U32 = struct.Struct(">I")
+_ALIAS = struct.Struct(">QQ")
 _LEASE = struct.Struct(">dQQ")  # expiry (caller clock), token, etcd lease id; then the holder
 _NO_CHUNK = Chunk(None, 0)
 _MAX_ROUNDS = 64
@@ -877,30 +878,31 @@ class EtcdStore:
         doubtful: dict[int, tuple[bytes, int, int]],
         everything: bool,
     ) -> list[int]:
-        """One round of :meth:`_flip_round`: the positions to read and decide again."""
+        """One round of :meth:`_flip_round`: the positions to read and decide again.
+
+        Each decision keeps the compares it rests on in two parts: the tree chunks it read
+        (shared by the endpoints of a chunk: once per group in the flat Txn) and its own
+        (control record, fence key, the mode's condition), plus its writes.
+        """
         k = self.keys
         gen_key = u64(gen)
         pend_ids = [ids[p] for p in pending]
         kvs, chunks = self._state(pend_ids, fences=fences is not None, everything=everything)
-        # position, outcome (-1: our lost write did land), alias before, compares, writes
-        decisions: list[tuple[int, int, int, list[bytes], bytes]] = []
-        # One compare per tree chunk, shared by the endpoints of the chunk.
+        # position, outcome (-1: our lost write did land), alias before, chunk keys read,
+        # own compares, writes
+        Decision = tuple[int, int, int, tuple[tuple[int, int], ...], bytes, bytes]
+        decisions: list[Decision] = []
         chunk_compares: dict[tuple[int, int], bytes] = {}
+        for key in chunks:
+            chunk_compares[key] = wire.compare_mod(k.trees(*key), chunks[key].mod_revision)
 
-        def tree_compare(
-            g: int,
-            c: int,
-            chunks: dict[tuple[int, int], Chunk] = chunks,
-            cache: dict[tuple[int, int], bytes] = chunk_compares,
-        ) -> bytes:
-            found = cache.get((g, c))
-            if found is None:
-                rev_c = chunks.get((g, c), _NO_CHUNK).mod_revision
-                found = cache[(g, c)] = wire.compare_mod(k.trees(g, c), rev_c)
+        def chunk_compare(key: tuple[int, int]) -> bytes:
+            found = chunk_compares.get(key)
+            if found is None:  # absent: compared as absent (mod_revision 0)
+                found = chunk_compares[key] = wire.compare_mod(k.trees(*key), 0)
             return found
 
-        alias_prefix = k.alias_prefix
-        groups: list[list[tuple[int, int, int, list[bytes], bytes]]] = []
+        groups: list[list[Decision]] = []
         grouped = 0
 
         def flush() -> Iterator[bytes]:
@@ -910,70 +912,79 @@ class EtcdStore:
             grouped = len(decisions)
             if group:
                 groups.append(group)
+                shared = dict.fromkeys(c for d in group for c in d[3])
                 yield wire.txn(
-                    b"".join(dict.fromkeys(c for d in group for c in d[3])),
+                    b"".join(chunk_compare(c) for c in shared),
                     b"".join(d[4] for d in group),
+                    b"".join(d[5] for d in group),
                 )
+
+        alias_prefix = k.alias_prefix
+        pack_id = _U32.pack
+        unpack_alias = _ALIAS.unpack
+        compare_mod, compare_value, op_put = wire.compare_mod, wire.compare_value, wire.op_put
+        if_newer, exact = mode == "if_newer", mode == "exact"
+        step = self.txn_ops
 
         def requests() -> Iterator[bytes]:
             """Decide and encode group by group, so that etcd works on the first groups
             while the next ones are being decided."""
             for pos, i in zip(pending, pend_ids, strict=True):
-                if len(decisions) - grouped >= self.txn_ops:
+                if len(decisions) - grouped >= step:
                     yield from flush()
-                akey = alias_prefix + _U32.pack(i)
+                akey = alias_prefix + pack_id(i)
                 a_kv = kvs.get(akey)
                 if a_kv is None:
                     raise StoreUnavailable(f"control record of endpoint {i} is missing")
-                alias, _rb = decode_alias(a_kv.value)
+                value_now = a_kv.value
+                alias = unpack_alias(value_now)[0]
                 rev = a_kv.mod_revision
                 c = i // TREES_PER_CHUNK
-                if pos in doubtful:
-                    value, old_rev, before = doubtful.pop(pos)
-                    kv = kvs[akey]
-                    if kv.value == value and int(kv.mod_revision) > old_rev:
-                        decisions.append((pos, -1, before, [], b""))
+                if doubtful:
+                    seen = doubtful.pop(pos, None)
+                    if seen is not None and value_now == seen[0] and rev > seen[1]:
+                        decisions.append((pos, -1, seen[2], (), b"", b""))
                         continue
-                tree = chunks.get((gen, c), _NO_CHUNK)
-                compares = [tree_compare(gen, c)]
-                writes = b""
+                target = (gen, c)
+                tree = chunks.get(target, _NO_CHUNK)
                 if tree.set_of(i) is None:
-                    decisions.append((pos, Outcome.MISSING, alias, compares, writes))
+                    decisions.append((pos, Outcome.MISSING, alias, (target,), b"", b""))
                     continue
-                fence = fences[pos] if fences is not None else None
+                own = b""
+                fence = None
                 highest = 0
-                if fence is not None:
+                if fences is not None:
+                    fence = fences[pos]
                     f_kv = kvs.get(k.fence(i))
                     highest = decode_u64(f_kv.value) if f_kv is not None else 0
-                    compares.append(
-                        wire.compare_mod(k.fence(i), int(f_kv.mod_revision) if f_kv else 0)
-                    )
-                compares.append(wire.compare_mod(akey, rev))
+                    own = compare_mod(k.fence(i), int(f_kv.mod_revision) if f_kv else 0)
+                own += compare_mod(akey, rev)
                 if fence is not None and fence < highest:
-                    outcome = Outcome.FENCED
-                elif (mode == "if_newer" and gen <= alias) or (
-                    mode == "exact" and expected is not None and expected[pos] != rev
+                    decisions.append((pos, Outcome.FENCED, alias, (target,), own, b""))
+                    continue
+                if (if_newer and gen <= alias) or (
+                    exact and expected is not None and expected[pos] != rev
                 ):
-                    outcome = Outcome.STALE
-                else:
-                    active = chunks.get((alias, c), _NO_CHUNK) if alias and rollback else None
-                    if active is not None:
-                        compares.append(tree_compare(alias, c))
-                    if active is not None and active.set_of(i) is None:
-                        outcome = Outcome.DANGLING
-                    else:
-                        outcome = Outcome.APPLIED
-                        # The mode's own condition, checked by etcd with the write.
-                        if mode == "if_newer":
-                            compares.append(wire.compare_value(akey, gen_key, wire.LESS))
-                        elif mode == "exact" and expected is not None:
-                            compares.append(wire.compare_mod(akey, expected[pos]))
-                        value = encode_alias(gen, alias if rollback else 0)
-                        writes = wire.op_put(akey, value)
-                        if fence is not None and fence > highest:
-                            writes += wire.op_put(k.fence(i), u64(fence))
-                        doubtful[pos] = (value, rev, alias)
-                decisions.append((pos, outcome, alias, compares, writes))
+                    decisions.append((pos, Outcome.STALE, alias, (target,), own, b""))
+                    continue
+                read: tuple[tuple[int, int], ...] = (target,)
+                if alias and rollback:
+                    active = (alias, c)
+                    read = (target, active)
+                    if chunks.get(active, _NO_CHUNK).set_of(i) is None:
+                        decisions.append((pos, Outcome.DANGLING, alias, read, own, b""))
+                        continue
+                # The mode's own condition, checked by etcd with the write.
+                if if_newer:
+                    own += compare_value(akey, gen_key, wire.LESS)
+                elif exact and expected is not None:
+                    own += compare_mod(akey, expected[pos])
+                value = encode_alias(gen, alias if rollback else 0)
+                writes = op_put(akey, value)
+                if fence is not None and fence > highest:
+                    writes += op_put(k.fence(i), u64(fence))
+                doubtful[pos] = (value, rev, alias)
+                decisions.append((pos, Outcome.APPLIED, alias, read, own, writes))
             yield from flush()
 
         try:
@@ -982,53 +993,58 @@ class EtcdStore:
             # each, in one request per group.
             split = [g for g, r in zip(groups, responses, strict=True) if not r.succeeded]
             nested = [
-                wire.txn(*(wire.op_txn(b"".join(d[3]), d[4]) for d in group)) for group in split
+                wire.txn(
+                    *(
+                        wire.op_txn(b"".join(chunk_compare(c) for c in d[3]) + d[4], d[5])
+                        for d in group
+                    )
+                )
+                for group in split
             ]
             nested_responses = iter(self.client.txn_many_raw(nested) if nested else [])
         except Uncertain:
             # Read the whole round again; `doubtful` recognises our own landed writes.
             return [d[0] for d in decisions]
         retry: list[int] = []
-        for pos, code, alias, _, _ in decisions:
+        done: list[tuple[int, int, int]] = []
+        for pos, code, alias, _, _, _ in decisions:
             if code < 0:
-                self._count(Outcome.APPLIED, gen, alias, codes, previous, pos)
+                done.append((pos, Outcome.APPLIED, alias))
         for group, resp in zip(groups, responses, strict=True):
             if resp.succeeded:
-                oks = [True] * len(group)
-            else:
-                oks = [op.response_txn.succeeded for op in next(nested_responses).responses]
-            for (pos, code, alias, _, _), ok in zip(group, oks, strict=True):
-                doubtful.pop(pos, None)
+                done.extend((d[0], d[1], d[2]) for d in group)
+                for d in group:
+                    doubtful.pop(d[0], None)
+                continue
+            oks = [op.response_txn.succeeded for op in next(nested_responses).responses]
+            for d, ok in zip(group, oks, strict=True):
+                doubtful.pop(d[0], None)
                 if ok:
-                    self._count(Outcome(code), gen, alias, codes, previous, pos)
+                    done.append((d[0], d[1], d[2]))
                 else:
-                    retry.append(pos)
+                    retry.append(d[0])
+        self._count_many(done, gen, codes, previous)
         return retry
 
-    def _count(
-        self,
-        outcome: Outcome,
-        gen: int,
-        alias: int,
-        codes: bytearray,
-        previous: list[int],
-        pos: int,
+    def _count_many(
+        self, done: list[tuple[int, int, int]], gen: int, codes: bytearray, previous: list[int]
     ) -> None:
-        codes[pos] = outcome
-        previous[pos] = alias
+        """Record confirmed outcomes (position, outcome, alias before) and count them."""
+        tally = [0] * 5
+        stale_flips = 0
+        for pos, code, alias in done:
+            codes[pos] = code
+            previous[pos] = alias
+            tally[code] += 1
+            if code == 0 and gen < alias:
+                stale_flips += 1
         c = self._counters
-        if outcome == Outcome.APPLIED:
-            c["flips_applied"] += 1
-            if gen < alias:
-                c["stale_flips"] += 1
-        elif outcome == Outcome.STALE:
-            c["stale_rejections"] += 1
-        elif outcome == Outcome.FENCED:
-            c["fenced_rejections"] += 1
-        elif outcome == Outcome.MISSING:
-            c["missing_rejections"] += 1
-        else:
-            c["dangling_rejections"] += 1
+        c["flips_applied"] += tally[Outcome.APPLIED]
+        c["stale_flips"] += stale_flips
+        c["stale_rejections"] += tally[Outcome.STALE]
+        c["fenced_rejections"] += tally[Outcome.FENCED]
+        c["missing_rejections"] += tally[Outcome.MISSING]
+        c["dangling_rejections"] += tally[Outcome.DANGLING]
 
     # ================================================================== leases
 
