@@ -16,22 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from dnsrace._types import STORE_COUNTERS
 from dnsrace.errors import SnapshotError
 
 MAGIC: Final = b"DNSRSNAP"
 VERSION: Final = 1
 SECTIONS: Final = (b"NAME", b"HOLD", b"SETS", b"PLAN", b"SLOT", b"CNTR", b"END\0")
-COUNTER_NAMES: Final = (
-    "flips_applied",
-    "stale_flips",
-    "stale_rejections",
-    "fenced_rejections",
-    "missing_rejections",
-    "dangling_rejections",
-    "empty_answers",
-    "lease_conflicts",
-    "leases_granted",
-)
+COUNTER_NAMES: Final = STORE_COUNTERS
 MAX_I63: Final = 2**63 - 1
 
 Leaf = tuple[str, int]

@@ -24,6 +24,20 @@ them needs no numpy import)."""
 Endpoints: TypeAlias = "Sequence[Endpoint] | Ints"
 """Many endpoints: names and ids, or ids as ``Ints``."""
 
+STORE_COUNTERS: tuple[str, ...] = (
+    "flips_applied",
+    "stale_flips",
+    "stale_rejections",
+    "fenced_rejections",
+    "missing_rejections",
+    "dangling_rejections",
+    "empty_answers",
+    "lease_conflicts",
+    "leases_granted",
+)
+"""The counters of ``stats()`` that every store keeps (the rest of ``stats()`` are gauges), in
+the order a snapshot stores them."""
+
 NONE: int = 0
 """Sentinel of generation arrays (``aliases(output="array")``, ``FlipResult.previous``):
 no alias. Generations start at 1."""

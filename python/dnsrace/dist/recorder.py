@@ -18,22 +18,12 @@ from typing import IO, Any
 
 import orjson
 
-from dnsrace._types import FlipCounts
+from dnsrace._types import STORE_COUNTERS, FlipCounts
 from dnsrace.sim.checker import Checker
 
 __all__ = ["COUNTERS", "RecordingChecker", "merge"]
 
-COUNTERS = (
-    "flips_applied",
-    "stale_flips",
-    "stale_rejections",
-    "fenced_rejections",
-    "missing_rejections",
-    "dangling_rejections",
-    "empty_answers",
-    "lease_conflicts",
-    "leases_granted",
-)
+COUNTERS = STORE_COUNTERS
 
 
 class _EveryGeneration(Counter[int]):

@@ -32,7 +32,7 @@ from dnsrace.sim.faults import EnactorFaults
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.operator import Operator
 from dnsrace.sim.planner import Planner
-from dnsrace.sim.runner import endpoint_names, walk_order
+from dnsrace.sim.runner import client_sample, endpoint_names, walk_order
 from dnsrace.sim.scenario import REGIONAL_ID, CrashesConfig, PausesConfig, Scenario
 from dnsrace.sim.seeds import substream
 
@@ -112,12 +112,7 @@ async def _planner(scenario: Scenario, url: str, events: Path) -> None:
         REGIONAL_ID,
         now,
     )
-    sample_rng = substream(scenario.seed, "clients")
-    others = [i for i in ids if i != REGIONAL_ID]
-    sample = [
-        REGIONAL_ID,
-        *sorted(sample_rng.sample(others, min(len(others), scenario.clients.sample))),
-    ]
+    sample = client_sample(scenario, ids)
 
     async def clients() -> None:
         while True:

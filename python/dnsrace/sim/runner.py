@@ -32,6 +32,7 @@ from dnsrace.sim.seeds import substream
 
 __all__ = [
     "RunResult",
+    "client_sample",
     "endpoint_names",
     "pct_horizon",
     "run_discipline",
@@ -73,6 +74,13 @@ def walk_order(scenario: Scenario) -> list[int]:
     others = [i for i in range(scenario.total_endpoints) if i != REGIONAL_ID]
     at = round(scenario.endpoints.regional_at * len(others))
     return [*others[:at], REGIONAL_ID, *others[at:]]
+
+
+def client_sample(scenario: Scenario, ids: list[int]) -> list[int]:
+    """The endpoints the clients probe: the regional one first, then a seeded sample."""
+    rng = substream(scenario.seed, "clients")
+    others = [i for i in ids if i != REGIONAL_ID]
+    return [REGIONAL_ID, *sorted(rng.sample(others, min(len(others), scenario.clients.sample)))]
 
 
 class _Supervisor:
@@ -176,12 +184,7 @@ async def _simulate(
         )
         supervisors.append(_Supervisor(enactor, faults, checker))
 
-    sample_rng = substream(scenario.seed, "clients")
-    others = [i for i in ids if i != REGIONAL_ID]
-    sample = [
-        REGIONAL_ID,
-        *sorted(sample_rng.sample(others, min(len(others), scenario.clients.sample))),
-    ]
+    sample = client_sample(scenario, ids)
 
     async def clients() -> None:
         while True:

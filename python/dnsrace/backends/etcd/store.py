@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal, overload
 
 from dnsrace._types import (
+    STORE_COUNTERS,
     Answer,
     ArrayResult,
     DeleteResult,
@@ -175,20 +176,7 @@ class EtcdStore:
         self._ids: dict[str, int] = {}
         self._sets: dict[int, list[Answer]] = {}
         self._lease_keys: dict[int, set[int]] = defaultdict(set)
-        self._counters: dict[str, int] = dict.fromkeys(
-            (
-                "flips_applied",
-                "stale_flips",
-                "stale_rejections",
-                "fenced_rejections",
-                "missing_rejections",
-                "dangling_rejections",
-                "empty_answers",
-                "lease_conflicts",
-                "leases_granted",
-            ),
-            0,
-        )
+        self._counters: dict[str, int] = dict.fromkeys(STORE_COUNTERS, 0)
         self._fit_txn_ops()
         if reset:
             self.client.txn(
