@@ -16,6 +16,7 @@ __all__ = [
     "InvalidAddress",
     "InvalidArgument",
     "InvalidGeneration",
+    "InvalidHistory",
     "InvalidName",
     "InvalidToken",
     "InvalidWeight",
@@ -55,6 +56,19 @@ class InvalidGeneration(InvalidArgument):
 
 class InvalidToken(InvalidArgument):
     """A fencing token (or expected version) is not an integer in its range."""
+
+
+class InvalidHistory(InvalidArgument):
+    """A history file cannot be read: truncated, not JSON, a wrong type or field, an unknown
+    ``op``, non-monotonic times, a return before its call. The message starts with
+    ``line N:``; :attr:`line` is that number (``None`` if the message names none)."""
+
+    @property
+    def line(self) -> int | None:
+        text = str(self.args[0]) if self.args else ""
+        head, _, _ = text.partition(":")
+        word, _, number = head.partition(" ")
+        return int(number) if word == "line" and number.isdigit() else None
 
 
 class _LookupMessage(DnsraceError, KeyError):

@@ -28,6 +28,9 @@ pub enum Error {
     /// other-version file).
     #[error("{0}")]
     Snapshot(String),
+    /// A history file that cannot be read: the message starts with `line N:`.
+    #[error("{0}")]
+    InvalidHistory(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

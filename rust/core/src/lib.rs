@@ -17,6 +17,7 @@
 //! ```
 
 mod error;
+pub mod history;
 mod name;
 mod store;
 mod target;

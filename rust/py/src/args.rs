@@ -79,6 +79,19 @@ ranged_arg!(
     Version, 0, "expected version", Error::InvalidToken
 );
 
+ranged_arg!(
+    /// The capacity of a store's history ring, 0..=2^63-1 (`InvalidArgument`).
+    HistoryCapacity, 0, "history", Error::InvalidArgument
+);
+ranged_arg!(
+    /// A history client id (`InvalidArgument`; at most 2^32-1, checked by the method).
+    HistoryClient, 0, "client", Error::InvalidArgument
+);
+ranged_arg!(
+    /// A virtual time in nanoseconds, 0..=2^63-1 (`InvalidArgument`).
+    TimeNs, 0, "time_ns", Error::InvalidArgument
+);
+
 /// A number of seconds (int or float, not bool); finiteness is the core's check.
 fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> dnsrace_core::Result<f64> {
     let bad = || {

@@ -20,6 +20,7 @@ import_exception!(dnsrace.errors, LeaseHeld);
 import_exception!(dnsrace.errors, LeaseLost);
 import_exception!(dnsrace.errors, InternalError);
 import_exception!(dnsrace.errors, SnapshotError);
+import_exception!(dnsrace.errors, InvalidHistory);
 
 /// The Python exception of a core error.
 pub fn to_py(e: Error) -> PyErr {
@@ -35,6 +36,7 @@ pub fn to_py(e: Error) -> PyErr {
         Error::LeaseHeld(m) => LeaseHeld::new_err(m),
         Error::LeaseLost(m) => LeaseLost::new_err(m),
         Error::Snapshot(m) => SnapshotError::new_err(m),
+        Error::InvalidHistory(m) => InvalidHistory::new_err(m),
     }
 }
 

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 
 mod args;
 mod errors;
+mod history;
 mod ints;
 mod output;
 mod plan;
@@ -17,6 +18,8 @@ mod testing;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<plan::PyPlan>()?;
     m.add_class::<store::PyRecordStore>()?;
+    m.add_function(wrap_pyfunction!(history::parse_history, m)?)?;
+    m.add_function(wrap_pyfunction!(history::check_history, m)?)?;
     #[cfg(feature = "testing")]
     testing::register(m)?;
     Ok(())

@@ -7,11 +7,11 @@ use dnsrace_core as core;
 use dnsrace_core::{Error, Fence, Mode, Outcome, OutcomeSink};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple, PyType};
 
 use crate::args::{
-    repr, Endpoint, FenceToken, Generation, Holder, LeaseToken, ModeArg, Name, Now, OutcomesArg,
-    Output, RollbackArg, SafeArg, Ttl, Version,
+    repr, Endpoint, FenceToken, Generation, HistoryCapacity, HistoryClient, Holder, LeaseToken,
+    ModeArg, Name, Now, OutcomesArg, Output, RollbackArg, SafeArg, TimeNs, Ttl, Version,
 };
 use crate::errors::{guard, to_py, DanglingAlias, InvalidArgument, OrRaise, UnknownPlan};
 use crate::ints::{self, finish, IntSeq, Staged};
@@ -102,10 +102,80 @@ fn generation_or_none(py: Python<'_>, g: u64) -> PyResult<Bound<'_, PyAny>> {
 #[pymethods]
 impl PyRecordStore {
     #[new]
-    fn new() -> Self {
+    #[pyo3(signature = (*, history = HistoryCapacity(0)), text_signature = "(*, history=0)")]
+    fn new(history: HistoryCapacity) -> Self {
         PyRecordStore {
-            store: core::Store::new(),
+            store: core::Store::with_history(history.0 as usize),
         }
+    }
+
+    /// Capacity of the history ring (0: no history).
+    #[getter]
+    fn history_capacity(&self) -> usize {
+        self.store.recorder().map_or(0, |h| h.capacity())
+    }
+
+    #[pyo3(signature = (client = None, time_ns = None), text_signature = "($self, client=None, time_ns=None)")]
+    fn set_history_context(
+        &self,
+        client: Option<HistoryClient>,
+        time_ns: Option<TimeNs>,
+    ) -> PyResult<()> {
+        guard(|| {
+            let (client, time_ns) = (client.map(|c| c.0), time_ns.map(|t| t.0));
+            if client.is_some_and(|c| c > u32::MAX as u64) {
+                return Err(InvalidArgument::new_err(
+                    "invalid client: must be an int in 0..2**32-1",
+                ));
+            }
+            let Some(h) = self.store.recorder() else {
+                return Err(InvalidArgument::new_err(
+                    "this store records no history (make it with history=CAPACITY)",
+                ));
+            };
+            h.set_context(client.map(|c| c as u32), time_ns);
+            Ok(())
+        })
+    }
+
+    #[pyo3(signature = (format = "jsonl"), text_signature = "($self, format='jsonl')")]
+    fn history_bytes<'py>(&self, py: Python<'py>, format: &str) -> PyResult<Bound<'py, PyBytes>> {
+        guard(|| {
+            let format = core::history::Format::parse(format).or_raise()?;
+            let bytes = py
+                .detach(|| -> core::Result<Vec<u8>> {
+                    let Some((h, _)) = self.store.history() else {
+                        return Err(Error::InvalidArgument(
+                            "this store records no history (make it with history=CAPACITY)".into(),
+                        ));
+                    };
+                    Ok(match format {
+                        core::history::Format::Jsonl => core::history::write_jsonl(&h),
+                        core::history::Format::Jepsen => core::history::write_jepsen(&h),
+                    })
+                })
+                .or_raise()?;
+            Ok(PyBytes::new(py, &bytes))
+        })
+    }
+
+    #[pyo3(signature = (path, format = "jsonl"), text_signature = "($self, path, format='jsonl')")]
+    fn export_history(
+        &self,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        format: &str,
+    ) -> PyResult<usize> {
+        guard(|| {
+            let format = core::history::Format::parse(format).or_raise()?;
+            let path = snapshot_path(path)?;
+            py.detach(|| self.store.export_history(&path, format))
+                .or_raise()
+        })
+    }
+
+    fn history_dropped(&self) -> u64 {
+        self.store.recorder().map_or(0, |h| h.ops().1)
     }
 
     fn __len__(&self) -> usize {

@@ -4,6 +4,7 @@ use super::layout::{locate, walk_listed, Slot};
 use super::plans::Trees;
 use super::Store;
 use crate::error::{check_generation, check_token, check_version, Error, Result};
+use crate::history::OpKind;
 
 /// How a flip decides whether to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,20 @@ pub enum Outcome {
     /// The flip would record the rollback from the active tree, which is gone (the alias
     /// dangles): refused, nothing changed. Only a flip without rollback can move such an alias.
     Dangling = 4,
+}
+
+impl Outcome {
+    /// The outcome of a code written by [`Store::flip_many_into`].
+    pub fn from_code(code: u8) -> Option<Outcome> {
+        Some(match code {
+            0 => Outcome::Applied,
+            1 => Outcome::Stale,
+            2 => Outcome::Fenced,
+            3 => Outcome::Missing,
+            4 => Outcome::Dangling,
+            _ => return None,
+        })
+    }
 }
 
 /// Where a batch flip writes, per position of the batch, the outcome code (`Outcome as u8`)
@@ -123,7 +138,7 @@ impl Slot {
         let ok = match mode {
             Mode::Lww => true,
             // alias 0 (none) is below every generation.
-            Mode::IfNewer => generation > self.alias,
+            Mode::IfNewer => cfg!(feature = "broken-generation-check") || generation > self.alias,
             Mode::Exact => self.version == expected,
         };
         if !ok {
@@ -173,6 +188,7 @@ impl Store {
         fence: Option<u64>,
         rollback: bool,
     ) -> Result<Outcome> {
+        let call = self.stamp();
         check_generation(generation)?;
         let expected = check_expected(mode, expected)?;
         if let Some(f) = fence {
@@ -194,6 +210,20 @@ impl Store {
             &mut counts,
         );
         self.counters.add_flips(&counts);
+        self.record(
+            call,
+            [(
+                id,
+                OpKind::Flip {
+                    generation,
+                    mode,
+                    expected,
+                    fence,
+                    rollback,
+                    outcome,
+                },
+            )],
+        );
         Ok(outcome)
     }
 
@@ -220,7 +250,17 @@ impl Store {
         fence: Fence<'_>,
         rollback: bool,
     ) -> Result<FlipCounts> {
-        self.flip_batch(ids, generation, mode, expected, fence, rollback, ())
+        if self.history.is_none() {
+            return self.flip_batch(ids, generation, mode, expected, fence, rollback, ());
+        }
+        // Recorded: the outcome of every position is needed.
+        let n = ids.map_or_else(|| self.len(), <[u32]>::len);
+        let (mut outcomes, mut previous) = (vec![0u8; n], vec![0u64; n]);
+        let sink = OutcomeSink {
+            outcomes: &mut outcomes,
+            previous: &mut previous,
+        };
+        self.flip_many_into(ids, generation, mode, expected, fence, rollback, sink)
     }
 
     /// [`Store::flip_many_with`] that also writes each position's outcome code and previous
@@ -238,7 +278,33 @@ impl Store {
         rollback: bool,
         sink: OutcomeSink<'_>,
     ) -> Result<FlipCounts> {
-        self.flip_batch(ids, generation, mode, expected, fence, rollback, sink)
+        let call = self.stamp();
+        let OutcomeSink { outcomes, previous } = sink;
+        let sink = OutcomeSink {
+            outcomes: &mut *outcomes,
+            previous: &mut *previous,
+        };
+        let counts = self.flip_batch(ids, generation, mode, expected, fence, rollback, sink)?;
+        if self.history.is_some() {
+            let ops = outcomes.iter().enumerate().map(|(pos, &code)| {
+                let id = ids.map_or(pos as u32, |ids| ids[pos]);
+                let op = OpKind::Flip {
+                    generation,
+                    mode,
+                    expected: expected.map(|e| e[pos]),
+                    fence: match fence {
+                        Fence::None => None,
+                        Fence::All(f) => Some(f),
+                        Fence::Each(f) => Some(f[pos]),
+                    },
+                    rollback,
+                    outcome: Outcome::from_code(code).unwrap_or(Outcome::Missing),
+                };
+                (id, op)
+            });
+            self.record(call, ops);
+        }
+        Ok(counts)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -7,6 +7,7 @@ use hashbrown::HashMap;
 use super::layout::{locate, Slot};
 use super::Store;
 use crate::error::{check_holder, check_now, check_token, check_ttl, Error, Result, MAX_TOKEN};
+use crate::history::OpKind;
 
 #[derive(Default)]
 pub(super) struct Holders {
@@ -58,6 +59,7 @@ impl Store {
 
     /// Take the endpoint's lease until `now + ttl`; returns a fresh fencing token.
     pub fn acquire_lease(&self, id: u32, holder: &str, ttl: f64, now: f64) -> Result<u64> {
+        let call = self.stamp();
         check_holder(holder)?;
         check_ttl(ttl)?;
         check_now(now)?;
@@ -70,6 +72,8 @@ impl Store {
             let granted = Self::grant(&mut slots[i], h, ttl, now);
             (granted, slots[i])
         };
+        let token = granted.as_ref().ok().copied();
+        self.record(call, [(id, acquire_op(h, ttl, now, token))]);
         match granted {
             Ok(token) => {
                 self.counters.leases_granted.fetch_add(1, Relaxed);
@@ -105,6 +109,7 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> Result<Vec<Option<u64>>> {
+        let call = self.stamp();
         check_holder(holder)?;
         check_ttl(ttl)?;
         check_now(now)?;
@@ -123,6 +128,8 @@ impl Store {
         });
         self.counters.leases_granted.fetch_add(granted, Relaxed);
         self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
+        let ops = ids.iter().zip(&out);
+        self.record(call, ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, t))));
         Ok(out)
     }
 
@@ -135,19 +142,41 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> Result<f64> {
+        let call = self.stamp();
         check_holder(holder)?;
         check_token(token, "token")?;
         check_ttl(ttl)?;
         check_now(now)?;
         let inner = self.inner.read();
         inner.check_id(id)?;
-        let h = self.holders.read().get(holder);
+        // With a history every holder is named, even one that never held a lease.
+        let h = match self.history {
+            Some(_) => Some(self.intern_holder(holder)),
+            None => self.holders.read().get(holder),
+        };
         let (s, i) = locate(id);
-        let mut slots = self.shards[s].lock();
-        let slot = &mut slots[i];
-        if h == Some(slot.holder) && slot.lease_token == token && now < slot.lease_expiry {
-            slot.lease_expiry = now + ttl;
-            return Ok(slot.lease_expiry);
+        let renewed = {
+            let mut slots = self.shards[s].lock();
+            let slot = &mut slots[i];
+            if h == Some(slot.holder) && slot.lease_token == token && now < slot.lease_expiry {
+                slot.lease_expiry = now + ttl;
+                Some(slot.lease_expiry)
+            } else {
+                None
+            }
+        };
+        if let Some(h) = h.filter(|_| self.history.is_some()) {
+            let op = OpKind::Renew {
+                holder: h - 1,
+                token,
+                ttl,
+                now,
+                expiry: renewed,
+            };
+            self.record(call, [(id, op)]);
+        }
+        if let Some(expiry) = renewed {
+            return Ok(expiry);
         }
         Err(Error::LeaseLost(format!(
             "{holder:?} does not hold a live lease on {:?} with token {token}",
@@ -168,6 +197,7 @@ impl Store {
 
     /// Release the leases whose holder and token match; returns how many were released.
     pub fn release_leases(&self, ids: &[u32], holder: &str, tokens: &[u64]) -> Result<usize> {
+        let call = self.stamp();
         check_holder(holder)?;
         if ids.len() != tokens.len() {
             return Err(Error::InvalidArgument(format!(
@@ -181,18 +211,41 @@ impl Store {
         }
         let inner = self.inner.read();
         inner.check_ids(ids)?;
-        let Some(h) = self.holders.read().get(holder) else {
-            return Ok(0);
+        let h = match self.history {
+            Some(_) => self.intern_holder(holder),
+            None => match self.holders.read().get(holder) {
+                Some(h) => h,
+                None => return Ok(0),
+            },
         };
         let mut released = 0;
+        let mut done = vec![false; if self.history.is_some() { ids.len() } else { 0 }];
         self.each_listed(ids, |pos, slot| {
             if slot.holder == h && slot.lease_token == tokens[pos] {
                 slot.holder = 0;
                 slot.lease_token = 0;
                 slot.lease_expiry = 0.0;
                 released += 1;
+                if let Some(d) = done.get_mut(pos) {
+                    *d = true;
+                }
             }
         });
+        if self.history.is_some() {
+            let ops = ids
+                .iter()
+                .zip(tokens)
+                .zip(&done)
+                .map(|((&id, &token), &d)| {
+                    let op = OpKind::Release {
+                        holder: h - 1,
+                        token,
+                        released: d,
+                    };
+                    (id, op)
+                });
+            self.record(call, ops);
+        }
         Ok(released)
     }
 
@@ -206,6 +259,15 @@ impl Store {
             (slot.holder != 0 && now < slot.lease_expiry).then_some(id)
         })?;
         Ok(live.into_iter().flatten().collect())
+    }
+}
+
+fn acquire_op(holder: u32, ttl: f64, now: f64, token: Option<u64>) -> OpKind {
+    OpKind::Acquire {
+        holder: holder - 1,
+        ttl,
+        now,
+        token,
     }
 }
 

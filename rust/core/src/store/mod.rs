@@ -11,10 +11,12 @@
 //! [`stats`] (counters, gauges, memory).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use parking_lot::{Mutex, RwLock};
 
 use crate::error::{Error, Result};
+use crate::history::{write_jepsen, write_jsonl, Format, History, OpKind, Recorder};
 use crate::name::{canonical_name, NameTable};
 use crate::target::{SetTable, TargetSet};
 
@@ -96,6 +98,8 @@ pub struct Store {
     shards: Box<[Mutex<Vec<Slot>>]>,
     counters: Counters,
     empty: TargetSet,
+    /// The operation history (`None`: nothing recorded, one branch per call).
+    history: Option<Box<Recorder>>,
 }
 
 impl Default for Store {
@@ -118,6 +122,75 @@ impl Store {
             shards: (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect(),
             counters: Counters::default(),
             empty: Vec::new().into(),
+            history: None,
+        }
+    }
+
+    /// A store that records its last `capacity` completed operations (0: none; see
+    /// [`crate::history`]).
+    pub fn with_history(capacity: usize) -> Self {
+        let mut store = Self::new();
+        if capacity > 0 {
+            store.history = Some(Box::new(Recorder::new(capacity)));
+        }
+        store
+    }
+
+    /// The recorder, when the store keeps a history.
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.history.as_deref()
+    }
+
+    /// A call's start time on the history's clock (0 without a history).
+    #[inline(always)]
+    pub(super) fn stamp(&self) -> u64 {
+        match &self.history {
+            Some(h) => h.stamp(),
+            None => 0,
+        }
+    }
+
+    /// The recorded operations (ordered by call time) with the holder names, and how many
+    /// older operations the ring dropped; `None` without a history.
+    pub fn history(&self) -> Option<(History, u64)> {
+        let h = self.history.as_ref()?;
+        let (ops, dropped) = h.ops();
+        let holders = self
+            .holders
+            .read()
+            .names
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        Some((History { ops, holders }, dropped))
+    }
+
+    /// Write the history to `path` atomically in `format`; returns the number of operations.
+    /// `InvalidArgument` without a history or for a path that cannot become a file.
+    pub fn export_history(&self, path: &Path, format: Format) -> Result<usize> {
+        let Some((history, _)) = self.history() else {
+            return Err(Error::InvalidArgument(
+                "this store records no history (make it with history=CAPACITY)".into(),
+            ));
+        };
+        check_output_path(path).map_err(|e| {
+            Error::InvalidArgument(e.to_string().replacen("snapshot", "history", 1))
+        })?;
+        let bytes = match format {
+            Format::Jsonl => write_jsonl(&history),
+            Format::Jepsen => write_jepsen(&history),
+        };
+        write_atomic(path, &bytes)
+            .map_err(|e| Error::InvalidArgument(format!("cannot write history {path:?}: {e}")))?;
+        Ok(history.ops.len())
+    }
+
+    /// Record completed operations (no-op without a history).
+    #[inline]
+    pub(super) fn record(&self, call: u64, ops: impl IntoIterator<Item = (u32, OpKind)>) {
+        if let Some(h) = &self.history {
+            let ret = h.stamp();
+            h.record(ops, call, ret);
         }
     }
 

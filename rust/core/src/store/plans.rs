@@ -3,6 +3,7 @@
 use super::layout::{locate, NO_TREE};
 use super::{EndpointRef, Store};
 use crate::error::{check_generation, Error, Result};
+use crate::history::OpKind;
 use std::borrow::Cow;
 
 use crate::target::{EndpointKey, Plan, PlanKeys};
@@ -36,6 +37,7 @@ impl Trees {
 impl Store {
     /// Store a plan's trees. Fails if the generation still has a tree or an endpoint is unknown.
     pub fn put_plan(&self, plan: &Plan) -> Result<()> {
+        let call = self.stamp();
         let generation = plan.generation();
         let ids = match plan.endpoints() {
             // Ids only: the builder rejected repeats; check they are registered.
@@ -84,6 +86,9 @@ impl Store {
                 },
             );
         }
+        drop(inner);
+        let put = |&id: &u32| (id, OpKind::PutTree { generation });
+        self.record(call, ids.iter().map(put));
         Ok(())
     }
 
@@ -129,6 +134,7 @@ impl Store {
 
     /// Delete the trees of `generations`. `safe` keeps trees an alias or rollback refers to.
     pub fn delete_plans(&self, generations: &[u64], safe: bool) -> Result<DeleteReport> {
+        let call = self.stamp();
         for &g in generations {
             check_generation(g)?;
         }
@@ -136,6 +142,9 @@ impl Store {
         gens.sort_unstable();
         gens.dedup();
         let mut report = DeleteReport::default();
+        // (endpoint, generation, deleted) of every tree looked at, when recording.
+        let mut seen: Vec<(u32, u64, bool)> = Vec::new();
+        let recording = self.history.is_some();
         let mut guard = self.inner.write();
         let inner = &mut *guard;
         let shards = self.lock_all();
@@ -154,8 +163,14 @@ impl Store {
                     let slot = &shards[s][i];
                     if slot.alias == g || slot.rollback == g {
                         kept += 1;
+                        if recording {
+                            seen.push((id as u32, g, false));
+                        }
                         continue;
                     }
+                }
+                if recording {
+                    seen.push((id as u32, g, true));
                 }
                 let set = *tree;
                 let leaves = inner.sets.get(set).len() as u64;
@@ -175,6 +190,17 @@ impl Store {
                 inner.plans.remove(&g);
             }
         }
+        drop(shards);
+        drop(guard);
+        let op = |&(id, generation, deleted): &(u32, u64, bool)| {
+            let op = OpKind::DeleteTree {
+                generation,
+                safe,
+                deleted,
+            };
+            (id, op)
+        };
+        self.record(call, seen.iter().map(op));
         Ok(report)
     }
 }

@@ -2,7 +2,16 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::layout::locate;
+use super::layout::{locate, Slot};
+use crate::history::OpKind;
+
+fn read_op(slot: &Slot) -> OpKind {
+    OpKind::Read {
+        alias: slot.alias,
+        rollback: slot.rollback,
+        version: slot.version,
+    }
+}
 use super::{Inner, Store};
 use crate::error::Result;
 use crate::target::TargetSet;
@@ -58,22 +67,32 @@ impl Store {
             .collect())
     }
 
+    /// One column of many endpoints' control records; with a history, each endpoint's read
+    /// is recorded with the whole record seen (alias, rollback, version under one lock).
+    fn column(&self, ids: Option<&[u32]>, pick: fn(&Slot) -> u64) -> Result<Vec<u64>> {
+        let call = self.stamp();
+        let inner = self.inner.read();
+        if self.history.is_none() {
+            return self.gather(&inner, ids, |_, slot| pick(slot));
+        }
+        let rows = self.gather(&inner, ids, |id, slot| (id, *slot))?;
+        self.record(call, rows.iter().map(|(id, s)| (*id, read_op(s))));
+        Ok(rows.iter().map(|(_, s)| pick(s)).collect())
+    }
+
     /// Alias generation per endpoint (0 = none).
     pub fn aliases(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
-        let inner = self.inner.read();
-        self.gather(&inner, ids, |_, slot| slot.alias)
+        self.column(ids, |slot| slot.alias)
     }
 
     /// Rollback generation per endpoint (0 = none).
     pub fn rollbacks(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
-        let inner = self.inner.read();
-        self.gather(&inner, ids, |_, slot| slot.rollback)
+        self.column(ids, |slot| slot.rollback)
     }
 
     /// Version per endpoint (the compare value of [`Mode::Exact`]).
     pub fn versions(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
-        let inner = self.inner.read();
-        self.gather(&inner, ids, |_, slot| slot.version)
+        self.column(ids, |slot| slot.version)
     }
 
     /// Ids whose alias is set but whose tree is gone, in input order.
@@ -86,12 +105,14 @@ impl Store {
     }
 
     pub fn state(&self, id: u32) -> Result<EndpointState> {
+        let call = self.stamp();
         let inner = self.inner.read();
         inner.check_id(id)?;
         let (s, i) = locate(id);
         // Copy the record and drop its lock before looking up the holder's name: the holder
         // table and a shard are never held together, so lock order cannot deadlock.
         let slot = self.shards[s].lock()[i];
+        self.record(call, [(id, read_op(&slot))]);
         let holders = self.holders.read();
         let none_if_zero = |g: u64| (g != 0).then_some(g);
         Ok(EndpointState {

@@ -269,6 +269,7 @@ impl Store {
             shards: per_shard.into_iter().map(Mutex::new).collect(),
             counters: Counters::default(),
             empty: Vec::new().into(),
+            history: None,
         };
         for (c, v) in store.counters.all().into_iter().zip(counters) {
             c.store(v, Relaxed);

@@ -1,0 +1,667 @@
+//! History files: `jsonl` (one object per operation per endpoint; read back with strict
+//! validation naming the line) and `jepsen` (EDN invoke/completion pairs).
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use super::{FastMap, History, Op, OpKind};
+use crate::error::{Error, Result, MAX_GENERATION, MAX_HOLDER_CHARS, MAX_TOKEN};
+use crate::store::{Mode, Outcome};
+
+/// A history file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jsonl,
+    Jepsen,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Result<Format> {
+        match text {
+            "jsonl" => Ok(Format::Jsonl),
+            "jepsen" => Ok(Format::Jepsen),
+            other => Err(Error::InvalidArgument(format!(
+                "invalid format {other:?}: expected \"jsonl\" or \"jepsen\""
+            ))),
+        }
+    }
+}
+
+pub(crate) fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Lww => "lww",
+        Mode::IfNewer => "if_newer",
+        Mode::Exact => "exact",
+    }
+}
+
+pub(crate) fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Applied => "applied",
+        Outcome::Stale => "stale",
+        Outcome::Fenced => "fenced",
+        Outcome::Missing => "missing",
+        Outcome::Dangling => "dangling",
+    }
+}
+
+fn outcome_of(text: &str) -> Option<Outcome> {
+    Some(match text {
+        "applied" => Outcome::Applied,
+        "stale" => Outcome::Stale,
+        "fenced" => Outcome::Fenced,
+        "missing" => Outcome::Missing,
+        "dangling" => Outcome::Dangling,
+        _ => return None,
+    })
+}
+
+struct Opt<T>(Option<T>);
+
+impl<T: std::fmt::Display> std::fmt::Display for Opt<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(v) => write!(f, "{v}"),
+            None => f.write_str("null"),
+        }
+    }
+}
+
+/// A finite float written so that it reads back bit for bit (shortest round-trip form).
+struct F(f64);
+
+impl std::fmt::Display for F {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"?\"".into())
+}
+
+fn gen_or_null(g: u64) -> Opt<u64> {
+    Opt((g != 0).then_some(g))
+}
+
+/// The `jsonl` form of a history: one line per operation, in the history's order.
+pub fn write_jsonl(history: &History) -> Vec<u8> {
+    let mut out = String::with_capacity(history.ops.len() * 160);
+    let holder = |h: u32| json_str(history.holders.get(h as usize).map_or("?", |s| s));
+    for op in &history.ops {
+        let _ = write!(
+            out,
+            "{{\"client\":{},\"endpoint\":{},\"op\":\"{}\",\"call\":{},\"return\":{},",
+            op.client,
+            op.endpoint,
+            op.kind.name(),
+            op.call,
+            op.ret
+        );
+        let _ = match &op.kind {
+            OpKind::Flip {
+                generation,
+                mode,
+                expected,
+                fence,
+                rollback,
+                outcome,
+            } => write!(
+                out,
+                "\"input\":{{\"generation\":{generation},\"mode\":\"{}\",\"expected_version\":{},\
+                 \"fence\":{},\"rollback\":{rollback}}},\"output\":{{\"outcome\":\"{}\"}}}}",
+                mode_name(*mode),
+                Opt(*expected),
+                Opt(*fence),
+                outcome_name(*outcome)
+            ),
+            OpKind::Read {
+                alias,
+                rollback,
+                version,
+            } => write!(
+                out,
+                "\"input\":{{}},\"output\":{{\"alias\":{},\"rollback\":{},\"version\":{version}}}}}",
+                gen_or_null(*alias),
+                gen_or_null(*rollback)
+            ),
+            OpKind::Acquire {
+                holder: h,
+                ttl,
+                now,
+                token,
+            } => write!(
+                out,
+                "\"input\":{{\"holder\":{},\"ttl\":{},\"now\":{}}},\"output\":{{\"token\":{}}}}}",
+                holder(*h),
+                F(*ttl),
+                F(*now),
+                Opt(*token)
+            ),
+            OpKind::Renew {
+                holder: h,
+                token,
+                ttl,
+                now,
+                expiry,
+            } => write!(
+                out,
+                "\"input\":{{\"holder\":{},\"token\":{token},\"ttl\":{},\"now\":{}}},\
+                 \"output\":{{\"expiry\":{}}}}}",
+                holder(*h),
+                F(*ttl),
+                F(*now),
+                Opt(expiry.map(F))
+            ),
+            OpKind::Release {
+                holder: h,
+                token,
+                released,
+            } => write!(
+                out,
+                "\"input\":{{\"holder\":{},\"token\":{token}}},\"output\":{{\"released\":{released}}}}}",
+                holder(*h)
+            ),
+            OpKind::PutTree { generation } => write!(
+                out,
+                "\"input\":{{\"generation\":{generation}}},\"output\":{{}}}}"
+            ),
+            OpKind::DeleteTree {
+                generation,
+                safe,
+                deleted,
+            } => write!(
+                out,
+                "\"input\":{{\"generation\":{generation},\"safe\":{safe}}},\
+                 \"output\":{{\"deleted\":{deleted}}}}}"
+            ),
+        };
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// The `jepsen` form: EDN maps, one per line, an `:invoke` and its completion (`:ok`, or
+/// `:fail` when the operation definitely changed nothing: a refused flip, lease or delete) per
+/// operation, ordered by time. A Jepsen process has one operation in flight: the k-th
+/// operation of one batch call of client `c` runs as process `c + k * C` (C: clients).
+pub fn write_jepsen(history: &History) -> Vec<u8> {
+    let clients = history.ops.iter().map(|o| o.client + 1).max().unwrap_or(1) as u64;
+    // The position of each op within its batch (same client, call and return in a row).
+    let mut slot = vec![0u64; history.ops.len()];
+    let mut last: FastMap<u32, (u64, u64, u64)> = FastMap::default();
+    for (i, op) in history.ops.iter().enumerate() {
+        let e = last.entry(op.client).or_insert((u64::MAX, u64::MAX, 0));
+        let k = if (e.0, e.1) == (op.call, op.ret) {
+            e.2 + 1
+        } else {
+            0
+        };
+        *e = (op.call, op.ret, k);
+        slot[i] = k;
+    }
+    let mut events: Vec<(u64, u8, usize, u8)> = Vec::with_capacity(history.ops.len() * 2);
+    for (i, op) in history.ops.iter().enumerate() {
+        events.push((op.call, 1, i, 0));
+        events.push(if op.ret == op.call {
+            (op.ret, 1, i, 1)
+        } else {
+            (op.ret, 0, i, 1)
+        });
+    }
+    events.sort_unstable();
+    let holder = |h: u32| json_str(history.holders.get(h as usize).map_or("?", |s| s));
+    let mut out = String::with_capacity(events.len() * 140);
+    for (index, &(time, _, i, completion)) in events.iter().enumerate() {
+        let op = &history.ops[i];
+        let (args, result, ok) = edn_value(op, &holder);
+        let (kind, value) = if completion == 0 {
+            (":invoke", args)
+        } else {
+            (if ok { ":ok" } else { ":fail" }, format!("{args}{result}"))
+        };
+        let _ = writeln!(
+            out,
+            "{{:index {index}, :type {kind}, :process {}, :f :{}, :time {time}, \
+             :value {{:endpoint {}{value}}}}}",
+            op.client as u64 + slot[i] * clients,
+            op.kind.name().replace('_', "-"),
+            op.endpoint
+        );
+    }
+    out.into_bytes()
+}
+
+fn edn_opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "nil".into(), |v| v.to_string())
+}
+
+/// (arguments, results, ok) of an operation as EDN map entries.
+fn edn_value(op: &Op, holder: &impl Fn(u32) -> String) -> (String, String, bool) {
+    match &op.kind {
+        OpKind::Flip {
+            generation,
+            mode,
+            expected,
+            fence,
+            rollback,
+            outcome,
+        } => (
+            format!(
+                ", :generation {generation}, :mode :{}, :expected-version {}, :fence {}, \
+                 :rollback {rollback}",
+                mode_name(*mode).replace('_', "-"),
+                edn_opt(*expected),
+                edn_opt(*fence)
+            ),
+            format!(", :outcome :{}", outcome_name(*outcome)),
+            *outcome == Outcome::Applied,
+        ),
+        OpKind::Read {
+            alias,
+            rollback,
+            version,
+        } => (
+            String::new(),
+            format!(
+                ", :alias {}, :rollback {}, :version {version}",
+                edn_opt((*alias != 0).then_some(*alias)),
+                edn_opt((*rollback != 0).then_some(*rollback))
+            ),
+            true,
+        ),
+        OpKind::Acquire {
+            holder: h,
+            ttl,
+            now,
+            token,
+        } => (
+            format!(
+                ", :holder {}, :ttl {}, :now {}",
+                holder(*h),
+                F(*ttl),
+                F(*now)
+            ),
+            format!(", :token {}", edn_opt(*token)),
+            token.is_some(),
+        ),
+        OpKind::Renew {
+            holder: h,
+            token,
+            ttl,
+            now,
+            expiry,
+        } => (
+            format!(
+                ", :holder {}, :token {token}, :ttl {}, :now {}",
+                holder(*h),
+                F(*ttl),
+                F(*now)
+            ),
+            format!(", :expiry {}", edn_opt(expiry.map(F))),
+            expiry.is_some(),
+        ),
+        OpKind::Release {
+            holder: h,
+            token,
+            released,
+        } => (
+            format!(", :holder {}, :token {token}", holder(*h)),
+            format!(", :released {released}"),
+            *released,
+        ),
+        OpKind::PutTree { generation } => {
+            (format!(", :generation {generation}"), String::new(), true)
+        }
+        OpKind::DeleteTree {
+            generation,
+            safe,
+            deleted,
+        } => (
+            format!(", :generation {generation}, :safe {safe}"),
+            format!(", :deleted {deleted}"),
+            *deleted,
+        ),
+    }
+}
+
+// ------------------------------------------------------------------------------ reading
+
+fn bad(line: usize, what: impl std::fmt::Display) -> Error {
+    Error::InvalidHistory(format!("line {line}: {what}"))
+}
+
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    line: usize,
+    what: &'static str,
+}
+
+impl<'a> Fields<'a> {
+    fn new(v: &'a Value, line: usize, what: &'static str, keys: &[&str]) -> Result<Self> {
+        let Some(map) = v.as_object() else {
+            return Err(bad(line, format_args!("{what} must be an object")));
+        };
+        for k in map.keys() {
+            if !keys.contains(&k.as_str()) {
+                return Err(bad(line, format_args!("{what}: unknown field {k:?}")));
+            }
+        }
+        for k in keys {
+            if !map.contains_key(*k) {
+                return Err(bad(line, format_args!("{what}: missing field {k:?}")));
+            }
+        }
+        Ok(Fields { map, line, what })
+    }
+
+    fn get(&self, key: &str) -> &'a Value {
+        &self.map[key]
+    }
+
+    fn err(&self, key: &str, why: &str) -> Error {
+        bad(
+            self.line,
+            format_args!("{} field {key:?}: {why}", self.what),
+        )
+    }
+
+    fn uint(&self, key: &str, max: u64) -> Result<u64> {
+        match self.get(key).as_u64() {
+            Some(v) if v <= max => Ok(v),
+            _ => Err(self.err(key, &format!("must be an integer 0..{max}"))),
+        }
+    }
+
+    fn positive(&self, key: &str, max: u64) -> Result<u64> {
+        match self.get(key).as_u64() {
+            Some(v) if (1..=max).contains(&v) => Ok(v),
+            _ => Err(self.err(key, &format!("must be an integer 1..{max}"))),
+        }
+    }
+
+    fn opt_positive(&self, key: &str, max: u64) -> Result<Option<u64>> {
+        if self.get(key).is_null() {
+            return Ok(None);
+        }
+        self.positive(key, max).map(Some)
+    }
+
+    fn boolean(&self, key: &str) -> Result<bool> {
+        self.get(key)
+            .as_bool()
+            .ok_or_else(|| self.err(key, "must be true or false"))
+    }
+
+    fn str(&self, key: &str) -> Result<&'a str> {
+        self.get(key)
+            .as_str()
+            .ok_or_else(|| self.err(key, "must be a string"))
+    }
+
+    fn float(&self, key: &str) -> Result<f64> {
+        match self.get(key) {
+            Value::Number(n) => n
+                .as_f64()
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| self.err(key, "must be a finite number")),
+            _ => Err(self.err(key, "must be a number")),
+        }
+    }
+
+    fn opt_float(&self, key: &str) -> Result<Option<f64>> {
+        if self.get(key).is_null() {
+            return Ok(None);
+        }
+        self.float(key).map(Some)
+    }
+}
+
+struct Holders {
+    names: Vec<String>,
+    index: FastMap<String, u32>,
+}
+
+impl Holders {
+    fn intern(&mut self, f: &Fields<'_>) -> Result<u32> {
+        let name = f.str("holder")?;
+        let chars = name.chars().count();
+        if chars == 0 || chars > MAX_HOLDER_CHARS {
+            return Err(f.err(
+                "holder",
+                &format!("must be 1..{MAX_HOLDER_CHARS} characters"),
+            ));
+        }
+        if let Some(&i) = self.index.get(name) {
+            return Ok(i);
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), i);
+        Ok(i)
+    }
+}
+
+const TOP: &[&str] = &[
+    "client", "endpoint", "op", "call", "return", "input", "output",
+];
+
+fn parse_line(text: &str, line: usize, holders: &mut Holders) -> Result<Op> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        if e.is_eof() {
+            bad(line, "truncated JSON object")
+        } else {
+            bad(line, format_args!("invalid JSON: {e}"))
+        }
+    })?;
+    let top = Fields::new(&value, line, "operation", TOP)?;
+    let client = top.uint("client", u32::MAX as u64)? as u32;
+    let endpoint = top.uint("endpoint", u32::MAX as u64 - 1)? as u32;
+    let call = top.uint("call", i64::MAX as u64)?;
+    let ret = top.uint("return", i64::MAX as u64)?;
+    if ret < call {
+        return Err(bad(
+            line,
+            format_args!("return {ret} is before call {call}"),
+        ));
+    }
+    let op = top.str("op")?;
+    let (input, output) = (top.get("input"), top.get("output"));
+    let io = |ikeys: &[&str], okeys: &[&str]| -> Result<(Fields<'_>, Fields<'_>)> {
+        Ok((
+            Fields::new(input, line, "input", ikeys)?,
+            Fields::new(output, line, "output", okeys)?,
+        ))
+    };
+    let kind = match op {
+        "flip" => {
+            let (i, o) = io(
+                &[
+                    "generation",
+                    "mode",
+                    "expected_version",
+                    "fence",
+                    "rollback",
+                ],
+                &["outcome"],
+            )?;
+            let generation = i.positive("generation", MAX_GENERATION)?;
+            let mode = match i.str("mode")? {
+                "lww" => Mode::Lww,
+                "if_newer" => Mode::IfNewer,
+                "exact" => Mode::Exact,
+                _ => {
+                    return Err(i.err("mode", "must be \"lww\", \"if_newer\" or \"exact\""));
+                }
+            };
+            let expected = if i.get("expected_version").is_null() {
+                None
+            } else {
+                Some(i.uint("expected_version", i64::MAX as u64)?)
+            };
+            if (mode == Mode::Exact) != expected.is_some() {
+                return Err(i.err(
+                    "expected_version",
+                    "must be an integer with mode \"exact\" and null otherwise",
+                ));
+            }
+            let fence = i.opt_positive("fence", MAX_TOKEN)?;
+            let rollback = i.boolean("rollback")?;
+            let outcome = outcome_of(o.str("outcome")?).ok_or_else(|| {
+                o.err(
+                    "outcome",
+                    "must be applied, stale, fenced, missing or dangling",
+                )
+            })?;
+            OpKind::Flip {
+                generation,
+                mode,
+                expected,
+                fence,
+                rollback,
+                outcome,
+            }
+        }
+        "read" => {
+            let (_, o) = io(&[], &["alias", "rollback", "version"])?;
+            OpKind::Read {
+                alias: o.opt_positive("alias", MAX_GENERATION)?.unwrap_or(0),
+                rollback: o.opt_positive("rollback", MAX_GENERATION)?.unwrap_or(0),
+                version: o.uint("version", i64::MAX as u64)?,
+            }
+        }
+        "acquire" => {
+            let (i, o) = io(&["holder", "ttl", "now"], &["token"])?;
+            OpKind::Acquire {
+                holder: holders.intern(&i)?,
+                ttl: positive_ttl(&i)?,
+                now: i.float("now")?,
+                token: o.opt_positive("token", MAX_TOKEN)?,
+            }
+        }
+        "renew" => {
+            let (i, o) = io(&["holder", "token", "ttl", "now"], &["expiry"])?;
+            OpKind::Renew {
+                holder: holders.intern(&i)?,
+                token: i.positive("token", MAX_TOKEN)?,
+                ttl: positive_ttl(&i)?,
+                now: i.float("now")?,
+                expiry: o.opt_float("expiry")?,
+            }
+        }
+        "release" => {
+            let (i, o) = io(&["holder", "token"], &["released"])?;
+            OpKind::Release {
+                holder: holders.intern(&i)?,
+                token: i.positive("token", MAX_TOKEN)?,
+                released: o.boolean("released")?,
+            }
+        }
+        "put_tree" => {
+            let (i, _) = io(&["generation"], &[])?;
+            OpKind::PutTree {
+                generation: i.positive("generation", MAX_GENERATION)?,
+            }
+        }
+        "delete_tree" => {
+            let (i, o) = io(&["generation", "safe"], &["deleted"])?;
+            OpKind::DeleteTree {
+                generation: i.positive("generation", MAX_GENERATION)?,
+                safe: i.boolean("safe")?,
+                deleted: o.boolean("deleted")?,
+            }
+        }
+        other => {
+            return Err(bad(
+                line,
+                format_args!(
+                    "unknown op {other:?} (flip, read, acquire, renew, release, put_tree, \
+                     delete_tree)"
+                ),
+            ))
+        }
+    };
+    Ok(Op {
+        client,
+        endpoint,
+        call,
+        ret,
+        kind,
+    })
+}
+
+fn positive_ttl(f: &Fields<'_>) -> Result<f64> {
+    let ttl = f.float("ttl")?;
+    if ttl > 0.0 {
+        Ok(ttl)
+    } else {
+        Err(f.err("ttl", "must be > 0"))
+    }
+}
+
+/// Read a `jsonl` history. Strict: every line one operation object with exactly the
+/// documented fields and types; the file ends with a newline (else it was truncated); lines in
+/// non-decreasing call order; each client sequential (an operation starts after the client's
+/// previous one returned, or shares its call and return: one batch). Errors name the line
+/// (1-based) as [`Error::InvalidHistory`].
+pub fn parse_jsonl(bytes: &[u8]) -> Result<History> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        bad(line, "not UTF-8 text")
+    })?;
+    let mut holders = Holders {
+        names: Vec::new(),
+        index: FastMap::default(),
+    };
+    let mut ops = Vec::with_capacity(text.len() / 150);
+    let mut clients: FastMap<u32, (u64, u64)> = FastMap::default();
+    let mut last_call = 0u64;
+    let mut rest = text;
+    let mut line = 0usize;
+    while !rest.is_empty() {
+        line += 1;
+        let Some(end) = rest.find('\n') else {
+            return Err(bad(line, "truncated: the last line has no end of line"));
+        };
+        let (this, next) = (&rest[..end], &rest[end + 1..]);
+        rest = next;
+        let this = this.strip_suffix('\r').unwrap_or(this);
+        if this.trim().is_empty() {
+            return Err(bad(line, "empty line"));
+        }
+        let op = parse_line(this, line, &mut holders)?;
+        if op.call < last_call {
+            return Err(bad(
+                line,
+                format_args!(
+                    "non-monotonic times: call {} is before the previous line's call {last_call}",
+                    op.call
+                ),
+            ));
+        }
+        last_call = op.call;
+        if let Some(&(call, ret)) = clients.get(&op.client) {
+            if (call, ret) != (op.call, op.ret) && op.call < ret {
+                return Err(bad(
+                    line,
+                    format_args!(
+                        "non-monotonic times: client {} calls at {} before its previous \
+                         operation returned at {ret}",
+                        op.client, op.call
+                    ),
+                ));
+            }
+        }
+        clients.insert(op.client, (op.call, op.ret));
+        ops.push(op);
+    }
+    Ok(History {
+        ops,
+        holders: holders.names,
+    })
+}
