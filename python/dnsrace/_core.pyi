@@ -52,7 +52,9 @@ from dnsrace._types import (
     Target,
 )
 
-__all__ = ["Plan", "RecordStore"]
+__all__ = ["Plan", "RecordStore", "check_history", "parse_history"]
+
+HistoryFormat = Literal["jsonl", "jepsen"]
 
 @final
 class Plan:
@@ -112,7 +114,37 @@ class RecordStore:
     (weighted target set) per endpoint.
     """
 
-    def __init__(self) -> None: ...
+    def __init__(self, *, history: int = 0) -> None:
+        """``history``: keep the last ``history`` completed operations (0: record nothing).
+
+        Each call that completes (an error changes nothing and is not recorded) adds one
+        operation per endpoint it touched, with the call's start and return times: flips,
+        reads (``state``, ``aliases``, ``rollbacks``, ``versions``), lease acquire / renew /
+        release, and each endpoint's tree put by ``put_plan`` or looked at by ``delete_plans``.
+        Format and clock: README, "Histories".
+        """
+
+    @property
+    def history_capacity(self) -> int:
+        """The ``history`` the store was made with (0: none)."""
+
+    def set_history_context(self, client: int | None = None, time_ns: int | None = None) -> None:
+        """Record the calling thread's next operations as ``client`` (``None``: one id per
+        thread, in order of first use) and, with ``time_ns``, stamp operations on this virtual
+        clock from now on (each stamp at least 1 ns after the last one: ties are ordered).
+        ``InvalidArgument`` if the store records no history or a value is out of range."""
+
+    def history_bytes(self, format: HistoryFormat = "jsonl") -> bytes:
+        """The recorded history, ordered by call time, as ``jsonl`` or ``jepsen`` (EDN) text."""
+
+    def export_history(self, path: str | os.PathLike[str], format: HistoryFormat = "jsonl") -> int:
+        """Write the history to ``path`` atomically; returns the number of operations.
+        ``InvalidArgument`` (nothing written) without a history or for a path that cannot
+        become a file."""
+
+    def history_dropped(self) -> int:
+        """Operations the ring dropped (older than the last ``history_capacity``)."""
+
     def __len__(self) -> int:
         """Number of registered endpoints."""
 
@@ -374,3 +406,19 @@ class RecordStore:
         ``SnapshotError`` if the file is missing, unreadable, truncated, corrupted, of another
         format version or not a snapshot; no store is created.
         """
+
+def parse_history(data: bytes) -> int:
+    """Validate a ``jsonl`` history; return its number of operations. ``InvalidHistory`` (the
+    message starts with ``line N:``) for a truncated file, bad JSON, a wrong field or type, an
+    unknown ``op``, non-monotonic times or a return before its call."""
+
+def check_history(
+    data: bytes,
+    *,
+    timeout: float | None = None,
+    linearizations: bool = False,
+    memoize: bool = True,
+    threads: int = 0,
+) -> str:
+    """Check a ``jsonl`` history (README, "Histories"); return the result as a JSON document.
+    The interpreter is released meanwhile. ``memoize=False`` is for tests only."""

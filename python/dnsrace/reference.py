@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeVar, cast, final, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn, Self, TypeVar, cast, final, overload
 
 from dnsrace import _snapshot
 from dnsrace._types import (
@@ -520,7 +520,13 @@ class PyRecordStore:
     Same API and semantics as ``dnsrace.RecordStore``; see ``dnsrace/_core.pyi``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, history: int = 0) -> None:
+        # Histories are recorded by the Rust core only.
+        if isinstance(history, bool) or not isinstance(history, int) or history != 0:
+            raise InvalidArgument(
+                f"invalid history {history!r}: the reference store records no history "
+                "(use dnsrace.RecordStore)"
+            )
         self._lock = threading.Lock()
         # Endpoints: names and parallel per-id lists.
         self._names: list[str] = []
@@ -1251,6 +1257,27 @@ class PyRecordStore:
             "target_sets": target_sets,
             "total": endpoints + names + plans + target_sets,
         }
+
+    # ---------------------------------------------------------------- histories
+
+    @property
+    def history_capacity(self) -> int:
+        return 0
+
+    def _no_history(self) -> NoReturn:
+        raise InvalidArgument("the reference store records no history (use dnsrace.RecordStore)")
+
+    def set_history_context(self, client: int | None = None, time_ns: int | None = None) -> None:
+        self._no_history()
+
+    def history_bytes(self, format: str = "jsonl") -> bytes:
+        self._no_history()
+
+    def export_history(self, path: str | os.PathLike[str], format: str = "jsonl") -> int:
+        self._no_history()
+
+    def history_dropped(self) -> int:
+        return 0
 
     # ---------------------------------------------------------------- snapshots
 

@@ -205,6 +205,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes sharing each discipline's runs (default: one per core; the "
         "result does not depend on it)",
     )
+    chk = sub.add_parser(
+        "check",
+        help="check a recorded history for linearizability (exit 0 ok, 1 illegal, 3 unknown)",
+    )
+    chk.add_argument("history", metavar="HISTORY", help="a jsonl history (README, Histories)")
+    chk.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="S",
+        help="give up after S seconds: verdict unknown, exit 3 (default: no limit)",
+    )
+    chk.add_argument("--json", metavar="PATH", help="write the result document here ('-': stdout)")
+    chk.add_argument(
+        "--linearizations",
+        action="store_true",
+        help="put each endpoint's linearisation in the JSON (small histories)",
+    )
     for name, text in (
         ("cluster-run", "the planner and enactors as processes on etcd, faults as signals"),
         ("planner", "the planner role (with clients and operator) as a process on etcd"),
@@ -564,6 +581,54 @@ def _phase2(
     return out
 
 
+EXIT_ILLEGAL = 1
+EXIT_UNKNOWN = 3
+
+
+def _check(args: argparse.Namespace) -> int:
+    """``dnsrace check``: the verdict on stdout (or stderr with ``--json -``), exit status
+    0 ok, 1 illegal, 3 unknown; bad input exits 2 with the line named and writes nothing."""
+    from dnsrace import history
+    from dnsrace.app.report import write_atomic
+    from dnsrace.errors import InvalidHistory
+
+    inputs.check_outputs([("--json", args.json)])
+    try:
+        result = history.check(
+            args.history, timeout=args.timeout, linearizations=args.linearizations
+        )
+    except InvalidHistory as exc:
+        raise UsageError(f"{args.history}: {exc}") from None
+    import orjson
+
+    data = orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n"
+    out = sys.stderr if args.json == "-" else sys.stdout
+    elapsed = result["elapsed_s"] or 0.0
+    print(
+        f"{result['verdict']}: {result['operations']} operations over {result['endpoints']} "
+        f"endpoints checked in {elapsed:.2f} s",
+        file=out,
+    )
+    illegal = result["illegal"]
+    if illegal is not None:
+        print(
+            f"  endpoint {illegal['endpoint']}: ops {illegal['window']} cannot be linearised: "
+            f"{illegal['reason']}",
+            file=out,
+        )
+    for v in result["domain_violations"]:
+        print(f"  {v['check']} (endpoint {v['endpoint']}, ops {v['ops']}): {v['detail']}", file=out)
+    if result["unknown_endpoints"]:
+        shown = result["unknown_endpoints"][:10]
+        print(f"  unknown (timeout) for endpoints {shown}", file=out)
+    if args.json == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    elif args.json:
+        write_atomic(args.json, data)
+    return {"ok": 0, "illegal": EXIT_ILLEGAL}.get(result["verdict"], EXIT_UNKNOWN)
+
+
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["modes"]:
@@ -577,6 +642,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "collapse":
         return collapse_cli.main(args)
+    if args.command == "check":
+        return _check(args)
     scenario = _scenario(args)
     phase2 = _phase2_setup(args)
     snapshots = _snapshots(args, scenario)
