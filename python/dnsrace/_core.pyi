@@ -54,8 +54,6 @@ from dnsrace._types import (
 
 __all__ = ["Plan", "RecordStore", "check_history", "parse_history"]
 
-HistoryFormat = Literal["jsonl", "jepsen"]
-
 @final
 class Plan:
     """One plan generation: for each endpoint, a weighted set of target addresses (its *tree*).
@@ -114,7 +112,7 @@ class RecordStore:
     (weighted target set) per endpoint.
     """
 
-    def __init__(self, *, history: int = 0) -> None:
+    def __new__(cls, *, history: int = 0) -> Self:
         """``history``: keep the last ``history`` completed operations (0: record nothing).
 
         Each call that completes (an error changes nothing and is not recorded) adds one
@@ -134,10 +132,12 @@ class RecordStore:
         clock from now on (each stamp at least 1 ns after the last one: ties are ordered).
         ``InvalidArgument`` if the store records no history or a value is out of range."""
 
-    def history_bytes(self, format: HistoryFormat = "jsonl") -> bytes:
+    def history_bytes(self, format: Literal["jsonl", "jepsen"] = "jsonl") -> bytes:
         """The recorded history, ordered by call time, as ``jsonl`` or ``jepsen`` (EDN) text."""
 
-    def export_history(self, path: str | os.PathLike[str], format: HistoryFormat = "jsonl") -> int:
+    def export_history(
+        self, path: str | os.PathLike[str], format: Literal["jsonl", "jepsen"] = "jsonl"
+    ) -> int:
         """Write the history to ``path`` atomically; returns the number of operations.
         ``InvalidArgument`` (nothing written) without a history or for a path that cannot
         become a file."""

@@ -131,6 +131,16 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--perf", action="store_true", help="add wall-time figures to the JSON (not deterministic)"
     )
+    _add_history(p, "each discipline's run")
+
+
+def _add_history(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--history",
+        metavar="PATH",
+        help=f"record the history of {what} (jsonl, README 'Histories'; dnsrace check reads "
+        "it); with several disciplines: PATH's stem + '.DISCIPLINE' + its suffix",
+    )
 
 
 def _add_set(p: argparse.ArgumentParser) -> None:
@@ -198,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument(
         "--perf", action="store_true", help="put runs per second in the JSON (not deterministic)"
+    )
+    _add_history(
+        exp, "a replay of each discipline's first violating run (of its first run if none)"
     )
     exp.add_argument(
         "--jobs",
@@ -296,6 +309,16 @@ def _snapshots(args: argparse.Namespace, scenario: Scenario) -> dict[str, str]:
     return inputs.snapshot_paths(path, [d.name for d in scenario.discipline_list()])
 
 
+def _histories(args: argparse.Namespace, scenario: Scenario) -> dict[str, str]:
+    path = getattr(args, "history", None)
+    if path is None:
+        return {}
+    try:
+        return inputs.snapshot_paths(path, [d.name for d in scenario.discipline_list()])
+    except inputs.InputError as exc:
+        raise UsageError(str(exc).replace("--snapshot", "--history", 1)) from None
+
+
 _progress_queue: Any = None
 
 
@@ -311,6 +334,7 @@ def _run_one(
     schedule: str,
     depth: int,
     snapshot: str | None = None,
+    history: str | None = None,
 ) -> RunResult:
     """One discipline's run in a worker process, reporting simulated time to the parent."""
     queue = _progress_queue
@@ -327,6 +351,7 @@ def _run_one(
         depth=depth,
         progress=report,
         snapshot=snapshot,
+        history=history,
     )
 
 
@@ -338,6 +363,7 @@ def _run_all(
     depth: int,
     jobs: int,
     snapshots: dict[str, str] | None = None,
+    histories: dict[str, str] | None = None,
 ) -> list[RunResult]:
     """Every discipline of the scenario, in ``jobs`` processes (each run is deterministic and
     independent, so the results do not depend on how many run at once)."""
@@ -363,6 +389,7 @@ def _run_all(
                         depth=depth,
                         progress=lambda t, task=task: progress.update(task, completed=t),  # type: ignore[misc]
                         snapshot=(snapshots or {}).get(d.name),
+                        history=(histories or {}).get(d.name),
                     )
                 )
                 progress.update(task, completed=horizon)
@@ -374,7 +401,14 @@ def _run_all(
         ) as pool:
             futures = [
                 pool.submit(
-                    _run_one, scenario, d, store, schedule, depth, (snapshots or {}).get(d.name)
+                    _run_one,
+                    scenario,
+                    d,
+                    store,
+                    schedule,
+                    depth,
+                    (snapshots or {}).get(d.name),
+                    (histories or {}).get(d.name),
                 )
                 for d in disciplines
             ]
@@ -441,6 +475,18 @@ def _explore(args: argparse.Namespace, scenario: Scenario) -> int:
                     pool=pool,
                     workers=jobs,
                 )
+            )
+    for d, f in zip(scenario.discipline_list(), found, strict=True):
+        path = args.histories.get(d.name)
+        if path is not None:
+            replay = seed if f.first_violation_seed is None else f.first_violation_seed
+            run_discipline(
+                scenario.with_seed(replay),
+                d,
+                store=args.store,
+                schedule=schedule,
+                depth=int(args.depth),
+                history=path,
             )
     shrunk: dict[str, dict[str, object]] = {}
     if args.shrink:
@@ -647,14 +693,19 @@ def _main(argv: Sequence[str] | None) -> int:
     scenario = _scenario(args)
     phase2 = _phase2_setup(args)
     snapshots = _snapshots(args, scenario)
+    histories = _histories(args, scenario)
     inputs.check_outputs(
         [
             ("--json", args.json),
             ("--plot", getattr(args, "plot", None)),
             *(("--snapshot", p) for p in snapshots.values()),
+            *(("--history", p) for p in histories.values()),
         ]
     )
     args.store = _store_name(args)
+    if histories and backend(args.store).new_recording_store is None:
+        raise UsageError(f"--history: the {args.store!r} store records no history (use rust)")
+    args.histories = histories
     if args.command == "explore":
         return _explore(args, scenario)
     chosen = backend(args.store)
@@ -693,6 +744,7 @@ def _main(argv: Sequence[str] | None) -> int:
         int(args.depth),
         int(jobs),
         snapshots,
+        histories,
     )
     doc = build_document(scenario, results, include_perf=True if args.perf else None)
     if phase2 is not None:

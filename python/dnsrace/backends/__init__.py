@@ -80,6 +80,9 @@ class Backend:
     name: str
     new_store: Callable[[], Store]
     plan_cls: Any
+    #: A store that records a history of this capacity (README, "Histories"); ``None`` for
+    #: stores that cannot (only the Rust core records histories).
+    new_recording_store: Callable[[int], Store] | None = None
 
 
 def backend(name: str, *, lease_clock: str = "caller") -> Backend:
@@ -108,7 +111,11 @@ def backend(name: str, *, lease_clock: str = "caller") -> Backend:
             raise BackendError(
                 f"the Rust store is not built ({exc}); run `make build` or use --store reference"
             ) from None
-        return Backend("rust", _core.RecordStore, _core.Plan)
+
+        def recording(capacity: int) -> Store:
+            return _core.RecordStore(history=capacity)
+
+        return Backend("rust", _core.RecordStore, _core.Plan, recording)
     if name == "reference":
         from dnsrace import reference
 

@@ -85,7 +85,9 @@ def _core() -> Any:
     try:
         from dnsrace import _core
     except ImportError as exc:  # pragma: no cover - the tests build it
-        raise InvalidArgument(f"the checker needs the Rust core ({exc}); run `make build`") from None
+        raise InvalidArgument(
+            f"the checker needs the Rust core ({exc}); run `make build`"
+        ) from None
     return _core
 
 

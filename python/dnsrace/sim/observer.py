@@ -10,6 +10,7 @@ so on one event loop they see exactly the state the write changed.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -54,9 +55,19 @@ class ObservedStore:
         checker: Checker,
         now: Callable[[], float],
         timer: StoreTimer | None = None,
+        history: int = 0,
     ) -> None:
         self.backend = backend
-        self.raw: Store = backend.new_store()
+        # With a history, each call is recorded as the asyncio task making it (clients
+        # numbered in order of first call) at the run's time in ns (README, "Histories").
+        self.recording = history > 0
+        self._clients: dict[str, int] = {}
+        if self.recording:
+            if backend.new_recording_store is None:
+                raise ValueError(f"the {backend.name!r} store cannot record a history")
+            self.raw: Store = backend.new_recording_store(history)
+        else:
+            self.raw = backend.new_store()
         self.checker = checker
         self.now = now
         self.timer = timer if timer is not None else StoreTimer()
@@ -66,7 +77,20 @@ class ObservedStore:
         self.timer.seconds[category] += time.perf_counter() - start
         self.timer.calls[category] += 1
 
+    def context(self) -> None:
+        """Tell a recording store who calls next and when (nothing without a history)."""
+        if not self.recording:
+            return
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            task = None
+        name = task.get_name() if task is not None else ""
+        client = self._clients.setdefault(name, len(self._clients))
+        self.raw.set_history_context(client, max(0, round(self.now() * 1e9)))  # type: ignore[attr-defined]
+
     def _call(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self.context()
         start = time.perf_counter()
         try:
             return fn(*args, **kwargs)
@@ -139,6 +163,7 @@ class ObservedStore:
         """
         checker = self.checker
         category = "enactor" if enactor else "operator"
+        self.context()
         start = time.perf_counter()
         try:
             result = self.raw.flip_many(

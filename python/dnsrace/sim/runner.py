@@ -31,16 +31,38 @@ from dnsrace.sim.schedule import FifoSchedule, Schedule, make_schedule
 from dnsrace.sim.seeds import substream
 
 __all__ = [
+    "DEFAULT_HISTORY_CAPACITY",
+    "HistorySink",
     "RunResult",
+    "add_history_sink",
     "client_sample",
     "endpoint_names",
     "pct_horizon",
+    "remove_history_sink",
     "run_discipline",
     "run_with_schedule",
     "walk_order",
 ]
 
 Progress = Callable[[float], None]
+
+#: Operations a run's history keeps (the ring drops older ones; a checked history must be whole).
+DEFAULT_HISTORY_CAPACITY = 20_000_000
+
+#: Called after each run on the Rust store while registered: (scenario, discipline, history
+#: bytes in jsonl, operations the ring dropped). Tests use it to check every seeded run.
+HistorySink = Callable[[Scenario, Discipline, bytes, int], None]
+_history_sinks: list[HistorySink] = []
+
+
+def add_history_sink(sink: HistorySink) -> None:
+    """Record every following run's history (Rust store) and hand it to ``sink``."""
+    _history_sinks.append(sink)
+
+
+def remove_history_sink(sink: HistorySink) -> None:
+    _history_sinks.remove(sink)
+
 
 # How often (in run seconds) the drain checks whether the fleet has settled, and how often
 # the progress callback hears the time.
@@ -129,6 +151,7 @@ async def _simulate(
     timer: StoreTimer,
     progress: Progress | None,
     snapshot: str | None = None,
+    history: str | None = None,
 ) -> tuple[dict[str, Any], RegionalTimeline, list[str]]:
     loop = asyncio.get_running_loop()
     t0 = loop.time()
@@ -143,7 +166,10 @@ async def _simulate(
         current_window_s=scenario.current_window_s,
         regional=REGIONAL_ID,
     )
-    store = ObservedStore(load_backend(store_name), checker, now, timer)
+    chosen = load_backend(store_name)
+    sinks = list(_history_sinks) if chosen.new_recording_store is not None else []
+    capacity = DEFAULT_HISTORY_CAPACITY if history is not None or sinks else 0
+    store = ObservedStore(chosen, checker, now, timer, history=capacity)
     ids = store.add_endpoints(names)
     board = PlanBoard()
     planner = Planner(scenario, store, board, checker, ids, now)
@@ -229,6 +255,13 @@ async def _simulate(
         if save is None:
             raise TypeError(f"store {store_name!r} cannot save a snapshot")
         save(snapshot)
+    if history is not None:
+        store.raw.export_history(history)  # type: ignore[attr-defined]
+    if sinks:
+        data: bytes = store.raw.history_bytes()  # type: ignore[attr-defined]
+        dropped: int = store.raw.history_dropped()  # type: ignore[attr-defined]
+        for sink in sinks:
+            sink(scenario, discipline, data, dropped)
     close = getattr(store.raw, "close", None)
     if close is not None:
         close()  # a distributed store's connections
@@ -244,16 +277,18 @@ def run_with_schedule(
     progress: Progress | None = None,
     loop: clock.VirtualEventLoop | None = None,
     snapshot: str | None = None,
+    history: str | None = None,
 ) -> RunResult:
     """Run ``scenario`` under ``discipline`` with a ready-made schedule object (``None``:
     asyncio's order). ``loop``: a virtual loop to reuse (exploration runs many short runs).
-    ``snapshot``: save the final store there (``RecordStore.snapshot``)."""
+    ``snapshot``: save the final store there (``RecordStore.snapshot``). ``history``: record
+    the run's history and write it there (jsonl; the Rust store only)."""
     timer = StoreTimer()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
 
     def main() -> Any:
-        return _simulate(scenario, discipline, store, timer, progress, snapshot)
+        return _simulate(scenario, discipline, store, timer, progress, snapshot, history)
 
     if loop is not None:
         loop.reset(schedule)
@@ -291,6 +326,7 @@ def run_discipline(
     schedule: str = "clock",
     depth: int = 3,
     snapshot: str | None = None,
+    history: str | None = None,
 ) -> RunResult:
     """Run ``scenario`` under ``discipline`` on a fresh store of the given kind.
 
@@ -302,5 +338,11 @@ def run_discipline(
         horizon = pct_horizon(scenario, discipline, store=store)
     chosen = make_schedule(schedule, scenario.seed, depth=depth, horizon=horizon)
     return run_with_schedule(
-        scenario, discipline, chosen, store=store, progress=progress, snapshot=snapshot
+        scenario,
+        discipline,
+        chosen,
+        store=store,
+        progress=progress,
+        snapshot=snapshot,
+        history=history,
     )

@@ -138,7 +138,7 @@ impl Recorder {
         Recorder {
             capacity,
             ring: Mutex::new(Ring {
-                ops: VecDeque::with_capacity(capacity.min(1 << 20)),
+                ops: VecDeque::with_capacity(capacity.min(4096)),
                 dropped: 0,
                 threads: FastMap::default(),
             }),
