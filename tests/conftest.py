@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import pytest
@@ -95,3 +96,40 @@ def etcd3_netns() -> Any:
         pytest.skip(reason)
     with LocalCluster(3, netns=True) as cluster:
         yield cluster
+
+
+# ------------------------------------------------------------------------------ histories
+
+
+@pytest.fixture(autouse=True)
+def _simulated_histories_are_checked() -> Iterator[None]:
+    """Every simulation a test runs on the Rust store records its history (every endpoint up
+    to 256, else a sample of 256 plus the regional one: each endpoint's history is whole) and
+    the history must check ``ok`` with nothing dropped."""
+    try:
+        importlib.import_module("dnsrace._core")
+    except ImportError:
+        yield
+        return
+    from dnsrace import history
+    from dnsrace.sim import runner
+
+    failures: list[str] = []
+    checked = [0]
+
+    def sink(scenario: Any, discipline: Any, data: bytes, dropped: int) -> None:
+        checked[0] += 1
+        what = f"seed {scenario.seed} {discipline.name}"
+        if dropped:
+            failures.append(f"{what}: {dropped} operations dropped")
+            return
+        r = history.check(data, timeout=120)
+        if r["verdict"] != "ok":
+            failures.append(f"{what}: {r['verdict']} {r['illegal']} {r['domain_violations'][:3]}")
+
+    runner.add_history_sink(sink)
+    try:
+        yield
+    finally:
+        runner.remove_history_sink(sink)
+    assert not failures, failures

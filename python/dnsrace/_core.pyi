@@ -142,6 +142,10 @@ class RecordStore:
         ``InvalidArgument`` (nothing written) without a history or for a path that cannot
         become a file."""
 
+    def set_history_endpoints(self, endpoints: Endpoints | None = None) -> None:
+        """Record only the operations on ``endpoints`` from now on (``None``: all). Each
+        endpoint's history is complete on its own, so a sample is still a checkable history."""
+
     def history_dropped(self) -> int:
         """Operations the ring dropped (older than the last ``history_capacity``)."""
 

@@ -1287,6 +1287,9 @@ class PyRecordStore:
     def export_history(self, path: str | os.PathLike[str], format: str = "jsonl") -> int:
         self._no_history()
 
+    def set_history_endpoints(self, endpoints: Endpoints | None = None) -> None:
+        self._no_history()
+
     def history_dropped(self) -> int:
         return 0
 

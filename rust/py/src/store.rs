@@ -174,6 +174,21 @@ impl PyRecordStore {
         })
     }
 
+    #[pyo3(signature = (endpoints = None), text_signature = "($self, endpoints=None)")]
+    fn set_history_endpoints(&self, endpoints: Option<IntSeq<'_>>) -> PyResult<()> {
+        guard(|| {
+            let Some(h) = self.store.recorder() else {
+                return Err(InvalidArgument::new_err(
+                    "this store records no history (make it with history=CAPACITY)",
+                ));
+            };
+            let ids = self.ids(endpoints.as_ref())?;
+            let ids = finish(ids).or_raise()?;
+            h.only_endpoints(ids.as_deref());
+            Ok(())
+        })
+    }
+
     fn history_dropped(&self) -> u64 {
         self.store.recorder().map_or(0, |h| h.ops().1)
     }

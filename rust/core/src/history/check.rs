@@ -10,7 +10,8 @@
 //! state) pairs already explored cuts every repeated configuration.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
@@ -33,8 +34,11 @@ struct State {
     holder: Option<u32>,
     token: u64,
     expiry: f64,
-    /// Generations with a tree for this endpoint, ascending.
-    trees: Vec<u64>,
+    /// Generations with a tree for this endpoint, ascending: shared between the states of
+    /// a search (copied only by a put or a delete), hashed incrementally (`trees_hash`, an
+    /// XOR of one key per generation).
+    trees: Rc<Vec<u64>>,
+    trees_hash: u64,
 }
 
 impl PartialEq for State {
@@ -56,7 +60,7 @@ impl Hash for State {
     fn hash<H: Hasher>(&self, h: &mut H) {
         (self.alias, self.rollback, self.version, self.fence).hash(h);
         (self.holder, self.token, self.expiry.to_bits()).hash(h);
-        self.trees.hash(h);
+        self.trees_hash.hash(h);
     }
 }
 
@@ -219,7 +223,8 @@ fn step(s: &State, op: &OpKind) -> Step {
             Ok(_) => Step::Fail,
             Err(at) => {
                 let mut n = s.clone();
-                n.trees.insert(at, generation);
+                Rc::make_mut(&mut n.trees).insert(at, generation);
+                n.trees_hash ^= splitmix(generation);
                 Step::New(n)
             }
         },
@@ -240,7 +245,8 @@ fn step(s: &State, op: &OpKind) -> Step {
                 return Step::Same;
             }
             let mut n = s.clone();
-            n.trees.remove(at);
+            Rc::make_mut(&mut n.trees).remove(at);
+            n.trees_hash ^= splitmix(generation);
             Step::New(n)
         }
     }
@@ -253,6 +259,14 @@ enum Search {
     Ok(Vec<usize>),
     Illegal { window: Vec<usize>, reason: String },
     Timeout,
+}
+
+/// A well-mixed 64-bit key per operation (splitmix64).
+fn splitmix(i: u64) -> u64 {
+    let mut z = i.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -305,6 +319,7 @@ fn search(
     memoize: bool,
     deadline: Option<Instant>,
     stop: &AtomicBool,
+    capture_at: Option<usize>,
 ) -> Search {
     let m = idx.len();
     // Events: (time, 0 = call / 1 = return, local op). Calls sort before returns at equal times,
@@ -355,10 +370,25 @@ fn search(
 
     let mut state = State::default();
     let mut linearized = Bits::new(m);
-    let mut cache: FastSet<(Bits, State)> = FastSet::default();
+    // The cache holds 128-bit fingerprints of (linearised set, state): a Zobrist hash of the
+    // set, updated in O(1) per step, and a hash of the state. Cloning and hashing the whole
+    // set at each step made long histories quadratic; a collision (odds about k^2 / 2^128 for
+    // k cached configurations) could only hide a linearisation, never invent one.
+    let zobrist: Vec<u64> = (0..m as u64).map(splitmix).collect();
+    let mut set_hash = 0u64;
+    let state_hash = |s: &State| {
+        let mut h = foldhash::fast::FixedState::with_seed(0x5eed).build_hasher();
+        s.hash(&mut h);
+        h.finish()
+    };
+    let mut cache: FastSet<(u64, u64)> = FastSet::default();
     // (call node of the linearised op, state before it)
     let mut stack: Vec<(usize, State)> = Vec::new();
-    // The deepest point reached: (linearised set, stack ops, state, op whose return blocked).
+    // The deepest point a dead branch reached (stack depth). Copying that configuration each
+    // time the depth grew made the search quadratic: an illegal history is searched again to
+    // capture it, with `capture_at` (the search is deterministic).
+    let mut best_depth: Option<usize> = None;
+    // (linearised set, stack ops, state, op whose return blocked) at `capture_at`.
     let mut best: Option<(Bits, Vec<u32>, State, u32)> = None;
     let mut entry = next[head];
     let mut steps = 0u64;
@@ -382,12 +412,12 @@ fn search(
             };
             let mut moved = false;
             if let Some(new_state) = taken {
-                let mut lin = linearized.clone();
-                lin.set(j);
-                let fresh = !memoize || cache.insert((lin.clone(), new_state.clone()));
+                let new_hash = set_hash ^ zobrist[j];
+                let fresh = !memoize || cache.insert((new_hash, state_hash(&new_state)));
                 if fresh {
                     stack.push((entry, std::mem::replace(&mut state, new_state)));
-                    linearized = lin;
+                    linearized.set(j);
+                    set_hash = new_hash;
                     lift(&mut next, &mut prev, entry);
                     lift(&mut next, &mut prev, ret_node[j]);
                     entry = next[head];
@@ -399,9 +429,13 @@ fn search(
             }
         } else {
             // The return of an operation not linearised yet: this branch is dead.
-            if best.as_ref().is_none_or(|b| b.1.len() < stack.len()) {
+            if best_depth.is_none_or(|d| d < stack.len()) {
+                best_depth = Some(stack.len());
+            }
+            if best.is_none() && capture_at == Some(stack.len()) {
                 let ops_in = stack.iter().map(|&(n, _)| node_op[n]).collect();
                 best = Some((linearized.clone(), ops_in, state.clone(), node_op[entry]));
+                break;
             }
             let Some((top, before)) = stack.pop() else {
                 break;
@@ -409,17 +443,24 @@ fn search(
             state = before;
             let j = node_op[top] as usize;
             linearized.clear(j);
+            set_hash ^= zobrist[j];
             unlift(&mut next, &mut prev, ret_node[j]);
             unlift(&mut next, &mut prev, top);
             entry = next[top];
         }
     }
-    if next[head] == END {
+    if next[head] == END && best.is_none() {
         let order = stack
             .iter()
             .map(|&(n, _)| idx[node_op[n] as usize])
             .collect();
         return Search::Ok(order);
+    }
+    if capture_at.is_none() {
+        if let Some(depth) = best_depth {
+            drop(cache);
+            return search(ops, idx, holders, memoize, deadline, stop, Some(depth));
+        }
     }
     let Some((lin, lin_ops, best_state, blocked)) = best else {
         return Search::Illegal {
@@ -706,6 +747,11 @@ fn domain(ops: &[Op], endpoint: u32, idx: &[usize], out: &mut Vec<DomainViolatio
     }
 
     // 4. Safe clean-up never deletes the tree the alias or the rollback refers to.
+    let longest = flips
+        .iter()
+        .map(|&i| ops[i].ret - ops[i].call)
+        .max()
+        .unwrap_or(0);
     for &d in idx {
         let OpKind::DeleteTree {
             generation: g,
@@ -722,11 +768,12 @@ fn domain(ops: &[Op], endpoint: u32, idx: &[usize], out: &mut Vec<DomainViolatio
         }
         // Applied flips other than `skip` that may be linearised after `from`'s call and
         // before d.
+        // (Flips returning after ret + the longest flip were called after d returned.)
         let interferes = |from: usize, skip: &[usize]| {
-            by_ret
+            let q = by_ret.partition_point(|&i| ops[i].ret <= ops[from].call);
+            by_ret[q..]
                 .iter()
-                .rev()
-                .take_while(|&&i| ops[i].ret > ops[from].call)
+                .take_while(|&&i| ops[i].ret <= ret.saturating_add(longest))
                 .any(|&i| !skip.contains(&i) && ops[i].call < ret)
         };
         let l1 = by_ret[p - 1];
@@ -881,7 +928,15 @@ pub fn check_with(history: &History, opts: CheckOptions) -> CheckResult {
                 let r = if stop.load(Relaxed) {
                     Search::Timeout
                 } else {
-                    search(ops, idx, &history.holders, opts.memoize, deadline, &stop)
+                    search(
+                        ops,
+                        idx,
+                        &history.holders,
+                        opts.memoize,
+                        deadline,
+                        &stop,
+                        None,
+                    )
                 };
                 results.push((e, r));
             }

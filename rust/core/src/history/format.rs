@@ -433,13 +433,17 @@ impl Holders {
                 &format!("must be 1..{MAX_HOLDER_CHARS} characters"),
             ));
         }
+        Ok(self.intern_name(name))
+    }
+
+    fn intern_name(&mut self, name: &str) -> u32 {
         if let Some(&i) = self.index.get(name) {
-            return Ok(i);
+            return i;
         }
         let i = self.names.len() as u32;
         self.names.push(name.to_owned());
         self.index.insert(name.to_owned(), i);
-        Ok(i)
+        i
     }
 }
 
@@ -614,54 +618,148 @@ pub fn parse_jsonl(bytes: &[u8]) -> Result<History> {
             + 1;
         bad(line, "not UTF-8 text")
     })?;
+    // Lines are parsed in chunks on several threads; the order checks then run over the
+    // merged operations in one pass. Of several errors, the one on the first line is given.
+    const CHUNK_BYTES: usize = 1 << 20;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let parts = if text.len() < 2 * CHUNK_BYTES {
+        1
+    } else {
+        threads
+    };
+    let mut chunks: Vec<(&str, usize)> = Vec::with_capacity(parts);
+    let (mut rest, mut line) = (text, 1usize);
+    for k in 0..parts {
+        let cut = if k + 1 == parts {
+            rest.len()
+        } else {
+            let target = (text.len() / parts).min(rest.len());
+            rest[target..]
+                .find('\n')
+                .map_or(rest.len(), |p| target + p + 1)
+        };
+        let (chunk, tail) = rest.split_at(cut);
+        chunks.push((chunk, line));
+        line += chunk.bytes().filter(|&b| b == b'\n').count();
+        rest = tail;
+    }
+    let parsed: Vec<Chunk> = if chunks.len() == 1 {
+        vec![parse_chunk(chunks[0].0, chunks[0].1)]
+    } else {
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|&(c, l)| sc.spawn(move || parse_chunk(c, l)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| Chunk {
+                        ops: Vec::new(),
+                        holders: Vec::new(),
+                        error: Some(bad(0, "internal error while parsing")),
+                    })
+                })
+                .collect()
+        })
+    };
     let mut holders = Holders {
         names: Vec::new(),
         index: FastMap::default(),
     };
-    let mut ops = Vec::with_capacity(text.len() / 150);
+    let mut ops = Vec::with_capacity(parsed.iter().map(|c| c.ops.len()).sum());
     let mut clients: FastMap<u32, (u64, u64)> = FastMap::default();
     let mut last_call = 0u64;
-    let mut rest = text;
-    let mut line = 0usize;
-    while !rest.is_empty() {
-        line += 1;
-        let Some(end) = rest.find('\n') else {
-            return Err(bad(line, "truncated: the last line has no end of line"));
-        };
-        let (this, next) = (&rest[..end], &rest[end + 1..]);
-        rest = next;
-        let this = this.strip_suffix('\r').unwrap_or(this);
-        if this.trim().is_empty() {
-            return Err(bad(line, "empty line"));
-        }
-        let op = parse_line(this, line, &mut holders)?;
-        if op.call < last_call {
-            return Err(bad(
-                line,
-                format_args!(
-                    "non-monotonic times: call {} is before the previous line's call {last_call}",
-                    op.call
-                ),
-            ));
-        }
-        last_call = op.call;
-        if let Some(&(call, ret)) = clients.get(&op.client) {
-            if (call, ret) != (op.call, op.ret) && op.call < ret {
+    for (chunk, &(_, first_line)) in parsed.into_iter().zip(&chunks) {
+        let remap: Vec<u32> = chunk
+            .holders
+            .iter()
+            .map(|name| holders.intern_name(name))
+            .collect();
+        for (k, mut op) in chunk.ops.into_iter().enumerate() {
+            let line = first_line + k;
+            if op.call < last_call {
                 return Err(bad(
                     line,
                     format_args!(
-                        "non-monotonic times: client {} calls at {} before its previous \
-                         operation returned at {ret}",
-                        op.client, op.call
+                        "non-monotonic times: call {} is before the previous line's call \
+                         {last_call}",
+                        op.call
                     ),
                 ));
             }
+            last_call = op.call;
+            if let Some(&(call, ret)) = clients.get(&op.client) {
+                if (call, ret) != (op.call, op.ret) && op.call < ret {
+                    return Err(bad(
+                        line,
+                        format_args!(
+                            "non-monotonic times: client {} calls at {} before its previous \
+                             operation returned at {ret}",
+                            op.client, op.call
+                        ),
+                    ));
+                }
+            }
+            clients.insert(op.client, (op.call, op.ret));
+            match &mut op.kind {
+                OpKind::Acquire { holder, .. }
+                | OpKind::Renew { holder, .. }
+                | OpKind::Release { holder, .. } => *holder = remap[*holder as usize],
+                _ => {}
+            }
+            ops.push(op);
         }
-        clients.insert(op.client, (op.call, op.ret));
-        ops.push(op);
+        if let Some(e) = chunk.error {
+            return Err(e);
+        }
     }
     Ok(History {
         ops,
         holders: holders.names,
     })
+}
+
+/// The operations of consecutive lines (holders numbered locally), up to the first bad one.
+struct Chunk {
+    ops: Vec<Op>,
+    holders: Vec<String>,
+    error: Option<Error>,
+}
+
+fn parse_chunk(text: &str, first_line: usize) -> Chunk {
+    let mut holders = Holders {
+        names: Vec::new(),
+        index: FastMap::default(),
+    };
+    let mut ops = Vec::with_capacity(text.len() / 150);
+    let mut rest = text;
+    let mut line = first_line;
+    let mut error = None;
+    while !rest.is_empty() {
+        let Some(end) = rest.find('\n') else {
+            error = Some(bad(line, "truncated: the last line has no end of line"));
+            break;
+        };
+        let (this, next) = (&rest[..end], &rest[end + 1..]);
+        rest = next;
+        let this = this.strip_suffix('\r').unwrap_or(this);
+        if this.trim().is_empty() {
+            error = Some(bad(line, "empty line"));
+            break;
+        }
+        match parse_line(this, line, &mut holders) {
+            Ok(op) => ops.push(op),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+        line += 1;
+    }
+    Chunk {
+        ops,
+        holders: holders.names,
+        error,
+    }
 }

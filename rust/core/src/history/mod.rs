@@ -121,6 +121,9 @@ struct Ring {
     ops: VecDeque<Op>,
     dropped: u64,
     threads: FastMap<ThreadId, u32>,
+    /// Record only these endpoints (`None`: all). Each endpoint's history is complete on its
+    /// own, so a sample of endpoints is still a checkable history.
+    only: Option<FastSet<u32>>,
 }
 
 /// The ring of the last `capacity` completed operations, and the clock that stamps them.
@@ -141,6 +144,7 @@ impl Recorder {
                 ops: VecDeque::with_capacity(capacity.min(4096)),
                 dropped: 0,
                 threads: FastMap::default(),
+                only: None,
             }),
             epoch: Instant::now(),
             virtual_on: AtomicBool::new(false),
@@ -205,6 +209,13 @@ impl Recorder {
             }
         };
         for (endpoint, kind) in ops {
+            if ring
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.contains(&endpoint))
+            {
+                continue;
+            }
             if ring.ops.len() == self.capacity {
                 ring.ops.pop_front();
                 ring.dropped += 1;
@@ -226,6 +237,11 @@ impl Recorder {
         let mut ops: Vec<Op> = ring.ops.iter().cloned().collect();
         ops.sort_by_key(|o| o.call);
         (ops, ring.dropped)
+    }
+
+    /// Record only the operations on `endpoints` from now on (`None`: every endpoint).
+    pub fn only_endpoints(&self, endpoints: Option<&[u32]>) {
+        self.ring.lock().only = endpoints.map(|e| e.iter().copied().collect());
     }
 
     pub fn clear(&self) {
