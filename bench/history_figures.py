@@ -145,8 +145,10 @@ def main() -> None:
     # The deep case from Rust threads, whose calls overlap far more than Python threads' can.
     root = Path(__file__).resolve().parent.parent
     subprocess.run(
-        ["cargo", "run", "--release", "--quiet", "-p", "dnsrace-core", "--example"]
-        + ["deep_history", "--", str(10_000 // scale)],
+        [
+            *("cargo", "run", "--release", "--quiet", "-p", "dnsrace-core"),
+            *("--example", "deep_history", "--", str(10_000 // scale)),
+        ],
         cwd=root,
         check=True,
     )

@@ -376,11 +376,8 @@ fn search(
     // k cached configurations) could only hide a linearisation, never invent one.
     let zobrist: Vec<u64> = (0..m as u64).map(splitmix).collect();
     let mut set_hash = 0u64;
-    let state_hash = |s: &State| {
-        let mut h = foldhash::fast::FixedState::with_seed(0x5eed).build_hasher();
-        s.hash(&mut h);
-        h.finish()
-    };
+    let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
+    let state_hash = |s: &State| hasher.hash_one(s);
     let mut cache: FastSet<(u64, u64)> = FastSet::default();
     // (call node of the linearised op, state before it)
     let mut stack: Vec<(usize, State)> = Vec::new();
