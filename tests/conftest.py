@@ -104,26 +104,27 @@ def etcd3_netns() -> Any:
 @pytest.fixture(autouse=True)
 def _simulated_histories_are_checked() -> Iterator[None]:
     """Every simulation a test runs on the Rust store records its history (every endpoint up
-    to 256, else a sample of 256 plus the regional one: each endpoint's history is whole) and
+    to 32, else a sample of 32 plus the regional one: each endpoint's history is whole) and
     the history must check ``ok`` with nothing dropped."""
     try:
         importlib.import_module("dnsrace._core")
     except ImportError:
         yield
         return
-    from dnsrace import history
+    import orjson
+
     from dnsrace.sim import runner
 
     failures: list[str] = []
     checked = [0]
 
-    def sink(scenario: Any, discipline: Any, data: bytes, dropped: int) -> None:
+    def sink(scenario: Any, discipline: Any, store: Any) -> None:
         checked[0] += 1
         what = f"seed {scenario.seed} {discipline.name}"
-        if dropped:
-            failures.append(f"{what}: {dropped} operations dropped")
+        if store.history_dropped():
+            failures.append(f"{what}: {store.history_dropped()} operations dropped")
             return
-        r = history.check(data, timeout=120)
+        r = orjson.loads(store.check_history(timeout=120))
         if r["verdict"] != "ok":
             failures.append(f"{what}: {r['verdict']} {r['illegal']} {r['domain_violations'][:3]}")
 

@@ -380,3 +380,26 @@ def test_cli_run_writes_one_history_per_discipline(tmp_path: Path) -> None:
         assert _dnsrace("check", str(tmp_path / name)).returncode == 0
     r = _dnsrace("incident", "--store", "reference", "--history", str(out), "--quiet")
     assert r.returncode == 2 and "records no history" in r.stderr
+
+
+def test_history_sinks_get_each_run_with_a_sample_of_its_endpoints() -> None:
+    from dnsrace.sim import runner
+
+    seen: list[Any] = []
+
+    def sink(scenario: Any, discipline: Any, store: Any) -> None:
+        seen.append((discipline.name, store.history_capacity, store.check_history()))
+
+    scenario = incident_scenario(seed=2, endpoints=100).replace(duration_s=120.0)
+    runner.add_history_sink(sink)
+    try:
+        run_discipline(scenario, lookup("lww"))
+    finally:
+        runner.remove_history_sink(sink)
+    assert len(seen) == 1
+    name, capacity, text = seen[0]
+    assert name == "lww" and capacity == runner.DEFAULT_HISTORY_CAPACITY
+    result = orjson.loads(text)
+    assert result["verdict"] == "ok"
+    # The regional endpoint and a sample of 32 (every endpoint's history is whole).
+    assert 16 <= result["endpoints"] <= runner.SINK_FULL_ENDPOINTS + 1

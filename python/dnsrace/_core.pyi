@@ -146,6 +146,10 @@ class RecordStore:
         """Record only the operations on ``endpoints`` from now on (``None``: all). Each
         endpoint's history is complete on its own, so a sample is still a checkable history."""
 
+    def check_history(self, *, timeout: float | None = None, linearizations: bool = False) -> str:
+        """Check the recorded history in place (as ``dnsrace.history.check`` checks its file,
+        without writing it); the result as a JSON document."""
+
     def history_dropped(self) -> int:
         """Operations the ring dropped (older than the last ``history_capacity``)."""
 

@@ -1290,6 +1290,9 @@ class PyRecordStore:
     def set_history_endpoints(self, endpoints: Endpoints | None = None) -> None:
         self._no_history()
 
+    def check_history(self, *, timeout: float | None = None, linearizations: bool = False) -> str:
+        self._no_history()
+
     def history_dropped(self) -> int:
         return 0
 

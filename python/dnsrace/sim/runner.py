@@ -49,11 +49,13 @@ Progress = Callable[[float], None]
 #: Operations a run's history keeps (the ring drops older ones; a checked history must be whole).
 DEFAULT_HISTORY_CAPACITY = 20_000_000
 
-#: Called after each run on the Rust store while registered: (scenario, discipline, history
-#: bytes in jsonl, operations the ring dropped). Tests use it to check every seeded run.
-HistorySink = Callable[[Scenario, Discipline, bytes, int], None]
-#: Up to this many endpoints a sink gets every endpoint's history, beyond a sample this large.
-SINK_FULL_ENDPOINTS = 256
+#: Called after each run on the Rust store while registered, with the run's scenario,
+#: discipline and recording store (``check_history``, ``history_bytes``, ``history_dropped``).
+#: Tests use it to check every seeded run.
+HistorySink = Callable[[Scenario, Discipline, Any], None]
+#: Up to this many endpoints a sink gets every endpoint's history, beyond a sample this large
+#: (plus the regional endpoint).
+SINK_FULL_ENDPOINTS = 32
 _history_sinks: list[HistorySink] = []
 
 
@@ -175,7 +177,7 @@ async def _simulate(
     ids = store.add_endpoints(names)
     if sinks and history is None and len(ids) > SINK_FULL_ENDPOINTS:
         # A sink (a test) gets a sample of endpoints: each one's history is whole.
-        step = len(ids) // SINK_FULL_ENDPOINTS
+        step = -(-(len(ids) - 1) // SINK_FULL_ENDPOINTS)  # at most SINK_FULL_ENDPOINTS
         store.raw.set_history_endpoints(sorted({REGIONAL_ID, *ids[1::step]}))  # type: ignore[attr-defined]
     board = PlanBoard()
     planner = Planner(scenario, store, board, checker, ids, now)
@@ -263,11 +265,8 @@ async def _simulate(
         save(snapshot)
     if history is not None:
         store.raw.export_history(history)  # type: ignore[attr-defined]
-    if sinks:
-        data: bytes = store.raw.history_bytes()  # type: ignore[attr-defined]
-        dropped: int = store.raw.history_dropped()  # type: ignore[attr-defined]
-        for sink in sinks:
-            sink(scenario, discipline, data, dropped)
+    for sink in sinks:
+        sink(scenario, discipline, store.raw)
     close = getattr(store.raw, "close", None)
     if close is not None:
         close()  # a distributed store's connections

@@ -32,15 +32,7 @@ pub fn check_history(
     threads: usize,
 ) -> PyResult<String> {
     guard(|| {
-        let timeout = match timeout {
-            None => None,
-            Some(t) if t.is_finite() && t > 0.0 && t < 1e9 => Some(Duration::from_secs_f64(t)),
-            Some(t) => {
-                return Err(InvalidArgument::new_err(format!(
-                    "invalid timeout {t}: must be a finite number of seconds > 0"
-                )))
-            }
-        };
+        let timeout = timeout_arg(timeout)?;
         let bytes = data.as_bytes();
         let opts = CheckOptions {
             timeout,
@@ -54,4 +46,15 @@ pub fn check_history(
         })
         .or_raise()
     })
+}
+
+/// A checker timeout in seconds (`InvalidArgument` unless finite and > 0).
+pub fn timeout_arg(timeout: Option<f64>) -> PyResult<Option<Duration>> {
+    match timeout {
+        None => Ok(None),
+        Some(t) if t.is_finite() && t > 0.0 && t < 1e9 => Ok(Some(Duration::from_secs_f64(t))),
+        Some(t) => Err(InvalidArgument::new_err(format!(
+            "invalid timeout {t}: must be a finite number of seconds > 0"
+        ))),
+    }
 }

@@ -189,6 +189,33 @@ impl PyRecordStore {
         })
     }
 
+    #[pyo3(signature = (*, timeout = None, linearizations = false), text_signature = "($self, *, timeout=None, linearizations=False)")]
+    fn check_history(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        linearizations: bool,
+    ) -> PyResult<String> {
+        guard(|| {
+            let opts = dnsrace_core::history::CheckOptions {
+                timeout: crate::history::timeout_arg(timeout)?,
+                linearizations,
+                ..Default::default()
+            };
+            py.detach(|| {
+                let Some((h, _)) = self.store.history() else {
+                    return Err(Error::InvalidArgument(
+                        "this store records no history (make it with history=CAPACITY)".into(),
+                    ));
+                };
+                Ok(dnsrace_core::history::check_with(&h, opts)
+                    .to_json()
+                    .to_string())
+            })
+            .or_raise()
+        })
+    }
+
     fn history_dropped(&self) -> u64 {
         self.store.recorder().map_or(0, |h| h.ops().1)
     }

@@ -12,7 +12,6 @@
 //! tie so that a virtual-clock run's operations are strictly ordered (the tie-breaking sequence
 //! number, folded into the time).
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::thread::ThreadId;
@@ -112,15 +111,12 @@ pub struct History {
     pub holders: Vec<String>,
 }
 
-thread_local! {
-    /// The client a thread records as (`set_context`); `None`: one id per thread and store.
-    static CLIENT: Cell<Option<u32>> = const { Cell::new(None) };
-}
-
 struct Ring {
     ops: VecDeque<Op>,
     dropped: u64,
     threads: FastMap<ThreadId, u32>,
+    /// The client each thread records as when told (`set_context`), else its own id.
+    told: FastMap<ThreadId, u32>,
     /// Record only these endpoints (`None`: all). Each endpoint's history is complete on its
     /// own, so a sample of endpoints is still a checkable history.
     only: Option<FastSet<u32>>,
@@ -144,6 +140,7 @@ impl Recorder {
                 ops: VecDeque::with_capacity(capacity.min(4096)),
                 dropped: 0,
                 threads: FastMap::default(),
+                told: FastMap::default(),
                 only: None,
             }),
             epoch: Instant::now(),
@@ -161,7 +158,14 @@ impl Recorder {
     /// and, with `time_ns`, stamp them on that virtual clock from now on (`None` keeps the
     /// store's current clock; [`Recorder::real_time`] returns to real time).
     pub fn set_context(&self, client: Option<u32>, time_ns: Option<u64>) {
-        CLIENT.with(|c| c.set(client));
+        let me = std::thread::current().id();
+        {
+            let mut ring = self.ring.lock();
+            match client {
+                Some(c) => ring.told.insert(me, c),
+                None => ring.told.remove(&me),
+            };
+        }
         if let Some(t) = time_ns {
             self.virtual_ns.store(t, Relaxed);
             self.virtual_on.store(true, Relaxed);
@@ -196,16 +200,13 @@ impl Recorder {
         if self.capacity == 0 {
             return;
         }
-        let explicit = CLIENT.with(Cell::get);
+        let me = std::thread::current().id();
         let mut ring = self.ring.lock();
-        let client = match explicit {
-            Some(c) => c,
+        let client = match ring.told.get(&me) {
+            Some(&c) => c,
             None => {
                 let next = ring.threads.len() as u32;
-                *ring
-                    .threads
-                    .entry(std::thread::current().id())
-                    .or_insert(next)
+                *ring.threads.entry(me).or_insert(next)
             }
         };
         for (endpoint, kind) in ops {
