@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,8 +47,9 @@ __all__ = [
 
 Progress = Callable[[float], None]
 
-#: Operations a run's history keeps (the ring drops older ones; a checked history must be whole).
-DEFAULT_HISTORY_CAPACITY = 20_000_000
+#: Operations a run's history keeps (about 80 bytes each in memory; the ring drops older ones,
+#: and a checked history must be whole: a run that drops some says so on stderr).
+DEFAULT_HISTORY_CAPACITY = 5_000_000
 
 #: Called after each run on the Rust store while registered, with the run's scenario,
 #: discipline and recording store (``check_history``, ``history_bytes``, ``history_dropped``).
@@ -265,6 +267,14 @@ async def _simulate(
         save(snapshot)
     if history is not None:
         store.raw.export_history(history)  # type: ignore[attr-defined]
+        dropped = store.raw.history_dropped()  # type: ignore[attr-defined]
+        if dropped:
+            print(
+                f"dnsrace: --history {history}: only the last {capacity} operations were kept "
+                f"({dropped} older ones dropped): the history cannot be checked from its start; "
+                "record fewer endpoints or a shorter run",
+                file=sys.stderr,
+            )
     for sink in sinks:
         sink(scenario, discipline, store.raw)
     close = getattr(store.raw, "close", None)
