@@ -409,3 +409,79 @@ fn bad_files_are_refused_naming_the_line() {
         }
     }
 }
+
+mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn kind() -> impl Strategy<Value = OpKind> {
+        let g = 1u64..6;
+        prop_oneof![
+            (
+                g.clone(),
+                0usize..3,
+                proptest::option::of(1u64..4),
+                any::<bool>(),
+                0usize..5
+            )
+                .prop_map(|(g, m, fence, rollback, o)| {
+                    let mode = [Mode::Lww, Mode::IfNewer, Mode::Exact][m];
+                    OpKind::Flip {
+                        generation: g,
+                        mode,
+                        expected: (mode == Mode::Exact).then_some(g % 3),
+                        fence,
+                        rollback,
+                        outcome: Outcome::from_code(o as u8).unwrap(),
+                    }
+                }),
+            (0u64..6, 0u64..6, 0u64..4).prop_map(|(a, r, v)| read(a, r, v)),
+            (0u32..2, 0u32..4, proptest::option::of(1u64..4))
+                .prop_map(|(h, now, t)| acquire(h, 2.0, now as f64, t)),
+            g.clone().prop_map(put),
+            (g, any::<bool>(), any::<bool>()).prop_map(|(g, safe, deleted)| {
+                OpKind::DeleteTree {
+                    generation: g,
+                    safe,
+                    deleted,
+                }
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Any history of valid operations is judged (never a panic), with a window inside it.
+        #[test]
+        fn any_history_gets_a_verdict(
+            ops in proptest::collection::vec((0u32..3, 0u64..4, 0u64..3, kind()), 0..24)
+        ) {
+            let mut t = 0;
+            let ops: Vec<Op> = ops
+                .into_iter()
+                .map(|(client, gap, len, kind)| {
+                    t += gap;
+                    op(client, t, t + len, kind)
+                })
+                .collect();
+            let h = History { ops, holders: vec!["a".into(), "b".into()] };
+            let r = check(&h);
+            prop_assert!(r.verdict != Verdict::Unknown);
+            if let Some(ill) = &r.illegal {
+                prop_assert!(!ill.window.is_empty());
+                prop_assert!(ill.window.iter().all(|&i| i < h.ops.len()));
+            }
+        }
+
+        /// Arbitrary bytes are read or refused naming a line, never a panic.
+        #[test]
+        fn any_bytes_are_read_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            match parse_jsonl(&bytes) {
+                Ok(_) => {}
+                Err(Error::InvalidHistory(m)) => prop_assert!(m.starts_with("line "), "{}", m),
+                Err(e) => prop_assert!(false, "{e:?}"),
+            }
+        }
+    }
+}
