@@ -403,3 +403,14 @@ def test_history_sinks_get_each_run_with_a_sample_of_its_endpoints() -> None:
     assert result["verdict"] == "ok"
     # The regional endpoint and a sample of 32 (every endpoint's history is whole).
     assert 16 <= result["endpoints"] <= runner.SINK_FULL_ENDPOINTS + 1
+
+
+def test_cli_explore_writes_the_replay_of_each_discipline(tmp_path: Path) -> None:
+    out = tmp_path / "h.jsonl"
+    spin = Path(__file__).resolve().parent.parent / "scenarios" / "spin.toml"
+    args = ["explore", str(spin), "--runs", "40", "--discipline", "aws2025,cas", "--quiet"]
+    r = _dnsrace(*args, "--jobs", "1", "--history", str(out))
+    assert r.returncode == 0, r.stderr
+    for name in ("h.aws2025.jsonl", "h.cas.jsonl"):
+        result = history.check(tmp_path / name)
+        assert result["verdict"] == "ok" and result["operations"] > 0
