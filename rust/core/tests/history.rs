@@ -485,3 +485,17 @@ mod arbitrary {
         }
     }
 }
+
+#[test]
+fn a_flip_without_rollback_in_its_input_records_one() {
+    let line = "{\"client\":0,\"endpoint\":0,\"op\":\"flip\",\"call\":1,\"return\":2,\"input\":\
+                {\"generation\":1,\"mode\":\"lww\",\"expected_version\":null,\"fence\":null},\
+                \"output\":{\"outcome\":\"missing\"}}\n";
+    let h = parse_jsonl(line.as_bytes()).unwrap();
+    assert!(matches!(h.ops[0].kind, OpKind::Flip { rollback: true, .. }));
+    let read = "{\"client\":0,\"endpoint\":0,\"op\":\"read\",\"call\":1,\"return\":2,\"input\":{},\
+                \"output\":{\"alias\":null,\"version\":0}}\n";
+    assert!(
+        matches!(parse_jsonl(read.as_bytes()), Err(Error::InvalidHistory(m)) if m.contains("missing field \"rollback\""))
+    );
+}

@@ -349,7 +349,7 @@ impl<'a> Fields<'a> {
             }
         }
         for k in keys {
-            if !map.contains_key(*k) {
+            if !map.contains_key(*k) && !(what == "input" && OPTIONAL.contains(k)) {
                 return Err(bad(line, format_args!("{what}: missing field {k:?}")));
             }
         }
@@ -357,7 +357,7 @@ impl<'a> Fields<'a> {
     }
 
     fn get(&self, key: &str) -> &'a Value {
-        &self.map[key]
+        self.map.get(key).unwrap_or(&Value::Null)
     }
 
     fn err(&self, key: &str, why: &str) -> Error {
@@ -447,6 +447,9 @@ impl Holders {
     }
 }
 
+/// Input fields a line may leave out (`flip`'s `rollback`, true by default).
+const OPTIONAL: &[&str] = &["rollback"];
+
 const TOP: &[&str] = &[
     "client", "endpoint", "op", "call", "return", "input", "output",
 ];
@@ -511,7 +514,12 @@ fn parse_line(text: &str, line: usize, holders: &mut Holders) -> Result<Op> {
                 ));
             }
             let fence = i.opt_positive("fence", MAX_TOKEN)?;
-            let rollback = i.boolean("rollback")?;
+            // The format names four inputs; `rollback` (written always) defaults to true.
+            let rollback = if i.get("rollback").is_null() {
+                true
+            } else {
+                i.boolean("rollback")?
+            };
             let outcome = outcome_of(o.str("outcome")?).ok_or_else(|| {
                 o.err(
                     "outcome",
