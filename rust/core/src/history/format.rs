@@ -349,7 +349,8 @@ impl<'a> Fields<'a> {
             }
         }
         for k in keys {
-            if !map.contains_key(*k) && !(what == "input" && OPTIONAL.contains(k)) {
+            let optional = what == "input" && OPTIONAL.contains(k);
+            if !(optional || map.contains_key(*k)) {
                 return Err(bad(line, format_args!("{what}: missing field {k:?}")));
             }
         }
