@@ -234,3 +234,42 @@ def test_the_client_fails_over_when_a_member_dies(etcd3: Any) -> None:
     assert store.flip_many(None, 2).applied == 50
     etcd3.restart(0)
     assert store.aliases() == [2] * 50
+
+
+@pytest.mark.parametrize("landed", [True, False])
+def test_a_batch_whose_answers_were_lost_counts_each_flip_once(etcd1: Any, landed: bool) -> None:
+    # The connection drops after the flat Txns were sent: either etcd applied them (the
+    # answers alone were lost) or it never saw them. Either way the batch re-reads and ends
+    # with every flip applied exactly once, the rollback recorded from the alias before and
+    # no flip counted as stale; a landed write is recognised by the value it wrote.
+    from dnsrace.backends.etcd.client import Uncertain
+
+    store = _store(etcd1, f"lost{int(landed)}")
+    ids = store.add_endpoints([f"l{i}.example.com" for i in range(N)])
+    for g in (1, 2):
+        store.put_plan(Plan.from_shared(g, [[("10.0.0.1", 1)]], ids, [0] * N))
+    store.flip_many(None, 1)
+    real = store.client.txn_many_raw
+    calls = 0
+
+    def lose_first_answers(requests: Any) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            if landed:
+                real(requests)
+            else:
+                list(requests)
+            raise Uncertain("test: answers lost")
+        return real(requests)
+
+    store.client.txn_many_raw = lose_first_answers  # type: ignore[method-assign]
+    res = store.flip_many(None, 2, outcomes=True)
+    assert calls >= 2
+    assert res.counts.applied == N and list(res.outcomes) == [0] * N
+    assert list(res.previous) == [1] * N
+    assert store.aliases(None) == [2] * N
+    assert store.rollbacks(None) == [1] * N
+    counters = store.counters()
+    assert counters["flips_applied"] == 2 * N
+    assert counters["stale_flips"] == 0 and counters["stale_rejections"] == 0
