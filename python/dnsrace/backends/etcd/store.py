@@ -4,10 +4,11 @@ The same calls, arguments, errors and outcome rules as ``dnsrace.RecordStore`` (
 ``dnsrace/_core.pyi``), so the simulator, its checker and its reports run unchanged.
 
 How a write stays one atomic step: every per-endpoint decision is taken on values read
-before, then made by a Txn whose compares say "what I read is still so" (``mod_revision`` of
-the control record, the fence key and the tree chunks involved) plus the mode's own condition
-(``if_newer``: ``value(a/<id>) < generation`` on the fixed-width big-endian key; ``exact``:
-``mod_revision(a/<id>) == expected``). If any of it changed, the Txn writes nothing and that
+before, then made by a Txn whose compares say "what I read is still so", carrying the mode's
+condition: ``value(a/<id>) == the bytes read`` (a fixed-width big-endian generation below
+``generation`` for ``if_newer``, and the rollback the write records), or for ``exact``
+``mod_revision(a/<id>) == expected``; and the ``mod_revision`` of the fence key and of the
+tree chunks involved. If any of it changed, the Txn writes nothing and that
 endpoint is read and decided again. Refusals go through the same kind of Txn (with no write),
 so every outcome, applied or not, is linearised at a Txn of its own. Batches are outer Txns
 of up to ``txn_ops`` endpoints (500 where the cluster allows, else 100), pipelined.
@@ -31,7 +32,8 @@ import struct
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Literal, overload
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple, overload
 
 from dnsrace._types import (
     STORE_COUNTERS,
@@ -101,6 +103,28 @@ _U32 = struct.Struct(">I")
 _ALIAS = struct.Struct(">QQ")
 _LEASE = struct.Struct(">dQQ")  # expiry (caller clock), token, etcd lease id; then the holder
 _NO_CHUNK = Chunk(None, 0)
+
+
+class _Record(NamedTuple):
+    """A control record as this client last wrote it (the fields of a KeyValue it reads)."""
+
+    value: bytes
+    mod_revision: int
+
+
+@dataclass
+class _View:
+    """The whole namespace's control records and tree chunks as of ``revision``: what a
+    whole-fleet batch reads first. Kept after the batch, with this client's own writes folded
+    in, and used again only while the cluster's revision is still ``revision``, i.e. nobody
+    (this client included) has written anything since: then the read would return exactly
+    this, and the Txns' compares still check every decision."""
+
+    kvs: dict[bytes, Any]
+    chunks: dict[tuple[int, int], Chunk]
+    revision: int
+
+
 _MAX_ROUNDS = 64
 """Re-reads of one endpoint within one call before giving up (each needs a concurrent write)."""
 
@@ -177,6 +201,7 @@ class EtcdStore:
         self._sets: dict[int, list[Answer]] = {}
         self._lease_keys: dict[int, set[int]] = defaultdict(set)
         self._counters: dict[str, int] = dict.fromkeys(STORE_COUNTERS, 0)
+        self._view: _View | None = None
         self._fit_txn_ops()
         if reset:
             self.client.txn(
@@ -374,17 +399,19 @@ class EtcdStore:
 
     def _state(
         self, ids: Sequence[int], *, fences: bool = False, everything: bool = False
-    ) -> tuple[dict[bytes, Any], dict[tuple[int, int], Chunk]]:
+    ) -> tuple[dict[bytes, Any], dict[tuple[int, int], Chunk], int]:
         """In one round trip where it fits: the control records of ``ids`` (and their fence
-        keys), and every tree of their chunks, by (generation, chunk)."""
+        keys), and every tree of their chunks, by (generation, chunk). ``everything``: whole
+        prefixes, all as of one revision, which is returned (0 otherwise)."""
         k = self.keys
-        chunk_numbers = sorted({chunk_of(i) for i in ids})
+        revision = 0
         if everything:
-            kvs = self._read_prefix(k.alias_prefix)
+            kvs, revision = self._read_prefix_at(k.alias_prefix, 0)
             if fences:
-                kvs.update(self._read_prefix(k.fence_prefix))
-            kvs.update(self._read_prefix(k.trees_prefix))
+                kvs.update(self._read_prefix_at(k.fence_prefix, revision)[0])
+            kvs.update(self._read_prefix_at(k.trees_prefix, revision)[0])
         else:
+            chunk_numbers = sorted({chunk_of(i) for i in ids})
             points = [k.alias(i) for i in ids]
             if fences:
                 points += [k.fence(i) for i in ids]
@@ -394,7 +421,31 @@ class EtcdStore:
         for key, kv in kvs.items():
             if key.startswith(tp):
                 chunks[k.tree_key_parts(key)] = Chunk.from_kv(kv)
-        return kvs, chunks
+        return kvs, chunks, revision
+
+    def _read_prefix_at(self, prefix: bytes, revision: int) -> tuple[dict[bytes, Any], int]:
+        """A whole prefix as of ``revision`` (0: now), and the revision it was read at."""
+        kvs: dict[bytes, Any] = {}
+        start, end = prefix, Keys.end(prefix)
+        while True:
+            resp = self.client.range(start, end, revision=revision, limit=20_000)
+            # Later pages are read as of the first one's revision.
+            revision = revision or int(resp.header.revision)
+            for kv in resp.kvs:
+                kvs[kv.key] = kv
+            if not resp.more or not resp.kvs:
+                return kvs, revision
+            start = resp.kvs[-1].key + b"\0"
+
+    def _current_view(self) -> _View | None:
+        """The kept whole-namespace view, if the cluster has not moved since it was taken."""
+        view = self._view
+        if view is None:
+            return None
+        if int(self.client.range(self.keys.count, limit=1).header.revision) != view.revision:
+            self._view = None
+            return None
+        return view
 
     def _chunks(self, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Chunk]:
         """Tree chunks by (generation, chunk number); absent ones as empty chunks."""
@@ -451,7 +502,7 @@ class EtcdStore:
         """Endpoints whose alias names a tree that is gone (they resolve to nothing)."""
         out_kind: Output = _output(output)
         ids = self._ids_of(endpoints)
-        kvs, chunks = self._state(ids, everything=endpoints is None and len(ids) > 1000)
+        kvs, chunks, _ = self._state(ids, everything=endpoints is None and len(ids) > 1000)
         found = []
         for i in ids:
             alias = self._alias_of(kvs, i)[0]
@@ -476,7 +527,7 @@ class EtcdStore:
     def resolve_many(self, endpoints: object = None) -> list[Answer]:
         """Each endpoint's answer: the target set of its alias's tree, or ``()``."""
         ids = self._ids_of(endpoints)
-        kvs, chunks = self._state(ids, everything=endpoints is None and len(ids) > 1000)
+        kvs, chunks, _ = self._state(ids, everything=endpoints is None and len(ids) > 1000)
         aliases = [self._alias_of(kvs, i)[0] for i in ids]
         out: list[Answer] = []
         empty = 0
@@ -874,7 +925,19 @@ class EtcdStore:
         """
         k = self.keys
         pend_ids = [ids[p] for p in pending]
-        kvs, chunks = self._state(pend_ids, fences=fences is not None, everything=everything)
+        # A whole-fleet batch reads every record first, unless the view kept from the last one
+        # is provably what that read would return (see `_View`).
+        keep = everything and fences is None
+        view = self._current_view() if keep else None
+        self._view = None
+        if view is not None:
+            kvs, chunks = view.kvs, view.chunks
+        else:
+            kvs, chunks, revision = self._state(
+                pend_ids, fences=fences is not None, everything=everything
+            )
+            if keep:
+                view = _View(kvs, chunks, revision)
         # position, outcome (-1: our lost write did land), alias before, chunk keys read,
         # own compares, writes, revision of the control record read
         Decision = tuple[int, int, int, tuple[tuple[int, int], ...], bytes, bytes, int]
@@ -1025,6 +1088,8 @@ class EtcdStore:
                 if d[1] == applied:
                     doubtful[d[0]] = (pack_alias(gen, d[2] if rollback else 0), d[6], d[2])
             return [d[0] for d in decisions]
+        if view is not None and len(responses) == len(groups) and not split:
+            self._keep_view(view, ids, groups, responses, gen, rollback)
         retry: list[int] = []
         done: list[Decision] = [d for d in decisions if d[1] < 0]
         for group, resp in zip(groups, responses, strict=True):
@@ -1039,6 +1104,37 @@ class EtcdStore:
                     retry.append(d[0])
         self._count_many(done, gen, codes, previous)
         return retry
+
+    def _keep_view(
+        self,
+        view: _View,
+        ids: Sequence[int],
+        groups: Sequence[Sequence[Sequence[Any]]],
+        responses: Sequence[Any],
+        gen: int,
+        rollback: bool,
+    ) -> None:
+        """Fold a batch's writes into the view it decided on and keep it, if the batch's
+        writing Txns took exactly the revisions after the view's: then nobody else wrote in
+        between, and the view is the namespace as it now is."""
+        writes = [
+            (group, int(resp.header.revision))
+            for group, resp in zip(groups, responses, strict=True)
+            if any(d[1] == Outcome.APPLIED for d in group)
+        ]
+        revisions = sorted(rev for _, rev in writes)
+        if revisions != list(range(view.revision + 1, view.revision + 1 + len(revisions))):
+            return
+        alias_prefix, pack_id, kvs = self.keys.alias_prefix, _U32.pack, view.kvs
+        for group, rev in writes:
+            for d in group:
+                if d[1] == Outcome.APPLIED:
+                    kvs[alias_prefix + pack_id(ids[d[0]])] = _Record(
+                        _ALIAS.pack(gen, d[2] if rollback else 0), rev
+                    )
+        if revisions:
+            view.revision = revisions[-1]
+        self._view = view
 
     def _count_many(
         self, done: Sequence[Sequence[Any]], gen: int, codes: bytearray, previous: list[int]
