@@ -90,6 +90,7 @@ def main(args: argparse.Namespace) -> int:
         else:
             ops = read_history(args.input)
             note = ""
+            result: dict[str, Any] | None
             if args.check_result is not None:
                 result = check_result(
                     load_json(args.check_result), ops, f"--check-result {args.check_result}"
