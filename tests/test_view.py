@@ -267,6 +267,12 @@ def test_run_page_in_the_browser(browser: Any, tmp_path: Path) -> None:
     stuck = doc["timelines"]["aws2025"]["stuck"][0]
     assert lo <= stuck[0] <= hi and hi - lo < doc["timelines"]["aws2025"]["end"]
     zoomed_pubs = _count(browser, ".pub")
+    # What a window shows: the flips whose arrow (publication -> write) crosses it, so a late
+    # stale flip published before the window still appears.
+    tl = doc["timelines"]["aws2025"]
+    crossing = [f for f in tl["flips"] if min(f["t"], f["published_at"]) <= hi and f["t"] >= lo]
+    assert any(f["published_at"] < lo for f in crossing)
+    assert _count(browser, "line.flip", 'section[data-discipline="aws2025"]') == len(crossing)
     # Everything: each element of the JSON drawn once, per discipline.
     browser.execute_script("dnsraceView.setWindow(...dnsraceView.range())")
     assert _count(browser, ".pub") > zoomed_pubs
