@@ -49,6 +49,7 @@ build: $(EXT_STAMP)
 run: $(EXT_STAMP)
 	mkdir -p results
 	$(PY) -m dnsrace incident --json results/incident.json --plot results/incident-timeline.png
+	$(PY) -m dnsrace view results/incident.json -o results/incident-timeline.html
 	$(PY) -m dnsrace explore scenarios/spin.toml --runs 2000 --json results/spin.json
 	$(PY) -m dnsrace modes --json results/modes.json
 

@@ -114,14 +114,20 @@ def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str
     if illegal is not None:
         if not isinstance(illegal, dict) or not _is_int(illegal.get("endpoint")):
             raise HistoryError(f"{where}: illegal: must be null or an object with an endpoint")
-        indexes(illegal.get("window"), "illegal.window")
+        for i in indexes(illegal.get("window"), "illegal.window"):
+            if ops[i]["endpoint"] != illegal["endpoint"]:
+                raise HistoryError(f"{where}: illegal.window: op {i} is on another endpoint")
         if not isinstance(illegal.get("reason", ""), str):
             raise HistoryError(f"{where}: illegal.reason: must be a string")
     lins = result.get("linearizations", {})
     if not isinstance(lins, dict):
         raise HistoryError(f"{where}: linearizations: must be an object")
     for key, order in lins.items():
-        indexes(order, f"linearizations.{key}")
+        for i in indexes(order, f"linearizations.{key}"):
+            if str(ops[i]["endpoint"]) != key:
+                raise HistoryError(
+                    f"{where}: linearizations.{key}: op {i} is on endpoint {ops[i]['endpoint']}"
+                )
     violations = result.get("domain_violations", [])
     if not isinstance(violations, list):
         raise HistoryError(f"{where}: domain_violations: must be a list")

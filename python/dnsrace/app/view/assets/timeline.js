@@ -446,6 +446,8 @@
     const linIndex = {};
     panel.lin.forEach(([i], n) => { linIndex[i] = n + 1; });
     const failOps = panel.ops.filter((o) => fail.has(o[0]));
+    const clientOf = {};
+    for (const o of panel.ops) clientOf[o[0]] = o[1];
 
     function draw(g, labels, s) {
       const x = s.x;
@@ -480,15 +482,14 @@
       if (panel.lin.length) {
         let d = "";
         panel.lin.forEach(([i, t], n) => {
-          const op = panel.ops.find((o) => o[0] === i);
-          d += (n ? " L" : "M") + x(t) + "," + laneY[op[1]];
+          d += (n ? " L" : "M") + x(t) + "," + laneY[clientOf[i]];
         });
         svgEl("path", { class: "lin-path", d: d, "data-tip": "the checker's linearisation (one point per operation, in order)" }, g);
         const shown = panel.lin.filter(([, t]) => s.vis(t, t));
         for (const [i, t] of shown) {
-          const op = panel.ops.find((o) => o[0] === i);
-          svgEl("circle", { class: "lin-point", cx: x(t), cy: laneY[op[1]], r: 2.6, "data-tip": "#" + i + " linearised " + linIndex[i] + " of " + panel.lin.length }, g);
-          if (shown.length < 120) svgEl("text", { class: "lin-order", x: x(t) + 3, y: laneY[op[1]] - 12 }, g, String(linIndex[i]));
+          const y = laneY[clientOf[i]];
+          svgEl("circle", { class: "lin-point", cx: x(t), cy: y, r: 2.6, "data-tip": "#" + i + " linearised " + linIndex[i] + " of " + panel.lin.length }, g);
+          if (shown.length < 120) svgEl("text", { class: "lin-order", x: x(t) + 3, y: y - 12 }, g, String(linIndex[i]));
         }
       }
     }
