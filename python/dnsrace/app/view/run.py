@@ -143,6 +143,10 @@ def run_data(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise RunDocError("run document: must be a JSON object")
     timelines = doc.get("timelines")
+    if timelines is None and "results" not in doc:
+        raise RunDocError(
+            "not a run document (dnsrace run|incident --json) nor a history (one op per line)"
+        )
     if timelines is None:
         raise RunDocError(
             "timelines: missing (the document predates them; run dnsrace run/incident again)"

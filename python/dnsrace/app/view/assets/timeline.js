@@ -160,7 +160,10 @@
     }
     tip.textContent = target.getAttribute("data-tip");
     tip.style.display = "block";
-    tip.style.left = e.pageX + 14 + "px";
+    // Keep the box inside the page: left of the pointer near the right edge.
+    const w = tip.offsetWidth;
+    const left = e.clientX + 14 + w > document.documentElement.clientWidth ? e.pageX - 14 - w : e.pageX + 14;
+    tip.style.left = Math.max(0, left) + "px";
     tip.style.top = e.pageY + 14 + "px";
   });
 
