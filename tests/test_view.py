@@ -332,3 +332,29 @@ def test_history_page_in_the_browser(browser: Any, tmp_path: Path) -> None:
     assert _count(browser, ".lin-point") == sum(len(v) for v in result["linearizations"].values())
     assert browser.find_element("id", "verdict").text == "illegal"
     assert "alias was 5" in browser.find_element("css selector", "section.illegal .reason").text
+
+
+def test_history_view_asks_the_checker_for_linearisations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --check-result the viewer calls ``dnsrace.history.check`` (here a stand-in
+    returning the saved result) and draws what it says."""
+    import types
+
+    calls: list[tuple[str, Any]] = []
+
+    def check(source: str, *, timeout: float | None = None, linearizations: bool = False) -> Any:
+        calls.append((source, (timeout, linearizations)))
+        return json.loads(CHECK.read_text())
+
+    fake = types.ModuleType("dnsrace.history")
+    fake.check = check  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "dnsrace.history", fake)
+    src = tmp_path / "h.jsonl"
+    src.write_text(HISTORY.read_text())
+    out = tmp_path / "h.html"
+    assert main(["view", str(src), "-o", str(out), "--timeout", "5"]) == 0
+    assert calls == [(str(src), (5.0, True))]
+    page = out.read_text()
+    assert '"verdict":"illegal"' in page and '"fail":[2,3]' in page
+    assert "not checked" not in page

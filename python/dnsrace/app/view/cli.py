@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 from typing import Any
 
 from dnsrace.app import inputs
@@ -35,11 +34,27 @@ def add_parser(sub: Any) -> None:
         help="a history's saved checker result (JSON) instead of checking it now",
     )
     p.add_argument(
+        "--timeout",
+        type=_positive,
+        metavar="S",
+        help="history: give the checker at most S seconds (its verdict may be unknown)",
+    )
+    p.add_argument(
         "--max-endpoints",
         type=inputs.bounded_int(1, 10_000),
         default=MAX_ENDPOINTS,
         help=f"history: endpoints drawn, failing ones first ({MAX_ENDPOINTS})",
     )
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
 
 
 def _kind(path: str) -> tuple[str, Any]:
@@ -60,20 +75,25 @@ def _kind(path: str) -> tuple[str, Any]:
     return "run", doc
 
 
-def _checker(path: str) -> tuple[dict[str, Any] | None, str]:
-    """The checker's verdict on the history, if ``dnsrace.history`` is installed."""
+def _checker(path: str, timeout: float | None) -> tuple[dict[str, Any] | None, str]:
+    """The checker's verdict with each endpoint's linearisation, if ``dnsrace.history`` (the
+    linearizability checker) is installed; else None and a note for the page."""
     try:
         history = importlib.import_module("dnsrace.history")
     except ImportError:
         return None, "no linearizability checker in this build (dnsrace.history): not checked"
-    result = history.check(path)
-    for attr in ("to_json", "as_dict", "to_dict"):
-        if hasattr(result, attr):
-            result = getattr(result, attr)()
-            break
+    from dnsrace import errors
+
+    invalid = getattr(errors, "InvalidHistory", None)
+    try:
+        result = history.check(path, timeout=timeout, linearizations=True)
+    except Exception as exc:
+        if invalid is not None and isinstance(exc, invalid):
+            raise HistoryError(str(exc)) from None
+        raise
     if not isinstance(result, dict):
-        result = json.loads(json.dumps(result, default=vars))
-    return result, ""
+        raise HistoryError(f"{path}: the checker returned {type(result).__name__}, not a result")
+    return dict(result), ""
 
 
 def main(args: argparse.Namespace) -> int:
@@ -96,7 +116,7 @@ def main(args: argparse.Namespace) -> int:
                     load_json(args.check_result), ops, f"--check-result {args.check_result}"
                 )
             else:
-                result, note = _checker(args.input)
+                result, note = _checker(args.input, args.timeout)
                 if result is not None:
                     result = check_result(result, ops, "checker result")
             text = render_history(ops, result, max_endpoints=int(args.max_endpoints), note=note)

@@ -135,9 +135,10 @@ def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str
         if not isinstance(v, dict) or not _is_int(v.get("endpoint")):
             raise HistoryError(f"{where}: domain_violations[{i}]: must be an object")
         indexes(v.get("ops"), f"domain_violations[{i}].ops")
-    unknown = result.get("unknown_endpoints", [])
-    if not isinstance(unknown, list) or not all(_is_int(e) for e in unknown):
-        raise HistoryError(f"{where}: unknown_endpoints: must be a list of integers")
+    for key in ("unknown_endpoints", "illegal_endpoints"):
+        listed = result.get(key, [])
+        if not isinstance(listed, list) or not all(_is_int(e) for e in listed):
+            raise HistoryError(f"{where}: {key}: must be a list of integers")
     return result
 
 
@@ -179,9 +180,11 @@ def history_data(
     violations = (result or {}).get("domain_violations", []) if result else []
     lins = (result or {}).get("linearizations", {}) if result else {}
     unknown = set((result or {}).get("unknown_endpoints", [])) if result else set()
+    also_illegal = set((result or {}).get("illegal_endpoints", [])) if result else set()
     failing: list[int] = []
     if illegal is not None:
         failing.append(illegal["endpoint"])
+    failing += sorted(e for e in also_illegal if e not in failing)
     failing += [v["endpoint"] for v in violations if v["endpoint"] not in failing]
     rest = sorted(e for e in by_endpoint if e not in failing)
     shown = [e for e in failing if e in by_endpoint] + rest
@@ -199,7 +202,7 @@ def history_data(
                 status = "unknown"
             if viol:
                 status = "violation"
-            if fail:
+            if fail or e in also_illegal:
                 status = "illegal"
         panels.append(
             {
