@@ -305,6 +305,16 @@ def test_run_page_in_the_browser(browser: Any, tmp_path: Path) -> None:
     tip = browser.find_element("id", "tip")
     assert tip.is_displayed() and "STALE" in tip.text
     _shot(browser, "view-run-hover.png")
+    # Side by side: two columns, each panel narrower, nothing lost.
+    width = browser.execute_script("return document.querySelector('svg.chart').clientWidth")
+    flips = _count(browser, "line.flip")
+    browser.find_element("css selector", "#controls button[title^='panels side by side']").click()
+    browser.execute_script("dnsraceView.setWindow(...dnsraceView.getWindow())")
+    assert browser.execute_script("return document.querySelector('svg.chart').clientWidth") < (
+        width * 0.6
+    )
+    assert _count(browser, "line.flip") == flips
+    _shot(browser, "view-run-columns.png")
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
 
 

@@ -186,6 +186,7 @@
     button("\u2192", "pan right (\u2192)", () => pan(0.25));
     button("focus", "the span of interest (f)", () => setWindow(view.focus[0], view.focus[1]));
     button("all", "the whole run (0)", () => setWindow(view.min, view.max));
+    button("columns", "panels side by side or stacked (c)", toggleColumns);
     windowLabel = htmlEl("span", "window", controls);
     htmlEl("span", "", controls, "wheel: zoom \u00b7 drag: pan \u00b7 hover: details");
     document.addEventListener("keydown", (e) => {
@@ -194,12 +195,18 @@
         "+": () => zoom(0.5), "=": () => zoom(0.5), "-": () => zoom(2),
         "ArrowLeft": () => pan(-0.25), "ArrowRight": () => pan(0.25),
         "0": () => setWindow(view.min, view.max), "f": () => setWindow(view.focus[0], view.focus[1]),
+        "c": toggleColumns,
       };
       if (keys[e.key]) {
         keys[e.key]();
         e.preventDefault();
       }
     });
+  }
+
+  function toggleColumns() {
+    main.classList.toggle("columns");
+    setWindow(view.lo, view.hi); // the panels' widths changed: draw again
   }
 
   function legend(items) {
