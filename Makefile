@@ -14,7 +14,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test bench build lint rust-test py-test fmt clean etcd fuzz fuzz-short
+.PHONY: all run test bench build lint rust-test py-test fmt clean etcd browser fuzz fuzz-short
 
 # Debian's etcd-server for the distributed store's tests and benchmarks (the tests start and
 # stop their own members on loopback; the package's own service is not used).
@@ -23,6 +23,13 @@ etcd:
 	@command -v etcd >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq etcd-server >/dev/null; }
 	@command -v etcd >/dev/null
+
+# Debian's chromium and its WebDriver for the headless tests of the HTML timeline
+# (tests/test_view.py drives it with selenium from requirements-dev.txt).
+browser:
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@{ command -v chromium && command -v chromedriver; } >/dev/null
 
 all: test
 
@@ -42,6 +49,7 @@ build: $(EXT_STAMP)
 run: $(EXT_STAMP)
 	mkdir -p results
 	$(PY) -m dnsrace incident --json results/incident.json --plot results/incident-timeline.png
+	$(PY) -m dnsrace view results/incident.json -o results/incident-timeline.html
 	$(PY) -m dnsrace explore scenarios/spin.toml --runs 2000 --json results/spin.json
 	$(PY) -m dnsrace modes --json results/modes.json
 
@@ -109,8 +117,8 @@ fuzz-short:
 	  echo "fuzz-short: $$t $$(sed -n 's/^stat::number_of_executed_units: *//p' "$$corpus/$$t.log") executions in $(FUZZ_SHORT_SECONDS) s, $$(ls "$$corpus/$$t" | wc -l) corpus entries, no crash"; \
 	done
 
-py-test: $(EXT_STAMP) etcd
-	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 $(PY) -m pytest tests -q
+py-test: $(EXT_STAMP) etcd browser
+	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 DNSRACE_REQUIRE_BROWSER=1 $(PY) -m pytest tests -q
 
 ## bench: pytest-benchmark micro benchmarks (ratios against the Python reference, same run)
 bench: $(EXT_STAMP) etcd

@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     collapse_cli.add_collapse_options(inc, _count)
     collapse_cli.add_parser(sub, _count)
+    from dnsrace.app.view import cli as view_cli
+
+    view_cli.add_parser(sub)
     run = sub.add_parser("run", help="run a scenario file (with a [collapse] section: phase 2)")
     run.add_argument("scenario", metavar="SCENARIO.toml")
     _add_common(run)
@@ -577,6 +580,10 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "collapse":
         return collapse_cli.main(args)
+    if args.command == "view":
+        from dnsrace.app.view import cli as view_cli
+
+        return view_cli.main(args)
     scenario = _scenario(args)
     phase2 = _phase2_setup(args)
     snapshots = _snapshots(args, scenario)
