@@ -799,13 +799,16 @@ class EtcdStore:
         previous = [0] * n
         # A repeated endpoint sees its earlier positions: one round per repetition.
         rounds: list[list[int]] = []
-        seen_count: dict[int, int] = {}
-        for pos, i in enumerate(ids):
-            r = seen_count.get(i, 0)
-            seen_count[i] = r + 1
-            if r == len(rounds):
-                rounds.append([])
-            rounds[r].append(pos)
+        if endpoints is None or len(set(ids)) == n:
+            rounds = [list(range(n))] if n else []
+        else:
+            seen_count: dict[int, int] = {}
+            for pos, i in enumerate(ids):
+                r = seen_count.get(i, 0)
+                seen_count[i] = r + 1
+                if r == len(rounds):
+                    rounds.append([])
+                rounds[r].append(pos)
         for positions in rounds:
             self._flip_round(
                 ids,
@@ -819,10 +822,7 @@ class EtcdStore:
                 previous,
                 everything=endpoints is None and n > 1000,
             )
-        tally = [0] * 5
-        for c in codes:
-            tally[c] += 1
-        counts = FlipCounts(*tally)
+        counts = FlipCounts(*(codes.count(c) for c in range(5)))
         if output is None:
             return counts
         return FlipResult(
@@ -939,8 +939,11 @@ class EtcdStore:
             if keep:
                 view = _View(kvs, chunks, revision)
         # position, outcome (-1: our lost write did land), alias before, chunk keys read,
-        # own compares, writes, revision of the control record read
-        Decision = tuple[int, int, int, tuple[tuple[int, int], ...], bytes, bytes, int]
+        # own compares, writes, revision of the control record read; for an applied one, the
+        # control record's key and the value written
+        Decision = tuple[
+            int, int, int, tuple[tuple[int, int], ...], bytes, bytes, int, bytes, bytes
+        ]
         decisions: list[Decision] = []
         chunk_compares: dict[tuple[int, int], bytes] = {}
         for key in chunks:
@@ -953,15 +956,18 @@ class EtcdStore:
             return found
 
         groups: list[list[Decision]] = []
+        group_writes: list[bool] = []
 
         def group_txn(group: list[Decision], shared: dict[tuple[int, int], None]) -> bytes:
             """A group of decisions as one flat Txn: the chunks they read, once each, then
             their own compares and their writes."""
             groups.append(group)
+            writes = b"".join([d[5] for d in group])
+            group_writes.append(bool(writes))
             return wire.txn(
                 b"".join([chunk_compare(c) for c in shared]),
                 b"".join([d[4] for d in group]),
-                b"".join([d[5] for d in group]),
+                writes,
             )
 
         alias_prefix = k.alias_prefix
@@ -981,6 +987,10 @@ class EtcdStore:
             Outcome.DANGLING,
         )
         no_entries: list[int] = [0] * per_chunk
+        # The usual compare and put of a control record (fixed-width key, 16-byte value) as
+        # one format each: what wire.compare_value and wire.op_put write, without the calls.
+        klen = len(alias_prefix) + 4
+        record_compare, record_put = wire.record_formats(klen, _ALIAS.size)
 
         def entries_of(key: tuple[int, int]) -> Any:
             tree = chunks.get(key)
@@ -991,10 +1001,14 @@ class EtcdStore:
             while the next ones are being decided."""
             group: list[Decision] = []
             shared: dict[tuple[int, int], None] = {}
-            # Consecutive endpoints mostly share their chunk: keep its tree entries at hand.
+            size = 0
+            # Consecutive endpoints mostly share their chunk and active plan: keep those trees'
+            # entries at hand.
             last_c = -1
             target: tuple[int, int] = (gen, 0)
             target_entries: Any = no_entries
+            active: tuple[int, int] = (0, -1)
+            active_entries: Any = no_entries
             for pos, i in zip(pending, pend_ids, strict=True):
                 akey = alias_prefix + pack_id(i)
                 a_kv = kvs.get(akey)
@@ -1007,14 +1021,14 @@ class EtcdStore:
                 if doubtful:
                     seen = doubtful.pop(pos, None)
                     if seen is not None and value_now == seen[0] and rev > seen[1]:
-                        decisions.append((pos, -1, seen[2], (), b"", b"", rev))
+                        decisions.append((pos, -1, seen[2], (), b"", b"", rev, b"", b""))
                         continue
                 if c != last_c:
                     last_c = c
                     target = (gen, c)
                     target_entries = entries_of(target)
                 if not target_entries[i % per_chunk]:
-                    d: Decision = (pos, missing, alias, (target,), b"", b"", rev)
+                    d: Decision = (pos, missing, alias, (target,), b"", b"", rev, b"", b"")
                     decisions.append(d)
                     group.append(d)
                     shared[target] = None
@@ -1033,36 +1047,56 @@ class EtcdStore:
                     # be the expected one. Otherwise the record's bytes as read: its
                     # big-endian generation, below `gen` for an `if_newer` write, and the
                     # rollback the write records.
-                    own += (
-                        compare_mod(akey, rev) if exact else compare_value(akey, value_now, equal)
-                    )
+                    if exact:
+                        own += compare_mod(akey, rev)
+                    elif record_compare is not None:
+                        own += record_compare % (akey, value_now)
+                    else:
+                        own += compare_value(akey, value_now, equal)
                     shared[target] = None
                     if fence is not None and fence < highest:
-                        d = (pos, fenced_, alias, (target,), own, b"", rev)
+                        d = (pos, fenced_, alias, (target,), own, b"", rev, b"", b"")
                     elif (if_newer and gen <= alias) or (
                         exact and expected is not None and expected[pos] != rev
                     ):
-                        d = (pos, stale, alias, (target,), own, b"", rev)
+                        d = (pos, stale, alias, (target,), own, b"", rev, b"", b"")
                     elif alias and rollback:
-                        active = (alias, c)
+                        if alias != active[0] or c != active[1]:
+                            active = (alias, c)
+                            active_entries = entries_of(active)
                         shared[active] = None
-                        if not entries_of(active)[i % per_chunk]:
-                            d = (pos, dangling_, alias, (target, active), own, b"", rev)
+                        if not active_entries[i % per_chunk]:
+                            d = (pos, dangling_, alias, (target, active), own, b"", rev, b"", b"")
                         else:
-                            writes = op_put(akey, pack_alias(gen, alias))
+                            value = pack_alias(gen, alias)
+                            writes = (
+                                record_put % (akey, value) if record_put else op_put(akey, value)
+                            )
                             if fence is not None and fence > highest:
                                 writes += op_put(k.fence(i), u64(fence))
-                            d = (pos, applied, alias, (target, active), own, writes, rev)
+                            d = (
+                                pos,
+                                applied,
+                                alias,
+                                (target, active),
+                                own,
+                                writes,
+                                rev,
+                                akey,
+                                value,
+                            )
                     else:
-                        writes = op_put(akey, pack_alias(gen, alias if rollback else 0))
+                        value = pack_alias(gen, 0)
+                        writes = record_put % (akey, value) if record_put else op_put(akey, value)
                         if fence is not None and fence > highest:
                             writes += op_put(k.fence(i), u64(fence))
-                        d = (pos, applied, alias, (target,), own, writes, rev)
+                        d = (pos, applied, alias, (target,), own, writes, rev, akey, value)
                     decisions.append(d)
                     group.append(d)
-                if len(group) >= step:
+                size += 1
+                if size >= step:
                     yield group_txn(group, shared)
-                    group, shared = [], {}
+                    group, shared, size = [], {}, 0
             if group:
                 yield group_txn(group, shared)
 
@@ -1086,10 +1120,10 @@ class EtcdStore:
             # the value they wrote and a revision above the one read.
             for d in decisions:
                 if d[1] == applied:
-                    doubtful[d[0]] = (pack_alias(gen, d[2] if rollback else 0), d[6], d[2])
+                    doubtful[d[0]] = (d[8], d[6], d[2])
             return [d[0] for d in decisions]
         if view is not None and len(responses) == len(groups) and not split:
-            self._keep_view(view, ids, groups, responses, gen, rollback)
+            self._keep_view(view, groups, group_writes, responses)
         retry: list[int] = []
         done: list[Decision] = [d for d in decisions if d[1] < 0]
         for group, resp in zip(groups, responses, strict=True):
@@ -1108,30 +1142,26 @@ class EtcdStore:
     def _keep_view(
         self,
         view: _View,
-        ids: Sequence[int],
         groups: Sequence[Sequence[Sequence[Any]]],
+        group_writes: Sequence[bool],
         responses: Sequence[Any],
-        gen: int,
-        rollback: bool,
     ) -> None:
         """Fold a batch's writes into the view it decided on and keep it, if the batch's
         writing Txns took exactly the revisions after the view's: then nobody else wrote in
         between, and the view is the namespace as it now is."""
         writes = [
             (group, int(resp.header.revision))
-            for group, resp in zip(groups, responses, strict=True)
-            if any(d[1] == Outcome.APPLIED for d in group)
+            for group, wrote, resp in zip(groups, group_writes, responses, strict=True)
+            if wrote
         ]
         revisions = sorted(rev for _, rev in writes)
         if revisions != list(range(view.revision + 1, view.revision + 1 + len(revisions))):
             return
-        alias_prefix, pack_id, kvs = self.keys.alias_prefix, _U32.pack, view.kvs
+        kvs, applied = view.kvs, Outcome.APPLIED
         for group, rev in writes:
             for d in group:
-                if d[1] == Outcome.APPLIED:
-                    kvs[alias_prefix + pack_id(ids[d[0]])] = _Record(
-                        _ALIAS.pack(gen, d[2] if rollback else 0), rev
-                    )
+                if d[1] == applied:
+                    kvs[d[7]] = _Record(d[8], rev)
         if revisions:
             view.revision = revisions[-1]
         self._view = view
