@@ -344,3 +344,24 @@ def test_a_write_by_anyone_during_a_batch_drops_the_kept_view(etcd1: Any) -> Non
     a._state = counting_state  # type: ignore[method-assign]
     assert a.flip_many(None, 3).applied == n
     assert reads == [True]
+
+
+def test_groups_stay_within_a_default_clusters_txn_limit(etcd1: Any) -> None:
+    # A cluster with etcd's default --max-txn-ops (128) and endpoints whose active trees are
+    # spread over 60 plans: each group's Txn carries a compare per endpoint plus one per tree
+    # chunk it read, and must close before the cluster's limit, whatever the mix. (`etcd1`
+    # only makes sure etcd is there.)
+    from dnsrace.backends.etcd.local import LocalCluster
+
+    with LocalCluster(1, max_txn_ops=128) as cluster:
+        store = EtcdStore(f"{cluster.url}/limit", reset=True)
+        assert store.txn_ops == 100
+        ids = store.add_endpoints([f"m{i}.example.com" for i in range(300)])
+        for g in range(1, 62):
+            store.put_plan(Plan.from_shared(g, [[("10.0.0.1", 1)]], ids, [0] * 300))
+        for k in range(60):
+            assert store.flip_many(ids[k::60], k + 1).applied == len(ids[k::60])
+        res = store.flip_many(None, 61, outcomes=True)
+        assert res.counts.applied == 300
+        assert list(res.previous) == [1 + i % 60 for i in range(300)]
+        assert store.rollbacks(None) == [1 + i % 60 for i in range(300)]

@@ -11,7 +11,7 @@ condition: ``value(a/<id>) == the bytes read`` (a fixed-width big-endian generat
 tree chunks involved. If any of it changed, the Txn writes nothing and that
 endpoint is read and decided again. Refusals go through the same kind of Txn (with no write),
 so every outcome, applied or not, is linearised at a Txn of its own. Batches are outer Txns
-of up to ``txn_ops`` endpoints (500 where the cluster allows, else 100), pipelined.
+of up to ``txn_ops`` operations (1000 where the cluster allows, else 100), pipelined.
 
 Differences from the embedded store, all documented in the README:
 
@@ -180,7 +180,7 @@ class EtcdStore:
         timeout_s: float = 5.0,
         connect_timeout_s: float = 3.0,
         inflight: int = 32,
-        txn_ops: int = 500,
+        txn_ops: int = 1000,
     ) -> None:
         self.url = url if isinstance(url, EtcdUrl) else parse_etcd_url(url)
         if lease_clock not in ("caller", "etcd"):
@@ -978,6 +978,7 @@ class EtcdStore:
         equal = wire.EQUAL
         if_newer, exact = mode == "if_newer", mode == "exact"
         step = self.txn_ops
+        per_endpoint = 1 if fences is None else 2  # compares (and puts) of its own
         per_chunk = TREES_PER_CHUNK
         applied, stale, fenced_, missing, dangling_ = (
             Outcome.APPLIED,
@@ -1093,8 +1094,11 @@ class EtcdStore:
                         d = (pos, applied, alias, (target,), own, writes, rev, akey, value)
                     decisions.append(d)
                     group.append(d)
-                size += 1
-                if size >= step:
+                # etcd bounds compares and puts per Txn (--max-txn-ops): close the group
+                # before the next endpoint (at most a fence and a record compare, two chunks
+                # and two puts) could pass it.
+                size += per_endpoint
+                if size + len(shared) + 4 > step:
                     yield group_txn(group, shared)
                     group, shared, size = [], {}, 0
             if group:
