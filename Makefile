@@ -14,7 +14,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test bench build lint rust-test py-test fmt clean etcd fuzz
+.PHONY: all run test bench build lint rust-test py-test fmt clean etcd browser fuzz fuzz-short
 
 # Debian's etcd-server for the distributed store's tests and benchmarks (the tests start and
 # stop their own members on loopback; the package's own service is not used).
@@ -23,6 +23,13 @@ etcd:
 	@command -v etcd >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq etcd-server >/dev/null; }
 	@command -v etcd >/dev/null
+
+# Debian's chromium and its WebDriver for the headless tests of the HTML timeline
+# (tests/test_view.py drives it with selenium from requirements-dev.txt).
+browser:
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@{ command -v chromium && command -v chromedriver; } >/dev/null
 
 all: test
 
@@ -42,12 +49,13 @@ build: $(EXT_STAMP)
 run: $(EXT_STAMP)
 	mkdir -p results
 	$(PY) -m dnsrace incident --json results/incident.json --plot results/incident-timeline.png
+	$(PY) -m dnsrace view results/incident.json -o results/incident-timeline.html
 	$(PY) -m dnsrace explore scenarios/spin.toml --runs 2000 --json results/spin.json
 	$(PY) -m dnsrace modes --json results/modes.json
 
 ## test: all Rust and Python tests, plus format, lint and type checks (mypy --strict over
 ## python/dnsrace as configured in pyproject.toml, stubtest of the native module's stub)
-test: lint rust-test py-test
+test: lint rust-test fuzz-short py-test
 
 lint: $(EXT_STAMP)
 	cargo fmt --all --check
@@ -86,8 +94,34 @@ fuzz: $(CARGO_FUZZ)
 	    -print_final_stats=1) || exit 1; \
 	done
 
-py-test: $(EXT_STAMP) etcd
-	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 $(PY) -m pytest tests -q
+## fuzz-short: the short libFuzzer pass of make test. The same four targets, instrumented with
+## the coverage flags cargo fuzz passes to rustc (sanitizer none), built by cargo directly on the
+## stable toolchain: the cargo-fuzz CLI is only a wrapper around this build, and installing it
+## would cost minutes of the test budget. Each target starts from the saved regressions and runs
+## FUZZ_SHORT_SECONDS (10); new corpus entries go to a temporary directory, a crash fails the
+## target and leaves its input in fuzz/artifacts/TARGET/.
+FUZZ_SHORT_SECONDS ?= 10
+FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+  -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+  -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks
+FUZZ_TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
+FUZZ_BIN := fuzz/target/short/$(FUZZ_TRIPLE)/release
+
+fuzz-short:
+	cd fuzz && RUSTFLAGS="$(FUZZ_RUSTFLAGS)" cargo build --release --bins --quiet \
+	  --target $(FUZZ_TRIPLE) --target-dir target/short
+	@corpus=$$(mktemp -d); trap 'rm -rf "$$corpus"' EXIT; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p "$$corpus/$$t" fuzz/artifacts/$$t; \
+	  $(FUZZ_BIN)/$$t "$$corpus/$$t" rust/fuzzcases/regressions/$$t \
+	    -max_total_time=$(FUZZ_SHORT_SECONDS) -rss_limit_mb=2048 -max_len=4096 \
+	    -artifact_prefix=fuzz/artifacts/$$t/ -print_final_stats=1 2>"$$corpus/$$t.log" \
+	    || { tail -n 40 "$$corpus/$$t.log"; echo "fuzz-short: $$t crashed; input in fuzz/artifacts/$$t/" >&2; exit 1; }; \
+	  echo "fuzz-short: $$t $$(sed -n 's/^stat::number_of_executed_units: *//p' "$$corpus/$$t.log") executions in $(FUZZ_SHORT_SECONDS) s, $$(ls "$$corpus/$$t" | wc -l) corpus entries, no crash"; \
+	done
+
+py-test: $(EXT_STAMP) etcd browser
+	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 DNSRACE_REQUIRE_BROWSER=1 $(PY) -m pytest tests -q
 
 ## bench: pytest-benchmark micro benchmarks (ratios against the Python reference, same run)
 bench: $(EXT_STAMP) etcd

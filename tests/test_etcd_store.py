@@ -234,3 +234,134 @@ def test_the_client_fails_over_when_a_member_dies(etcd3: Any) -> None:
     assert store.flip_many(None, 2).applied == 50
     etcd3.restart(0)
     assert store.aliases() == [2] * 50
+
+
+@pytest.mark.parametrize("landed", [True, False])
+def test_a_batch_whose_answers_were_lost_counts_each_flip_once(etcd1: Any, landed: bool) -> None:
+    # The connection drops after the flat Txns were sent: either etcd applied them (the
+    # answers alone were lost) or it never saw them. Either way the batch re-reads and ends
+    # with every flip applied exactly once, the rollback recorded from the alias before and
+    # no flip counted as stale; a landed write is recognised by the value it wrote.
+    from dnsrace.backends.etcd.client import Uncertain
+
+    store = _store(etcd1, f"lost{int(landed)}")
+    ids = store.add_endpoints([f"l{i}.example.com" for i in range(N)])
+    for g in (1, 2):
+        store.put_plan(Plan.from_shared(g, [[("10.0.0.1", 1)]], ids, [0] * N))
+    store.flip_many(None, 1)
+    real = store.client.txn_many_raw
+    calls = 0
+
+    def lose_first_answers(requests: Any) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            if landed:
+                real(requests)
+            else:
+                list(requests)
+            raise Uncertain("test: answers lost")
+        return real(requests)
+
+    store.client.txn_many_raw = lose_first_answers  # type: ignore[method-assign]
+    res = store.flip_many(None, 2, outcomes=True)
+    assert calls >= 2
+    assert res.counts.applied == N and list(res.outcomes) == [0] * N
+    assert list(res.previous) == [1] * N
+    assert store.aliases(None) == [2] * N
+    assert store.rollbacks(None) == [1] * N
+    counters = store.counters()
+    assert counters["flips_applied"] == 2 * N
+    assert counters["stale_flips"] == 0 and counters["stale_rejections"] == 0
+
+
+def test_a_whole_fleet_batch_reads_again_once_anyone_else_wrote(etcd1: Any) -> None:
+    # A whole-fleet batch (more than 1,000 endpoints) keeps what it read, with its own writes
+    # folded in, and skips the read next time only while the cluster's revision shows that
+    # nobody wrote since. Another client's flips in between force the read, and the batch
+    # sees them.
+    n = 1_500
+    a = _store(etcd1, "view")
+    ids = a.add_endpoints([f"v{i}.example.com" for i in range(n)])
+    for g in (1, 2, 3, 4):
+        a.put_plan(Plan.from_shared(g, [[("10.0.0.1", 1)]], ids, [0] * n))
+    reads: list[bool] = []
+    state = a._state
+
+    def counting_state(*args: Any, **kwargs: Any) -> Any:
+        reads.append(bool(kwargs.get("everything")))
+        return state(*args, **kwargs)
+
+    a._state = counting_state  # type: ignore[method-assign]
+    a.flip_many(None, 1)
+    assert reads == [True]
+    a.flip_many(None, 2)
+    assert reads == [True], "nothing changed in between: the kept view stands for the read"
+    assert a.aliases(None) == [2] * n and a.rollbacks(None) == [1] * n
+
+    b = EtcdStore(f"{etcd1.url}/view")
+    assert b.flip_many(ids[:100], 4).applied == 100
+    res = a.flip_many(None, 3, outcomes=True)
+    assert reads == [True, True], "another client wrote: the batch reads again"
+    assert list(res.outcomes) == [1] * 100 + [0] * (n - 100)
+    assert a.aliases(None) == [4] * 100 + [3] * (n - 100)
+    assert a.rollbacks(None) == [2] * n
+
+
+def test_a_write_by_anyone_during_a_batch_drops_the_kept_view(etcd1: Any) -> None:
+    # Another client publishes a plan while a whole-fleet batch is on its way: the batch's own
+    # Txns all succeed (they compare nothing the plan touches), but their revisions are no
+    # longer the ones right after the view's, so the view is not kept and the next batch
+    # reads, and finds the new plan's trees.
+    n = 1_500
+    a = _store(etcd1, "during")
+    ids = a.add_endpoints([f"d{i}.example.com" for i in range(n)])
+    for g in (1, 2):
+        a.put_plan(Plan.from_shared(g, [[("10.0.0.1", 1)]], ids, [0] * n))
+    a.flip_many(None, 1)
+    b = EtcdStore(f"{etcd1.url}/during")
+    send = a.client.txn_many_raw
+
+    def publish_after_the_first_txn(requests: Any) -> list[Any]:
+        def interleaved() -> Any:
+            for k, request in enumerate(requests):
+                yield request
+                if k == 0:
+                    b.put_plan(Plan.from_shared(3, [[("10.0.0.3", 1)]], ids, [0] * n))
+
+        return send(interleaved())
+
+    a.client.txn_many_raw = publish_after_the_first_txn  # type: ignore[method-assign]
+    assert a.flip_many(None, 2).applied == n
+    a.client.txn_many_raw = send  # type: ignore[method-assign]
+    reads: list[bool] = []
+    state = a._state
+
+    def counting_state(*args: Any, **kwargs: Any) -> Any:
+        reads.append(bool(kwargs.get("everything")))
+        return state(*args, **kwargs)
+
+    a._state = counting_state  # type: ignore[method-assign]
+    assert a.flip_many(None, 3).applied == n
+    assert reads == [True]
+
+
+def test_groups_stay_within_a_default_clusters_txn_limit(etcd1: Any) -> None:
+    # A cluster with etcd's default --max-txn-ops (128) and endpoints whose active trees are
+    # spread over 60 plans: each group's Txn carries a compare per endpoint plus one per tree
+    # chunk it read, and must close before the cluster's limit, whatever the mix. (`etcd1`
+    # only makes sure etcd is there.)
+    from dnsrace.backends.etcd.local import LocalCluster
+
+    with LocalCluster(1, max_txn_ops=128) as cluster:
+        store = EtcdStore(f"{cluster.url}/limit", reset=True)
+        assert store.txn_ops == 100
+        ids = store.add_endpoints([f"m{i}.example.com" for i in range(300)])
+        for g in range(1, 62):
+            store.put_plan(Plan.from_shared(g, [[("10.0.0.1", 1)]], ids, [0] * 300))
+        for k in range(60):
+            assert store.flip_many(ids[k::60], k + 1).applied == len(ids[k::60])
+        res = store.flip_many(None, 61, outcomes=True)
+        assert res.counts.applied == 300
+        assert list(res.previous) == [1 + i % 60 for i in range(300)]
+        assert store.rollbacks(None) == [1 + i % 60 for i in range(300)]

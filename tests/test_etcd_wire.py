@@ -33,3 +33,21 @@ def test_nested_txns_decode() -> None:
     nested = m.failure[0].request_txn
     assert nested.compare[0].mod_revision == 5 and nested.success[0].request_put.key == b"a"
     assert m.compare[0].key == b"b" and m.success[0].request_put.value == b"2"
+
+
+@pytest.mark.parametrize("key_len", [1, 4, 13, 15, 17, 37, 80, 100, 101, 120])
+def test_record_formats_write_what_the_general_encoders_write(key_len: int) -> None:
+    # Every key length, including those whose framing bytes are "%" (37) and those past the
+    # one-byte framing (no format: the general encoders serve them).
+    compare, put = wire.record_formats(key_len, 16)
+    key, value = bytes(range(65, 65 + key_len % 26)).ljust(key_len, b"%"), b"%s\x00" * 5 + b"q"
+    if compare is None:
+        assert 8 + key_len + 16 >= 0x80
+    else:
+        assert compare % (key, value) == wire.compare_value(key, value, wire.EQUAL)
+        c = rpc.TxnRequest.FromString(compare % (key, value)).compare[0]
+        assert (c.key, c.value, c.target, c.result) == (key, value, 3, 0)
+    if put is None:
+        assert 4 + key_len + 16 + 2 >= 0x80
+    else:
+        assert put % (key, value) == wire.op_put(key, value)

@@ -414,3 +414,20 @@ def test_cli_explore_writes_the_replay_of_each_discipline(tmp_path: Path) -> Non
     for name in ("h.aws2025.jsonl", "h.cas.jsonl"):
         result = history.check(tmp_path / name)
         assert result["verdict"] == "ok" and result["operations"] > 0
+
+
+def test_cli_check_draws_the_page_with_html(tmp_path: Path) -> None:
+    bad = tmp_path / "illegal.jsonl"
+    bad.write_bytes(ILLEGAL)
+    page = tmp_path / "h.html"
+    out = tmp_path / "r.json"
+    r = _dnsrace("check", str(bad), "--html", str(page), "--json", str(out))
+    assert r.returncode == 1, r.stderr
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html") or text.lstrip().lower().startswith("<!doctype html")
+    assert "illegal" in text
+    assert "linearizations" not in orjson.loads(out.read_bytes())
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(ILLEGAL[:-5])
+    r = _dnsrace("check", str(broken), "--html", str(tmp_path / "b.html"))
+    assert r.returncode == 2 and not (tmp_path / "b.html").exists()

@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     collapse_cli.add_collapse_options(inc, _count)
     collapse_cli.add_parser(sub, _count)
+    from dnsrace.app.view import cli as view_cli
+
+    view_cli.add_parser(sub)
     run = sub.add_parser("run", help="run a scenario file (with a [collapse] section: phase 2)")
     run.add_argument("scenario", metavar="SCENARIO.toml")
     _add_common(run)
@@ -230,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="give up after S seconds: verdict unknown, exit 3 (default: no limit)",
     )
     chk.add_argument("--json", metavar="PATH", help="write the result document here ('-': stdout)")
+    chk.add_argument(
+        "--html",
+        metavar="OUT",
+        help="also draw the history and the verdict as one self-contained HTML page "
+        "(as dnsrace view does; the linearisations are put in)",
+    )
     chk.add_argument(
         "--linearizations",
         action="store_true",
@@ -638,15 +647,29 @@ def _check(args: argparse.Namespace) -> int:
     from dnsrace.app.report import write_atomic
     from dnsrace.errors import InvalidHistory
 
-    inputs.check_outputs([("--json", args.json)])
+    inputs.check_outputs([("--json", args.json), ("--html", args.html)])
+    if args.html == "-":
+        raise UsageError("--html: give a file name")
     try:
         result = history.check(
-            args.history, timeout=args.timeout, linearizations=args.linearizations
+            args.history,
+            timeout=args.timeout,
+            linearizations=args.linearizations or args.html is not None,
         )
+        html = None
+        if args.html is not None:
+            from dnsrace.app.view import HistoryError, render_history
+
+            try:
+                html = render_history([dict(op) for op in history.read(args.history)], dict(result))
+            except HistoryError as exc:
+                raise UsageError(f"--html: {exc}") from None
     except InvalidHistory as exc:
         raise UsageError(f"{args.history}: {exc}") from None
     import orjson
 
+    if not args.linearizations:
+        result.pop("linearizations", None)  # asked for the page only
     data = orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n"
     out = sys.stderr if args.json == "-" else sys.stdout
     elapsed = result["elapsed_s"] or 0.0
@@ -672,6 +695,8 @@ def _check(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     elif args.json:
         write_atomic(args.json, data)
+    if html is not None:
+        write_atomic(args.html, html.encode("utf-8"))
     return {"ok": 0, "illegal": EXIT_ILLEGAL}.get(result["verdict"], EXIT_UNKNOWN)
 
 
@@ -690,6 +715,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return collapse_cli.main(args)
     if args.command == "check":
         return _check(args)
+    if args.command == "view":
+        from dnsrace.app.view import cli as view_cli
+
+        return view_cli.main(args)
     scenario = _scenario(args)
     phase2 = _phase2_setup(args)
     snapshots = _snapshots(args, scenario)

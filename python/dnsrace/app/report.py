@@ -75,6 +75,10 @@ def build_document(
         "duration_s": scenario.duration_s,
         "disciplines": {r.discipline.name: r.discipline.knobs() for r in results},
         "results": {r.discipline.name: r.metrics for r in results},
+        "timelines": {
+            r.discipline.name: {**r.timeline.to_json(), "enactor_names": list(r.enactor_names)}
+            for r in results
+        },
     }
     if include_perf:
         doc["perf"] = {r.discipline.name: r.perf for r in results}

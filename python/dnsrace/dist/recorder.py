@@ -112,7 +112,24 @@ class RecordingChecker(Checker):
     def on_repair(self, now: float, ids: Sequence[int]) -> None:
         self._write("repair", now, ids=list(ids))
 
-    def on_cleanup(self, deleted_trees: int, kept_trees: int) -> None:
+    # The timeline-only arguments (now, actor, generation) and pass events are not recorded
+    # across processes: a cluster run's timelines carry flips, windows and publications.
+
+    def on_pass_start(self, now: float, actor: str, generation: int) -> None:
+        pass
+
+    def on_pass_end(self, now: float, actor: str, result: str) -> None:
+        pass
+
+    def on_cleanup(
+        self,
+        deleted_trees: int,
+        kept_trees: int,
+        *,
+        now: float | None = None,
+        actor: str = "",
+        generation: int = 0,
+    ) -> None:
         self._write("cleanup", 0.0, deleted=deleted_trees, kept=kept_trees)
 
     def on_resolve(
@@ -135,16 +152,16 @@ class RecordingChecker(Checker):
     def on_resume(self, now: float) -> None:
         self._write("resume", now)
 
-    def on_lock_retry(self, wait_s: float) -> None:
+    def on_lock_retry(self, wait_s: float, *, now: float | None = None, actor: str = "") -> None:
         self._write("lock_retry", 0.0, wait=wait_s)
 
     def on_abandon(self) -> None:
         self._write("abandon", 0.0)
 
-    def on_crash(self) -> None:
+    def on_crash(self, *, now: float | None = None, actor: str = "") -> None:
         self._write("crash", 0.0)
 
-    def on_pause(self, length_s: float) -> None:
+    def on_pause(self, length_s: float, *, now: float | None = None, actor: str = "") -> None:
         self._write("pause", 0.0, length=length_s)
 
 

@@ -64,6 +64,7 @@ from dnsrace._types import FlipCounts
 
 __all__ = [
     "Checker",
+    "Pass",
     "RegionalFlip",
     "RegionalTimeline",
     "Window",
@@ -115,7 +116,26 @@ class RegionalFlip:
 
 
 @dataclass
+class Pass:
+    """One enactor's pass with one plan: from pick-up to the end of its walk (or its fate)."""
+
+    actor: str
+    generation: int
+    start: float
+    end: float | None = None
+    result: str = "open"
+    """``applied`` (walked to the end), ``skipped`` (the start check refused it),
+    ``abandoned`` (its tree was deleted under it), ``crashed`` or ``open`` (run ended)."""
+
+
+@dataclass
 class RegionalTimeline:
+    """What the HTML timeline draws: the regional endpoint's story and the fleet's events.
+
+    ``flips``, ``empty`` and ``stuck`` concern the regional endpoint only; the rest is the
+    whole fleet (every enactor's passes, lock waits, pauses and crashes, every clean-up call,
+    the fleet's count of empty and stuck endpoints whenever it changes)."""
+
     name: str
     flips: list[RegionalFlip] = field(default_factory=list)
     empty: list[Window] = field(default_factory=list)
@@ -124,6 +144,61 @@ class RegionalTimeline:
     automation_off: list[Window] = field(default_factory=list)
     """From each alarm (the operator turns the enactors off) to the repair (back on)."""
     end: float = 0.0
+    passes: list[Pass] = field(default_factory=list)
+    lock_waits: list[tuple[float, str, float]] = field(default_factory=list)
+    """(time, enactor, backoff seconds) of every failed batch lock attempt."""
+    pauses: list[tuple[float, str, float]] = field(default_factory=list)
+    """(time, enactor, seconds) of every pause that struck an enactor."""
+    crashes: list[tuple[float, str]] = field(default_factory=list)
+    cleanups: list[tuple[float, str, int, int, int]] = field(default_factory=list)
+    """(time, enactor, generation, trees deleted, trees kept) of every clean-up delete."""
+    repairs: list[tuple[float, int]] = field(default_factory=list)
+    """(time, endpoints repaired) of every operator repair."""
+    fleet: list[tuple[float, int, int]] = field(default_factory=list)
+    """(time, empty endpoints, stuck endpoints), appended whenever either count changes."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (README, "JSON fields": ``timelines``); times in run seconds."""
+
+        def windows(ws: list[Window]) -> list[list[float | None]]:
+            return [[w.start, w.end] for w in ws]
+
+        return {
+            "endpoint": self.name,
+            "end": self.end,
+            "publications": [[g, t] for g, t in sorted(self.publications.items())],
+            "flips": [
+                {
+                    "t": f.t,
+                    "actor": f.actor,
+                    "generation": f.generation,
+                    "published_at": f.published_at,
+                    "before": f.before,
+                    "after": f.after,
+                    "outcome": f.outcome,
+                }
+                for f in self.flips
+            ],
+            "empty": windows(self.empty),
+            "stuck": windows(self.stuck),
+            "automation_off": windows(self.automation_off),
+            "passes": [
+                {
+                    "actor": p.actor,
+                    "generation": p.generation,
+                    "start": p.start,
+                    "end": p.end,
+                    "result": p.result,
+                }
+                for p in self.passes
+            ],
+            "lock_waits": [list(x) for x in self.lock_waits],
+            "pauses": [list(x) for x in self.pauses],
+            "crashes": [list(x) for x in self.crashes],
+            "cleanups": [list(x) for x in self.cleanups],
+            "repairs": [list(x) for x in self.repairs],
+            "fleet": [list(x) for x in self.fleet],
+        }
 
 
 def _served_counter(values: Sequence[int | None]) -> Counter[int]:
@@ -194,6 +269,8 @@ class Checker:
         self.kept_trees = 0
         self.timeline = RegionalTimeline(regional_name)
         self._regional_alias: int | None = None
+        self._open_passes: dict[str, Pass] = {}
+        self._fleet_last: tuple[int, int] = (-1, -1)
 
     # ------------------------------------------------------------------ time integration
 
@@ -248,6 +325,14 @@ class Checker:
         self._threshold = generation
         self._regional_alias = generation
         self.timeline.publications[generation] = now
+        self._fleet_point()
+
+    def _fleet_point(self) -> None:
+        """Append to the fleet series if the count of empty or stuck endpoints changed."""
+        point = (self.served.get(0, 0), len(self.dangling))
+        if point != self._fleet_last:
+            self._fleet_last = point
+            self.timeline.fleet.append((self._now, *point))
 
     def on_publish(self, now: float, generation: int) -> None:
         self.advance(now)
@@ -323,6 +408,7 @@ class Checker:
         if n and ids[0] == self.regional:
             self._regional_flip(now, actor, gen, before[0], regional_after, counts, n)
         self._check_convergence()
+        self._fleet_point()
 
     def _flip_slow_path(
         self,
@@ -399,6 +485,7 @@ class Checker:
         if self.regional in ids:
             self.timeline.empty.append(Window(now))
             self.timeline.stuck.append(Window(now))
+        self._fleet_point()
 
     def _end_windows(self, now: float) -> None:
         for windows in (self.timeline.empty, self.timeline.stuck):
@@ -408,11 +495,43 @@ class Checker:
     def on_repair(self, now: float, ids: Sequence[int]) -> None:
         self.repairs += 1
         self.repaired_endpoints += len(ids)
+        self.timeline.repairs.append((now, len(ids)))
 
-    def on_cleanup(self, deleted_trees: int, kept_trees: int) -> None:
+    def on_cleanup(
+        self,
+        deleted_trees: int,
+        kept_trees: int,
+        *,
+        now: float | None = None,
+        actor: str = "",
+        generation: int = 0,
+    ) -> None:
+        """One clean-up delete call (``now``/``actor``/``generation``: for the timeline)."""
         self.cleanups += 1
         self.deleted_trees += deleted_trees
         self.kept_trees += kept_trees
+        if now is not None:
+            self.timeline.cleanups.append((now, actor, generation, deleted_trees, kept_trees))
+
+    # The timeline's enactor events: each takes the time and the enactor's name. The
+    # counters above them stay where they were; these only record when and who.
+
+    def on_pass_start(self, now: float, actor: str, generation: int) -> None:
+        """An enactor picked up ``generation`` (a pass begins; the start check may skip it)."""
+        self._end_pass(now, actor, "open")
+        p = Pass(actor, generation, now)
+        self._open_passes[actor] = p
+        self.timeline.passes.append(p)
+
+    def on_pass_end(self, now: float, actor: str, result: str) -> None:
+        """The enactor's current pass ended: ``applied``, ``skipped`` or ``abandoned``."""
+        self._end_pass(now, actor, result)
+
+    def _end_pass(self, now: float, actor: str, result: str) -> None:
+        p = self._open_passes.pop(actor, None)
+        if p is not None:
+            p.end = now
+            p.result = result
 
     def on_resolve(
         self, now: float, ids: Sequence[int], answers: Sequence[tuple[Any, ...]]
@@ -446,19 +565,26 @@ class Checker:
         if self.timeline.automation_off and self.timeline.automation_off[-1].end is None:
             self.timeline.automation_off[-1].end = now
 
-    def on_lock_retry(self, wait_s: float) -> None:
+    def on_lock_retry(self, wait_s: float, *, now: float | None = None, actor: str = "") -> None:
         self.lock_retries += 1
         self.lease_wait_s += wait_s
+        if now is not None:
+            self.timeline.lock_waits.append((now, actor, wait_s))
 
     def on_abandon(self) -> None:
         self.plans_abandoned += 1
 
-    def on_crash(self) -> None:
+    def on_crash(self, *, now: float | None = None, actor: str = "") -> None:
         self.crashes += 1
+        if now is not None:
+            self._end_pass(now, actor, "crashed")
+            self.timeline.crashes.append((now, actor))
 
-    def on_pause(self, length_s: float) -> None:
+    def on_pause(self, length_s: float, *, now: float | None = None, actor: str = "") -> None:
         self.pauses += 1
         self.pause_s += length_s
+        if now is not None:
+            self.timeline.pauses.append((now, actor, length_s))
 
     # ------------------------------------------------------------------ results
 

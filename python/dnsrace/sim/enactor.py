@@ -95,7 +95,7 @@ class Enactor:
         """
         pause = self.faults.pause_due(self.now())
         if pause > 0:
-            self.checker.on_pause(pause)
+            self.checker.on_pause(pause, now=self.now(), actor=self.name)
             await asyncio.sleep(pause)
         # sleep(0) still yields: every store call is preceded by a scheduling decision.
         await asyncio.sleep(self.faults.call_latency() if duration is None else duration)
@@ -119,19 +119,23 @@ class Enactor:
             await self._step()
             gen = board.newest  # plan pick-up
             seen = gen
+            self.checker.on_pass_start(self.now(), self.name, gen)
             if d.guard != "none":
                 await self._step()
                 # The 2025 check: once, at plan start, newer than the plan applied before.
                 if gen <= board.applied:
                     self.checker.on_plan_skipped()
+                    self.checker.on_pass_end(self.now(), self.name, "skipped")
                     continue
             try:
                 for batch in self.walk:
                     await self._batch(batch, gen)
             except PlanGone:
                 self.checker.on_abandon()
+                self.checker.on_pass_end(self.now(), self.name, "abandoned")
                 continue
             board.mark_applied(gen)
+            self.checker.on_pass_end(self.now(), self.name, "applied")
             await self._cleanup(gen)
 
     # ------------------------------------------------------------------ one batch
@@ -158,7 +162,7 @@ class Enactor:
             ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**attempt)
             wait = ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
             attempt += 1
-            self.checker.on_lock_retry(wait)
+            self.checker.on_lock_retry(wait, now=self.now(), actor=self.name)
             await asyncio.sleep(wait)
 
     async def _batch(self, batch: Sequence[int], gen: int) -> None:
@@ -227,4 +231,4 @@ class Enactor:
             old = [g for g in old if g not in in_use]
         for g in old:
             await self._step()
-            store.delete_plans([g], safe=d.safe_cleanup)
+            store.delete_plans([g], safe=d.safe_cleanup, actor=self.name)

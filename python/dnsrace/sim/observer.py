@@ -204,10 +204,16 @@ class ObservedStore:
         )
         return counts
 
-    def delete_plans(self, generations: list[int], *, safe: bool) -> DeleteResult:
+    def delete_plans(self, generations: list[int], *, safe: bool, actor: str = "") -> DeleteResult:
         """Clean-up; endpoints it leaves dangling are reported to the checker and listeners."""
         result: DeleteResult = self._call("cleanup", self.raw.delete_plans, generations, safe=safe)
-        self.checker.on_cleanup(result.deleted_trees, result.kept_trees)
+        self.checker.on_cleanup(
+            result.deleted_trees,
+            result.kept_trees,
+            now=self.now(),
+            actor=actor,
+            generation=generations[0] if len(generations) == 1 else 0,
+        )
         served = self.checker.served
         if result.deleted_trees and any(served.get(g, 0) for g in generations):
             # Measure, do not trust: even a safe clean-up is checked for dangling aliases,

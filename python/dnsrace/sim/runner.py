@@ -140,7 +140,7 @@ class _Supervisor:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            self.checker.on_crash()
+            self.checker.on_crash(now=now(), actor=self.enactor.name)
             self.down = True
             await asyncio.sleep(crash.restart_after)
             self.down = False

@@ -18,8 +18,8 @@ Under ``/dnsrace/<namespace>/``:
 ===================  ===================================================================
 
 Ids, generations and chunk numbers are fixed-width big-endian, so byte order is number order:
-that is what lets a Txn compare a generation with ``value(a/<id>) < gen`` and a range read
-walk endpoints in id order.
+a control record's bytes order as its generation (etcd compares values as bytes), and a range
+read walks endpoints in id order.
 """
 
 from __future__ import annotations

@@ -106,6 +106,8 @@ class LocalCluster:
     netns: bool = False
     max_txn_ops: int = 1024
     quota_bytes: int = 8 * 1024**3
+    extra_args: tuple[str, ...] = ()
+    """More etcd flags for every member (benchmarks try server settings with them)."""
     root: Path | None = None
     members: list[Member] = field(default_factory=list)
     _tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -222,6 +224,7 @@ class LocalCluster:
             "zap",
             "--log-outputs",
             "stderr",
+            *self.extra_args,
         ]
 
     def _spawn(self, m: Member, state: str) -> None:

@@ -4,13 +4,14 @@ The same calls, arguments, errors and outcome rules as ``dnsrace.RecordStore`` (
 ``dnsrace/_core.pyi``), so the simulator, its checker and its reports run unchanged.
 
 How a write stays one atomic step: every per-endpoint decision is taken on values read
-before, then made by a Txn whose compares say "what I read is still so" (``mod_revision`` of
-the control record, the fence key and the tree chunks involved) plus the mode's own condition
-(``if_newer``: ``value(a/<id>) < generation`` on the fixed-width big-endian key; ``exact``:
-``mod_revision(a/<id>) == expected``). If any of it changed, the Txn writes nothing and that
+before, then made by a Txn whose compares say "what I read is still so", carrying the mode's
+condition: ``value(a/<id>) == the bytes read`` (a fixed-width big-endian generation below
+``generation`` for ``if_newer``, and the rollback the write records), or for ``exact``
+``mod_revision(a/<id>) == expected``; and the ``mod_revision`` of the fence key and of the
+tree chunks involved. If any of it changed, the Txn writes nothing and that
 endpoint is read and decided again. Refusals go through the same kind of Txn (with no write),
 so every outcome, applied or not, is linearised at a Txn of its own. Batches are outer Txns
-of up to ``txn_ops`` endpoints (500 where the cluster allows, else 100), pipelined.
+of up to ``txn_ops`` operations (1000 where the cluster allows, else 100), pipelined.
 
 Differences from the embedded store, all documented in the README:
 
@@ -31,7 +32,8 @@ import struct
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Literal, overload
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple, overload
 
 from dnsrace._types import (
     STORE_COUNTERS,
@@ -101,6 +103,28 @@ _U32 = struct.Struct(">I")
 _ALIAS = struct.Struct(">QQ")
 _LEASE = struct.Struct(">dQQ")  # expiry (caller clock), token, etcd lease id; then the holder
 _NO_CHUNK = Chunk(None, 0)
+
+
+class _Record(NamedTuple):
+    """A control record as this client last wrote it (the fields of a KeyValue it reads)."""
+
+    value: bytes
+    mod_revision: int
+
+
+@dataclass
+class _View:
+    """The whole namespace's control records and tree chunks as of ``revision``: what a
+    whole-fleet batch reads first. Kept after the batch, with this client's own writes folded
+    in, and used again only while the cluster's revision is still ``revision``, i.e. nobody
+    (this client included) has written anything since: then the read would return exactly
+    this, and the Txns' compares still check every decision."""
+
+    kvs: dict[bytes, Any]
+    chunks: dict[tuple[int, int], Chunk]
+    revision: int
+
+
 _MAX_ROUNDS = 64
 """Re-reads of one endpoint within one call before giving up (each needs a concurrent write)."""
 
@@ -156,7 +180,7 @@ class EtcdStore:
         timeout_s: float = 5.0,
         connect_timeout_s: float = 3.0,
         inflight: int = 32,
-        txn_ops: int = 500,
+        txn_ops: int = 1000,
     ) -> None:
         self.url = url if isinstance(url, EtcdUrl) else parse_etcd_url(url)
         if lease_clock not in ("caller", "etcd"):
@@ -177,6 +201,7 @@ class EtcdStore:
         self._sets: dict[int, list[Answer]] = {}
         self._lease_keys: dict[int, set[int]] = defaultdict(set)
         self._counters: dict[str, int] = dict.fromkeys(STORE_COUNTERS, 0)
+        self._view: _View | None = None
         self._fit_txn_ops()
         if reset:
             self.client.txn(
@@ -374,17 +399,19 @@ class EtcdStore:
 
     def _state(
         self, ids: Sequence[int], *, fences: bool = False, everything: bool = False
-    ) -> tuple[dict[bytes, Any], dict[tuple[int, int], Chunk]]:
+    ) -> tuple[dict[bytes, Any], dict[tuple[int, int], Chunk], int]:
         """In one round trip where it fits: the control records of ``ids`` (and their fence
-        keys), and every tree of their chunks, by (generation, chunk)."""
+        keys), and every tree of their chunks, by (generation, chunk). ``everything``: whole
+        prefixes, all as of one revision, which is returned (0 otherwise)."""
         k = self.keys
-        chunk_numbers = sorted({chunk_of(i) for i in ids})
+        revision = 0
         if everything:
-            kvs = self._read_prefix(k.alias_prefix)
+            kvs, revision = self._read_prefix_at(k.alias_prefix, 0)
             if fences:
-                kvs.update(self._read_prefix(k.fence_prefix))
-            kvs.update(self._read_prefix(k.trees_prefix))
+                kvs.update(self._read_prefix_at(k.fence_prefix, revision)[0])
+            kvs.update(self._read_prefix_at(k.trees_prefix, revision)[0])
         else:
+            chunk_numbers = sorted({chunk_of(i) for i in ids})
             points = [k.alias(i) for i in ids]
             if fences:
                 points += [k.fence(i) for i in ids]
@@ -394,7 +421,31 @@ class EtcdStore:
         for key, kv in kvs.items():
             if key.startswith(tp):
                 chunks[k.tree_key_parts(key)] = Chunk.from_kv(kv)
-        return kvs, chunks
+        return kvs, chunks, revision
+
+    def _read_prefix_at(self, prefix: bytes, revision: int) -> tuple[dict[bytes, Any], int]:
+        """A whole prefix as of ``revision`` (0: now), and the revision it was read at."""
+        kvs: dict[bytes, Any] = {}
+        start, end = prefix, Keys.end(prefix)
+        while True:
+            resp = self.client.range(start, end, revision=revision, limit=20_000)
+            # Later pages are read as of the first one's revision.
+            revision = revision or int(resp.header.revision)
+            for kv in resp.kvs:
+                kvs[kv.key] = kv
+            if not resp.more or not resp.kvs:
+                return kvs, revision
+            start = resp.kvs[-1].key + b"\0"
+
+    def _current_view(self) -> _View | None:
+        """The kept whole-namespace view, if the cluster has not moved since it was taken."""
+        view = self._view
+        if view is None:
+            return None
+        if int(self.client.range(self.keys.count, limit=1).header.revision) != view.revision:
+            self._view = None
+            return None
+        return view
 
     def _chunks(self, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Chunk]:
         """Tree chunks by (generation, chunk number); absent ones as empty chunks."""
@@ -451,7 +502,7 @@ class EtcdStore:
         """Endpoints whose alias names a tree that is gone (they resolve to nothing)."""
         out_kind: Output = _output(output)
         ids = self._ids_of(endpoints)
-        kvs, chunks = self._state(ids, everything=endpoints is None and len(ids) > 1000)
+        kvs, chunks, _ = self._state(ids, everything=endpoints is None and len(ids) > 1000)
         found = []
         for i in ids:
             alias = self._alias_of(kvs, i)[0]
@@ -476,7 +527,7 @@ class EtcdStore:
     def resolve_many(self, endpoints: object = None) -> list[Answer]:
         """Each endpoint's answer: the target set of its alias's tree, or ``()``."""
         ids = self._ids_of(endpoints)
-        kvs, chunks = self._state(ids, everything=endpoints is None and len(ids) > 1000)
+        kvs, chunks, _ = self._state(ids, everything=endpoints is None and len(ids) > 1000)
         aliases = [self._alias_of(kvs, i)[0] for i in ids]
         out: list[Answer] = []
         empty = 0
@@ -748,13 +799,16 @@ class EtcdStore:
         previous = [0] * n
         # A repeated endpoint sees its earlier positions: one round per repetition.
         rounds: list[list[int]] = []
-        seen_count: dict[int, int] = {}
-        for pos, i in enumerate(ids):
-            r = seen_count.get(i, 0)
-            seen_count[i] = r + 1
-            if r == len(rounds):
-                rounds.append([])
-            rounds[r].append(pos)
+        if endpoints is None or len(set(ids)) == n:
+            rounds = [list(range(n))] if n else []
+        else:
+            seen_count: dict[int, int] = {}
+            for pos, i in enumerate(ids):
+                r = seen_count.get(i, 0)
+                seen_count[i] = r + 1
+                if r == len(rounds):
+                    rounds.append([])
+                rounds[r].append(pos)
         for positions in rounds:
             self._flip_round(
                 ids,
@@ -768,10 +822,7 @@ class EtcdStore:
                 previous,
                 everything=endpoints is None and n > 1000,
             )
-        tally = [0] * 5
-        for c in codes:
-            tally[c] += 1
-        counts = FlipCounts(*tally)
+        counts = FlipCounts(*(codes.count(c) for c in range(5)))
         if output is None:
             return counts
         return FlipResult(
@@ -873,12 +924,26 @@ class EtcdStore:
         (control record, fence key, the mode's condition), plus its writes.
         """
         k = self.keys
-        gen_key = u64(gen)
         pend_ids = [ids[p] for p in pending]
-        kvs, chunks = self._state(pend_ids, fences=fences is not None, everything=everything)
+        # A whole-fleet batch reads every record first, unless the view kept from the last one
+        # is provably what that read would return (see `_View`).
+        keep = everything and fences is None
+        view = self._current_view() if keep else None
+        self._view = None
+        if view is not None:
+            kvs, chunks = view.kvs, view.chunks
+        else:
+            kvs, chunks, revision = self._state(
+                pend_ids, fences=fences is not None, everything=everything
+            )
+            if keep:
+                view = _View(kvs, chunks, revision)
         # position, outcome (-1: our lost write did land), alias before, chunk keys read,
-        # own compares, writes
-        Decision = tuple[int, int, int, tuple[tuple[int, int], ...], bytes, bytes]
+        # own compares, writes, revision of the control record read; for an applied one, the
+        # control record's key and the value written
+        Decision = tuple[
+            int, int, int, tuple[tuple[int, int], ...], bytes, bytes, int, bytes, bytes
+        ]
         decisions: list[Decision] = []
         chunk_compares: dict[tuple[int, int], bytes] = {}
         for key in chunks:
@@ -891,35 +956,61 @@ class EtcdStore:
             return found
 
         groups: list[list[Decision]] = []
-        grouped = 0
+        group_writes: list[bool] = []
 
-        def flush() -> Iterator[bytes]:
-            """The decisions taken since the last flush, as one flat Txn."""
-            nonlocal grouped
-            group = [d for d in decisions[grouped:] if d[1] >= 0]
-            grouped = len(decisions)
-            if group:
-                groups.append(group)
-                shared = dict.fromkeys(c for d in group for c in d[3])
-                yield wire.txn(
-                    b"".join(chunk_compare(c) for c in shared),
-                    b"".join(d[4] for d in group),
-                    b"".join(d[5] for d in group),
-                )
+        def group_txn(group: list[Decision], shared: dict[tuple[int, int], None]) -> bytes:
+            """A group of decisions as one flat Txn: the chunks they read, once each, then
+            their own compares and their writes."""
+            groups.append(group)
+            writes = b"".join([d[5] for d in group])
+            group_writes.append(bool(writes))
+            return wire.txn(
+                b"".join([chunk_compare(c) for c in shared]),
+                b"".join([d[4] for d in group]),
+                writes,
+            )
 
         alias_prefix = k.alias_prefix
         pack_id = _U32.pack
         unpack_alias = _ALIAS.unpack
+        pack_alias = _ALIAS.pack
         compare_mod, compare_value, op_put = wire.compare_mod, wire.compare_value, wire.op_put
+        equal = wire.EQUAL
         if_newer, exact = mode == "if_newer", mode == "exact"
         step = self.txn_ops
+        per_endpoint = 1 if fences is None else 2  # compares (and puts) of its own
+        per_chunk = TREES_PER_CHUNK
+        applied, stale, fenced_, missing, dangling_ = (
+            Outcome.APPLIED,
+            Outcome.STALE,
+            Outcome.FENCED,
+            Outcome.MISSING,
+            Outcome.DANGLING,
+        )
+        no_entries: list[int] = [0] * per_chunk
+        # The usual compare and put of a control record (fixed-width key, 16-byte value) as
+        # one format each: what wire.compare_value and wire.op_put write, without the calls.
+        klen = len(alias_prefix) + 4
+        record_compare, record_put = wire.record_formats(klen, _ALIAS.size)
+
+        def entries_of(key: tuple[int, int]) -> Any:
+            tree = chunks.get(key)
+            return no_entries if tree is None or tree.entries is None else tree.entries
 
         def requests() -> Iterator[bytes]:
             """Decide and encode group by group, so that etcd works on the first groups
             while the next ones are being decided."""
+            group: list[Decision] = []
+            shared: dict[tuple[int, int], None] = {}
+            size = 0
+            # Consecutive endpoints mostly share their chunk and active plan: keep those trees'
+            # entries at hand.
+            last_c = -1
+            target: tuple[int, int] = (gen, 0)
+            target_entries: Any = no_entries
+            active: tuple[int, int] = (0, -1)
+            active_entries: Any = no_entries
             for pos, i in zip(pending, pend_ids, strict=True):
-                if len(decisions) - grouped >= step:
-                    yield from flush()
                 akey = alias_prefix + pack_id(i)
                 a_kv = kvs.get(akey)
                 if a_kv is None:
@@ -927,53 +1018,91 @@ class EtcdStore:
                 value_now = a_kv.value
                 alias = unpack_alias(value_now)[0]
                 rev = a_kv.mod_revision
-                c = i // TREES_PER_CHUNK
+                c = i // per_chunk
                 if doubtful:
                     seen = doubtful.pop(pos, None)
                     if seen is not None and value_now == seen[0] and rev > seen[1]:
-                        decisions.append((pos, -1, seen[2], (), b"", b""))
+                        decisions.append((pos, -1, seen[2], (), b"", b"", rev, b"", b""))
                         continue
-                target = (gen, c)
-                tree = chunks.get(target, _NO_CHUNK)
-                if tree.set_of(i) is None:
-                    decisions.append((pos, Outcome.MISSING, alias, (target,), b"", b""))
-                    continue
-                own = b""
-                fence = None
-                highest = 0
-                if fences is not None:
-                    fence = fences[pos]
-                    f_kv = kvs.get(k.fence(i))
-                    highest = decode_u64(f_kv.value) if f_kv is not None else 0
-                    own = compare_mod(k.fence(i), int(f_kv.mod_revision) if f_kv else 0)
-                own += compare_mod(akey, rev)
-                if fence is not None and fence < highest:
-                    decisions.append((pos, Outcome.FENCED, alias, (target,), own, b""))
-                    continue
-                if (if_newer and gen <= alias) or (
-                    exact and expected is not None and expected[pos] != rev
-                ):
-                    decisions.append((pos, Outcome.STALE, alias, (target,), own, b""))
-                    continue
-                read: tuple[tuple[int, int], ...] = (target,)
-                if alias and rollback:
-                    active = (alias, c)
-                    read = (target, active)
-                    if chunks.get(active, _NO_CHUNK).set_of(i) is None:
-                        decisions.append((pos, Outcome.DANGLING, alias, read, own, b""))
-                        continue
-                # The mode's own condition, checked by etcd with the write.
-                if if_newer:
-                    own += compare_value(akey, gen_key, wire.LESS)
-                elif exact and expected is not None:
-                    own += compare_mod(akey, expected[pos])
-                value = encode_alias(gen, alias if rollback else 0)
-                writes = op_put(akey, value)
-                if fence is not None and fence > highest:
-                    writes += op_put(k.fence(i), u64(fence))
-                doubtful[pos] = (value, rev, alias)
-                decisions.append((pos, Outcome.APPLIED, alias, read, own, writes))
-            yield from flush()
+                if c != last_c:
+                    last_c = c
+                    target = (gen, c)
+                    target_entries = entries_of(target)
+                if not target_entries[i % per_chunk]:
+                    d: Decision = (pos, missing, alias, (target,), b"", b"", rev, b"", b"")
+                    decisions.append(d)
+                    group.append(d)
+                    shared[target] = None
+                else:
+                    own = b""
+                    fence = None
+                    highest = 0
+                    if fences is not None:
+                        fence = fences[pos]
+                        f_kv = kvs.get(k.fence(i))
+                        highest = decode_u64(f_kv.value) if f_kv is not None else 0
+                        own = compare_mod(k.fence(i), int(f_kv.mod_revision) if f_kv else 0)
+                    # What the decision rests on, and the mode's condition, in one compare
+                    # per record (each compare costs etcd a lookup: two per endpoint cost it
+                    # 40 % more CPU than one). `exact`: the revision read, which it requires to
+                    # be the expected one. Otherwise the record's bytes as read: its
+                    # big-endian generation, below `gen` for an `if_newer` write, and the
+                    # rollback the write records.
+                    if exact:
+                        own += compare_mod(akey, rev)
+                    elif record_compare is not None:
+                        own += record_compare % (akey, value_now)
+                    else:
+                        own += compare_value(akey, value_now, equal)
+                    shared[target] = None
+                    if fence is not None and fence < highest:
+                        d = (pos, fenced_, alias, (target,), own, b"", rev, b"", b"")
+                    elif (if_newer and gen <= alias) or (
+                        exact and expected is not None and expected[pos] != rev
+                    ):
+                        d = (pos, stale, alias, (target,), own, b"", rev, b"", b"")
+                    elif alias and rollback:
+                        if alias != active[0] or c != active[1]:
+                            active = (alias, c)
+                            active_entries = entries_of(active)
+                        shared[active] = None
+                        if not active_entries[i % per_chunk]:
+                            d = (pos, dangling_, alias, (target, active), own, b"", rev, b"", b"")
+                        else:
+                            value = pack_alias(gen, alias)
+                            writes = (
+                                record_put % (akey, value) if record_put else op_put(akey, value)
+                            )
+                            if fence is not None and fence > highest:
+                                writes += op_put(k.fence(i), u64(fence))
+                            d = (
+                                pos,
+                                applied,
+                                alias,
+                                (target, active),
+                                own,
+                                writes,
+                                rev,
+                                akey,
+                                value,
+                            )
+                    else:
+                        value = pack_alias(gen, 0)
+                        writes = record_put % (akey, value) if record_put else op_put(akey, value)
+                        if fence is not None and fence > highest:
+                            writes += op_put(k.fence(i), u64(fence))
+                        d = (pos, applied, alias, (target,), own, writes, rev, akey, value)
+                    decisions.append(d)
+                    group.append(d)
+                # etcd bounds compares and puts per Txn (--max-txn-ops): close the group
+                # before the next endpoint (at most a fence and a record compare, two chunks
+                # and two puts) could pass it.
+                size += per_endpoint
+                if size + len(shared) + 4 > step:
+                    yield group_txn(group, shared)
+                    group, shared, size = [], {}, 0
+            if group:
+                yield group_txn(group, shared)
 
         try:
             responses = self.client.txn_many_raw(requests())
@@ -991,36 +1120,67 @@ class EtcdStore:
             ]
             nested_responses = iter(self.client.txn_many_raw(nested) if nested else [])
         except Uncertain:
-            # Read the whole round again; `doubtful` recognises our own landed writes.
+            # Read the whole round again; `doubtful` recognises our own landed writes by
+            # the value they wrote and a revision above the one read.
+            for d in decisions:
+                if d[1] == applied:
+                    doubtful[d[0]] = (d[8], d[6], d[2])
             return [d[0] for d in decisions]
+        if view is not None and len(responses) == len(groups) and not split:
+            self._keep_view(view, groups, group_writes, responses)
         retry: list[int] = []
-        done: list[tuple[int, int, int]] = []
-        for pos, code, alias, _, _, _ in decisions:
-            if code < 0:
-                done.append((pos, Outcome.APPLIED, alias))
+        done: list[Decision] = [d for d in decisions if d[1] < 0]
         for group, resp in zip(groups, responses, strict=True):
             if resp.succeeded:
-                done.extend((d[0], d[1], d[2]) for d in group)
-                for d in group:
-                    doubtful.pop(d[0], None)
+                done += group
                 continue
             oks = [op.response_txn.succeeded for op in next(nested_responses).responses]
             for d, ok in zip(group, oks, strict=True):
-                doubtful.pop(d[0], None)
                 if ok:
-                    done.append((d[0], d[1], d[2]))
+                    done.append(d)
                 else:
                     retry.append(d[0])
         self._count_many(done, gen, codes, previous)
         return retry
 
-    def _count_many(
-        self, done: list[tuple[int, int, int]], gen: int, codes: bytearray, previous: list[int]
+    def _keep_view(
+        self,
+        view: _View,
+        groups: Sequence[Sequence[Sequence[Any]]],
+        group_writes: Sequence[bool],
+        responses: Sequence[Any],
     ) -> None:
-        """Record confirmed outcomes (position, outcome, alias before) and count them."""
+        """Fold a batch's writes into the view it decided on and keep it, if the batch's
+        writing Txns took exactly the revisions after the view's: then nobody else wrote in
+        between, and the view is the namespace as it now is."""
+        writes = [
+            (group, int(resp.header.revision))
+            for group, wrote, resp in zip(groups, group_writes, responses, strict=True)
+            if wrote
+        ]
+        revisions = sorted(rev for _, rev in writes)
+        if revisions != list(range(view.revision + 1, view.revision + 1 + len(revisions))):
+            return
+        kvs, applied = view.kvs, Outcome.APPLIED
+        for group, rev in writes:
+            for d in group:
+                if d[1] == applied:
+                    kvs[d[7]] = _Record(d[8], rev)
+        if revisions:
+            view.revision = revisions[-1]
+        self._view = view
+
+    def _count_many(
+        self, done: Sequence[Sequence[Any]], gen: int, codes: bytearray, previous: list[int]
+    ) -> None:
+        """Record confirmed decisions (position, outcome, alias before, ...) and count them;
+        outcome -1 is a write of ours whose answer was lost and that did land: applied."""
         tally = [0] * 5
         stale_flips = 0
-        for pos, code, alias in done:
+        for d in done:
+            pos, code, alias = d[0], d[1], d[2]
+            if code < 0:
+                code = Outcome.APPLIED
             codes[pos] = code
             previous[pos] = alias
             tally[code] += 1

@@ -14,6 +14,7 @@ __all__ = [
     "compare_value",
     "op_put",
     "op_txn",
+    "record_formats",
     "txn",
 ]
 
@@ -96,3 +97,21 @@ def op_txn(compares: bytes, success: bytes, field: int = 2) -> bytes:
 def txn(*parts: bytes) -> bytes:
     """A ``TxnRequest``: the concatenation of its encoded entries."""
     return b"".join(parts)
+
+
+def record_formats(key_len: int, value_len: int) -> tuple[bytes | None, bytes | None]:
+    """``value(key) == value`` compare and put entries for keys and values of fixed lengths, as
+    byte formats taking ``(key, value)``: the output of :func:`compare_value` (EQUAL) and
+    :func:`op_put` with the framing computed once. ``None`` where the sizes need the general
+    framing."""
+    compare_size = 8 + key_len + value_len
+    compare = None
+    if compare_size < 0x80 and value_len < 0x80:
+        head = bytes((0x0A, compare_size, 0x08, EQUAL, 0x10, VALUE, 0x1A, key_len))
+        compare = head.replace(b"%", b"%%") + b"%s\x3a" + bytes((value_len,)) + b"%s"
+    put_size = 4 + key_len + value_len
+    put = None
+    if put_size + 2 < 0x80:
+        head = bytes((2 << 3 | 2, put_size + 2, 0x12, put_size, 0x0A, key_len))
+        put = head.replace(b"%", b"%%") + b"%s\x12" + bytes((value_len,)) + b"%s"
+    return compare, put
