@@ -14,7 +14,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test bench build lint rust-test py-test fmt clean etcd fuzz
+.PHONY: all run test bench bench-full bench-micro readme-bench build lint rust-test py-test fmt clean etcd redis fuzz
 
 # Debian's etcd-server for the distributed store's tests and benchmarks (the tests start and
 # stop their own members on loopback; the package's own service is not used).
@@ -23,6 +23,13 @@ etcd:
 	@command -v etcd >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq etcd-server >/dev/null; }
 	@command -v etcd >/dev/null
+
+# Debian's redis-server, a peer of the benchmark suite (started and stopped by the suite itself
+# on a free loopback port; the package's own service is not used).
+redis:
+	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+	@command -v redis-server >/dev/null
 
 all: test
 
@@ -86,8 +93,22 @@ fuzz: $(CARGO_FUZZ)
 py-test: $(EXT_STAMP) etcd
 	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 $(PY) -m pytest tests -q
 
-## bench: pytest-benchmark micro benchmarks (ratios against the Python reference, same run)
-bench: $(EXT_STAMP) etcd
+## bench: the benchmark suite, quick profile (peers side by side, CAS vs LWW, contention, the
+## 1M fit, simulation cost and violation curves): bench/results/REPORT.md and its PNGs, the
+## targets printed PASS/MISS. bench-full: every size for every peer, more rounds and runs.
+## readme-bench: copy the report's summary into the README's benchmark section.
+bench: $(EXT_STAMP) etcd redis
+	$(PY) -m bench.suite --profile quick
+
+bench-full: $(EXT_STAMP) etcd redis
+	$(PY) -m bench.suite --profile full
+
+readme-bench: $(DEPS_STAMP)
+	$(PY) -m bench.suite.readme bench/results/REPORT.md README.md
+
+## bench-micro: pytest-benchmark micro benchmarks (ratios against the Python reference, same
+## run; fails when one of their targets is missed)
+bench-micro: $(EXT_STAMP) etcd
 	mkdir -p results
 	$(PY) -m pytest bench -q --benchmark-json results/bench.json --benchmark-columns=min,median,mean,rounds
 	$(PY) -m dnsrace.benchreport results/bench.json
