@@ -119,6 +119,8 @@ def parse(argv: list[str]) -> tuple[Profile, Path]:
             if len(values) != 1:
                 raise ArgumentError(f"{flag}: one value expected, got {text!r}")
             setattr(prof, attr, values[0])
+            if attr == "rounds":
+                prof.embedded_rounds = values[0]
     if a.threads is not None:
         prof.threads = _ints(a.threads, "--threads")
     if a.sim_sizes is not None:

@@ -21,14 +21,16 @@ class Profile:
     cas_size: int = 100_000
     """Where the CAS vs LWW profile runs (all modes, single calls, leases)."""
     rounds: int = 7
-    """Rounds of the in-process peers (Redis and etcd: 3 up to 10,000 endpoints, then 1)."""
+    """Rounds of PyRecordStore (Redis and etcd: 3 up to 10,000 endpoints, then 1)."""
+    embedded_rounds: int = 21
+    """Rounds of RecordStore (milliseconds each: many, for the paired CAS/LWW ratio)."""
     single_calls: int = 2000
     lease_batch: int = 10_000
     threads: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
     contention_batch: int = 50_000
-    contention_iters: int = 10
+    contention_iters: int = 40
     contention_singles: int = 20_000
-    contention_rounds: int = 2
+    contention_rounds: int = 3
     fit_size: int = 1_000_000
     sim_sizes: list[int] = field(default_factory=lambda: [1000, 10_000, 100_000])
     sim_duration_s: float | None = None
@@ -64,7 +66,7 @@ def full() -> Profile:
         rounds=11,
         single_calls=10_000,
         contention_batch=100_000,
-        contention_rounds=3,
+        embedded_rounds=41,
         sim_sizes=[1000, 10_000, 100_000, 500_000, 1_000_000],
         runs=100,
     )

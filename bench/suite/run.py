@@ -26,7 +26,10 @@ def peer_tasks(prof: Profile) -> list[peers.PeerTask]:
             profile = "cas" in prof.sections and n == prof.cas_size
             if not (in_sweep or profile):
                 continue
-            rounds = prof.rounds if fast(name) else (3 if n <= 10_000 else 1)
+            if name == "RecordStore":
+                rounds = prof.embedded_rounds
+            else:
+                rounds = prof.rounds if fast(name) else (3 if n <= 10_000 else 1)
             single = prof.single_calls if fast(name) else min(prof.single_calls, 200)
             tasks.append(peers.PeerTask(name, n, rounds, profile, single, prof.lease_batch))
     return tasks

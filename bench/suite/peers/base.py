@@ -16,9 +16,6 @@ LeaseOp = Literal["acquire", "renew", "release"]
 
 MODES: tuple[Mode, ...] = ("lww", "if_newer", "exact", "fenced")
 LEASE_OPS: tuple[LeaseOp, ...] = ("acquire", "renew", "release")
-SEQUENCE: tuple[tuple[Mode, int], ...] = (("if_newer", 2), ("lww", 1), ("exact", 3), ("fenced", 1))
-"""One round of timed flips, each applying on every endpoint after the one before (aliases
-start at plan 1): no untimed reset between them, and the generation CAS always succeeds."""
 PLANS = 3
 """Live plans per peer (the issue's fit target: 1M endpoints x 4 targets with 3 live plans)."""
 GROUPS = 64

@@ -41,7 +41,7 @@ class ApiPeer:
         self.in_process = in_process
         self.n = 0
         self._base = 0
-        self._versions: list[int] | None = None
+        self._versions: Sequence[int] | None = None
         self._fence = next_fence()
         self._tokens: dict[int, int] = {}
         self._clock = 0.0
@@ -60,7 +60,7 @@ class ApiPeer:
         self.n = n
 
     def prepare(self, ids: Sequence[int] | None, mode: Mode) -> None:
-        self._versions = list(self.store.versions(ids)) if mode == "exact" else None
+        self._versions = self.store.versions(ids, output="array") if mode == "exact" else None
         self._fence = next_fence()
 
     def flip_batch(self, ids: Sequence[int] | None, mode: Mode, generation: int) -> int:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from typing import Any
 
-from bench.suite.peers.base import LEASE_OPS, SEQUENCE, Mode, Peer, PeerUnavailable
+from bench.suite.peers.base import LEASE_OPS, MODES, PLANS, Mode, Peer, PeerUnavailable
 from bench.suite.peers.registry import factory
 
 
@@ -43,14 +43,26 @@ def _rounds(
     peer: Peer,
     ids: Sequence[int] | None,
     count: int,
-    modes: Sequence[tuple[Mode, int]],
+    modes: Sequence[Mode],
     rounds: int,
     single: bool,
 ) -> dict[str, list[float]]:
-    """Seconds per call of each mode, ``rounds`` times, interleaved; checks every flip applied."""
-    out: dict[str, list[float]] = {m: [] for m, _ in modes}
-    for _ in range(rounds):
-        for mode, gen in modes:
+    """Seconds per call of each mode, ``rounds`` times, interleaved (odd rounds in reverse
+    order, so that no mode always runs first). Each flip goes to another plan than the
+    current one (``if_newer`` to the next higher: every flip applies, which is checked;
+    when the plans run out, an untimed ``lww`` flip goes back to plan 1)."""
+    out: dict[str, list[float]] = {m: [] for m in modes}
+    peer.flip_batch(ids, "lww", 1)
+    current = 1
+    for r in range(rounds):
+        for mode in modes if r % 2 == 0 else modes[::-1]:
+            if mode == "if_newer":
+                if current >= PLANS:
+                    peer.flip_batch(ids, "lww", 1)
+                    current = 1
+                gen = current + 1
+            else:
+                gen = 1 if current != 1 else 2
             peer.prepare(ids, mode)
             if single:
                 assert ids is not None
@@ -60,6 +72,7 @@ def _rounds(
             if applied != count:
                 raise RuntimeError(f"{mode} flip applied {applied} of {count}: not a measurement")
             out[mode].append(s)
+            current = gen
     return out
 
 
@@ -83,14 +96,14 @@ def measure(task: PeerTask) -> dict[str, Any]:
         load_s, _ = _timed(peer.load, task.n)
         row["load_s"] = load_s
         row["bytes_per_endpoint"] = peer.used_bytes() / task.n
-        modes = SEQUENCE if task.profile else SEQUENCE[:2]
+        modes = MODES if task.profile else ("if_newer", "lww")
         batch = _rounds(peer, None, task.n, modes, task.rounds, single=False)
         row["batch_s"] = {m: statistics.median(ts) for m, ts in batch.items()}
         row["batch_rate"] = {m: task.n / s for m, s in row["batch_s"].items()}
         row["batch_over_lww"] = _paired(batch)
         if task.profile:
             ids = list(range(min(task.n, task.single_calls)))
-            single = _rounds(peer, ids, len(ids), SEQUENCE, max(1, task.rounds // 2), single=True)
+            single = _rounds(peer, ids, len(ids), MODES, max(1, task.rounds // 2), single=True)
             row["single_s"] = {m: statistics.median(ts) / len(ids) for m, ts in single.items()}
             row["single_over_lww"] = _paired(single)
             row["lease_batch_s"], row["lease_single_s"] = _leases(peer, task)

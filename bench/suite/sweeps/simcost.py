@@ -57,11 +57,11 @@ def sim_cost(
             rows.append(replay(preset, n, duration_s))
             if progress is not None:
                 progress()
-    exponents = {
-        p: fit_exponent(
-            [r["endpoints"] for r in rows if r["preset"] == p],
-            [r["wall_s"] for r in rows if r["preset"] == p],
-        )
-        for p in presets
-    }
-    return {"rows": rows, "exponent": exponents}
+    exponents, top = {}, {}
+    for p in presets:
+        pts = sorted((r["endpoints"], r["wall_s"]) for r in rows if r["preset"] == p)
+        exponents[p] = fit_exponent([x for x, _ in pts], [y for _, y in pts])
+        # The slope between the two largest fleets: where the per-run fixed cost (the
+        # simulated hour's planner, clocks and faults) weighs least.
+        top[p] = fit_exponent([x for x, _ in pts[-2:]], [y for _, y in pts[-2:]])
+    return {"rows": rows, "exponent": exponents, "exponent_top": top}
