@@ -90,8 +90,8 @@ fuzz: $(CARGO_FUZZ)
 	    -print_final_stats=1) || exit 1; \
 	done
 
-py-test: $(EXT_STAMP) etcd
-	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 $(PY) -m pytest tests -q
+py-test: $(EXT_STAMP) etcd redis
+	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 DNSRACE_REQUIRE_REDIS=1 $(PY) -m pytest tests -q
 
 ## bench: the benchmark suite, quick profile (peers side by side, CAS vs LWW, contention, the
 ## 1M fit, simulation cost and violation curves): bench/results/REPORT.md and its PNGs, the
