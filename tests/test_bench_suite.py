@@ -74,6 +74,10 @@ def test_report_renders_every_section(tiny_run: tuple[Path, dict[str, Any]]) -> 
     ok = [r for r in doc["peers"] if r["status"] == "ok"]
     assert {r["peer"] for r in ok} == {"RecordStore", "PyRecordStore"}
     assert all(r["batch_rate"]["if_newer"] > 0 for r in ok)
+    # PyRecordStore was timed next to a RecordStore in its own process, call by call.
+    py = next(r for r in ok if r["peer"] == "PyRecordStore")
+    assert set(py["batch_vs_reference"]) == {"lww", "if_newer", "exact", "fenced"}
+    assert all(v > 0 for v in py["batch_vs_reference"].values())
     # The profile ran at the CAS size: every mode, single calls and leases.
     prof = [r for r in ok if r["profile"]]
     assert {r["n"] for r in prof} == {300}

@@ -86,6 +86,9 @@ def contention(doc: dict[str, Any], path: Path) -> bool:
                 if pts:
                     ax.plot(*zip(*pts, strict=True), style, marker="o", label=f"{mode}, {sets}")
         ax.set_xscale("log", base=2)
+        counts = sorted({r["threads"] for r in rows})
+        ax.set_xticks(counts)
+        ax.set_xticklabels([str(c) for c in counts])
         ax.set_xlabel("threads")
         ax.set_ylabel("endpoint flips attempted per second (all threads)")
         ax.set_title(f"RecordStore, {kind} calls")
@@ -137,6 +140,10 @@ def violations(doc: dict[str, Any], path: Path) -> bool:
             )
             ax.plot(*zip(*pts, strict=True), marker="o", label=preset)
         ax.set_xscale("log")
+        values = sorted({r["value"] for r in rows if r["axis"] == axis})
+        ax.set_xticks(values)
+        ax.set_xticklabels([f"{v:g}" for v in values])
+        ax.minorticks_off()
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel(labels.get(axis, axis))
         ax.set_ylabel("share of runs violating")
@@ -164,3 +171,19 @@ def draw_all(doc: dict[str, Any], out: Path) -> list[str]:
         elif path.exists():
             path.unlink()  # a figure of an earlier run must not pass for this one's
     return drawn
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.suite.plots DIR``: draw the figures again from ``DIR/suite.json``."""
+    import sys
+
+    import orjson
+
+    out = Path((sys.argv[1:] if argv is None else argv or ["bench/results"])[0])
+    doc = orjson.loads((out / "suite.json").read_bytes())
+    print(", ".join(draw_all(doc, out)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

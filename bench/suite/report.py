@@ -67,7 +67,6 @@ def _peer_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _peers(doc: dict[str, Any]) -> list[str]:
-    ref = ok_rows(doc, REFERENCE)
     rows = []
     for r in _peer_rows(doc):
         name = f"{r['peer']}"
@@ -75,8 +74,7 @@ def _peers(doc: dict[str, Any]) -> list[str]:
             rows.append([f"{r['n']:,}", name, _not_ok(r), "", "", "", "", ""])
             continue
         cas, lww = r["batch_rate"]["if_newer"], r["batch_rate"]["lww"]
-        base = ref.get(r["n"])
-        ratio = "-" if base is None else f"{base['batch_rate']['if_newer'] / cas:,.1f}x"
+        ratio = f"{r['batch_vs_reference']['if_newer']:,.1f}x"
         rows.append(
             [
                 f"{r['n']:,}",
@@ -92,8 +90,11 @@ def _peers(doc: dict[str, Any]) -> list[str]:
     lines = [
         "Every store operation at every size on a fresh store (a child process of its own): the",
         "batch flip over every endpoint, generation CAS (`if_newer`) and last-write-wins (`lww`),",
-        "interleaved round by round; every timed flip applied on every endpoint (checked). The",
-        "ratio is RecordStore's CAS rate over the peer's, in this run. Bytes per endpoint: RSS",
+        "interleaved round by round; every timed flip applied on every endpoint (checked). Rates",
+        "are medians over rounds. RecordStore / store: the peer's time over that of a RecordStore",
+        "of the same size in the same process, timed right after it in the same mode (best of",
+        "5), median over rounds: the machine is shared, and two calls made moments apart see the",
+        "same load, where two medians taken minutes apart need not. Bytes per endpoint: RSS",
         "growth (in-process stores, names included), `used_memory` growth (Redis), database growth",
         "after compaction and defragmentation (etcd); 3 live plans x 4 targets each.",
         "",
@@ -161,18 +162,21 @@ def _cas(doc: dict[str, Any]) -> list[str]:
         ["store", *[f"batch {op}" for op in LEASE_OPS], *[f"single {op}" for op in LEASE_OPS]],
         leases,
     )
-    ref = next((r for r in rows if r["peer"] == REFERENCE and r["status"] == "ok"), None)
-    if ref is not None:
-        vs = []
-        for r in rows:
-            if r["status"] != "ok":
-                continue
-            vs.append(
-                [r["peer"]]
-                + [f"{r['batch_s'][m] / ref['batch_s'][m]:,.1f}x" for m in MODES]
-                + [f"{r['single_s'][m] / ref['single_s'][m]:,.1f}x" for m in MODES]
-            )
-        lines += ["**Each store's time over RecordStore's**, same mode and call kind:", ""]
+    vs = []
+    for r in rows:
+        if r["status"] != "ok" or r["peer"] == REFERENCE:
+            continue
+        vs.append(
+            [r["peer"]]
+            + [f"{r['batch_vs_reference'][m]:,.1f}x" for m in MODES]
+            + [f"{r['single_vs_reference'][m]:,.1f}x" for m in MODES]
+        )
+    if vs:
+        lines += [
+            "**Each store's time over RecordStore's**, same mode and call kind (a RecordStore",
+            "timed right after it in the same process, median over rounds):",
+            "",
+        ]
         lines += _table(
             ["store", *[f"batch {m}" for m in MODES], *[f"single {m}" for m in MODES]], vs
         )
@@ -345,7 +349,7 @@ def _summary(doc: dict[str, Any], verdicts: list[Verdict], command: str) -> list
                 [
                     r["peer"],
                     _rate(cas),
-                    f"{ref['batch_rate']['if_newer'] / cas:,.1f}x",
+                    f"{r['batch_vs_reference']['if_newer']:,.1f}x",
                     f"{r['bytes_per_endpoint']:,.0f}",
                 ]
             )

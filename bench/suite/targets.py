@@ -38,18 +38,23 @@ def _speedup(doc: dict[str, Any], peer: str, factor: float) -> Verdict:
         return Verdict(label, "MISS", why_missing(doc, "RecordStore", TARGET_SIZE))
     if other is None:
         return Verdict(label, "MISS", why_missing(doc, peer, TARGET_SIZE))
-    ratio = emb["batch_rate"]["if_newer"] / other["batch_rate"]["if_newer"]
-    return Verdict(label, "PASS" if ratio >= factor else "MISS", f"{ratio:,.0f}x")
+    ratio = other["batch_vs_reference"]["if_newer"]
+    apart = emb["batch_rate"]["if_newer"] / other["batch_rate"]["if_newer"]
+    return Verdict(
+        label,
+        "PASS" if ratio >= factor else "MISS",
+        f"{ratio:,.0f}x (paired in one process; {apart:,.0f}x from the two separate medians)",
+    )
 
 
 def _etcd(doc: dict[str, Any]) -> Verdict:
     label = "RecordStore CAS batch flip vs EtcdStore (stated)"
-    emb, etcd = ok_rows(doc, "RecordStore"), ok_rows(doc, "EtcdStore")
-    common = sorted(set(emb) & set(etcd) & {n for n in etcd if n <= TARGET_SIZE})
+    etcd = ok_rows(doc, "EtcdStore")
+    common = sorted(n for n in etcd if n <= TARGET_SIZE)
     if not common:
         return Verdict(label, "MISS", why_missing(doc, "EtcdStore", TARGET_SIZE))
     n = common[-1]
-    ratio = emb[n]["batch_rate"]["if_newer"] / etcd[n]["batch_rate"]["if_newer"]
+    ratio = etcd[n]["batch_vs_reference"]["if_newer"]
     note = "" if n == TARGET_SIZE else f" (at {n:,}: the largest size etcd ran in this profile)"
     return Verdict(label, "STATED", f"{ratio:,.0f}x at {n:,} endpoints{note}")
 

@@ -2,7 +2,9 @@
 that RSS growth is the store's and servers started there are stopped there).
 
 At every size: the batch flip in ``if_newer`` (generation CAS) and ``lww`` over every
-endpoint, interleaved round by round, plus the bytes per endpoint. At the profile's CAS size,
+endpoint, interleaved round by round, plus the bytes per endpoint. Every peer other than
+``RecordStore`` is timed next to a ``RecordStore`` of the same size in the same process,
+call by call, and the ratio is taken per round (see ``_rounds``). At the profile's CAS size,
 also ``exact`` and fenced batch flips, single calls of every mode, and lease
 acquire/renew/release in batch and single calls (the CAS vs LWW profile).
 """
@@ -19,7 +21,8 @@ from multiprocessing import get_context
 from typing import Any
 
 from bench.suite.peers.base import LEASE_OPS, MODES, PLANS, Mode, Peer, PeerUnavailable
-from bench.suite.peers.registry import factory
+from bench.suite.peers.embedded import record_store
+from bench.suite.peers.registry import REFERENCE, factory
 
 
 @dataclass(frozen=True)
@@ -39,41 +42,66 @@ def _timed(fn: Any, *args: Any) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
+class _Stepper:
+    """Timed flips of one peer over ``ids``, each to another plan than the current one
+    (``if_newer`` to the next higher, so every flip applies, which is checked; when the plans
+    run out, an untimed ``lww`` flip goes back to plan 1)."""
+
+    def __init__(self, peer: Peer, ids: Sequence[int] | None, count: int, single: bool) -> None:
+        self.peer, self.ids, self.count, self.single = peer, ids, count, single
+        peer.flip_batch(ids, "lww", 1)
+        self.current = 1
+
+    def step(self, mode: Mode) -> float:
+        if mode == "if_newer":
+            if self.current >= PLANS:
+                self.peer.flip_batch(self.ids, "lww", 1)
+                self.current = 1
+            gen = self.current + 1
+        else:
+            gen = 1 if self.current != 1 else 2
+        self.peer.prepare(self.ids, mode)
+        if self.single:
+            assert self.ids is not None
+            s, applied = _timed(self.peer.flip_single, self.ids, mode, gen)
+        else:
+            s, applied = _timed(self.peer.flip_batch, self.ids, mode, gen)
+        if applied != self.count:
+            raise RuntimeError(f"{mode} flip applied {applied} of {self.count}: not a measurement")
+        self.current = gen
+        return s
+
+
 def _rounds(
-    peer: Peer,
-    ids: Sequence[int] | None,
-    count: int,
+    steppers: tuple[_Stepper, _Stepper | None],
     modes: Sequence[Mode],
     rounds: int,
-    single: bool,
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Seconds per call of each mode, ``rounds`` times, interleaved (odd rounds in reverse
-    order, so that no mode always runs first). Each flip goes to another plan than the
-    current one (``if_newer`` to the next higher: every flip applies, which is checked;
-    when the plans run out, an untimed ``lww`` flip goes back to plan 1)."""
+    order, so that no mode always runs first). With a reference stepper (RecordStore over
+    the same endpoints, in the same process), each timed call of the peer is followed by
+    ``REFERENCE_REPEATS`` of the reference in the same mode, whose best is kept: a ratio of
+    two calls made moments apart, whatever else the machine is doing."""
+    peer, ref = steppers
     out: dict[str, list[float]] = {m: [] for m in modes}
-    peer.flip_batch(ids, "lww", 1)
-    current = 1
+    ref_out: dict[str, list[float]] = {m: [] for m in modes}
     for r in range(rounds):
         for mode in modes if r % 2 == 0 else modes[::-1]:
-            if mode == "if_newer":
-                if current >= PLANS:
-                    peer.flip_batch(ids, "lww", 1)
-                    current = 1
-                gen = current + 1
-            else:
-                gen = 1 if current != 1 else 2
-            peer.prepare(ids, mode)
-            if single:
-                assert ids is not None
-                s, applied = _timed(peer.flip_single, ids, mode, gen)
-            else:
-                s, applied = _timed(peer.flip_batch, ids, mode, gen)
-            if applied != count:
-                raise RuntimeError(f"{mode} flip applied {applied} of {count}: not a measurement")
-            out[mode].append(s)
-            current = gen
-    return out
+            out[mode].append(peer.step(mode))
+            if ref is not None:
+                ref_out[mode].append(min(ref.step(mode) for _ in range(REFERENCE_REPEATS)))
+    return out, ref_out
+
+
+REFERENCE_REPEATS = 5
+
+
+def _vs_reference(times: dict[str, list[float]], ref: dict[str, list[float]]) -> dict[str, float]:
+    """Median over rounds of time(peer) / time(RecordStore) in the same round and mode."""
+    return {
+        m: statistics.median(a / b for a, b in zip(ts, ref[m], strict=True))
+        for m, ts in times.items()
+    }
 
 
 def _paired(times: dict[str, list[float]]) -> dict[str, float]:
@@ -97,15 +125,40 @@ def measure(task: PeerTask) -> dict[str, Any]:
         row["load_s"] = load_s
         row["bytes_per_endpoint"] = peer.used_bytes() / task.n
         modes = MODES if task.profile else ("if_newer", "lww")
-        batch = _rounds(peer, None, task.n, modes, task.rounds, single=False)
+        reference = None if task.peer == REFERENCE else record_store()
+        if reference is not None:
+            reference.load(task.n)  # after the peer's bytes were counted
+        batch, ref_batch = _rounds(
+            (
+                _Stepper(peer, None, task.n, False),
+                None if reference is None else _Stepper(reference, None, task.n, False),
+            ),
+            modes,
+            task.rounds,
+        )
         row["batch_s"] = {m: statistics.median(ts) for m, ts in batch.items()}
         row["batch_rate"] = {m: task.n / s for m, s in row["batch_s"].items()}
         row["batch_over_lww"] = _paired(batch)
+        row["batch_vs_reference"] = (
+            dict.fromkeys(modes, 1.0) if reference is None else _vs_reference(batch, ref_batch)
+        )
         if task.profile:
             ids = list(range(min(task.n, task.single_calls)))
-            single = _rounds(peer, ids, len(ids), MODES, max(1, task.rounds // 2), single=True)
+            single, ref_single = _rounds(
+                (
+                    _Stepper(peer, ids, len(ids), True),
+                    None if reference is None else _Stepper(reference, ids, len(ids), True),
+                ),
+                MODES,
+                max(1, task.rounds // 2),
+            )
             row["single_s"] = {m: statistics.median(ts) / len(ids) for m, ts in single.items()}
             row["single_over_lww"] = _paired(single)
+            row["single_vs_reference"] = (
+                dict.fromkeys(MODES, 1.0)
+                if reference is None
+                else _vs_reference(single, ref_single)
+            )
             row["lease_batch_s"], row["lease_single_s"] = _leases(peer, task)
         row["status"] = "ok"
         return row
