@@ -80,8 +80,9 @@ def _rounds(
     """Seconds per call of each mode, ``rounds`` times, interleaved (odd rounds in reverse
     order, so that no mode always runs first). With a reference stepper (RecordStore over
     the same endpoints, in the same process), each timed call of the peer is followed by
-    ``REFERENCE_REPEATS`` of the reference in the same mode, whose best is kept: a ratio of
-    two calls made moments apart, whatever else the machine is doing."""
+    ``REFERENCE_REPEATS`` of the reference in the same mode, whose median is kept (not the
+    best: the peer's one call is not a best either): a ratio of calls made moments apart,
+    whatever else the machine is doing."""
     peer, ref = steppers
     out: dict[str, list[float]] = {m: [] for m in modes}
     ref_out: dict[str, list[float]] = {m: [] for m in modes}
@@ -89,7 +90,9 @@ def _rounds(
         for mode in modes if r % 2 == 0 else modes[::-1]:
             out[mode].append(peer.step(mode))
             if ref is not None:
-                ref_out[mode].append(min(ref.step(mode) for _ in range(REFERENCE_REPEATS)))
+                ref_out[mode].append(
+                    statistics.median(ref.step(mode) for _ in range(REFERENCE_REPEATS))
+                )
     return out, ref_out
 
 
