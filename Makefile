@@ -95,13 +95,14 @@ py-test: $(EXT_STAMP) etcd redis
 
 ## bench: the benchmark suite, quick profile (peers side by side, CAS vs LWW, contention, the
 ## 1M fit, simulation cost and violation curves): bench/results/REPORT.md and its PNGs, the
-## targets printed PASS/MISS. bench-full: every size for every peer, more rounds and runs.
+## targets printed PASS/MISS. bench-full: every size for every peer, more rounds and runs
+## (bench/results/full/).
 ## readme-bench: copy the report's summary into the README's benchmark section.
 bench: $(EXT_STAMP) etcd redis
 	$(PY) -m bench.suite --profile quick
 
 bench-full: $(EXT_STAMP) etcd redis
-	$(PY) -m bench.suite --profile full
+	$(PY) -m bench.suite --profile full --out bench/results/full
 
 readme-bench: $(DEPS_STAMP)
 	$(PY) -m bench.suite.readme bench/results/REPORT.md README.md

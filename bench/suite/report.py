@@ -322,7 +322,9 @@ FIGURES = (
 )
 
 
-def _summary(doc: dict[str, Any], verdicts: list[Verdict], command: str) -> list[str]:
+def _summary(
+    doc: dict[str, Any], verdicts: list[Verdict], command: str, location: str
+) -> list[str]:
     m = doc["machine"]
     n = TARGET_SIZE
     ref = ok_rows(doc, REFERENCE).get(n)
@@ -332,7 +334,7 @@ def _summary(doc: dict[str, Any], verdicts: list[Verdict], command: str) -> list
         f"{m['date']}, commit `{m['commit']}`{' (uncommitted changes)' if m['dirty'] else ''}; "
         f"{m['cpu']}, {m['cores']} cores shared with other work (load {m['load_1m']:.1f} at "
         "the start). Every ratio is against `RecordStore` measured in the same run; full "
-        "report: [bench/results/REPORT.md](bench/results/REPORT.md).",
+        f"report: [{location}]({location}).",
         "",
         *_targets(verdicts),
     ]
@@ -358,7 +360,7 @@ def _summary(doc: dict[str, Any], verdicts: list[Verdict], command: str) -> list
     return [*lines, SUMMARY_END]
 
 
-def render(doc: dict[str, Any], command: str) -> str:
+def render(doc: dict[str, Any], command: str, location: str = "bench/results/REPORT.md") -> str:
     verdicts = check(doc)
     m = doc["machine"]
     s = doc["settings"]
@@ -376,7 +378,7 @@ def render(doc: dict[str, Any], command: str) -> str:
         "",
         "## Targets",
         "",
-        *_summary(doc, verdicts, command),
+        *_summary(doc, verdicts, command, location),
         "",
         "## 1. Peers side by side",
         "",
@@ -421,5 +423,5 @@ def render(doc: dict[str, Any], command: str) -> str:
 
 def write(doc: dict[str, Any], out: Path, command: str) -> tuple[Path, list[Verdict]]:
     path = out / "REPORT.md"
-    path.write_text(render(doc, command))
+    path.write_text(render(doc, command, path.as_posix()))
     return path, check(doc)
