@@ -6,6 +6,7 @@ reason, that every target gets a verdict, and that bad sweep arguments exit 2 wi
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,8 @@ def test_report_renders_every_section(tiny_run: tuple[Path, dict[str, Any]]) -> 
     cas = [r for r in doc["violations"] if r["preset"] == "cas"]
     assert cas and all(r["violating_runs"] == 0 for r in cas)
     assert "Measured flat at zero: cas." in text
+    # The fitted exponents: over every size and between the two largest, per preset.
+    assert re.search(r"\n\| cas \| -?\d+\.\d\d \| -?\d+\.\d\d \|\n", text)
     assert {r["value"] for r in doc["violations"] if r["axis"] == "enactors"} == {2, 4}
 
 

@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     prof, out = parse_or_exit(args)
     command = " ".join(["python -m bench.suite", *map(shlex.quote, args)])
-    doc = run(prof, out)
+    doc = run(prof, out, command)
     plots.draw_all(doc, out)
     path, verdicts = report.write(doc, out, command)
     print(f"\n{path} ({doc['wall_s'] / 60:.1f} min)")

@@ -230,7 +230,12 @@ def _sim(doc: dict[str, Any]) -> list[str]:
         ]
         for r in sim["rows"]
     ]
-    exps = [[p, "-" if e is None else f"{e:.2f}"] for p, e in sim["exponent"].items()]
+
+    def fmt(e: float | None) -> str:
+        return "-" if e is None else f"{e:.2f}"
+
+    top = sim.get("exponent_top", {})
+    exps = [[p, fmt(e), fmt(top.get(p))] for p, e in sim["exponent"].items()]
     sizes = ", ".join(f"{n:,}" for n in doc["settings"]["sim_sizes"])
     hour = doc["settings"].get("sim_duration_s")
     span = "one simulated hour" if hour is None else f"{hour:g} s of publishing (shortened)"
@@ -425,3 +430,23 @@ def write(doc: dict[str, Any], out: Path, command: str) -> tuple[Path, list[Verd
     path = out / "REPORT.md"
     path.write_text(render(doc, command, path.as_posix()))
     return path, check(doc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.suite.report DIR [COMMAND]``: write DIR/REPORT.md again from
+    DIR/suite.json (the same figures; after a change to the report's layout)."""
+    import sys
+
+    import orjson
+
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0] if args else "bench/results")
+    doc = orjson.loads((out / "suite.json").read_bytes())
+    command = doc.get("command") or (args[1] if len(args) > 1 else "python -m bench.suite")
+    path, _ = write(doc, out, command)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

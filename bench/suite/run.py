@@ -35,10 +35,11 @@ def peer_tasks(prof: Profile) -> list[peers.PeerTask]:
     return tasks
 
 
-def run(prof: Profile, out: Path) -> dict[str, Any]:
+def run(prof: Profile, out: Path, command: str) -> dict[str, Any]:
     started = time.time()
     doc: dict[str, Any] = {
         "profile": prof.name,
+        "command": command,
         "settings": {k: v for k, v in vars(prof).items()},
         "machine": machine.describe(),
     }
