@@ -14,22 +14,25 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test bench build lint rust-test py-test fmt clean etcd browser fuzz fuzz-short
+.PHONY: all run test bench bench-full bench-micro readme-bench build lint rust-test py-test fmt clean system-packages etcd browser redis fuzz fuzz-short
 
-# Debian's etcd-server for the distributed store's tests and benchmarks (the tests start and
-# stop their own members on loopback; the package's own service is not used).
+# Debian packages the tests and benchmarks need, installed where missing with one apt-get update:
+# etcd-server (the distributed store; tests start and stop their own members on loopback),
+# chromium and its WebDriver (headless tests of the HTML timeline, driven by selenium from
+# requirements-dev.txt), redis-server (a peer of the benchmark suite, started and stopped by the
+# suite on a free loopback port). The packages' own services are not used.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-etcd:
-	@command -v etcd >/dev/null || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq etcd-server >/dev/null; }
-	@command -v etcd >/dev/null
+SYSTEM_COMMANDS := etcd chromium chromedriver redis-server
+SYSTEM_PACKAGES := etcd-server chromium chromium-driver redis-server
+system-packages:
+	@missing=0; for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+	@for c in $(SYSTEM_COMMANDS); do command -v $$c >/dev/null || { echo "missing: $$c" >&2; exit 1; }; done
 
-# Debian's chromium and its WebDriver for the headless tests of the HTML timeline
-# (tests/test_view.py drives it with selenium from requirements-dev.txt).
-browser:
-	@{ command -v chromium && command -v chromedriver; } >/dev/null || { $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
-	@{ command -v chromium && command -v chromedriver; } >/dev/null
+etcd browser redis: system-packages
 
 all: test
 
@@ -120,11 +123,27 @@ fuzz-short:
 	  echo "fuzz-short: $$t $$(sed -n 's/^stat::number_of_executed_units: *//p' "$$corpus/$$t.log") executions in $(FUZZ_SHORT_SECONDS) s, $$(ls "$$corpus/$$t" | wc -l) corpus entries, no crash"; \
 	done
 
-py-test: $(EXT_STAMP) etcd browser
-	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 DNSRACE_REQUIRE_BROWSER=1 $(PY) -m pytest tests -q
+py-test: $(EXT_STAMP) system-packages
+	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 DNSRACE_REQUIRE_BROWSER=1 DNSRACE_REQUIRE_REDIS=1 \
+	  $(PY) -m pytest tests -q
 
-## bench: pytest-benchmark micro benchmarks (ratios against the Python reference, same run)
-bench: $(EXT_STAMP) etcd
+## bench: the benchmark suite, quick profile (peers side by side, CAS vs LWW, contention, the
+## 1M fit, simulation cost and violation curves): bench/results/REPORT.md and its PNGs, the
+## targets printed PASS/MISS. bench-full: every size for every peer, more rounds and runs
+## (bench/results/full/).
+## readme-bench: copy the report's summary into the README's benchmark section.
+bench: $(EXT_STAMP) etcd redis
+	$(PY) -m bench.suite --profile quick
+
+bench-full: $(EXT_STAMP) etcd redis
+	$(PY) -m bench.suite --profile full --out bench/results/full
+
+readme-bench: $(DEPS_STAMP)
+	$(PY) -m bench.suite.readme bench/results/REPORT.md README.md
+
+## bench-micro: pytest-benchmark micro benchmarks (ratios against the Python reference, same
+## run; fails when one of their targets is missed)
+bench-micro: $(EXT_STAMP) etcd
 	mkdir -p results
 	$(PY) -m pytest bench -q --benchmark-json results/bench.json --benchmark-columns=min,median,mean,rounds
 	$(PY) -m dnsrace.benchreport results/bench.json

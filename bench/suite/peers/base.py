@@ -1,0 +1,71 @@
+"""What every peer of the comparison offers, and the fleet every peer loads.
+
+A peer holds ``n`` endpoints with plans 1..``PLANS`` stored (4 targets per endpoint, 64 shared
+load-balancer groups, as ``dnsrace.sim.workload`` builds them). Every timed call does real
+work on every endpoint it names, and says how many flips it applied, so that a sweep can check
+the work was done (a batch that applies nowhere is not a measurement).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+Mode = Literal["lww", "if_newer", "exact", "fenced"]
+LeaseOp = Literal["acquire", "renew", "release"]
+
+MODES: tuple[Mode, ...] = ("lww", "if_newer", "exact", "fenced")
+LEASE_OPS: tuple[LeaseOp, ...] = ("acquire", "renew", "release")
+PLANS = 3
+"""Live plans per peer (the issue's fit target: 1M endpoints x 4 targets with 3 live plans)."""
+GROUPS = 64
+TARGETS = 4
+HOLDER = "bench"
+TTL_S = 30.0
+
+
+_fences = iter(range(1 << 40, 1 << 62, 1 << 20))
+
+
+def next_fence() -> int:
+    """A fencing token above every lease token the benchmark can have issued: fenced flips
+    must apply (a refused flip is not the cost being measured)."""
+    return next(_fences)
+
+
+class PeerUnavailable(Exception):
+    """The peer cannot start here; the report shows it as skipped with this reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Peer(Protocol):
+    """A store under measurement. ``ids=None`` means every endpoint."""
+
+    name: str
+
+    def load(self, n: int) -> None:
+        """Register ``n`` endpoints, store plans 1..PLANS and point every alias at plan 1."""
+
+    def prepare(self, ids: Sequence[int] | None, mode: Mode) -> None:
+        """Untimed: read what ``mode`` needs before its timed call (``exact``: the versions)."""
+
+    def flip_batch(self, ids: Sequence[int] | None, mode: Mode, generation: int) -> int:
+        """One batch call (or pipeline) flipping ``ids``; returns the flips applied."""
+
+    def flip_single(self, ids: Sequence[int], mode: Mode, generation: int) -> int:
+        """One call per endpoint; returns the flips applied."""
+
+    def lease_batch(self, ids: Sequence[int], op: LeaseOp) -> int | None:
+        """One batch call of ``op`` over ``ids`` (None: the store has no such batch call);
+        returns how many succeeded. Called in the order acquire, renew, release."""
+
+    def lease_single(self, ids: Sequence[int], op: LeaseOp) -> int:
+        """One call of ``op`` per endpoint; returns how many succeeded."""
+
+    def used_bytes(self) -> int:
+        """What the loaded fleet costs: RSS growth, Redis ``used_memory``, etcd's database."""
+
+    def close(self) -> None: ...

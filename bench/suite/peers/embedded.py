@@ -1,0 +1,142 @@
+"""The stores with the ``RecordStore`` API: the Rust core, the pure-Python reference, and
+``EtcdStore`` (whose calls are the same; only the bytes are counted differently)."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+from collections.abc import Sequence
+from typing import Any
+
+from bench.suite.peers.base import (
+    GROUPS,
+    HOLDER,
+    PLANS,
+    TARGETS,
+    TTL_S,
+    LeaseOp,
+    Mode,
+    next_fence,
+)
+from dnsrace.sim.workload import endpoint_name, shared_plan
+
+
+def rss_bytes() -> int:
+    """Resident bytes of this process, allocator caches handed back first."""
+    gc.collect()
+    with contextlib.suppress(OSError):  # not glibc: the figure includes the allocator's cache
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+class ApiPeer:
+    """A store with ``dnsrace.RecordStore``'s calls; ``store`` is created empty."""
+
+    def __init__(self, name: str, store: Any, plan_cls: Any, *, in_process: bool) -> None:
+        self.name = name
+        self.store = store
+        self.plan_cls = plan_cls
+        self.in_process = in_process
+        self.n = 0
+        self._base = 0
+        self._versions: Sequence[int] | None = None
+        self._fence = next_fence()
+        self._tokens: dict[int, int] = {}
+        self._clock = 0.0
+
+    def load(self, n: int) -> None:
+        self._base = rss_bytes() if self.in_process else 0
+        for start in range(0, n, 50_000):
+            self.store.add_endpoints(
+                [endpoint_name(i) for i in range(start, min(n, start + 50_000))]
+            )
+        ids = range(n)
+        for g in range(1, PLANS + 1):
+            plan = shared_plan(self.plan_cls, g, ids, groups=GROUPS, targets_per_endpoint=TARGETS)
+            self.store.put_plan(plan)
+        self.store.flip_many(None, 1, "lww")
+        self.n = n
+
+    def prepare(self, ids: Sequence[int] | None, mode: Mode) -> None:
+        self._versions = self.store.versions(ids, output="array") if mode == "exact" else None
+        self._fence = next_fence()
+
+    def flip_batch(self, ids: Sequence[int] | None, mode: Mode, generation: int) -> int:
+        if mode == "exact":
+            counts = self.store.flip_many(
+                ids, generation, "exact", expected_versions=self._versions
+            )
+        elif mode == "fenced":
+            counts = self.store.flip_many(ids, generation, "lww", fence=self._fence)
+        else:
+            counts = self.store.flip_many(ids, generation, mode)
+        return int(counts.applied)
+
+    def flip_single(self, ids: Sequence[int], mode: Mode, generation: int) -> int:
+        flip = self.store.flip
+        applied = 0
+        if mode == "exact":
+            versions = self._versions
+            assert versions is not None
+            for i, v in zip(ids, versions, strict=True):
+                applied += flip(i, generation, "exact", expected_version=v)
+        elif mode == "fenced":
+            fence = self._fence
+            for i in ids:
+                applied += flip(i, generation, "lww", fence=fence)
+        else:
+            for i in ids:
+                applied += flip(i, generation, mode)
+        return applied
+
+    def lease_batch(self, ids: Sequence[int], op: LeaseOp) -> int | None:
+        s = self.store
+        if op == "acquire":
+            self._clock += 10 * TTL_S
+            tokens = s.acquire_leases(ids, HOLDER, TTL_S, self._clock)
+            self._tokens = {i: t for i, t in zip(ids, tokens, strict=True) if t is not None}
+            return len(self._tokens)
+        if op == "release":
+            return int(s.release_leases(ids, HOLDER, [self._tokens[i] for i in ids]))
+        return None  # no batch renew in the RecordStore API
+
+    def lease_single(self, ids: Sequence[int], op: LeaseOp) -> int:
+        s, done = self.store, 0
+        if op == "acquire":
+            self._clock += 10 * TTL_S
+            now = self._clock
+            for i in ids:
+                self._tokens[i] = s.acquire_lease(i, HOLDER, TTL_S, now)
+                done += 1
+        elif op == "renew":
+            now = self._clock + 1.0
+            for i in ids:
+                s.renew_lease(i, HOLDER, self._tokens[i], TTL_S, now)
+                done += 1
+        else:
+            for i in ids:
+                s.release_lease(i, HOLDER, self._tokens[i])
+                done += 1
+        return done
+
+    def used_bytes(self) -> int:
+        return rss_bytes() - self._base
+
+    def close(self) -> None:
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+
+def record_store() -> ApiPeer:
+    import dnsrace
+
+    return ApiPeer("RecordStore", dnsrace.RecordStore(), dnsrace.Plan, in_process=True)
+
+
+def py_record_store() -> ApiPeer:
+    from dnsrace.reference import Plan, PyRecordStore
+
+    return ApiPeer("PyRecordStore", PyRecordStore(), Plan, in_process=True)
