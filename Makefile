@@ -131,9 +131,13 @@ py-test: $(EXT_STAMP) system-packages
 ## 1M fit, simulation cost and violation curves): bench/results/REPORT.md and its PNGs, the
 ## targets printed PASS/MISS. bench-full: every size for every peer, more rounds and runs
 ## (bench/results/full/).
+## Then the EtcdStore throughput figures of the README's "Distributed" section (the 50,000
+## endpoints/s target, the plain client and the embedded store in the same run; results/etcd.json).
 ## readme-bench: copy the report's summary into the README's benchmark section.
 bench: $(EXT_STAMP) etcd redis
 	$(PY) -m bench.suite --profile quick
+	mkdir -p results
+	$(PY) -m pytest bench/test_etcd_bench.py -q -p no:cacheprovider
 
 bench-full: $(EXT_STAMP) etcd redis
 	$(PY) -m bench.suite --profile full --out bench/results/full
