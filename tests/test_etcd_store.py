@@ -275,6 +275,19 @@ def test_a_batch_whose_answers_were_lost_counts_each_flip_once(etcd1: Any, lande
     assert counters["stale_flips"] == 0 and counters["stale_rejections"] == 0
 
 
+def _count_reads(store: EtcdStore) -> list[bool]:
+    """Record each read a flip makes first: True for a whole-namespace read."""
+    reads: list[bool] = []
+    state = store._state
+
+    def counting_state(*args: Any, **kwargs: Any) -> Any:
+        reads.append(bool(kwargs.get("everything")))
+        return state(*args, **kwargs)
+
+    store._state = counting_state  # type: ignore[method-assign]
+    return reads
+
+
 def test_a_whole_fleet_batch_reads_again_once_anyone_else_wrote(etcd1: Any) -> None:
     # A whole-fleet batch (more than 1,000 endpoints) keeps what it read, with its own writes
     # folded in, and skips the read next time only while the cluster's revision shows that
@@ -285,14 +298,7 @@ def test_a_whole_fleet_batch_reads_again_once_anyone_else_wrote(etcd1: Any) -> N
     ids = a.add_endpoints([f"v{i}.example.com" for i in range(n)])
     for g in (1, 2, 3, 4):
         a.put_plan(Plan.from_shared(g, [[("10.0.0.1", 1)]], ids, [0] * n))
-    reads: list[bool] = []
-    state = a._state
-
-    def counting_state(*args: Any, **kwargs: Any) -> Any:
-        reads.append(bool(kwargs.get("everything")))
-        return state(*args, **kwargs)
-
-    a._state = counting_state  # type: ignore[method-assign]
+    reads = _count_reads(a)
     a.flip_many(None, 1)
     assert reads == [True]
     a.flip_many(None, 2)
@@ -334,14 +340,7 @@ def test_a_write_by_anyone_during_a_batch_drops_the_kept_view(etcd1: Any) -> Non
     a.client.txn_many_raw = publish_after_the_first_txn  # type: ignore[method-assign]
     assert a.flip_many(None, 2).applied == n
     a.client.txn_many_raw = send  # type: ignore[method-assign]
-    reads: list[bool] = []
-    state = a._state
-
-    def counting_state(*args: Any, **kwargs: Any) -> Any:
-        reads.append(bool(kwargs.get("everything")))
-        return state(*args, **kwargs)
-
-    a._state = counting_state  # type: ignore[method-assign]
+    reads = _count_reads(a)
     assert a.flip_many(None, 3).applied == n
     assert reads == [True]
 
