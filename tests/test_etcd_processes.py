@@ -52,14 +52,19 @@ def test_pauses_longer_than_the_lease_break_lease_but_not_fencing(
     # Kleppmann's argument on real processes: an enactor stopped with SIGSTOP for longer than
     # its etcd lease comes back and writes a stale plan under `lease`; under `fenced` the
     # store refuses exactly those writes.
+    # A stale write needs a pause to land between an enactor's read under the lease and its
+    # flip: with the scenario's 5 ms calls that window is a few percent of an enactor's time,
+    # and 16 pauses in a run sometimes hit none of it. Calls of 20 ms and 20 pauses a minute
+    # per enactor make hits expected many times per run (42 stale flips in a run here).
     scenario = _scenario(duration_s=40.0, drain_s=15.0)
     pauses = scenario.faults.pauses
     assert pauses.median_s > scenario.enactors.lease_ttl_s
     scenario = dataclasses.replace(
         scenario,
+        enactors=dataclasses.replace(scenario.enactors, call_latency_s=0.02),
         faults=dataclasses.replace(
             scenario.faults,
-            pauses=dataclasses.replace(pauses, rate_per_min=8.0),
+            pauses=dataclasses.replace(pauses, rate_per_min=20.0),
             crashes=dataclasses.replace(scenario.faults.crashes, rate_per_min=0.0),
         ),
     )

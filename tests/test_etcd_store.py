@@ -364,3 +364,28 @@ def test_groups_stay_within_a_default_clusters_txn_limit(etcd1: Any) -> None:
         assert res.counts.applied == 300
         assert list(res.previous) == [1 + i % 60 for i in range(300)]
         assert store.rollbacks(None) == [1 + i % 60 for i in range(300)]
+
+
+def test_a_lease_that_expired_before_its_grant_arrived_is_granted_again(etcd1: Any) -> None:
+    # A process stopped between granting its etcd lease and sending the grants comes back to a
+    # lease etcd has expired: etcd refuses that Txn whole, and the grants go again on a new
+    # lease instead of failing the enactor.
+    store = _store(etcd1, "expired", lease_clock="etcd")
+    ids = store.add_endpoints([f"x{i}.example.com" for i in range(5)])
+    grant = store.client.lease_grant
+    granted: list[int] = []
+
+    def grant_then_lose(ttl_s: int) -> int:
+        lease_id = grant(ttl_s)
+        granted.append(lease_id)
+        if len(granted) == 1:
+            store.client.lease_revoke(lease_id)  # as if it expired while we were stopped
+        return lease_id
+
+    store.client.lease_grant = grant_then_lose  # type: ignore[method-assign]
+    tokens = store.acquire_leases(ids, "A", 5.0, 0.0)
+    assert len(granted) == 2
+    assert all(t is not None for t in tokens)
+    assert store.counters()["leases_granted"] == 5
+    with pytest.raises(LeaseHeld):
+        EtcdStore(f"{etcd1.url}/expired", lease_clock="etcd").acquire_lease(ids[0], "B", 5.0, 0.0)

@@ -39,6 +39,18 @@ class Uncertain(Exception):
     """A write's answer was lost (deadline or connection): it may or may not have applied."""
 
 
+class LeaseNotFound(StoreUnavailable):
+    """A Txn put a key on an etcd lease that no longer exists (it expired or was revoked, for
+    instance while this process was stopped): etcd refused the whole Txn."""
+
+
+def _failure(what: str, exc: grpc.RpcError) -> StoreUnavailable:
+    """The typed error of a request etcd refused (not one to retry elsewhere)."""
+    if exc.code() == grpc.StatusCode.NOT_FOUND and "lease not found" in (exc.details() or ""):
+        return LeaseNotFound(f"etcd {what} failed: {_reason(exc)}")
+    return StoreUnavailable(f"etcd {what} failed: {_reason(exc)}")
+
+
 class EtcdClient:
     """Synchronous access to one etcd cluster.
 
@@ -118,7 +130,7 @@ class EtcdClient:
                 return getattr(kv, method)(request, timeout=self.timeout_s)
             except grpc.RpcError as exc:
                 if exc.code() not in _RETRYABLE:
-                    raise StoreUnavailable(f"etcd {method} failed: {_reason(exc)}") from None
+                    raise _failure(method, exc) from None
                 self._failed(k)
                 last = exc
                 if not idempotent:
@@ -177,7 +189,7 @@ class EtcdClient:
                 out[pos] = fut.result()
             except grpc.RpcError as exc:
                 if exc.code() not in _RETRYABLE:
-                    raise StoreUnavailable(f"etcd Txn failed: {_reason(exc)}") from None
+                    raise _failure("Txn", exc) from None
                 self._failed(k)
                 lost += 1
 
@@ -210,7 +222,7 @@ class EtcdClient:
                 out[pos] = fut.result()
             except grpc.RpcError as exc:
                 if exc.code() not in _RETRYABLE:
-                    raise StoreUnavailable(f"etcd Txn failed: {_reason(exc)}") from None
+                    raise _failure("Txn", exc) from None
                 self._failed(k)
                 redo.append(pos)
 

@@ -46,7 +46,7 @@ from dnsrace._types import (
     Output,
 )
 from dnsrace.backends.etcd import wire
-from dnsrace.backends.etcd.client import EtcdClient, Uncertain, rpc
+from dnsrace.backends.etcd.client import EtcdClient, LeaseNotFound, Uncertain, rpc
 from dnsrace.backends.etcd.keys import (
     NAMES_PER_CHUNK,
     TREES_PER_CHUNK,
@@ -1256,6 +1256,11 @@ class EtcdStore:
                 resps = self.client.txn_many(reqs)
             except Uncertain:
                 continue  # re-read: a landed grant shows as our own live lease, granted again
+            except LeaseNotFound:
+                # The etcd lease granted above expired before its Txn arrived (this process
+                # was stopped in between): nothing of that Txn was applied. Grant a new one.
+                lease_id = 0
+                continue
             results = [op.response_txn for r in resps for op in r.responses]
             retry: list[int] = []
             for (p, granted), res in zip(plan, results, strict=True):
