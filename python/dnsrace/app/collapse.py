@@ -23,14 +23,23 @@ __all__ = [
 SCHEMA = "dnsrace.collapse/1"
 
 
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+def _non_negative_number(kind: str) -> Callable[[str], float]:
+    """An argparse type: a finite number >= 0, ``kind`` naming it in the error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {text!r}") from None
+        if not (math.isfinite(value) and value >= 0):
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        return value
+
+    return parse
+
+
+_non_negative = _non_negative_number("a number of seconds")
+_fraction = _non_negative_number("a number")
 
 
 def _deadline(text: str) -> float:
@@ -42,16 +51,6 @@ def _deadline(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be seconds or 'none', got {text!r}") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be > 0 (or 'none'), got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 
