@@ -162,13 +162,22 @@ class EtcdClient:
         self, key: bytes, range_end: bytes, *, revision: int = 0, page: int = 20_000
     ) -> Iterator[Any]:
         """Every key of a range, in pages, all as of one revision; yields KeyValues."""
+        yield from self.range_all_at(key, range_end, revision=revision, page=page)[0]
+
+    def range_all_at(
+        self, key: bytes, range_end: bytes, *, revision: int = 0, page: int = 20_000
+    ) -> tuple[list[Any], int]:
+        """Every key of a range, in pages, all as of one revision (0: now), and that
+        revision."""
+        kvs: list[Any] = []
         start = key
         while True:
             resp = self.range(start, range_end, revision=revision, limit=page)
-            revision = revision or resp.header.revision
-            yield from resp.kvs
+            # Later pages are read as of the first one's revision.
+            revision = revision or int(resp.header.revision)
+            kvs.extend(resp.kvs)
             if not resp.more or not resp.kvs:
-                return
+                return kvs, revision
             start = resp.kvs[-1].key + b"\0"
 
     def txn(self, request: Any, *, idempotent: bool = False) -> Any:

@@ -389,7 +389,7 @@ class EtcdStore:
         return out
 
     def _read_prefix(self, prefix: bytes) -> dict[bytes, Any]:
-        return {kv.key: kv for kv in self.client.range_all(prefix, Keys.end(prefix))}
+        return self._read_prefix_at(prefix, 0)[0]
 
     def _control(self, ids: Sequence[int], everything: bool = False) -> dict[bytes, Any]:
         """The ``a/<id>`` records of ``ids`` (``everything``: one paged range)."""
@@ -425,17 +425,8 @@ class EtcdStore:
 
     def _read_prefix_at(self, prefix: bytes, revision: int) -> tuple[dict[bytes, Any], int]:
         """A whole prefix as of ``revision`` (0: now), and the revision it was read at."""
-        kvs: dict[bytes, Any] = {}
-        start, end = prefix, Keys.end(prefix)
-        while True:
-            resp = self.client.range(start, end, revision=revision, limit=20_000)
-            # Later pages are read as of the first one's revision.
-            revision = revision or int(resp.header.revision)
-            for kv in resp.kvs:
-                kvs[kv.key] = kv
-            if not resp.more or not resp.kvs:
-                return kvs, revision
-            start = resp.kvs[-1].key + b"\0"
+        kvs, revision = self.client.range_all_at(prefix, Keys.end(prefix), revision=revision)
+        return {kv.key: kv for kv in kvs}, revision
 
     def _current_view(self) -> _View | None:
         """The kept whole-namespace view, if the cluster has not moved since it was taken."""
