@@ -199,6 +199,103 @@ def test_cli_check_exit_statuses(tmp_path: Path) -> None:
     assert orjson.loads(out.read_bytes())["unknown_endpoints"] == [0]
 
 
+# The shape of issue 17: twenty overlapping flips, then a read no order of them explains
+# (alias 20 over rollback 20). Its search keeps about 2^20 linearised sets times the states
+# they reach: without a memory bound it grows until the hash table's allocation aborts.
+WIDE20 = (
+    b"".join(_line("put_tree", g, g, {"generation": g}, {}) for g in range(1, 21))
+    + b"".join(_line("flip", 100, 200, _flip(g), APPLIED, client=g) for g in range(1, 21))
+    + _line("read", 300, 301, {}, {"alias": 20, "rollback": 20, "version": 20}, client=30)
+)
+
+
+def test_the_checker_runs_within_default_bounds_it_reports() -> None:
+    from dnsrace import _core
+
+    r = history.check(ILLEGAL)
+    assert r["bounds"] == {
+        "timeout_s": _core.CHECK_DEFAULT_TIMEOUT_S,
+        "max_states": _core.CHECK_DEFAULT_MAX_STATES,
+    }
+    assert (_core.CHECK_DEFAULT_TIMEOUT_S, _core.CHECK_DEFAULT_MAX_STATES) == (60.0, 8_000_000)
+    assert r["unknown_reason"] is None
+
+
+def test_a_memory_bound_ends_the_wide_search_unknown_naming_it() -> None:
+    # The time bound is far above what the memory bound needs: without the memory bound the
+    # search would run into the time bound instead, and the reason would differ.
+    r = history.check(WIDE20, max_states=50_000, timeout=120)
+    assert r["verdict"] == "unknown", r
+    assert r["unknown_endpoints"] == [0]
+    assert r["unknown_reason"] is not None
+    assert r["unknown_reason"].startswith("memory bound exceeded: more than 50000 states")
+    assert r["bounds"]["max_states"] == 50_000
+
+
+def test_cli_check_of_the_wide_history_is_bounded_exit_3(tmp_path: Path) -> None:
+    wide = tmp_path / "wide.jsonl"
+    wide.write_bytes(WIDE20)
+    out = tmp_path / "r.json"
+    r = _dnsrace("check", str(wide), "--max-states", "50000", "--json", str(out))
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "unknown for endpoints [0]: memory bound exceeded" in r.stdout
+    doc = orjson.loads(out.read_bytes())
+    assert doc["verdict"] == "unknown" and doc["bounds"]["timeout_s"] == 60.0
+    r = _dnsrace("check", str(wide), "--timeout", "0.2", "--max-states", "1000000000")
+    assert r.returncode == 3 and "time bound exceeded: 0.2 s" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--timeout", "1e9"),
+        ("--timeout", "0"),
+        ("--timeout", "nan"),
+        ("--timeout", "inf"),
+        ("--timeout", "-1"),
+        ("--max-states", "0"),
+        ("--max-states", "1" + "0" * 400),
+        ("--max-states", "2.5"),
+    ],
+)
+def test_cli_check_and_view_refuse_out_of_range_bounds_in_one_line(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_bytes(ILLEGAL)
+    for args in (["check", str(path)], ["view", str(path), "-o", str(tmp_path / "h.html")]):
+        r = _dnsrace(*args, option, value)
+        assert r.returncode == 2, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+        assert option in r.stderr
+    assert not (tmp_path / "h.html").exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"timeout": 1e9}, {"timeout": 0.0}, {"max_states": 0}, {"max_states": 2**40}]
+)
+def test_api_bounds_out_of_range_are_invalid_arguments(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(InvalidArgument):
+        history.check(ILLEGAL, **kwargs)
+    store, _ = _store(1)
+    with pytest.raises(InvalidArgument):
+        store.check_history(as_dict=True, **kwargs)
+
+
+def test_store_check_history_gives_the_same_result_type_with_the_text_form_deprecated() -> None:
+    store, ids = _store()
+    store.put_plan(_plan(1, ids))
+    store.flip_many(None, 1)
+    result = store.check_history(as_dict=True)
+    from_file = history.check(store.history_bytes())
+    assert type(result) is type(from_file) is dict
+    assert set(result) == set(from_file) and result["verdict"] == from_file["verdict"] == "ok"
+    with pytest.warns(DeprecationWarning, match="as_dict=True"):
+        text = store.check_history()
+    assert orjson.loads(text)["verdict"] == "ok"
+    assert orjson.loads(store.check_history(as_dict=False))["verdict"] == "ok"
+
+
 GOOD = _line("put_tree", 1, 2, {"generation": 1}, {})
 
 
@@ -388,7 +485,7 @@ def test_history_sinks_get_each_run_with_a_sample_of_its_endpoints() -> None:
     seen: list[Any] = []
 
     def sink(scenario: Any, discipline: Any, store: Any) -> None:
-        seen.append((discipline.name, store.history_capacity, store.check_history()))
+        seen.append((discipline.name, store.history_capacity, store.check_history(as_dict=True)))
 
     scenario = incident_scenario(seed=2, endpoints=100).replace(duration_s=120.0)
     runner.add_history_sink(sink)
@@ -397,9 +494,8 @@ def test_history_sinks_get_each_run_with_a_sample_of_its_endpoints() -> None:
     finally:
         runner.remove_history_sink(sink)
     assert len(seen) == 1
-    name, capacity, text = seen[0]
+    name, capacity, result = seen[0]
     assert name == "lww" and capacity == runner.DEFAULT_HISTORY_CAPACITY
-    result = orjson.loads(text)
     assert result["verdict"] == "ok"
     # The regional endpoint and a sample of 32 (every endpoint's history is whole).
     assert 16 <= result["endpoints"] <= runner.SINK_FULL_ENDPOINTS + 1

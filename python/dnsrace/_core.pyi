@@ -51,8 +51,18 @@ from dnsrace._types import (
     Output,
     Target,
 )
+from dnsrace.history._result import CheckResult
 
-__all__ = ["Plan", "RecordStore", "check_history", "parse_history"]
+__all__ = [
+    "CHECK_DEFAULT_MAX_STATES",
+    "CHECK_DEFAULT_TIMEOUT_S",
+    "CHECK_MAX_MAX_STATES",
+    "CHECK_MAX_TIMEOUT_S",
+    "Plan",
+    "RecordStore",
+    "check_history",
+    "parse_history",
+]
 
 @final
 class Plan:
@@ -146,9 +156,30 @@ class RecordStore:
         """Record only the operations on ``endpoints`` from now on (``None``: all). Each
         endpoint's history is complete on its own, so a sample is still a checkable history."""
 
-    def check_history(self, *, timeout: float | None = None, linearizations: bool = False) -> str:
+    @overload
+    def check_history(
+        self,
+        *,
+        timeout: float | None = None,
+        linearizations: bool = False,
+        max_states: int | None = None,
+        as_dict: Literal[True],
+    ) -> CheckResult: ...
+    @overload
+    def check_history(
+        self,
+        *,
+        timeout: float | None = None,
+        linearizations: bool = False,
+        max_states: int | None = None,
+        as_dict: Literal[False] | None = None,
+    ) -> str:
         """Check the recorded history in place (as ``dnsrace.history.check`` checks its file,
-        without writing it); the result as a JSON document."""
+        without writing it), within the same bounds (``timeout`` seconds, ``max_states``
+        states kept; ``None``: the defaults). ``as_dict=True``: the result dict that
+        ``dnsrace.history.check`` returns; ``as_dict=False``: its JSON text. Without
+        ``as_dict`` the JSON text and a ``DeprecationWarning`` (the dict becomes the default
+        in the next release)."""
 
     def history_dropped(self) -> int:
         """Operations the ring dropped (older than the last ``history_capacity``)."""
@@ -424,9 +455,21 @@ def check_history(
     data: bytes,
     *,
     timeout: float | None = None,
+    max_states: int | None = None,
     linearizations: bool = False,
     memoize: bool = True,
     threads: int = 0,
-) -> str:
-    """Check a ``jsonl`` history (README, "Histories"); return the result as a JSON document.
-    The interpreter is released meanwhile. ``memoize=False`` is for tests only."""
+) -> CheckResult:
+    """Check a ``jsonl`` history (docs/guide/histories.md); return the result document.
+    The interpreter is released meanwhile. ``timeout`` (seconds) and ``max_states`` (states
+    kept in the search's memo) bound the work (``None``: the defaults below); past either the
+    verdict is ``unknown``. ``memoize=False`` is for tests only."""
+
+CHECK_DEFAULT_TIMEOUT_S: float
+"""The checker's default time bound in seconds."""
+CHECK_MAX_TIMEOUT_S: float
+"""The largest time bound a caller may give (one day)."""
+CHECK_DEFAULT_MAX_STATES: int
+"""The checker's default memory bound: states kept in the search's memo."""
+CHECK_MAX_MAX_STATES: int
+"""The largest memory bound a caller may give."""

@@ -1290,7 +1290,14 @@ class PyRecordStore:
     def set_history_endpoints(self, endpoints: Endpoints | None = None) -> None:
         self._no_history()
 
-    def check_history(self, *, timeout: float | None = None, linearizations: bool = False) -> str:
+    def check_history(
+        self,
+        *,
+        timeout: float | None = None,
+        linearizations: bool = False,
+        max_states: int | None = None,
+        as_dict: bool | None = None,
+    ) -> str:
         self._no_history()
 
     def history_dropped(self) -> int:

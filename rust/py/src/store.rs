@@ -189,30 +189,25 @@ impl PyRecordStore {
         })
     }
 
-    #[pyo3(signature = (*, timeout = None, linearizations = false), text_signature = "($self, *, timeout=None, linearizations=False)")]
-    fn check_history(
+    #[pyo3(signature = (*, timeout = None, linearizations = false, max_states = None, as_dict = None), text_signature = "($self, *, timeout=None, linearizations=False, max_states=None, as_dict=None)")]
+    fn check_history<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         timeout: Option<f64>,
         linearizations: bool,
-    ) -> PyResult<String> {
+        max_states: Option<u64>,
+        as_dict: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
-            let opts = dnsrace_core::history::CheckOptions {
-                timeout: crate::history::timeout_arg(timeout)?,
-                linearizations,
-                ..Default::default()
-            };
-            py.detach(|| {
-                let Some((h, _)) = self.store.history() else {
-                    return Err(Error::InvalidArgument(
+            let opts = crate::history::options(timeout, max_states, linearizations)?;
+            let history = || {
+                self.store.history().map(|(h, _)| h).ok_or_else(|| {
+                    Error::InvalidArgument(
                         "this store records no history (make it with history=CAPACITY)".into(),
-                    ));
-                };
-                Ok(dnsrace_core::history::check_with(&h, opts)
-                    .to_json()
-                    .to_string())
-            })
-            .or_raise()
+                    )
+                })
+            };
+            crate::history::check_recorded(py, history, opts, as_dict)
         })
     }
 

@@ -258,7 +258,18 @@ fn step(s: &State, op: &OpKind) -> Step {
 enum Search {
     Ok(Vec<usize>),
     Illegal { window: Vec<usize>, reason: String },
-    Timeout,
+    Unknown(Exceeded),
+}
+
+/// The bound a search ran past (its verdict is then `unknown`, never a guess).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exceeded {
+    /// The time bound ([`CheckOptions::timeout`]).
+    Time,
+    /// The memory bound: more states in the memo than [`CheckOptions::max_states`].
+    States,
+    /// The allocator refused to grow the memo (below the memory bound).
+    Allocation,
 }
 
 /// A well-mixed 64-bit key per operation (splitmix64).
@@ -287,11 +298,27 @@ impl Bits {
     }
 }
 
-/// Memoisation can be switched off (tests show that it matters).
+/// The default time bound of a check (`dnsrace check`, `dnsrace view`, the Python API).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest time bound a caller may ask for (one day).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+/// The default memory bound: states kept in the memo, summed over the endpoints being searched
+/// at once. A state is a 16-byte fingerprint in a hash table (about 17 bytes with its control
+/// byte, up to twice that while the table grows): 8 million states are about 140 MB, 280 MB
+/// at the peak of a resize.
+pub const DEFAULT_MAX_STATES: usize = 8_000_000;
+/// The largest memory bound a caller may ask for (about 17 GB of memo).
+pub const MAX_MAX_STATES: usize = 1 << 30;
+
+/// Bounds and switches of a check. Memoisation can be switched off (tests show that it matters).
 #[derive(Debug, Clone, Copy)]
 pub struct CheckOptions {
-    /// Give up after this long (`unknown` for the endpoints not finished).
+    /// Give up after this long (`unknown` for the endpoints not finished; `None`: no bound,
+    /// for tests and callers that bound the work otherwise).
     pub timeout: Option<Duration>,
+    /// Give up on an endpoint whose memo would grow past this many states, counted over the
+    /// searches running at once (`unknown` for it).
+    pub max_states: usize,
     /// Report each endpoint's linearisation (for small histories and the viewer).
     pub linearizations: bool,
     /// Worker threads (0: the machine's parallelism).
@@ -303,7 +330,8 @@ pub struct CheckOptions {
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
-            timeout: None,
+            timeout: Some(DEFAULT_TIMEOUT),
+            max_states: DEFAULT_MAX_STATES,
             linearizations: false,
             threads: 0,
             memoize: true,
@@ -311,7 +339,64 @@ impl Default for CheckOptions {
     }
 }
 
+/// The memory bound shared by the searches running at once: memo slots reserved.
+struct Budget {
+    max: usize,
+    kept: AtomicUsize,
+}
+
+/// Lowe's cache of explored configurations, grown only within the [`Budget`] and with
+/// `try_reserve`, so that a search that outgrows either gives `unknown` instead of aborting.
+struct Memo<'a> {
+    set: FastSet<(u64, u64)>,
+    budget: &'a Budget,
+    reserved: usize,
+}
+
+impl<'a> Memo<'a> {
+    fn new(budget: &'a Budget) -> Self {
+        Memo {
+            set: FastSet::default(),
+            budget,
+            reserved: 0,
+        }
+    }
+
+    /// Whether `key` was new (and is now kept).
+    fn insert(&mut self, key: (u64, u64)) -> Result<bool, Exceeded> {
+        if self.set.len() == self.set.capacity() {
+            let old = self.set.capacity();
+            let extra = old.max(8);
+            let before = self.budget.kept.fetch_add(extra, Relaxed);
+            if before + extra > self.budget.max {
+                self.budget.kept.fetch_sub(extra, Relaxed);
+                return Err(Exceeded::States);
+            }
+            if self.set.try_reserve(old + extra - self.set.len()).is_err() {
+                self.budget.kept.fetch_sub(extra, Relaxed);
+                return Err(Exceeded::Allocation);
+            }
+            // The table rounds its capacity up: account what it really holds.
+            let got = self.set.capacity() - old;
+            if got >= extra {
+                self.budget.kept.fetch_add(got - extra, Relaxed);
+            } else {
+                self.budget.kept.fetch_sub(extra - got, Relaxed);
+            }
+            self.reserved += got;
+        }
+        Ok(self.set.insert(key))
+    }
+}
+
+impl Drop for Memo<'_> {
+    fn drop(&mut self) {
+        self.budget.kept.fetch_sub(self.reserved, Relaxed);
+    }
+}
+
 /// Linearise one endpoint's operations (`idx`: their positions in `ops`, in history order).
+#[allow(clippy::too_many_arguments)]
 fn search(
     ops: &[Op],
     idx: &[usize],
@@ -319,6 +404,7 @@ fn search(
     memoize: bool,
     deadline: Option<Instant>,
     stop: &AtomicBool,
+    budget: &Budget,
     capture_at: Option<usize>,
 ) -> Search {
     let m = idx.len();
@@ -378,7 +464,7 @@ fn search(
     let mut set_hash = 0u64;
     let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
     let state_hash = |s: &State| hasher.hash_one(s);
-    let mut cache: FastSet<(u64, u64)> = FastSet::default();
+    let mut cache = Memo::new(budget);
     // (call node of the linearised op, state before it)
     let mut stack: Vec<(usize, State)> = Vec::new();
     // The deepest point a dead branch reached (stack depth). Copying that configuration each
@@ -393,11 +479,11 @@ fn search(
         steps += 1;
         if steps & 0xfff == 0 {
             if stop.load(Relaxed) {
-                return Search::Timeout;
+                return Search::Unknown(Exceeded::Time);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 stop.store(true, Relaxed);
-                return Search::Timeout;
+                return Search::Unknown(Exceeded::Time);
             }
         }
         if node_is_call[entry] {
@@ -410,7 +496,11 @@ fn search(
             let mut moved = false;
             if let Some(new_state) = taken {
                 let new_hash = set_hash ^ zobrist[j];
-                let fresh = !memoize || cache.insert((new_hash, state_hash(&new_state)));
+                let fresh = !memoize
+                    || match cache.insert((new_hash, state_hash(&new_state))) {
+                        Ok(fresh) => fresh,
+                        Err(exceeded) => return Search::Unknown(exceeded),
+                    };
                 if fresh {
                     stack.push((entry, std::mem::replace(&mut state, new_state)));
                     linearized.set(j);
@@ -456,7 +546,16 @@ fn search(
     if capture_at.is_none() {
         if let Some(depth) = best_depth {
             drop(cache);
-            return search(ops, idx, holders, memoize, deadline, stop, Some(depth));
+            return search(
+                ops,
+                idx,
+                holders,
+                memoize,
+                deadline,
+                stop,
+                budget,
+                Some(depth),
+            );
         }
     }
     let Some((lin, lin_ops, best_state, blocked)) = best else {
@@ -801,6 +900,25 @@ fn domain(ops: &[Op], endpoint: u32, idx: &[usize], out: &mut Vec<DomainViolatio
 
 // ------------------------------------------------------------------------------ result
 
+impl Exceeded {
+    fn describe(self, opts: &CheckOptions) -> String {
+        match self {
+            Exceeded::Time => format!(
+                "time bound exceeded: {} s (raise it with --timeout or timeout=)",
+                opts.timeout.map_or(0.0, |t| t.as_secs_f64())
+            ),
+            Exceeded::States => format!(
+                "memory bound exceeded: more than {} states kept in the memo (raise it with \
+                 --max-states or max_states=)",
+                opts.max_states
+            ),
+            Exceeded::Allocation => {
+                "memory allocation failed while growing the memo (below the memory bound)".into()
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Ok,
@@ -837,6 +955,11 @@ pub struct CheckResult {
     pub domain_violations: Vec<DomainViolation>,
     pub linearizations: Option<BTreeMap<u32, Vec<usize>>>,
     pub unknown_endpoints: Vec<u32>,
+    /// Why some endpoints are `unknown`: the bounds exceeded, in words (`None` when none is).
+    pub unknown_reason: Option<String>,
+    /// The bounds the check ran with.
+    pub timeout: Option<Duration>,
+    pub max_states: usize,
 }
 
 impl CheckResult {
@@ -860,6 +983,11 @@ impl CheckResult {
                 "detail": v.detail,
             })).collect::<Vec<_>>(),
             "unknown_endpoints": self.unknown_endpoints,
+            "unknown_reason": self.unknown_reason,
+            "bounds": {
+                "timeout_s": self.timeout.map(|t| t.as_secs_f64()),
+                "max_states": self.max_states,
+            },
         });
         if let Some(lin) = &self.linearizations {
             doc["linearizations"] = json!(lin
@@ -909,6 +1037,10 @@ pub fn check_with(history: &History, opts: CheckOptions) -> CheckResult {
     .clamp(1, groups.len().max(1));
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
+    let budget = Budget {
+        max: opts.max_states,
+        kept: AtomicUsize::new(0),
+    };
     const BATCH: usize = 256;
     type Part = (Vec<(u32, Search)>, Vec<DomainViolation>);
     let work = || -> Part {
@@ -923,7 +1055,7 @@ pub fn check_with(history: &History, opts: CheckOptions) -> CheckResult {
                 let idx = &flat[s..t];
                 domain(ops, e, idx, &mut violations);
                 let r = if stop.load(Relaxed) {
-                    Search::Timeout
+                    Search::Unknown(Exceeded::Time)
                 } else {
                     search(
                         ops,
@@ -932,6 +1064,7 @@ pub fn check_with(history: &History, opts: CheckOptions) -> CheckResult {
                         opts.memoize,
                         deadline,
                         &stop,
+                        &budget,
                         None,
                     )
                 };
@@ -958,6 +1091,7 @@ pub fn check_with(history: &History, opts: CheckOptions) -> CheckResult {
     let mut lin = opts.linearizations.then(BTreeMap::new);
     let mut done = 0usize;
     let mut answered = Vec::new();
+    let mut exceeded: Vec<Exceeded> = Vec::new();
     for (results, v) in parts {
         violations.extend(v);
         for (e, r) in results {
@@ -979,7 +1113,12 @@ pub fn check_with(history: &History, opts: CheckOptions) -> CheckResult {
                         });
                     }
                 }
-                Search::Timeout => unknown.push(e),
+                Search::Unknown(why) => {
+                    unknown.push(e);
+                    if !exceeded.contains(&why) {
+                        exceeded.push(why);
+                    }
+                }
             }
         }
     }
@@ -988,6 +1127,14 @@ pub fn check_with(history: &History, opts: CheckOptions) -> CheckResult {
         let answered: FastSet<u32> = answered.into_iter().collect();
         unknown.extend(groups.iter().map(|g| g.0).filter(|e| !answered.contains(e)));
     }
+    exceeded.sort_by_key(|e| *e as u8);
+    let unknown_reason = (!unknown.is_empty()).then(|| {
+        exceeded
+            .iter()
+            .map(|e| e.describe(&opts))
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
     illegal_endpoints.sort_unstable();
     unknown.sort_unstable();
     violations.sort_by(|a, b| (a.endpoint, &a.ops).cmp(&(b.endpoint, &b.ops)));
@@ -1008,5 +1155,10 @@ pub fn check_with(history: &History, opts: CheckOptions) -> CheckResult {
         domain_violations: violations,
         linearizations: lin,
         unknown_endpoints: unknown,
+        unknown_reason: unknown_reason.filter(|r| !r.is_empty()).or_else(|| {
+            (verdict == Verdict::Unknown).then(|| "a search thread failed (internal)".into())
+        }),
+        timeout: opts.timeout,
+        max_states: opts.max_states,
     }
 }

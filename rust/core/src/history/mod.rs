@@ -28,7 +28,10 @@ mod format;
 pub(crate) type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
 pub(crate) type FastSet<K> = hashbrown::HashSet<K, foldhash::fast::FixedState>;
 
-pub use check::{check, check_with, CheckOptions, CheckResult, DomainViolation, Illegal, Verdict};
+pub use check::{
+    check, check_with, CheckOptions, CheckResult, DomainViolation, Exceeded, Illegal, Verdict,
+    DEFAULT_MAX_STATES, DEFAULT_TIMEOUT, MAX_MAX_STATES, MAX_TIMEOUT,
+};
 pub use format::{parse_jsonl, write_jepsen, write_jsonl, Format};
 
 /// One completed operation on one endpoint.
