@@ -5,6 +5,7 @@ validation, ``dnsrace check`` (exit 0 / 1 / 3, 2 naming the line with nothing wr
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -120,6 +121,109 @@ def test_threads_are_clients_unless_told_and_virtual_time_orders_ties() -> None:
     ]
 
 
+def test_a_told_client_and_automatic_numbering_in_other_threads_never_collide(
+    tmp_path: Path,
+) -> None:
+    """Issue 18 (a): told ``client=0`` in one thread, automatic in another, overlapping; the
+    automatic one was 0 too and ``dnsrace check`` refused the file (non-monotonic times)."""
+    store, ids = _store(1)
+    store.put_plan(_plan(1, ids))
+    start = threading.Barrier(2)
+
+    def told() -> None:
+        store.set_history_context(client=0)
+        start.wait()
+        for _ in range(300):
+            store.versions(ids)
+
+    def automatic() -> None:
+        start.wait()
+        for _ in range(300):
+            store.flip(ids[0], 1, "lww")
+
+    threads = [threading.Thread(target=told), threading.Thread(target=automatic)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    path = tmp_path / "h.jsonl"
+    store.export_history(path)
+    ops = history.read(path)
+    reads = {o["client"] for o in ops if o["op"] == "read"}
+    others = {o["client"] for o in ops if o["op"] != "read"}
+    assert reads == {0} and 0 not in others and len(others) == 2  # the setup thread, the flipper
+    r = _dnsrace("check", str(path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert store.check_history(as_dict=True)["verdict"] == "ok"
+
+
+def _run_tasks(store: Any, ids: list[int], *, record_tasks: bool) -> None:
+    async def only_to_thread() -> None:
+        for _ in range(4):
+            await asyncio.to_thread(store.flip, ids[0], 1, "lww")
+
+    async def direct_first() -> None:
+        store.versions(ids)
+        for _ in range(4):
+            await asyncio.to_thread(store.versions, ids)
+
+    async def main() -> None:
+        if record_tasks:
+            history.record_tasks()
+        await asyncio.gather(*(only_to_thread() for _ in range(3)), direct_first(), direct_first())
+
+    asyncio.run(main())
+
+
+def test_asyncio_tasks_are_clients_of_their_own_through_to_thread() -> None:
+    """Issue 18 item 7: each task is a client, its ``asyncio.to_thread`` calls included,
+    with no wrapping of the calls (``record_tasks`` once for tasks that only use threads)."""
+    store, ids = _store(1)
+    store.put_plan(_plan(1, ids))
+    _run_tasks(store, ids, record_tasks=True)
+    ops = history.read(store.history_bytes())
+    flips = [o for o in ops if o["op"] == "flip"]
+    reads = [o for o in ops if o["op"] == "read"]
+    # Three flipping tasks, four flips each; two reading tasks, five reads each.
+    by_client: dict[int, list[str]] = {}
+    for o in flips + reads:
+        by_client.setdefault(o["client"], []).append(o["op"])
+    assert sorted(sorted(v) for v in by_client.values()) == sorted(
+        [["flip"] * 4] * 3 + [["read"] * 5] * 2
+    )
+    assert ops[0]["client"] not in by_client  # the main thread's put
+    assert history.check(store.history_bytes())["verdict"] == "ok"
+
+
+def test_without_record_tasks_a_task_is_its_client_from_its_first_call_on_the_loop() -> None:
+    store, ids = _store(1)
+    store.put_plan(_plan(1, ids))
+    _run_tasks(store, ids, record_tasks=False)
+    ops = history.read(store.history_bytes())
+    read_clients = [o["client"] for o in ops if o["op"] == "read"]
+    assert len(set(read_clients)) == 2
+    assert sorted(read_clients.count(c) for c in set(read_clients)) == [5, 5]
+    assert history.check(store.history_bytes())["verdict"] == "ok"
+
+
+def test_a_client_told_in_a_task_holds_in_its_threads_not_in_the_tasks_it_starts() -> None:
+    store, ids = _store(1)
+
+    async def child() -> None:
+        store.versions(ids)
+
+    async def parent() -> None:
+        store.set_history_context(client=7)
+        await asyncio.to_thread(store.versions, ids)
+        await asyncio.create_task(child())
+        store.versions(ids)
+
+    asyncio.run(parent())
+    store.versions(ids)  # the main thread: neither the task's client nor told
+    seen = [o["client"] for o in history.read(store.history_bytes())]
+    assert seen[0] == seen[2] == 7 and seen[1] not in (7, seen[3]) and seen[3] != 7
+
+
 def test_history_arguments_are_checked(tmp_path: Path) -> None:
     for bad in (-1, True, 1.5, "3"):
         with pytest.raises(InvalidArgument):
@@ -155,7 +259,10 @@ def test_check_reports_the_window_of_an_illegal_history() -> None:
     r = history.check(ILLEGAL)
     assert r["verdict"] == "illegal"
     assert r["illegal"] is not None
-    assert (r["illegal"]["endpoint"], r["illegal"]["window"]) == (0, [0, 1])
+    # Operations count from 1, as lines do: the put (line 1) and the read (line 2).
+    assert (r["illegal"]["endpoint"], r["illegal"]["window"]) == (0, [1, 2])
+    assert r["op_base"] == 1
+    assert r["illegal"]["reason"].startswith("op 2 (read ")
     assert set(r) >= {
         "verdict",
         "operations",
@@ -185,8 +292,8 @@ def test_cli_check_exit_statuses(tmp_path: Path) -> None:
     bad.write_bytes(ILLEGAL)
     r = _dnsrace("check", str(bad), "--json", "-")
     assert r.returncode == 1
-    assert orjson.loads(r.stdout)["illegal"]["window"] == [0, 1]
-    assert "endpoint 0: ops [0, 1] cannot be linearised" in r.stderr
+    assert orjson.loads(r.stdout)["illegal"]["window"] == [1, 2]
+    assert "endpoint 0: ops [1, 2] cannot be linearised" in r.stderr
 
     # 20 concurrent flips and a read no order explains: 2^20 configurations, a timeout.
     wide = b"".join(_line("put_tree", g, g, {"generation": g}, {}) for g in range(1, 21))
@@ -294,6 +401,54 @@ def test_store_check_history_gives_the_same_result_type_with_the_text_form_depre
         text = store.check_history()
     assert orjson.loads(text)["verdict"] == "ok"
     assert orjson.loads(store.check_history(as_dict=False))["verdict"] == "ok"
+
+
+def test_a_truncated_history_is_marked_in_memory_and_export_and_never_judged_illegal(
+    tmp_path: Path,
+) -> None:
+    """Issue 18 (b): the ring dropped the put of the tree the kept flips apply; judged as
+    whole, that read as ``illegal`` (``flip_to_missing_tree``)."""
+    store, ids = _store(1, history=4)
+    store.put_plan(_plan(1, ids))
+    for _ in range(6):
+        store.flip(ids[0], 1, "lww")
+    assert store.history_dropped() == 3
+    in_memory = store.check_history(as_dict=True)
+    assert in_memory["verdict"] == "unknown" and in_memory["dropped"] == 3
+    assert in_memory["unknown_reason"] is not None
+    assert in_memory["unknown_reason"].startswith("truncated history: the recording ring dropped 3")
+    assert not in_memory["domain_violations"] and in_memory["illegal"] is None
+    path = tmp_path / "h.jsonl"
+    assert store.export_history(path) == 4
+    data = path.read_bytes()
+    assert data.startswith(b'{"truncated":{"dropped":3}}\n')
+    assert history.dropped(path) == 3 and len(history.read(path)) == 4
+    r = _dnsrace("check", str(path))
+    assert r.returncode == 3 and "truncated history" in r.stdout, r.stdout + r.stderr
+    # The same operations without the mark: the verdict the mark prevents.
+    whole = tmp_path / "whole.jsonl"
+    whole.write_bytes(data.split(b"\n", 1)[1])
+    assert history.check(whole)["verdict"] == "illegal"
+    assert history.dropped(whole) == 0
+    page = tmp_path / "h.html"
+    r = _dnsrace("view", str(path), "-o", str(page))
+    assert r.returncode == 0 and page.exists(), r.stderr
+
+
+def test_restore_takes_a_history_capacity(tmp_path: Path) -> None:
+    store, ids = _store(2, history=0)
+    store.put_plan(_plan(1, ids))
+    snap = tmp_path / "s.snap"
+    store.snapshot(snap)
+    back = dnsrace.RecordStore.restore(snap, history=50)
+    assert back.history_capacity == 50
+    back.flip_many(None, 1)
+    assert [o["op"] for o in history.read(back.history_bytes())] == ["flip", "flip"]
+    assert dnsrace.RecordStore.restore(snap).history_capacity == 0
+    with pytest.raises(InvalidArgument):
+        dnsrace.RecordStore.restore(snap, history=-1)
+    with pytest.raises(InvalidArgument, match="reference store records no history"):
+        PyRecordStore.restore(snap, history=5)
 
 
 GOOD = _line("put_tree", 1, 2, {"generation": 1}, {})

@@ -137,10 +137,13 @@ class RecordStore:
         """The ``history`` the store was made with (0: none)."""
 
     def set_history_context(self, client: int | None = None, time_ns: int | None = None) -> None:
-        """Record the calling thread's next operations as ``client`` (``None``: one id per
-        thread, in order of first use) and, with ``time_ns``, stamp operations on this virtual
-        clock from now on (each stamp at least 1 ns after the last one: ties are ordered).
-        ``InvalidArgument`` if the store records no history or a value is out of range."""
+        """Record the next operations of the calling thread, or asyncio task, as ``client``
+        (a context variable: it holds in that task and in the threads it starts with
+        ``asyncio.to_thread``; ``None``: automatic, one id per task or thread in order of first
+        use, never one a told client uses) and, with ``time_ns``, stamp operations on this
+        virtual clock from now on (each stamp at least 1 ns after the last one: ties are
+        ordered). ``InvalidArgument`` if the store records no history or a value is out of
+        range."""
 
     def history_bytes(self, format: Literal["jsonl", "jepsen"] = "jsonl") -> bytes:
         """The recorded history, ordered by call time, as ``jsonl`` or ``jepsen`` (EDN) text."""
@@ -182,7 +185,9 @@ class RecordStore:
         in the next release)."""
 
     def history_dropped(self) -> int:
-        """Operations the ring dropped (older than the last ``history_capacity``)."""
+        """Operations the ring dropped (older than the last ``history_capacity``): > 0 marks
+        the history truncated (its export starts with ``{"truncated": {"dropped": N}}`` and
+        checking it gives ``unknown``)."""
 
     def __len__(self) -> int:
         """Number of registered endpoints."""
@@ -439,8 +444,9 @@ class RecordStore:
         """
 
     @classmethod
-    def restore(cls, path: str | os.PathLike[str]) -> Self:
-        """A new store from a file written by ``snapshot`` (by this class or the reference).
+    def restore(cls, path: str | os.PathLike[str], *, history: int = 0) -> Self:
+        """A new store from a file written by ``snapshot`` (by this class or the reference),
+        recording its last ``history`` operations from then on (0: none; as ``RecordStore``).
 
         ``SnapshotError`` if the file is missing, unreadable, truncated, corrupted, of another
         format version or not a snapshot; no store is created.

@@ -1351,8 +1351,9 @@ class PyRecordStore:
             raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
 
     @classmethod
-    def restore(cls, path: str | os.PathLike[str]) -> Self:
+    def restore(cls, path: str | os.PathLike[str], *, history: int = 0) -> Self:
         """A new store from a snapshot file (of this class or of the Rust core)."""
+        cls(history=history)  # refuses a history as the constructor does, before reading
         target = _snapshot_path(path)
         try:
             blob = Path(target).read_bytes()

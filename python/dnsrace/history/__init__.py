@@ -1,4 +1,4 @@
-"""Histories of store operations and their linearizability check (README, "Histories").
+"""Histories of store operations and their linearizability check (docs/guide/histories.md).
 
 A history is the ``jsonl`` file ``RecordStore(history=N).export_history`` writes (the simulator
 writes the same with ``--history``): one object per operation per endpoint,
@@ -17,9 +17,8 @@ import os
 from pathlib import Path
 from typing import Any, TypedDict
 
-import orjson
-
 from dnsrace.errors import InvalidArgument, InvalidHistory
+from dnsrace.history._context import record_tasks
 from dnsrace.history._result import Bounds, CheckResult, DomainViolation, IllegalWindow
 
 __all__ = [
@@ -30,10 +29,12 @@ __all__ = [
     "IllegalWindow",
     "Operation",
     "check",
+    "dropped",
     "history_hash",
     "load",
     "max_states_option",
     "read",
+    "record_tasks",
     "timeout_option",
 ]
 
@@ -78,10 +79,30 @@ def load(source: Source) -> bytes:
 
 
 def read(source: Source) -> list[Operation]:
-    """The operations of a history, validated (``InvalidHistory`` naming the line)."""
+    """The operations of a history, validated (``InvalidHistory`` naming the line); op N of
+    a check result is ``read(...)[N - 1]``. A truncated history's first line (its mark,
+    ``{"truncated": {"dropped": N}}``) is not an operation: see :func:`dropped`."""
     data = load(source)
     _core().parse_history(data)
-    return [orjson.loads(line) for line in data.splitlines()]
+    import orjson
+
+    lines = data.splitlines()
+    if lines and lines[0].startswith(b'{"truncated"'):
+        lines = lines[1:]
+    return [orjson.loads(line) for line in lines]
+
+
+def dropped(source: Source) -> int:
+    """How many earlier operations the recording ring dropped before this history (0: it is
+    whole). A truncated history is not judged: checking it gives ``unknown``."""
+    data = load(source)
+    _core().parse_history(data)
+    if not data.startswith(b'{"truncated"'):
+        return 0
+    import orjson
+
+    mark = orjson.loads(data.split(b"\n", 1)[0])
+    return int(mark["truncated"]["dropped"])
 
 
 def check(

@@ -51,6 +51,7 @@ fn wide_illegal(flips: u64) -> History {
     History {
         ops,
         holders: Vec::new(),
+        dropped: 0,
     }
 }
 

@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use dnsrace_core::history::{
-    check_with, parse_jsonl, CheckOptions, CheckResult, History, DEFAULT_MAX_STATES,
-    DEFAULT_TIMEOUT, MAX_MAX_STATES, MAX_TIMEOUT,
+    check_with, parse_jsonl, recording, with_caller, Caller, CheckOptions, CheckResult, History,
+    Recorder, DEFAULT_MAX_STATES, DEFAULT_TIMEOUT, MAX_MAX_STATES, MAX_TIMEOUT,
 };
 use pyo3::exceptions::PyDeprecationWarning;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::{guard, InvalidArgument, OrRaise};
 
@@ -133,4 +134,108 @@ fn max_states_arg(max_states: Option<u64>) -> PyResult<usize> {
             "invalid max_states {n}: must be an integer 1..{MAX_MAX_STATES}"
         ))),
     }
+}
+
+// ------------------------------------------------------------------------------ clients
+
+/// The context variables of `dnsrace.history._context` (`TASK`: the task whose context this
+/// is; `TOLD`: `{recorder id: (client, owner task)}`), and `sys.modules`.
+static VARS: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+static SYS_MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+
+fn vars(py: Python<'_>) -> PyResult<(&Bound<'_, PyAny>, &Bound<'_, PyAny>)> {
+    let (task, told) = VARS.get_or_try_init(py, || {
+        let m = py.import("dnsrace.history._context")?;
+        Ok::<_, PyErr>((m.getattr("TASK")?.unbind(), m.getattr("TOLD")?.unbind()))
+    })?;
+    Ok((task.bind(py), told.bind(py)))
+}
+
+/// The `id()` of the asyncio task running on this thread, if any (asyncio is not imported
+/// for it).
+fn current_task(py: Python<'_>) -> PyResult<Option<u64>> {
+    let modules = SYS_MODULES.get_or_try_init(py, || {
+        let m = py
+            .import("sys")?
+            .getattr("modules")?
+            .cast_into::<PyDict>()?;
+        Ok::<_, PyErr>(m.unbind())
+    })?;
+    let Some(asyncio) = modules.bind(py).get_item("asyncio")? else {
+        return Ok(None);
+    };
+    let event_loop = asyncio.call_method0("_get_running_loop")?;
+    if event_loop.is_none() {
+        return Ok(None);
+    }
+    let task = asyncio.call_method1("current_task", (event_loop,))?;
+    Ok((!task.is_none()).then(|| task.as_ptr() as u64))
+}
+
+/// Who calls (`None`: the thread): on a loop, the running task, remembered in its context for
+/// the threads it starts; in such a thread, that task; and the clients told for the store in
+/// this task or thread. A task whose id is reused after it ended has ended: two tasks that
+/// share an id never overlap, so they may share a client.
+fn current_caller(py: Python<'_>) -> PyResult<Option<Caller>> {
+    let task = current_task(py)?;
+    let (task_var, told_var) = vars(py)?;
+    let mut caller = Caller::default();
+    let told = told_var.call_method0("get")?;
+    if let Ok(told) = told.cast::<PyDict>() {
+        for (recorder, value) in told.iter() {
+            let (client, owner): (u32, Option<u64>) = value.extract()?;
+            if task.is_none() || owner == task {
+                caller.told.push((recorder.extract()?, client));
+            }
+        }
+    }
+    caller.task = match task {
+        Some(id) => {
+            if task_var.call_method0("get")?.extract::<Option<u64>>()? != Some(id) {
+                task_var.call_method1("set", (id,))?;
+            }
+            Some(id)
+        }
+        None => task_var.call_method0("get")?.extract()?,
+    };
+    Ok((caller != Caller::default()).then_some(caller))
+}
+
+/// Run a binding call as its caller's client while any store records (two context variable
+/// reads and the running task; nothing when no store records).
+pub fn as_caller<T>(f: impl FnOnce() -> T) -> T {
+    if !recording() {
+        return f();
+    }
+    // Attached already (every binding call is); a failure to tell leaves the thread's id.
+    let caller = Python::attach(|py| current_caller(py).unwrap_or(None));
+    with_caller(caller, f)
+}
+
+/// `RecordStore.set_history_context`: this store's client for the calling thread or asyncio
+/// task (`None`: automatic), and the virtual clock.
+pub fn set_context(
+    py: Python<'_>,
+    recorder: &Recorder,
+    client: Option<u32>,
+    time_ns: Option<u64>,
+) -> PyResult<()> {
+    let (_, var) = vars(py)?;
+    let owner = current_task(py)?;
+    // A new dict each time: the copies other tasks and threads hold stay as they are.
+    let told = PyDict::new(py);
+    if let Ok(old) = var.call_method0("get")?.cast::<PyDict>() {
+        told.update(old.as_mapping())?;
+    }
+    match client {
+        Some(c) => told.set_item(recorder.id(), (c, owner))?,
+        None => {
+            if told.contains(recorder.id())? {
+                told.del_item(recorder.id())?;
+            }
+        }
+    }
+    var.call_method1("set", (told,))?;
+    recorder.set_time(time_ns);
+    Ok(())
 }

@@ -118,6 +118,7 @@ impl PyRecordStore {
     #[pyo3(signature = (client = None, time_ns = None), text_signature = "($self, client=None, time_ns=None)")]
     fn set_history_context(
         &self,
+        py: Python<'_>,
         client: Option<HistoryClient>,
         time_ns: Option<TimeNs>,
     ) -> PyResult<()> {
@@ -133,8 +134,7 @@ impl PyRecordStore {
                     "this store records no history (make it with history=CAPACITY)",
                 ));
             };
-            h.set_context(client.map(|c| c as u32), time_ns);
-            Ok(())
+            crate::history::set_context(py, h, client.map(|c| c as u32), time_ns)
         })
     }
 
@@ -711,14 +711,19 @@ impl PyRecordStore {
     }
 
     #[classmethod]
+    #[pyo3(signature = (path, *, history = HistoryCapacity(0)), text_signature = "($cls, path, *, history=0)")]
     fn restore(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
+        history: HistoryCapacity,
     ) -> PyResult<PyRecordStore> {
         guard(|| {
             let path = snapshot_path(path)?;
-            let store = py.detach(|| core::Store::restore(&path)).or_raise()?;
+            let store = py
+                .detach(|| core::Store::restore(&path))
+                .or_raise()?
+                .keep_history(history.0 as usize);
             Ok(PyRecordStore { store })
         })
     }

@@ -583,17 +583,19 @@ fn search(
     window.dedup();
     let b = idx[blocked as usize];
     let reason = format!(
-        "op {b} ({} {}) returned before any order of the operations pending with it could \
+        "op {} ({} {}) returned before any order of the operations pending with it could \
          produce its output: after the longest legal prefix ({} operations, last {}) the state \
          is {}; none of ops {:?} matches it",
+        b + 1,
         ops[b].kind.name(),
         describe_op(&ops[b], holders),
         lin_ops.len(),
-        lin_ops
-            .last()
-            .map_or("none".to_string(), |&l| format!("op {}", idx[l as usize])),
+        lin_ops.last().map_or("none".to_string(), |&l| format!(
+            "op {}",
+            idx[l as usize] + 1
+        )),
         best_state.describe(holders),
-        pending.iter().map(|&j| idx[j]).collect::<Vec<_>>()
+        pending.iter().map(|&j| idx[j] + 1).collect::<Vec<_>>()
     );
     Search::Illegal { window, reason }
 }
@@ -754,8 +756,10 @@ fn domain(ops: &[Op], endpoint: u32, idx: &[usize], out: &mut Vec<DomainViolatio
                 endpoint,
                 ops: vec![a, b],
                 detail: format!(
-                    "op {b} applied if_newer generation {g} after op {a} had applied \
+                    "op {} applied if_newer generation {g} after op {} had applied \
                      generation {} (nothing in between could lower the alias)",
+                    b + 1,
+                    a + 1,
                     gen_of(a)
                 ),
             });
@@ -788,8 +792,10 @@ fn domain(ops: &[Op], endpoint: u32, idx: &[usize], out: &mut Vec<DomainViolatio
                 endpoint,
                 ops: vec![a, b],
                 detail: format!(
-                    "op {b} was accepted with fence {fb} below fence {t} of op {a}, which \
-                     completed before it"
+                    "op {} was accepted with fence {fb} below fence {t} of op {}, which \
+                     completed before it",
+                    b + 1,
+                    a + 1
                 ),
             });
         }
@@ -834,9 +840,16 @@ fn domain(ops: &[Op], endpoint: u32, idx: &[usize], out: &mut Vec<DomainViolatio
                 ops: involved,
                 detail: match gone {
                     Some(d) => {
-                        format!("op {b} applied generation {g}, whose tree op {d} had deleted")
+                        format!(
+                            "op {} applied generation {g}, whose tree op {} had deleted",
+                            b + 1,
+                            d + 1
+                        )
                     }
-                    None => format!("op {b} applied generation {g}, whose tree was never put"),
+                    None => format!(
+                        "op {} applied generation {g}, whose tree was never put",
+                        b + 1
+                    ),
                 },
             });
         }
@@ -890,8 +903,9 @@ fn domain(ops: &[Op], endpoint: u32, idx: &[usize], out: &mut Vec<DomainViolatio
                 endpoint,
                 ops: involved,
                 detail: format!(
-                    "op {d}: safe clean-up deleted tree {g} while the endpoint's {what} \
-                     referred to it"
+                    "op {}: safe clean-up deleted tree {g} while the endpoint's {what} \
+                     referred to it",
+                    d + 1
                 ),
             });
         }
@@ -957,33 +971,40 @@ pub struct CheckResult {
     pub unknown_endpoints: Vec<u32>,
     /// Why some endpoints are `unknown`: the bounds exceeded, in words (`None` when none is).
     pub unknown_reason: Option<String>,
+    /// Operations the recording ring dropped before this history (> 0: not judged).
+    pub dropped: u64,
     /// The bounds the check ran with.
     pub timeout: Option<Duration>,
     pub max_states: usize,
 }
 
 impl CheckResult {
-    /// The result as the documented JSON document.
+    /// The result as the documented JSON document. Operations are numbered from 1 there, as
+    /// people count them (op N: the N-th operation of the file; `op_base` says so), while the
+    /// fields of this struct index `History::ops` from 0.
     pub fn to_json(&self) -> Value {
+        let people = |ops: &[usize]| ops.iter().map(|&i| i + 1).collect::<Vec<_>>();
         let mut doc = json!({
+            "op_base": 1,
             "verdict": self.verdict.name(),
             "operations": self.operations,
             "endpoints": self.endpoints,
             "elapsed_s": self.elapsed_s,
             "illegal": self.illegal.as_ref().map(|i| json!({
                 "endpoint": i.endpoint,
-                "window": i.window,
+                "window": people(&i.window),
                 "reason": i.reason,
             })),
             "illegal_endpoints": self.illegal_endpoints,
             "domain_violations": self.domain_violations.iter().map(|v| json!({
                 "check": v.check,
                 "endpoint": v.endpoint,
-                "ops": v.ops,
+                "ops": people(&v.ops),
                 "detail": v.detail,
             })).collect::<Vec<_>>(),
             "unknown_endpoints": self.unknown_endpoints,
             "unknown_reason": self.unknown_reason,
+            "dropped": self.dropped,
             "bounds": {
                 "timeout_s": self.timeout.map(|t| t.as_secs_f64()),
                 "max_states": self.max_states,
@@ -992,7 +1013,7 @@ impl CheckResult {
         if let Some(lin) = &self.linearizations {
             doc["linearizations"] = json!(lin
                 .iter()
-                .map(|(e, order)| (e.to_string(), json!(order)))
+                .map(|(e, order)| (e.to_string(), json!(people(order))))
                 .collect::<serde_json::Map<String, Value>>());
         }
         doc
@@ -1010,6 +1031,9 @@ pub fn check_with(history: &History, opts: CheckOptions) -> CheckResult {
     let start = Instant::now();
     let deadline = opts.timeout.map(|t| start + t);
     let ops = &history.ops;
+    if history.dropped > 0 {
+        return truncated(history, opts, start);
+    }
     // Partition: op positions grouped by endpoint, history order kept within each.
     let mut keyed: Vec<u64> = ops
         .iter()
@@ -1158,6 +1182,35 @@ pub fn check_with(history: &History, opts: CheckOptions) -> CheckResult {
         unknown_reason: unknown_reason.filter(|r| !r.is_empty()).or_else(|| {
             (verdict == Verdict::Unknown).then(|| "a search thread failed (internal)".into())
         }),
+        dropped: 0,
+        timeout: opts.timeout,
+        max_states: opts.max_states,
+    }
+}
+
+/// A truncated history is not judged: its first operations ran from a state nobody recorded,
+/// so a search could only guess (and would call a correct store illegal).
+fn truncated(history: &History, opts: CheckOptions, start: Instant) -> CheckResult {
+    let mut endpoints: Vec<u32> = history.ops.iter().map(|o| o.endpoint).collect();
+    endpoints.sort_unstable();
+    endpoints.dedup();
+    CheckResult {
+        verdict: Verdict::Unknown,
+        operations: history.ops.len(),
+        endpoints: endpoints.len(),
+        elapsed_s: Some(start.elapsed().as_secs_f64()),
+        illegal: None,
+        illegal_endpoints: Vec::new(),
+        domain_violations: Vec::new(),
+        linearizations: opts.linearizations.then(BTreeMap::new),
+        unknown_endpoints: endpoints,
+        unknown_reason: Some(format!(
+            "truncated history: the recording ring dropped {} earlier operations, so the state \
+             the kept ones start from is unknown (record with a larger history= capacity, or \
+             only some endpoints with set_history_endpoints)",
+            history.dropped
+        )),
+        dropped: history.dropped,
         timeout: opts.timeout,
         max_states: opts.max_states,
     }

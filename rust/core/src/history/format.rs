@@ -85,9 +85,20 @@ fn gen_or_null(g: u64) -> Opt<u64> {
     Opt((g != 0).then_some(g))
 }
 
-/// The `jsonl` form of a history: one line per operation, in the history's order.
+/// The first line of a truncated history's `jsonl` form (then one line per operation).
+const TRUNCATED_KEY: &str = "truncated";
+
+/// The `jsonl` form of a history: one line per operation, in the history's order, after a
+/// `{"truncated":{"dropped":N}}` line when the recording ring dropped older operations.
 pub fn write_jsonl(history: &History) -> Vec<u8> {
     let mut out = String::with_capacity(history.ops.len() * 160);
+    if history.dropped > 0 {
+        let _ = writeln!(
+            out,
+            "{{\"{TRUNCATED_KEY}\":{{\"dropped\":{}}}}}",
+            history.dropped
+        );
+    }
     let holder = |h: u32| json_str(history.holders.get(h as usize).map_or("?", |s| s));
     for op in &history.ops {
         let _ = write!(
@@ -213,6 +224,13 @@ pub fn write_jepsen(history: &History) -> Vec<u8> {
     events.sort_unstable();
     let holder = |h: u32| json_str(history.holders.get(h as usize).map_or("?", |s| s));
     let mut out = String::with_capacity(events.len() * 140);
+    if history.dropped > 0 {
+        let _ = writeln!(
+            out,
+            "; truncated: the recording ring dropped {} earlier operations",
+            history.dropped
+        );
+    }
     for (index, &(time, _, i, completion)) in events.iter().enumerate() {
         let op = &history.ops[i];
         let (args, result, ok) = edn_value(op, &holder);
@@ -628,6 +646,7 @@ pub fn parse_jsonl(bytes: &[u8]) -> Result<History> {
             + 1;
         bad(line, "not UTF-8 text")
     })?;
+    let (text, dropped, first) = truncation(text)?;
     // Lines are parsed in chunks on several threads; the order checks then run over the
     // merged operations in one pass. Of several errors, the one on the first line is given.
     const CHUNK_BYTES: usize = 1 << 20;
@@ -638,7 +657,7 @@ pub fn parse_jsonl(bytes: &[u8]) -> Result<History> {
         threads
     };
     let mut chunks: Vec<(&str, usize)> = Vec::with_capacity(parts);
-    let (mut rest, mut line) = (text, 1usize);
+    let (mut rest, mut line) = (text, first);
     for k in 0..parts {
         let cut = if k + 1 == parts {
             rest.len()
@@ -715,7 +734,30 @@ pub fn parse_jsonl(bytes: &[u8]) -> Result<History> {
     Ok(History {
         ops,
         holders: holders.names,
+        dropped,
     })
+}
+
+/// The operations' text, the number of operations dropped before them and the line the
+/// operations start on: a first line `{"truncated":{"dropped":N}}` (N >= 1) marks a history
+/// whose recording ring dropped older operations.
+fn truncation(text: &str) -> Result<(&str, u64, usize)> {
+    let first = text.split('\n').next().unwrap_or("");
+    if !first
+        .trim_start()
+        .starts_with(&format!("{{\"{TRUNCATED_KEY}\""))
+    {
+        return Ok((text, 0, 1));
+    }
+    let Some(end) = text.find('\n') else {
+        return Err(bad(1, "truncated: the last line has no end of line"));
+    };
+    let value: Value = serde_json::from_str(first.trim_end_matches('\r'))
+        .map_err(|e| bad(1, format_args!("invalid JSON: {e}")))?;
+    let header = Fields::new(&value, 1, "truncation header", &[TRUNCATED_KEY])?;
+    let inner = Fields::new(header.get(TRUNCATED_KEY), 1, "truncated", &["dropped"])?;
+    let dropped = inner.positive("dropped", i64::MAX as u64)?;
+    Ok((&text[end + 1..], dropped, 2))
 }
 
 /// The operations of consecutive lines (holders numbered locally), up to the first bad one.

@@ -136,6 +136,13 @@ impl Store {
         store
     }
 
+    /// This store, recording its last `capacity` completed operations from now on (0: none);
+    /// for a store made otherwise, such as a restored one.
+    pub fn keep_history(mut self, capacity: usize) -> Self {
+        self.history = (capacity > 0).then(|| Box::new(Recorder::new(capacity)));
+        self
+    }
+
     /// The recorder, when the store keeps a history.
     pub fn recorder(&self) -> Option<&Recorder> {
         self.history.as_deref()
@@ -162,7 +169,14 @@ impl Store {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        Some((History { ops, holders }, dropped))
+        Some((
+            History {
+                ops,
+                holders,
+                dropped,
+            },
+            dropped,
+        ))
     }
 
     /// Write the history to `path` atomically in `format`; returns the number of operations.
