@@ -15,6 +15,7 @@ use std::path::Path;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::atomic_file::output_path_problem;
 use crate::error::{Error, Result};
 use crate::history::{write_jepsen, write_jsonl, Format, History, OpKind, Recorder};
 use crate::name::{canonical_name, NameTable};
@@ -187,9 +188,11 @@ impl Store {
                 "this store records no history (make it with history=CAPACITY)".into(),
             ));
         };
-        check_output_path(path).map_err(|e| {
-            Error::InvalidArgument(e.to_string().replacen("snapshot", "history", 1))
-        })?;
+        if let Some(why) = output_path_problem(path) {
+            return Err(Error::InvalidArgument(format!(
+                "cannot write history {path:?}: {why}"
+            )));
+        }
         let bytes = match format {
             Format::Jsonl => write_jsonl(&history),
             Format::Jepsen => write_jepsen(&history),
