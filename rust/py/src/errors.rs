@@ -52,10 +52,8 @@ impl<T> OrRaise<T> for dnsrace_core::Result<T> {
 
 /// Run `f`, turning a Rust panic into `dnsrace.errors.InternalError` instead of letting it
 /// reach Python as a crash. The core validates before it mutates, so a panic leaves no change.
-/// While a store records a history, the call is recorded as its caller's client
-/// (`history::as_caller`: the asyncio task or the told client).
 pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
-    match catch_unwind(AssertUnwindSafe(|| crate::history::as_caller(f))) {
+    match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(payload) => {
             let what = payload

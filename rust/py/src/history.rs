@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use dnsrace_core::history::{
-    check_with, parse_jsonl, recording, with_caller, Caller, CheckOptions, CheckResult, History,
+    check_with, parse_jsonl, set_caller_source, Caller, CheckOptions, CheckResult, History,
     Recorder, DEFAULT_MAX_STATES, DEFAULT_TIMEOUT, MAX_MAX_STATES, MAX_TIMEOUT,
 };
 use pyo3::exceptions::PyDeprecationWarning;
@@ -17,6 +17,7 @@ use crate::errors::{guard, InvalidArgument, OrRaise};
 
 /// The checker's functions and its bounds (defined once, in the core) as module constants.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    set_caller_source(caller_source);
     m.add_function(wrap_pyfunction!(parse_history, m)?)?;
     m.add_function(wrap_pyfunction!(check_history, m)?)?;
     m.add("CHECK_DEFAULT_TIMEOUT_S", DEFAULT_TIMEOUT.as_secs_f64())?;
@@ -201,15 +202,11 @@ fn current_caller(py: Python<'_>) -> PyResult<Option<Caller>> {
     Ok((caller != Caller::default()).then_some(caller))
 }
 
-/// Run a binding call as its caller's client while any store records (two context variable
-/// reads and the running task; nothing when no store records).
-pub fn as_caller<T>(f: impl FnOnce() -> T) -> T {
-    if !recording() {
-        return f();
-    }
-    // Attached already (every binding call is); a failure to tell leaves the thread's id.
-    let caller = Python::attach(|py| current_caller(py).unwrap_or(None));
-    with_caller(caller, f)
+/// The caller source of the core: asked at the start of each call on a recording store,
+/// with the interpreter attached again if the call detached (no store lock is held then). A
+/// failure to tell leaves the thread as the client.
+fn caller_source() -> Option<Caller> {
+    Python::attach(|py| current_caller(py).unwrap_or(None))
 }
 
 /// `RecordStore.set_history_context`: this store's client for the calling thread or asyncio

@@ -34,7 +34,7 @@ pub use check::{
 pub use domain::DomainViolation;
 pub use format::Format;
 pub use read::parse_jsonl;
-pub use recorder::{recording, with_caller, Caller, Recorder};
+pub use recorder::{set_caller_source, with_caller, Caller, Recorder};
 pub use search::Exceeded;
 pub use write::{write_jepsen, write_jsonl};
 

@@ -3,7 +3,8 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
 use std::thread::ThreadId;
 use std::time::Instant;
 
@@ -21,7 +22,10 @@ pub struct Caller {
 }
 
 thread_local! {
-    static CALLER: RefCell<Option<Caller>> = const { RefCell::new(None) };
+    /// The caller of [`with_caller`]'s scope.
+    static SCOPED: RefCell<Option<Caller>> = const { RefCell::new(None) };
+    /// The caller of the call this thread is making ([`Recorder::begin`] to `record`).
+    static CURRENT: RefCell<Option<Caller>> = const { RefCell::new(None) };
 }
 
 /// Run `f` with its recorded calls made by `caller` (`None`: the thread's own identity, or
@@ -31,23 +35,24 @@ pub fn with_caller<T>(caller: Option<Caller>, f: impl FnOnce() -> T) -> T {
     impl Drop for Restore {
         fn drop(&mut self) {
             let previous = self.0.take();
-            CALLER.with(|c| *c.borrow_mut() = previous);
+            SCOPED.with(|c| *c.borrow_mut() = previous);
         }
     }
-    let _restore = Restore(CALLER.with(|c| c.replace(caller)));
+    let _restore = Restore(SCOPED.with(|c| c.replace(caller)));
     f()
+}
+
+/// Where a binding says who calls, asked at the start of each call on a recording store
+/// (outside [`with_caller`]), before the store takes any lock. Only such calls pay for it.
+static CALLER_SOURCE: OnceLock<fn() -> Option<Caller>> = OnceLock::new();
+
+/// Install the binding's caller source (once per process; later calls change nothing).
+pub fn set_caller_source(source: fn() -> Option<Caller>) {
+    let _ = CALLER_SOURCE.set(source);
 }
 
 /// Recorder ids, never reused (a binding keys its told clients by them).
 static NEXT_RECORDER: AtomicU64 = AtomicU64::new(1);
-
-/// Recorders alive in this process: a binding asks this before working out who calls.
-static RECORDERS: AtomicUsize = AtomicUsize::new(0);
-
-/// Whether any store of this process records a history.
-pub fn recording() -> bool {
-    RECORDERS.load(Relaxed) > 0
-}
 
 /// A client numbered automatically: a thread, or a task its caller named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,15 +85,8 @@ pub struct Recorder {
     last: AtomicU64,
 }
 
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        RECORDERS.fetch_sub(1, Relaxed);
-    }
-}
-
 impl Recorder {
     pub fn new(capacity: usize) -> Self {
-        RECORDERS.fetch_add(1, Relaxed);
         Recorder {
             id: NEXT_RECORDER.fetch_add(1, Relaxed),
             capacity,
@@ -143,6 +141,16 @@ impl Recorder {
         self.virtual_on.store(false, Relaxed);
     }
 
+    /// The start of a call: who makes it (the scope's caller, else the binding's source), kept
+    /// for `record`, and the call's timestamp.
+    pub fn begin(&self) -> u64 {
+        let caller = SCOPED
+            .with(|c| c.borrow().clone())
+            .or_else(|| CALLER_SOURCE.get().and_then(|source| source()));
+        CURRENT.with(|c| *c.borrow_mut() = caller);
+        self.stamp()
+    }
+
     /// A timestamp: real nanoseconds since the store was made, or the virtual time bumped past
     /// the last stamp (strictly increasing).
     pub fn stamp(&self) -> u64 {
@@ -168,7 +176,7 @@ impl Recorder {
             return;
         }
         let me = std::thread::current().id();
-        let (told, task) = CALLER.with(|c| match &*c.borrow() {
+        let (told, task) = CURRENT.with(|c| match &*c.borrow() {
             Some(caller) => (
                 caller
                     .told

@@ -153,7 +153,7 @@ impl Store {
     #[inline(always)]
     pub(super) fn stamp(&self) -> u64 {
         match &self.history {
-            Some(h) => h.stamp(),
+            Some(h) => h.begin(),
             None => 0,
         }
     }
