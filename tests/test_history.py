@@ -350,6 +350,39 @@ def test_cli_check_of_the_wide_history_is_bounded_exit_3(tmp_path: Path) -> None
     assert doc["verdict"] == "unknown" and doc["bounds"]["timeout_s"] == 60.0
     r = _dnsrace("check", str(wide), "--timeout", "0.2", "--max-states", "1000000000")
     assert r.returncode == 3 and "time bound exceeded: 0.2 s" in r.stdout, r.stdout
+    # The page commands run the same bounded checker: the page shows the verdict unknown.
+    for args in (
+        ["view", str(wide), "-o", str(tmp_path / "v.html")],
+        ["check", str(wide), "--html", str(tmp_path / "c.html")],
+    ):
+        r = _dnsrace(*args, "--max-states", "50000")
+        assert r.returncode in (0, 3), r.stderr
+    for page in ("v.html", "c.html"):
+        assert '"verdict":"unknown"' in (tmp_path / page).read_text()
+
+
+def test_cli_check_turns_an_allocation_failure_in_the_search_into_unknown(
+    tmp_path: Path,
+) -> None:
+    """With an address-space limit below the memory bound, the memo's growth is refused by
+    the allocator: the verdict is unknown (exit 3), not an abort (exit 134)."""
+    import resource
+
+    wide = tmp_path / "wide.jsonl"
+    wide.write_bytes(WIDE20)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (100 << 20, 100 << 20))
+
+    r = subprocess.run(
+        [sys.executable, "-m", "dnsrace", "check", str(wide), "--max-states", str(1 << 30)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limit,
+    )
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    assert "memory allocation failed while growing the memo" in r.stdout
 
 
 @pytest.mark.parametrize(
