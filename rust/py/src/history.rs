@@ -219,9 +219,23 @@ pub fn set_context(
 ) -> PyResult<()> {
     let (_, var) = vars(py)?;
     let owner = current_task(py)?;
+    recorder.set_time(time_ns);
+    let old = var.call_method0("get")?;
+    let old = old.cast::<PyDict>().ok();
+    if let Some(old) = old {
+        // Told again what holds already (a simulator tells before every call): no copy.
+        let same = match (old.get_item(recorder.id())?, client) {
+            (Some(v), Some(c)) => v.extract::<(u32, Option<u64>)>().ok() == Some((c, owner)),
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return Ok(());
+        }
+    }
     // A new dict each time: the copies other tasks and threads hold stay as they are.
     let told = PyDict::new(py);
-    if let Ok(old) = var.call_method0("get")?.cast::<PyDict>() {
+    if let Some(old) = old {
         told.update(old.as_mapping())?;
     }
     match client {
@@ -233,6 +247,5 @@ pub fn set_context(
         }
     }
     var.call_method1("set", (told,))?;
-    recorder.set_time(time_ns);
     Ok(())
 }
