@@ -3,8 +3,8 @@
 //! linearizable iff each endpoint's is), in parallel over endpoints, plus the domain checks,
 //! within a time and a memory bound; and the result document.
 //!
-//! Modules, as Porcupine separates them: [`super::model`] (states and steps), [`super::search`]
-//! (Wing–Gong/Lowe), [`super::domain`] (rules without search), this driver.
+//! Modules, as Porcupine separates them: `model` (states and steps), `search`
+//! (Wing–Gong/Lowe), `domain` (rules without search), this driver.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};

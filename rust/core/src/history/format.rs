@@ -1,7 +1,7 @@
 //! History files: `jsonl` (one object per operation per endpoint, after a truncation mark
 //! when the recording ring dropped operations; read back with strict validation naming the
-//! line: [`super::read`]) and `jepsen` (EDN invoke/completion pairs); both written by
-//! [`super::write`].
+//! line: `read`) and `jepsen` (EDN invoke/completion pairs); both written by
+//! `write`.
 
 use crate::error::{Error, Result};
 

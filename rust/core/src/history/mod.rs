@@ -11,6 +11,13 @@
 //! caller's virtual time ([`Recorder::set_context`]), which the recorder bumps by 1 ns on each
 //! tie so that a virtual-clock run's operations are strictly ordered (the tie-breaking sequence
 //! number, folded into the time).
+//!
+//! Modules: `recorder` (the ring, the clock, who calls); `format`, `read` and `write`
+//! (the files); the checker as Porcupine separates it: `model` (states and steps),
+//! `search` (Wing–Gong/Lowe, memo within a memory bound), `domain` (rules checked without
+//! search) and `check` (the driver: bounds, parallel endpoints, the result document).
+//! Imports run one way: the store records through this module, which knows the store only
+//! through the leaf `flip_types`.
 
 use crate::flip_types::{Mode, Outcome};
 

@@ -1,4 +1,4 @@
-//! Reading `jsonl` histories, strictly (formats: [`super::format`]): every error names its
+//! Reading `jsonl` histories, strictly (formats: `format`): every error names its
 //! line, counted from 1.
 
 use serde_json::{Map, Value};

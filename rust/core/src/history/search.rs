@@ -22,9 +22,9 @@ pub(super) enum Search {
 /// The bound a search ran past (its verdict is then `unknown`, never a guess).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exceeded {
-    /// The time bound ([`CheckOptions::timeout`]).
+    /// The time bound ([`super::CheckOptions::timeout`]).
     Time,
-    /// The memory bound: more states in the memo than [`CheckOptions::max_states`].
+    /// The memory bound: more states in the memo than [`super::CheckOptions::max_states`].
     States,
     /// The allocator refused to grow the memo (below the memory bound).
     Allocation,

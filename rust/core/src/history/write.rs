@@ -1,4 +1,4 @@
-//! Writing histories: `jsonl` and `jepsen` (formats: [`super::format`]).
+//! Writing histories: `jsonl` and `jepsen` (formats: `format`).
 
 use std::fmt::Write as _;
 
