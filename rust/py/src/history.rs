@@ -140,36 +140,59 @@ fn max_states_arg(max_states: Option<u64>) -> PyResult<usize> {
 // ------------------------------------------------------------------------------ clients
 
 /// The context variables of `dnsrace.history._context` (`TASK`: the task whose context this
-/// is; `TOLD`: `{recorder id: (client, owner task)}`), and `sys.modules`.
-static VARS: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
-static SYS_MODULES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+/// is; `TOLD`: `{recorder id: (client, owner task)}`) as bound methods (`TASK.get`, `TASK.set`,
+/// `TOLD.get`, `TOLD.set`), `sys.modules`, and asyncio's `_get_running_loop` and
+/// `current_task` once asyncio is imported: looked up once, since every recorded call asks.
+struct Vars {
+    task_get: Py<PyAny>,
+    task_set: Py<PyAny>,
+    told_get: Py<PyAny>,
+    told_set: Py<PyAny>,
+    modules: Py<PyDict>,
+}
+static VARS: PyOnceLock<Vars> = PyOnceLock::new();
+static ASYNCIO: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
 
-fn vars(py: Python<'_>) -> PyResult<(&Bound<'_, PyAny>, &Bound<'_, PyAny>)> {
-    let (task, told) = VARS.get_or_try_init(py, || {
+fn vars(py: Python<'_>) -> PyResult<&Vars> {
+    VARS.get_or_try_init(py, || {
         let m = py.import("dnsrace.history._context")?;
-        Ok::<_, PyErr>((m.getattr("TASK")?.unbind(), m.getattr("TOLD")?.unbind()))
-    })?;
-    Ok((task.bind(py), told.bind(py)))
+        let (task, told) = (m.getattr("TASK")?, m.getattr("TOLD")?);
+        let modules = py
+            .import("sys")?
+            .getattr("modules")?
+            .cast_into::<PyDict>()?;
+        Ok::<_, PyErr>(Vars {
+            task_get: task.getattr("get")?.unbind(),
+            task_set: task.getattr("set")?.unbind(),
+            told_get: told.getattr("get")?.unbind(),
+            told_set: told.getattr("set")?.unbind(),
+            modules: modules.unbind(),
+        })
+    })
 }
 
 /// The `id()` of the asyncio task running on this thread, if any (asyncio is not imported
 /// for it).
 fn current_task(py: Python<'_>) -> PyResult<Option<u64>> {
-    let modules = SYS_MODULES.get_or_try_init(py, || {
-        let m = py
-            .import("sys")?
-            .getattr("modules")?
-            .cast_into::<PyDict>()?;
-        Ok::<_, PyErr>(m.unbind())
-    })?;
-    let Some(asyncio) = modules.bind(py).get_item("asyncio")? else {
-        return Ok(None);
+    let (running_loop, current) = match ASYNCIO.get(py) {
+        Some(fns) => fns,
+        None => {
+            let Some(asyncio) = vars(py)?.modules.bind(py).get_item("asyncio")? else {
+                return Ok(None);
+            };
+            ASYNCIO.get_or_try_init(py, || {
+                Ok::<_, PyErr>((
+                    asyncio.getattr("_get_running_loop")?.unbind(),
+                    asyncio.getattr("current_task")?.unbind(),
+                ))
+            })?
+        }
     };
-    let event_loop = asyncio.call_method0("_get_running_loop")?;
+    let event_loop = running_loop.bind(py).call0()?;
     if event_loop.is_none() {
         return Ok(None);
     }
-    let task = asyncio.call_method1("current_task", (event_loop,))?;
+    let task = current.bind(py).call1((event_loop,))?;
     Ok((!task.is_none()).then(|| task.as_ptr() as u64))
 }
 
@@ -179,9 +202,9 @@ fn current_task(py: Python<'_>) -> PyResult<Option<u64>> {
 /// share an id never overlap, so they may share a client.
 fn current_caller(py: Python<'_>) -> PyResult<Option<Caller>> {
     let task = current_task(py)?;
-    let (task_var, told_var) = vars(py)?;
+    let vars = vars(py)?;
     let mut caller = Caller::default();
-    let told = told_var.call_method0("get")?;
+    let told = vars.told_get.bind(py).call0()?;
     if let Ok(told) = told.cast::<PyDict>() {
         for (recorder, value) in told.iter() {
             let (client, owner): (u32, Option<u64>) = value.extract()?;
@@ -190,14 +213,15 @@ fn current_caller(py: Python<'_>) -> PyResult<Option<Caller>> {
             }
         }
     }
+    let mine: Option<u64> = vars.task_get.bind(py).call0()?.extract()?;
     caller.task = match task {
         Some(id) => {
-            if task_var.call_method0("get")?.extract::<Option<u64>>()? != Some(id) {
-                task_var.call_method1("set", (id,))?;
+            if mine != Some(id) {
+                vars.task_set.bind(py).call1((id,))?;
             }
             Some(id)
         }
-        None => task_var.call_method0("get")?.extract()?,
+        None => mine,
     };
     Ok((caller != Caller::default()).then_some(caller))
 }
@@ -217,10 +241,10 @@ pub fn set_context(
     client: Option<u32>,
     time_ns: Option<u64>,
 ) -> PyResult<()> {
-    let (_, var) = vars(py)?;
+    let vars = vars(py)?;
     let owner = current_task(py)?;
     recorder.set_time(time_ns);
-    let old = var.call_method0("get")?;
+    let old = vars.told_get.bind(py).call0()?;
     let old = old.cast::<PyDict>().ok();
     if let Some(old) = old {
         // Told again what holds already (a simulator tells before every call): no copy.
@@ -246,6 +270,6 @@ pub fn set_context(
             }
         }
     }
-    var.call_method1("set", (told,))?;
+    vars.told_set.bind(py).call1((told,))?;
     Ok(())
 }
