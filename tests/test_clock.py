@@ -188,6 +188,11 @@ def test_bad_arguments_are_refused_without_leaking_the_coroutine() -> None:
 
     with pytest.raises(InvalidArgument, match="not both"):
         clock.run(main(), seed=1, schedule=FifoSchedule())
+    for start in ("soon", float("nan"), float("inf"), True):
+        with pytest.raises(InvalidArgument, match="start"):
+            clock.run(main(), start=start)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match=r"run\(main\(\)\)"):
+        clock.run(main)  # type: ignore[arg-type]
 
 
 def test_the_clock_imports_nothing_optional() -> None:

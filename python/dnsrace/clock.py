@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import heapq
+import math
 import selectors
 import threading
 from collections.abc import Callable, Coroutine, Mapping
@@ -72,6 +73,10 @@ def _deadlock() -> VirtualDeadlock:
             " cannot wait for threads: hand the work to asyncio.to_thread, which it runs inline"
         )
     return VirtualDeadlock(message)
+
+
+def _is_finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _callable_name(func: Callable[..., Any], args: tuple[Any, ...]) -> str:
@@ -137,13 +142,20 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         *,
         threads: ThreadPolicy = "inline",
     ) -> None:
-        self._virtual_now = float(start)
+        self._virtual_now = 0.0
         self.schedule = schedule
         self.threads: ThreadPolicy = threads
         super().__init__(_NonBlockingSelector(self._advance))
+        # Checked after the base init, whose finaliser expects its fields.
+        problem = None
         if threads not in _THREAD_POLICIES:
-            self.close()  # checked after the base init, whose finaliser expects its fields
-            raise InvalidArgument(f"threads must be 'inline' or 'refuse', got {threads!r}")
+            problem = f"threads must be 'inline' or 'refuse', got {threads!r}"
+        elif not _is_finite_number(start):
+            problem = f"start must be a finite number of seconds, got {start!r}"
+        if problem is not None:
+            self.close()
+            raise InvalidArgument(problem)
+        self._virtual_now = float(start)
 
     def time(self) -> float:
         return self._virtual_now
@@ -255,6 +267,10 @@ def run(
     ``schedule`` passes any other schedule instead (not together with ``seed``). ``start`` is
     the virtual time at the start; ``threads`` is the thread rule (``"inline"`` or ``"refuse"``).
     """
+    if not asyncio.iscoroutine(main):
+        raise InvalidArgument(
+            f"expected a coroutine, got {main!r}: call the coroutine function, run(main())"
+        )
     if seed is not None and schedule is not None:
         main.close()
         raise InvalidArgument("give a seed or a schedule, not both")
