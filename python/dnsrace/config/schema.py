@@ -34,6 +34,7 @@ __all__ = [
     "Float",
     "Int",
     "Str",
+    "check_plain",
     "check_value",
     "field_bounds",
     "field_type",
@@ -105,7 +106,7 @@ def validate(cls: type[T], data: Any, *, prefix: str = "") -> T:
             prefix.rstrip("."),
             f"must be a table (a TOML document or a JSON object), got {show(data)}",
         )
-    _check_plain(data, prefix.rstrip("."))
+    check_plain(data, prefix.rstrip("."))
     from pydantic import ValidationError
 
     token = _VALIDATING.set(True)
@@ -129,7 +130,7 @@ def _join(prefix: str, path: str) -> str:
 _PLAIN_LEAVES = (str, int, float, bool, type(None))
 
 
-def _check_plain(data: dict[str, Any], where: str) -> None:
+def check_plain(data: dict[str, Any], where: str) -> None:
     """Refuse what is not plain TOML/JSON data, nested deeper than MAX_DEPTH or longer than
     MAX_LIST, walking with an explicit stack (never recursing on the input's shape)."""
     import datetime
@@ -180,7 +181,10 @@ def show(value: Any) -> str:
         if value.bit_length() <= 96:
             return str(value)
         # Never str() of a huge integer: Python refuses past 4,300 digits, and it is no help.
-        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+        size = abs(value)
+        digits = int((size.bit_length() - 1) * 0.30102999566398) + 1
+        digits += size >= 10**digits
+        return f"an integer of {digits:,} digits"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, str):

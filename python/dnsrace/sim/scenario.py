@@ -38,7 +38,17 @@ from dnsrace.config.limits import (
     MAX_TEXT_CHARS,
     MIN_STEP_S,
 )
-from dnsrace.config.schema import CONFIG, Bool, Float, Int, Str, show, validate, validating
+from dnsrace.config.schema import (
+    CONFIG,
+    Bool,
+    Float,
+    Int,
+    Str,
+    check_plain,
+    show,
+    validate,
+    validating,
+)
 from dnsrace.sim.disciplines import (
     Cleanup,
     Discipline,
@@ -333,11 +343,15 @@ class CustomDiscipline:
     name: Annotated[Str, MaxLen(64)] = ""
     """The discipline's name in reports (required, not a preset's)."""
     guard: Guard = "plan_start"
+    """The generation check: none, at plan start, under the lock, a fence, or a store CAS."""
     lock: Lock = "lease"
+    """The per-endpoint lock: none or a lease (under_lock and fence need a lease)."""
     cleanup: Cleanup = "unsafe_age"
+    """Clean-up of old trees: by age, check-then-delete, or one atomic safe step."""
     trees_kept: TreesKept = 3
     """Recent trees clean-up keeps."""
     on_dangling: OnDangling = "stuck"
+    """What a refused dangling flip does: the endpoint stays stuck, or is repaired."""
 
 
 @dataclass(frozen=True)
@@ -590,15 +604,17 @@ def parse_scenario(data: Any) -> Scenario:
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The TOML-shaped tables of a scenario (``parse_scenario`` of it gives it back)."""
 
-    def plain(value: Any) -> Any:
+    def plain(value: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:  # only a scenario built in code with odd values gets here
+            raise ScenarioError("", f"nested deeper than {MAX_DEPTH} tables or arrays")
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return {
-                f.name: plain(getattr(value, f.name))
+                f.name: plain(getattr(value, f.name), depth + 1)
                 for f in dataclasses.fields(value)
                 if getattr(value, f.name) is not None
             }
         if isinstance(value, tuple | list):
-            return [plain(v) for v in value]
+            return [plain(v, depth + 1) for v in value]
         return value
 
     out: dict[str, Any] = plain(scenario)
@@ -664,6 +680,9 @@ def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[
     """A deep copy of scenario tables with dotted keys set (``{"endpoints.count": 0}``)."""
     if not isinstance(data, dict):
         raise ScenarioError("", f"a scenario must be a table, got {show(data)}")
+    check_plain(data, "")  # bounded depth before deepcopy recurses through it
+    for value in overrides.values():
+        check_plain({"v": value}, "")
     out = copy.deepcopy(data)
     for key, value in overrides.items():
         table = out
