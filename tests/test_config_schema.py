@@ -22,8 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dnsrace.collapse.config import CollapseConfig, CollapseError, config_from_mapping
-from dnsrace.config import ScenarioError, check_field, field_bounds, json_schema
-from dnsrace.config import bounds_doc, limits
+from dnsrace.config import ScenarioError, bounds_doc, check_field, field_bounds, json_schema, limits
 from dnsrace.config.schema import _unwrap, field_type, leaf_paths
 from dnsrace.sim.scenario import (
     Scenario,
@@ -77,13 +76,13 @@ def _bounds(cls: Any, path: str) -> tuple[Any, Any, bool, bool]:
 
 def assert_within_bounds(obj: Any, cls: Any) -> None:
     """Every numeric leaf of a validated config lies within its field's bounds."""
-    for path, tp in leaf_paths(cls):
+    for path, _tp in leaf_paths(cls):
         value: Any = obj
         for part in path.split("."):
             value = getattr(value, part)
         items = value if isinstance(value, tuple) else (value,)
         for i, item in enumerate(items):
-            if item is None or isinstance(item, bool | str) or isinstance(item, tuple):
+            if item is None or isinstance(item, (bool | str, tuple)):
                 continue
             where = f"{path}[{i}]" if isinstance(value, tuple) else path
             if dataclasses.is_dataclass(item):
@@ -346,7 +345,7 @@ def test_every_numeric_field_is_bounded_above() -> None:
     unbounded = [t for k, _, t in BOUNDED if field_bounds(k, t)[1] is None]  # type: ignore[arg-type]
     assert not unbounded
     kinds = {(k, p) for k, p, _ in BOUNDED}
-    for cls, kind, leaves in (
+    for _cls, kind, leaves in (
         (Scenario, "scenario", SCENARIO_LEAVES),
         (CollapseConfig, "collapse", COLLAPSE_LEAVES),
     ):

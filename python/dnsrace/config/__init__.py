@@ -40,12 +40,12 @@ def config_class(kind: Kind) -> Any:
 def json_schema(kind: Kind) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file or of a ``[collapse]`` table, for
     editors. A scenario file may hold a ``[collapse]`` table (``dnsrace run``'s phase 2)."""
-    from dnsrace.config.schema import _adapter
+    from dnsrace.config.schema import json_schema_of
 
     if kind == "collapse":
         out = _collapse_table_schema()
     else:
-        out = _adapter(config_class("scenario")).json_schema()
+        out = json_schema_of(config_class("scenario"))
         collapse = _collapse_table_schema()
         out.setdefault("$defs", {}).update(collapse.pop("$defs", {}))
         out["$defs"]["CollapseTable"] = collapse
@@ -60,9 +60,9 @@ def _collapse_table_schema() -> dict[str, Any]:
     """A ``[collapse]`` table: CollapseConfig's fields but ``outages`` (replay windows come from
     phase 1), plus ``trigger_from``; ``deadline_s = "none"`` stands for no deadline."""
     from dnsrace.collapse.config import TRIGGER_FROM
-    from dnsrace.config.schema import _adapter
+    from dnsrace.config.schema import json_schema_of
 
-    out: dict[str, Any] = _adapter(config_class("collapse")).json_schema()
+    out = json_schema_of(config_class("collapse"))
     props = out["properties"]
     props.pop("outages", None)
     deadline = props["deadline_s"]

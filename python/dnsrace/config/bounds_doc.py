@@ -73,9 +73,9 @@ def _kind(node: dict[str, Any]) -> str:
         return " \\| ".join(f"`{v}`" for v in node["enum"])
     if "const" in node:
         return f"`{node['const']}`"
-    return {"integer": "integer", "number": "number", "boolean": "bool", "string": "text"}.get(
-        node.get("type", ""), node.get("type", "?")
-    )
+    names = {"integer": "integer", "number": "number", "boolean": "bool", "string": "text"}
+    kind = str(node.get("type", "?"))
+    return names.get(kind, kind)
 
 
 def _limits(node: dict[str, Any]) -> tuple[str, str]:

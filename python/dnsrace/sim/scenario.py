@@ -453,11 +453,11 @@ def _custom(c: CustomDiscipline, path: str) -> Discipline:
     try:
         return Discipline(
             c.name,
-            c.guard,  # type: ignore[arg-type]
-            c.lock,  # type: ignore[arg-type]
-            c.cleanup,  # type: ignore[arg-type]
+            c.guard,
+            c.lock,
+            c.cleanup,
             c.trees_kept,
-            c.on_dangling,  # type: ignore[arg-type]
+            c.on_dangling,
         )
     except DisciplineError as exc:
         raise ScenarioError(f"{path}.{exc.field}", str(exc).split(": ", 1)[1]) from None
