@@ -240,7 +240,7 @@ _TYPE_WORDS = {
     "dataclass_type": "a table",
     "dataclass_exact_type": "a table",
     "dict_type": "a table",
-    "finite_number": "a finite number",
+    "finite_number": "finite",
 }
 
 
@@ -276,7 +276,7 @@ def _one_error(cls: Any, exc: Any, prefix: str) -> ScenarioError:
         actual = len(value) if isinstance(value, str | list | tuple) else ctx.get("actual_length")
         limit = ctx.get("max_length", ctx.get("min_length"))
         word = "at most" if "long" in kind else "at least"
-        return ScenarioError(path, f"must have {word} {limit} {unit}, got {actual}")
+        return ScenarioError(path, f"must be {word} {limit} {unit}, got {actual}")
     if kind == "missing" and loc and isinstance(loc[-1], int):
         # A fixed-length array ([low, high]) given too few items: name the array.
         items = len(typing.get_args(_unwrap(field_type(cls, loc[:-1]))[0]))
