@@ -22,7 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dnsrace.collapse.config import CollapseConfig, CollapseError, config_from_mapping
-from dnsrace.config import ScenarioError, bounds_doc, check_field, field_bounds, json_schema, limits
+from dnsrace.config import (
+    ScenarioError,
+    bounds_doc,
+    check_field,
+    field_bounds,
+    json_schema,
+    limits,
+    option_value,
+)
 from dnsrace.config.schema import _unwrap, field_type, leaf_paths
 from dnsrace.sim.scenario import (
     Scenario,
@@ -588,3 +596,27 @@ def test_bounds_page_is_generated_from_the_schema() -> None:
     # Each enforced number appears in it.
     for value in (limits.MAX_ENDPOINTS, limits.MAX_COLLAPSE_STEPS, limits.MAX_DROPLETS):
         assert f"{value:,}" in page
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "expected"),
+    [
+        ("horizon_s", "3600", 3600.0),
+        ("horizon_s", "1e3", 1000.0),
+        ("droplets", "1_000", 1000),
+        ("horizon_s", "1e21", "--opt: must be <= 604800, got 1e+21"),
+        ("horizon_s", "nan", "--opt: must be finite, got nan"),
+        ("horizon_s", "1e", "--opt: must be a number, got '1e'"),
+        ("droplets", "1.5", "--opt: must be an integer, got 1.5"),
+        ("droplets", "9" * 400, "--opt: must be <= 10000000, got an integer of 400 digits"),
+        ("step_s", "1\nseed=2", "--opt: must be one number, got '1\\nseed=2'"),
+    ],
+)
+def test_option_values_meet_the_field_rules(path: str, text: str, expected: Any) -> None:
+    if isinstance(expected, str):
+        with pytest.raises(ScenarioError) as info:
+            option_value("collapse", path, text, name="--opt")
+        assert str(info.value) == expected
+    else:
+        value = option_value("collapse", path, text, name="--opt")
+        assert value == expected and type(value) is type(expected)

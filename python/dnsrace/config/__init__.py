@@ -8,6 +8,7 @@ the simulator nor pydantic until asked.
 - :func:`json_schema` -- the JSON Schema of a scenario file or a ``[collapse]`` table.
 - :func:`field_bounds` -- (min, max) of a numeric field, for command-line options.
 - :func:`check_field` -- one value checked against its field (type, bounds), as an option would.
+- :func:`option_value` -- a command-line option's text parsed and checked as its field.
 - :class:`ScenarioError` -- the one error of configuration input (one line, field path, value).
 """
 
@@ -17,7 +18,15 @@ from typing import Any, Literal
 
 from dnsrace.config.errors import ScenarioError
 
-__all__ = ["Kind", "ScenarioError", "check_field", "config_class", "field_bounds", "json_schema"]
+__all__ = [
+    "Kind",
+    "ScenarioError",
+    "check_field",
+    "config_class",
+    "field_bounds",
+    "json_schema",
+    "option_value",
+]
 
 Kind = Literal["scenario", "collapse"]
 
@@ -96,3 +105,23 @@ def check_field(kind: Kind, path: str, value: Any, *, name: str | None = None) -
     from dnsrace.config.schema import check_value
 
     return check_value(config_class(kind), path, value, name=name)
+
+
+def option_value(kind: Kind, path: str, text: str, *, name: str) -> Any:
+    """A command-line option's text as the value of a config field: parsed as one TOML value
+    (``10``, ``1e21``, ``0.5``; as ``--set`` parses), then checked by :func:`check_field`, so the
+    option and the file give the same answer. ``ScenarioError`` naming ``name`` otherwise."""
+    import tomllib
+
+    from dnsrace.config.schema import show
+
+    # A number: one line, no arrays or tables (so no nesting for tomllib to recurse into).
+    if len(text) > 1000 or any(c in text for c in "\r\n[]{}"):
+        raise ScenarioError(name, f"must be one number, got {show(text)}")
+    try:
+        doc = tomllib.loads(f"v = {text.strip()}")
+    except tomllib.TOMLDecodeError:
+        raise ScenarioError(name, f"must be a number, got {show(text)}") from None
+    if len(doc) != 1:  # pragma: no cover - refused above (a second line)
+        raise ScenarioError(name, f"must be one number, got {show(text)}")
+    return check_field(kind, path, doc["v"], name=name)
