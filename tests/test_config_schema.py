@@ -620,3 +620,13 @@ def test_option_values_meet_the_field_rules(path: str, text: str, expected: Any)
     else:
         value = option_value("collapse", path, text, name="--opt")
         assert value == expected and type(value) is type(expected)
+
+
+def test_unknown_presets_suggest_the_nearest_name() -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario({"disciplines": {"presets": ["cas", "fencd"]}})
+    assert info.value.field == "disciplines.presets[1]"
+    assert "did you mean 'fenced'?" in str(info.value)
+    with pytest.raises(CollapseError) as info:
+        config_from_mapping({"presets": ["throtle"]}, CollapseConfig())
+    assert info.value.field == "collapse.presets" and "did you mean 'throttle'?" in str(info.value)

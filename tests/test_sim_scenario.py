@@ -329,7 +329,7 @@ BAD: list[tuple[str, str]] = [
     ("duration_s = 'long'", "duration_s"),
     ("duration_s = inf", "duration_s"),
     ("duration_s = 0", "duration_s"),
-    ("[disciplines]\npresets = ['cas', 'yolo']", "disciplines.presets"),
+    ("[disciplines]\npresets = ['cas', 'yolo']", "disciplines.presets[1]"),
     ("[disciplines]\npresets = []", "disciplines.presets"),
     ("[disciplines]\ntrees_kept = -1", "disciplines.trees_kept"),
     (

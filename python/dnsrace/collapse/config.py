@@ -9,6 +9,7 @@ capacity that the steady stream of renewals of its droplets takes (one check per
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -117,8 +118,10 @@ def resolve_presets(text: str, what: str = "--recovery") -> tuple[Recovery, ...]
     out = []
     for n in names:
         if n not in PRESETS:
+            close = difflib.get_close_matches(n, [*PRESETS, "all"], n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise CollapseError(
-                what, f"unknown preset {show(n)} (known: {', '.join(PRESETS)}, all)"
+                what, f"unknown preset {show(n)}; {hint}(known: {', '.join(PRESETS)}, all)"
             )
         out.append(PRESETS[n])
     return tuple(out)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import math
 import re
 import tomllib
@@ -50,6 +51,7 @@ from dnsrace.config.schema import (
     validating,
 )
 from dnsrace.sim.disciplines import (
+    KNOWN,
     Cleanup,
     Discipline,
     DisciplineError,
@@ -577,10 +579,14 @@ def _check_cross_fields(s: Scenario) -> None:
                     f"no enactor {show(name)} (there are {s.enactors.count}: "
                     f"{', '.join(enactor_names(min(s.enactors.count, 5)))}...)",
                 )
-    try:
-        resolve_names(list(s.disciplines.presets), "disciplines.presets")
-    except DisciplineError as exc:
-        raise ScenarioError(exc.field, str(exc).split(": ", 1)[1]) from None
+    for i, name in enumerate(s.disciplines.presets):
+        if name != "all" and name not in KNOWN:
+            close = difflib.get_close_matches(name, [*KNOWN, "all"], n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ScenarioError(
+                f"disciplines.presets[{i}]",
+                f"unknown preset {show(name)}; {hint}(one of {', '.join(KNOWN)} or 'all')",
+            )
     seen: set[str] = set()
     for i, c in enumerate(s.disciplines.custom):
         _check_text(c.name, f"disciplines.custom[{i}].name", 64)
