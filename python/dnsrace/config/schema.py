@@ -141,35 +141,36 @@ def _join(prefix: str, path: str) -> str:
 
 
 _PLAIN_LEAVES = (str, int, float, bool, type(None))
+_LEAF_TYPES = frozenset(_PLAIN_LEAVES)
 
 
 def check_plain(data: dict[str, Any], where: str) -> None:
     """Refuse what is not plain TOML/JSON data, nested deeper than MAX_DEPTH or longer than
-    MAX_LIST, walking with an explicit stack (never recursing on the input's shape)."""
+    MAX_LIST, walking with an explicit stack (never recursing on the input's shape). Paths
+    are kept as tuples and formatted only for an error: this runs on every validation."""
     import datetime
 
-    stack: list[tuple[Any, str, int]] = [(data, where, 1)]
+    def fail(loc: tuple[Any, ...], message: str) -> ScenarioError:
+        return ScenarioError(_join(where, _path(loc)), message)
+
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
     while stack:
-        value, path, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Iterator[tuple[Any, str]] = (
-                (v, _join(path, _key_text(k)) if isinstance(k, str) else path)
-                for k, v in value.items()
-            )
-            for k in value:
-                if not isinstance(k, str):
-                    raise ScenarioError(path, f"keys must be text, got {show(k)}")
-        elif isinstance(value, list | tuple):
-            children = ((v, f"{path}[{i}]") for i, v in enumerate(value))
-        elif isinstance(value, (*_PLAIN_LEAVES, datetime.date, datetime.time)):
-            continue  # pydantic checks the type against the field
-        else:
-            raise ScenarioError(path, f"not a TOML or JSON value: {show(value)}")
+        value, loc = stack.pop()
         if len(value) > MAX_LIST:
-            raise ScenarioError(path, f"must have at most {MAX_LIST:,} items, got {len(value):,}")
-        if depth > MAX_DEPTH:
-            raise ScenarioError(path, f"nested deeper than {MAX_DEPTH} tables or arrays")
-        stack.extend((v, p, depth + 1) for v, p in children)
+            raise fail(loc, f"must have at most {MAX_LIST:,} items, got {len(value):,}")
+        if len(loc) >= MAX_DEPTH:  # the document itself is level 1
+            raise fail(loc, f"nested deeper than {MAX_DEPTH} tables or arrays")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if type(key) is not str and isinstance(value, dict):
+                raise fail(loc, f"keys must be text, got {show(key)}")
+            if type(item) in _LEAF_TYPES:
+                continue
+            if isinstance(item, dict | list | tuple):
+                stack.append((item, (*loc, key)))
+            elif not isinstance(item, (*_PLAIN_LEAVES, datetime.date, datetime.time)):
+                raise fail((*loc, key), f"not a TOML or JSON value: {show(item)}")
+            # dates and times (TOML): pydantic refuses them as the field's type
 
 
 _KEY = re.compile(r"[A-Za-z0-9_+-]{1,64}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import functools
 import math
 import re
 import tomllib
@@ -607,6 +608,11 @@ def parse_scenario(data: Any) -> Scenario:
     return validate(Scenario, data)
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The TOML-shaped tables of a scenario (``parse_scenario`` of it gives it back)."""
 
@@ -615,9 +621,9 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
             raise ScenarioError("", f"nested deeper than {MAX_DEPTH} tables or arrays")
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return {
-                f.name: plain(getattr(value, f.name), depth + 1)
-                for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not None
+                name: plain(getattr(value, name), depth + 1)
+                for name in _field_names(type(value))
+                if getattr(value, name) is not None
             }
         if isinstance(value, tuple | list):
             return [plain(v, depth + 1) for v in value]
