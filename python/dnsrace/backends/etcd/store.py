@@ -23,6 +23,9 @@ Differences from the embedded store, all documented in the README:
   key to a real etcd lease (granted with ``ceil(ttl)`` seconds, kept alive by
   ``renew_lease``, revoked once its last key is released), so etcd's clock expires it.
 - Counters (``stats()``) are this client's own; processes of one run add theirs up.
+
+This module is the public front. What every call shares (client, endpoint names, reads) is in
+``namespace``; ``flips``, ``leases``, ``plans`` and ``queries`` hold one kind of call each.
 """
 
 from __future__ import annotations
