@@ -163,7 +163,7 @@ readme-bench: $(DEPS_STAMP)
 bench-micro: $(EXT_STAMP) etcd
 	mkdir -p results
 	$(PY) -m pytest bench -q --benchmark-json results/bench.json --benchmark-columns=min,median,mean,rounds
-	$(PY) -m dnsrace.benchreport results/bench.json
+	$(PY) -m bench.benchreport results/bench.json
 
 fmt:
 	cargo fmt --all
