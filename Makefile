@@ -14,7 +14,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test bench bench-full bench-micro readme-bench build lint rust-test py-test fmt clean system-packages etcd browser redis fuzz fuzz-short
+.PHONY: all run test wheel bench bench-full bench-micro readme-bench build lint rust-test py-test fmt clean system-packages etcd browser redis fuzz fuzz-short
 
 # Debian packages the tests and benchmarks need, installed where missing with one apt-get update:
 # etcd-server (the distributed store; tests start and stop their own members on loopback),
@@ -42,8 +42,21 @@ $(DEPS_STAMP): requirements-dev.txt pyproject.toml
 	touch $@
 
 $(EXT_STAMP): $(DEPS_STAMP) $(RUST_SRC) pyproject.toml
+	# An older version-specific build (_core.cpython-3XX-*.so) would shadow the abi3 one.
+	rm -f python/dnsrace/_core.*.so
 	maturin develop --release --quiet --features testing
 	touch $@
+
+## wheel: the release wheel in dist/: abi3 (one file for CPython 3.11 and later), stripped, no
+## test-only feature. tests/test_wheel.py installs it into fresh venvs of every CPython >= 3.11.
+WHEEL_STAMP := dist/.wheel-stamp
+PY_FILES := $(shell find python -type f ! -name '*.so' ! -path '*/__pycache__/*')
+$(WHEEL_STAMP): $(DEPS_STAMP) $(RUST_SRC) $(PY_FILES) pyproject.toml Cargo.lock
+	rm -rf dist
+	maturin build --release --quiet --out dist
+	touch $@
+
+wheel: $(WHEEL_STAMP)
 
 ## build: the virtual environment and the release-mode extension
 build: $(EXT_STAMP)
@@ -123,7 +136,7 @@ fuzz-short:
 	  echo "fuzz-short: $$t $$(sed -n 's/^stat::number_of_executed_units: *//p' "$$corpus/$$t.log") executions in $(FUZZ_SHORT_SECONDS) s, $$(ls "$$corpus/$$t" | wc -l) corpus entries, no crash"; \
 	done
 
-py-test: $(EXT_STAMP) system-packages
+py-test: $(EXT_STAMP) $(WHEEL_STAMP) system-packages
 	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 DNSRACE_REQUIRE_BROWSER=1 DNSRACE_REQUIRE_REDIS=1 \
 	  $(PY) -m pytest tests -q
 
@@ -150,7 +163,7 @@ readme-bench: $(DEPS_STAMP)
 bench-micro: $(EXT_STAMP) etcd
 	mkdir -p results
 	$(PY) -m pytest bench -q --benchmark-json results/bench.json --benchmark-columns=min,median,mean,rounds
-	$(PY) -m dnsrace.benchreport results/bench.json
+	$(PY) -m bench.benchreport results/bench.json
 
 fmt:
 	cargo fmt --all
@@ -158,4 +171,4 @@ fmt:
 	ruff check --fix python tests bench
 
 clean:
-	rm -rf $(VENV) target results python/dnsrace/_core*.so
+	rm -rf $(VENV) target results dist python/dnsrace/_core*.so
