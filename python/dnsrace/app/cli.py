@@ -23,6 +23,7 @@ from dnsrace.app import collapse as collapse_cli
 from dnsrace.app import inputs
 from dnsrace.backends import BackendError, backend
 from dnsrace.errors import DnsraceError
+from dnsrace.history import max_states_option, timeout_option
 from dnsrace.sim.disciplines import KNOWN, Discipline, DisciplineError, resolve_names
 from dnsrace.sim.runner import RunResult, run_discipline
 from dnsrace.sim.scenario import (
@@ -228,9 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("history", metavar="HISTORY", help="a jsonl history (README, Histories)")
     chk.add_argument(
         "--timeout",
-        type=_seconds,
+        type=timeout_option,
         metavar="S",
-        help="give up after S seconds: verdict unknown, exit 3 (default: no limit)",
+        help="give up after S seconds, at most a day: verdict unknown, exit 3 (default 60; "
+        "docs/reference/bounds.md)",
+    )
+    chk.add_argument(
+        "--max-states",
+        type=max_states_option,
+        metavar="N",
+        help="give up on an endpoint whose search keeps more than N states: verdict unknown, "
+        "exit 3 (default 8000000, about 140 MB)",
     )
     chk.add_argument("--json", metavar="PATH", help="write the result document here ('-': stdout)")
     chk.add_argument(
@@ -654,6 +663,7 @@ def _check(args: argparse.Namespace) -> int:
         result = history.check(
             args.history,
             timeout=args.timeout,
+            max_states=args.max_states,
             linearizations=args.linearizations or args.html is not None,
         )
         html = None
@@ -689,7 +699,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  {v['check']} (endpoint {v['endpoint']}, ops {v['ops']}): {v['detail']}", file=out)
     if result["unknown_endpoints"]:
         shown = result["unknown_endpoints"][:10]
-        print(f"  unknown (timeout) for endpoints {shown}", file=out)
+        print(f"  unknown for endpoints {shown}: {result['unknown_reason']}", file=out)
     if args.json == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
