@@ -1,4 +1,4 @@
-"""Invariant checker: the one definition of every metric of DESIGN.md.
+"""Invariant checker: the one definition of every metric (defined in docs/guide/incident.md).
 
 The simulator reports each state change of the store to a :class:`Checker` as it happens
 (flips with the aliases they replaced, endpoints left dangling by a clean-up, repairs, client
