@@ -30,6 +30,7 @@ def _run(tmp_path: Path, name: str, *extra: str) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", PRESETS)
 def test_incident_on_etcd_gives_the_embedded_verdicts(
     etcd1: Any, tmp_path: Path, preset: str

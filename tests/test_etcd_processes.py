@@ -19,6 +19,7 @@ from dnsrace.dist.cluster import cluster_run
 from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.scenario import Scenario, load_scenario
 
+# Real time: each run lasts about a minute. The bad-input tests below run in make check.
 pytestmark = pytest.mark.processes
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "cluster.toml"
@@ -48,6 +49,7 @@ def _acknowledged(workdir: Path) -> dict[int, int]:
     return acked
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["lease", "fenced"])
 def test_pauses_longer_than_the_lease_break_lease_but_not_fencing(
     etcd1: Any, tmp_path: Path, preset: str
@@ -87,6 +89,7 @@ def test_pauses_longer_than_the_lease_break_lease_but_not_fencing(
         assert m["final_converged"]
 
 
+@pytest.mark.slow
 def test_a_member_killed_mid_run_loses_nothing_acknowledged(etcd3: Any, tmp_path: Path) -> None:
     # A 3-member cluster; one member is SIGKILLed in the middle of a `cas` run and restarted:
     # the run completes, with zero violations, and every flip an enactor saw acknowledged is
@@ -131,6 +134,7 @@ def test_role_commands_refuse_bad_input(command: str, capsys: Any) -> None:
     assert "clock = 'real'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_member_cut_off_the_network_mid_run_loses_nothing(
     etcd3_netns: Any, tmp_path: Path
 ) -> None:

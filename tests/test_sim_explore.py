@@ -59,17 +59,20 @@ def test_aws2025_empties_and_sticks_the_endpoint() -> None:
     assert found.by_kind["stale_flip"] > 100
 
 
+@pytest.mark.slow
 def test_aws2025_empties_under_pct_too() -> None:
     found = explored("aws2025", "pct", 4000)
     assert found.by_kind["empty_answer"] >= 1
 
 
+@pytest.mark.slow
 def test_safe_cleanup_keeps_the_tree_but_not_the_order() -> None:
     found = explored("aws2025+safe_cleanup", "random", 5000)
     assert found.by_kind["stale_flip"] > 100  # an older plan still overwrites a newer one
     assert found.by_kind["empty_answer"] == 0 and found.by_kind["stuck"] == 0
 
 
+@pytest.mark.slow
 def test_checked_cleanup_still_loses_the_live_tree() -> None:
     # Check-then-act: seeds 1..4100 of the random schedule; the first loss is at run 4045.
     found = explored("aws2025+checked_cleanup", "random", 4100)
@@ -97,6 +100,7 @@ def test_cas_and_fenced_hold_in_10000_runs(name: str, schedule: str, block: int)
 # ------------------------------------------------------------------------------ mechanisms
 
 
+@pytest.mark.slow
 def test_the_start_check_prevents_some_stale_flips() -> None:
     # The same enactor without its start-of-plan check (guard none, same lock and clean-up).
     with_check = explored("aws2025+safe_cleanup", "pct", 2000)
@@ -111,6 +115,7 @@ def test_the_start_check_prevents_some_stale_flips() -> None:
     assert with_check.by_kind["stale_flip"] < 0.75 * without.by_kind["stale_flip"]
 
 
+@pytest.mark.slow
 def test_the_lock_makes_read_then_write_safe() -> None:
     # lease: read under the lock, then write. Without concurrent pauses it never goes stale;
     # the same read-then-write without the lock does.
