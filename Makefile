@@ -62,7 +62,7 @@ run: $(EXT_STAMP)
 ## libFuzzer pass, the docs site (strict), and all of pytest with the ci hypothesis profile.
 test: system-packages lint rust-test fuzz-short docs py-test
 
-## check: the fast tier to run after each change (a built tree: about a minute or two). Lint,
+## check: the fast tier to run after each change (from a built tree). Lint,
 ## the core's cargo tests, and pytest without the tests marked slow, with the dev hypothesis
 ## profile (a fifth of ci's examples). Servers (etcd, chromium) are used where installed.
 check: lint rust-check py-check
