@@ -1,8 +1,8 @@
 """The incident replay's behaviours, each on several seeds, from the running mechanism.
 
 The default incident scenario is used as is, at 1,000 endpoints (its timing is expressed per
-pass over the fleet, so the same scenario plays the same way at 100,000; the README gives
-those runs). Only the lease tests change the pause distribution. Runs use the Rust store when
+pass over the fleet, so the same scenario plays the same way at 100,000, the size of
+make run). Only the lease tests change the pause distribution. Runs use the Rust store when
 it is built; the pure-Python reference gives identical results (checked below).
 """
 

@@ -1,4 +1,4 @@
-"""Histories of store operations and their linearizability check (README, "Histories").
+"""Histories of store operations and their linearizability check (docs/guide/checker.md).
 
 A history is the ``jsonl`` file ``RecordStore(history=N).export_history`` writes (the simulator
 writes the same with ``--history``): one object per operation per endpoint,
@@ -74,7 +74,7 @@ class _CheckResultBase(TypedDict):
 
 
 class CheckResult(_CheckResultBase, total=False):
-    """The checker's verdict (README, "Histories"). Op indexes are 0-based positions in the
+    """The checker's verdict (docs/guide/checker.md). Op indexes are 0-based positions in the
     history file; ``linearizations`` (endpoint as a string -> op indexes in linearised order)
     only when asked for."""
 

@@ -63,7 +63,7 @@ REGIONAL_ID = 0
 """Its id in every simulated store: it is registered first (reports name it by this id)."""
 
 
-# Upper bounds (README, "Reliability"). They keep one run within this 2-core, 24 GiB machine
+# Upper bounds (docs/guide/reliability.md). They keep one run within this 2-core, 24 GiB machine
 # and within minutes to hours, and turn a typo (1e12 endpoints, a 1e-9 s interval) into an
 # error naming the field instead of a run that exhausts memory or never ends. A simulated
 # endpoint costs about 1 KiB in a worker (515 MB peak measured at 500,001 endpoints), and
