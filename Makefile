@@ -118,8 +118,10 @@ fuzz: $(CARGO_FUZZ)
 ## stable toolchain: the cargo-fuzz CLI is only a wrapper around this build, and installing it
 ## would cost minutes of the test budget. Each target starts from the saved regressions and runs
 ## FUZZ_SHORT_SECONDS (10); new corpus entries go to a temporary directory, a crash fails the
-## target and leaves its input in fuzz/artifacts/TARGET/.
+## target and leaves its input in fuzz/artifacts/TARGET/. FUZZ_SHORT_JOBS (2, the cores here)
+## targets run at once: libFuzzer is single-threaded, so each still has a core for its seconds.
 FUZZ_SHORT_SECONDS ?= 10
+FUZZ_SHORT_JOBS ?= 2
 FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
   -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
   -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks
@@ -130,14 +132,26 @@ fuzz-short:
 	cd fuzz && RUSTFLAGS="$(FUZZ_RUSTFLAGS)" cargo build --release --bins --quiet \
 	  --target $(FUZZ_TRIPLE) --target-dir target/short
 	@corpus=$$(mktemp -d); trap 'rm -rf "$$corpus"' EXIT; \
-	for t in $(FUZZ_TARGETS); do \
-	  mkdir -p "$$corpus/$$t" fuzz/artifacts/$$t; \
-	  $(FUZZ_BIN)/$$t "$$corpus/$$t" rust/fuzzcases/regressions/$$t \
+	fuzz_one() { \
+	  mkdir -p "$$corpus/$$1" fuzz/artifacts/$$1; \
+	  $(FUZZ_BIN)/$$1 "$$corpus/$$1" rust/fuzzcases/regressions/$$1 \
 	    -max_total_time=$(FUZZ_SHORT_SECONDS) -rss_limit_mb=2048 -max_len=4096 \
-	    -artifact_prefix=fuzz/artifacts/$$t/ -print_final_stats=1 2>"$$corpus/$$t.log" \
-	    || { tail -n 40 "$$corpus/$$t.log"; echo "fuzz-short: $$t crashed; input in fuzz/artifacts/$$t/" >&2; exit 1; }; \
-	  echo "fuzz-short: $$t $$(sed -n 's/^stat::number_of_executed_units: *//p' "$$corpus/$$t.log") executions in $(FUZZ_SHORT_SECONDS) s, $$(ls "$$corpus/$$t" | wc -l) corpus entries, no crash"; \
-	done
+	    -artifact_prefix=fuzz/artifacts/$$1/ -print_final_stats=1 2>"$$corpus/$$1.log"; \
+	}; \
+	set -- $(FUZZ_TARGETS); failed=0; \
+	while [ $$# -gt 0 ]; do \
+	  batch=""; \
+	  for _ in $$(seq $(FUZZ_SHORT_JOBS)); do [ $$# -gt 0 ] || break; batch="$$batch $$1"; shift; done; \
+	  for t in $$batch; do fuzz_one $$t & echo $$! >"$$corpus/$$t.pid"; done; \
+	  for t in $$batch; do \
+	    if wait "$$(cat "$$corpus/$$t.pid")"; then \
+	      echo "fuzz-short: $$t $$(sed -n 's/^stat::number_of_executed_units: *//p' "$$corpus/$$t.log") executions in $(FUZZ_SHORT_SECONDS) s, $$(ls "$$corpus/$$t" | wc -l) corpus entries, no crash"; \
+	    else \
+	      tail -n 40 "$$corpus/$$t.log"; echo "fuzz-short: $$t crashed; input in fuzz/artifacts/$$t/" >&2; failed=1; \
+	    fi; \
+	  done; \
+	done; \
+	exit $$failed
 
 ## py-test: all of pytest across the cores (pytest-xdist; --dist loadgroup keeps the browser
 ## tests on one worker, each worker starts its own etcd members on free ports) with a per-test
