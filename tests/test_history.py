@@ -530,6 +530,7 @@ def test_cli_check_refuses_a_missing_file_and_an_unwritable_output(tmp_path: Pat
 # ------------------------------------------------------------------------------ stress
 
 
+@pytest.mark.slow
 def test_eight_threads_with_the_interpreter_detached_leave_a_linearizable_history() -> None:
     """Single and batch flips in every mode, with and without fences, reads, leases, plan puts
     and clean-ups, from 8 threads on 6 shared endpoints for a bounded time (1 s)."""

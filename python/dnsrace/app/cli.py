@@ -139,7 +139,7 @@ def _add_history(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "--history",
         metavar="PATH",
-        help=f"record the history of {what} (jsonl, README 'Histories'; dnsrace check reads "
+        help=f"record the history of {what} (jsonl, docs/guide/checker.md; dnsrace check reads "
         "it); with several disciplines: PATH's stem + '.DISCIPLINE' + its suffix",
     )
 
@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="check a recorded history for linearizability (exit 0 ok, 1 illegal, 3 unknown)",
     )
-    chk.add_argument("history", metavar="HISTORY", help="a jsonl history (README, Histories)")
+    chk.add_argument("history", metavar="HISTORY", help="a jsonl history (docs/guide/checker.md)")
     chk.add_argument(
         "--timeout",
         type=timeout_option,

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 OPS = ("flip", "read", "acquire", "renew", "release", "put_tree", "delete_tree")
-"""The operations of the jsonl format (README, "Histories")."""
+"""The operations of the jsonl format (docs/guide/checker.md)."""
 
 MAX_ENDPOINTS = 24
 """Endpoints drawn by default: the failing ones first, then the lowest ids."""

@@ -13,7 +13,7 @@ endpoint is read and decided again. Refusals go through the same kind of Txn (wi
 so every outcome, applied or not, is linearised at a Txn of its own. Batches are outer Txns
 of up to ``txn_ops`` operations (1000 where the cluster allows, else 100), pipelined.
 
-Differences from the embedded store, all documented in the README:
+Differences from the embedded store, all documented in docs/guide/etcd.md:
 
 - ``versions()`` are etcd ``mod_revision``\\ s of the control record: they grow with every flip
   of the endpoint (and jump by other writes in between); ``mode="exact"`` compares them.
