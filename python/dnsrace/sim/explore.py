@@ -8,7 +8,11 @@ when the checker reports any of:
 * ``stale_flip``: an applied flip lowered an endpoint's generation;
 * ``empty_answer``: some endpoint answered no record at some moment (its alias pointed at a
   deleted tree);
-* ``stuck``: some endpoint's alias dangled, so the store refused to flip it further;
+* ``stuck``: the store refused a flip as ``dangling`` (the endpoint's active tree was gone,
+  so the rollback could not be recorded): DESIGN.md's stuck endpoint, defined by that refusal.
+  A clean-up that leaves an alias dangling is an ``empty_answer``; it is ``stuck`` only once
+  some enactor then tries to flip the endpoint and the store says no (on ``spin.toml`` the
+  plans end first, so its empty answers are not stuck; a later plan makes them so);
 * ``not_converged``: some published plan never reached every endpoint, or the run ended with
   an endpoint not serving the newest plan.
 
@@ -53,7 +57,9 @@ def violations(metrics: Mapping[str, Any]) -> list[str]:
         kinds.append("stale_flip")
     if metrics["empty_endpoints"] > 0 or metrics["empty_answers"] > 0:
         kinds.append("empty_answer")
-    if metrics["stuck_endpoints"] > 0:
+    # The store's own count of refused flips, not the checker's dangling aliases: an alias
+    # left dangling is an empty answer; the refusal is what keeps later plans out.
+    if metrics["store"].get("dangling_rejections", 0) > 0:
         kinds.append("stuck")
     if not (metrics["converged"] and metrics["final_converged"]):
         kinds.append("not_converged")

@@ -12,6 +12,20 @@ order, one task step at a time:
   ready task always runs; at ``depth - 1`` steps drawn uniformly from ``[1, horizon]`` the
   running task's priority drops below every initial one. A bug of depth ``d`` is found by
   one run with probability at least ``1 / (n * k**(d-1))`` for ``n`` tasks and ``k`` steps.
+  A bug that needs more than ``depth - 1`` preemptions is never found, whatever the number
+  of runs: "PCT found nothing" is not a proof.
+* ``pos``: partial order sampling (Yuan, Yang, Gu, CAV 2018). Every pending event (a task's
+  next step) gets a random priority; the highest-priority ready event runs; then the ready
+  events that *race* with it (their store footprints conflict) draw new priorities, while
+  the others keep theirs. Unlike random walks, it does not favour the orders that many
+  independent steps make look alike, and unlike PCT it has no depth to guess.
+
+Footprints: before a step that calls the store, a task may :meth:`declare` what the call
+reads and writes (keys such as ``("alias", endpoint)``, ``("lease", endpoint)``, ``"trees"``,
+``"board"``); the enactor does so through :func:`declare`. Two footprints conflict when one
+writes a key the other reads or writes. A step with no declaration (the planner, the
+clients, the operator, timers) conflicts with every step: over-approximating keeps POS's
+re-draws, and any reduction built on footprints, on the safe side.
 
 A schedule sees asyncio handles; a handle belongs to the task whose step or wake-up it runs
 (its callback's ``__self__``), or to its own callback otherwise (timers such as the
@@ -23,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
+from collections.abc import Hashable, Iterable
 from typing import Final, Literal, Protocol
 
 from dnsrace.sim.seeds import substream
@@ -30,15 +45,46 @@ from dnsrace.sim.seeds import substream
 __all__ = [
     "SCHEDULES",
     "FifoSchedule",
+    "Footprint",
     "PctSchedule",
+    "PosSchedule",
     "RandomSchedule",
     "Schedule",
     "ScheduleName",
+    "conflicts",
+    "declare",
     "make_schedule",
 ]
 
-ScheduleName = Literal["clock", "random", "pct"]
-SCHEDULES: Final[tuple[str, ...]] = ("clock", "random", "pct")
+ScheduleName = Literal["clock", "random", "pct", "pos"]
+SCHEDULES: Final[tuple[str, ...]] = ("clock", "random", "pct", "pos")
+
+Footprint = tuple[frozenset[Hashable], frozenset[Hashable]]
+"""What one step reads and what it writes (keys of the shared state)."""
+
+LOCAL: Final[Footprint] = (frozenset(), frozenset())
+"""A step that touches nothing shared (a wake-up before a wait, a backoff)."""
+
+
+def conflicts(a: Footprint | None, b: Footprint | None) -> bool:
+    """Whether two steps may not commute: one writes what the other reads or writes
+    (``None``, an undeclared step, conflicts with everything)."""
+    if a is None or b is None:
+        return True
+    (a_reads, a_writes), (b_reads, b_writes) = a, b
+    return not (
+        a_writes.isdisjoint(b_reads)
+        and a_writes.isdisjoint(b_writes)
+        and b_writes.isdisjoint(a_reads)
+    )
+
+
+def declare(reads: Iterable[Hashable] = (), writes: Iterable[Hashable] = ()) -> None:
+    """Tell the running loop's schedule what the current task's next step reads and writes
+    (nothing happens unless that schedule uses footprints)."""
+    schedule = getattr(asyncio.get_running_loop(), "schedule", None)
+    if schedule is not None and getattr(schedule, "uses_footprints", False):
+        schedule.declare(asyncio.current_task(), (frozenset(reads), frozenset(writes)))
 
 
 class Schedule(Protocol):
@@ -117,6 +163,58 @@ class PctSchedule:
         return best
 
 
+# The timer callback of ``asyncio.sleep(d > 0)``: it completes the sleeper's future, nothing
+# else (the sleeper's own wake-up is a later step of its task).
+_SLEEP_DONE: Final = asyncio.futures._set_result_unless_cancelled  # type: ignore[attr-defined]
+
+
+class PosSchedule:
+    """Partial order sampling: random event priorities, re-drawn for the events that race
+    with the one that runs (Yuan, Yang, Gu, "Partial Order Aware Concurrency Sampling",
+    CAV 2018, the basic POS algorithm)."""
+
+    uses_footprints = True
+
+    def __init__(self, seed: int) -> None:
+        self.steps = 0
+        self._rng = random.Random(substream(seed, "schedule", "pos").getrandbits(64))
+        # id(handle) -> (handle, its priority): each handle is one event (a task's next
+        # step); holding the handle keeps its id from being reused while it waits.
+        self._events: dict[int, tuple[asyncio.Handle, float]] = {}
+        self._footprints: dict[object, Footprint] = {}
+
+    def declare(self, owner: object, footprint: Footprint) -> None:
+        """``owner``'s next step touches ``footprint`` (until it declares another)."""
+        self._footprints[owner] = footprint
+
+    def _footprint(self, handle: asyncio.Handle) -> Footprint | None:
+        owner = _owner(handle)
+        if owner is _SLEEP_DONE:
+            return LOCAL  # a sleep's timer only completes its future
+        return self._footprints.get(owner)
+
+    def pick(self, ready: deque[asyncio.Handle]) -> int:
+        self.steps += 1
+        events, rng = self._events, self._rng
+        best, best_p = 0, -1.0
+        for i, handle in enumerate(ready):
+            event = events.get(id(handle))
+            if event is None:
+                event = events[id(handle)] = (handle, rng.random())
+            if event[1] > best_p:
+                best, best_p = i, event[1]
+        chosen = ready[best]
+        del events[id(chosen)]  # it runs now; its task's next step is a new event
+        if len(ready) > 1:
+            # Every pending event that races with the chosen one draws a fresh priority (in
+            # queue order, so the draws are reproducible); the others keep theirs.
+            ran = self._footprint(chosen)
+            for i, handle in enumerate(ready):
+                if i != best and conflicts(ran, self._footprint(handle)):
+                    events[id(handle)] = (handle, rng.random())
+        return best
+
+
 def make_schedule(name: str, seed: int, *, depth: int = 3, horizon: int = 1000) -> Schedule | None:
     """The schedule called ``name`` (``None`` for ``clock``: asyncio's own loop iteration)."""
     if name == "clock":
@@ -125,4 +223,6 @@ def make_schedule(name: str, seed: int, *, depth: int = 3, horizon: int = 1000) 
         return RandomSchedule(seed)
     if name == "pct":
         return PctSchedule(seed, depth, horizon)
+    if name == "pos":
+        return PosSchedule(seed)
     raise ValueError(f"unknown schedule {name!r} (one of {', '.join(SCHEDULES)})")
