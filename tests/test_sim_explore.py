@@ -37,6 +37,7 @@ from dnsrace.sim.schedule import RandomSchedule
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SPIN = SCENARIOS / "spin.toml"
 SPIN_LATE = SCENARIOS / "spin_late.toml"
+SPIN_EXACT = SCENARIOS / "spin_exact.toml"
 
 
 @cache
@@ -53,7 +54,7 @@ def explored(name: str, schedule: str, runs: int, seed: int = 1) -> PresetExplor
     return explore_preset(spin(), _d(name), runs=runs, schedule=schedule, depth=3, seed=seed)
 
 
-def test_spin_is_the_public_models_configuration() -> None:
+def test_spin_has_the_public_models_size() -> None:
     s = spin()
     assert s.total_endpoints == 1 and s.enactors.count == 2 and s.planner.plans == 5
     assert s.disciplines.trees_kept == 2
@@ -128,6 +129,41 @@ def test_cas_and_fenced_hold_in_10000_runs(name: str, schedule: str) -> None:
     found = explored(name, schedule, 10_000)
     assert found.runs == 10_000
     assert found.violating_runs == 0, found.by_kind
+
+
+@cache
+def exact() -> Scenario:
+    return load_scenario(SPIN_EXACT)
+
+
+def _exact(name: str) -> Discipline:
+    return next(d for d in exact().discipline_list() if d.name == name)
+
+
+def test_spin_exact_has_the_public_models_knobs() -> None:
+    s = exact()
+    assert s.total_endpoints == 1 and s.enactors.count == 2 and s.planner.plans == 5
+    for d in s.discipline_list():
+        assert d.trees_kept == 1  # PLAN_AGE_THRESHOLD 2: plans two or more generations older
+    for name, cleanup in [
+        ("model_race", "unsafe_age"),
+        ("model_fixed", "safe"),
+        ("model_checked", "checked"),
+    ]:
+        d = _exact(name)
+        assert (d.guard, d.lock, d.cleanup) == ("plan_start", "none", cleanup)
+
+
+@pytest.mark.parametrize(
+    ("name", "empties"),
+    [("model_race", True), ("model_checked", True), ("model_fixed", False)],
+)
+def test_spin_exact_reaches_spins_verdicts(name: str, empties: bool) -> None:
+    # SPIN (never_delete_active): violated by the race model and by the fixed model with its
+    # atomic blocks removed, holds for the fixed model. 300 random runs from seed 1.
+    found = explore_preset(exact(), _exact(name), runs=300, schedule="random", depth=3, seed=1)
+    assert (found.by_kind["empty_answer"] > 0) == empties, found.by_kind
+    assert found.by_kind["stale_flip"] > 0  # both models let an older plan go live
 
 
 # ------------------------------------------------------------------------------ mechanisms
