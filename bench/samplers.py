@@ -35,7 +35,7 @@ SCENARIOS = {
     "spin_exact": ROOT / "scenarios" / "spin_exact.toml",
 }
 PRESETS = {
-    "spin": ["lww", "aws2025", "aws2025+checked_cleanup", "aws2025+safe_cleanup"],
+    "spin": ["lww", "aws2025", "aws2025+safe_cleanup"],
     "spin_exact": ["aws2025", "model_race", "model_checked", "model_fixed"],
 }
 SAMPLERS: list[tuple[str, str, int]] = [

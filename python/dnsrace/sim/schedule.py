@@ -38,14 +38,17 @@ import asyncio
 import random
 from collections import deque
 from collections.abc import Hashable, Iterable
-from typing import Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from dnsrace.sim.seeds import substream
 
 __all__ = [
     "SCHEDULES",
+    "DfsNode",
+    "DfsSchedule",
     "FifoSchedule",
     "Footprint",
+    "Nondeterminism",
     "PctSchedule",
     "PosSchedule",
     "RandomSchedule",
@@ -53,7 +56,9 @@ __all__ = [
     "ScheduleName",
     "conflicts",
     "declare",
+    "event_name",
     "make_schedule",
+    "replay_schedule",
 ]
 
 ScheduleName = Literal["clock", "random", "pct", "pos"]
@@ -79,12 +84,18 @@ def conflicts(a: Footprint | None, b: Footprint | None) -> bool:
     )
 
 
-def declare(reads: Iterable[Hashable] = (), writes: Iterable[Hashable] = ()) -> None:
-    """Tell the running loop's schedule what the current task's next step reads and writes
-    (nothing happens unless that schedule uses footprints)."""
+def declare(
+    reads: Iterable[Hashable] = (),
+    writes: Iterable[Hashable] = (),
+    *,
+    task: asyncio.Task[Any] | None = None,
+) -> None:
+    """Tell the running loop's schedule what the next step of ``task`` (default: the current
+    task) reads and writes (nothing happens unless that schedule uses footprints)."""
     schedule = getattr(asyncio.get_running_loop(), "schedule", None)
     if schedule is not None and getattr(schedule, "uses_footprints", False):
-        schedule.declare(asyncio.current_task(), (frozenset(reads), frozenset(writes)))
+        owner = task if task is not None else asyncio.current_task()
+        schedule.declare(owner, (frozenset(reads), frozenset(writes)))
 
 
 class Schedule(Protocol):
@@ -166,6 +177,17 @@ class PctSchedule:
 # The timer callback of ``asyncio.sleep(d > 0)``: it completes the sleeper's future, nothing
 # else (the sleeper's own wake-up is a later step of its task).
 _SLEEP_DONE: Final = asyncio.futures._set_result_unless_cancelled  # type: ignore[attr-defined]
+# asyncio's own callbacks that only complete a future or stop the loop at the run's end.
+_LOCAL_CALLBACKS: Final = frozenset(
+    {"_set_result_unless_cancelled", "gather.<locals>._done_callback", "_run_until_complete_cb"}
+)
+
+
+def _is_local(owner: object) -> bool:
+    return not isinstance(owner, asyncio.Task) and (
+        getattr(owner, "__qualname__", None) in _LOCAL_CALLBACKS
+        and getattr(owner, "__module__", "").startswith("asyncio")
+    )
 
 
 class PosSchedule:
@@ -226,3 +248,148 @@ def make_schedule(name: str, seed: int, *, depth: int = 3, horizon: int = 1000) 
     if name == "pos":
         return PosSchedule(seed)
     raise ValueError(f"unknown schedule {name!r} (one of {', '.join(SCHEDULES)})")
+
+
+# ---------------------------------------------------------------------- bounded DFS
+
+
+def event_name(handle: asyncio.Handle) -> str:
+    """A name for a ready event that is the same in every run of one scenario: the task's
+    name (``main`` for the run's own task), or the callback's qualified name."""
+    owner = _owner(handle)
+    if isinstance(owner, asyncio.Task):
+        name = owner.get_name()
+        return "main" if name.startswith("Task-") else name
+    return str(getattr(owner, "__qualname__", type(owner).__name__))
+
+
+class Nondeterminism(RuntimeError):
+    """A replayed prefix asked for an event that is not ready: the run is not a function of
+    its schedule (a bug of the simulator, or a step that reads the wall clock)."""
+
+
+class DfsNode:
+    """One scheduling decision on the current path of a depth-first search."""
+
+    __slots__ = ("choice", "done", "footprints", "last", "names", "preempted", "sleep")
+
+    def __init__(
+        self,
+        names: list[str],
+        footprints: dict[str, Footprint | None],
+        last: str | None,
+        preempted: int,
+        sleep: set[str],
+    ) -> None:
+        self.names = names
+        self.footprints = footprints
+        self.last = last
+        """The event's task that ran the step before (a switch away from it, while it is
+        still ready, is a preemption)."""
+        self.preempted = preempted
+        """Preemptions on the path before this decision."""
+        self.sleep = sleep
+        """Events that need not run here: an equivalent order was explored already."""
+        self.done: set[str] = set()
+        self.choice = ""
+
+    def cost(self, name: str) -> int:
+        """Preemptions that choosing ``name`` here adds (0 or 1)."""
+        return int(self.last is not None and name != self.last and self.last in self.names)
+
+
+class DfsSchedule:
+    """Replays the choices of ``path`` (decisions of earlier runs), then extends it: at each
+    new decision the task that ran before continues if it can (no preemption), else the
+    first ready event by name that is not asleep. Steps that touch nothing shared (a sleep's
+    timer, a step declared ``LOCAL``) run at once and are no decision: they commute with
+    every other step (a persistent set of one).
+
+    With ``sleep_sets``, a new decision's sleep set is its parent's sleep set plus the events
+    explored before the parent's choice, less those that conflict with that choice (Godefroid's
+    sleep sets). A decision where every ready event is asleep, or where the only events
+    within ``preemptions`` are, makes the run *redundant*: it only repeats an explored order.
+    """
+
+    uses_footprints = True
+
+    def __init__(self, path: list[DfsNode], preemptions: int, *, sleep_sets: bool = True) -> None:
+        self.steps = 0
+        self.path = path
+        self.preemptions = preemptions
+        self.sleep_sets = sleep_sets
+        self.redundant = False
+        self._replay = len(path)
+        self._depth = 0
+        self._last: str | None = None
+        self._footprints: dict[object, Footprint] = {}
+
+    def declare(self, owner: object, footprint: Footprint) -> None:
+        self._footprints[owner] = footprint
+
+    def _new_node(self, names: list[str], footprints: dict[str, Footprint | None]) -> DfsNode:
+        parent = self.path[-1] if self.path else None
+        if parent is None:
+            return DfsNode(names, footprints, self._last, 0, set())
+        preempted = parent.preempted + parent.cost(parent.choice)
+        sleep: set[str] = set()
+        if self.sleep_sets:
+            ran = parent.footprints.get(parent.choice)
+            sleep = {
+                e
+                for e in parent.sleep | parent.done
+                if e != parent.choice and not conflicts(parent.footprints.get(e), ran)
+            }
+        return DfsNode(names, footprints, self._last, preempted, sleep)
+
+    def pick(self, ready: deque[asyncio.Handle]) -> int:
+        self.steps += 1
+        for i, handle in enumerate(ready):
+            owner = _owner(handle)
+            if _is_local(owner) or self._footprints.get(owner) == LOCAL:
+                return i  # touches nothing shared: commutes with every step, no decision
+        names: list[str] = []
+        for handle in ready:
+            name = event_name(handle)
+            while name in names:
+                name += "'"  # two ready events of one owner: numbered in queue order
+            names.append(name)
+        depth = self._depth
+        self._depth += 1
+        if depth < self._replay:
+            node = self.path[depth]
+            if node.choice not in names:
+                raise Nondeterminism(f"step {depth}: {node.choice!r} is not ready ({names})")
+            choice = node.choice
+        elif self.redundant:
+            choice = self._last if self._last in names else min(names)
+        else:
+            footprints = {
+                n: self._footprints.get(_owner(h)) for n, h in zip(names, ready, strict=True)
+            }
+            node = self._new_node(names, footprints)
+            allowed = [
+                n
+                for n in names
+                if n not in node.sleep and node.preempted + node.cost(n) <= self.preemptions
+            ]
+            if not allowed:
+                self.redundant = True
+                choice = self._last if self._last in names else min(names)
+            else:
+                choice = self._last if self._last in allowed else min(allowed)
+                node.choice = choice
+                self.path.append(node)
+        self._last = choice.rstrip("'")
+        return names.index(choice)
+
+
+def replay_schedule(choices: list[str]) -> DfsSchedule:
+    """A schedule that makes the decisions ``choices`` (a DFS run's event names, in order),
+    then continues as the search would: the run the search saw, step for step."""
+    path = []
+    for choice in choices:
+        node = DfsNode([choice], {}, None, 0, set())
+        node.choice = choice
+        path.append(node)
+    return DfsSchedule(path, preemptions=len(choices) + 1)
