@@ -1,9 +1,9 @@
 """Schedule exploration: many seeded runs per discipline, counting the ones that break.
 
 Run ``i`` of an exploration with root seed ``S`` is the scenario run with seed ``S + i`` under
-the chosen schedule (``random`` or ``pct``, itself seeded by ``S + i``), so any run replays on
-its own: ``dnsrace run SCENARIO --seed S+i --schedule ... --discipline ...``. A run *violates*
-when the checker reports any of:
+the chosen schedule (``random``, ``pct`` or ``pos``, itself seeded by ``S + i``), so any run
+replays on its own: ``dnsrace run SCENARIO --seed S+i --schedule ... --discipline ...``. A run
+*violates* when the checker reports any of:
 
 * ``stale_flip``: an applied flip lowered an endpoint's generation;
 * ``empty_answer``: some endpoint answered no record at some moment (its alias pointed at a
@@ -19,6 +19,9 @@ when the checker reports any of:
 :func:`shrink` makes a failing run smaller (fewer endpoints, enactors, plans, faults, a lower
 PCT depth) while it still shows one of its violations, and returns the overrides that replay
 the smaller run.
+
+:func:`explore_dfs` searches instead of sampling: every schedule of one seed within a
+preemption bound, depth first, with sleep sets (see ``docs/guide/exploration.md``).
 """
 
 from __future__ import annotations
@@ -394,6 +397,7 @@ def explore_dfs(
     store: str = "rust",
     sleep_sets: bool = True,
     stop_at_first: bool = True,
+    wanted: str | None = None,
 ) -> DfsExploration:
     """Enumerate the schedules of ``scenario`` (its seed fixed) with at most ``preemptions``
     preemptions, depth first, re-running the simulator from the start for each (stateless
@@ -404,7 +408,8 @@ def explore_dfs(
     Sleep sets with a preemption bound: a pruned order is equivalent to an explored one, but
     that one may need more preemptions (Coons, Musuvathi, McKinley, OOPSLA 2013), so
     "exhaustive" means: every order within the bound, or an equivalent of it with any number
-    of preemptions, was covered by the orders explored.
+    of preemptions, was covered by the orders explored. ``wanted``: a violation kind; the
+    first violation is then the first run that shows it (``exhaustive``: none does).
     """
     if scenario.clock != "virtual":
         raise ValueError("exploration needs the virtual clock")
@@ -424,6 +429,8 @@ def explore_dfs(
                 kinds = violations(result.metrics)
                 for kind in kinds:
                     found.by_kind[kind] += 1
+                if wanted is not None and wanted not in kinds:
+                    kinds = []
                 if kinds and not found.first_violation_kinds:
                     found.first_violation = [n.choice for n in path]
                     found.first_violation_kinds = kinds
