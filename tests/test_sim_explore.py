@@ -307,3 +307,11 @@ def test_sleep_sets_prune_equivalent_orders_without_changing_the_verdict() -> No
     assert pruned.exhaustive and full.exhaustive
     assert pruned.by_kind == full.by_kind
     assert pruned.schedules + pruned.redundant < full.schedules
+
+
+def test_dfs_looks_past_other_kinds_for_the_wanted_one() -> None:
+    found = explore_dfs(
+        spin(), _d("aws2025"), preemptions=2, max_schedules=1200, wanted="empty_answer"
+    )
+    assert found.by_kind["stale_flip"] > 0  # seen on the way, not stopped at
+    assert not found.first_violation_kinds and not found.exhaustive
