@@ -15,7 +15,8 @@ import orjson
 from dnsrace.app.cli import main
 
 # Small enough for a test on etcd (about 15 s a preset), large enough for the race: with this
-# seed the regional endpoint empties and sticks under aws2025 within ten simulated minutes.
+# seed the regional endpoint empties and sticks under aws2025 within ten simulated minutes
+# (seed 6, re-measured once enactors started from the applied plan: seed 2 no longer sticks).
 ARGS = [
     "incident",
     "--endpoints",
@@ -23,7 +24,7 @@ ARGS = [
     "--duration",
     "600",
     "--seed",
-    "2",
+    "6",
     "--quiet",
     "--discipline",
     "aws2025,lww,cas,fenced",
