@@ -16,8 +16,9 @@ import pytest
 from dnsrace.app.cli import main
 
 # Small enough for a test on etcd (about 15 s a preset), large enough for the race: with this
-# seed the regional endpoint empties and sticks under aws2025 within ten simulated minutes.
-ARGS = ["incident", "--endpoints", "29", "--duration", "600", "--seed", "2", "--quiet"]
+# seed the regional endpoint empties and sticks under aws2025 within ten simulated minutes
+# (seed 6, re-measured once enactors started from the applied plan: seed 2 no longer sticks).
+ARGS = ["incident", "--endpoints", "29", "--duration", "600", "--seed", "6", "--quiet"]
 # One test per preset, so that xdist can spread them: each preset's run depends on the seed and
 # the preset alone (the same document whichever presets run beside it, and however many jobs).
 PRESETS = ["aws2025", "lww", "cas", "fenced"]
