@@ -1,8 +1,9 @@
 """Every ```python block of the documentation pages runs.
 
 Each page's python blocks run in order, as one program, in a fresh interpreter whose working
-directory is an empty temporary directory; the page fails if any block raises. A block whose
-first line is ``# not run: <reason>`` is left out (for fragments that cannot run alone).
+directory is a temporary directory holding only a link to ``scenarios/``; the page fails if any
+block raises. A block whose first line is ``# not run: <reason>`` is left out (for fragments
+that cannot run alone).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def test_page_examples_run(page: Path, tmp_path: Path) -> None:
     program = "\n\n".join(python_blocks(page))
     script = tmp_path / "example.py"
     script.write_text(program, encoding="utf-8")
+    # Pages name the shipped scenarios by their path from the project's root.
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
     done = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
     )
