@@ -22,7 +22,9 @@ from dnsrace.errors import (
     LeaseError,
     LeaseHeld,
     LeaseLost,
+    OutOfMemory,
     SnapshotError,
+    TooLarge,
     UnknownEndpoint,
     UnknownPlan,
 )
@@ -50,10 +52,12 @@ __all__ = [
     "LeaseError",
     "LeaseHeld",
     "LeaseLost",
+    "OutOfMemory",
     "Outcome",
     "Plan",
     "RecordStore",
     "SnapshotError",
+    "TooLarge",
     "UnknownEndpoint",
     "UnknownPlan",
 ]

@@ -12,16 +12,18 @@ This module does not import ``dnsrace._core``; it works where the extension is n
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 import os
 import re
+import stat
 import sys
 import threading
 from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
-from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -61,6 +63,7 @@ from dnsrace.errors import (
     LeaseHeld,
     LeaseLost,
     SnapshotError,
+    TooLarge,
     UnknownEndpoint,
     UnknownPlan,
 )
@@ -82,6 +85,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+MAX_BATCH: Final = 1 << 26
+"""Most items of one sequence argument (the Rust core's ``MAX_BATCH``; docs/reference/bounds.md)."""
 MAX_I63: Final = 2**63 - 1
 """Largest generation, fencing token, lease token and expected version."""
 _MAX_KEY: Final = 2**32
@@ -177,7 +182,7 @@ def _canonical_set(targets: object) -> Answer:
             f"invalid target set {targets!r}: must be an iterable of (address, weight) pairs"
         )
     keyed: list[tuple[int, Target]] = []
-    for target in targets:
+    for target in _sequence(targets, "target set", ordered=False):
         if not isinstance(target, (tuple, list)) or len(target) != 2:
             raise InvalidArgument(f"invalid target {target!r}: must be an (address, weight) pair")
         address, weight = target
@@ -280,15 +285,41 @@ def _ttl(ttl: object) -> float:
     return result
 
 
-def _sequence(values: object, what: str) -> Sequence[object]:
-    """A list of the items of a non-str iterable argument."""
+def _check_batch_len(length: int, what: str) -> None:
+    if length > MAX_BATCH:
+        raise TooLarge(f"{what} has {length} items: at most {MAX_BATCH} are accepted in one call")
+
+
+def _bounded_list(values: Iterable[object], what: str) -> list[object]:
+    """The items of an iterable, at most ``MAX_BATCH`` (``TooLarge`` past it, without reading
+    further). An exception the iterable raises propagates unchanged."""
+    items = list(itertools.islice(values, MAX_BATCH + 1))
+    _check_batch_len(len(items), what)
+    return items
+
+
+def _sequence(values: object, what: str, *, ordered: bool = True) -> Sequence[object]:
+    """A list of the items of a non-str iterable argument, at most ``MAX_BATCH``. ``ordered``:
+    the items line up with something, so a set or mapping (arbitrary order) is refused."""
     if isinstance(values, str):
         raise InvalidArgument(f"{what} must be a sequence, not str")
     if isinstance(values, (list, tuple)):
+        _check_batch_len(len(values), what)
         return values
     if not isinstance(values, Iterable):
         raise InvalidArgument(f"{what} must be a sequence, not {type(values).__name__}")
-    return list(values)
+    if ordered and isinstance(values, (AbstractSet, Mapping)):
+        raise InvalidArgument(
+            f"invalid {what}: expected an ordered sequence (list, tuple, range, array), "
+            f"got {type(values).__name__}"
+        )
+    if isinstance(values, range):
+        try:
+            _check_batch_len(len(values), what)
+        except OverflowError:
+            raise TooLarge(f"range {values!r} has more items than fit a machine word") from None
+        return values
+    return _bounded_list(values, what)
 
 
 _INT_CODES: Final = frozenset("bBhHiIlLqQnN")
@@ -306,6 +337,9 @@ def _buffer_ints(values: object, error: type[Exception], what: str) -> list[int]
     except TypeError:
         return None
     with view:
+        if view.ndim == 1:
+            # From the length alone: a broadcast buffer may claim 10**12 items.
+            _check_batch_len(view.shape[0] if view.shape else 0, what)
         fmt = view.format
         prefix = fmt[0] if fmt[:1] in ("@", "=", "<", ">", "!") else ""
         code = fmt[len(prefix) :]
@@ -325,10 +359,12 @@ def _buffer_ints(values: object, error: type[Exception], what: str) -> list[int]
         return view.cast("B").cast(native).tolist()
 
 
-def _int_sequence(values: object, error: type[Exception], what: str) -> Sequence[object]:
+def _int_sequence(
+    values: object, error: type[Exception], what: str, *, ordered: bool = True
+) -> Sequence[object]:
     """A sequence-of-ints argument: a buffer's items as ints, or ``_sequence``."""
     items = _buffer_ints(values, error, what)
-    return _sequence(values, what) if items is None else items
+    return _sequence(values, what, ordered=ordered) if items is None else items
 
 
 def _output(output: object) -> Output:
@@ -399,6 +435,7 @@ class Plan:
                 f"plan targets must be a mapping of endpoint to target set, "
                 f"not {type(targets).__name__}"
             )
+        _check_batch_len(len(targets), "targets")
         keys: list[Endpoint] = []
         slots: dict[Endpoint, int] = {}
         sets: list[Answer] = []
@@ -767,7 +804,7 @@ class PyRecordStore:
 
     def delete_plans(self, generations: Iterable[int] | Ints, *, safe: bool = True) -> DeleteResult:
         """Delete the trees of these generations (the enactors' clean-up)."""
-        raw = _int_sequence(generations, InvalidGeneration, "generations")
+        raw = _int_sequence(generations, InvalidGeneration, "generations", ordered=False)
         gens = sorted({_generation(g) for g in raw})
         _flag(safe, "safe")
         with self._lock:
@@ -1303,6 +1340,7 @@ class PyRecordStore:
         target = _snapshot_path(path)
         try:
             check_output_path(target)
+            _refuse_special_output(target)
         except OutputPathError as exc:
             raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
         with self._lock:
@@ -1348,7 +1386,7 @@ class PyRecordStore:
         """A new store from a snapshot file (of this class or of the Rust core)."""
         target = _snapshot_path(path)
         try:
-            blob = Path(target).read_bytes()
+            blob = _read_regular_file(target)
         except OSError as exc:
             raise SnapshotError(f"cannot read snapshot {os.fspath(target)!r}: {exc}") from None
         data = _snapshot.decode(blob, canonical_name, _canonical_set)
@@ -1375,6 +1413,30 @@ class PyRecordStore:
         for name, value in data.counters.items():
             setattr(store, f"_{name}", value)
         return store
+
+
+def _refuse_special_output(path: str) -> None:
+    """Refuse an output that exists and is not a regular file: the rename would replace a
+    device, FIFO or socket by a regular file, and a symlink rather than its target."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise OutputPathError("is a symbolic link")
+    if not stat.S_ISREG(mode):
+        raise OutputPathError("exists and is not a regular file")
+
+
+def _read_regular_file(path: str) -> bytes:
+    """The bytes of a regular file; anything else is refused without reading and without
+    blocking (opened with ``O_NONBLOCK``, so a FIFO does not wait for a writer; checked with
+    ``fstat`` on that descriptor)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file (a FIFO, device, directory or socket)")
+        return file.read()
 
 
 def _snapshot_path(path: object) -> str:

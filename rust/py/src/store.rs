@@ -14,7 +14,7 @@ use crate::args::{
     ModeArg, Name, Now, OutcomesArg, Output, RollbackArg, SafeArg, TimeNs, Ttl, Version,
 };
 use crate::errors::{guard, to_py, DanglingAlias, InvalidArgument, OrRaise, UnknownPlan};
-use crate::ints::{self, finish, IntSeq, Staged};
+use crate::ints::{self, finish, IntSeq, Staged, Unordered};
 use crate::output::{vec_out, OutArray};
 use crate::plan::{answer, items, PyPlan};
 
@@ -70,7 +70,6 @@ impl PyRecordStore {
         endpoints
             .map(|e| e.stage_endpoints(&self.store))
             .transpose()
-            .or_raise()
     }
 
     /// A generation column of many endpoints (aliases, rollbacks): 0 is `None` in lists.
@@ -234,7 +233,7 @@ impl PyRecordStore {
 
     fn add_endpoints(&self, py: Python<'_>, names: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
         guard(|| {
-            let items = items(names, "names").or_raise()?;
+            let items = items(names, "names", true)?;
             let texts = items
                 .iter()
                 .map(|n| match n.cast::<PyString>() {
@@ -295,11 +294,11 @@ impl PyRecordStore {
     fn delete_plans<'py>(
         &self,
         py: Python<'py>,
-        generations: IntSeq<'py>,
+        generations: Unordered<'py>,
         safe: SafeArg,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
-            let gens = generations.stage::<u64>(ints::GENERATIONS).or_raise()?;
+            let gens = generations.0.stage::<u64>(ints::GENERATIONS)?;
             let r = py
                 .detach(|| self.store.delete_plans(&gens.finish()?, safe.0))
                 .or_raise()?;
@@ -379,14 +378,11 @@ impl PyRecordStore {
             let expected = expected_versions
                 .as_ref()
                 .map(|v| v.stage::<u64>(ints::VERSIONS))
-                .transpose()
-                .or_raise()?;
+                .transpose()?;
             let (fence_all, fences) = match &fence {
                 None => (None, None),
                 Some(FenceArg::All(t)) => (Some(*t), None),
-                Some(FenceArg::Each(seq)) => {
-                    (None, Some(seq.stage::<u64>(ints::FENCES).or_raise()?))
-                }
+                Some(FenceArg::Each(seq)) => (None, Some(seq.stage::<u64>(ints::FENCES)?)),
             };
             // Output arrays are created (zero-filled) before the batch and written in place.
             let n = match (&endpoints, outcomes.0) {
@@ -612,7 +608,7 @@ impl PyRecordStore {
         now: Now,
     ) -> PyResult<Vec<Option<u64>>> {
         guard(|| {
-            let ids = endpoints.stage_endpoints(&self.store).or_raise()?;
+            let ids = endpoints.stage_endpoints(&self.store)?;
             py.detach(|| {
                 self.store
                     .acquire_leases(&ids.finish()?, holder.0, ttl.0, now.0)
@@ -657,8 +653,8 @@ impl PyRecordStore {
         tokens: IntSeq<'py>,
     ) -> PyResult<usize> {
         guard(|| {
-            let ids = endpoints.stage_endpoints(&self.store).or_raise()?;
-            let tokens = tokens.stage::<u64>(ints::TOKENS).or_raise()?;
+            let ids = endpoints.stage_endpoints(&self.store)?;
+            let tokens = tokens.stage::<u64>(ints::TOKENS)?;
             py.detach(|| {
                 self.store
                     .release_leases(&ids.finish()?, holder.0, &tokens.finish()?)

@@ -213,7 +213,7 @@ impl Store {
     /// A new store from a snapshot file. Any unreadable, truncated, corrupted, foreign or
     /// other-version file gives [`Error::Snapshot`].
     pub fn restore(path: &Path) -> Result<Store> {
-        let bytes = fs::read(path)
+        let bytes = read_regular_file(path)
             .map_err(|e| Error::Snapshot(format!("cannot read snapshot {path:?}: {e}")))?;
         Store::from_snapshot_bytes(&bytes)
     }
@@ -310,6 +310,16 @@ pub fn check_output_path(path: &Path) -> Result<()> {
     if path.is_dir() {
         return bad("is a directory");
     }
+    // The rename would replace a device, FIFO or socket by a regular file, and a symlink
+    // rather than its target: refuse anything that exists and is not a regular file.
+    if let Ok(meta) = fs::symlink_metadata(path) {
+        if meta.file_type().is_symlink() {
+            return bad("is a symbolic link");
+        }
+        if !meta.file_type().is_file() {
+            return bad("exists and is not a regular file");
+        }
+    }
     let parent = parent_dir(path);
     if !parent.is_dir() {
         return bad("its directory does not exist");
@@ -322,6 +332,33 @@ fn parent_dir(path: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
+}
+
+/// The bytes of a regular file. Anything else (FIFO, device, directory, socket) is refused
+/// without reading, and without blocking: the file is opened with `O_NONBLOCK` (an open FIFO
+/// would otherwise wait for a writer) and checked with `fstat` on that same descriptor.
+pub fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a FIFO, device, directory or socket)",
+        ));
+    }
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(meta.len() as usize)
+        .map_err(|_| std::io::Error::other("file too large to read into memory"))?;
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Write `bytes` to `path` so that `path` holds either its old content or all of `bytes`:
