@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import math
+import operator
 import os
 import re
 import stat
@@ -31,6 +32,7 @@ from typing import (
     Literal,
     NoReturn,
     Self,
+    SupportsIndex,
     TypeVar,
     cast,
     final,
@@ -163,11 +165,39 @@ def _address(address: object) -> tuple[int, str]:
         raise InvalidAddress(f"invalid address {address!r}: not an IPv4 or IPv6 address") from None
 
 
+def _as_int(value: object) -> int | None:
+    """An int argument as an int: an int, or anything with ``__index__`` (numpy integer
+    scalars); ``None`` for a bool (numpy's too) and for anything else. An ``__index__`` that
+    raises something other than ``TypeError`` propagates unchanged."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if getattr(type(value), "__index__", None) is None:
+        return None
+    try:
+        return operator.index(cast(SupportsIndex, value))
+    except TypeError:
+        return None
+
+
+def _is_scalar_int(value: object) -> bool:
+    """Whether a scalar-or-sequence argument (``fence``) is one int: an int, or an object with
+    ``__index__`` and no ``__len__`` (a numpy integer scalar, not an array)."""
+    kind = type(value)
+    return isinstance(value, int) or (
+        getattr(kind, "__index__", None) is not None and not hasattr(kind, "__len__")
+    )
+
+
 def _weight(weight: object, address: str) -> int:
     if type(weight) is int and 0 <= weight <= 255:
         return weight
-    if isinstance(weight, int) and not isinstance(weight, bool) and 0 <= weight <= 255:
-        return int(weight)
+    value = _as_int(weight)
+    if value is not None and 0 <= value <= 255:
+        return value
     raise InvalidWeight(f"invalid weight {weight!r} for {address}: must be 0..255")
 
 
@@ -203,12 +233,9 @@ def _canonical_set(targets: object) -> Answer:
 def _generation(generation: object) -> int:
     if type(generation) is int and 1 <= generation <= MAX_I63:
         return generation
-    if (
-        isinstance(generation, int)
-        and not isinstance(generation, bool)
-        and 1 <= generation <= MAX_I63
-    ):
-        return int(generation)
+    value = _as_int(generation)
+    if value is not None and 1 <= value <= MAX_I63:
+        return value
     raise InvalidGeneration(f"invalid generation {generation!r}: must be an int in 1..2**63-1")
 
 
@@ -221,14 +248,16 @@ def _flag(value: object, what: str) -> None:
 def _token(token: object, what: str = "token") -> int:
     if type(token) is int and 1 <= token <= MAX_I63:
         return token
-    if isinstance(token, int) and not isinstance(token, bool) and 1 <= token <= MAX_I63:
-        return int(token)
+    value = _as_int(token)
+    if value is not None and 1 <= value <= MAX_I63:
+        return value
     raise InvalidToken(f"invalid {what} {token!r}: must be an int in 1..2**63-1")
 
 
 def _version(version: object) -> int:
-    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version <= MAX_I63:
-        return int(version)
+    value = _as_int(version)
+    if value is not None and 0 <= value <= MAX_I63:
+        return value
     raise InvalidToken(f"invalid expected version {version!r}: must be an int in 0..2**63-1")
 
 
@@ -267,6 +296,9 @@ def _holder(holder: object) -> str:
 
 
 def _float(value: object, what: str) -> float:
+    as_int = None if isinstance(value, float) else _as_int(value)
+    if as_int is not None:
+        value = as_int
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             result = float(value)
@@ -395,9 +427,10 @@ def _plan_key(key: object) -> Endpoint:
     """Canonical form of a plan key: a valid name, or an int that may be an endpoint id."""
     if isinstance(key, str):
         return canonical_name(key)
-    if isinstance(key, int) and not isinstance(key, bool):
-        if 0 <= key < _MAX_KEY:
-            return int(key)
+    value = _as_int(key)
+    if value is not None:
+        if 0 <= value < _MAX_KEY:
+            return value
         raise UnknownEndpoint(f"unknown endpoint id {key}")
     raise InvalidArgument(f"invalid endpoint {key!r}: must be a name (str) or an id (int)")
 
@@ -493,15 +526,16 @@ class Plan:
         slots: dict[Endpoint, int] = {}
         index: list[int] = []
         records = 0
-        for raw_key, i in zip(keys_in, index_in, strict=True):
+        for raw_key, raw_index in zip(keys_in, index_in, strict=True):
             key = _plan_key(raw_key)
             if key in slots:
                 raise InvalidArgument(f"endpoint {key!r} appears twice in plan {gen}")
-            if not (isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n_sets):
+            i = _as_int(raw_index)
+            if i is None or not 0 <= i < n_sets:
                 raise InvalidArgument(
-                    f"invalid set index {i!r}: must be an int in 0..{n_sets - 1}"
+                    f"invalid set index {raw_index!r}: must be an int in 0..{n_sets - 1}"
                     if n_sets
-                    else f"invalid set index {i!r}: there are no target sets"
+                    else f"invalid set index {raw_index!r}: there are no target sets"
                 )
             slots[key] = len(keys)
             keys.append(key)
@@ -538,8 +572,8 @@ class Plan:
         """The canonical target set of one endpoint; ``UnknownEndpoint`` if not in the plan."""
         if isinstance(endpoint, str):
             key: Endpoint = canonical_name(endpoint)
-        elif isinstance(endpoint, int) and not isinstance(endpoint, bool):
-            key = int(endpoint)
+        elif (value := _as_int(endpoint)) is not None:
+            key = value
         else:
             raise InvalidArgument(
                 f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)"
@@ -570,7 +604,7 @@ class PyRecordStore:
 
     def __init__(self, *, history: int = 0) -> None:
         # Histories are recorded by the Rust core only.
-        if isinstance(history, bool) or not isinstance(history, int) or history != 0:
+        if _as_int(history) != 0:
             raise InvalidArgument(
                 f"invalid history {history!r}: the reference store records no history "
                 "(use dnsrace.RecordStore)"
@@ -618,9 +652,10 @@ class PyRecordStore:
                 if i is None:
                     raise UnknownEndpoint(f"unknown endpoint {name}")
             return i
-        if isinstance(endpoint, int) and not isinstance(endpoint, bool):
-            if 0 <= endpoint < len(self._names):
-                return int(endpoint)
+        value = _as_int(endpoint)
+        if value is not None:
+            if 0 <= value < len(self._names):
+                return value
             raise UnknownEndpoint(f"unknown endpoint id {endpoint}")
         raise InvalidArgument(f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)")
 
@@ -945,7 +980,7 @@ class PyRecordStore:
             single: int | None = None
             if fence is None:
                 pass
-            elif isinstance(fence, int):
+            elif _is_scalar_int(fence):
                 single = _token(fence, "fence")
             else:
                 raw = _int_sequence(fence, InvalidToken, "fence")

@@ -118,7 +118,42 @@ pub fn int_value(obj: &Bound<'_, PyAny>) -> PyResult<IntArg> {
     if obj.is_instance_of::<PyInt>() {
         return Ok(obj.extract::<i64>().map_or(IntArg::Big, IntArg::Fits));
     }
-    Ok(IntArg::NotInt)
+    match index(obj)? {
+        Some(int) => Ok(int.extract::<i64>().map_or(IntArg::Big, IntArg::Fits)),
+        None => Ok(IntArg::NotInt),
+    }
+}
+
+/// `operator.index(obj)` for an object that is not an int but has `__index__` (numpy integer
+/// scalars): `None` when it has none, is a bool (numpy's too), or its `__index__` raises
+/// `TypeError`; another exception of its `__index__` propagates unchanged.
+fn index<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = obj.py();
+    // SAFETY: `obj` is a valid object; PyIndex_Check only reads its type's slots.
+    if unsafe { pyo3::ffi::PyIndex_Check(obj.as_ptr()) } == 0
+        || matches!(type_name(obj).as_str(), "bool" | "bool_")
+    {
+        return Ok(None);
+    }
+    // SAFETY: PyNumber_Index returns a new reference or NULL with an exception set.
+    let result =
+        unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyNumber_Index(obj.as_ptr())) };
+    match result {
+        Ok(int) => Ok(Some(int)),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a scalar-or-sequence argument (`fence`) is one int: an int, or an object with
+/// `__index__` and no `__len__` (a numpy integer scalar, not an array).
+pub fn is_scalar_int(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(true);
+    }
+    // SAFETY: as in `index`.
+    let has_index = unsafe { pyo3::ffi::PyIndex_Check(obj.as_ptr()) } != 0;
+    Ok(has_index && !obj.get_type().hasattr("__len__")?)
 }
 
 /// An int in `min..=2^63-1`, or the error `kind` with a message naming the value.
@@ -201,7 +236,10 @@ fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> dnsrace_core::Result<f64> {
     if obj.is_instance_of::<PyInt>() {
         return obj.extract::<f64>().or_else(|_| bad());
     }
-    bad()
+    match index(obj) {
+        Ok(Some(int)) => int.extract::<f64>().or_else(|_| bad()),
+        _ => bad(),
+    }
 }
 
 /// A lease time-to-live in seconds (`InvalidArgument`).

@@ -7,7 +7,7 @@ use dnsrace_core as core;
 use dnsrace_core::{Error, Fence, Mode, Outcome, OutcomeSink};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 
 use crate::args::{
     repr, Endpoint, FenceToken, Generation, HistoryCapacity, HistoryClient, Holder, LeaseToken,
@@ -45,7 +45,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FenceArg<'py> {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyBool>() {
+        if obj.is_instance_of::<PyBool>() || crate::args::is_scalar_int(&obj)? {
             return obj.extract::<FenceToken>().map(|t| FenceArg::All(t.0));
         }
         obj.extract::<IntSeq<'py>>().map(FenceArg::Each)
