@@ -29,6 +29,13 @@ Conventions shared by every method (and by ``dnsrace.reference.PyRecordStore``):
   generations and versions, ``"I"``: uint32 ids, ``"B"``: uint8 outcome codes) or numpy arrays
   of the same dtypes; numpy is imported only when asked (``pip install 'dnsrace[numpy]'``).
   Sentinel: generation 0 means none (generations start at 1).
+* Bounds (docs/reference/bounds.md): every sequence argument holds at most ``MAX_BATCH``
+  (2**26) items, checked from its length before anything is allocated (``TooLarge``); an
+  allocation that still fails raises ``OutOfMemory``. Sets and mappings are refused where the
+  order matters (everything but ``delete_plans``' generations and a plan's target sets); an
+  exception raised by the caller's own iterable or ``__index__`` propagates unchanged.
+* Integers: anything with ``__index__`` (numpy integer scalars) is accepted wherever an int
+  is; bools (numpy's too) never are.
 """
 
 import os
@@ -88,7 +95,9 @@ class Plan:
         """
 
     @property
-    def generation(self) -> int: ...
+    def generation(self) -> int:
+        """The plan's generation (1..2**63-1)."""
+
     @property
     def records(self) -> int:
         """Total leaves over all endpoints (a shared set counts once per endpoint using it)."""
@@ -230,16 +239,33 @@ class RecordStore:
     ) -> FlipCounts:
         """``flip`` for many endpoints in one call (``None``: every endpoint, in id order).
 
-        ``expected_versions`` (mode ``"exact"`` only, required there) and a sequence ``fence``
-        align with ``endpoints`` (with ``None``, with the ids); an int ``fence`` applies to all.
-        Missing trees are counted in ``FlipCounts.missing`` and dangling aliases in
-        ``FlipCounts.dangling`` instead of raising. Repeated endpoints are flipped in list
-        order.
+        Args:
+            endpoints: names and/or ids (``Endpoints``: list, tuple, range or int buffer), or
+                ``None`` for every endpoint. Repeated endpoints are flipped in list order.
+            generation: the plan generation to point the aliases at (1..2**63-1).
+            mode: ``"lww"``, ``"if_newer"`` (generation CAS) or ``"exact"`` (version CAS).
+            expected_versions: mode ``"exact"`` only (required there): one version per
+                endpoint, aligned with ``endpoints`` (with ``None``, with the ids).
+            fence: one fencing token for all, or one per endpoint; a flip whose token is
+                lower than the endpoint's highest is refused (``fenced``).
+            rollback: record the old alias as the rollback (``False``: the repair flip).
+            outcomes: ``False`` for counts only; ``True``/``"array"``/``"numpy"`` for a
+                ``FlipResult`` with per-position outcome codes (``dnsrace.Outcome``, uint8)
+                and the alias before the attempt (uint64, 0 = none), written in place.
 
-        ``outcomes=True`` (or ``"array"``, or ``"numpy"``) returns a ``FlipResult``: the
-        counts, plus per position the outcome code (``dnsrace.Outcome``, uint8) and the alias
-        before the attempt (uint64, 0 = none), written in place by the Rust core. With
-        ``endpoints=None`` the positions are the ids registered when the call started.
+        Returns:
+            ``FlipCounts`` (applied and why the others were not), or a ``FlipResult``.
+
+        Raises:
+            InvalidGeneration: bad ``generation``.
+            InvalidArgument: bad mode, flag, ``outcomes``, a non-int endpoint, misaligned
+                lengths, ``expected_versions`` with a mode other than ``"exact"``.
+            InvalidToken: a bad version or fence. UnknownEndpoint: an unknown name or id.
+            TooLarge: a sequence of more than ``MAX_BATCH`` items. OutOfMemory.
+            Every element is checked before anything changes: after an error the store is
+            unchanged. Missing trees and dangling aliases are counted, not raised.
+
+        Cost: O(n) for n endpoints, interpreter released; atomic per endpoint.
         """
 
     @overload
@@ -291,7 +317,12 @@ class RecordStore:
         self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
     ) -> list[int | None]:
         """Alias generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
-        nothing is counted."""
+        nothing is counted.
+
+        ``endpoints``: names and/or ids, ``None`` for all in id order. ``output``: ``"list"``,
+        ``"array"`` (``array.array("Q")``) or ``"numpy"`` (uint64). Raises
+        ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``, ``OutOfMemory``. O(n),
+        interpreter released."""
 
     @overload
     def aliases(
@@ -355,7 +386,11 @@ class RecordStore:
         self, endpoints: Endpoints, holder: str, ttl: float, now: float
     ) -> list[int | None]:
         """``acquire_lease`` for many endpoints: the token, or ``None`` where another holder's
-        live lease refused it (counted as a conflict, not raised)."""
+        live lease refused it (counted as a conflict, not raised).
+
+        Raises ``InvalidArgument`` (holder, ttl, now, a non-int endpoint),
+        ``UnknownEndpoint``, ``TooLarge``, ``OutOfMemory``; then nothing was granted.
+        O(n), interpreter released."""
 
     def renew_lease(
         self, endpoint: Endpoint, holder: str, token: int, ttl: float, now: float
@@ -369,7 +404,11 @@ class RecordStore:
 
     def release_leases(self, endpoints: Endpoints, holder: str, tokens: Ints) -> int:
         """``release_lease`` for many endpoints; returns how many were released. Leases no longer
-        held (token or holder mismatch) are skipped, not raised."""
+        held (token or holder mismatch) are skipped, not raised.
+
+        ``tokens`` align with ``endpoints`` (``InvalidArgument`` otherwise). Raises
+        ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``; then nothing was released.
+        O(n), interpreter released."""
 
     @overload
     def live_leases(

@@ -462,6 +462,7 @@ class Plan:
     _records: int
 
     def __init__(self, generation: int, targets: Mapping[Endpoint, Iterable[Target]]) -> None:
+        """Build a plan from ``{endpoint: [(ip, weight), ...]}`` (rules: ``dnsrace.Plan``)."""
         gen = _generation(generation)
         if not isinstance(targets, Mapping):
             raise InvalidArgument(
@@ -553,6 +554,7 @@ class Plan:
 
     @property
     def generation(self) -> int:
+        """The plan's generation (1..2**63-1)."""
         return self._generation
 
     @property
@@ -603,7 +605,8 @@ class PyRecordStore:
     """
 
     def __init__(self, *, history: int = 0) -> None:
-        # Histories are recorded by the Rust core only.
+        """An empty store. ``history`` must be 0 (``InvalidArgument`` otherwise): histories
+        are recorded by the Rust core only."""
         if _as_int(history) != 0:
             raise InvalidArgument(
                 f"invalid history {history!r}: the reference store records no history "
@@ -1345,27 +1348,34 @@ class PyRecordStore:
 
     @property
     def history_capacity(self) -> int:
+        """Always 0: the reference store records no history."""
         return 0
 
     def _no_history(self) -> NoReturn:
         raise InvalidArgument("the reference store records no history (use dnsrace.RecordStore)")
 
     def set_history_context(self, client: int | None = None, time_ns: int | None = None) -> None:
+        """Raises ``InvalidArgument``: the reference store records no history."""
         self._no_history()
 
     def history_bytes(self, format: str = "jsonl") -> bytes:
+        """Raises ``InvalidArgument``: the reference store records no history."""
         self._no_history()
 
     def export_history(self, path: str | os.PathLike[str], format: str = "jsonl") -> int:
+        """Raises ``InvalidArgument``: the reference store records no history."""
         self._no_history()
 
     def set_history_endpoints(self, endpoints: Endpoints | None = None) -> None:
+        """Raises ``InvalidArgument``: the reference store records no history."""
         self._no_history()
 
     def check_history(self, *, timeout: float | None = None, linearizations: bool = False) -> str:
+        """Raises ``InvalidArgument``: the reference store records no history."""
         self._no_history()
 
     def history_dropped(self) -> int:
+        """Always 0: the reference store records no history."""
         return 0
 
     # ---------------------------------------------------------------- snapshots

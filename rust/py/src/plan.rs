@@ -59,7 +59,17 @@ fn not_mapping(obj: &Bound<'_, PyAny>) -> Error {
     ))
 }
 
-/// One plan generation: a weighted target set (tree) per endpoint. Immutable.
+/// One plan generation: for each endpoint, a weighted set of target addresses (its *tree*).
+///
+/// Immutable. Target sets are canonicalised (sorted by address, duplicates rejected) and
+/// identical sets are stored once, here and in the store.
+///
+/// Constructor: Build a plan from ``{endpoint: [(ip, weight), ...]}``.
+///
+/// Raises ``InvalidGeneration``, ``InvalidName`` (for str keys), ``InvalidAddress``,
+/// ``InvalidWeight``, or ``InvalidArgument`` (duplicate address in one set, duplicate
+/// endpoint, malformed target). Endpoint ids (int keys) are checked when the plan is put.
+/// An empty target set is allowed: it resolves to an empty answer.
 #[pyclass(frozen, module = "dnsrace._core", name = "Plan")]
 pub struct PyPlan {
     pub plan: Arc<core::Plan>,
@@ -99,8 +109,13 @@ impl PyPlan {
         })
     }
 
-    /// Compact constructor: `endpoints[i]` gets `target_sets[set_index[i]]`. Ids and set
-    /// indices given as buffers or ranges are converted detached, without Python objects.
+    /// Fast compact constructor: endpoint ``endpoints[i]`` gets ``target_sets[set_index[i]]``.
+    ///
+    /// Each distinct set is parsed once, so a planner that assigns a few load-balancer groups to
+    /// many endpoints builds a 500k-endpoint plan without per-endpoint parsing. ``endpoints``
+    /// and ``set_index`` must have the same length (``InvalidArgument``); an index out of range
+    /// raises ``InvalidArgument``. Ids and indices as buffers or ranges are converted with the
+    /// interpreter detached (1M endpoints in a few milliseconds).
     #[staticmethod]
     fn from_shared<'py>(
         py: Python<'py>,
@@ -161,20 +176,24 @@ impl PyPlan {
         })
     }
 
+    /// The plan's generation (1..2**63-1).
     #[getter]
     fn generation(&self) -> u64 {
         self.plan.generation()
     }
 
+    /// Total leaves over all endpoints (a shared set counts once per endpoint using it).
     #[getter]
     fn records(&self) -> u64 {
         self.plan.records()
     }
 
+    /// Number of endpoints this plan has a tree for.
     fn __len__(&self) -> usize {
         self.plan.len()
     }
 
+    /// The endpoints in construction order (names lower-cased, trailing dot dropped).
     fn endpoints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         match self.plan.endpoints() {
             core::PlanKeys::Ids(ids) => PyList::new(py, ids),
@@ -191,6 +210,7 @@ impl PyPlan {
         }
     }
 
+    /// The canonical target set of one endpoint; ``UnknownEndpoint`` if not in the plan.
     fn targets<'py>(
         &self,
         py: Python<'py>,

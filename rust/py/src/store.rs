@@ -52,7 +52,20 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FenceArg<'py> {
     }
 }
 
-/// Thread-safe store of load-balancer DNS records (see `_core.pyi` for the full contract).
+/// Thread-safe in-memory store of load-balancer DNS records (the Rust core).
+///
+/// Per endpoint it holds the alias (generation of the active tree), the rollback (the alias
+/// before the last flip), a version bumped by every applied flip, a lease (holder, expiry,
+/// fencing token) and the highest fencing token seen. Per plan generation it holds one tree
+/// (weighted target set) per endpoint.
+///
+/// Constructor: ``history``: keep the last ``history`` completed operations (0: record nothing).
+///
+/// Each call that completes (an error changes nothing and is not recorded) adds one
+/// operation per endpoint it touched, with the call's start and return times: flips,
+/// reads (``state``, ``aliases``, ``rollbacks``, ``versions``), lease acquire / renew /
+/// release, and each endpoint's tree put by ``put_plan`` or looked at by ``delete_plans``.
+/// Format and clock: README, "Histories".
 #[pyclass(frozen, module = "dnsrace._core", name = "RecordStore")]
 pub struct PyRecordStore {
     store: core::Store,
@@ -108,12 +121,16 @@ impl PyRecordStore {
         }
     }
 
-    /// Capacity of the history ring (0: no history).
+    /// The ``history`` the store was made with (0: none).
     #[getter]
     fn history_capacity(&self) -> usize {
         self.store.recorder().map_or(0, |h| h.capacity())
     }
 
+    /// Record the calling thread's next operations as ``client`` (``None``: one id per
+    /// thread, in order of first use) and, with ``time_ns``, stamp operations on this virtual
+    /// clock from now on (each stamp at least 1 ns after the last one: ties are ordered).
+    /// ``InvalidArgument`` if the store records no history or a value is out of range.
     #[pyo3(signature = (client = None, time_ns = None), text_signature = "($self, client=None, time_ns=None)")]
     fn set_history_context(
         &self,
@@ -137,6 +154,7 @@ impl PyRecordStore {
         })
     }
 
+    /// The recorded history, ordered by call time, as ``jsonl`` or ``jepsen`` (EDN) text.
     #[pyo3(signature = (format = "jsonl"), text_signature = "($self, format='jsonl')")]
     fn history_bytes<'py>(&self, py: Python<'py>, format: &str) -> PyResult<Bound<'py, PyBytes>> {
         guard(|| {
@@ -158,6 +176,9 @@ impl PyRecordStore {
         })
     }
 
+    /// Write the history to ``path`` atomically; returns the number of operations.
+    /// ``InvalidArgument`` (nothing written) without a history or for a path that cannot
+    /// become a file.
     #[pyo3(signature = (path, format = "jsonl"), text_signature = "($self, path, format='jsonl')")]
     fn export_history(
         &self,
@@ -173,6 +194,8 @@ impl PyRecordStore {
         })
     }
 
+    /// Record only the operations on ``endpoints`` from now on (``None``: all). Each
+    /// endpoint's history is complete on its own, so a sample is still a checkable history.
     #[pyo3(signature = (endpoints = None), text_signature = "($self, endpoints=None)")]
     fn set_history_endpoints(&self, endpoints: Option<IntSeq<'_>>) -> PyResult<()> {
         guard(|| {
@@ -188,6 +211,8 @@ impl PyRecordStore {
         })
     }
 
+    /// Check the recorded history in place (as ``dnsrace.history.check`` checks its file,
+    /// without writing it); the result as a JSON document.
     #[pyo3(signature = (*, timeout = None, linearizations = false), text_signature = "($self, *, timeout=None, linearizations=False)")]
     fn check_history(
         &self,
@@ -215,10 +240,12 @@ impl PyRecordStore {
         })
     }
 
+    /// Operations the ring dropped (older than the last ``history_capacity``).
     fn history_dropped(&self) -> u64 {
         self.store.recorder().map_or(0, |h| h.ops().1)
     }
 
+    /// Number of registered endpoints.
     fn __len__(&self) -> usize {
         self.store.len()
     }
@@ -231,6 +258,10 @@ impl PyRecordStore {
         )
     }
 
+    /// Register DNS names; return their ids (dense, from 0, in registration order).
+    ///
+    /// Idempotent: an already registered name returns its existing id. Names are validated
+    /// first (``InvalidName``); on error nothing is registered.
     fn add_endpoints(&self, py: Python<'_>, names: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
         guard(|| {
             let items = items(names, "names", true)?;
@@ -251,6 +282,7 @@ impl PyRecordStore {
         })
     }
 
+    /// The id of a registered name (``UnknownEndpoint`` otherwise).
     fn endpoint_id(&self, name: Name<'_>) -> PyResult<u32> {
         guard(|| {
             self.store
@@ -259,6 +291,7 @@ impl PyRecordStore {
         })
     }
 
+    /// The canonical (lower-case, no trailing dot) name of an endpoint.
     fn endpoint_name(&self, endpoint: Endpoint<'_>) -> PyResult<String> {
         guard(|| {
             let id = self.id(endpoint)?;
@@ -266,6 +299,10 @@ impl PyRecordStore {
         })
     }
 
+    /// Store a plan's trees. Every endpoint must be registered (``UnknownEndpoint``).
+    ///
+    /// ``InvalidArgument`` if the generation still has a stored tree (plans are immutable); a
+    /// generation whose trees were all deleted may be put again (an operator's repair).
     fn put_plan(&self, py: Python<'_>, plan: &Bound<'_, PyAny>) -> PyResult<()> {
         guard(|| {
             let plan = plan.cast::<PyPlan>().map_err(|_| {
@@ -279,10 +316,12 @@ impl PyRecordStore {
         })
     }
 
+    /// Generations that still have at least one stored tree, ascending.
     fn plan_generations(&self) -> Vec<u64> {
         self.store.plan_generations()
     }
 
+    /// Whether the tree of ``generation`` for ``endpoint`` is stored.
     fn has_tree(&self, endpoint: Endpoint<'_>, generation: Generation) -> PyResult<bool> {
         guard(|| {
             let id = self.id(endpoint)?;
@@ -290,6 +329,11 @@ impl PyRecordStore {
         })
     }
 
+    /// Delete the trees of these generations (the enactors' clean-up).
+    ///
+    /// ``safe=True`` keeps every tree that some endpoint's alias or rollback refers to and reports
+    /// it; ``safe=False`` deletes them anyway, as the 2025 clean-up did, leaving dangling
+    /// aliases that resolve to an empty answer. Unknown generations are reported, not raised.
     #[pyo3(signature = (generations, *, safe = SafeArg(true)), text_signature = "($self, generations, *, safe=True)")]
     fn delete_plans<'py>(
         &self,
@@ -315,6 +359,20 @@ impl PyRecordStore {
         })
     }
 
+    /// Point the endpoint's alias at ``generation``'s tree; the old alias becomes the rollback.
+    ///
+    /// Modes: ``"lww"`` always applies; ``"if_newer"`` (generation CAS) applies iff
+    /// ``generation`` > current alias (or there is none); ``"exact"`` applies iff the endpoint's
+    /// version equals ``expected_version`` (required for, and only allowed with, this mode).
+    /// ``fence``: refused if lower than the highest fencing token seen for the endpoint; an
+    /// accepted fence raises that highest token. Returns True if applied, False if refused by
+    /// the fence or the mode's condition. Raises ``UnknownPlan`` if the tree does not exist.
+    /// An applied flip that lowers the alias is counted in ``stats()["stale_flips"]``.
+    /// Checks run in the order: tree missing, fence, mode condition, dangling active tree.
+    /// The flip records the rollback from the active tree; if the alias points at a tree that
+    /// was deleted, it raises ``DanglingAlias`` and changes nothing (the 2025 stuck endpoint).
+    /// ``rollback=False`` flips without recording a rollback (the rollback is cleared), so it
+    /// works on a dangling alias: the repair.
     #[pyo3(
         signature = (endpoint, generation, mode = ModeArg(Mode::IfNewer), *, expected_version = None, fence = None, rollback = RollbackArg(true)),
         text_signature = "($self, endpoint, generation, mode='if_newer', *, expected_version=None, fence=None, rollback=True)"
@@ -357,6 +415,35 @@ impl PyRecordStore {
         })
     }
 
+    /// ``flip`` for many endpoints in one call (``None``: every endpoint, in id order).
+    ///
+    /// Args:
+    ///     endpoints: names and/or ids (``Endpoints``: list, tuple, range or int buffer), or
+    ///         ``None`` for every endpoint. Repeated endpoints are flipped in list order.
+    ///     generation: the plan generation to point the aliases at (1..2**63-1).
+    ///     mode: ``"lww"``, ``"if_newer"`` (generation CAS) or ``"exact"`` (version CAS).
+    ///     expected_versions: mode ``"exact"`` only (required there): one version per
+    ///         endpoint, aligned with ``endpoints`` (with ``None``, with the ids).
+    ///     fence: one fencing token for all, or one per endpoint; a flip whose token is
+    ///         lower than the endpoint's highest is refused (``fenced``).
+    ///     rollback: record the old alias as the rollback (``False``: the repair flip).
+    ///     outcomes: ``False`` for counts only; ``True``/``"array"``/``"numpy"`` for a
+    ///         ``FlipResult`` with per-position outcome codes (``dnsrace.Outcome``, uint8)
+    ///         and the alias before the attempt (uint64, 0 = none), written in place.
+    ///
+    /// Returns:
+    ///     ``FlipCounts`` (applied and why the others were not), or a ``FlipResult``.
+    ///
+    /// Raises:
+    ///     InvalidGeneration: bad ``generation``.
+    ///     InvalidArgument: bad mode, flag, ``outcomes``, a non-int endpoint, misaligned
+    ///         lengths, ``expected_versions`` with a mode other than ``"exact"``.
+    ///     InvalidToken: a bad version or fence. UnknownEndpoint: an unknown name or id.
+    ///     TooLarge: a sequence of more than ``MAX_BATCH`` items. OutOfMemory.
+    ///     Every element is checked before anything changes: after an error the store is
+    ///     unchanged. Missing trees and dangling aliases are counted, not raised.
+    ///
+    /// Cost: O(n) for n endpoints, interpreter released; atomic per endpoint.
     #[pyo3(
         signature = (endpoints, generation, mode = ModeArg(Mode::IfNewer), *, expected_versions = None, fence = None, rollback = RollbackArg(true), outcomes = OutcomesArg(None)),
         text_signature = "($self, endpoints, generation, mode='if_newer', *, expected_versions=None, fence=None, rollback=True, outcomes=False)"
@@ -435,6 +522,8 @@ impl PyRecordStore {
         })
     }
 
+    /// The records the alias points at; ``()`` (counted as an empty answer) if the alias is
+    /// unset, its tree was deleted, or the tree is an empty set.
     fn resolve<'py>(
         &self,
         py: Python<'py>,
@@ -447,6 +536,8 @@ impl PyRecordStore {
         })
     }
 
+    /// ``resolve`` for many endpoints (``None``: all, in id order). Endpoints sharing a target
+    /// set share one tuple object.
     #[pyo3(signature = (endpoints = None))]
     fn resolve_many<'py>(
         &self,
@@ -477,6 +568,13 @@ impl PyRecordStore {
         })
     }
 
+    /// Alias generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
+    /// nothing is counted.
+    ///
+    /// ``endpoints``: names and/or ids, ``None`` for all in id order. ``output``: ``"list"``,
+    /// ``"array"`` (``array.array("Q")``) or ``"numpy"`` (uint64). Raises
+    /// ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``, ``OutOfMemory``. O(n),
+    /// interpreter released.
     #[pyo3(
         signature = (endpoints = None, *, output = Output::List),
         text_signature = "($self, endpoints=None, *, output='list')"
@@ -490,6 +588,8 @@ impl PyRecordStore {
         self.generations(py, endpoints, output, core::Store::aliases)
     }
 
+    /// Rollback generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
+    /// nothing is counted.
     #[pyo3(
         signature = (endpoints = None, *, output = Output::List),
         text_signature = "($self, endpoints=None, *, output='list')"
@@ -503,6 +603,8 @@ impl PyRecordStore {
         self.generations(py, endpoints, output, core::Store::rollbacks)
     }
 
+    /// Version of each endpoint (what ``mode="exact"`` compares; uint64 in arrays);
+    /// nothing is counted.
     #[pyo3(
         signature = (endpoints = None, *, output = Output::List),
         text_signature = "($self, endpoints=None, *, output='list')"
@@ -524,6 +626,9 @@ impl PyRecordStore {
         })
     }
 
+    /// Ids (in input order; uint32 in arrays) of the endpoints whose alias is set but whose
+    /// tree was deleted; nothing is counted. The enactor uses it to spot endpoints it can no
+    /// longer update.
     #[pyo3(
         signature = (endpoints = None, *, output = Output::List),
         text_signature = "($self, endpoints=None, *, output='list')"
@@ -545,6 +650,9 @@ impl PyRecordStore {
         })
     }
 
+    /// Ids (in input order, ``None``: every endpoint ascending; uint32 in arrays) whose lease
+    /// is live at ``now``: granted, not released, and ``now < expiry``. Nothing is counted.
+    /// A lease manager's batch view of which hosts still hold a lease.
     #[pyo3(
         signature = (now, endpoints = None, *, output = Output::List),
         text_signature = "($self, now, endpoints=None, *, output='list')"
@@ -565,6 +673,7 @@ impl PyRecordStore {
         })
     }
 
+    /// A consistent snapshot of one endpoint's control record.
     fn state<'py>(&self, py: Python<'py>, endpoint: Endpoint<'_>) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let id = self.id(endpoint)?;
@@ -584,6 +693,12 @@ impl PyRecordStore {
         })
     }
 
+    /// Take the endpoint's lease until ``now + ttl``; return a new fencing token.
+    ///
+    /// The token is greater than every token issued or accepted for this endpoint before.
+    /// Raises ``LeaseHeld`` (and counts a lease conflict) if another holder's lease is live
+    /// (``now < expiry``). Re-acquiring one's own live lease issues a new token. ``holder`` is
+    /// a non-empty string of at most 128 characters (``InvalidArgument``).
     fn acquire_lease(
         &self,
         endpoint: Endpoint<'_>,
@@ -599,6 +714,12 @@ impl PyRecordStore {
         })
     }
 
+    /// ``acquire_lease`` for many endpoints: the token, or ``None`` where another holder's
+    /// live lease refused it (counted as a conflict, not raised).
+    ///
+    /// Raises ``InvalidArgument`` (holder, ttl, now, a non-int endpoint),
+    /// ``UnknownEndpoint``, ``TooLarge``, ``OutOfMemory``; then nothing was granted.
+    /// O(n), interpreter released.
     fn acquire_leases<'py>(
         &self,
         py: Python<'py>,
@@ -617,6 +738,8 @@ impl PyRecordStore {
         })
     }
 
+    /// Extend a live lease to ``now + ttl`` and return the new expiry. Raises ``LeaseLost``
+    /// unless ``holder`` and ``token`` match the current lease and it has not expired.
     fn renew_lease(
         &self,
         endpoint: Endpoint<'_>,
@@ -633,6 +756,8 @@ impl PyRecordStore {
         })
     }
 
+    /// Give the lease up. Raises ``LeaseLost`` unless ``holder`` and ``token`` match the
+    /// current lease (an expired but untaken lease may still be released).
     fn release_lease(
         &self,
         endpoint: Endpoint<'_>,
@@ -645,6 +770,12 @@ impl PyRecordStore {
         })
     }
 
+    /// ``release_lease`` for many endpoints; returns how many were released. Leases no longer
+    /// held (token or holder mismatch) are skipped, not raised.
+    ///
+    /// ``tokens`` align with ``endpoints`` (``InvalidArgument`` otherwise). Raises
+    /// ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``; then nothing was released.
+    /// O(n), interpreter released.
     fn release_leases<'py>(
         &self,
         py: Python<'py>,
@@ -663,6 +794,8 @@ impl PyRecordStore {
         })
     }
 
+    /// Counters and gauges (see README, "Store counters"). Gauges (dangling_*) are computed
+    /// from a consistent snapshot.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = py.detach(|| self.store.stats());
         let d = PyDict::new(py);
@@ -689,6 +822,8 @@ impl PyRecordStore {
         Ok(d)
     }
 
+    /// Estimated heap bytes by part: ``endpoints``, ``names``, ``plans``, ``target_sets``,
+    /// ``total`` (capacity-based; shared target sets counted once).
     fn memory<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let m = py.detach(|| self.store.memory());
         let d = PyDict::new(py);
@@ -704,6 +839,15 @@ impl PyRecordStore {
         Ok(d)
     }
 
+    /// Save the whole store (endpoints, plans, aliases, leases, fences, counters) to ``path``.
+    ///
+    /// Binary format version 1 (magic ``DNSRSNAP``, crc32 per section; README, "Snapshots"),
+    /// written atomically: a temporary file in the same directory, fsync, rename, fsync of the
+    /// directory, so ``path`` holds the old snapshot or the new one, never a torn one. Lease
+    /// expiries are saved as they are, on the caller's clock. The interpreter is released
+    /// meanwhile; the store is read from one consistent view. ``SnapshotError`` (nothing
+    /// written) if ``path`` is a directory or its directory is missing or not writable;
+    /// ``InvalidArgument`` if ``path`` is not a str or ``os.PathLike``.
     fn snapshot(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<()> {
         guard(|| {
             let path = snapshot_path(path)?;
@@ -711,6 +855,10 @@ impl PyRecordStore {
         })
     }
 
+    /// A new store from a file written by ``snapshot`` (by this class or the reference).
+    ///
+    /// ``SnapshotError`` if the file is missing, unreadable, truncated, corrupted, of another
+    /// format version or not a snapshot; no store is created.
     #[classmethod]
     fn restore(
         _cls: &Bound<'_, PyType>,
