@@ -1198,7 +1198,8 @@ def test_flip_many_validates_everything_first(store_cls: Any) -> None:
         (InvalidName, {"endpoints": [0, "-bad"]}),
         (InvalidArgument, {"endpoints": [0, None]}),
         (InvalidArgument, {"endpoints": "a.example"}),
-        (InvalidToken, {"endpoints": [0, 1], "fence": [1, 0]}),
+        # (A 0 in a fence list is a refused lease's sentinel: fenced, not an error.)
+        (InvalidToken, {"endpoints": [0, 1], "fence": [1, -1]}),
         (InvalidToken, {"endpoints": None, "fence": 0}),
         (InvalidToken, {"endpoints": None, "fence": [1, 1, True]}),
         (InvalidArgument, {"endpoints": [0, 1], "fence": [1, 1, 1]}),

@@ -178,6 +178,33 @@ class RecordStore:
     def endpoint_name(self, endpoint: Endpoint) -> str:
         """The canonical (lower-case, no trailing dot) name of an endpoint."""
 
+    def endpoint_names(self, endpoints: Endpoints | None = None) -> list[str]:
+        """The canonical names of many endpoints (``None``: all, in id order). Raises
+        ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``. O(n)."""
+
+    def __contains__(self, endpoint: object, /) -> bool:
+        """Whether ``endpoint`` (a name or an id) is registered; anything else is not (no
+        error)."""
+
+    def snapshot_bytes(self) -> bytes:
+        """The whole store in the snapshot format (as ``snapshot`` writes it), as bytes."""
+
+    @classmethod
+    def restore_bytes(cls, data: bytes) -> Self:
+        """A new store from snapshot bytes (``snapshot_bytes`` of either store).
+        ``SnapshotError`` if they are not a valid snapshot; ``InvalidArgument`` for non-bytes.
+        """
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        """Pickled as its snapshot bytes: a store can be sent to a process pool. The history
+        (if any) is not part of it."""
+
+    def __copy__(self) -> Self:
+        """An independent copy through the snapshot format (no history)."""
+
+    def __deepcopy__(self, memo: object) -> Self:
+        """As ``__copy__``: the store shares nothing with its copy."""
+
     def put_plan(self, plan: Plan) -> None:
         """Store a plan's trees. Every endpoint must be registered (``UnknownEndpoint``).
 
@@ -247,7 +274,8 @@ class RecordStore:
             expected_versions: mode ``"exact"`` only (required there): one version per
                 endpoint, aligned with ``endpoints`` (with ``None``, with the ids).
             fence: one fencing token for all, or one per endpoint; a flip whose token is
-                lower than the endpoint's highest is refused (``fenced``).
+                lower than the endpoint's highest is refused (``fenced``), and so is an
+                entry of ``None`` or 0 (a lease ``acquire_leases`` refused).
             rollback: record the old alias as the rollback (``False``: the repair flip).
             outcomes: ``False`` for counts only; ``True``/``"array"``/``"numpy"`` for a
                 ``FlipResult`` with per-position outcome codes (``dnsrace.Outcome``, uint8)
@@ -382,16 +410,68 @@ class RecordStore:
         a non-empty string of at most 128 characters (``InvalidArgument``).
         """
 
+    @overload
     def acquire_leases(
-        self, endpoints: Endpoints, holder: str, ttl: float, now: float
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        ttl: float,
+        now: float,
+        *,
+        output: Literal["list"] = "list",
     ) -> list[int | None]:
-        """``acquire_lease`` for many endpoints: the token, or ``None`` where another holder's
-        live lease refused it (counted as a conflict, not raised).
+        """``acquire_lease`` for many endpoints: per position the token, or the *refused*
+        sentinel where another holder's live lease refused it (counted as a conflict, not
+        raised) or the endpoint's tokens are exhausted.
 
-        Raises ``InvalidArgument`` (holder, ttl, now, a non-int endpoint),
+        ``output``: ``"list"`` (``None`` is refused), ``"array"`` (``array.array("Q")``) or
+        ``"numpy"`` (uint64), where 0 is refused (tokens start at 1). Give the result as it
+        is to ``renew_leases``, ``release_leases`` or as ``flip_many``'s ``fence``: a refused
+        entry is not renewed, not released, and its flip is refused as fenced.
+
+        Raises ``InvalidArgument`` (holder, ttl, now, output, a non-int endpoint),
         ``UnknownEndpoint``, ``TooLarge``, ``OutOfMemory``; then nothing was granted.
         O(n), interpreter released."""
 
+    @overload
+    def acquire_leases(
+        self, endpoints: Endpoints, holder: str, ttl: float, now: float, *, output: Output
+    ) -> Any: ...
+    @overload
+    def renew_leases(
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        tokens: Ints | Sequence[int | None],
+        ttl: float,
+        now: float,
+        *,
+        output: Literal["list"] = "list",
+    ) -> list[int | None]:
+        """``renew_lease`` for many endpoints: extend each live lease held by ``holder`` with
+        its token to ``now + ttl``.
+
+        Returns per position the token where renewed and the refused sentinel (``None``; 0 in
+        arrays) where not: a lost lease (another holder, another token, expired) or a refused
+        entry given back. Nothing is raised for a lost lease, so the result feeds the next
+        ``renew_leases``, ``release_leases`` or fenced ``flip_many`` directly. ``tokens``
+        align with ``endpoints`` (``InvalidArgument`` otherwise); ``output`` as for
+        ``acquire_leases``.
+
+        Raises ``InvalidArgument``, ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``,
+        ``OutOfMemory``; then nothing was renewed. O(n), interpreter released."""
+
+    @overload
+    def renew_leases(
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        tokens: Ints | Sequence[int | None],
+        ttl: float,
+        now: float,
+        *,
+        output: Output,
+    ) -> Any: ...
     def renew_lease(
         self, endpoint: Endpoint, holder: str, token: int, ttl: float, now: float
     ) -> float:
@@ -402,9 +482,12 @@ class RecordStore:
         """Give the lease up. Raises ``LeaseLost`` unless ``holder`` and ``token`` match the
         current lease (an expired but untaken lease may still be released)."""
 
-    def release_leases(self, endpoints: Endpoints, holder: str, tokens: Ints) -> int:
+    def release_leases(
+        self, endpoints: Endpoints, holder: str, tokens: Ints | Sequence[int | None]
+    ) -> int:
         """``release_lease`` for many endpoints; returns how many were released. Leases no longer
-        held (token or holder mismatch) are skipped, not raised.
+        held (token or holder mismatch) and refused entries (``None`` or 0, as
+        ``acquire_leases`` returns them) are skipped, not raised.
 
         ``tokens`` align with ``endpoints`` (``InvalidArgument`` otherwise). Raises
         ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``; then nothing was released.

@@ -254,6 +254,17 @@ def _token(token: object, what: str = "token") -> int:
     raise InvalidToken(f"invalid {what} {token!r}: must be an int in 1..2**63-1")
 
 
+def _batch_token(token: object, what: str) -> int:
+    """A token or fence of a batch lease call: 0 or ``None`` marks an entry whose lease
+    ``acquire_leases`` refused (fenced, not renewed, not released); else as ``_token``."""
+    if token is None:
+        return 0
+    value = _as_int(token)
+    if value == 0:
+        return 0
+    return _token(token, what)
+
+
 def _version(version: object) -> int:
     value = _as_int(version)
     if value is not None and 0 <= value <= MAX_I63:
@@ -694,7 +705,8 @@ class PyRecordStore:
         self, i: int, gen: int, code: int, expected: int, fence: int | None, rollback: bool
     ) -> int:
         """Fence, mode and dangling checks then the flip; the tree is known to exist."""
-        if fence is not None and fence < self._fence[i]:
+        # 0: the sentinel of a refused lease (batch fences only): never held.
+        if fence is not None and (fence < self._fence[i] or fence == 0):
             self._fenced_rejections += 1
             return _FENCED
         alias = self._alias[i]
@@ -770,6 +782,37 @@ class PyRecordStore:
             raise InvalidArgument(f"invalid name {name!r}: endpoint_id takes a str")
         with self._lock:
             return self._ep(name)
+
+    def endpoint_names(self, endpoints: Endpoints | None = None) -> list[str]:
+        """The canonical names of many endpoints (``None``: all, in id order)."""
+        with self._lock:
+            names = self._names
+            return [names[i] for i in self._eps(endpoints)]
+
+    def __contains__(self, endpoint: object) -> bool:
+        """Whether ``endpoint`` (a name or an id) is registered; anything else is not."""
+        if isinstance(endpoint, str):
+            try:
+                name = canonical_name(endpoint)
+            except InvalidName:
+                return False
+            with self._lock:
+                return name in self._ids
+        value = _as_int(endpoint)
+        with self._lock:
+            return value is not None and 0 <= value < len(self._names)
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        """Pickled as its snapshot bytes (the format of ``snapshot``)."""
+        return (type(self).restore_bytes, (self.snapshot_bytes(),))
+
+    def __copy__(self) -> Self:
+        """An independent copy, through the snapshot format."""
+        return self.restore_bytes(self.snapshot_bytes())
+
+    def __deepcopy__(self, memo: object) -> Self:
+        """As ``__copy__``: the store shares nothing with its copy."""
+        return self.__copy__()
 
     def endpoint_name(self, endpoint: Endpoint) -> str:
         """The canonical (lower-case, no trailing dot) name of an endpoint."""
@@ -989,7 +1032,7 @@ class PyRecordStore:
                 raw = _int_sequence(fence, InvalidToken, "fence")
                 if len(raw) != count:
                     raise InvalidArgument(f"fence has {len(raw)} items for {count} endpoints")
-                fences = [_token(f, "fence") for f in raw]
+                fences = [_batch_token(f, "fence") for f in raw]
             codes: list[int] = []
             previous: list[int] = []
             tree = self._trees.get(gen)
@@ -1175,13 +1218,70 @@ class PyRecordStore:
             return self._grant(i, who, at + length)
 
     def acquire_leases(
-        self, endpoints: Endpoints, holder: str, ttl: float, now: float
-    ) -> list[int | None]:
-        """``acquire_lease`` for many endpoints: the token, or ``None`` where refused (another
-        holder's live lease, counted as a conflict; or exhausted fencing tokens, not counted)."""
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        ttl: float,
+        now: float,
+        *,
+        output: Output = "list",
+    ) -> Any:
+        """``acquire_lease`` for many endpoints: the token, or ``None`` (0 in arrays) where
+        refused (another holder's live lease, counted as a conflict; or exhausted fencing
+        tokens, not counted)."""
         who = _holder(holder)
         length = _ttl(ttl)
         at = _float(now, "now")
+        kind = _output(output)
+        tokens = self._acquire_many(endpoints, who, length, at)
+        if kind == "list":
+            return tokens
+        return _typed_array([t or 0 for t in tokens], "Q", "uint64", kind)
+
+    def renew_leases(
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        tokens: Ints,
+        ttl: float,
+        now: float,
+        *,
+        output: Output = "list",
+    ) -> Any:
+        """``renew_lease`` for many endpoints: per position the token where the lease was
+        renewed to ``now + ttl``, ``None`` (0 in arrays) where it was not (lost, or a refused
+        entry's ``None``/0 given back); nothing is raised for a lost lease."""
+        who = _holder(holder)
+        raw = _int_sequence(tokens, InvalidToken, "tokens")
+        toks = [_batch_token(t, "token") for t in raw]
+        length = _ttl(ttl)
+        at = _float(now, "now")
+        kind = _output(output)
+        with self._lock:
+            if endpoints is None:
+                raise InvalidArgument("renew_leases needs a sequence of endpoints, not None")
+            ids = self._eps(endpoints)
+            if len(ids) != len(toks):
+                raise InvalidArgument(f"{len(toks)} tokens for {len(ids)} endpoints")
+            out: list[int | None] = []
+            for i, tok in zip(ids, toks, strict=True):
+                if (
+                    tok
+                    and self._holder[i] == who
+                    and self._token[i] == tok
+                    and at < self._expiry[i]
+                ):
+                    self._expiry[i] = at + length
+                    out.append(tok)
+                else:
+                    out.append(None)
+        if kind == "list":
+            return out
+        return _typed_array([t or 0 for t in out], "Q", "uint64", kind)
+
+    def _acquire_many(
+        self, endpoints: Endpoints, who: str, length: float, at: float
+    ) -> list[int | None]:
         with self._lock:
             if endpoints is None:
                 raise InvalidArgument("acquire_leases needs a sequence of endpoints, not None")
@@ -1235,7 +1335,7 @@ class PyRecordStore:
         """``release_lease`` for many endpoints; returns how many were released."""
         who = _holder(holder)
         raw = _int_sequence(tokens, InvalidToken, "tokens")
-        toks = [_token(t) for t in raw]
+        toks = [_batch_token(t, "token") for t in raw]
         with self._lock:
             if endpoints is None:
                 raise InvalidArgument("release_leases needs a sequence of endpoints, not None")
@@ -1244,7 +1344,7 @@ class PyRecordStore:
                 raise InvalidArgument(f"{len(toks)} tokens for {len(ids)} endpoints")
             released = 0
             for i, tok in zip(ids, toks, strict=True):
-                if self._holder[i] == who and self._token[i] == tok:
+                if tok and self._holder[i] == who and self._token[i] == tok:
                     self._holder[i] = None
                     self._token[i] = 0
                     self._expiry[i] = 0.0
@@ -1388,6 +1488,14 @@ class PyRecordStore:
             _refuse_special_output(target)
         except OutputPathError as exc:
             raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
+        blob = self.snapshot_bytes()
+        try:
+            write_atomic(target, blob)
+        except OSError as exc:
+            raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
+
+    def snapshot_bytes(self) -> bytes:
+        """The whole store in the snapshot format, as bytes."""
         with self._lock:
             data = _snapshot.StoreData(names=list(self._names))
             holder_index: dict[str, int] = {}
@@ -1420,11 +1528,7 @@ class PyRecordStore:
                     )
                 )
             data.counters = {name: getattr(self, f"_{name}") for name in _snapshot.COUNTER_NAMES}
-        blob = _snapshot.encode(data)
-        try:
-            write_atomic(target, blob)
-        except OSError as exc:
-            raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
+        return _snapshot.encode(data)
 
     @classmethod
     def restore(cls, path: str | os.PathLike[str]) -> Self:
@@ -1434,12 +1538,19 @@ class PyRecordStore:
             blob = _read_regular_file(target)
         except OSError as exc:
             raise SnapshotError(f"cannot read snapshot {os.fspath(target)!r}: {exc}") from None
-        data = _snapshot.decode(blob, canonical_name, _canonical_set)
+        return cls.restore_bytes(blob)
+
+    @classmethod
+    def restore_bytes(cls, data: bytes) -> Self:
+        """A new store from snapshot bytes (``snapshot_bytes``, of either store)."""
+        if not isinstance(data, bytes):
+            raise InvalidArgument(f"invalid data {data!r}: must be bytes")
+        snap = _snapshot.decode(data, canonical_name, _canonical_set)
         store = cls()
-        store._names = data.names
-        store._ids = {name: i for i, name in enumerate(data.names)}
-        objects = [store._interned.setdefault(s, s) for s in data.sets]
-        for generation, trees in data.plans.items():
+        store._names = snap.names
+        store._ids = {name: i for i, name in enumerate(snap.names)}
+        objects = [store._interned.setdefault(s, s) for s in snap.sets]
+        for generation, trees in snap.plans.items():
             tree = {i: objects[t] for i, t in enumerate(trees) if t is not None}
             store._trees[generation] = tree
             store._tree_count += len(tree)
@@ -1447,15 +1558,15 @@ class PyRecordStore:
             for answer in tree.values():
                 store._refs[id(answer)] = store._refs.get(id(answer), 0) + 1
                 store._objects[id(answer)] = answer
-        for s in data.slots:
+        for s in snap.slots:
             store._alias.append(s.alias or None)
             store._rollback.append(s.rollback or None)
             store._version.append(s.version)
-            store._holder.append(data.holders[s.holder - 1] if s.holder else None)
+            store._holder.append(snap.holders[s.holder - 1] if s.holder else None)
             store._token.append(s.lease_token)
             store._expiry.append(s.lease_expiry)
             store._fence.append(s.highest_fence)
-        for name, value in data.counters.items():
+        for name, value in snap.counters.items():
             setattr(store, f"_{name}", value)
         return store
 

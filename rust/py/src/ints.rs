@@ -31,6 +31,8 @@ pub struct Spec {
     pub hi: i128,
     pub range_err: fn(String) -> Error,
     pub type_err: fn(String) -> Error,
+    /// A `None` item stands for 0 (tokens and fences: the entry a batch acquire refused).
+    pub none_is_zero: bool,
 }
 
 impl Spec {
@@ -52,6 +54,7 @@ pub const IDS: Spec = Spec {
     hi: u32::MAX as i128,
     range_err: unknown_id,
     type_err: Error::InvalidArgument,
+    none_is_zero: false,
 };
 
 fn unknown_id(message: String) -> Error {
@@ -64,14 +67,18 @@ pub const VERSIONS: Spec = Spec {
     hi: MAX_I63,
     range_err: Error::InvalidToken,
     type_err: Error::InvalidToken,
+    none_is_zero: false,
 };
 
+/// Per-endpoint fences and lease tokens of batch calls: 0 (or `None` in a list) marks an entry
+/// whose lease `acquire_leases` refused; it is fenced, not renewed, not released.
 pub const FENCES: Spec = Spec {
     what: "fence",
-    lo: 1,
+    lo: 0,
     hi: MAX_I63,
     range_err: Error::InvalidToken,
     type_err: Error::InvalidToken,
+    none_is_zero: true,
 };
 
 pub const TOKENS: Spec = Spec {
@@ -85,6 +92,7 @@ pub const GENERATIONS: Spec = Spec {
     hi: MAX_I63,
     range_err: Error::InvalidGeneration,
     type_err: Error::InvalidGeneration,
+    none_is_zero: false,
 };
 
 /// Set indices of `Plan.from_shared` for `sets` target sets.
@@ -95,6 +103,7 @@ pub fn set_indices(sets: usize) -> Spec {
         hi: sets as i128 - 1,
         range_err: Error::InvalidArgument,
         type_err: Error::InvalidArgument,
+        none_is_zero: false,
     }
 }
 
@@ -386,6 +395,10 @@ impl<'py> IntSeq<'py> {
             IntSeq::Items(items) => {
                 let mut out = try_vec(items.len(), spec.what).or_raise()?;
                 for item in items {
+                    if spec.none_is_zero && item.is_none() {
+                        out.push(T::from_u64(0));
+                        continue;
+                    }
                     out.push(match int_value(item)? {
                         IntArg::Fits(v) if (spec.lo..=spec.hi).contains(&(v as i128)) => {
                             T::from_i128(v as i128)

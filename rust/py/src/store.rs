@@ -103,6 +103,11 @@ impl PyRecordStore {
     }
 }
 
+/// A token of a batch lease call in a list: 0 (refused, lost) is `None`.
+fn token_or_none(py: Python<'_>, t: u64) -> PyResult<Bound<'_, PyAny>> {
+    generation_or_none(py, t)
+}
+
 fn generation_or_none(py: Python<'_>, g: u64) -> PyResult<Bound<'_, PyAny>> {
     Ok(if g == 0 {
         py.None().into_bound(py)
@@ -291,6 +296,88 @@ impl PyRecordStore {
         })
     }
 
+    /// The canonical names of many endpoints (``None``: all, in id order). Raises
+    /// ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``. O(n).
+    #[pyo3(signature = (endpoints = None), text_signature = "($self, endpoints=None)")]
+    fn endpoint_names(
+        &self,
+        py: Python<'_>,
+        endpoints: Option<IntSeq<'_>>,
+    ) -> PyResult<Vec<String>> {
+        guard(|| {
+            let ids = self.ids(endpoints.as_ref())?;
+            py.detach(|| self.store.endpoint_names(finish(ids)?.as_deref()))
+                .or_raise()
+        })
+    }
+
+    /// Whether ``endpoint`` (a name or an id) is registered; anything else is not (no
+    /// error).
+    fn __contains__(&self, endpoint: &Bound<'_, PyAny>) -> PyResult<bool> {
+        guard(|| {
+            // Anything that is not a valid name or id is simply not registered.
+            if let Ok(s) = endpoint.cast::<PyString>() {
+                return Ok(s
+                    .to_str()
+                    .is_ok_and(|t| self.store.contains(core::EndpointRef::Name(t))));
+            }
+            match crate::args::int_value(endpoint)? {
+                crate::args::IntArg::Fits(v) if v >= 0 => {
+                    Ok(self.store.contains(core::EndpointRef::Id(v as u64)))
+                }
+                _ => Ok(false),
+            }
+        })
+    }
+
+    /// The whole store in the snapshot format (as ``snapshot`` writes it), as bytes.
+    fn snapshot_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = py.detach(|| self.store.snapshot_bytes());
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// A new store from snapshot bytes (``snapshot_bytes`` of either store).
+    /// ``SnapshotError`` if they are not a valid snapshot; ``InvalidArgument`` for non-bytes.
+    #[classmethod]
+    fn restore_bytes(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+    ) -> PyResult<PyRecordStore> {
+        guard(|| {
+            let data = data.cast::<PyBytes>().map_err(|_| {
+                InvalidArgument::new_err(format!("invalid data {}: must be bytes", repr(data)))
+            })?;
+            let bytes = data.as_bytes();
+            let store = py
+                .detach(|| core::Store::from_snapshot_bytes(bytes))
+                .or_raise()?;
+            Ok(PyRecordStore { store })
+        })
+    }
+
+    /// Pickled as its snapshot bytes: a store can be sent to a process pool. The history
+    /// (if any) is not part of it.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let restore = slf.get_type().getattr("restore_bytes")?;
+        let data = slf.get().snapshot_bytes(py)?;
+        PyTuple::new(py, [restore, PyTuple::new(py, [data])?.into_any()])
+    }
+
+    /// An independent copy through the snapshot format (no history).
+    fn __copy__(&self, py: Python<'_>) -> PyResult<PyRecordStore> {
+        let store = py.detach(|| core::Store::from_snapshot_bytes(&self.store.snapshot_bytes()));
+        Ok(PyRecordStore {
+            store: store.or_raise()?,
+        })
+    }
+
+    /// As ``__copy__``: the store shares nothing with its copy.
+    fn __deepcopy__(&self, py: Python<'_>, _memo: &Bound<'_, PyAny>) -> PyResult<PyRecordStore> {
+        self.__copy__(py)
+    }
+
     /// The canonical (lower-case, no trailing dot) name of an endpoint.
     fn endpoint_name(&self, endpoint: Endpoint<'_>) -> PyResult<String> {
         guard(|| {
@@ -425,7 +512,8 @@ impl PyRecordStore {
     ///     expected_versions: mode ``"exact"`` only (required there): one version per
     ///         endpoint, aligned with ``endpoints`` (with ``None``, with the ids).
     ///     fence: one fencing token for all, or one per endpoint; a flip whose token is
-    ///         lower than the endpoint's highest is refused (``fenced``).
+    ///         lower than the endpoint's highest is refused (``fenced``), and so is an
+    ///         entry of ``None`` or 0 (a lease ``acquire_leases`` refused).
     ///     rollback: record the old alias as the rollback (``False``: the repair flip).
     ///     outcomes: ``False`` for counts only; ``True``/``"array"``/``"numpy"`` for a
     ///         ``FlipResult`` with per-position outcome codes (``dnsrace.Outcome``, uint8)
@@ -714,12 +802,22 @@ impl PyRecordStore {
         })
     }
 
-    /// ``acquire_lease`` for many endpoints: the token, or ``None`` where another holder's
-    /// live lease refused it (counted as a conflict, not raised).
+    /// ``acquire_lease`` for many endpoints: per position the token, or the *refused*
+    /// sentinel where another holder's live lease refused it (counted as a conflict, not
+    /// raised) or the endpoint's tokens are exhausted.
     ///
-    /// Raises ``InvalidArgument`` (holder, ttl, now, a non-int endpoint),
+    /// ``output``: ``"list"`` (``None`` is refused), ``"array"`` (``array.array("Q")``) or
+    /// ``"numpy"`` (uint64), where 0 is refused (tokens start at 1). Give the result as it
+    /// is to ``renew_leases``, ``release_leases`` or as ``flip_many``'s ``fence``: a refused
+    /// entry is not renewed, not released, and its flip is refused as fenced.
+    ///
+    /// Raises ``InvalidArgument`` (holder, ttl, now, output, a non-int endpoint),
     /// ``UnknownEndpoint``, ``TooLarge``, ``OutOfMemory``; then nothing was granted.
     /// O(n), interpreter released.
+    #[pyo3(
+        signature = (endpoints, holder, ttl, now, *, output = Output::List),
+        text_signature = "($self, endpoints, holder, ttl, now, *, output='list')"
+    )]
     fn acquire_leases<'py>(
         &self,
         py: Python<'py>,
@@ -727,14 +825,65 @@ impl PyRecordStore {
         holder: Holder<'_>,
         ttl: Ttl,
         now: Now,
-    ) -> PyResult<Vec<Option<u64>>> {
+        output: Output,
+    ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let ids = endpoints.stage_endpoints(&self.store)?;
-            py.detach(|| {
-                self.store
-                    .acquire_leases(&ids.finish()?, holder.0, ttl.0, now.0)
-            })
-            .or_raise()
+            let tokens = py
+                .detach(|| -> core::Result<Vec<u64>> {
+                    let granted =
+                        self.store
+                            .acquire_leases(&ids.finish()?, holder.0, ttl.0, now.0)?;
+                    // Tokens start at 1: 0 is the refused entry's sentinel in arrays.
+                    Ok(granted.into_iter().map(|t| t.unwrap_or(0)).collect())
+                })
+                .or_raise()?;
+            vec_out(py, output, tokens, |t| token_or_none(py, t))
+        })
+    }
+
+    /// ``renew_lease`` for many endpoints: extend each live lease held by ``holder`` with
+    /// its token to ``now + ttl``.
+    ///
+    /// Returns per position the token where renewed and the refused sentinel (``None``; 0 in
+    /// arrays) where not: a lost lease (another holder, another token, expired) or a refused
+    /// entry given back. Nothing is raised for a lost lease, so the result feeds the next
+    /// ``renew_leases``, ``release_leases`` or fenced ``flip_many`` directly. ``tokens``
+    /// align with ``endpoints`` (``InvalidArgument`` otherwise); ``output`` as for
+    /// ``acquire_leases``.
+    ///
+    /// Raises ``InvalidArgument``, ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``,
+    /// ``OutOfMemory``; then nothing was renewed. O(n), interpreter released.
+    #[pyo3(
+        signature = (endpoints, holder, tokens, ttl, now, *, output = Output::List),
+        text_signature = "($self, endpoints, holder, tokens, ttl, now, *, output='list')"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn renew_leases<'py>(
+        &self,
+        py: Python<'py>,
+        endpoints: IntSeq<'py>,
+        holder: Holder<'_>,
+        tokens: IntSeq<'py>,
+        ttl: Ttl,
+        now: Now,
+        output: Output,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let ids = endpoints.stage_endpoints(&self.store)?;
+            let tokens = tokens.stage::<u64>(ints::TOKENS)?;
+            let renewed = py
+                .detach(|| {
+                    self.store.renew_leases(
+                        &ids.finish()?,
+                        holder.0,
+                        &tokens.finish()?,
+                        ttl.0,
+                        now.0,
+                    )
+                })
+                .or_raise()?;
+            vec_out(py, output, renewed, |t| token_or_none(py, t))
         })
     }
 
@@ -771,7 +920,8 @@ impl PyRecordStore {
     }
 
     /// ``release_lease`` for many endpoints; returns how many were released. Leases no longer
-    /// held (token or holder mismatch) are skipped, not raised.
+    /// held (token or holder mismatch) and refused entries (``None`` or 0, as
+    /// ``acquire_leases`` returns them) are skipped, not raised.
     ///
     /// ``tokens`` align with ``endpoints`` (``InvalidArgument`` otherwise). Raises
     /// ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``; then nothing was released.
