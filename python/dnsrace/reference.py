@@ -411,7 +411,8 @@ def _int_sequence(
 
 
 def _output(output: object) -> Output:
-    if output == "list" or output == "array" or output == "numpy":
+    # isinstance first: a numpy array compares element-wise (and a huge one allocates).
+    if isinstance(output, str) and output in ("list", "array", "numpy"):
         return output
     raise InvalidArgument(f"invalid output {output!r}: must be 'list', 'array' or 'numpy'")
 
@@ -420,7 +421,7 @@ def _outcomes(outcomes: object) -> Output | None:
     """The container of ``flip_many``'s outcome arrays, or None for counts only."""
     if isinstance(outcomes, bool):
         return "array" if outcomes else None
-    if outcomes == "array" or outcomes == "numpy":
+    if isinstance(outcomes, str) and outcomes in ("array", "numpy"):
         return outcomes
     raise InvalidArgument(f"invalid outcomes {outcomes!r}: must be a bool, 'array' or 'numpy'")
 

@@ -219,13 +219,14 @@ ranged_arg!(
     TimeNs, 0, "time_ns", Error::InvalidArgument
 );
 
-/// A number of seconds (int or float, not bool); finiteness is the core's check.
-fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> dnsrace_core::Result<f64> {
+/// A number of seconds (int, float or int-like, not bool); finiteness is the core's check.
+/// An `__index__` that raises something other than `TypeError` propagates unchanged.
+fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
     let bad = || {
-        Err(Error::InvalidArgument(format!(
+        Err(to_py(Error::InvalidArgument(format!(
             "invalid {what} {}: must be a finite number of seconds",
             repr(obj)
-        )))
+        ))))
     };
     if obj.is_instance_of::<PyBool>() {
         return bad();
@@ -236,9 +237,9 @@ fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> dnsrace_core::Result<f64> {
     if obj.is_instance_of::<PyInt>() {
         return obj.extract::<f64>().or_else(|_| bad());
     }
-    match index(obj) {
-        Ok(Some(int)) => int.extract::<f64>().or_else(|_| bad()),
-        _ => bad(),
+    match index(obj)? {
+        Some(int) => int.extract::<f64>().or_else(|_| bad()),
+        None => bad(),
     }
 }
 
@@ -249,7 +250,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Ttl {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        seconds(&obj, "ttl").map(Ttl).or_raise()
+        seconds(&obj, "ttl").map(Ttl)
     }
 }
 
@@ -260,7 +261,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Now {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        seconds(&obj, "now").map(Now).or_raise()
+        seconds(&obj, "now").map(Now)
     }
 }
 
@@ -391,6 +392,48 @@ fn flag(obj: &Borrowed<'_, '_, PyAny>, name: &str) -> PyResult<bool> {
             "invalid {name} {}: must be a bool",
             repr(obj)
         )))),
+    }
+}
+
+/// A history format name (`"jsonl"` or `"jepsen"`; `InvalidArgument` for anything else).
+pub struct FormatArg<'a>(pub &'a str);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for FormatArg<'a> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let err = || {
+            Error::InvalidArgument(format!(
+                "invalid format {}: expected \"jsonl\" or \"jepsen\"",
+                repr(&obj)
+            ))
+        };
+        text(obj, err).map(FormatArg)
+    }
+}
+
+/// A checker timeout in seconds, `None` for none (`InvalidArgument` unless a number).
+pub struct TimeoutArg(pub Option<f64>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for TimeoutArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_none() {
+            return Ok(TimeoutArg(None));
+        }
+        seconds(&obj, "timeout").map(|t| TimeoutArg(Some(t)))
+    }
+}
+
+/// The `linearizations` flag of `check_history`.
+pub struct LinearizationsArg(pub bool);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for LinearizationsArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        flag(&obj, "linearizations").map(LinearizationsArg)
     }
 }
 

@@ -10,8 +10,9 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 
 use crate::args::{
-    repr, Endpoint, FenceToken, Generation, HistoryCapacity, HistoryClient, Holder, LeaseToken,
-    ModeArg, Name, Now, OutcomesArg, Output, RollbackArg, SafeArg, TimeNs, Ttl, Version,
+    repr, Endpoint, FenceToken, FormatArg, Generation, HistoryCapacity, HistoryClient, Holder,
+    LeaseToken, LinearizationsArg, ModeArg, Name, Now, OutcomesArg, Output, RollbackArg, SafeArg,
+    TimeNs, TimeoutArg, Ttl, Version,
 };
 use crate::errors::{guard, to_py, DanglingAlias, InvalidArgument, OrRaise, UnknownPlan};
 use crate::ints::{self, finish, IntSeq, Staged, Unordered};
@@ -160,10 +161,14 @@ impl PyRecordStore {
     }
 
     /// The recorded history, ordered by call time, as ``jsonl`` or ``jepsen`` (EDN) text.
-    #[pyo3(signature = (format = "jsonl"), text_signature = "($self, format='jsonl')")]
-    fn history_bytes<'py>(&self, py: Python<'py>, format: &str) -> PyResult<Bound<'py, PyBytes>> {
+    #[pyo3(signature = (format = FormatArg("jsonl")), text_signature = "($self, format='jsonl')")]
+    fn history_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        format: FormatArg<'_>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         guard(|| {
-            let format = core::history::Format::parse(format).or_raise()?;
+            let format = core::history::Format::parse(format.0).or_raise()?;
             let bytes = py
                 .detach(|| -> core::Result<Vec<u8>> {
                     let Some((h, _)) = self.store.history() else {
@@ -184,15 +189,15 @@ impl PyRecordStore {
     /// Write the history to ``path`` atomically; returns the number of operations.
     /// ``InvalidArgument`` (nothing written) without a history or for a path that cannot
     /// become a file.
-    #[pyo3(signature = (path, format = "jsonl"), text_signature = "($self, path, format='jsonl')")]
+    #[pyo3(signature = (path, format = FormatArg("jsonl")), text_signature = "($self, path, format='jsonl')")]
     fn export_history(
         &self,
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
-        format: &str,
+        format: FormatArg<'_>,
     ) -> PyResult<usize> {
         guard(|| {
-            let format = core::history::Format::parse(format).or_raise()?;
+            let format = core::history::Format::parse(format.0).or_raise()?;
             let path = snapshot_path(path)?;
             py.detach(|| self.store.export_history(&path, format))
                 .or_raise()
@@ -218,17 +223,17 @@ impl PyRecordStore {
 
     /// Check the recorded history in place (as ``dnsrace.history.check`` checks its file,
     /// without writing it); the result as a JSON document.
-    #[pyo3(signature = (*, timeout = None, linearizations = false), text_signature = "($self, *, timeout=None, linearizations=False)")]
+    #[pyo3(signature = (*, timeout = TimeoutArg(None), linearizations = LinearizationsArg(false)), text_signature = "($self, *, timeout=None, linearizations=False)")]
     fn check_history(
         &self,
         py: Python<'_>,
-        timeout: Option<f64>,
-        linearizations: bool,
+        timeout: TimeoutArg,
+        linearizations: LinearizationsArg,
     ) -> PyResult<String> {
         guard(|| {
             let opts = dnsrace_core::history::CheckOptions {
-                timeout: crate::history::timeout_arg(timeout)?,
-                linearizations,
+                timeout: crate::history::timeout_arg(timeout.0)?,
+                linearizations: linearizations.0,
                 ..Default::default()
             };
             py.detach(|| {
