@@ -410,11 +410,13 @@ def _int_sequence(
     return _sequence(values, what, ordered=ordered) if items is None else items
 
 
+_OUTPUTS: Final = ("list", "array", "numpy")
+
+
 def _output(output: object) -> Output:
     # isinstance first: a numpy array compares element-wise (and a huge one allocates).
-    if isinstance(output, str):
-        if output == "list" or output == "array" or output == "numpy":
-            return output
+    if isinstance(output, str) and output in _OUTPUTS:
+        return cast(Output, output)
     raise InvalidArgument(f"invalid output {output!r}: must be 'list', 'array' or 'numpy'")
 
 
@@ -422,9 +424,8 @@ def _outcomes(outcomes: object) -> Output | None:
     """The container of ``flip_many``'s outcome arrays, or None for counts only."""
     if isinstance(outcomes, bool):
         return "array" if outcomes else None
-    if isinstance(outcomes, str):
-        if outcomes == "array" or outcomes == "numpy":
-            return outcomes
+    if isinstance(outcomes, str) and outcomes in ("array", "numpy"):
+        return cast(Output, outcomes)
     raise InvalidArgument(f"invalid outcomes {outcomes!r}: must be a bool, 'array' or 'numpy'")
 
 
