@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dnsrace._types import NONE, DeleteResult, EndpointState, FlipCounts, FlipResult, Outcome
+from dnsrace._types import (
+    NONE,
+    DeleteResult,
+    EndpointState,
+    FlipCounts,
+    FlipResult,
+    Outcome,
+    StoreStats,
+)
 from dnsrace.errors import (
     DanglingAlias,
     DnsraceError,
@@ -57,6 +65,7 @@ __all__ = [
     "Plan",
     "RecordStore",
     "SnapshotError",
+    "StoreStats",
     "TooLarge",
     "UnknownEndpoint",
     "UnknownPlan",

@@ -11,7 +11,8 @@ Conventions shared by every method (and by ``dnsrace.reference.PyRecordStore``):
 * Times (``now``) are finite floats in seconds on the caller's clock (virtual or real); a ``ttl``
   is a finite float > 0. Ints are accepted where floats are expected.
 * Batch calls validate every element before changing anything; an invalid element raises and the
-  store is unchanged. Outcomes of valid elements (stale, fenced, missing) are reported, not raised.
+  store is unchanged. Outcomes of valid elements (outdated, fenced, missing) are reported, not
+  raised.
 * Batch calls release the interpreter (``Python.detach``) while the Rust core works, so other
   Python threads run meanwhile. Every single-endpoint operation is atomic; a batch is atomic per
   endpoint (another thread may observe a batch half-way, never an endpoint half-way).
@@ -56,6 +57,7 @@ from dnsrace._types import (
     Mode,
     NumpyResult,
     Output,
+    StoreStats,
     Target,
 )
 
@@ -244,7 +246,9 @@ class RecordStore:
         ``fence``: refused if lower than the highest fencing token seen for the endpoint; an
         accepted fence raises that highest token. Returns True if applied, False if refused by
         the fence or the mode's condition. Raises ``UnknownPlan`` if the tree does not exist.
-        An applied flip that lowers the alias is counted in ``stats()["stale_flips"]``.
+        An applied flip that lowers the alias (a *stale flip*) is counted in
+        ``stats()["stale_flips"]``; a flip refused by the mode's condition is *outdated*
+        (``stats()["outdated_rejections"]``, ``FlipCounts.outdated``, ``Outcome.OUTDATED``).
         Checks run in the order: tree missing, fence, mode condition, dangling active tree.
         The flip records the rollback from the active tree; if the alias points at a tree that
         was deleted, it raises ``DanglingAlias`` and changes nothing (the 2025 stuck endpoint).
@@ -509,9 +513,11 @@ class RecordStore:
     def live_leases(
         self, now: float, endpoints: Endpoints | None = None, *, output: Output
     ) -> Any: ...
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> StoreStats:
         """Counters and gauges (see README, "Store counters"). Gauges (dangling_*) are computed
-        from a consistent snapshot."""
+        from a consistent snapshot. ``stale_flips``: applied flips that lowered an alias;
+        ``outdated_rejections``: flips refused by the mode's condition (its old key
+        ``stale_rejections`` still reads, with a ``DeprecationWarning``, for one release)."""
 
     def memory(self) -> dict[str, int]:
         """Estimated heap bytes by part: ``endpoints``, ``names``, ``plans``, ``target_sets``,

@@ -51,6 +51,7 @@ from dnsrace._types import (
     Ints,
     Mode,
     Output,
+    StoreStats,
     Target,
 )
 from dnsrace.atomicfile import OutputPathError, check_output_path, write_atomic
@@ -105,7 +106,7 @@ _MODES: Final[dict[str, int]] = {"lww": _LWW, "if_newer": _IF_NEWER, "exact": _E
 
 # Outcome codes, as ``dnsrace._types.Outcome``.
 _APPLIED: Final = 0
-_STALE: Final = 1
+_OUTDATED: Final = 1
 _FENCED: Final = 2
 _MISSING: Final = 3
 _DANGLING: Final = 4
@@ -650,7 +651,7 @@ class PyRecordStore:
         # Counters.
         self._flips_applied = 0
         self._stale_flips = 0
-        self._stale_rejections = 0
+        self._outdated_rejections = 0
         self._fenced_rejections = 0
         self._missing_rejections = 0
         self._dangling_rejections = 0
@@ -721,8 +722,8 @@ class PyRecordStore:
         else:
             ok = True
         if not ok:
-            self._stale_rejections += 1
-            return _STALE
+            self._outdated_rejections += 1
+            return _OUTDATED
         if rollback and alias is not None:
             active = self._trees.get(alias)
             if active is None or i not in active:
@@ -1062,7 +1063,7 @@ class PyRecordStore:
                 tally[c] += 1
             self._missing_rejections += tally[_MISSING]
             counts = FlipCounts(
-                tally[_APPLIED], tally[_STALE], tally[_FENCED], tally[_MISSING], tally[_DANGLING]
+                tally[_APPLIED], tally[_OUTDATED], tally[_FENCED], tally[_MISSING], tally[_DANGLING]
             )
         if output is None:
             return counts
@@ -1381,7 +1382,7 @@ class PyRecordStore:
 
     # ---------------------------------------------------------------- accounting
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> StoreStats:
         """Counters and gauges, computed under the lock (a consistent snapshot)."""
         with self._lock:
             trees = self._trees
@@ -1396,24 +1397,26 @@ class PyRecordStore:
                     tree = trees.get(r)
                     if tree is None or i not in tree:
                         dangling_rollbacks += 1
-            return {
-                "endpoints": len(self._names),
-                "plans": len(trees),
-                "trees": self._tree_count,
-                "target_sets": len(self._interned),
-                "records_live": self._records_live,
-                "flips_applied": self._flips_applied,
-                "stale_flips": self._stale_flips,
-                "stale_rejections": self._stale_rejections,
-                "fenced_rejections": self._fenced_rejections,
-                "missing_rejections": self._missing_rejections,
-                "dangling_rejections": self._dangling_rejections,
-                "empty_answers": self._empty_answers,
-                "dangling_aliases": dangling_aliases,
-                "dangling_rollbacks": dangling_rollbacks,
-                "lease_conflicts": self._lease_conflicts,
-                "leases_granted": self._leases_granted,
-            }
+            return StoreStats(
+                {
+                    "endpoints": len(self._names),
+                    "plans": len(trees),
+                    "trees": self._tree_count,
+                    "target_sets": len(self._interned),
+                    "records_live": self._records_live,
+                    "flips_applied": self._flips_applied,
+                    "stale_flips": self._stale_flips,
+                    "outdated_rejections": self._outdated_rejections,
+                    "fenced_rejections": self._fenced_rejections,
+                    "missing_rejections": self._missing_rejections,
+                    "dangling_rejections": self._dangling_rejections,
+                    "empty_answers": self._empty_answers,
+                    "dangling_aliases": dangling_aliases,
+                    "dangling_rollbacks": dangling_rollbacks,
+                    "lease_conflicts": self._lease_conflicts,
+                    "leases_granted": self._leases_granted,
+                }
+            )
 
     def memory(self) -> dict[str, int]:
         """Estimated heap bytes by part (``sys.getsizeof`` approximations)."""

@@ -459,7 +459,9 @@ impl PyRecordStore {
     /// ``fence``: refused if lower than the highest fencing token seen for the endpoint; an
     /// accepted fence raises that highest token. Returns True if applied, False if refused by
     /// the fence or the mode's condition. Raises ``UnknownPlan`` if the tree does not exist.
-    /// An applied flip that lowers the alias is counted in ``stats()["stale_flips"]``.
+    /// An applied flip that lowers the alias (a *stale flip*) is counted in
+    /// ``stats()["stale_flips"]``; a flip refused by the mode's condition is *outdated*
+    /// (``stats()["outdated_rejections"]``, ``FlipCounts.outdated``, ``Outcome.OUTDATED``).
     /// Checks run in the order: tree missing, fence, mode condition, dangling active tree.
     /// The flip records the rollback from the active tree; if the alias points at a tree that
     /// was deleted, it raises ``DanglingAlias`` and changes nothing (the 2025 stuck endpoint).
@@ -950,10 +952,12 @@ impl PyRecordStore {
     }
 
     /// Counters and gauges (see README, "Store counters"). Gauges (dangling_*) are computed
-    /// from a consistent snapshot.
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    /// from a consistent snapshot. ``stale_flips``: applied flips that lowered an alias;
+    /// ``outdated_rejections``: flips refused by the mode's condition (its old key
+    /// ``stale_rejections`` still reads, with a ``DeprecationWarning``, for one release).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let s = py.detach(|| self.store.stats());
-        let d = PyDict::new(py);
+        let d = named(py, "StoreStats", ())?;
         for (k, v) in [
             ("endpoints", s.endpoints),
             ("plans", s.plans),
@@ -962,7 +966,9 @@ impl PyRecordStore {
             ("records_live", s.records_live),
             ("flips_applied", s.flips_applied),
             ("stale_flips", s.stale_flips),
-            ("stale_rejections", s.stale_rejections),
+            // The core's `stale_rejections`: refused by the mode's condition (one word per
+            // meaning in Python: "stale" is an applied flip that lowered the alias).
+            ("outdated_rejections", s.stale_rejections),
             ("fenced_rejections", s.fenced_rejections),
             ("missing_rejections", s.missing_rejections),
             ("dangling_rejections", s.dangling_rejections),

@@ -973,7 +973,7 @@ class EtcdStore:
         per_chunk = TREES_PER_CHUNK
         applied, stale, fenced_, missing, dangling_ = (
             Outcome.APPLIED,
-            Outcome.STALE,
+            Outcome.OUTDATED,
             Outcome.FENCED,
             Outcome.MISSING,
             Outcome.DANGLING,
@@ -1180,7 +1180,7 @@ class EtcdStore:
         c = self._counters
         c["flips_applied"] += tally[Outcome.APPLIED]
         c["stale_flips"] += stale_flips
-        c["stale_rejections"] += tally[Outcome.STALE]
+        c["outdated_rejections"] += tally[Outcome.OUTDATED]
         c["fenced_rejections"] += tally[Outcome.FENCED]
         c["missing_rejections"] += tally[Outcome.MISSING]
         c["dangling_rejections"] += tally[Outcome.DANGLING]
