@@ -197,6 +197,7 @@ GOOD: dict[str, Any] = {
     "x": "a.example",
     "format": "jsonl",
     "timeout": 1.0,
+    "history": 0,
     "linearizations": False,
 }
 METHODS: dict[str, list[str]] = {
@@ -238,6 +239,8 @@ METHODS: dict[str, list[str]] = {
     "check_history": ["timeout=", "linearizations="],
     "stats": [],
     "memory": [],
+    "new_store": ["history"],
+    "plan_targets": ["endpoint"],
 }  # fmt: skip
 
 
@@ -286,6 +289,10 @@ def invoke(store: Any, plan: Any, method: str, args: dict[str, Any], paths: dict
                 arg("generation"), arg("target_sets"), arg("endpoints"), arg("set_index")
             )
         )
+    if method == "new_store":
+        return type(store)(history=arg("history"))
+    if method == "plan_targets":
+        return plan(3, good_targets()).targets(arg("endpoint"))
     if method in ("restore", "restore_bytes"):
         return getattr(type(store), method)(arg(METHODS[method][0]))
     positional, keywords = [], {}

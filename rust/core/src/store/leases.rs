@@ -115,8 +115,10 @@ impl Store {
         check_now(now)?;
         let inner = self.inner.read();
         inner.check_ids(ids)?;
+        // Allocated before the holder is interned: a failure leaves the store unchanged.
+        let mut out = crate::error::try_vec(ids.len(), "lease tokens")?;
+        out.resize(ids.len(), None);
         let h = self.intern_holder(holder);
-        let mut out = vec![None; ids.len()];
         let (mut granted, mut conflicts) = (0u64, 0u64);
         self.each_listed(ids, |pos, slot| match Self::grant(slot, h, ttl, now) {
             Ok(token) => {
@@ -203,12 +205,13 @@ impl Store {
         check_now(now)?;
         let inner = self.inner.read();
         inner.check_ids(ids)?;
+        // Allocated before the holder is interned: a failure leaves the store unchanged.
+        let mut out = crate::error::try_vec(ids.len(), "renewed tokens")?;
+        out.resize(ids.len(), 0u64);
         let h = match self.history {
             Some(_) => Some(self.intern_holder(holder)),
             None => self.holders.read().get(holder),
         };
-        let mut out = crate::error::try_vec(ids.len(), "renewed tokens")?;
-        out.resize(ids.len(), 0u64);
         if let Some(h) = h {
             let expiry = now + ttl;
             self.each_listed(ids, |pos, slot| {
