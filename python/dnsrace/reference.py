@@ -337,6 +337,16 @@ def _check_batch_len(length: int, what: str) -> None:
 def _bounded_list(values: Iterable[object], what: str) -> list[object]:
     """The items of an iterable, at most ``MAX_BATCH`` (``TooLarge`` past it, without reading
     further). An exception the iterable raises propagates unchanged."""
+    # A sized iterable (a numpy array, a dict view) is refused from its length, before any
+    # item is read: iterating 2**26 items first would cost gigabytes of item objects.
+    try:
+        length = len(values)  # type: ignore[arg-type]
+    except TypeError:
+        pass
+    except OverflowError:
+        raise TooLarge(f"{what} has more items than fit a machine word") from None
+    else:
+        _check_batch_len(length, what)
     items = list(itertools.islice(values, MAX_BATCH + 1))
     _check_batch_len(len(items), what)
     return items

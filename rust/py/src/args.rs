@@ -73,6 +73,20 @@ pub fn collect_items<'py>(
         out.extend(tuple.iter());
         return Ok(out);
     }
+    // A sized iterable (a numpy array, a dict view) is refused from its length, before any
+    // item is read: iterating 2**26 items first would cost gigabytes of item objects.
+    match obj.len() {
+        Ok(n) => {
+            check_batch_len(n, what).or_raise()?;
+        }
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyTypeError>(obj.py()) => {}
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(obj.py()) => {
+            return Err(to_py(Error::TooLarge(format!(
+                "{what} has more items than fit a machine word"
+            ))));
+        }
+        Err(e) => return Err(e),
+    }
     let iter = match obj.try_iter() {
         Ok(iter) => iter,
         Err(e) if e.is_instance_of::<pyo3::exceptions::PyTypeError>(obj.py()) => {
