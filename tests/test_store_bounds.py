@@ -195,3 +195,33 @@ def test_snapshot_refuses_to_replace_special_files(store_cls: Any, tmp_path: Pat
     assert not (tmp_path / "target").exists()
     s.snapshot(regular)
     assert store_cls.Store.restore(regular).aliases() == s.aliases()
+
+
+class Claims:
+    """A sized iterable that claims 10**12 items and must never be iterated."""
+
+    def __len__(self) -> int:
+        return 10**12
+
+    def __iter__(self) -> Iterator[Any]:
+        raise AssertionError("iterated before its length was checked")
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["add_endpoints", "target set", "target_sets", "endpoints", "aliases", "fence", "tokens"],
+)
+def test_sized_iterable_refused_from_its_length_before_iterating(store_cls: Any, call: str) -> None:
+    s = _store(store_cls)
+    plan = store_cls.Plan
+    calls: dict[str, Callable[[], Any]] = {
+        "add_endpoints": lambda: s.add_endpoints(Claims()),
+        "target set": lambda: plan(2, {0: Claims()}),
+        "target_sets": lambda: plan.from_shared(2, Claims(), [0], [0]),
+        "endpoints": lambda: plan.from_shared(2, [[("10.0.0.1", 1)]], Claims(), [0]),
+        "aliases": lambda: s.aliases(Claims()),
+        "fence": lambda: s.flip_many([0], 1, fence=Claims()),
+        "tokens": lambda: s.release_leases([0], "h", Claims()),
+    }
+    with pytest.raises(TooLarge):
+        calls[call]()
