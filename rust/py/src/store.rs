@@ -836,16 +836,29 @@ impl PyRecordStore {
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let ids = endpoints.stage_endpoints(&self.store)?;
-            let tokens = py
-                .detach(|| -> core::Result<Vec<u64>> {
-                    let granted =
+            // Tokens start at 1: 0 is the refused entry's sentinel, written in place into an
+            // array (numpy or array.array) made before the call.
+            if output == Output::List {
+                let tokens = py
+                    .detach(|| -> core::Result<Vec<u64>> {
+                        let ids = ids.finish()?;
+                        let mut out = core::try_vec(ids.len(), "lease tokens")?;
+                        out.resize(ids.len(), 0);
                         self.store
-                            .acquire_leases(&ids.finish()?, holder.0, ttl.0, now.0)?;
-                    // Tokens start at 1: 0 is the refused entry's sentinel in arrays.
-                    Ok(granted.into_iter().map(|t| t.unwrap_or(0)).collect())
-                })
-                .or_raise()?;
-            vec_out(py, output, tokens, |t| token_or_none(py, t))
+                            .acquire_leases_into(&ids, holder.0, ttl.0, now.0, &mut out)?;
+                        Ok(out)
+                    })
+                    .or_raise()?;
+                return vec_out(py, output, tokens, |t| token_or_none(py, t));
+            }
+            let mut array = OutArray::<u64>::new(py, output, endpoints.len())?;
+            let out = array.slice();
+            py.detach(|| {
+                self.store
+                    .acquire_leases_into(&ids.finish()?, holder.0, ttl.0, now.0, out)
+            })
+            .or_raise()?;
+            Ok(array.obj)
         })
     }
 
@@ -879,18 +892,34 @@ impl PyRecordStore {
         guard(|| {
             let ids = endpoints.stage_endpoints(&self.store)?;
             let tokens = tokens.stage::<u64>(ints::TOKENS)?;
-            let renewed = py
-                .detach(|| {
-                    self.store.renew_leases(
-                        &ids.finish()?,
-                        holder.0,
-                        &tokens.finish()?,
-                        ttl.0,
-                        now.0,
-                    )
-                })
-                .or_raise()?;
-            vec_out(py, output, renewed, |t| token_or_none(py, t))
+            if output == Output::List {
+                let renewed = py
+                    .detach(|| {
+                        self.store.renew_leases(
+                            &ids.finish()?,
+                            holder.0,
+                            &tokens.finish()?,
+                            ttl.0,
+                            now.0,
+                        )
+                    })
+                    .or_raise()?;
+                return vec_out(py, output, renewed, |t| token_or_none(py, t));
+            }
+            let mut array = OutArray::<u64>::new(py, output, endpoints.len())?;
+            let out = array.slice();
+            py.detach(|| {
+                self.store.renew_leases_into(
+                    &ids.finish()?,
+                    holder.0,
+                    &tokens.finish()?,
+                    ttl.0,
+                    now.0,
+                    out,
+                )
+            })
+            .or_raise()?;
+            Ok(array.obj)
         })
     }
 

@@ -109,30 +109,56 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> Result<Vec<Option<u64>>> {
+        let mut out = crate::error::try_vec(ids.len(), "lease tokens")?;
+        out.resize(ids.len(), 0u64);
+        self.acquire_leases_into(ids, holder, ttl, now, &mut out)?;
+        Ok(out.into_iter().map(|t| (t != 0).then_some(t)).collect())
+    }
+
+    /// [`Store::acquire_leases`] writing each token into `out` (aligned with `ids`; 0 where
+    /// refused: tokens start at 1), so a caller's array is filled in place.
+    pub fn acquire_leases_into(
+        &self,
+        ids: &[u32],
+        holder: &str,
+        ttl: f64,
+        now: f64,
+        out: &mut [u64],
+    ) -> Result<()> {
         let call = self.stamp();
         check_holder(holder)?;
         check_ttl(ttl)?;
         check_now(now)?;
+        if out.len() != ids.len() {
+            return Err(Error::InvalidArgument(format!(
+                "output has {} items for {} endpoints",
+                out.len(),
+                ids.len()
+            )));
+        }
         let inner = self.inner.read();
         inner.check_ids(ids)?;
-        // Allocated before the holder is interned: a failure leaves the store unchanged.
-        let mut out = crate::error::try_vec(ids.len(), "lease tokens")?;
-        out.resize(ids.len(), None);
         let h = self.intern_holder(holder);
         let (mut granted, mut conflicts) = (0u64, 0u64);
         self.each_listed(ids, |pos, slot| match Self::grant(slot, h, ttl, now) {
             Ok(token) => {
-                out[pos] = Some(token);
+                out[pos] = token;
                 granted += 1;
             }
-            Err(Grant::Held) => conflicts += 1,
-            Err(Grant::Exhausted) => {}
+            Err(Grant::Held) => {
+                out[pos] = 0;
+                conflicts += 1;
+            }
+            Err(Grant::Exhausted) => out[pos] = 0,
         });
         self.counters.leases_granted.fetch_add(granted, Relaxed);
         self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
-        let ops = ids.iter().zip(&out);
-        self.record(call, ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, t))));
-        Ok(out)
+        let ops = ids.iter().zip(out.iter());
+        self.record(
+            call,
+            ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, (t != 0).then_some(t)))),
+        );
+        Ok(())
     }
 
     /// Extend a live lease; `LeaseLost` unless holder and token match and it has not expired.
@@ -198,6 +224,22 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> Result<Vec<u64>> {
+        let mut out = crate::error::try_vec(ids.len(), "renewed tokens")?;
+        out.resize(ids.len(), 0u64);
+        self.renew_leases_into(ids, holder, tokens, ttl, now, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Store::renew_leases`] writing into `out` (aligned with `ids`), in place.
+    pub fn renew_leases_into(
+        &self,
+        ids: &[u32],
+        holder: &str,
+        tokens: &[u64],
+        ttl: f64,
+        now: f64,
+        out: &mut [u64],
+    ) -> Result<()> {
         let call = self.stamp();
         check_holder(holder)?;
         check_batch_tokens(ids, tokens)?;
@@ -205,9 +247,14 @@ impl Store {
         check_now(now)?;
         let inner = self.inner.read();
         inner.check_ids(ids)?;
-        // Allocated before the holder is interned: a failure leaves the store unchanged.
-        let mut out = crate::error::try_vec(ids.len(), "renewed tokens")?;
-        out.resize(ids.len(), 0u64);
+        if out.len() != ids.len() {
+            return Err(Error::InvalidArgument(format!(
+                "output has {} items for {} endpoints",
+                out.len(),
+                ids.len()
+            )));
+        }
+        out.fill(0);
         let h = match self.history {
             Some(_) => Some(self.intern_holder(holder)),
             None => self.holders.read().get(holder),
@@ -239,7 +286,7 @@ impl Store {
                 self.record(call, ops);
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Give a lease up; `LeaseLost` unless holder and token match.
