@@ -1,6 +1,6 @@
 """The API fuzzer (tests/api_fuzz.py) in a child process, so that an abort of the native
 module (a huge allocation, a panic that escapes) fails this test instead of killing pytest.
-Seeded (derandomized) and bounded: DNSRACE_API_FUZZ_EXAMPLES (default 600) calls."""
+Seeded (derandomized) and bounded: DNSRACE_API_FUZZ_EXAMPLES (default 2000) calls."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ FUZZER = Path(__file__).with_name("api_fuzz.py")
 
 
 def test_api_fuzzer_finds_no_abort_untyped_error_or_change() -> None:
-    examples = os.environ.get("DNSRACE_API_FUZZ_EXAMPLES", "600")
+    examples = os.environ.get("DNSRACE_API_FUZZ_EXAMPLES", "2000")
     run = subprocess.run(
         [sys.executable, str(FUZZER), "--examples", examples],
         capture_output=True,
