@@ -14,7 +14,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test check docs wheel bench bench-full bench-micro bench-summary readme-bench build lint rust-test rust-check py-test py-check fmt clean system-packages etcd browser redis fuzz fuzz-short
+.PHONY: all run test check docs wheel stub-docs bench bench-full bench-micro bench-summary readme-bench build lint rust-test rust-check py-test py-check fmt clean system-packages etcd browser redis fuzz fuzz-short
 
 # Debian packages the tests and benchmarks need, installed where missing with one apt-get update:
 # etcd-server (the distributed store; tests start and stop their own members on loopback),
@@ -209,6 +209,11 @@ bench-micro: $(EXT_STAMP) etcd
 	mkdir -p results
 	$(PY) -m pytest bench -q --benchmark-json results/bench.json --benchmark-columns=min,median,mean,rounds
 	$(PY) -m bench.benchreport results/bench.json
+
+## stub-docs: copy the docstrings of python/dnsrace/_core.pyi into the binding's Rust doc
+## comments (PyO3 makes them __doc__; tests/test_store_docs.py fails while they disagree)
+stub-docs:
+	$(PY) rust/py/sync_docs.py
 
 fmt:
 	cargo fmt --all

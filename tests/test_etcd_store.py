@@ -272,7 +272,7 @@ def test_a_batch_whose_answers_were_lost_counts_each_flip_once(etcd1: Any, lande
     assert store.rollbacks(None) == [1] * N
     counters = store.counters()
     assert counters["flips_applied"] == 2 * N
-    assert counters["stale_flips"] == 0 and counters["stale_rejections"] == 0
+    assert counters["stale_flips"] == 0 and counters["outdated_rejections"] == 0
 
 
 def _count_reads(store: EtcdStore) -> list[bool]:

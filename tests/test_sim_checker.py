@@ -44,7 +44,7 @@ def test_percentile_nearest_rank() -> None:
 
 
 def test_flip_counts_have_a_dangling_field() -> None:
-    assert FlipCounts._fields == ("applied", "stale", "fenced", "missing", "dangling")
+    assert FlipCounts._fields == ("applied", "outdated", "fenced", "missing", "dangling")
     assert FlipCounts(1, 2, 3, 4).dangling == 0
     assert FlipCounts(1, 2, 3, 4, 5) == (1, 2, 3, 4, 5)
 

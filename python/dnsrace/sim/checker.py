@@ -460,7 +460,7 @@ class Checker:
             outcome = "missing"
         elif n == 1 and counts.fenced:
             outcome = "fenced"
-        elif n == 1 and counts.stale:
+        elif n == 1 and counts.outdated:
             outcome = "refused"
         else:
             outcome = "same"
@@ -660,7 +660,7 @@ class Checker:
                 key: store_stats[key]
                 for key in (
                     "flips_applied",
-                    "stale_rejections",
+                    "outdated_rejections",
                     "fenced_rejections",
                     "missing_rejections",
                     "dangling_rejections",

@@ -25,8 +25,8 @@ mod store;
 mod target;
 
 pub use error::{
-    check_generation, check_holder, check_now, check_token, check_ttl, check_version, Error,
-    Result, MAX_GENERATION, MAX_HOLDER_CHARS, MAX_TOKEN,
+    check_batch_len, check_generation, check_holder, check_now, check_token, check_ttl,
+    check_version, try_vec, Error, Result, MAX_BATCH, MAX_GENERATION, MAX_HOLDER_CHARS, MAX_TOKEN,
 };
 pub use name::{canonical_name, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use store::{

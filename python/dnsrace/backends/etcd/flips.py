@@ -22,6 +22,7 @@ from dnsrace.reference import (
     _flag,
     _generation,
     _int_sequence,
+    _is_scalar_int,
     _mode,
     _outcomes,
     _token,
@@ -45,7 +46,7 @@ LANDED = -1
 
 _APPLIED, _STALE, _FENCED, _MISSING, _DANGLING = (
     Outcome.APPLIED,
-    Outcome.STALE,
+    Outcome.OUTDATED,
     Outcome.FENCED,
     Outcome.MISSING,
     Outcome.DANGLING,
@@ -95,7 +96,7 @@ def flip_many(
         expected = [_version(v) for v in raw]
     fences: list[int] | None = None
     if fence is not None:
-        if isinstance(fence, int) and not isinstance(fence, bool):
+        if _is_scalar_int(fence):
             fences = [_token(fence, "fence")] * n
         else:
             raw = _int_sequence(fence, InvalidToken, "fence")
@@ -502,7 +503,7 @@ def _count_many(store: EtcdNamespace, done: Sequence[Decision], batch: _Batch) -
     c = store._counters
     c["flips_applied"] += tally[Outcome.APPLIED]
     c["stale_flips"] += stale_flips
-    c["stale_rejections"] += tally[Outcome.STALE]
+    c["outdated_rejections"] += tally[Outcome.OUTDATED]
     c["fenced_rejections"] += tally[Outcome.FENCED]
     c["missing_rejections"] += tally[Outcome.MISSING]
     c["dangling_rejections"] += tally[Outcome.DANGLING]

@@ -82,7 +82,10 @@ def put_plan(store: EtcdNamespace, plan: Plan) -> None:
 def delete_plans(store: EtcdNamespace, generations: Iterable[int], safe: bool) -> DeleteResult:
     _flag(safe, "safe")
     gens = sorted(
-        {_generation(g) for g in _int_sequence(generations, InvalidArgument, "generations")}
+        {
+            _generation(g)
+            for g in _int_sequence(generations, InvalidArgument, "generations", ordered=False)
+        }
     )
     deleted = kept = 0
     kept_gens: list[int] = []

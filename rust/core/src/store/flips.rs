@@ -77,7 +77,8 @@ impl Slot {
             return Outcome::Missing;
         }
         if let Some(f) = fence {
-            if f < self.highest_fence {
+            // 0: the sentinel of a lease that was refused (batch fences only): never held.
+            if f < self.highest_fence || f == 0 {
                 counts.fenced += 1;
                 return Outcome::Fenced;
             }
@@ -289,7 +290,10 @@ impl Store {
                     let (min, max) = f
                         .iter()
                         .fold((first, first), |(lo, hi), &t| (lo.min(t), hi.max(t)));
-                    check_token(min, "fence")?;
+                    // 0 marks an entry whose lease was refused: it is fenced, not an error.
+                    if min != 0 {
+                        check_token(min, "fence")?;
+                    }
                     check_token(max, "fence")?;
                 }
             }

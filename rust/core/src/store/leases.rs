@@ -109,28 +109,56 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> Result<Vec<Option<u64>>> {
+        let mut out = crate::error::try_vec(ids.len(), "lease tokens")?;
+        out.resize(ids.len(), 0u64);
+        self.acquire_leases_into(ids, holder, ttl, now, &mut out)?;
+        Ok(out.into_iter().map(|t| (t != 0).then_some(t)).collect())
+    }
+
+    /// [`Store::acquire_leases`] writing each token into `out` (aligned with `ids`; 0 where
+    /// refused: tokens start at 1), so a caller's array is filled in place.
+    pub fn acquire_leases_into(
+        &self,
+        ids: &[u32],
+        holder: &str,
+        ttl: f64,
+        now: f64,
+        out: &mut [u64],
+    ) -> Result<()> {
         let call = self.stamp();
         check_holder(holder)?;
         check_ttl(ttl)?;
         check_now(now)?;
+        if out.len() != ids.len() {
+            return Err(Error::InvalidArgument(format!(
+                "output has {} items for {} endpoints",
+                out.len(),
+                ids.len()
+            )));
+        }
         let inner = self.inner.read();
         inner.check_ids(ids)?;
         let h = self.intern_holder(holder);
-        let mut out = vec![None; ids.len()];
         let (mut granted, mut conflicts) = (0u64, 0u64);
         self.each_listed(ids, |pos, slot| match Self::grant(slot, h, ttl, now) {
             Ok(token) => {
-                out[pos] = Some(token);
+                out[pos] = token;
                 granted += 1;
             }
-            Err(Grant::Held) => conflicts += 1,
-            Err(Grant::Exhausted) => {}
+            Err(Grant::Held) => {
+                out[pos] = 0;
+                conflicts += 1;
+            }
+            Err(Grant::Exhausted) => out[pos] = 0,
         });
         self.counters.leases_granted.fetch_add(granted, Relaxed);
         self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
-        let ops = ids.iter().zip(&out);
-        self.record(call, ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, t))));
-        Ok(out)
+        let ops = ids.iter().zip(out.iter());
+        self.record(
+            call,
+            ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, (t != 0).then_some(t)))),
+        );
+        Ok(())
     }
 
     /// Extend a live lease; `LeaseLost` unless holder and token match and it has not expired.
@@ -184,6 +212,83 @@ impl Store {
         )))
     }
 
+    /// [`Store::renew_lease`] for many endpoints: per position the token if the lease was
+    /// renewed to `now + ttl`, or 0 where it was not (holder or token mismatch, expired, or a
+    /// token of 0: the sentinel of an entry [`Store::acquire_leases`] refused, skipped and not
+    /// recorded). Nothing is raised for a lost lease.
+    pub fn renew_leases(
+        &self,
+        ids: &[u32],
+        holder: &str,
+        tokens: &[u64],
+        ttl: f64,
+        now: f64,
+    ) -> Result<Vec<u64>> {
+        let mut out = crate::error::try_vec(ids.len(), "renewed tokens")?;
+        out.resize(ids.len(), 0u64);
+        self.renew_leases_into(ids, holder, tokens, ttl, now, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Store::renew_leases`] writing into `out` (aligned with `ids`), in place.
+    pub fn renew_leases_into(
+        &self,
+        ids: &[u32],
+        holder: &str,
+        tokens: &[u64],
+        ttl: f64,
+        now: f64,
+        out: &mut [u64],
+    ) -> Result<()> {
+        let call = self.stamp();
+        check_holder(holder)?;
+        check_batch_tokens(ids, tokens)?;
+        check_ttl(ttl)?;
+        check_now(now)?;
+        let inner = self.inner.read();
+        inner.check_ids(ids)?;
+        if out.len() != ids.len() {
+            return Err(Error::InvalidArgument(format!(
+                "output has {} items for {} endpoints",
+                out.len(),
+                ids.len()
+            )));
+        }
+        out.fill(0);
+        let h = match self.history {
+            Some(_) => Some(self.intern_holder(holder)),
+            None => self.holders.read().get(holder),
+        };
+        if let Some(h) = h {
+            let expiry = now + ttl;
+            self.each_listed(ids, |pos, slot| {
+                let token = tokens[pos];
+                if token != 0
+                    && slot.holder == h
+                    && slot.lease_token == token
+                    && now < slot.lease_expiry
+                {
+                    slot.lease_expiry = expiry;
+                    out[pos] = token;
+                }
+            });
+            if self.history.is_some() {
+                let ops = (0..ids.len()).filter(|&pos| tokens[pos] != 0).map(|pos| {
+                    let op = OpKind::Renew {
+                        holder: h - 1,
+                        token: tokens[pos],
+                        ttl,
+                        now,
+                        expiry: (out[pos] != 0).then_some(expiry),
+                    };
+                    (ids[pos], op)
+                });
+                self.record(call, ops);
+            }
+        }
+        Ok(())
+    }
+
     /// Give a lease up; `LeaseLost` unless holder and token match.
     pub fn release_lease(&self, id: u32, holder: &str, token: u64) -> Result<()> {
         if self.release_leases(&[id], holder, &[token])? == 1 {
@@ -195,20 +300,13 @@ impl Store {
         )))
     }
 
-    /// Release the leases whose holder and token match; returns how many were released.
+    /// Release the leases whose holder and token match; returns how many were released. A
+    /// token of 0 (the sentinel of an entry [`Store::acquire_leases`] refused) is skipped and
+    /// not recorded.
     pub fn release_leases(&self, ids: &[u32], holder: &str, tokens: &[u64]) -> Result<usize> {
         let call = self.stamp();
         check_holder(holder)?;
-        if ids.len() != tokens.len() {
-            return Err(Error::InvalidArgument(format!(
-                "tokens has {} items for {} endpoints",
-                tokens.len(),
-                ids.len()
-            )));
-        }
-        for &t in tokens {
-            check_token(t, "token")?;
-        }
+        check_batch_tokens(ids, tokens)?;
         let inner = self.inner.read();
         inner.check_ids(ids)?;
         let h = match self.history {
@@ -221,7 +319,7 @@ impl Store {
         let mut released = 0;
         let mut done = vec![false; if self.history.is_some() { ids.len() } else { 0 }];
         self.each_listed(ids, |pos, slot| {
-            if slot.holder == h && slot.lease_token == tokens[pos] {
+            if tokens[pos] != 0 && slot.holder == h && slot.lease_token == tokens[pos] {
                 slot.holder = 0;
                 slot.lease_token = 0;
                 slot.lease_expiry = 0.0;
@@ -236,6 +334,7 @@ impl Store {
                 .iter()
                 .zip(tokens)
                 .zip(&done)
+                .filter(|((_, &token), _)| token != 0)
                 .map(|((&id, &token), &d)| {
                     let op = OpKind::Release {
                         holder: h - 1,
@@ -260,6 +359,23 @@ impl Store {
         })?;
         Ok(live.into_iter().flatten().collect())
     }
+}
+
+/// Tokens of a batch lease call: aligned with the ids, each 0 (a refused entry) or a token.
+fn check_batch_tokens(ids: &[u32], tokens: &[u64]) -> Result<()> {
+    if ids.len() != tokens.len() {
+        return Err(Error::InvalidArgument(format!(
+            "tokens has {} items for {} endpoints",
+            tokens.len(),
+            ids.len()
+        )));
+    }
+    if let Some(&max) = tokens.iter().max() {
+        if max > MAX_TOKEN {
+            check_token(max, "token")?;
+        }
+    }
+    Ok(())
 }
 
 fn acquire_op(holder: u32, ttl: f64, now: f64, token: Option<u64>) -> OpKind {

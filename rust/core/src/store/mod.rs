@@ -301,4 +301,24 @@ impl Store {
         inner.check_id(id)?;
         Ok(inner.names.name(id).to_owned())
     }
+
+    /// The names of many endpoints (`None`: all, in id order), read under one lock.
+    pub fn endpoint_names(&self, ids: Option<&[u32]>) -> Result<Vec<String>> {
+        let inner = self.inner.read();
+        let n = ids.map_or(inner.names.len(), <[u32]>::len);
+        let mut out = crate::error::try_vec(n, "endpoint names")?;
+        match ids {
+            Some(ids) => {
+                inner.check_ids(ids)?;
+                out.extend(ids.iter().map(|&id| inner.names.name(id).to_owned()));
+            }
+            None => out.extend((0..n as u32).map(|id| inner.names.name(id).to_owned())),
+        }
+        Ok(out)
+    }
+
+    /// Whether an endpoint (name or id) is registered.
+    pub fn contains(&self, r: EndpointRef<'_>) -> bool {
+        Self::lookup(&self.inner.read(), r).is_ok()
+    }
 }

@@ -26,7 +26,6 @@
 //! allocated for it, so arbitrary input gives an error, never a panic or a huge allocation.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -212,7 +211,7 @@ impl Store {
     /// A new store from a snapshot file. Any unreadable, truncated, corrupted, foreign or
     /// other-version file gives [`Error::Snapshot`].
     pub fn restore(path: &Path) -> Result<Store> {
-        let bytes = fs::read(path)
+        let bytes = read_regular_file(path)
             .map_err(|e| Error::Snapshot(format!("cannot read snapshot {path:?}: {e}")))?;
         Store::from_snapshot_bytes(&bytes)
     }
@@ -296,8 +295,8 @@ impl Counters {
 // ------------------------------------------------------------------------------ files
 
 // The atomic writer has its own module (shared with history exports); its old path stays.
-use crate::atomic_file::output_path_problem;
 pub use crate::atomic_file::write_atomic;
+use crate::atomic_file::{output_path_problem, read_regular_file};
 
 /// Refuse an output path that cannot become a file before doing any work: a directory, a
 /// missing parent directory, or a parent that is not a directory.
