@@ -54,11 +54,22 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
     return (UsageError, InputError, ScenarioError, DisciplineError, CollapseError, DnsraceError)
 
 
+def _check_parsed(args: argparse.Namespace) -> None:
+    """argparse turns ``--option=--`` into an empty list instead of an error: refuse what is
+    not one value (``--set`` collects several, each one text)."""
+    for name, value in vars(args).items():
+        if name == "set":
+            value = [v for v in value if not isinstance(v, str)]
+        if isinstance(value, list) and (name != "set" or value):
+            raise UsageError(f"--{name.replace('_', '-')}: expected one value")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit status (argparse's own errors exit by
     SystemExit with status 2 and one line)."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
+        _check_parsed(args)
         status: int = args.handler(args)
         return status
     except _usage_errors() as exc:

@@ -97,10 +97,10 @@ def main(args: argparse.Namespace) -> int:
     if result["unknown_endpoints"]:
         shown = result["unknown_endpoints"][:10]
         print(f"  unknown (timeout) for endpoints {shown}", file=out)
-    if json_out is not None:
-        json_out.write(document)
-    if html_out is not None and html is not None:
-        html_out.write(html.encode("utf-8"))
+    outs.stage(json_out, document)
+    if html is not None:
+        outs.stage(html_out, html.encode("utf-8"))
+    outs.commit()
     return {"ok": 0, "illegal": EXIT_ILLEGAL}.get(result["verdict"], EXIT_UNKNOWN)
 
 

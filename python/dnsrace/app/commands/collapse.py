@@ -240,7 +240,7 @@ def main(args: argparse.Namespace) -> int:
         loads = args.loads or None
         if loads is not None and any(not 0 < x < 10 for x in loads):
             raise UsageError("--loads: each must be in (0, 10)")
-        return _sweep(args, config, chosen, out, json_out, plot_out, table_out)
+        return _sweep(args, config, chosen, out, outs, (json_out, plot_out, table_out))
     runs = run_presets(config, chosen)
     doc = collapse_document(config, runs)
     if not args.quiet:
@@ -250,10 +250,9 @@ def main(args: argparse.Namespace) -> int:
     if plot_out is not None:
         from dnsrace.app.collapse_plot import plot_runs
 
-        with plot_out.temporary_file() as tmp:
-            plot_runs(runs, tmp)
-    if json_out is not None:
-        json_out.write(dumps(doc))
+        outs.stage(plot_out, lambda tmp: plot_runs(runs, tmp))
+    outs.stage(json_out, dumps(doc))
+    outs.commit()
     return 0
 
 
@@ -262,9 +261,8 @@ def _sweep(
     config: Any,
     recoveries: Sequence[Any],
     out: Any,
-    json_out: Any,
-    plot_out: Any,
-    table_out: Any,
+    outs: Outputs,
+    targets: tuple[Any, Any, Any],
 ) -> int:
     from dnsrace.app.report import dumps
     from dnsrace.collapse.sweep import DEFAULT_LOADS, DEFAULT_TRIGGERS, sweep
@@ -276,6 +274,7 @@ def _sweep(
         loads=args.loads or DEFAULT_LOADS,
         jobs=int(args.jobs),
     )
+    json_out, plot_out, table_out = targets
     table = sweep_table(results)
     if not args.quiet:
         print(table, file=out)
@@ -294,10 +293,8 @@ def _sweep(
     if plot_out is not None:
         from dnsrace.app.collapse_plot import plot_phase_diagram
 
-        with plot_out.temporary_file() as tmp:
-            plot_phase_diagram(results, tmp)
-    if table_out is not None:
-        table_out.write(table.encode())
-    if json_out is not None:
-        json_out.write(dumps(doc))
+        outs.stage(plot_out, lambda tmp: plot_phase_diagram(results, tmp))
+    outs.stage(table_out, table.encode())
+    outs.stage(json_out, dumps(doc))
+    outs.commit()
     return 0

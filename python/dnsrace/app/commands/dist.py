@@ -167,8 +167,7 @@ def _cluster_run(scenario: Scenario, url: str, args: argparse.Namespace) -> int:
     if plot_out is not None:
         from dnsrace.app.plot import plot_timeline
 
-        with plot_out.temporary_file() as tmp:
-            plot_timeline(results, tmp)
-    if json_out is not None:
-        json_out.write(dumps(doc))
+        outs.stage(plot_out, lambda tmp: plot_timeline(results, tmp))
+    outs.stage(json_out, dumps(doc))
+    outs.commit()
     return 0

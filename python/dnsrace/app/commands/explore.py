@@ -198,6 +198,5 @@ def main(args: argparse.Namespace) -> int:
                 file=out,
             )
             print(f"  {info['command']}", file=out)
-    if doc_out is not None:
-        doc_out.write(dumps(doc))
+    outs.write(doc_out, dumps(doc))
     return 0

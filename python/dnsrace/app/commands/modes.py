@@ -34,9 +34,9 @@ def main(args: argparse.Namespace) -> int:
 
     from dnsrace.app.modes import compare, print_table
 
-    out = Outputs().add("--json", args.json)
+    outs = Outputs()
+    out = outs.add("--json", args.json)
     rows = compare(int(args.endpoints), with_reference=not args.no_reference)
     print_table(rows, sys.stderr if out is not None and out.to_stdout else sys.stdout)
-    if out is not None:
-        out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+    outs.write(out, orjson.dumps(rows, option=orjson.OPT_INDENT_2))
     return 0

@@ -25,13 +25,13 @@ def register(sub: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     import orjson
 
-    out = Outputs().add("-o", args.output)
-    assert out is not None
+    outs = Outputs()
+    out = outs.add("-o", args.output)
     try:
         config = importlib.import_module("dnsrace.config")
         json_schema = config.json_schema
     except (ImportError, AttributeError):
         raise UsageError("schema: not available in this build (no dnsrace.config)") from None
     schema = json_schema(args.kind)
-    out.write(orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    outs.write(out, orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
     return 0

@@ -486,10 +486,9 @@ def execute(args: argparse.Namespace) -> int:
     if plot_out is not None:
         from dnsrace.app.plot import plot_timeline
 
-        with plot_out.temporary_file() as tmp:
-            plot_timeline(results, tmp)
-    if doc_out is not None:
-        doc_out.write(dumps(doc))
+        outs.stage(plot_out, lambda tmp: plot_timeline(results, tmp))
+    outs.stage(doc_out, dumps(doc))
+    outs.commit()
     return 0
 
 

@@ -80,20 +80,20 @@ def main(args: argparse.Namespace) -> int:
             doc = inputs.parse_json(data, args.input, "run")
             if isinstance(doc, dict) and "op" in doc and "client" in doc:
                 # A one-operation history without the .jsonl name.
-                return _history(args, data, out)
+                return _history(args, data, outs, out)
             try:
                 text = render_run(doc)
             except RunDocError as exc:
                 raise HistoryError(f"{args.input}: {exc}") from None
         else:
-            return _history(args, data, out)
+            return _history(args, data, outs, out)
     except HistoryError as exc:
         raise inputs.InputError(str(exc)) from None
-    out.write(text.encode("utf-8"))
+    outs.write(out, text.encode("utf-8"))
     return 0
 
 
-def _history(args: argparse.Namespace, data: bytes, out: Any) -> int:
+def _history(args: argparse.Namespace, data: bytes, outs: Outputs, out: Any) -> int:
     from dnsrace.app.view.history import HistoryError, check_result, read_history, render_history
 
     try:
@@ -108,5 +108,5 @@ def _history(args: argparse.Namespace, data: bytes, out: Any) -> int:
         text = render_history(ops, result, max_endpoints=int(args.max_endpoints))
     except HistoryError as exc:
         raise inputs.InputError(str(exc)) from None
-    out.write(text.encode("utf-8"))
+    outs.write(out, text.encode("utf-8"))
     return 0

@@ -16,14 +16,18 @@ import contextlib
 import os
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dnsrace.app.doors.inputs import InputError, describe_mode, file_identity
-from dnsrace.atomicfile import atomic_output, write_atomic
+from dnsrace.atomicfile import prepare, publish
 
 __all__ = ["Output", "OutputError", "Outputs"]
+
+Content = bytes | Callable[[Path], None]
+"""What an output receives: its bytes, or a function that writes a file at the path given."""
 
 
 class OutputError(InputError):
@@ -41,41 +45,16 @@ class Output:
     def to_stdout(self) -> bool:
         return self.path is None
 
-    def write(self, data: bytes) -> None:
-        """Write the whole output (atomically for a file); :class:`OutputError` on failure."""
-        if self.path is None:
-            try:
-                sys.stdout.flush()
-                sys.stdout.buffer.write(data)
-                sys.stdout.flush()
-            except OSError as exc:
-                raise OutputError(
-                    f"{self.flag}: cannot write to standard output: {exc.strerror or exc}"
-                ) from None
-            return
-        try:
-            write_atomic(self.path, data)
-        except OSError as exc:
-            raise OutputError(
-                f"{self.flag} {self.path}: cannot write: {exc.strerror or exc}"
-            ) from None
-
-    @contextlib.contextmanager
-    def temporary_file(self) -> Iterator[Path]:
-        """A temporary path beside the target for writers that want a file name (matplotlib);
-        renamed over the target when the block ends without an error."""
-        assert self.path is not None, "binary outputs never go to standard output"
-        try:
-            with atomic_output(self.path) as tmp:
-                yield tmp
-        except OSError as exc:
-            raise OutputError(
-                f"{self.flag} {self.path}: cannot write: {exc.strerror or exc}"
-            ) from None
+    def error(self, exc: OSError) -> OutputError:
+        where = "standard output" if self.path is None else self.path
+        return OutputError(f"{self.flag} {where}: cannot write: {exc.strerror or exc}")
 
 
 class Outputs:
-    """The outputs of one command, resolved against its inputs before it runs."""
+    """The outputs of one command, resolved against its inputs before it runs, then written
+    together: :meth:`stage` puts each file's content in a temporary file beside it (nothing
+    visible yet), :meth:`commit` renames them all into place and writes standard output. A
+    failure while staging removes every staged file, so a refused write leaves no output."""
 
     def __init__(self, inputs: Iterable[str | None] = ()) -> None:
         self._inputs: dict[tuple[int, int], str] = {}
@@ -83,6 +62,7 @@ class Outputs:
             self.add_input(path)
         self._targets: dict[str, str] = {}
         self._stdout: str | None = None
+        self._staged: list[tuple[Output, Path | bytes]] = []
 
     def add_input(self, path: str | None) -> None:
         """Declare a file the command reads (outputs may not be it)."""
@@ -109,6 +89,67 @@ class Outputs:
     def stdout_taken(self) -> bool:
         """Whether a document goes to standard output (human text then goes to stderr)."""
         return self._stdout is not None
+
+    def stage(self, out: Output | None, content: Content) -> None:
+        """Prepare ``out`` (None: not asked for, nothing to do) without making it visible."""
+        if out is None:
+            return
+        if out.path is None:
+            if not isinstance(content, bytes):
+                raise OutputError(f"{out.flag} -: this output is not text; give a file name")
+            self._staged.append((out, content))
+            return
+
+        def write(tmp: Path) -> None:
+            if isinstance(content, bytes):
+                tmp.write_bytes(content)
+            else:
+                content(tmp)
+
+        try:
+            tmp = prepare(out.path, write)
+        except OSError as exc:
+            self.discard()
+            raise out.error(exc) from None
+        except BaseException:
+            self.discard()
+            raise
+        self._staged.append((out, tmp))
+
+    def discard(self) -> None:
+        """Remove every staged file (nothing was made visible)."""
+        for _, staged in self._staged:
+            if isinstance(staged, Path):
+                with contextlib.suppress(OSError):
+                    staged.unlink()
+        self._staged.clear()
+
+    def commit(self) -> None:
+        """Rename every staged file into place, then write standard output."""
+        files = [(o, t) for o, t in self._staged if isinstance(t, Path)]
+        text = [(o, t) for o, t in self._staged if isinstance(t, bytes)]
+        self._staged.clear()
+        for i, (out, tmp) in enumerate(files):
+            assert out.path is not None
+            try:
+                publish(tmp, out.path)
+            except OSError as exc:
+                for _, rest in files[i + 1 :]:
+                    with contextlib.suppress(OSError):
+                        rest.unlink()
+                raise out.error(exc) from None
+        for out, data in text:
+            try:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+            except OSError as exc:
+                raise out.error(exc) from None
+
+    def write(self, out: Output | None, content: Content) -> None:
+        """Stage and commit one output (a command with a single output)."""
+        self.stage(out, content)
+        self.commit()
 
     def _check(self, flag: str, path: str) -> None:
         where = f"{flag} {path}"
@@ -143,7 +184,22 @@ class Outputs:
             raise OutputError(f"{where}: directory {parent} is not writable")
         if st is not None and not os.access(path, os.W_OK) and os.geteuid() != 0:
             raise OutputError(f"{where}: is not writable")
+        _probe(parent, where)
         key = os.path.join(os.path.realpath(parent), os.path.basename(os.path.abspath(path)))
         if key in self._targets:
             raise OutputError(f"{where}: same file as {self._targets[key]}")
         self._targets[key] = flag
+
+
+def _probe(folder: str, where: str) -> None:
+    """Create and remove a file in ``folder``: what a permission check cannot tell (a
+    read-only mount, /proc, root's access to anything) shows before the run, not after."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".dnsrace-probe.")
+    except OSError as exc:
+        raise OutputError(
+            f"{where}: cannot create a file in {folder}: {exc.strerror or exc}"
+        ) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
