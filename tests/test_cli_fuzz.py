@@ -8,6 +8,10 @@ drawn from hostile pools: empty, negative, zero, NaN, inf, 1e300, 400-digit inte
 nesting, escape and bidi characters, very long strings; outputs pointing at special files, at
 missing folders, at an input of the same run, or ``-``.
 
+Special files an output could replace are the sandbox's own (a FIFO, a device node made with
+the null device's numbers): a door with a hole damages the sandbox, never the machine's
+``/dev/null``.
+
 The oracle, for every case: the exit status is 0, 1, 2 or 3; no traceback and no exception
 escapes; exit 2 prints exactly one stderr line, ``dnsrace: error: ...``, with no raw control
 character; nothing printed holds a raw control character; the case ends within
@@ -110,7 +114,7 @@ HOSTILE_TEXT = [
     "tab\there",
     "A" * 5000,
     "é" * 300,
-    "../../etc/passwd",
+    "../../no-such-folder/passwd",
     "'; rm -rf ~ #",
     "$(touch pwned)",
     "%s%n",
@@ -297,6 +301,9 @@ class Sandbox:
             (root / name).write_bytes(data)
             box.inputs[name] = root / name
         os.mkfifo(root / "fifo")
+        # A device of the sandbox's own (the null device's numbers): a door that let a device
+        # through would replace this node, never the machine's /dev/null.
+        make_device(root / "null")
         (root / "dir").mkdir()
         (root / "link.toml").symlink_to(root / "spin.toml")
         (root / "outlink").symlink_to(root / "pointed.txt")
@@ -332,13 +339,22 @@ class Sandbox:
         roll = rng.random()
         if roll < 0.4:
             return str(self.root / f"out-{dest}.{rng.choice(['json', 'png', 'html', 'txt'])}")
-        choices = ["old.txt", "fifo", "dir", "outlink", "dangling", "/dev/null", "-"]
+        choices = ["old.txt", "fifo", "dir", "outlink", "dangling", "null", "-"]
         choices += ["missing/x.json", "old.txt/x", "/proc/dnsrace-fuzz.json", ""]
         choices += [rng.choice(HOSTILE_TEXT)]
         if inputs:
             choices += [inputs[0], inputs[-1]]
         name = rng.choice(choices)
         return name if name.startswith("/") or name in ("", "-") else str(self.root / name)
+
+
+def make_device(path: Path) -> None:
+    """A character device node at ``path`` (root only); else a symlink to /dev/null, which an
+    unprivileged process cannot replace."""
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        path.symlink_to("/dev/null")
 
 
 _CACHE: dict[str, bytes] = {}
@@ -376,6 +392,7 @@ class Case:
     number: int
     argv: list[str]
     outputs: list[str]
+    inputs: list[str]
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -452,7 +469,7 @@ def make_case(number: int, rng: random.Random, box: Sandbox) -> Case:
         tail.append(rng.choice(["--no-such-option", "-x", "--json"]))
     elif extra < 0.05:
         tail.append(rng.choice(HOSTILE_TEXT))
-    return Case(number, [command, *head, *base, *tail], outputs)
+    return Case(number, [command, *head, *base, *tail], outputs, inputs)
 
 
 # ----------------------------------------------------------------------- the oracle
@@ -476,6 +493,8 @@ def snapshot(root: Path) -> dict[str, tuple[str, str]]:
                 out[p] = ("fifo", "")
             elif stat.S_ISDIR(st.st_mode):
                 out[p] = ("dir", "")
+            elif stat.S_ISCHR(st.st_mode):
+                out[p] = ("device", str(st.st_rdev))
             else:
                 out[p] = ("other", "")
     return out
@@ -564,9 +583,11 @@ def judge(case: Case, code: int, out: str, err: str, before: Any, after: Any, bo
         if CONTROL.search(text):
             return f"a raw control character on {name}"
     outputs = {os.path.abspath(os.path.join(box.root, o)) for o in case.outputs if o}
+    outputs -= {os.path.abspath(os.path.join(box.root, i)) for i in case.inputs if i}
     for path, (kind, digest) in before.items():
         now = after.get(path)
-        # Only a regular file named as an output of a command that went through may change.
+        # Only a regular file named as an output (and not as an input) of a command that went
+        # through may change.
         replaceable = kind == "file" and path in outputs and code != 2
         if not replaceable and now != (kind, digest):
             return f"{path} changed ({kind} -> {now and now[0]})"
