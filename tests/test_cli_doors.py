@@ -492,12 +492,22 @@ def test_the_viewer_data_cannot_end_or_comment_out_its_script(tmp_path: Path, ca
         (["cluster-run", "{spin}", "--backend", "etcd://127.0.0.1:1"], "aetcd", "etcd"),
         (["collapse", "--droplets", "100", "--horizon-s", "60"], "numpy", "numpy"),
         (["run", "{spin}", "--discipline", "cas", "--plot", "{out}"], "matplotlib", "plot"),
+        (["incident", "--then", "collapse", "--endpoints", "0"], "numpy", "numpy"),
+        (["check", "{hist}"], "orjson", "sim"),
+        (["view", "{hist}", "-o", "{out}"], "orjson", "sim"),
+        (["explore", "{spin}", "--runs", "1"], "rich", "sim"),
+        (["run", "{spin}", "--discipline", "cas", "--clock", "real"], "uvloop", "sim"),
+        (
+            ["planner", "{spin}", "--backend", "etcd://127.0.0.1:1", "--events", "{out}"],
+            "uvloop",
+            "sim",
+        ),
     ],
 )
 def test_a_missing_optional_part_names_its_extra(
     tmp_path: Path, argv: list[str], hidden: str, extra: str
 ) -> None:
-    places = {"spin": SPIN, "out": tmp_path / "p.png"}
+    places = {"spin": SPIN, "out": tmp_path / "p.png", "hist": HISTORY}
     proc = subprocess_cli(
         [a.format(**places) for a in argv], prelude=f"sys.modules[{hidden!r}] = None"
     )

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from dnsrace.app.args import OneLineParser, UsageError
+from dnsrace.app.doors.extras import require
 from dnsrace.app.doors.inputs import InputError
 from dnsrace.app.doors.text import print_error
 
@@ -70,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         _check_parsed(args)
+        require("sim", f"dnsrace {args.command}", args.needs)
         status: int = args.handler(args)
         return status
     except _usage_errors() as exc:

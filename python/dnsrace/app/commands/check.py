@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="put each endpoint's linearisation in the JSON (small histories)",
     )
-    p.set_defaults(handler=main)
+    p.set_defaults(handler=main, needs=("orjson",))
 
 
 def main(args: argparse.Namespace) -> int:

@@ -108,7 +108,7 @@ def register(sub: Any) -> None:
     p.add_argument("--triggers", type=_seconds_list, help="with --sweep: trigger lengths (s)")
     p.add_argument("--loads", type=_seconds_list, help="with --sweep: offered loads")
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
-    p.set_defaults(handler=main)
+    p.set_defaults(handler=main, needs=("rich", "orjson"))
 
 
 def config_from_args(args: argparse.Namespace, base: Any) -> Any:

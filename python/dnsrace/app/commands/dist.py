@@ -57,7 +57,8 @@ def register(sub: Any) -> None:
             p.add_argument("--plot", metavar="PATH")
             p.add_argument("--workdir", metavar="DIR", help="keep the processes' records here")
             p.add_argument("--quiet", action="store_true")
-        p.set_defaults(handler=main)
+        needs = ("rich", "orjson") if command == "cluster-run" else ("uvloop", "orjson")
+        p.set_defaults(handler=main, needs=needs)
 
 
 def _load(args: argparse.Namespace) -> Scenario:

@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--json", default=None, metavar="PATH", help="the rows as JSON ('-': stdout)")
     p.add_argument("--no-reference", action="store_true", help="skip the Python store")
-    p.set_defaults(handler=main)
+    p.set_defaults(handler=main, needs=("rich", "orjson"))
 
 
 def main(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("schema", help="print the JSON Schema of a scenario or collapse file")
     p.add_argument("kind", choices=KINDS)
     p.add_argument("-o", "--output", default="-", metavar="PATH", help="'-': stdout (default)")
-    p.set_defaults(handler=main)
+    p.set_defaults(handler=main, needs=("orjson",))
 
 
 def main(args: argparse.Namespace) -> int:

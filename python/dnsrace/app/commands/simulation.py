@@ -454,6 +454,8 @@ def execute(args: argparse.Namespace) -> int:
         raise UsageError(f"--snapshot: the {store!r} store cannot save snapshots")
     if plot_out is not None:
         require("plot", "--plot")
+    if scenario.clock == "real":
+        require("sim", "the real clock", ("uvloop",))
     out = human_stream(doc_out)
     if scenario.clock == "real" and not args.quiet:
         total = scenario.duration_s * len(scenario.discipline_list())

@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
         default=MAX_ENDPOINTS,
         help=f"history: endpoints drawn, failing ones first ({MAX_ENDPOINTS})",
     )
-    p.set_defaults(handler=main)
+    p.set_defaults(handler=main, needs=("orjson",))
 
 
 def _is_history(path: str, data: bytes) -> bool:

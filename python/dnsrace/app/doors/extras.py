@@ -23,10 +23,10 @@ class MissingExtra(InputError):
     """An optional part that is not installed; the message names the extra."""
 
 
-def require(extra: str, what: str) -> None:
-    """Import the modules of ``extra`` or raise :class:`MissingExtra` naming it (``what``
-    says which command or option needs it)."""
-    for module in EXTRAS[extra]:
+def require(extra: str, what: str, modules: tuple[str, ...] | None = None) -> None:
+    """Import the modules of ``extra`` (or the ``modules`` of it that are needed) or raise
+    :class:`MissingExtra` naming the extra (``what`` says which command or option needs it)."""
+    for module in EXTRAS[extra] if modules is None else modules:
         try:
             importlib.import_module(module)
         except ImportError:

@@ -20,8 +20,6 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 __all__ = [
     "KINDS",
     "MAX_INT_BITS",
@@ -228,6 +226,8 @@ def _parse_toml(data: bytes, where: str) -> dict[str, Any]:
 
 
 def _parse_json(data: bytes, where: str) -> Any:
+    import orjson  # here, so that a missing extra is reported by the command, not at start
+
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:

@@ -14,8 +14,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from dnsrace.app.view.page import page
 
 __all__ = [
@@ -74,6 +72,8 @@ def read_history(path: str | os.PathLike[str], data: bytes | None = None) -> lis
         # A writer killed mid-line leaves a last line without its newline.
         last = data.count(b"\n") + 1
         raise HistoryError(f"{name}:{last}: truncated (no end of line)")
+    import orjson
+
     ops: list[dict[str, Any]] = []
     last_call: dict[int, int] = {}
     for number, raw in enumerate(data.splitlines(), 1):

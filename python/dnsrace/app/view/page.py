@@ -6,8 +6,6 @@ import html
 from importlib import resources
 from typing import Any
 
-import orjson
-
 __all__ = ["json_for_script", "page"]
 
 
@@ -26,6 +24,8 @@ _SCRIPT_ESCAPES = str.maketrans(
 
 def json_for_script(data: Any) -> str:
     """JSON that no string inside can end or comment out the ``<script>`` it sits in."""
+    import orjson
+
     return orjson.dumps(data).decode("utf-8").translate(_SCRIPT_ESCAPES)
 
 
