@@ -14,7 +14,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test bench bench-full bench-micro readme-bench build lint rust-test py-test fmt clean system-packages etcd browser redis fuzz fuzz-short
+.PHONY: all run test bench bench-full bench-micro readme-bench build lint rust-test py-test fmt clean system-packages etcd browser redis fuzz fuzz-short fuzz-cli
 
 # Debian packages the tests and benchmarks need, installed where missing with one apt-get update:
 # etcd-server (the distributed store; tests start and stop their own members on loopback),
@@ -122,6 +122,14 @@ fuzz-short:
 	    || { tail -n 40 "$$corpus/$$t.log"; echo "fuzz-short: $$t crashed; input in fuzz/artifacts/$$t/" >&2; exit 1; }; \
 	  echo "fuzz-short: $$t $$(sed -n 's/^stat::number_of_executed_units: *//p' "$$corpus/$$t.log") executions in $(FUZZ_SHORT_SECONDS) s, $$(ls "$$corpus/$$t" | wc -l) corpus entries, no crash"; \
 	done
+
+## fuzz-cli: the seeded CLI fuzzer of make test (tests/test_cli_fuzz.py, 2,000 cases there) at
+## FUZZ_CLI_CASES (20000) cases; FUZZ_CLI_SEED (17) picks another deterministic sequence
+FUZZ_CLI_CASES ?= 20000
+FUZZ_CLI_SEED ?= 17
+fuzz-cli: $(EXT_STAMP)
+	DNSRACE_CLI_FUZZ_CASES=$(FUZZ_CLI_CASES) DNSRACE_CLI_FUZZ_SEED=$(FUZZ_CLI_SEED) \
+	  $(PY) -m pytest tests/test_cli_fuzz.py -q -p no:cacheprovider
 
 py-test: $(EXT_STAMP) system-packages
 	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 DNSRACE_REQUIRE_BROWSER=1 DNSRACE_REQUIRE_REDIS=1 \
