@@ -166,6 +166,17 @@ def test_a_picture_cannot_go_to_stdout(spin: Path, capsys: Any) -> None:
     one_line(err, "--plot -: this output is not text")
 
 
+@pytest.mark.parametrize("name", ["p.txt", "p", "p.html"])
+def test_a_picture_whose_suffix_names_no_format_is_refused_before_the_run(
+    tmp_path: Path, spin: Path, capsys: Any, name: str
+) -> None:
+    """Found by the CLI fuzzer (case 3676 of seed 17): matplotlib refused '.txt' after the run."""
+    code, _, err = cli(["run", spin, *FAST, "--plot", tmp_path / name], capsys)
+    assert code == 2
+    one_line(err, "the picture's format comes from its suffix: .png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spin.toml"]
+
+
 @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EROFS, errno.EIO])
 def test_a_write_that_fails_after_the_checks_is_one_line_and_leaves_no_partial_file(
     tmp_path: Path,

@@ -222,7 +222,7 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"--{flag}: needs --sweep")
     outs = Outputs()
     json_out = outs.add("--json", args.json)
-    plot_out = outs.add("--plot", args.plot, text=False)
+    plot_out = outs.add("--plot", args.plot, text=False, picture=True)
     table_out = outs.add("--table", args.table)
     require("numpy", "dnsrace collapse")
     if plot_out is not None:

@@ -127,7 +127,7 @@ def _cluster_run(scenario: Scenario, url: str, args: argparse.Namespace) -> int:
 
     outs = Outputs([args.scenario])
     json_out = outs.add("--json", args.json)
-    plot_out = outs.add("--plot", args.plot, text=False)
+    plot_out = outs.add("--plot", args.plot, text=False, picture=True)
     if plot_out is not None:
         require("plot", "--plot")
     try:

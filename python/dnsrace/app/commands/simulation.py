@@ -445,7 +445,7 @@ def execute(args: argparse.Namespace) -> int:
     histories = per_discipline_paths("--history", getattr(args, "history", None), scenario)
     outs = Outputs([getattr(args, "scenario", None)])
     doc_out = outs.add("--json", args.json)
-    plot_out = outs.add("--plot", args.plot, text=False)
+    plot_out = outs.add("--plot", args.plot, text=False, picture=True)
     declare_outputs(outs, [("--snapshot", snapshots), ("--history", histories)])
     store = store_name(args)
     if histories and backend(store).new_recording_store is None:

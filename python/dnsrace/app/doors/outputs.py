@@ -24,7 +24,10 @@ from pathlib import Path
 from dnsrace.app.doors.inputs import InputError, describe_mode, file_identity
 from dnsrace.atomicfile import prepare, publish
 
-__all__ = ["Output", "OutputError", "Outputs"]
+__all__ = ["PICTURE_SUFFIXES", "Output", "OutputError", "Outputs"]
+
+PICTURE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".eps", ".ps", ".tif", ".tiff")
+"""The formats a picture output may have; matplotlib picks the format from the suffix."""
 
 Content = bytes | Callable[[Path], None]
 """What an output receives: its bytes, or a function that writes a file at the path given."""
@@ -71,10 +74,14 @@ class Outputs:
             if ident is not None:
                 self._inputs.setdefault(ident, path)
 
-    def add(self, flag: str, path: str | None, *, text: bool = True) -> Output | None:
-        """Resolve the output of option ``flag``; None when the option was not given."""
+    def add(
+        self, flag: str, path: str | None, *, text: bool = True, picture: bool = False
+    ) -> Output | None:
+        """Resolve the output of option ``flag``; None when the option was not given.
+        ``text``: ``-`` may name standard output; ``picture``: the suffix names a format."""
         if path is None:
             return None
+
         if path == "-":
             if not text:
                 raise OutputError(f"{flag} -: this output is not text; give a file name")
@@ -83,6 +90,11 @@ class Outputs:
             self._stdout = flag
             return Output(flag, None)
         self._check(flag, path)
+        if picture and os.path.splitext(path)[1].lower() not in PICTURE_SUFFIXES:
+            raise OutputError(
+                f"{flag} {path}: the picture's format comes from its suffix: "
+                f"{', '.join(PICTURE_SUFFIXES)}"
+            )
         return Output(flag, path)
 
     @property
