@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from dnsrace.app import args as types
@@ -74,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
     if not args.linearizations:
         result.pop("linearizations", None)  # asked for the page only
     document = orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n"
-    out = inputs_stream(outs.stdout_taken)
+    out = sys.stderr if outs.stdout_taken else sys.stdout  # the document may own stdout
     elapsed = result["elapsed_s"] or 0.0
     print(
         f"{result['verdict']}: {result['operations']} operations over {result['endpoints']} "
@@ -102,9 +103,3 @@ def main(args: argparse.Namespace) -> int:
         outs.stage(html_out, html.encode("utf-8"))
     outs.commit()
     return {"ok": 0, "illegal": EXIT_ILLEGAL}.get(result["verdict"], EXIT_UNKNOWN)
-
-
-def inputs_stream(stdout_taken: bool) -> Any:
-    import sys
-
-    return sys.stderr if stdout_taken else sys.stdout

@@ -14,7 +14,7 @@ from dnsrace.app.args import UsageError
 from dnsrace.app.doors import inputs
 from dnsrace.app.doors.extras import require
 from dnsrace.app.doors.outputs import Output, Outputs
-from dnsrace.app.doors.text import markup
+from dnsrace.app.doors.text import markup, safe_text
 from dnsrace.sim.disciplines import KNOWN, Discipline, DisciplineError, resolve_names
 from dnsrace.sim.runner import RunResult, run_discipline
 from dnsrace.sim.scenario import MAX_ENDPOINTS, Scenario, apply_overrides, incident_scenario
@@ -484,7 +484,7 @@ def execute(args: argparse.Namespace) -> int:
     if not args.quiet:
         table_console(out).print(render_table(scenario, results))
         for r in results:
-            print(markup_free(perf_line(r)), file=sys.stderr)
+            print(safe_text(perf_line(r)), file=sys.stderr)
     if plot_out is not None:
         from dnsrace.app.plot import plot_timeline
 
@@ -492,9 +492,3 @@ def execute(args: argparse.Namespace) -> int:
     outs.stage(doc_out, dumps(doc))
     outs.commit()
     return 0
-
-
-def markup_free(text: str) -> str:
-    from dnsrace.app.doors.text import safe_text
-
-    return safe_text(text)
