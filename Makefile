@@ -14,7 +14,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test bench bench-full bench-micro readme-bench build lint rust-test py-test fmt clean system-packages etcd browser redis fuzz fuzz-short fuzz-cli
+.PHONY: all run test wheel bench bench-full bench-micro readme-bench build lint rust-test py-test fmt clean system-packages etcd browser redis fuzz fuzz-short fuzz-cli
 
 # Debian packages the tests and benchmarks need, installed where missing with one apt-get update:
 # etcd-server (the distributed store; tests start and stop their own members on loopback),
@@ -42,8 +42,21 @@ $(DEPS_STAMP): requirements-dev.txt pyproject.toml
 	touch $@
 
 $(EXT_STAMP): $(DEPS_STAMP) $(RUST_SRC) pyproject.toml
+	# An older version-specific build (_core.cpython-3XX-*.so) would shadow the abi3 one.
+	rm -f python/dnsrace/_core.*.so
 	maturin develop --release --quiet --features testing
 	touch $@
+
+## wheel: the release wheel in dist/: abi3 (one file for CPython 3.11 and later), stripped, no
+## test-only feature. tests/test_wheel.py installs it into fresh venvs of every CPython >= 3.11.
+WHEEL_STAMP := dist/.wheel-stamp
+PY_FILES := $(shell find python -type f ! -name '*.so' ! -path '*/__pycache__/*')
+$(WHEEL_STAMP): $(DEPS_STAMP) $(RUST_SRC) $(PY_FILES) pyproject.toml Cargo.lock
+	rm -rf dist
+	maturin build --release --quiet --out dist
+	touch $@
+
+wheel: $(WHEEL_STAMP)
 
 ## build: the virtual environment and the release-mode extension
 build: $(EXT_STAMP)
@@ -131,7 +144,7 @@ fuzz-cli: $(EXT_STAMP)
 	DNSRACE_CLI_FUZZ_CASES=$(FUZZ_CLI_CASES) DNSRACE_CLI_FUZZ_SEED=$(FUZZ_CLI_SEED) \
 	  $(PY) -m pytest tests/test_cli_fuzz.py -q -p no:cacheprovider
 
-py-test: $(EXT_STAMP) system-packages
+py-test: $(EXT_STAMP) $(WHEEL_STAMP) system-packages
 	DNSRACE_REQUIRE_CORE=1 DNSRACE_REQUIRE_ETCD=1 DNSRACE_REQUIRE_BROWSER=1 DNSRACE_REQUIRE_REDIS=1 \
 	  $(PY) -m pytest tests -q
 
@@ -158,7 +171,7 @@ readme-bench: $(DEPS_STAMP)
 bench-micro: $(EXT_STAMP) etcd
 	mkdir -p results
 	$(PY) -m pytest bench -q --benchmark-json results/bench.json --benchmark-columns=min,median,mean,rounds
-	$(PY) -m dnsrace.benchreport results/bench.json
+	$(PY) -m bench.benchreport results/bench.json
 
 fmt:
 	cargo fmt --all
@@ -166,4 +179,4 @@ fmt:
 	ruff check --fix python tests bench
 
 clean:
-	rm -rf $(VENV) target results python/dnsrace/_core*.so
+	rm -rf $(VENV) target results dist python/dnsrace/_core*.so

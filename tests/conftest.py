@@ -111,8 +111,6 @@ def _simulated_histories_are_checked() -> Iterator[None]:
     except ImportError:
         yield
         return
-    import orjson
-
     from dnsrace.sim import runner
 
     failures: list[str] = []
@@ -124,7 +122,7 @@ def _simulated_histories_are_checked() -> Iterator[None]:
         if store.history_dropped():
             failures.append(f"{what}: {store.history_dropped()} operations dropped")
             return
-        r = orjson.loads(store.check_history(timeout=120))
+        r = store.check_history(timeout=120, as_dict=True)
         if r["verdict"] != "ok":
             failures.append(f"{what}: {r['verdict']} {r['illegal']} {r['domain_violations'][:3]}")
 

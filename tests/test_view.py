@@ -353,7 +353,13 @@ def test_history_view_asks_the_checker_for_linearisations(
 
     calls: list[tuple[str, Any]] = []
 
-    def check(source: str, *, timeout: float | None = None, linearizations: bool = False) -> Any:
+    def check(
+        source: str,
+        *,
+        timeout: float | None = None,
+        max_states: int | None = None,
+        linearizations: bool = False,
+    ) -> Any:
         calls.append((source, (timeout, linearizations)))
         return json.loads(CHECK.read_text())
 

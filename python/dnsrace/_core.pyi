@@ -51,8 +51,18 @@ from dnsrace._types import (
     Output,
     Target,
 )
+from dnsrace.history._result import CheckResult
 
-__all__ = ["Plan", "RecordStore", "check_history", "parse_history"]
+__all__ = [
+    "CHECK_DEFAULT_MAX_STATES",
+    "CHECK_DEFAULT_TIMEOUT_S",
+    "CHECK_MAX_MAX_STATES",
+    "CHECK_MAX_TIMEOUT_S",
+    "Plan",
+    "RecordStore",
+    "check_history",
+    "parse_history",
+]
 
 @final
 class Plan:
@@ -127,10 +137,13 @@ class RecordStore:
         """The ``history`` the store was made with (0: none)."""
 
     def set_history_context(self, client: int | None = None, time_ns: int | None = None) -> None:
-        """Record the calling thread's next operations as ``client`` (``None``: one id per
-        thread, in order of first use) and, with ``time_ns``, stamp operations on this virtual
-        clock from now on (each stamp at least 1 ns after the last one: ties are ordered).
-        ``InvalidArgument`` if the store records no history or a value is out of range."""
+        """Record the next operations of the calling thread, or asyncio task, as ``client``
+        (a context variable: it holds in that task and in the threads it starts with
+        ``asyncio.to_thread``; ``None``: automatic, one id per task or thread in order of first
+        use, never one a told client uses) and, with ``time_ns``, stamp operations on this
+        virtual clock from now on (each stamp at least 1 ns after the last one: ties are
+        ordered). ``InvalidArgument`` if the store records no history or a value is out of
+        range."""
 
     def history_bytes(self, format: Literal["jsonl", "jepsen"] = "jsonl") -> bytes:
         """The recorded history, ordered by call time, as ``jsonl`` or ``jepsen`` (EDN) text."""
@@ -146,12 +159,35 @@ class RecordStore:
         """Record only the operations on ``endpoints`` from now on (``None``: all). Each
         endpoint's history is complete on its own, so a sample is still a checkable history."""
 
-    def check_history(self, *, timeout: float | None = None, linearizations: bool = False) -> str:
+    @overload
+    def check_history(
+        self,
+        *,
+        timeout: float | None = None,
+        linearizations: bool = False,
+        max_states: int | None = None,
+        as_dict: Literal[True],
+    ) -> CheckResult: ...
+    @overload
+    def check_history(
+        self,
+        *,
+        timeout: float | None = None,
+        linearizations: bool = False,
+        max_states: int | None = None,
+        as_dict: Literal[False] | None = None,
+    ) -> str:
         """Check the recorded history in place (as ``dnsrace.history.check`` checks its file,
-        without writing it); the result as a JSON document."""
+        without writing it), within the same bounds (``timeout`` seconds, ``max_states``
+        states kept; ``None``: the defaults). ``as_dict=True``: the result dict that
+        ``dnsrace.history.check`` returns; ``as_dict=False``: its JSON text. Without
+        ``as_dict`` the JSON text and a ``DeprecationWarning`` (the dict becomes the default
+        in the next release)."""
 
     def history_dropped(self) -> int:
-        """Operations the ring dropped (older than the last ``history_capacity``)."""
+        """Operations the ring dropped (older than the last ``history_capacity``): > 0 marks
+        the history truncated (its export starts with ``{"truncated": {"dropped": N}}`` and
+        checking it gives ``unknown``)."""
 
     def __len__(self) -> int:
         """Number of registered endpoints."""
@@ -408,8 +444,9 @@ class RecordStore:
         """
 
     @classmethod
-    def restore(cls, path: str | os.PathLike[str]) -> Self:
-        """A new store from a file written by ``snapshot`` (by this class or the reference).
+    def restore(cls, path: str | os.PathLike[str], *, history: int = 0) -> Self:
+        """A new store from a file written by ``snapshot`` (by this class or the reference),
+        recording its last ``history`` operations from then on (0: none; as ``RecordStore``).
 
         ``SnapshotError`` if the file is missing, unreadable, truncated, corrupted, of another
         format version or not a snapshot; no store is created.
@@ -424,9 +461,21 @@ def check_history(
     data: bytes,
     *,
     timeout: float | None = None,
+    max_states: int | None = None,
     linearizations: bool = False,
     memoize: bool = True,
     threads: int = 0,
-) -> str:
-    """Check a ``jsonl`` history (README, "Histories"); return the result as a JSON document.
-    The interpreter is released meanwhile. ``memoize=False`` is for tests only."""
+) -> CheckResult:
+    """Check a ``jsonl`` history (docs/guide/histories.md); return the result document.
+    The interpreter is released meanwhile. ``timeout`` (seconds) and ``max_states`` (states
+    kept in the search's memo) bound the work (``None``: the defaults below); past either the
+    verdict is ``unknown``. ``memoize=False`` is for tests only."""
+
+CHECK_DEFAULT_TIMEOUT_S: float
+"""The checker's default time bound in seconds."""
+CHECK_MAX_TIMEOUT_S: float
+"""The largest time bound a caller may give (one day)."""
+CHECK_DEFAULT_MAX_STATES: int
+"""The checker's default memory bound: states kept in the search's memo."""
+CHECK_MAX_MAX_STATES: int
+"""The largest memory bound a caller may give."""

@@ -1290,7 +1290,14 @@ class PyRecordStore:
     def set_history_endpoints(self, endpoints: Endpoints | None = None) -> None:
         self._no_history()
 
-    def check_history(self, *, timeout: float | None = None, linearizations: bool = False) -> str:
+    def check_history(
+        self,
+        *,
+        timeout: float | None = None,
+        linearizations: bool = False,
+        max_states: int | None = None,
+        as_dict: bool | None = None,
+    ) -> str:
         self._no_history()
 
     def history_dropped(self) -> int:
@@ -1344,8 +1351,9 @@ class PyRecordStore:
             raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
 
     @classmethod
-    def restore(cls, path: str | os.PathLike[str]) -> Self:
+    def restore(cls, path: str | os.PathLike[str], *, history: int = 0) -> Self:
         """A new store from a snapshot file (of this class or of the Rust core)."""
+        cls(history=history)  # refuses a history as the constructor does, before reading
         target = _snapshot_path(path)
         try:
             blob = Path(target).read_bytes()

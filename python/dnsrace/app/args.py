@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from dnsrace.app.doors.text import safe_text
 
@@ -22,6 +22,7 @@ __all__ = [
     "OneLineParser",
     "UsageError",
     "bounded_int",
+    "checker_bound",
     "count",
     "deadline",
     "number",
@@ -131,6 +132,25 @@ def deadline(text: str) -> float:
         return number("seconds or 'none'", low_open=True)(text)
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"{exc} (or 'none')") from None
+
+
+def checker_bound(name: str) -> Callable[[str], Any]:
+    """The checker's own argparse type ``dnsrace.history.NAME`` (its bounds live in the Rust
+    core), imported when an option is parsed so that the parser builds without the ``sim``
+    extra."""
+
+    def parse(text: str) -> Any:
+        try:
+            from dnsrace import history
+        except ImportError as exc:
+            raise argparse.ArgumentTypeError(
+                f"the checker needs the 'sim' extra ({exc.name} is not installed): "
+                "pip install 'dnsrace[sim]'"
+            ) from None
+        return getattr(history, name)(text)
+
+    parse.__name__ = name
+    return parse
 
 
 def number_list(

@@ -16,7 +16,9 @@
 //! assert_eq!(store.resolve(ids[0]).unwrap().len(), 1);
 //! ```
 
+mod atomic_file;
 mod error;
+mod flip_types;
 pub mod history;
 mod name;
 mod store;

@@ -118,6 +118,7 @@ impl PyRecordStore {
     #[pyo3(signature = (client = None, time_ns = None), text_signature = "($self, client=None, time_ns=None)")]
     fn set_history_context(
         &self,
+        py: Python<'_>,
         client: Option<HistoryClient>,
         time_ns: Option<TimeNs>,
     ) -> PyResult<()> {
@@ -133,8 +134,7 @@ impl PyRecordStore {
                     "this store records no history (make it with history=CAPACITY)",
                 ));
             };
-            h.set_context(client.map(|c| c as u32), time_ns);
-            Ok(())
+            crate::history::set_context(py, h, client.map(|c| c as u32), time_ns)
         })
     }
 
@@ -189,30 +189,25 @@ impl PyRecordStore {
         })
     }
 
-    #[pyo3(signature = (*, timeout = None, linearizations = false), text_signature = "($self, *, timeout=None, linearizations=False)")]
-    fn check_history(
+    #[pyo3(signature = (*, timeout = None, linearizations = false, max_states = None, as_dict = None), text_signature = "($self, *, timeout=None, linearizations=False, max_states=None, as_dict=None)")]
+    fn check_history<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         timeout: Option<f64>,
         linearizations: bool,
-    ) -> PyResult<String> {
+        max_states: Option<u64>,
+        as_dict: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
-            let opts = dnsrace_core::history::CheckOptions {
-                timeout: crate::history::timeout_arg(timeout)?,
-                linearizations,
-                ..Default::default()
-            };
-            py.detach(|| {
-                let Some((h, _)) = self.store.history() else {
-                    return Err(Error::InvalidArgument(
+            let opts = crate::history::options(timeout, max_states, linearizations)?;
+            let history = || {
+                self.store.history().map(|(h, _)| h).ok_or_else(|| {
+                    Error::InvalidArgument(
                         "this store records no history (make it with history=CAPACITY)".into(),
-                    ));
-                };
-                Ok(dnsrace_core::history::check_with(&h, opts)
-                    .to_json()
-                    .to_string())
-            })
-            .or_raise()
+                    )
+                })
+            };
+            crate::history::check_recorded(py, history, opts, as_dict)
         })
     }
 
@@ -716,14 +711,19 @@ impl PyRecordStore {
     }
 
     #[classmethod]
+    #[pyo3(signature = (path, *, history = HistoryCapacity(0)), text_signature = "($cls, path, *, history=0)")]
     fn restore(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
+        history: HistoryCapacity,
     ) -> PyResult<PyRecordStore> {
         guard(|| {
             let path = snapshot_path(path)?;
-            let store = py.detach(|| core::Store::restore(&path)).or_raise()?;
+            let store = py
+                .detach(|| core::Store::restore(&path))
+                .or_raise()?
+                .keep_history(history.0 as usize);
             Ok(PyRecordStore { store })
         })
     }

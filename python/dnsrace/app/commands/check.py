@@ -27,9 +27,17 @@ def register(sub: Any) -> None:
     p.add_argument("history", metavar="HISTORY", help="a jsonl history (README, Histories)")
     p.add_argument(
         "--timeout",
-        type=types.seconds,
+        type=types.checker_bound("timeout_option"),
         metavar="S",
-        help="give up after S seconds (at most a week): verdict unknown, exit 3",
+        help="give up after S seconds, at most a day: verdict unknown, exit 3 (default 60; "
+        "docs/reference/bounds.md)",
+    )
+    p.add_argument(
+        "--max-states",
+        type=types.checker_bound("max_states_option"),
+        metavar="N",
+        help="give up on an endpoint whose search keeps more than N states: verdict unknown, "
+        "exit 3 (default 8000000, about 140 MB)",
     )
     p.add_argument("--json", metavar="PATH", help="write the result document here ('-': stdout)")
     p.add_argument(
@@ -60,6 +68,7 @@ def main(args: argparse.Namespace) -> int:
         result = history.check(
             data,
             timeout=args.timeout,
+            max_states=args.max_states,
             linearizations=args.linearizations or html_out is not None,
         )
         html = None
@@ -97,7 +106,8 @@ def main(args: argparse.Namespace) -> int:
         )
     if result["unknown_endpoints"]:
         shown = result["unknown_endpoints"][:10]
-        print(f"  unknown (timeout) for endpoints {shown}", file=out)
+        reason = safe_text(str(result.get("unknown_reason", "")))
+        print(f"  unknown for endpoints {shown}: {reason}", file=out)
     outs.stage(json_out, document)
     if html is not None:
         outs.stage(html_out, html.encode("utf-8"))

@@ -57,8 +57,9 @@ def register(sub: Any) -> None:
             p.add_argument("--plot", metavar="PATH")
             p.add_argument("--workdir", metavar="DIR", help="keep the processes' records here")
             p.add_argument("--quiet", action="store_true")
-        needs = ("rich", "orjson") if command == "cluster-run" else ("uvloop", "orjson")
-        p.set_defaults(handler=main, needs=needs)
+        runtime = "rich" if command == "cluster-run" else "uvloop"
+        p.set_defaults(needs=(runtime, "orjson", "pydantic"))
+        p.set_defaults(handler=main)
 
 
 def _load(args: argparse.Namespace) -> Scenario:

@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
         help="worker processes sharing each discipline's runs (default: one per core; the "
         "result does not depend on it)",
     )
-    p.set_defaults(handler=main, needs=("rich", "orjson"))
+    p.set_defaults(handler=main, needs=("rich", "orjson", "pydantic"))
 
 
 def _toml_value(value: Any) -> str:

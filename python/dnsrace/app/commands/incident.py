@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
         help="feed each discipline's regional empty windows to the lease managers (phase 2)",
     )
     collapse.add_collapse_options(p)
-    p.set_defaults(handler=main, needs=("rich", "orjson"))
+    p.set_defaults(handler=main, needs=("rich", "orjson", "pydantic"))
 
 
 def main(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
         help="save each discipline's final store here (RecordStore.restore reads it back); "
         "with several disciplines: PATH's stem + '.DISCIPLINE' + its suffix",
     )
-    p.set_defaults(handler=main, needs=("rich", "orjson"))
+    p.set_defaults(handler=main, needs=("rich", "orjson", "pydantic"))
 
 
 def main(args: argparse.Namespace) -> int:

@@ -398,7 +398,6 @@ def phase2_setup(args: argparse.Namespace, table: Any) -> tuple[Any, tuple[Any, 
         raise UsageError(str(exc)) from None
     except (TypeError, OverflowError) as exc:
         raise UsageError(f"collapse: {exc}") from None
-    collapse_cmd.check_size(config)
     return config, recoveries, source
 
 

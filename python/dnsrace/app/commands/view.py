@@ -29,9 +29,17 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--timeout",
-        type=types.seconds,
+        type=types.checker_bound("timeout_option"),
         metavar="S",
-        help="history: give the checker at most S seconds (its verdict may be unknown)",
+        help="history: give the checker at most S seconds, at most a day (default 60; its "
+        "verdict may be unknown)",
+    )
+    p.add_argument(
+        "--max-states",
+        type=types.checker_bound("max_states_option"),
+        metavar="N",
+        help="history: the checker keeps at most N states (default 8000000; past it the "
+        "verdict is unknown)",
     )
     p.add_argument(
         "--max-endpoints",
@@ -50,7 +58,7 @@ def _is_history(path: str, data: bytes) -> bool:
     return first.startswith(b"{") and first.endswith(b"}") and b'"op"' in first
 
 
-def _checker(data: bytes, timeout: float | None) -> dict[str, Any]:
+def _checker(data: bytes, timeout: float | None, max_states: int | None) -> dict[str, Any]:
     """The checker's verdict with each endpoint's linearisation."""
     import importlib
 
@@ -60,7 +68,9 @@ def _checker(data: bytes, timeout: float | None) -> dict[str, Any]:
     history = importlib.import_module("dnsrace.history")
 
     try:
-        return dict(history.check(data, timeout=timeout, linearizations=True))
+        return dict(
+            history.check(data, timeout=timeout, max_states=max_states, linearizations=True)
+        )
     except InvalidHistory as exc:
         raise HistoryError(str(exc)) from None
 
@@ -104,7 +114,9 @@ def _history(args: argparse.Namespace, data: bytes, outs: Outputs, out: Any) -> 
             saved = inputs.load_json(args.check_result, "check result", where)
             result = check_result(saved, ops, where)
         else:
-            result = check_result(_checker(data, args.timeout), ops, "checker result")
+            result = check_result(
+                _checker(data, args.timeout, args.max_states), ops, "checker result"
+            )
         text = render_history(ops, result, max_endpoints=int(args.max_endpoints))
     except HistoryError as exc:
         raise inputs.InputError(str(exc)) from None

@@ -13,8 +13,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "etcd": ("grpc", "aetcd"),
     "numpy": ("numpy",),
     "plot": ("matplotlib",),
-    # The simulator's runtime: today dependencies of the package itself; an extra if split off.
-    "sim": ("uvloop", "rich", "orjson"),
+    # The simulator and its CLI (pyproject.toml's sim extra).
+    "sim": ("uvloop", "rich", "orjson", "pydantic"),
 }
 """The modules each extra of pyproject.toml provides."""
 

@@ -85,6 +85,8 @@ def read_history(path: str | os.PathLike[str], data: bytes | None = None) -> lis
         except orjson.JSONDecodeError as exc:
             # orjson also refuses integers beyond 64 bits and nesting past its limit here.
             raise HistoryError(f"{where}: not JSON ({exc.msg})") from None
+        if number == 1 and isinstance(op, dict) and set(op) == {"truncated"}:
+            continue  # a truncated history's mark (the checker says unknown, and why)
         check_op(op, where)
         client = op["client"]
         if op["call"] < last_call.get(client, 0):
@@ -101,10 +103,17 @@ def read_history(path: str | os.PathLike[str], data: bytes | None = None) -> lis
 
 def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str, Any]:
     """A checker result's shape (``verdict``, ``illegal``, ``linearizations``, ...) with op
-    indexes inside the history."""
+    numbers inside the history, returned with op indexes from 0 (the checker numbers ops from
+    ``op_base``: 1 today, 0 in results saved before it said)."""
     n = len(ops)
     if not isinstance(result, dict):
         raise HistoryError(f"{where}: must be a JSON object")
+    base = result.get("op_base", 0)
+    if base not in (0, 1) or isinstance(base, bool):
+        raise HistoryError(f"{where}: op_base: must be 0 or 1")
+    if base == 1:
+        result = _from_zero(result)
+    checked: dict[str, Any] = result
     if result.get("verdict") not in ("ok", "illegal", "unknown"):
         raise HistoryError(f"{where}: verdict: must be ok, illegal or unknown")
 
@@ -142,7 +151,31 @@ def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str
         listed = result.get(key, [])
         if not isinstance(listed, list) or not all(_is_int(e) for e in listed):
             raise HistoryError(f"{where}: {key}: must be a list of integers")
-    return result
+    return checked
+
+
+def _from_zero(result: dict[str, Any]) -> dict[str, Any]:
+    """A result numbered from 1, renumbered from 0 (what does not fit is left for the shape
+    checks to refuse)."""
+
+    def down(value: Any) -> Any:
+        if isinstance(value, list):
+            return [i - 1 if _is_int(i) else i for i in value]
+        return value
+
+    out = dict(result, op_base=0)
+    illegal = out.get("illegal")
+    if isinstance(illegal, dict):
+        out["illegal"] = dict(illegal, window=down(illegal.get("window")))
+    lins = out.get("linearizations")
+    if isinstance(lins, dict):
+        out["linearizations"] = {k: down(v) for k, v in lins.items()}
+    violations = out.get("domain_violations")
+    if isinstance(violations, list):
+        out["domain_violations"] = [
+            dict(v, ops=down(v.get("ops"))) if isinstance(v, dict) else v for v in violations
+        ]
+    return out
 
 
 def _short(values: dict[str, Any]) -> str:
@@ -263,7 +296,7 @@ def render_history(
     for i, op in enumerate(ops):
         check_op(op, f"operation {i}")
     if result is not None:
-        check_result(result, ops, "check result")
+        result = check_result(result, ops, "check result")
     data = history_data(ops, result, max_endpoints=max_endpoints, note=note)
     verdict = data["verdict"] or "not checked"
     return page(f"dnsrace history: {len(ops):,} operations, {verdict}", data)

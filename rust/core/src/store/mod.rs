@@ -15,6 +15,7 @@ use std::path::Path;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::atomic_file::output_path_problem;
 use crate::error::{Error, Result};
 use crate::history::{write_jepsen, write_jsonl, Format, History, OpKind, Recorder};
 use crate::name::{canonical_name, NameTable};
@@ -136,6 +137,13 @@ impl Store {
         store
     }
 
+    /// This store, recording its last `capacity` completed operations from now on (0: none);
+    /// for a store made otherwise, such as a restored one.
+    pub fn keep_history(mut self, capacity: usize) -> Self {
+        self.history = (capacity > 0).then(|| Box::new(Recorder::new(capacity)));
+        self
+    }
+
     /// The recorder, when the store keeps a history.
     pub fn recorder(&self) -> Option<&Recorder> {
         self.history.as_deref()
@@ -145,7 +153,7 @@ impl Store {
     #[inline(always)]
     pub(super) fn stamp(&self) -> u64 {
         match &self.history {
-            Some(h) => h.stamp(),
+            Some(h) => h.begin(),
             None => 0,
         }
     }
@@ -162,7 +170,14 @@ impl Store {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        Some((History { ops, holders }, dropped))
+        Some((
+            History {
+                ops,
+                holders,
+                dropped,
+            },
+            dropped,
+        ))
     }
 
     /// Write the history to `path` atomically in `format`; returns the number of operations.
@@ -173,9 +188,11 @@ impl Store {
                 "this store records no history (make it with history=CAPACITY)".into(),
             ));
         };
-        check_output_path(path).map_err(|e| {
-            Error::InvalidArgument(e.to_string().replacen("snapshot", "history", 1))
-        })?;
+        if let Some(why) = output_path_problem(path) {
+            return Err(Error::InvalidArgument(format!(
+                "cannot write history {path:?}: {why}"
+            )));
+        }
         let bytes = match format {
             Format::Jsonl => write_jsonl(&history),
             Format::Jepsen => write_jepsen(&history),

@@ -3,7 +3,7 @@ plain-loop yardstick) measured in the same run, checked against the project's ta
 the array targets (``bench/test_array_bench.py``): buffers in, outcomes out and threads, each
 against a baseline of the same run.
 
-Run: ``python -m dnsrace.benchreport results/bench.json`` (``make bench`` does).
+Run: ``python -m bench.benchreport results/bench.json`` (``make bench-micro`` does).
 """
 
 from __future__ import annotations
