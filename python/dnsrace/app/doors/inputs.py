@@ -122,9 +122,11 @@ def read_file(path: str | os.PathLike[str], kind: str, label: str | None = None)
         # stat first: opening a FIFO for reading would block until a writer came.
         st = os.stat(name)
     except OSError as exc:
-        raise InputError(f"cannot read {where}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read {kind} {where}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"cannot read {where}: is {describe_mode(st.st_mode)}, not a regular file")
+        raise InputError(
+            f"cannot read {kind} {where}: is {describe_mode(st.st_mode)}, not a regular file"
+        )
     if st.st_size > limits.max_bytes:
         raise InputError(
             f"{where}: {st.st_size:,} bytes, more than the {_size_text(limits.max_bytes)} "
@@ -134,12 +136,12 @@ def read_file(path: str | os.PathLike[str], kind: str, label: str | None = None)
         # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open does not wait.
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
-        raise InputError(f"cannot read {where}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read {kind} {where}: {exc.strerror or exc}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise InputError(
-                f"cannot read {where}: is {describe_mode(st.st_mode)}, not a regular file"
+                f"cannot read {kind} {where}: is {describe_mode(st.st_mode)}, not a regular file"
             )
         chunks: list[bytes] = []
         left = limits.max_bytes + 1
@@ -147,7 +149,7 @@ def read_file(path: str | os.PathLike[str], kind: str, label: str | None = None)
             try:
                 chunk = os.read(fd, min(left, 16 * MiB))
             except OSError as exc:
-                raise InputError(f"cannot read {where}: {exc.strerror or exc}") from None
+                raise InputError(f"cannot read {kind} {where}: {exc.strerror or exc}") from None
             if not chunk:
                 break
             chunks.append(chunk)
