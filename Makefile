@@ -14,7 +14,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test check docs wheel stub-docs bench bench-full bench-micro bench-summary readme-bench build lint rust-test rust-check py-test py-check fmt clean system-packages etcd browser redis fuzz fuzz-short
+.PHONY: all run test check docs wheel stub-docs bench bench-full bench-micro bench-summary readme-bench build lint rust-test rust-check py-test py-check fmt clean system-packages etcd browser redis fuzz fuzz-short fuzz-cli
 
 # Debian packages the tests and benchmarks need, installed where missing with one apt-get update:
 # etcd-server (the distributed store; tests start and stop their own members on loopback),
@@ -165,6 +165,14 @@ fuzz-short:
 	  done; \
 	done; \
 	exit $$failed
+
+## fuzz-cli: the seeded CLI fuzzer of make test (tests/test_cli_fuzz.py, 2,000 cases there) at
+## FUZZ_CLI_CASES (20000) cases; FUZZ_CLI_SEED (17) picks another deterministic sequence
+FUZZ_CLI_CASES ?= 20000
+FUZZ_CLI_SEED ?= 17
+fuzz-cli: $(EXT_STAMP)
+	DNSRACE_CLI_FUZZ_CASES=$(FUZZ_CLI_CASES) DNSRACE_CLI_FUZZ_SEED=$(FUZZ_CLI_SEED) \
+	  $(PY) -m pytest tests/test_cli_fuzz.py -q -p no:cacheprovider
 
 ## py-test: all of pytest across the cores (pytest-xdist; --dist loadgroup keeps the browser
 ## tests on one worker, each worker starts its own etcd members on free ports) with a per-test

@@ -371,7 +371,7 @@ def test_history_view_asks_the_checker_for_linearisations(
     src.write_text(HISTORY.read_text())
     out = tmp_path / "h.html"
     assert main(["view", str(src), "-o", str(out), "--timeout", "5"]) == 0
-    assert calls == [(str(src), (5.0, True))]
+    assert calls == [(src.read_bytes(), (5.0, True))]  # the bytes the input door read
     page = out.read_text()
     assert '"verdict":"illegal"' in page and '"fail":[2,3]' in page
     assert '"note":""' in page

@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["OutputPathError", "atomic_output", "check_output_path", "write_atomic"]
+__all__ = [
+    "OutputPathError",
+    "atomic_output",
+    "check_output_path",
+    "prepare",
+    "publish",
+    "write_atomic",
+]
 
 
 class OutputPathError(ValueError):
@@ -58,40 +65,79 @@ def _sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` for a writer that wants a file name (matplotlib,
-    a browser); on normal exit it is flushed and renamed over ``path``, on error removed."""
+def prepare(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """First half of an atomic write: ``write`` fills a fresh temporary file beside ``path``
+    (same folder, same suffix, so writers that pick a format by suffix still can), which is
+    flushed to disk and returned; on any error it is removed. :func:`publish` completes it."""
     target = Path(os.fspath(path))
-    parent = target.parent
     # The temporary name keeps the target's suffix: writers such as matplotlib pick the file
     # format from it.
     fd, tmp_name = tempfile.mkstemp(
-        dir=parent, prefix=f".{target.name}.", suffix=f".tmp{target.suffix}"
+        dir=target.parent, prefix=f".{target.name}.", suffix=f".tmp{target.suffix}"
     )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
+        write(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
+def publish(tmp: Path, path: str | os.PathLike[str]) -> None:
+    """Second half: rename the prepared file over ``path`` and flush the folder, so the
+    rename survives a power loss. On error the temporary file is removed."""
+    target = Path(os.fspath(path))
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _sync_directory(target.parent)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` for a writer that wants a file name (matplotlib,
+    a browser); on normal exit it is flushed and renamed over ``path``, on error removed."""
+    box: list[Path] = []
+
+    def write(tmp: Path) -> None:
+        box.append(tmp)
+
+    tmp = prepare(path, write)
+    try:
         yield tmp
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, target)
-        _sync_directory(parent)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    publish(tmp, path)
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | Callable[[IO[bytes]], None]) -> None:
     """Write ``data`` (bytes, or a function writing to a binary file) to ``path`` atomically."""
-    with atomic_output(path) as tmp, open(tmp, "wb") as f:
-        if isinstance(data, bytes):
-            f.write(data)
-        else:
-            data(f)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            if isinstance(data, bytes):
+                f.write(data)
+            else:
+                data(f)
+
+    publish(prepare(path, write), path)

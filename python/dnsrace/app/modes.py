@@ -6,19 +6,18 @@ then flips everything to generation 2. The table shows what each mode let throug
 applies every stale write, ``if_newer`` (generation CAS), ``exact`` (version compare) and
 ``fenced`` (lease token) refuse them all, at a throughput the table also reports.
 
-Run: ``dnsrace modes [--endpoints N] [--json PATH] [--no-reference]``.
+Run: ``dnsrace modes [--endpoints N] [--json PATH] [--no-reference]`` (the command:
+:mod:`dnsrace.app.commands.modes`).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from array import array
 from typing import Any
 
-import orjson
-
+from dnsrace.app.doors.text import markup
 from dnsrace.sim.workload import build_store
 
 MODES = ("lww", "if_newer", "exact", "fenced")
@@ -83,7 +82,7 @@ def compare(endpoints: int, with_reference: bool = True) -> list[dict[str, Any]]
     return rows
 
 
-def print_table(rows: list[dict[str, Any]]) -> None:
+def print_table(rows: list[dict[str, Any]], file: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -102,8 +101,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         table.add_column(col, justify="left" if col in ("store", "mode") else "right")
     for r in rows:
         table.add_row(
-            r["store"],
-            r["mode"],
+            markup(r["store"]),
+            markup(r["mode"]),
             f"{r['flips_per_s'] / 1e6:,.1f}",
             f"{r['current_ms']:.1f}",
             f"{r['delayed_ms']:.1f}",
@@ -112,39 +111,20 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{r['delayed_rejected_fenced']:,}",
             f"{r['serving_newest']:,}",
         )
-    Console(width=max(Console().width, 130)).print(table)
+    Console(file=file, width=max(Console().width, 130)).print(table)
     by = {(r["store"], r["mode"]): r for r in rows}
     for mode in MODES:
         rust, ref = by.get(("rust", mode)), by.get(("reference", mode))
         if rust and ref:
             ratio = ref["seconds"] / rust["seconds"]
-            print(f"  {mode:9s} rust is {ratio:,.0f}x the reference's throughput")
+            print(f"  {mode:9s} rust is {ratio:,.0f}x the reference's throughput", file=file)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dnsrace.app.inputs import InputError, OneLineParser, bounded_int, check_outputs, safe_text
-    from dnsrace.atomicfile import write_atomic
-    from dnsrace.sim.scenario import MAX_ENDPOINTS
+    """``python -m dnsrace.app.modes``: the same as ``dnsrace modes``."""
+    from dnsrace.app.cli import main as cli_main
 
-    parser = OneLineParser(
-        prog="dnsrace modes",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--endpoints", type=bounded_int(1, MAX_ENDPOINTS), default=500_000)
-    parser.add_argument("--json", default=None, help="write the rows as JSON here")
-    parser.add_argument("--no-reference", action="store_true", help="skip the Python store")
-    args = parser.parse_args(argv)
-    try:
-        check_outputs([("--json", args.json)])
-    except InputError as exc:
-        print(f"dnsrace modes: error: {safe_text(str(exc))}", file=sys.stderr)
-        return 2
-    rows = compare(int(args.endpoints), with_reference=not args.no_reference)
-    print_table(rows)
-    if args.json:
-        write_atomic(args.json, orjson.dumps(rows, option=orjson.OPT_INDENT_2))
-    return 0
+    return cli_main(["modes", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dnsrace.app.doors.text import markup
 from dnsrace.atomicfile import write_atomic
 from dnsrace.sim.explore import KINDS, PresetExploration
 from dnsrace.sim.runner import RunResult
@@ -156,7 +156,7 @@ _ROWS: list[tuple[str, Any]] = [
 def render_table(scenario: Scenario, results: Sequence[RunResult]) -> Table:
     """Presets side by side: one column per discipline, one row per metric."""
     caption = (
-        f"scenario {escape(scenario.name)}, seed {scenario.seed}, "
+        f"scenario {markup(scenario.name)}, seed {scenario.seed}, "
         f"{scenario.total_endpoints:,} endpoints, "
         f"{scenario.enactors.count} enactors, {scenario.clock} clock"
     )
@@ -164,7 +164,7 @@ def render_table(scenario: Scenario, results: Sequence[RunResult]) -> Table:
     table.add_column("metric", style="bold")
     for r in results:
         table.add_column(
-            escape(r.discipline.name).replace("+", "\n+"), justify="right", no_wrap=True
+            markup(r.discipline.name).replace("+", "\n+"), justify="right", no_wrap=True
         )
     for label, cell in _ROWS:
         table.add_row(label, *(cell(r) for r in results))
@@ -202,7 +202,7 @@ def render_explore_table(
     """One row per discipline: runs, violating runs by kind, first violating seed, speed."""
     how = f"pct, depth {depth}" if schedule == "pct" else schedule
     table = Table(
-        caption=f"scenario {escape(scenario.name)}, {how} schedules", caption_justify="left"
+        caption=f"scenario {markup(scenario.name)}, {how} schedules", caption_justify="left"
     )
     for col in ("discipline", "runs", "violating", *KINDS, "first seed", "runs/s"):
         table.add_column(col.replace("_", " "), justify="left" if col == "discipline" else "right")

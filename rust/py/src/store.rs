@@ -66,7 +66,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FenceArg<'py> {
 /// operation per endpoint it touched, with the call's start and return times: flips,
 /// reads (``state``, ``aliases``, ``rollbacks``, ``versions``), lease acquire / renew /
 /// release, and each endpoint's tree put by ``put_plan`` or looked at by ``delete_plans``.
-/// Format and clock: README, "Histories".
+/// Format and clock: docs/guide/histories.md.
 #[pyclass(frozen, module = "dnsrace._core", name = "RecordStore")]
 pub struct PyRecordStore {
     store: core::Store,
@@ -984,8 +984,8 @@ impl PyRecordStore {
         })
     }
 
-    /// Counters and gauges (see README, "Store counters"). Gauges (dangling_*) are computed
-    /// from a consistent snapshot. ``stale_flips``: applied flips that lowered an alias;
+    /// Counters and gauges (docs/guide/store.md, "Store counters"). Gauges (dangling_*) are
+    /// computed from a consistent snapshot. ``stale_flips``: applied flips that lowered an alias;
     /// ``outdated_rejections``: flips refused by the mode's condition (its old key
     /// ``stale_rejections`` still reads, with a ``DeprecationWarning``, for one release).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -1035,7 +1035,7 @@ impl PyRecordStore {
 
     /// Save the whole store (endpoints, plans, aliases, leases, fences, counters) to ``path``.
     ///
-    /// Binary format version 1 (magic ``DNSRSNAP``, crc32 per section; README, "Snapshots"),
+    /// Binary format version 1 (magic ``DNSRSNAP``, crc32 per section; docs/guide/store.md),
     /// written atomically: a temporary file in the same directory, fsync, rename, fsync of the
     /// directory, so ``path`` holds the old snapshot or the new one, never a torn one. Lease
     /// expiries are saved as they are, on the caller's clock. The interpreter is released

@@ -14,8 +14,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from dnsrace.app.view.page import page
 
 __all__ = [
@@ -61,17 +59,21 @@ def check_op(op: Any, where: str) -> dict[str, Any]:
     return op
 
 
-def read_history(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every operation of the history at ``path``, checked (see the module's docstring)."""
+def read_history(path: str | os.PathLike[str], data: bytes | None = None) -> list[dict[str, Any]]:
+    """Every operation of the history at ``path``, checked (see the module's docstring);
+    ``data``: its bytes, already read (through the CLI's input door)."""
     name = os.fspath(path)
-    try:
-        data = Path(name).read_bytes()
-    except OSError as exc:
-        raise HistoryError(f"{name}: {exc.strerror or exc}") from None
+    if data is None:
+        try:
+            data = Path(name).read_bytes()
+        except OSError as exc:
+            raise HistoryError(f"{name}: {exc.strerror or exc}") from None
     if data and not data.endswith(b"\n"):
         # A writer killed mid-line leaves a last line without its newline.
         last = data.count(b"\n") + 1
         raise HistoryError(f"{name}:{last}: truncated (no end of line)")
+    import orjson
+
     ops: list[dict[str, Any]] = []
     last_call: dict[int, int] = {}
     for number, raw in enumerate(data.splitlines(), 1):
@@ -81,6 +83,7 @@ def read_history(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         try:
             op = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
+            # orjson also refuses integers beyond 64 bits and nesting past its limit here.
             raise HistoryError(f"{where}: not JSON ({exc.msg})") from None
         if number == 1 and isinstance(op, dict) and set(op) == {"truncated"}:
             continue  # a truncated history's mark (the checker says unknown, and why)

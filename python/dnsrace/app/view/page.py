@@ -6,19 +6,27 @@ import html
 from importlib import resources
 from typing import Any
 
-import orjson
-
-__all__ = ["page"]
+__all__ = ["json_for_script", "page"]
 
 
 def _asset(name: str) -> str:
     return resources.files("dnsrace.app.view").joinpath("assets", name).read_text("utf-8")
 
 
-def _json_for_script(data: Any) -> str:
-    """JSON that cannot end the ``<script>`` element it sits in (``</`` and ``<!--``)."""
-    text = orjson.dumps(data).decode("utf-8")
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+# Every character that could end the script element, open an HTML comment inside it (``<!--``
+# switches the parser to a state where ``</script>`` no longer ends it: a blank page), or end a
+# JavaScript string (U+2028/2029 in older engines), written as a JSON escape: the same string
+# to JSON.parse, inert to the HTML parser.
+_SCRIPT_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def json_for_script(data: Any) -> str:
+    """JSON that no string inside can end or comment out the ``<script>`` it sits in."""
+    import orjson
+
+    return orjson.dumps(data).decode("utf-8").translate(_SCRIPT_ESCAPES)
 
 
 def page(title: str, data: dict[str, Any]) -> str:
@@ -35,7 +43,7 @@ def page(title: str, data: dict[str, Any]) -> str:
         '<div id="controls"></div></header>\n'
         '<main id="panels"></main>\n'
         '<div id="tip" role="tooltip"></div>\n'
-        f'<script type="application/json" id="dnsrace-data">{_json_for_script(data)}</script>\n'
+        f'<script type="application/json" id="dnsrace-data">{json_for_script(data)}</script>\n'
         f"<script>\n{_asset('timeline.js')}</script>\n"
         "</body></html>\n"
     )

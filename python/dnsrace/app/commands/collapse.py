@@ -8,60 +8,35 @@ import argparse
 import dataclasses
 import math
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
+
+from dnsrace.app import args as types
+from dnsrace.app.args import UsageError
+from dnsrace.app.doors.extras import require
+from dnsrace.app.doors.outputs import Outputs
+from dnsrace.app.doors.text import safe_text
 
 __all__ = [
     "add_collapse_options",
-    "add_parser",
     "collapse_document",
     "config_from_args",
+    "register",
     "run_presets",
 ]
 
 SCHEMA = "dnsrace.collapse/1"
 
 
-def _non_negative_number(kind: str) -> Callable[[str], float]:
-    """An argparse type: a finite number >= 0, ``kind`` naming it in the error."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {kind}, got {text!r}") from None
-        if not (math.isfinite(value) and value >= 0):
-            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-        return value
-
-    return parse
+# Finite numbers here; the bounds are the collapse schema's (dnsrace.config, one table in
+# docs/reference/bounds.md), applied when the options become a CollapseConfig.
+_non_negative = types.number("a number of seconds", high=math.inf)
+_fraction = types.number("a number", high=math.inf)
+_seconds_list = types.number_list(_non_negative)
+_count = types.count(1)
 
 
-_non_negative = _non_negative_number("a number of seconds")
-_fraction = _non_negative_number("a number")
-
-
-def _deadline(text: str) -> float:
-    if text == "none":
-        return math.inf  # no deadline (None is "not given")
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be seconds or 'none', got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be > 0 (or 'none'), got {text}")
-    return value
-
-
-def _seconds_list(text: str) -> tuple[float, ...]:
-    values = tuple(_non_negative(v) for v in text.split(",") if v.strip())
-    if not values:
-        raise argparse.ArgumentTypeError("empty list")
-    return values
-
-
-def add_collapse_options(p: argparse.ArgumentParser, count: Callable[[int], type]) -> None:
+def add_collapse_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``collapse`` and ``incident --then collapse``."""
     p.add_argument(
         "--recovery",
@@ -69,10 +44,20 @@ def add_collapse_options(p: argparse.ArgumentParser, count: Callable[[int], type
         help="recovery presets (aws2025, throttle, lifo_drop, backoff, renewals_first, "
         "restart, restart_scheduled; default: all, with --sweep: aws2025)",
     )
-    p.add_argument("--droplets", type=count(1), default=None, help="droplets (1000000)")
-    p.add_argument("--managers", type=count(1), default=None, help="lease managers (32)")
+    p.add_argument(
+        "--droplets",
+        type=_count,
+        default=None,
+        help="droplets (1000000)",
+    )
+    p.add_argument(
+        "--managers",
+        type=_count,
+        default=None,
+        help="lease managers (32)",
+    )
     p.add_argument("--horizon-s", type=_non_negative, help="simulated seconds (21600)")
-    p.add_argument("--deadline-s", type=_deadline, help="work deadline, or 'none' (450)")
+    p.add_argument("--deadline-s", type=types.deadline, help="work deadline, or 'none' (450)")
     p.add_argument("--load-cost", type=_fraction, help="load-dependent cost factor (2; 0: off)")
     p.add_argument("--utilisation", type=_fraction, help="steady renewal load / capacity (0.5)")
     p.add_argument(
@@ -80,27 +65,30 @@ def add_collapse_options(p: argparse.ArgumentParser, count: Callable[[int], type
     )
 
 
-def add_parser(sub: Any, count: Callable[[int], type]) -> argparse.ArgumentParser:
+def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "collapse", help="phase 2: the lease managers' metastable collapse (DWFM)"
     )
-    add_collapse_options(p, count)
+    add_collapse_options(p)
     p.add_argument("--trigger-s", type=_non_negative, help="dependency outage length (1800)")
     p.add_argument("--trigger-at-s", type=_non_negative, help="outage start (600)")
-    p.add_argument("--seed", type=count(0), help="root seed (1)")
+    p.add_argument("--seed", type=types.count(0), help="root seed (1)")
     p.add_argument("--json", metavar="PATH", help="write the JSON document here ('-': stdout)")
     p.add_argument("--plot", metavar="PATH", help="leased fraction, queue, goodput PNG")
     p.add_argument(
         "--sweep", action="store_true", help="phase diagram: trigger length x offered load"
     )
     p.add_argument(
-        "--jobs", type=count(1), default=1, help="sweep cells in this many processes (1)"
+        "--jobs",
+        type=types.bounded_int(1, types.MAX_JOBS),
+        default=1,
+        help="sweep cells in this many processes (1)",
     )
     p.add_argument("--table", metavar="PATH", help="with --sweep: also write the table here")
     p.add_argument("--triggers", type=_seconds_list, help="with --sweep: trigger lengths (s)")
     p.add_argument("--loads", type=_seconds_list, help="with --sweep: offered loads")
     p.add_argument("--quiet", action="store_true", help="no table on stdout")
-    return p
+    p.set_defaults(handler=main, needs=("rich", "orjson", "pydantic"))
 
 
 def config_from_args(args: argparse.Namespace, base: Any) -> Any:
@@ -205,42 +193,20 @@ def sweep_table(results: Sequence[Any]) -> str:
     return "\n".join(lines)
 
 
-def _check_path(path: str | None, flag: str) -> None:
-    from dnsrace.app.cli import UsageError
-
-    if path is None or path == "-":
-        return
-    if Path(path).is_dir():
-        raise UsageError(f"{flag}: {path} is a directory")
-    if not Path(path).resolve().parent.is_dir():
-        raise UsageError(f"{flag}: directory {Path(path).resolve().parent} does not exist")
-
-
-def needs(plot: bool) -> None:
-    from dnsrace.app.cli import UsageError
-
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
-        raise UsageError("collapse needs numpy; pip install 'dnsrace[numpy]'") from None
-    if plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UsageError("--plot needs matplotlib; pip install 'dnsrace[plot]'") from None
-
-
 def main(args: argparse.Namespace) -> int:
-    from dnsrace.app.cli import UsageError
-    from dnsrace.app.report import dumps, write_atomic
+    from dnsrace.app.report import dumps
     from dnsrace.collapse.config import CollapseConfig, CollapseError
 
-    for path, flag in ((args.json, "--json"), (args.plot, "--plot"), (args.table, "--table")):
-        _check_path(path, flag)
     for flag in ("table", "triggers", "loads"):
         if getattr(args, flag) and not args.sweep:
             raise UsageError(f"--{flag}: needs --sweep")
-    needs(bool(args.plot))
+    outs = Outputs()
+    json_out = outs.add("--json", args.json)
+    plot_out = outs.add("--plot", args.plot, text=False, picture=True)
+    table_out = outs.add("--table", args.table)
+    require("numpy", "dnsrace collapse")
+    if plot_out is not None:
+        require("plot", "--plot")
     try:
         chosen = recoveries(args)
         config = config_from_args(args, CollapseConfig())
@@ -248,48 +214,46 @@ def main(args: argparse.Namespace) -> int:
             config = config if args.droplets is not None else config.replace(droplets=100_000)
     except CollapseError as exc:
         raise UsageError(str(exc)) from None
-    out = sys.stdout if args.json != "-" else sys.stderr
+    out = sys.stderr if outs.stdout_taken else sys.stdout
     if args.sweep:
-        return _sweep(args, config, chosen, out)
+        loads = args.loads or None
+        if loads is not None and any(not 0 < x < 10 for x in loads):
+            raise UsageError("--loads: each must be in (0, 10)")
+        return _sweep(args, config, chosen, out, outs, (json_out, plot_out, table_out))
     runs = run_presets(config, chosen)
     doc = collapse_document(config, runs)
     if not args.quiet:
         print(render_table(doc), file=out)
         for run in runs:
-            print(f"{run.recovery.name}: {run.wall_s:.1f} s wall", file=sys.stderr)
-    if args.plot:
+            print(f"{safe_text(run.recovery.name)}: {run.wall_s:.1f} s wall", file=sys.stderr)
+    if plot_out is not None:
         from dnsrace.app.collapse_plot import plot_runs
 
-        tmp = Path(args.plot).with_name(f".{Path(args.plot).name}.tmp.png")
-        plot_runs(runs, tmp)
-        tmp.replace(args.plot)
-    _emit(args.json, dumps(doc), write_atomic)
+        outs.stage(plot_out, lambda tmp: plot_runs(runs, tmp))
+    outs.stage(json_out, dumps(doc))
+    outs.commit()
     return 0
 
 
-def _emit(path: str | None, data: bytes, write_atomic: Any) -> None:
-    if path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    elif path:
-        write_atomic(path, data)
-
-
-def _sweep(args: argparse.Namespace, config: Any, recoveries: Sequence[Any], out: Any) -> int:
-    from dnsrace.app.cli import UsageError
-    from dnsrace.app.report import dumps, write_atomic
+def _sweep(
+    args: argparse.Namespace,
+    config: Any,
+    recoveries: Sequence[Any],
+    out: Any,
+    outs: Outputs,
+    targets: tuple[Any, Any, Any],
+) -> int:
+    from dnsrace.app.report import dumps
     from dnsrace.collapse.sweep import DEFAULT_LOADS, DEFAULT_TRIGGERS, sweep
 
-    loads = args.loads or DEFAULT_LOADS
-    if any(not 0 < x < 10 for x in loads):
-        raise UsageError("--loads: each must be in (0, 10)")
     results = sweep(
         config,
         recoveries,
         triggers=args.triggers or DEFAULT_TRIGGERS,
-        loads=loads,
+        loads=args.loads or DEFAULT_LOADS,
         jobs=int(args.jobs),
     )
+    json_out, plot_out, table_out = targets
     table = sweep_table(results)
     if not args.quiet:
         print(table, file=out)
@@ -305,13 +269,11 @@ def _sweep(args: argparse.Namespace, config: Any, recoveries: Sequence[Any], out
             for r in results
         },
     }
-    if args.plot:
+    if plot_out is not None:
         from dnsrace.app.collapse_plot import plot_phase_diagram
 
-        tmp = Path(args.plot).with_name(f".{Path(args.plot).name}.tmp.png")
-        plot_phase_diagram(results, tmp)
-        tmp.replace(args.plot)
-    if args.table:
-        write_atomic(args.table, table.encode())
-    _emit(args.json, dumps(doc), write_atomic)
+        outs.stage(plot_out, lambda tmp: plot_phase_diagram(results, tmp))
+    outs.stage(table_out, table.encode())
+    outs.stage(json_out, dumps(doc))
+    outs.commit()
     return 0

@@ -1,0 +1,202 @@
+"""``dnsrace explore SCENARIO``: seeded schedules searched for violations, the first one
+shrunk and printed as a replay line (shell-quoted)."""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from dnsrace.app import args as types
+from dnsrace.app.args import UsageError
+from dnsrace.app.commands import simulation
+from dnsrace.app.doors.outputs import Outputs
+from dnsrace.app.doors.text import markup, safe_text, shell_line
+
+__all__ = ["register", "replay_argv"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("explore", help="search seeded schedules for violations")
+    p.add_argument("scenario", metavar="SCENARIO.toml")
+    p.add_argument(
+        "--runs",
+        type=types.bounded_int(1, types.MAX_RUNS),
+        default=1000,
+        help="runs per discipline (1000)",
+    )
+    simulation.add_scenario_options(p)
+    simulation.add_set(p)
+    p.add_argument(
+        "--stop-at-first", action="store_true", help="stop a discipline at its first violation"
+    )
+    p.add_argument(
+        "--shrink",
+        action="store_true",
+        help="with --stop-at-first: shrink each first violation and print its replay line",
+    )
+    p.add_argument(
+        "--perf", action="store_true", help="put runs per second in the JSON (not deterministic)"
+    )
+    simulation.add_history(
+        p, "a replay of each discipline's first violating run (of its first run if none)"
+    )
+    p.add_argument(
+        "--jobs",
+        type=types.bounded_int(1, types.MAX_JOBS),
+        help="worker processes sharing each discipline's runs (default: one per core; the "
+        "result does not depend on it)",
+    )
+    p.set_defaults(handler=main, needs=("rich", "orjson", "pydantic"))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def replay_argv(
+    scenario_path: str,
+    discipline: str,
+    *,
+    seed: int,
+    schedule: str,
+    depth: int,
+    overrides: Mapping[str, Any],
+) -> list[str]:
+    """The ``dnsrace run`` arguments that replay one explored run byte-identically."""
+    argv = ["dnsrace", "run", scenario_path, "--discipline", discipline]
+    argv += ["--seed", str(seed), "--schedule", schedule]
+    if schedule == "pct":
+        argv += ["--depth", str(depth)]
+    for key, value in overrides.items():
+        argv += ["--set", f"{key}={_toml_value(value)}"]
+    return argv
+
+
+def main(args: argparse.Namespace) -> int:
+    from dnsrace.app.report import (
+        dumps,
+        explore_document,
+        progress_bar,
+        render_explore_table,
+        table_console,
+    )
+    from dnsrace.sim.explore import explore_preset, shrink
+    from dnsrace.sim.runner import run_discipline
+
+    if args.shrink and not args.stop_at_first:
+        raise UsageError("--shrink: needs --stop-at-first")
+    scenario, _ = simulation.build_scenario(args)
+    if scenario.clock != "virtual":
+        raise UsageError(f"{args.scenario}: exploration needs clock = 'virtual'")
+    schedule = args.schedule or "random"
+    if schedule == "clock":
+        raise UsageError("--schedule clock: exploration needs random, pct or pos")
+    histories = simulation.per_discipline_paths("--history", args.history, scenario)
+    outs = Outputs([args.scenario])
+    doc_out = outs.add("--json", args.json)
+    simulation.declare_outputs(outs, [("--history", histories)])
+    store = simulation.store_name(args)
+    from dnsrace.backends import backend
+
+    if histories and backend(store).new_recording_store is None:
+        raise UsageError(f"--history: the {store!r} store records no history (use rust)")
+    depth = int(args.depth)
+    seed = scenario.seed if args.seed is None else int(args.seed)
+    runs = int(args.runs)
+    jobs = int(args.jobs) if args.jobs is not None else (os.cpu_count() or 1)
+    # Worker processes pay off only when each gets several blocks of runs.
+    jobs = max(1, min(jobs, runs // 512))
+    if store.startswith("etcd://"):
+        jobs = 1  # every run empties the one namespace first
+    found = []
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if jobs > 1:
+            pool = stack.enter_context(
+                concurrent.futures.ProcessPoolExecutor(
+                    jobs, mp_context=multiprocessing.get_context("spawn")
+                )
+            )
+        progress = stack.enter_context(progress_bar(unit="runs"))
+        for d in scenario.discipline_list():
+            task = progress.add_task(markup(d.name), total=runs, visible=not args.quiet)
+            found.append(
+                explore_preset(
+                    scenario,
+                    d,
+                    runs=runs,
+                    schedule=schedule,
+                    depth=depth,
+                    seed=seed,
+                    store=store,
+                    stop_at_first=args.stop_at_first,
+                    progress=lambda n, task=task: progress.update(task, completed=n),  # type: ignore[misc]
+                    pool=pool,
+                    workers=jobs,
+                )
+            )
+    for d, f in zip(scenario.discipline_list(), found, strict=True):
+        path = histories.get(d.name)
+        if path is not None:
+            replay = seed if f.first_violation_seed is None else f.first_violation_seed
+            run_discipline(
+                scenario.with_seed(replay),
+                d,
+                store=store,
+                schedule=schedule,
+                depth=depth,
+                history=path,
+            )
+    shrunk: dict[str, dict[str, object]] = {}
+    if args.shrink:
+        base = simulation.overrides(args)
+        for d, f in zip(scenario.discipline_list(), found, strict=True):
+            if f.first_violation_seed is None:
+                continue
+            small = shrink(
+                scenario,
+                d,
+                seed=f.first_violation_seed,
+                schedule=schedule,
+                depth=depth,
+                store=store,
+            )
+            argv = replay_argv(
+                args.scenario,
+                d.name,
+                seed=f.first_violation_seed,
+                schedule=schedule,
+                depth=small.depth,
+                overrides={**base, **small.overrides},
+            )
+            shrunk[d.name] = {
+                "seed": f.first_violation_seed,
+                "kinds": small.kinds,
+                "overrides": small.overrides,
+                "depth": small.depth,
+                "tries": small.tries,
+                "command": shell_line(argv),
+            }
+    doc = explore_document(scenario, schedule, depth, seed, found, shrunk, perf=bool(args.perf))
+    if not args.quiet:
+        out = simulation.human_stream(doc_out)
+        table_console(out).print(render_explore_table(scenario, schedule, depth, found))
+        for name, info in shrunk.items():
+            print(
+                f"{safe_text(name)}: shrunk in {info['tries']} runs to {info['kinds']}; replay:",
+                file=out,
+            )
+            print(f"  {info['command']}", file=out)
+    outs.write(doc_out, dumps(doc))
+    return 0

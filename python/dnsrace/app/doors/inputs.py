@@ -1,0 +1,318 @@
+"""The input door: every file the CLI reads, and every structured option value, enters here.
+
+One reader (:func:`read_file`) for every kind of input: it refuses what is not a regular file
+(a FIFO, a device, a directory, a socket) before anything could block on it, refuses a file
+larger than its kind's limit before reading it (and reads at most limit + 1 bytes, so a file
+that grows or lies about its size, ``/proc`` or ``/dev/zero``, costs no more), refuses nesting
+deeper than the kind's limit before a recursive parser sees it, and turns every parse failure
+into :class:`InputError`: one line naming the file, exit status 2. ``--set`` values pass the same
+size and depth caps (:func:`parse_set`).
+
+The limits (docs/reference/bounds.md, "Inputs") are per kind, in :data:`KINDS`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "KINDS",
+    "MAX_INT_BITS",
+    "MAX_SET_CHARS",
+    "MAX_SET_KEY_PARTS",
+    "InputError",
+    "InputKind",
+    "check_depth",
+    "file_identity",
+    "load_json",
+    "load_scenario_document",
+    "parse_json",
+    "parse_set",
+    "read_file",
+]
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+
+class InputError(ValueError):
+    """An input that cannot be used; the message names the file or option (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class InputKind:
+    """What the door accepts of one kind of input."""
+
+    name: str
+    max_bytes: int
+    max_depth: int
+
+
+KINDS: dict[str, InputKind] = {
+    k.name: k
+    for k in (
+        # A scenario is a few tables of scalars and short lists (bursts, crash times).
+        InputKind("scenario", 4 * MiB, 32),
+        # A run document (dnsrace run|incident --json): per discipline, timelines of windows.
+        InputKind("run", 512 * MiB, 32),
+        # A history: one small object per line; the Rust reader bounds each line's depth.
+        InputKind("history", 2 * GiB, 16),
+        # A checker result (dnsrace check --json): verdict, windows, linearisations.
+        InputKind("check result", 512 * MiB, 16),
+        # One --set value.
+        InputKind("--set", 64 * KiB, 32),
+    )
+}
+
+MAX_SET_CHARS = KINDS["--set"].max_bytes
+MAX_SET_KEY_PARTS = 16
+"""Most dotted parts in a ``--set`` key (a scenario nests about three tables)."""
+MAX_INT_BITS = 64
+"""Widest integer accepted in a scenario or option value: every count, seed and size fits."""
+
+_TYPES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def describe_mode(mode: int) -> str:
+    """What a file of ``mode`` is, in words (``a FIFO (named pipe)``)."""
+    for test, name in _TYPES:
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _size_text(n: int) -> str:
+    for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n:,} bytes"
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of what ``path`` names (symlinks followed), None if nothing."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def read_file(path: str | os.PathLike[str], kind: str, label: str | None = None) -> bytes:
+    """The bytes of a regular file of ``kind`` (see :data:`KINDS`), or :class:`InputError`."""
+    limits = KINDS[kind]
+    name = os.fspath(path)
+    where = label or name
+    if not name:
+        raise InputError(f"{where}: empty path")
+    if "\0" in name:
+        raise InputError(f"{where}: path holds a NUL character")
+    try:
+        # stat first: opening a FIFO for reading would block until a writer came.
+        st = os.stat(name)
+    except OSError as exc:
+        raise InputError(f"cannot read {kind} {where}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(
+            f"cannot read {kind} {where}: is {describe_mode(st.st_mode)}, not a regular file"
+        )
+    if st.st_size > limits.max_bytes:
+        raise InputError(
+            f"{where}: {st.st_size:,} bytes, more than the {_size_text(limits.max_bytes)} "
+            f"a {kind} may have"
+        )
+    try:
+        # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open does not wait.
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InputError(f"cannot read {kind} {where}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(
+                f"cannot read {kind} {where}: is {describe_mode(st.st_mode)}, not a regular file"
+            )
+        chunks: list[bytes] = []
+        left = limits.max_bytes + 1
+        while left > 0:
+            try:
+                chunk = os.read(fd, min(left, 16 * MiB))
+            except OSError as exc:
+                raise InputError(f"cannot read {kind} {where}: {exc.strerror or exc}") from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limits.max_bytes:
+        raise InputError(f"{where}: more than the {_size_text(limits.max_bytes)} a {kind} may have")
+    return data
+
+
+# Strings, comments and brackets of TOML (and JSON, which has only the double-quoted strings).
+# Only brackets count; a string or comment that holds one does not. An unterminated string
+# matches nothing, so its brackets are counted: that only makes a broken file fail earlier.
+_TOML_TOKENS = re.compile(
+    rb'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]',
+    re.S,
+)
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+
+
+def check_depth(data: bytes, max_depth: int, where: str, *, toml: bool) -> None:
+    """Refuse ``data`` if its brackets nest deeper than ``max_depth`` (before any recursive
+    parser sees it: one line instead of a RecursionError)."""
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return  # cannot nest deeper than it has brackets
+    depth = 0
+    for token in (_TOML_TOKENS if toml else _JSON_TOKENS).finditer(data):
+        t = token.group()
+        if t in (b"[", b"{"):
+            depth += 1
+            if depth > max_depth:
+                raise InputError(f"{where}: nested more than {max_depth} levels deep")
+        elif t in (b"]", b"}"):
+            depth -= 1
+
+
+def _check_values(value: Any, where: str, max_depth: int) -> None:
+    """Walk a parsed document without recursion: depth (dotted TOML keys nest tables without
+    brackets) and integer width (a 400-digit integer would overflow a float field later)."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    limit = 1 << MAX_INT_BITS
+    while stack:
+        v, path, depth = stack.pop()
+        if depth > max_depth:
+            raise InputError(f"{where}: {path}: nested more than {max_depth} levels deep")
+        if isinstance(v, dict):
+            stack.extend((x, f"{path}.{k}" if path else str(k), depth + 1) for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v))
+        elif isinstance(v, int) and not isinstance(v, bool) and not -limit < v < limit:
+            digits = len(str(abs(v))) if v.bit_length() < 10_000 else None
+            shown = (
+                str(v)
+                if digits is not None and digits <= 40
+                else f"an integer of {digits or 'over 3,000'} digits"
+            )
+            raise InputError(
+                f"{where}: {path or 'value'}: must fit in {MAX_INT_BITS} bits, got {shown}"
+            )
+
+
+def _parse_toml(data: bytes, where: str) -> dict[str, Any]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: malformed TOML: {exc}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # tomllib's own int() refuses more than 4,300 digits with a plain ValueError.
+        raise InputError(f"{where}: malformed TOML: {exc}") from None
+
+
+def _parse_json(data: bytes, where: str) -> Any:
+    import orjson  # here, so that a missing extra is reported by the command, not at start
+
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{where}: malformed JSON: {exc}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise InputError(f"{where}: malformed JSON: {exc}") from None
+
+
+def parse_json(data: bytes, where: str, kind: str) -> Any:
+    """JSON bytes of ``kind`` (already read through :func:`read_file`): size, depth, parse,
+    integer widths."""
+    limits = KINDS[kind]
+    if len(data) > limits.max_bytes:
+        raise InputError(f"{where}: more than the {_size_text(limits.max_bytes)} a {kind} may have")
+    check_depth(data, limits.max_depth, where, toml=False)
+    doc = _parse_json(data, where)
+    _check_values(doc, where, limits.max_depth)
+    return doc
+
+
+def load_json(path: str, kind: str, label: str | None = None) -> Any:
+    """A JSON file of ``kind`` through the door: read, depth-checked, parsed, walked."""
+    return parse_json(read_file(path, kind, label), label or path, kind)
+
+
+def load_scenario_document(path: str) -> dict[str, Any]:
+    """A scenario file's tables (TOML, or JSON when the name ends in ``.json``), not yet
+    validated against the schema."""
+    limits = KINDS["scenario"]
+    data = read_file(path, "scenario")
+    is_json = path.lower().endswith(".json")
+    check_depth(data, limits.max_depth, path, toml=not is_json)
+    doc = _parse_json(data, path) if is_json else _parse_toml(data, path)
+    if not isinstance(doc, dict):
+        raise InputError(
+            f"{path}: a scenario must be a table (a JSON object), got {_json_type(doc)}"
+        )
+    _check_values(doc, path, limits.max_depth)
+    return doc
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return {int: "a number", float: "a number", str: "a string", list: "an array"}.get(
+        type(value), type(value).__name__
+    )
+
+
+_KEY_PART = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def parse_set(text: str) -> tuple[str, Any]:
+    """``--set dotted.key=VALUE``, VALUE in TOML syntax, through the same caps as a file:
+    one line, at most :data:`MAX_SET_CHARS`, nesting and integers bounded."""
+    limits = KINDS["--set"]
+    if len(text) > limits.max_bytes:
+        raise InputError(f"--set: longer than {limits.max_bytes:,} characters")
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    parts = key.split(".")
+    if not sep or not key or any(not _KEY_PART.fullmatch(p) for p in parts):
+        raise InputError(f"--set: expected KEY=VALUE (a dotted key), got {text!r}")
+    if len(parts) > MAX_SET_KEY_PARTS:
+        raise InputError(f"--set {key[:60]}...: more than {MAX_SET_KEY_PARTS} dotted parts")
+    raw = raw.strip()
+    if any(c in raw for c in "\r\n"):
+        # TOML would read a second line as a second key, which the option would then drop.
+        raise InputError(f"--set {key}: the value must be one line, got {raw!r}")
+    where = f"--set {key}"
+    data = raw.encode("utf-8", "surrogateescape")
+    check_depth(data, limits.max_depth, where, toml=True)
+    try:
+        doc = tomllib.loads(f"v = {raw}")
+    except tomllib.TOMLDecodeError:
+        raise InputError(
+            f'{where}: not a TOML value: {raw!r} (quote strings: key="text")'
+        ) from None
+    except (ValueError, RecursionError, UnicodeError) as exc:
+        raise InputError(f"{where}: not a TOML value: {exc}") from None
+    if set(doc) != {"v"}:
+        raise InputError(f"{where}: one value expected, got {raw!r}")
+    _check_values(doc["v"], where, limits.max_depth)
+    return key, doc["v"]
