@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-from pathlib import Path
 from typing import Any, TypedDict
 
 from dnsrace.errors import InvalidArgument, InvalidHistory
 from dnsrace.history._context import record_tasks
 from dnsrace.history._result import Bounds, CheckResult, DomainViolation, IllegalWindow
+from dnsrace.inputfile import InputError, read_file
 
 __all__ = [
     "OPS",
@@ -72,10 +72,12 @@ def load(source: Source) -> bytes:
     (``InvalidHistory`` if it cannot be read)."""
     if isinstance(source, bytes):
         return source
+    # The input door's reader: a FIFO or device is refused, not waited on; a file over the
+    # history limit is refused before it is read.
     try:
-        return Path(source).read_bytes()
-    except OSError as exc:
-        raise InvalidHistory(f"cannot read history {os.fspath(source)!r}: {exc.strerror}") from None
+        return read_file(source, "history", repr(os.fspath(source)))
+    except InputError as exc:
+        raise InvalidHistory(str(exc)) from None
 
 
 def read(source: Source) -> list[Operation]:

@@ -51,6 +51,7 @@ from dnsrace.config.schema import (
     validate,
     validating,
 )
+from dnsrace.inputfile import InputError, read_file
 from dnsrace.sim.disciplines import (
     KNOWN,
     Cleanup,
@@ -711,10 +712,11 @@ def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[
 def load_scenario_data(path: str | Path) -> dict[str, Any]:
     """Read a scenario file's TOML tables (``ScenarioError`` if unreadable or malformed)."""
     p = Path(path)
+    # The input door's reader: regular files only, at most the scenario size limit.
     try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ScenarioError("", f"cannot read {p}: {exc.strerror or exc}") from None
+        raw = read_file(p, "scenario")
+    except InputError as exc:
+        raise ScenarioError("", str(exc)) from None
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -13,12 +13,18 @@ The limits (docs/reference/bounds.md, "Inputs") are per kind, in :data:`KINDS`.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import tomllib
-from dataclasses import dataclass
 from typing import Any
+
+from dnsrace.inputfile import (
+    KINDS,
+    InputError,
+    InputKind,
+    file_identity,
+    read_file,
+    size_text,
+)
 
 __all__ = [
     "KINDS",
@@ -36,130 +42,11 @@ __all__ = [
     "read_file",
 ]
 
-KiB = 1024
-MiB = 1024 * KiB
-GiB = 1024 * MiB
-
-
-class InputError(ValueError):
-    """An input that cannot be used; the message names the file or option (exit status 2)."""
-
-
-@dataclass(frozen=True)
-class InputKind:
-    """What the door accepts of one kind of input."""
-
-    name: str
-    max_bytes: int
-    max_depth: int
-
-
-KINDS: dict[str, InputKind] = {
-    k.name: k
-    for k in (
-        # A scenario is a few tables of scalars and short lists (bursts, crash times).
-        InputKind("scenario", 4 * MiB, 32),
-        # A run document (dnsrace run|incident --json): per discipline, timelines of windows.
-        InputKind("run", 512 * MiB, 32),
-        # A history: one small object per line; the Rust reader bounds each line's depth.
-        InputKind("history", 2 * GiB, 16),
-        # A checker result (dnsrace check --json): verdict, windows, linearisations.
-        InputKind("check result", 512 * MiB, 16),
-        # One --set value.
-        InputKind("--set", 64 * KiB, 32),
-    )
-}
-
 MAX_SET_CHARS = KINDS["--set"].max_bytes
 MAX_SET_KEY_PARTS = 16
 """Most dotted parts in a ``--set`` key (a scenario nests about three tables)."""
 MAX_INT_BITS = 64
 """Widest integer accepted in a scenario or option value: every count, seed and size fits."""
-
-_TYPES = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def describe_mode(mode: int) -> str:
-    """What a file of ``mode`` is, in words (``a FIFO (named pipe)``)."""
-    for test, name in _TYPES:
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-def _size_text(n: int) -> str:
-    for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
-        if n >= size and n % size == 0:
-            return f"{n // size} {unit}"
-    return f"{n:,} bytes"
-
-
-def file_identity(path: str) -> tuple[int, int] | None:
-    """``(st_dev, st_ino)`` of what ``path`` names (symlinks followed), None if nothing."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return st.st_dev, st.st_ino
-
-
-def read_file(path: str | os.PathLike[str], kind: str, label: str | None = None) -> bytes:
-    """The bytes of a regular file of ``kind`` (see :data:`KINDS`), or :class:`InputError`."""
-    limits = KINDS[kind]
-    name = os.fspath(path)
-    where = label or name
-    if not name:
-        raise InputError(f"{where}: empty path")
-    if "\0" in name:
-        raise InputError(f"{where}: path holds a NUL character")
-    try:
-        # stat first: opening a FIFO for reading would block until a writer came.
-        st = os.stat(name)
-    except OSError as exc:
-        raise InputError(f"cannot read {kind} {where}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(
-            f"cannot read {kind} {where}: is {describe_mode(st.st_mode)}, not a regular file"
-        )
-    if st.st_size > limits.max_bytes:
-        raise InputError(
-            f"{where}: {st.st_size:,} bytes, more than the {_size_text(limits.max_bytes)} "
-            f"a {kind} may have"
-        )
-    try:
-        # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open does not wait.
-        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise InputError(f"cannot read {kind} {where}: {exc.strerror or exc}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(
-                f"cannot read {kind} {where}: is {describe_mode(st.st_mode)}, not a regular file"
-            )
-        chunks: list[bytes] = []
-        left = limits.max_bytes + 1
-        while left > 0:
-            try:
-                chunk = os.read(fd, min(left, 16 * MiB))
-            except OSError as exc:
-                raise InputError(f"cannot read {kind} {where}: {exc.strerror or exc}") from None
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > limits.max_bytes:
-        raise InputError(f"{where}: more than the {_size_text(limits.max_bytes)} a {kind} may have")
-    return data
 
 
 # Strings, comments and brackets of TOML (and JSON, which has only the double-quoted strings).
@@ -243,7 +130,7 @@ def parse_json(data: bytes, where: str, kind: str) -> Any:
     integer widths."""
     limits = KINDS[kind]
     if len(data) > limits.max_bytes:
-        raise InputError(f"{where}: more than the {_size_text(limits.max_bytes)} a {kind} may have")
+        raise InputError(f"{where}: more than the {size_text(limits.max_bytes)} a {kind} may have")
     check_depth(data, limits.max_depth, where, toml=False)
     doc = _parse_json(data, where)
     _check_values(doc, where, limits.max_depth)

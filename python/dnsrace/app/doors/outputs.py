@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dnsrace.app.doors.inputs import InputError, describe_mode, file_identity
 from dnsrace.atomicfile import prepare, publish
+from dnsrace.inputfile import InputError, describe_mode, file_identity
 
 __all__ = ["PICTURE_SUFFIXES", "Output", "OutputError", "Outputs"]
 
