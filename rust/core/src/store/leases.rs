@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use hashbrown::HashMap;
 
-use super::layout::{locate, Slot};
+use super::layout::{locate, Shard};
 use super::Store;
 use crate::error::{check_holder, check_now, check_token, check_ttl, Error, Result, MAX_TOKEN};
 use crate::history::OpKind;
@@ -41,19 +41,28 @@ impl Store {
         i + 1
     }
 
-    /// Grant a lease on one slot, or say who holds it.
-    fn grant(slot: &mut Slot, holder: u32, ttl: f64, now: f64) -> std::result::Result<u64, Grant> {
-        if slot.holder != 0 && slot.holder != holder && now < slot.lease_expiry {
+    /// Grant a lease on record `i` of `shard`, or say who holds it.
+    #[inline(always)]
+    fn grant(
+        shard: &mut Shard,
+        i: usize,
+        holder: u32,
+        ttl: f64,
+        now: f64,
+    ) -> std::result::Result<u64, Grant> {
+        let lease = &mut shard.lease[i];
+        if lease.holder != 0 && lease.holder != holder && now < lease.expiry {
             return Err(Grant::Held);
         }
-        if slot.highest_fence >= MAX_TOKEN {
+        let highest = &mut shard.fence[i];
+        if *highest >= MAX_TOKEN {
             return Err(Grant::Exhausted);
         }
-        let token = slot.highest_fence + 1;
-        slot.highest_fence = token;
-        slot.holder = holder;
-        slot.lease_token = token;
-        slot.lease_expiry = now + ttl;
+        let token = *highest + 1;
+        *highest = token;
+        lease.holder = holder;
+        lease.token = token;
+        lease.expiry = now + ttl;
         Ok(token)
     }
 
@@ -68,9 +77,9 @@ impl Store {
         let h = self.intern_holder(holder);
         let (s, i) = locate(id);
         let (granted, seen) = {
-            let mut slots = self.shards[s].lock();
-            let granted = Self::grant(&mut slots[i], h, ttl, now);
-            (granted, slots[i])
+            let mut shard = self.shards[s].lock();
+            let granted = Self::grant(&mut shard, i, h, ttl, now);
+            (granted, shard.lease[i])
         };
         let token = granted.as_ref().ok().copied();
         self.record(call, [(id, acquire_op(h, ttl, now, token))]);
@@ -90,7 +99,7 @@ impl Store {
                 Err(Error::LeaseHeld(format!(
                     "lease on {:?} held by {owner:?} until {}",
                     inner.names.name(id),
-                    seen.lease_expiry
+                    seen.expiry
                 )))
             }
             Err(Grant::Exhausted) => Err(Error::InvalidToken(format!(
@@ -109,28 +118,60 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> Result<Vec<Option<u64>>> {
+        let mut tokens = vec![0u64; ids.len()];
+        self.acquire_leases_into(ids, holder, ttl, now, &mut tokens)?;
+        Ok(tokens.into_iter().map(|t| (t != 0).then_some(t)).collect())
+    }
+
+    /// [`Store::acquire_leases`] writing each position's token into `tokens` (its length must
+    /// be the batch's, `InvalidArgument`), 0 where refused (tokens start at 1), for callers
+    /// that hand the tokens on as an array; returns how many were granted.
+    pub fn acquire_leases_into(
+        &self,
+        ids: &[u32],
+        holder: &str,
+        ttl: f64,
+        now: f64,
+        tokens: &mut [u64],
+    ) -> Result<u64> {
         let call = self.stamp();
         check_holder(holder)?;
         check_ttl(ttl)?;
         check_now(now)?;
+        if tokens.len() != ids.len() {
+            return Err(Error::InvalidArgument(format!(
+                "token output has {} items for {} endpoints",
+                tokens.len(),
+                ids.len()
+            )));
+        }
         let inner = self.inner.read();
         inner.check_ids(ids)?;
         let h = self.intern_holder(holder);
-        let mut out = vec![None; ids.len()];
+        let out = tokens;
         let (mut granted, mut conflicts) = (0u64, 0u64);
-        self.each_listed(ids, |pos, slot| match Self::grant(slot, h, ttl, now) {
-            Ok(token) => {
-                out[pos] = Some(token);
-                granted += 1;
+        self.each_listed(ids, |pos, shard, i| {
+            out[pos] = match Self::grant(shard, i, h, ttl, now) {
+                Ok(token) => {
+                    granted += 1;
+                    token
+                }
+                Err(Grant::Held) => {
+                    conflicts += 1;
+                    0
+                }
+                Err(Grant::Exhausted) => 0,
             }
-            Err(Grant::Held) => conflicts += 1,
-            Err(Grant::Exhausted) => {}
         });
         self.counters.leases_granted.fetch_add(granted, Relaxed);
         self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
-        let ops = ids.iter().zip(&out);
-        self.record(call, ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, t))));
-        Ok(out)
+        let ops = ids.iter().zip(out.iter());
+        let token = |t: u64| (t != 0).then_some(t);
+        self.record(
+            call,
+            ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, token(t)))),
+        );
+        Ok(granted)
     }
 
     /// Extend a live lease; `LeaseLost` unless holder and token match and it has not expired.
@@ -156,11 +197,11 @@ impl Store {
         };
         let (s, i) = locate(id);
         let renewed = {
-            let mut slots = self.shards[s].lock();
-            let slot = &mut slots[i];
-            if h == Some(slot.holder) && slot.lease_token == token && now < slot.lease_expiry {
-                slot.lease_expiry = now + ttl;
-                Some(slot.lease_expiry)
+            let mut shard = self.shards[s].lock();
+            let lease = &mut shard.lease[i];
+            if h == Some(lease.holder) && lease.token == token && now < lease.expiry {
+                lease.expiry = now + ttl;
+                Some(lease.expiry)
             } else {
                 None
             }
@@ -220,11 +261,10 @@ impl Store {
         };
         let mut released = 0;
         let mut done = vec![false; if self.history.is_some() { ids.len() } else { 0 }];
-        self.each_listed(ids, |pos, slot| {
-            if slot.holder == h && slot.lease_token == tokens[pos] {
-                slot.holder = 0;
-                slot.lease_token = 0;
-                slot.lease_expiry = 0.0;
+        self.each_listed(ids, |pos, shard, i| {
+            let lease = &mut shard.lease[i];
+            if lease.holder == h && lease.token == tokens[pos] {
+                *lease = Default::default();
                 released += 1;
                 if let Some(d) = done.get_mut(pos) {
                     *d = true;
@@ -255,10 +295,31 @@ impl Store {
     pub fn live_leases(&self, ids: Option<&[u32]>, now: f64) -> Result<Vec<u32>> {
         check_now(now)?;
         let inner = self.inner.read();
-        let live = self.gather(&inner, ids, |id, slot| {
-            (slot.holder != 0 && now < slot.lease_expiry).then_some(id)
-        })?;
-        Ok(live.into_iter().flatten().collect())
+        let live = |l: &super::layout::Lease| l.holder != 0 && now < l.expiry;
+        let mut out = Vec::new();
+        match ids {
+            None => self.each_run(inner.names.len(), |first, shard, run| {
+                let leases = shard.lease[run].iter();
+                out.extend(
+                    (first..)
+                        .zip(leases)
+                        .filter(|(_, l)| live(l))
+                        .map(|(id, _)| id),
+                );
+            }),
+            Some(ids) => {
+                inner.check_ids(ids)?;
+                let mut flags = vec![false; ids.len()];
+                self.each_listed(ids, |pos, shard, i| flags[pos] = live(&shard.lease[i]));
+                out.extend(
+                    ids.iter()
+                        .zip(&flags)
+                        .filter(|(_, &f)| f)
+                        .map(|(&id, _)| id),
+                );
+            }
+        }
+        Ok(out)
     }
 }
 
