@@ -111,8 +111,15 @@ fn main() {
         .collect();
     let n = args.first().copied().unwrap_or(500_000);
     let rounds = args.get(1).copied().unwrap_or(21).max(1);
-    let mut rows = vec![Row::default(); n];
-    let (mut alias, mut rollback, mut version) = (vec![0u64; n], vec![0u64; n], vec![0u64; n]);
+    // Filled with non-zero values so that every page is touched before the first timing
+    // (zeroed allocations are mapped lazily, and a first write would time page faults).
+    let row = Row {
+        holder: 1,
+        ..Row::default()
+    };
+    let mut rows = vec![row; n];
+    let (mut alias, mut rollback, mut version) = (vec![0u64; n], vec![1u64; n], vec![1u64; n]);
+    alias.fill(1);
     let st = store(n as u32);
     let names = ["store", "rows56", "rows56_avx2", "columns", "columns_avx2"];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
