@@ -59,6 +59,8 @@ def measure(n: int, rounds: int) -> dict[str, Any]:
     per_variant: dict[str, list[float]] = {}
     ratios: dict[str, list[float]] = {}
     py_times: list[float] = []
+    best: dict[str, float] = {}
+    py_best = float("inf")
     avx2 = False
     for _ in range(rounds):
         out = subprocess.run(
@@ -76,9 +78,11 @@ def measure(n: int, rounds: int) -> dict[str, Any]:
                 raise RuntimeError(f"RecordStore applied {applied} of {n}")
         py = statistics.median(ts)
         py_times.append(py)
+        py_best = min(py_best, *ts)
         for name, v in doc.items():
             if isinstance(v, dict):
                 per_variant.setdefault(name, []).append(v["seconds"])
+                best[name] = min(best.get(name, v["best_seconds"]), v["best_seconds"])
                 ratios.setdefault(name, []).append(py / v["seconds"])
     return {
         "status": "ok",
@@ -86,9 +90,11 @@ def measure(n: int, rounds: int) -> dict[str, Any]:
         "rounds": rounds,
         "avx2": avx2,
         "recordstore_s": statistics.median(py_times),
+        "recordstore_best_s": py_best,
         "variants": {
             name: {
                 "seconds": statistics.median(ts),
+                "best_seconds": best[name],
                 "recordstore_over_this": statistics.median(ratios[name]),
             }
             for name, ts in per_variant.items()

@@ -353,4 +353,35 @@ mod tests {
             }
         }
     }
+
+    /// The `_into` reads and leases give what the allocating calls give.
+    #[test]
+    fn into_calls_equal_their_allocating_calls() {
+        let store = store();
+        let ids: Vec<u32> = (0..N).rev().step_by(7).chain(1000..3000).collect();
+        for sel in [None, Some(&ids[..])] {
+            let n = sel.map_or(N as usize, <[u32]>::len);
+            let mut out = vec![u64::MAX; n];
+            store.aliases_into(sel, &mut out).unwrap();
+            assert_eq!(out, store.aliases(sel).unwrap());
+            store.versions_into(sel, &mut out).unwrap();
+            assert_eq!(out, store.versions(sel).unwrap());
+            store.rollbacks_into(sel, &mut out).unwrap();
+            assert_eq!(out, store.rollbacks(sel).unwrap());
+        }
+        let mut short = vec![0u64; 10];
+        store.aliases_into(None, &mut short).unwrap();
+        assert_eq!(short, store.aliases(None).unwrap()[..10]);
+        assert!(store.aliases_into(Some(&ids), &mut short).is_err());
+        let twin = copy(&store);
+        let mut tokens = vec![u64::MAX; ids.len()];
+        let granted = store
+            .acquire_leases_into(&ids, "other", 5.0, 1.0, &mut tokens)
+            .unwrap();
+        let listed = twin.acquire_leases(&ids, "other", 5.0, 1.0).unwrap();
+        let zero_for_none: Vec<u64> = listed.iter().map(|t| t.unwrap_or(0)).collect();
+        assert_eq!(tokens, zero_for_none);
+        assert_eq!(granted, listed.iter().flatten().count() as u64);
+        assert!(granted > 0 && granted < ids.len() as u64);
+    }
 }

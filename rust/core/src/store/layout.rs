@@ -249,25 +249,38 @@ impl Store {
         ids: Option<&[u32]>,
         column: fn(&Shard) -> &[u64],
     ) -> Result<Vec<u64>> {
+        let n = ids.map_or(inner.names.len(), <[u32]>::len);
+        let mut out = vec![0u64; n];
+        self.gather_into(inner, ids, column, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Store::gather`] into `out`, which must have the batch's length (`None`: the first
+    /// `out.len()` endpoints, at most all of them; checked by the caller).
+    pub(super) fn gather_into(
+        &self,
+        inner: &Inner,
+        ids: Option<&[u32]>,
+        column: fn(&Shard) -> &[u64],
+        out: &mut [u64],
+    ) -> Result<()> {
         match ids {
             None => {
-                let mut out = vec![0u64; inner.names.len()];
                 self.each_run(out.len(), |first, shard, run| {
                     let first = first as usize;
                     out[first..first + run.len()].copy_from_slice(&column(shard)[run]);
                 });
-                Ok(out)
+                Ok(())
             }
             Some(ids) => {
                 inner.check_ids(ids)?;
-                let mut out = vec![0u64; ids.len()];
                 self.each_listed_runs(ids, |pos, shard, run| match run {
                     Run::Span(i, len) => {
                         out[pos..pos + len].copy_from_slice(&column(shard)[i..i + len])
                     }
                     Run::One(i) => out[pos] = column(shard)[i],
                 });
-                Ok(out)
+                Ok(())
             }
         }
     }

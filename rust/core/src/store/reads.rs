@@ -39,7 +39,7 @@ impl Column {
         }
     }
 }
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::target::TargetSet;
 
 /// Snapshot of one endpoint's control record.
@@ -123,6 +123,56 @@ impl Store {
         Ok(rows.iter().map(|(_, s)| column.of_slot(s)).collect())
     }
 
+    /// One column written into `out` (an array the caller made, so that the values are
+    /// copied once): `out` has the batch's length, or with `ids = None` at most the number of
+    /// endpoints (the first `out.len()` are read); `InvalidArgument` otherwise.
+    fn column_into(&self, ids: Option<&[u32]>, column: Column, out: &mut [u64]) -> Result<()> {
+        if self.history.is_some() {
+            // Recorded: the whole records are read (and recorded) as by `column`.
+            let n = ids.map_or(out.len(), <[u32]>::len);
+            let limit: Vec<u32>;
+            let ids = match ids {
+                Some(ids) => Some(ids),
+                None if n <= self.len() => {
+                    limit = (0..n as u32).collect();
+                    Some(&limit[..])
+                }
+                None => None,
+            };
+            let values = self.column(ids, column)?;
+            if values.len() != out.len() {
+                return Err(misaligned(out.len(), values.len()));
+            }
+            out.copy_from_slice(&values);
+            return Ok(());
+        }
+        let inner = self.inner.read();
+        let n = ids.map_or(inner.names.len(), <[u32]>::len);
+        let fits = match ids {
+            Some(_) => out.len() == n,
+            None => out.len() <= n,
+        };
+        if !fits {
+            return Err(misaligned(out.len(), n));
+        }
+        self.gather_into(&inner, ids, column.of_shard(), out)
+    }
+
+    /// [`Store::aliases`] into `out` (see `column_into` for its length).
+    pub fn aliases_into(&self, ids: Option<&[u32]>, out: &mut [u64]) -> Result<()> {
+        self.column_into(ids, Column::Alias, out)
+    }
+
+    /// [`Store::rollbacks`] into `out`.
+    pub fn rollbacks_into(&self, ids: Option<&[u32]>, out: &mut [u64]) -> Result<()> {
+        self.column_into(ids, Column::Rollback, out)
+    }
+
+    /// [`Store::versions`] into `out`.
+    pub fn versions_into(&self, ids: Option<&[u32]>, out: &mut [u64]) -> Result<()> {
+        self.column_into(ids, Column::Version, out)
+    }
+
     /// Alias generation per endpoint (0 = none).
     pub fn aliases(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
         self.column(ids, Column::Alias)
@@ -181,4 +231,8 @@ impl Store {
             highest_fence: slot.highest_fence,
         })
     }
+}
+
+fn misaligned(out: usize, n: usize) -> Error {
+    Error::InvalidArgument(format!("output has {out} items for {n} endpoints"))
 }
