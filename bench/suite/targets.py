@@ -124,14 +124,17 @@ def _anchor(doc: dict[str, Any]) -> Verdict:
     v = a["variants"].get(ANCHOR)
     if v is None:
         return Verdict(label, "MISS", f"no {ANCHOR} variant (AVX2: {a['avx2']})")
+    # From Python (another process than the loops' own) and the core store in the loops'
+    # process (same process, no binding): the verdict takes the worse.
     ratio = v["recordstore_over_this"]
     best = a["recordstore_best_s"] / v["best_seconds"]
+    core = a["variants"]["store"]["seconds"] / v["seconds"]
     return Verdict(
         label,
-        "PASS" if ratio <= ANCHOR_FACTOR else "MISS",
-        f"{ratio:.2f}x at {a['n']:,} endpoints ({a['recordstore_s'] * 1e3:.2f} ms vs "
-        f"{v['seconds'] * 1e3:.2f} ms, medians of paired rounds; {best:.2f}x between the "
-        "best calls)",
+        "PASS" if max(ratio, core) <= ANCHOR_FACTOR else "MISS",
+        f"from Python {ratio:.2f}x at {a['n']:,} endpoints ({a['recordstore_s'] * 1e3:.2f} ms "
+        f"vs {v['seconds'] * 1e3:.2f} ms, medians of paired rounds; {best:.2f}x between the "
+        f"best calls); the core's flip_many in the loops' own process {core:.2f}x",
     )
 
 

@@ -158,9 +158,7 @@ def measure(task: PeerTask) -> dict[str, Any]:
             dict.fromkeys(modes, 1.0) if reference is None else _vs_reference(batch, ref_batch)
         )
         row["batch_best_vs_reference"] = (
-            dict.fromkeys(modes, 1.0)
-            if reference is None
-            else _best_vs_reference(batch, ref_batch)
+            dict.fromkeys(modes, 1.0) if reference is None else _best_vs_reference(batch, ref_batch)
         )
         reads = _reads(peer, reference, task.n, task.rounds)
         if reads is not None:

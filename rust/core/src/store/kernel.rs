@@ -200,7 +200,8 @@ fn run<const MODE: u8, const FENCE: u8, const SINK: bool>(
 pub(super) fn all_equal(items: &[u64], value: u64) -> bool {
     #[inline(always)]
     fn run(items: &[u64], value: u64) -> bool {
-        items.iter().fold(true, |all, &a| all & (a == value))
+        // An OR of differences: plain bitwise lanes, no compare-and-reduce of flags.
+        items.iter().fold(0, |acc, &a| acc | (a ^ value)) == 0
     }
     #[cfg(target_arch = "x86_64")]
     {
@@ -221,9 +222,13 @@ pub(super) fn all_equal(items: &[u64], value: u64) -> bool {
 pub(super) fn consecutive(ids: &[u32], first: u32) -> bool {
     #[inline(always)]
     fn run(ids: &[u32], first: u32) -> bool {
-        ids.iter()
-            .zip(first..)
-            .fold(true, |all, (&id, want)| all & (id == want))
+        let mut want = first;
+        let mut acc = 0;
+        for &id in ids {
+            acc |= id ^ want;
+            want = want.wrapping_add(1);
+        }
+        acc == 0
     }
     #[cfg(target_arch = "x86_64")]
     {
