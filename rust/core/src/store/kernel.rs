@@ -389,4 +389,36 @@ mod tests {
         assert_eq!(granted, listed.iter().flatten().count() as u64);
         assert!(granted > 0 && granted < ids.len() as u64);
     }
+
+    /// Batch renewals decide as one renewal per endpoint; a 0 token is skipped.
+    #[test]
+    fn renew_leases_equals_one_renewal_per_endpoint() {
+        let base = store();
+        let ids: Vec<u32> = (0..N).rev().step_by(3).chain(100..1200).collect();
+        let mut tokens = vec![0u64; ids.len()];
+        base.acquire_leases_into(&ids, "r", 5.0, 1.0, &mut tokens)
+            .unwrap();
+        // Some wrong tokens and refused (0) entries.
+        for (k, t) in tokens.iter_mut().enumerate() {
+            if k % 5 == 0 && *t != 0 {
+                *t += 1;
+            }
+        }
+        let (batch, single) = (copy(&base), copy(&base));
+        let renewed = batch.renew_leases(&ids, "r", &tokens, 9.0, 2.0).unwrap();
+        let mut expected = 0;
+        let mut seen = std::collections::HashSet::new();
+        for (&id, &t) in ids.iter().zip(&tokens) {
+            // Repeated ids renew again (same outcome as the batch in list order).
+            let ok = t != 0 && single.renew_lease(id, "r", t, 9.0, 2.0).is_ok();
+            expected += ok as u64;
+            seen.insert(id);
+        }
+        assert_eq!(renewed, expected);
+        assert!(renewed > 0 && renewed < ids.len() as u64);
+        assert_eq!(batch.snapshot_bytes(), single.snapshot_bytes());
+        assert!(batch
+            .renew_leases(&ids[1..], "r", &tokens, 9.0, 2.0)
+            .is_err());
+    }
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use hashbrown::HashMap;
 
-use super::layout::{locate, Shard};
+use super::layout::{locate, Run, Shard};
 use super::Store;
 use crate::error::{check_holder, check_now, check_token, check_ttl, Error, Result, MAX_TOKEN};
 use crate::history::OpKind;
@@ -150,7 +150,7 @@ impl Store {
         let h = self.intern_holder(holder);
         let out = tokens;
         let (mut granted, mut conflicts) = (0u64, 0u64);
-        self.each_listed(ids, |pos, shard, i| {
+        let mut grant_at = |pos: usize, shard: &mut Shard, i: usize| {
             out[pos] = match Self::grant(shard, i, h, ttl, now) {
                 Ok(token) => {
                     granted += 1;
@@ -162,6 +162,11 @@ impl Store {
                 }
                 Err(Grant::Exhausted) => 0,
             }
+        };
+        // Runs of consecutive ids are walked as slices of the columns (no per-id lookup).
+        self.each_listed_runs(ids, |pos, shard, run| match run {
+            Run::Span(i, len) => (0..len).for_each(|k| grant_at(pos + k, shard, i + k)),
+            Run::One(i) => grant_at(pos, shard, i),
         });
         self.counters.leases_granted.fetch_add(granted, Relaxed);
         self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
@@ -225,6 +230,83 @@ impl Store {
         )))
     }
 
+    /// [`Store::renew_lease`] for many endpoints: each lease whose holder and token match
+    /// and that is live at `now` is extended to `now + ttl`; a token of 0 (the refused
+    /// sentinel of [`Store::acquire_leases_into`]) is skipped. Returns how many were renewed.
+    /// Tokens are validated first (1..=2^63-1, or 0) and must align with `ids`.
+    pub fn renew_leases(
+        &self,
+        ids: &[u32],
+        holder: &str,
+        tokens: &[u64],
+        ttl: f64,
+        now: f64,
+    ) -> Result<u64> {
+        let call = self.stamp();
+        check_holder(holder)?;
+        check_ttl(ttl)?;
+        check_now(now)?;
+        if ids.len() != tokens.len() {
+            return Err(Error::InvalidArgument(format!(
+                "tokens has {} items for {} endpoints",
+                tokens.len(),
+                ids.len()
+            )));
+        }
+        if let Some(&max) = tokens.iter().max() {
+            if max > MAX_TOKEN {
+                check_token(max, "token")?;
+            }
+        }
+        let inner = self.inner.read();
+        inner.check_ids(ids)?;
+        // With a history every holder is named, even one that never held a lease.
+        let h = match self.history {
+            Some(_) => Some(self.intern_holder(holder)),
+            None => self.holders.read().get(holder),
+        };
+        let Some(h) = h else {
+            return Ok(0);
+        };
+        let expiry = now + ttl;
+        let mut renewed = 0u64;
+        let mut done = vec![false; if self.history.is_some() { ids.len() } else { 0 }];
+        let mut renew_at = |pos: usize, shard: &mut Shard, i: usize| {
+            let lease = &mut shard.lease[i];
+            let token = tokens[pos];
+            if token != 0 && lease.holder == h && lease.token == token && now < lease.expiry {
+                lease.expiry = expiry;
+                renewed += 1;
+                if let Some(d) = done.get_mut(pos) {
+                    *d = true;
+                }
+            }
+        };
+        self.each_listed_runs(ids, |pos, shard, run| match run {
+            Run::Span(i, len) => (0..len).for_each(|k| renew_at(pos + k, shard, i + k)),
+            Run::One(i) => renew_at(pos, shard, i),
+        });
+        if self.history.is_some() {
+            let ops = ids
+                .iter()
+                .zip(tokens)
+                .zip(&done)
+                .filter(|((_, &token), _)| token != 0)
+                .map(|((&id, &token), &d)| {
+                    let op = OpKind::Renew {
+                        holder: h - 1,
+                        token,
+                        ttl,
+                        now,
+                        expiry: d.then_some(expiry),
+                    };
+                    (id, op)
+                });
+            self.record(call, ops);
+        }
+        Ok(renewed)
+    }
+
     /// Give a lease up; `LeaseLost` unless holder and token match.
     pub fn release_lease(&self, id: u32, holder: &str, token: u64) -> Result<()> {
         if self.release_leases(&[id], holder, &[token])? == 1 {
@@ -261,7 +343,7 @@ impl Store {
         };
         let mut released = 0;
         let mut done = vec![false; if self.history.is_some() { ids.len() } else { 0 }];
-        self.each_listed(ids, |pos, shard, i| {
+        let mut release_at = |pos: usize, shard: &mut Shard, i: usize| {
             let lease = &mut shard.lease[i];
             if lease.holder == h && lease.token == tokens[pos] {
                 *lease = Default::default();
@@ -270,6 +352,10 @@ impl Store {
                     *d = true;
                 }
             }
+        };
+        self.each_listed_runs(ids, |pos, shard, run| match run {
+            Run::Span(i, len) => (0..len).for_each(|k| release_at(pos + k, shard, i + k)),
+            Run::One(i) => release_at(pos, shard, i),
         });
         if self.history.is_some() {
             let ops = ids
