@@ -346,15 +346,18 @@ impl Store {
                 "expected_versions is only allowed with mode \"exact\"".into(),
             ));
         }
-        // Extremes only: one vectorised pass names the worst value.
-        if let Some(&max) = expected.and_then(|e| e.iter().max()) {
-            check_version(max)?;
+        // One vectorised pass checks the range; only a bad batch looks for the value to name
+        // (the worst one).
+        if let Some(e) = expected.filter(|e| !kernel::below_top_bit(e)) {
+            if let Some(&max) = e.iter().max() {
+                check_version(max)?;
+            }
         }
         match fence {
             Fence::All(f) => {
                 check_token(f, "fence")?;
             }
-            Fence::Each(f) => {
+            Fence::Each(f) if !(kernel::below_top_bit(f) && kernel::no_zero(f)) => {
                 if let Some(&first) = f.first() {
                     let (min, max) = f
                         .iter()
@@ -363,7 +366,7 @@ impl Store {
                     check_token(max, "fence")?;
                 }
             }
-            Fence::None => {}
+            Fence::Each(_) | Fence::None => {}
         }
         let inner = self.inner.read();
         let n = match ids {

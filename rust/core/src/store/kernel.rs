@@ -244,6 +244,55 @@ pub(super) fn consecutive(ids: &[u32], first: u32) -> bool {
     run(ids, first)
 }
 
+/// A function of a slice, compiled twice (baseline and AVX2) and chosen at run time.
+macro_rules! vectorised {
+    ($(#[$doc:meta])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
+        $(#[$doc])*
+        #[inline]
+        pub(super) fn $name($arg: $ty) -> $ret {
+            #[inline(always)]
+            fn run($arg: $ty) -> $ret $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                unsafe fn run_avx2($arg: $ty) -> $ret {
+                    run($arg)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the processor has AVX2 (checked just above).
+                    return unsafe { run_avx2($arg) };
+                }
+            }
+            run($arg)
+        }
+    };
+}
+
+vectorised! {
+    /// The largest id (None: empty), for the "every id registered" check.
+    fn max_id(ids: &[u32]) -> Option<u32> {
+        if ids.is_empty() {
+            return None;
+        }
+        Some(ids.iter().fold(0, |m, &id| m.max(id)))
+    }
+}
+
+vectorised! {
+    /// Whether every value is at most `2^63 - 1` (the top bit clear): versions, and with
+    /// [`no_zero`] tokens. An OR of all values, so no 64-bit compare is needed.
+    fn below_top_bit(values: &[u64]) -> bool {
+        values.iter().fold(0, |acc, &v| acc | v) >> 63 == 0
+    }
+}
+
+vectorised! {
+    /// Whether no value is 0.
+    fn no_zero(values: &[u64]) -> bool {
+        values.iter().fold(0u64, |acc, &v| acc | (v == 0) as u64) == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::store::{Fence, Mode, Outcome, OutcomeSink, Store};

@@ -61,7 +61,7 @@ impl Inner {
     /// Check that every id is registered (one vectorisable pass; the first bad id is named).
     fn check_ids(&self, ids: &[u32]) -> Result<()> {
         let len = self.names.len();
-        match ids.iter().copied().max() {
+        match kernel::max_id(ids) {
             Some(max) if max as usize >= len => {
                 let bad = ids.iter().copied().find(|&id| id as usize >= len);
                 Err(unknown_id(bad.unwrap_or(max) as u64, len))
