@@ -8,10 +8,10 @@ set index of every endpoint (``int32``, -1 = none) and whether the plan covers e
 endpoint, so that a full plan's flips skip the per-endpoint tree test (as the store does).
 
 Every batch is a fixed number of whole-array passes with no Python loop: comparisons write
-into one preallocated mask (``out=``), updates are in place (``np.copyto(..., where=)``,
-``np.add(..., out=, where=)``), counts by ``np.count_nonzero``. Each pass variant was timed
-against its alternatives (``arr[m] = x``, ``np.where``, ``np.putmask``, adding the mask as
-an integer) and the fastest kept. Explicit ids are fancy-indexed (gather, decide, scatter);
+into one preallocated mask (``out=``), updates are in place (``np.putmask``, adding the mask
+to the version), counts by ``np.count_nonzero``. The masked writes were timed against their
+alternatives (``np.copyto(..., where=)``, ``np.add(..., where=)``, ``np.where``) and the
+fastest kept. Explicit ids are fancy-indexed (gather, decide, scatter);
 the suite passes ``None`` (every endpoint) to batch flips, as it does to the store.
 
 Dangling aliases: a flip that records the rollback must see the active tree. The peer keeps
@@ -101,9 +101,12 @@ class NumpyStore:
             np.logical_and(m, np.greater_equal(f, self.fence, out=self._mask2), out=m)
         self._refuse_missing(generation, m)
         self._refuse_dangling(m)
-        np.copyto(rollback, alias, where=m)
-        np.copyto(alias, g, where=m)
-        np.add(version, 1, out=version, where=m)
+        # The fastest of the masked writes measured here (at 500k: putmask 0.36 ms against
+        # copyto(where=) 0.42 ms for the rollback, 0.22 against 0.28 for the alias; adding the
+        # mask 0.26 against add(where=) 0.28 for the version).
+        np.putmask(rollback, m, alias)
+        np.putmask(alias, m, g)
+        np.add(version, m, out=version)
         if fence is not None:
             np.copyto(self.fence, np.maximum(self.fence, f), where=m)
         return int(np.count_nonzero(m))
