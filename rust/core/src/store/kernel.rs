@@ -470,4 +470,13 @@ mod tests {
             .renew_leases(&ids[1..], "r", &tokens, 9.0, 2.0)
             .is_err());
     }
+
+    /// Every endpoint's live lease is listed, ids ascending across shards.
+    #[test]
+    fn live_leases_ascend() {
+        let store = store();
+        let live = store.live_leases(None, 1.0).unwrap();
+        let expected: Vec<u32> = (0..N).step_by(11).collect();
+        assert_eq!(live, expected);
+    }
 }

@@ -384,15 +384,18 @@ impl Store {
         let live = |l: &super::layout::Lease| l.holder != 0 && now < l.expiry;
         let mut out = Vec::new();
         match ids {
-            None => self.each_run(inner.names.len(), |first, shard, run| {
-                let leases = shard.lease[run].iter();
-                out.extend(
-                    (first..)
-                        .zip(leases)
-                        .filter(|(_, l)| live(l))
-                        .map(|(id, _)| id),
-                );
-            }),
+            None => {
+                // Shards hold interleaved chunks: flags by id first, so the ids ascend.
+                let mut flags = vec![false; inner.names.len()];
+                self.each_run(flags.len(), |first, shard, run| {
+                    let first = first as usize;
+                    let leases = &shard.lease[run];
+                    for (f, l) in flags[first..first + leases.len()].iter_mut().zip(leases) {
+                        *f = live(l);
+                    }
+                });
+                out.extend((0..flags.len() as u32).filter(|&id| flags[id as usize]));
+            }
             Some(ids) => {
                 inner.check_ids(ids)?;
                 let mut flags = vec![false; ids.len()];
