@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench.suite.peers.registry import PEERS
+
 SECTIONS: tuple[str, ...] = ("peers", "cas", "contention", "fit", "sim", "violations")
 
 
@@ -15,9 +17,7 @@ class Profile:
     """Endpoints of the peer sweep."""
     peer_max: dict[str, int] = field(default_factory=dict)
     """Largest size per peer (absent: every size)."""
-    peers: list[str] = field(
-        default_factory=lambda: ["RecordStore", "PyRecordStore", "Redis", "EtcdStore"]
-    )
+    peers: list[str] = field(default_factory=lambda: list(PEERS))
     anchor_size: int = 500_000
     """Endpoints of the bare Rust loops against RecordStore (0: not run)."""
     anchor_rounds: int = 11
