@@ -2,7 +2,7 @@
 
 1,000,000 endpoints (``DNSRACE_ARRAY_BENCH_ENDPOINTS``), Rust store only. Every target is a
 ratio to a baseline measured in this same run (or, for ``Plan.from_shared`` and ``put_plan``,
-a median in milliseconds); ``python -m dnsrace.benchreport results/bench.json`` prints them.
+a median in milliseconds); ``python -m bench.benchreport results/bench.json`` prints them.
 No benchmark asserts a wall-clock threshold.
 
 On a machine shared with other work, two benchmarks run a minute apart can see loads that

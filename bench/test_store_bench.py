@@ -1,7 +1,7 @@
 """Micro benchmarks of the record store at production scale, Rust core vs the Python reference.
 
 Each benchmark's group holds both implementations (``[rust]`` and ``[py]``) measured in this
-same run; ``python -m dnsrace.benchreport results/bench.json`` prints the ratios.
+same run; ``python -m bench.benchreport results/bench.json`` prints the ratios.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Shared fixtures: every store test runs against the Rust store and the pure-Python reference."""
+"""Shared fixtures: every store test runs against the Rust store and the pure-Python reference.
+
+Also the test tiers: hypothesis settings profiles (``dev`` by default, ``--hypothesis-profile=ci``
+in ``make test``, ``deep`` for a long search) and the markers that follow from the fixtures a test
+uses (``etcd``, ``browser``); see DEVELOPMENT.md.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,51 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from dnsrace.reference import Plan as RefPlan
 from dnsrace.reference import PyRecordStore
+
+# ------------------------------------------------------------------------------ tiers
+
+# A test's hypothesis size is written for the ci profile (the full run of make test) and scales
+# with the loaded profile's max_examples: dev (make check, a plain pytest) runs a fifth of it,
+# deep ten times it. One knob instead of a size variable per test file.
+CI_EXAMPLES = 100
+settings.register_profile("ci", max_examples=CI_EXAMPLES, deadline=None, print_blob=True)
+settings.register_profile("dev", max_examples=CI_EXAMPLES // 5, deadline=None)
+settings.register_profile(
+    "deep",
+    max_examples=CI_EXAMPLES * 10,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+# The default when no --hypothesis-profile is given; the option, handled by hypothesis's pytest
+# plugin after this file is loaded and before any test module is imported, overrides it.
+settings.load_profile("dev")
+
+
+def examples(at_ci: int) -> int:
+    """A test's number of examples under the loaded profile, given its number under ``ci``."""
+    return max(1, at_ci * settings.default.max_examples // CI_EXAMPLES)
+
+
+# Markers that follow from the fixtures a test uses, so that no test can use a server without
+# carrying its marker (pytest -m 'not etcd' leaves out exactly the tests that start etcd).
+_FIXTURE_MARKERS = {"etcd1": "etcd", "etcd3": "etcd", "etcd3_netns": "etcd", "browser": "browser"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers added here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            marker = _FIXTURE_MARKERS.get(fixture)
+            if marker is not None:
+                item.add_marker(marker)
+        if item.get_closest_marker("browser") is not None:
+            # One headless chromium per module scope: keep its tests on one xdist worker.
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 class StoreImpl(NamedTuple):
@@ -111,8 +158,6 @@ def _simulated_histories_are_checked() -> Iterator[None]:
     except ImportError:
         yield
         return
-    import orjson
-
     from dnsrace.sim import runner
 
     failures: list[str] = []
@@ -124,7 +169,7 @@ def _simulated_histories_are_checked() -> Iterator[None]:
         if store.history_dropped():
             failures.append(f"{what}: {store.history_dropped()} operations dropped")
             return
-        r = orjson.loads(store.check_history(timeout=120))
+        r = store.check_history(timeout=120, as_dict=True)
         if r["verdict"] != "ok":
             failures.append(f"{what}: {r['verdict']} {r['illegal']} {r['domain_violations'][:3]}")
 

@@ -184,7 +184,7 @@ def test_bad_api_calls_raise_typed_errors_and_change_nothing(
     assert isinstance(info.value, DnsraceError)
     assert str(info.value)
     after = observe(store)
-    # Refusals of valid requests are counted (README, "Store counters"); nothing else moves.
+    # Refusals of valid requests are counted (docs/guide/store.md); nothing else moves.
     counted = {LeaseHeld: "lease_conflicts", UnknownPlan: "missing_rejections"}
     if error in counted:
         after[1][counted[error]] -= 1

@@ -124,6 +124,7 @@ def test_a_peer_that_fails_half_way_is_a_failed_row() -> None:
     assert row["status"] == "failed" and row["reason"]
 
 
+@pytest.mark.redis
 @pytest.mark.skipif(
     redis_binary() is None and not os.environ.get("DNSRACE_REQUIRE_REDIS"),
     reason="redis-server is not installed (make test installs it)",
@@ -181,3 +182,12 @@ def test_readme_gets_the_summary_between_markers(tmp_path: Path) -> None:
     target.write_text("no markers\n")
     assert readme.main([str(report), str(target)]) == 2
     assert target.read_text() == "no markers\n"
+
+
+def test_the_summary_link_points_at_the_docs_page(tmp_path: Path) -> None:
+    report = tmp_path / "REPORT.md"
+    report.write_text(f"{SUMMARY_BEGIN}\nfull report: [r]({report.as_posix()})\n{SUMMARY_END}\n")
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"intro\n{SUMMARY_BEGIN}\nold\n{SUMMARY_END}\n")
+    assert readme.main([str(report), str(page), "../reference/bench-report.md"]) == 0
+    assert "[r](../reference/bench-report.md)" in page.read_text()

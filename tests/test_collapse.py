@@ -1,7 +1,7 @@
 """Phase 2: the lease managers' metastable collapse on small fleets with fixed seeds.
 
 The fleet (2,000 droplets, 4 managers) is scaled by the model's own units (capacity follows
-``utilisation``), so it behaves like the 1,000,000-droplet fleet of the README.
+``utilisation``), so it behaves like the 1,000,000-droplet fleet of docs/guide/phase2.md.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_each_fix_recovers_by_itself(preset: str) -> None:
 
 
 def test_renewals_first_does_not_help_once_every_lease_expired() -> None:
-    # The README states this limit: with all leases gone there is nothing to renew first.
+    # docs/guide/phase2.md states this limit: with all leases gone there is nothing to renew first.
     assert summary(run("renewals_first", LONG_TRIGGER))["metastable"]
     assert summary(run("renewals_first", SHORT_TRIGGER))["recovered"]
 

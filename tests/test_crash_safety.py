@@ -17,6 +17,8 @@ import pytest
 
 from conftest import rust_impl
 
+pytestmark = pytest.mark.processes
+
 KILLS = 20
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import array
 import importlib.util
 import math
-import os
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -31,7 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conftest import PY_IMPL, StoreImpl, rust_impl
+from conftest import PY_IMPL, StoreImpl, examples, rust_impl
 from dnsrace import DnsraceError, InternalError
 
 MAX = 2**63 - 1
@@ -854,12 +853,19 @@ def machine_settings(max_examples: int, steps: int = 25) -> settings:
 
 def test_reference_state_machine() -> None:
     """The reference alone: only dnsrace errors, and gauges that match the queries."""
-    run_state_machine_as_test(ReferenceOnly, settings=machine_settings(100))
+    run_state_machine_as_test(ReferenceOnly, settings=machine_settings(examples(100)))
 
 
-def test_differential() -> None:
+# 1,500 random call sequences under the ci profile, as one test used to run them, in shards of
+# equal size that xdist can spread over the cores: the same number of independent examples.
+DIFFERENTIAL_EXAMPLES = 1500
+DIFFERENTIAL_SHARDS = 6
+
+
+@pytest.mark.parametrize("shard", range(DIFFERENTIAL_SHARDS))
+def test_differential(shard: int) -> None:
     """Rust store vs reference: identical results, exception classes and stats at every step."""
     if _RUST is None:
         pytest.skip("dnsrace._core is not built (make test builds it)")
-    examples = int(os.environ.get("DNSRACE_DIFFERENTIAL_EXAMPLES", "1500"))
-    run_state_machine_as_test(Differential, settings=machine_settings(examples))
+    per_shard = examples(DIFFERENTIAL_EXAMPLES) // DIFFERENTIAL_SHARDS
+    run_state_machine_as_test(Differential, settings=machine_settings(max(1, per_shard)))

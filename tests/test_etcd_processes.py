@@ -19,6 +19,9 @@ from dnsrace.dist.cluster import cluster_run
 from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.scenario import Scenario, load_scenario
 
+# Real time: each run lasts about a minute. The bad-input tests below run in make check.
+pytestmark = pytest.mark.processes
+
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "cluster.toml"
 
 
@@ -46,12 +49,15 @@ def _acknowledged(workdir: Path) -> dict[int, int]:
     return acked
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["lease", "fenced"])
 def test_pauses_longer_than_the_lease_break_lease_but_not_fencing(
-    etcd1: Any, tmp_path: Path
+    etcd1: Any, tmp_path: Path, preset: str
 ) -> None:
     # Kleppmann's argument on real processes: an enactor stopped with SIGSTOP for longer than
     # its etcd lease comes back and writes a stale plan under `lease`; under `fenced` the
-    # store refuses exactly those writes.
+    # store refuses exactly those writes. The two runs are independent (one per preset, in
+    # its own namespace), so xdist can run them side by side.
     # A stale write needs a pause to land between an enactor's read under the lease and its
     # flip: with the scenario's 5 ms calls that window is a few percent of an enactor's time,
     # and 16 pauses in a run sometimes hit none of it. Calls of 20 ms and 20 pauses a minute
@@ -68,18 +74,22 @@ def test_pauses_longer_than_the_lease_break_lease_but_not_fencing(
             crashes=dataclasses.replace(scenario.faults.crashes, rate_per_min=0.0),
         ),
     )
-    lease = cluster_run(scenario, lookup("lease"), f"{etcd1.url}/fence", workdir=tmp_path / "l")
-    fenced = cluster_run(scenario, lookup("fenced"), f"{etcd1.url}/fence", workdir=tmp_path / "f")
-    assert lease.signals["stop"] > 0 and fenced.signals["stop"] > 0
-    ml, mf = lease.result.metrics, fenced.result.metrics
-    assert ml["faults"]["pauses"] == lease.signals["stop"]
-    assert ml["stale_flips"] > 0, "no paused lease holder came back to write"
-    assert ml["stale_flips"] == ml["stale_flips_observed"]
-    assert mf["stale_flips"] == 0 and mf["empty_answers"] == 0
-    assert mf["store"]["fenced_rejections"] > 0
-    assert mf["final_converged"]
+    run = cluster_run(
+        scenario, lookup(preset), f"{etcd1.url}/fence-{preset}", workdir=tmp_path / preset
+    )
+    assert run.signals["stop"] > 0
+    m = run.result.metrics
+    if preset == "lease":
+        assert m["faults"]["pauses"] == run.signals["stop"]
+        assert m["stale_flips"] > 0, "no paused lease holder came back to write"
+        assert m["stale_flips"] == m["stale_flips_observed"]
+    else:
+        assert m["stale_flips"] == 0 and m["empty_answers"] == 0
+        assert m["store"]["fenced_rejections"] > 0
+        assert m["final_converged"]
 
 
+@pytest.mark.slow
 def test_a_member_killed_mid_run_loses_nothing_acknowledged(etcd3: Any, tmp_path: Path) -> None:
     # A 3-member cluster; one member is SIGKILLed in the middle of a `cas` run and restarted:
     # the run completes, with zero violations, and every flip an enactor saw acknowledged is
@@ -124,6 +134,7 @@ def test_role_commands_refuse_bad_input(command: str, capsys: Any) -> None:
     assert "clock = 'real'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_member_cut_off_the_network_mid_run_loses_nothing(
     etcd3_netns: Any, tmp_path: Path
 ) -> None:

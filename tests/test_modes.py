@@ -24,7 +24,7 @@ def test_stale_write_race(store_cls: Any, mode: str) -> None:
         assert row["delayed_applied"] == row["stale_flips"] == 0
         assert row["serving_newest"] == 300
         refused = (
-            row["delayed_rejected_fenced"] if mode == "fenced" else row["delayed_rejected_stale"]
+            row["delayed_rejected_fenced"] if mode == "fenced" else row["delayed_rejected_outdated"]
         )
         assert refused == 300
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import tomllib
 import types
 import typing
@@ -23,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from dnsrace.app.cli import main as cli_main
 from dnsrace.sim.scenario import Scenario
 
@@ -141,8 +141,8 @@ def string(text: str) -> str:
 
 
 @settings(
-    # 300 in make test (a few seconds); DNSRACE_SCENARIO_EXAMPLES for a longer search.
-    max_examples=int(os.environ.get("DNSRACE_SCENARIO_EXAMPLES", "300")),
+    # 300 under the ci profile (make test); --hypothesis-profile=deep for a longer search.
+    max_examples=examples(300),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

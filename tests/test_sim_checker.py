@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from dnsrace._types import FlipCounts
 from dnsrace.backends import Backend, backend
 from dnsrace.errors import DanglingAlias
@@ -43,7 +44,7 @@ def test_percentile_nearest_rank() -> None:
 
 
 def test_flip_counts_have_a_dangling_field() -> None:
-    assert FlipCounts._fields == ("applied", "stale", "fenced", "missing", "dangling")
+    assert FlipCounts._fields == ("applied", "outdated", "fenced", "missing", "dangling")
     assert FlipCounts(1, 2, 3, 4).dangling == 0
     assert FlipCounts(1, 2, 3, 4, 5) == (1, 2, 3, 4, 5)
 
@@ -279,7 +280,7 @@ OPS = st.lists(
 
 
 @pytest.mark.parametrize("store_name", _backends())
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(ops=OPS)
 def test_checker_matches_brute_force(store_name: str, ops: list[tuple[str, int, float]]) -> None:
     """After any sequence of writes, the checker's bookkeeping equals a full scan."""

@@ -1,8 +1,8 @@
 """The incident replay's behaviours, each on several seeds, from the running mechanism.
 
 The default incident scenario is used as is, at 1,000 endpoints (its timing is expressed per
-pass over the fleet, so the same scenario plays the same way at 100,000; the README gives
-those runs). Only the lease tests change the pause distribution. Runs use the Rust store when
+pass over the fleet, so the same scenario plays the same way at 100,000, the size of
+make run). Only the lease tests change the pause distribution. Runs use the Rust store when
 it is built; the pure-Python reference gives identical results (checked below).
 """
 
@@ -24,7 +24,8 @@ from dnsrace.sim.scenario import (
     incident_scenario,
 )
 
-SEEDS = (1, 2, 3)
+# Seed 1 of every verdict runs in make check; seeds 2 and 3 in make test only (same test ids).
+SEEDS = (1, pytest.param(2, marks=pytest.mark.slow), pytest.param(3, marks=pytest.mark.slow))
 ENDPOINTS = 1000
 
 
@@ -223,7 +224,9 @@ def test_handling_the_dangling_answer_repairs_without_the_operator() -> None:
     # The same race still deletes live trees, but the enactors flip the endpoints back
     # without a rollback instead of leaving them stuck for the operator.
     assert m["stale_flips"] > 0 and m["deleted_trees"] > 0
-    assert m["empty_endpoint_seconds"] < stuck["empty_endpoint_seconds"] / 10
+    # Seed 1: 52,739 against 318,244 endpoint-seconds (6x less). Before enactors started
+    # from the applied plan, a restarted enactor re-applied the live plan and repaired more.
+    assert m["empty_endpoint_seconds"] < stuck["empty_endpoint_seconds"] / 5
     assert m["alarms"] < stuck["alarms"] or m["alarms"] == 0
 
 
@@ -253,7 +256,7 @@ def _document(seed: int, store: str, endpoints: int = 200) -> bytes:
     return dumps(build_document(scenario, results))
 
 
-@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("seed", [4, pytest.param(5, marks=pytest.mark.slow)])
 def test_same_seed_gives_byte_identical_json(seed: int) -> None:
     first = _document(seed, STORE)
     assert first == _document(seed, STORE)

@@ -20,8 +20,10 @@ from dnsrace.sim.schedule import (
     SCHEDULES,
     FifoSchedule,
     PctSchedule,
+    PosSchedule,
     RandomSchedule,
     Schedule,
+    conflicts,
     make_schedule,
 )
 
@@ -69,8 +71,9 @@ TASKS = [_Task(n) for n in "ABCDE"]
 
 
 def test_make_schedule() -> None:
-    assert SCHEDULES == ("clock", "random", "pct")
+    assert SCHEDULES == ("clock", "random", "pct", "pos")
     assert make_schedule("clock", 1) is None
+    assert isinstance(make_schedule("pos", 1), PosSchedule)
     assert isinstance(make_schedule("random", 1), RandomSchedule)
     pct = make_schedule("pct", 1, depth=4, horizon=10)
     assert isinstance(pct, PctSchedule) and pct.depth == 4
@@ -187,6 +190,98 @@ def test_pct_later_change_points_go_lower() -> None:
             checked += 1
             assert picked[0] == picked[-1] != picked[switches[0] - 1]
     assert checked > 10
+
+
+# ------------------------------------------------------------------------------ POS
+
+
+def _fp(reads: str = "", writes: str = "") -> tuple[frozenset[object], frozenset[object]]:
+    return frozenset(reads), frozenset(writes)
+
+
+def test_footprints_conflict_when_one_writes_what_the_other_touches() -> None:
+    assert conflicts(_fp(writes="x"), _fp(reads="x"))
+    assert conflicts(_fp(reads="x"), _fp(writes="x"))
+    assert conflicts(_fp(writes="x"), _fp(writes="x"))
+    assert not conflicts(_fp(reads="x"), _fp(reads="x"))
+    assert not conflicts(_fp(writes="x"), _fp(reads="y", writes="z"))
+    assert conflicts(None, _fp()) and conflicts(_fp(), None)  # undeclared: assume the worst
+
+
+def _pos_run(seed: int, steps: int, footprints: dict[str, str] | None) -> list[str]:
+    """Run POS over TASKS: each picked task's handle is consumed and replaced by a new one
+    (its next step); the others wait with the same handle. ``footprints``: task -> the key
+    it writes (None: nothing declared)."""
+    pos = PosSchedule(seed)
+    if footprints is not None:
+        for t in TASKS:
+            pos.declare(t, _fp(writes=footprints[t.name]))
+    ready = deque(_Handle(t) for t in TASKS)
+    out = []
+    for _ in range(steps):
+        i = pos.pick(ready)
+        handle = ready[i]
+        del ready[i]
+        out.append(handle.owner.name)
+        ready.append(_Handle(handle.owner))
+    assert pos.steps == steps
+    return out
+
+
+def test_pos_is_reproducible_and_varies_with_the_seed() -> None:
+    keys = dict(zip("ABCDE", "xxyyz", strict=True))
+    picks = {seed: _pos_run(seed, 200, keys) for seed in range(1, 6)}
+    assert picks[1] == _pos_run(1, 200, keys)
+    assert len({tuple(p) for p in picks.values()}) == 5
+    for p in picks.values():
+        assert set(p) == set("ABCDE")
+
+
+def test_pos_redraws_exactly_the_events_that_race_with_the_one_that_ran() -> None:
+    a, b, c = TASKS[:3]
+    for seed in range(1, 30):
+        pos = PosSchedule(seed)
+        pos.declare(a, _fp(writes="x"))
+        pos.declare(b, _fp(reads="x"))  # races with a
+        pos.declare(c, _fp(reads="y"))  # does not
+        ha, hb, hc = _Handle(a), _Handle(b), _Handle(c)
+        ready: deque[Any] = deque([hb, ha, hc])
+        pos._events = {id(ha): (ha, 0.9), id(hb): (hb, 0.5), id(hc): (hc, 0.3)}
+        assert ready[pos.pick(ready)] is ha  # the highest priority runs
+        assert id(ha) not in pos._events  # a's next step will be a new event
+        assert pos._events[id(hc)][1] == 0.3  # kept
+        assert pos._events[id(hb)][1] != 0.5  # drawn anew
+
+
+def test_pos_without_races_keeps_a_waiting_task_waiting() -> None:
+    # All five tasks write disjoint keys: a task that lost keeps its priority, so the runner
+    # of each step is a fresh draw against the kept ones and the lowest waits long. When all
+    # race (nothing declared), every step is a fresh draw for everyone: uniform.
+    def longest_wait(picked: list[str]) -> int:
+        last = dict.fromkeys("ABCDE", -1)
+        worst = 0
+        for k, name in enumerate(picked):
+            worst = max(worst, k - last[name] - 1)
+            last[name] = k
+        return worst
+
+    disjoint = dict(zip("ABCDE", "vwxyz", strict=True))
+    kept = sorted(longest_wait(_pos_run(seed, 300, disjoint)) for seed in range(1, 21))
+    redrawn = sorted(longest_wait(_pos_run(seed, 300, None)) for seed in range(1, 21))
+    assert kept[10] > 2 * redrawn[10], (kept, redrawn)
+
+
+def test_the_enactors_declare_their_footprints() -> None:
+    declared: set[object] = set()
+
+    class Recording(PosSchedule):
+        def declare(self, owner: object, footprint: Any) -> None:
+            declared.update(*footprint)
+            super().declare(owner, footprint)
+
+    s = load_scenario(SPIN)
+    run_with_schedule(s.with_seed(7), lookup("aws2025"), Recording(7))
+    assert {("alias", 0), ("lease", 0), "board", "trees"} <= declared
 
 
 # ------------------------------------------------------------------------------ the loop
@@ -395,7 +490,7 @@ def test_a_schedule_needs_the_virtual_clock() -> None:
 def test_scheduled_runs_replay_exactly() -> None:
     s = load_scenario(SPIN)
     d = lookup("aws2025")
-    for schedule in ("random", "pct"):
+    for schedule in ("random", "pct", "pos"):
         a = run_discipline(s.with_seed(5), d, schedule=schedule)
         b = run_discipline(s.with_seed(5), d, schedule=schedule)
         assert a.metrics == b.metrics and a.steps == b.steps > 0

@@ -47,7 +47,7 @@ STATS_KEYS = {
     "records_live",
     "flips_applied",
     "stale_flips",
-    "stale_rejections",
+    "outdated_rejections",
     "fenced_rejections",
     "missing_rejections",
     "dangling_rejections",
@@ -887,7 +887,7 @@ def test_flip_if_newer(store_cls: Any) -> None:
     assert (st.alias, st.rollback, st.version) == (3, 2, 2)
     stats = store.stats()
     assert stats["flips_applied"] == 2
-    assert stats["stale_rejections"] == 3
+    assert stats["outdated_rejections"] == 3
     assert stats["stale_flips"] == 0
 
 
@@ -902,7 +902,7 @@ def test_flip_lww_counts_stale_flips(store_cls: Any) -> None:
     stats = store.stats()
     assert stats["flips_applied"] == 4
     assert stats["stale_flips"] == 1
-    assert stats["stale_rejections"] == 0
+    assert stats["outdated_rejections"] == 0
 
 
 def test_flip_exact(store_cls: Any) -> None:
@@ -917,7 +917,7 @@ def test_flip_exact(store_cls: Any) -> None:
     stats = store.stats()
     assert stats["flips_applied"] == 3
     assert stats["stale_flips"] == 1
-    assert stats["stale_rejections"] == 2
+    assert stats["outdated_rejections"] == 2
     assert store.flip(1, 1, "exact", expected_version=MAX) is False
 
 
@@ -935,15 +935,15 @@ def test_flip_fence(store_cls: Any) -> None:
     stats = store.stats()
     assert stats["fenced_rejections"] == 2
     assert stats["flips_applied"] == 4
-    assert stats["stale_rejections"] == 0
+    assert stats["outdated_rejections"] == 0
     # A fence accepted by the fence check but refused by the mode does not raise the token.
     assert store.flip(0, 1, "if_newer", fence=20) is False
     assert store.state(0).highest_fence == 9
-    assert store.stats()["stale_rejections"] == 1
+    assert store.stats()["outdated_rejections"] == 1
     # The fence check comes before the mode check.
     assert store.flip(0, 1, "if_newer", fence=2) is False
     assert store.stats()["fenced_rejections"] == 3
-    assert store.stats()["stale_rejections"] == 1
+    assert store.stats()["outdated_rejections"] == 1
     assert store.flip(1, 1, fence=MAX) is True
     assert store.state(1).highest_fence == MAX
     assert store.flip(1, 2, fence=MAX) is True
@@ -1064,7 +1064,7 @@ def test_flip_many_all(store_cls: Any) -> None:
     stats = store.stats()
     assert stats["stale_flips"] == 3
     assert stats["flips_applied"] == 9
-    assert stats["stale_rejections"] == 3
+    assert stats["outdated_rejections"] == 3
 
 
 def test_flip_many_list_with_duplicates(store_cls: Any) -> None:
@@ -1198,7 +1198,8 @@ def test_flip_many_validates_everything_first(store_cls: Any) -> None:
         (InvalidName, {"endpoints": [0, "-bad"]}),
         (InvalidArgument, {"endpoints": [0, None]}),
         (InvalidArgument, {"endpoints": "a.example"}),
-        (InvalidToken, {"endpoints": [0, 1], "fence": [1, 0]}),
+        # (A 0 in a fence list is a refused lease's sentinel: fenced, not an error.)
+        (InvalidToken, {"endpoints": [0, 1], "fence": [1, -1]}),
         (InvalidToken, {"endpoints": None, "fence": 0}),
         (InvalidToken, {"endpoints": None, "fence": [1, 1, True]}),
         (InvalidArgument, {"endpoints": [0, 1], "fence": [1, 1, 1]}),
@@ -1411,7 +1412,7 @@ def test_stats_scenario(store_cls: Any) -> None:
         "records_live": 2,
         "flips_applied": 3,
         "stale_flips": 1,
-        "stale_rejections": 0,
+        "outdated_rejections": 0,
         "fenced_rejections": 0,
         "missing_rejections": 0,
         "dangling_rejections": 1,

@@ -66,7 +66,7 @@ def test_concurrent_cas_never_lowers_the_alias(store_cls: Any) -> None:
     stats = store.stats()
     calls = sum(len(r) for r in results)
     assert stats["flips_applied"] == sum(sum(r) for r in results)
-    assert stats["flips_applied"] + stats["stale_rejections"] == calls
+    assert stats["flips_applied"] + stats["outdated_rejections"] == calls
     assert stats["stale_flips"] == 0
     assert sum(store.state(i).version for i in range(4)) == stats["flips_applied"]
 
@@ -101,7 +101,7 @@ def test_concurrent_flip_many_and_reads(store_cls: Any) -> None:
     stats = store.stats()
     assert stats["stale_flips"] == 0
     assert stats["missing_rejections"] == 0
-    assert stats["flips_applied"] + stats["stale_rejections"] + stats["fenced_rejections"] == (
+    assert stats["flips_applied"] + stats["outdated_rejections"] + stats["fenced_rejections"] == (
         4 * gens * 64
     )
 

@@ -1,7 +1,7 @@
 """``REPORT.md`` from one results document (``suite.json``): the machine, the date and the
 commit, the targets, then one section per sweep, and the figures. The summary sits between
 ``SUMMARY_BEGIN`` and ``SUMMARY_END``; ``python -m bench.suite.readme`` copies it into the
-README."""
+docs site's benchmark guide (``make bench-summary``)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dnsrace._types import NONE, DeleteResult, EndpointState, FlipCounts, FlipResult, Outcome
+from dnsrace._types import (
+    NONE,
+    DeleteResult,
+    EndpointState,
+    FlipCounts,
+    FlipResult,
+    Outcome,
+    StoreStats,
+)
 from dnsrace.errors import (
     DanglingAlias,
     DnsraceError,
@@ -22,7 +30,9 @@ from dnsrace.errors import (
     LeaseError,
     LeaseHeld,
     LeaseLost,
+    OutOfMemory,
     SnapshotError,
+    TooLarge,
     UnknownEndpoint,
     UnknownPlan,
 )
@@ -50,10 +60,13 @@ __all__ = [
     "LeaseError",
     "LeaseHeld",
     "LeaseLost",
+    "OutOfMemory",
     "Outcome",
     "Plan",
     "RecordStore",
     "SnapshotError",
+    "StoreStats",
+    "TooLarge",
     "UnknownEndpoint",
     "UnknownPlan",
 ]

@@ -11,7 +11,8 @@ Conventions shared by every method (and by ``dnsrace.reference.PyRecordStore``):
 * Times (``now``) are finite floats in seconds on the caller's clock (virtual or real); a ``ttl``
   is a finite float > 0. Ints are accepted where floats are expected.
 * Batch calls validate every element before changing anything; an invalid element raises and the
-  store is unchanged. Outcomes of valid elements (stale, fenced, missing) are reported, not raised.
+  store is unchanged. Outcomes of valid elements (outdated, fenced, missing) are reported, not
+  raised.
 * Batch calls release the interpreter (``Python.detach``) while the Rust core works, so other
   Python threads run meanwhile. Every single-endpoint operation is atomic; a batch is atomic per
   endpoint (another thread may observe a batch half-way, never an endpoint half-way).
@@ -29,6 +30,13 @@ Conventions shared by every method (and by ``dnsrace.reference.PyRecordStore``):
   generations and versions, ``"I"``: uint32 ids, ``"B"``: uint8 outcome codes) or numpy arrays
   of the same dtypes; numpy is imported only when asked (``pip install 'dnsrace[numpy]'``).
   Sentinel: generation 0 means none (generations start at 1).
+* Bounds (docs/reference/bounds.md): every sequence argument holds at most ``MAX_BATCH``
+  (2**26) items, checked from its length before anything is allocated (``TooLarge``); an
+  allocation that still fails raises ``OutOfMemory``. Sets and mappings are refused where the
+  order matters (everything but ``delete_plans``' generations and a plan's target sets); an
+  exception raised by the caller's own iterable or ``__index__`` propagates unchanged.
+* Integers: anything with ``__index__`` (numpy integer scalars) is accepted wherever an int
+  is; bools (numpy's too) never are.
 """
 
 import os
@@ -49,10 +57,21 @@ from dnsrace._types import (
     Mode,
     NumpyResult,
     Output,
+    StoreStats,
     Target,
 )
+from dnsrace.history._result import CheckResult
 
-__all__ = ["Plan", "RecordStore", "check_history", "parse_history"]
+__all__ = [
+    "CHECK_DEFAULT_MAX_STATES",
+    "CHECK_DEFAULT_TIMEOUT_S",
+    "CHECK_MAX_MAX_STATES",
+    "CHECK_MAX_TIMEOUT_S",
+    "Plan",
+    "RecordStore",
+    "check_history",
+    "parse_history",
+]
 
 @final
 class Plan:
@@ -88,7 +107,9 @@ class Plan:
         """
 
     @property
-    def generation(self) -> int: ...
+    def generation(self) -> int:
+        """The plan's generation (1..2**63-1)."""
+
     @property
     def records(self) -> int:
         """Total leaves over all endpoints (a shared set counts once per endpoint using it)."""
@@ -127,10 +148,13 @@ class RecordStore:
         """The ``history`` the store was made with (0: none)."""
 
     def set_history_context(self, client: int | None = None, time_ns: int | None = None) -> None:
-        """Record the calling thread's next operations as ``client`` (``None``: one id per
-        thread, in order of first use) and, with ``time_ns``, stamp operations on this virtual
-        clock from now on (each stamp at least 1 ns after the last one: ties are ordered).
-        ``InvalidArgument`` if the store records no history or a value is out of range."""
+        """Record the next operations of the calling thread, or asyncio task, as ``client``
+        (a context variable: it holds in that task and in the threads it starts with
+        ``asyncio.to_thread``; ``None``: automatic, one id per task or thread in order of first
+        use, never one a told client uses) and, with ``time_ns``, stamp operations on this
+        virtual clock from now on (each stamp at least 1 ns after the last one: ties are
+        ordered). ``InvalidArgument`` if the store records no history or a value is out of
+        range."""
 
     def history_bytes(self, format: Literal["jsonl", "jepsen"] = "jsonl") -> bytes:
         """The recorded history, ordered by call time, as ``jsonl`` or ``jepsen`` (EDN) text."""
@@ -146,12 +170,35 @@ class RecordStore:
         """Record only the operations on ``endpoints`` from now on (``None``: all). Each
         endpoint's history is complete on its own, so a sample is still a checkable history."""
 
-    def check_history(self, *, timeout: float | None = None, linearizations: bool = False) -> str:
+    @overload
+    def check_history(
+        self,
+        *,
+        timeout: float | None = None,
+        linearizations: bool = False,
+        max_states: int | None = None,
+        as_dict: Literal[True],
+    ) -> CheckResult: ...
+    @overload
+    def check_history(
+        self,
+        *,
+        timeout: float | None = None,
+        linearizations: bool = False,
+        max_states: int | None = None,
+        as_dict: Literal[False] | None = None,
+    ) -> str:
         """Check the recorded history in place (as ``dnsrace.history.check`` checks its file,
-        without writing it); the result as a JSON document."""
+        without writing it), within the same bounds (``timeout`` seconds, ``max_states``
+        states kept; ``None``: the defaults). ``as_dict=True``: the result dict that
+        ``dnsrace.history.check`` returns; ``as_dict=False``: its JSON text. Without
+        ``as_dict`` the JSON text and a ``DeprecationWarning`` (the dict becomes the default
+        in the next release)."""
 
     def history_dropped(self) -> int:
-        """Operations the ring dropped (older than the last ``history_capacity``)."""
+        """Operations the ring dropped (older than the last ``history_capacity``): > 0 marks
+        the history truncated (its export starts with ``{"truncated": {"dropped": N}}`` and
+        checking it gives ``unknown``)."""
 
     def __len__(self) -> int:
         """Number of registered endpoints."""
@@ -168,6 +215,33 @@ class RecordStore:
 
     def endpoint_name(self, endpoint: Endpoint) -> str:
         """The canonical (lower-case, no trailing dot) name of an endpoint."""
+
+    def endpoint_names(self, endpoints: Endpoints | None = None) -> list[str]:
+        """The canonical names of many endpoints (``None``: all, in id order). Raises
+        ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``. O(n)."""
+
+    def __contains__(self, endpoint: object, /) -> bool:
+        """Whether ``endpoint`` (a name or an id) is registered; anything else is not (no
+        error)."""
+
+    def snapshot_bytes(self) -> bytes:
+        """The whole store in the snapshot format (as ``snapshot`` writes it), as bytes."""
+
+    @classmethod
+    def restore_bytes(cls, data: bytes) -> Self:
+        """A new store from snapshot bytes (``snapshot_bytes`` of either store).
+        ``SnapshotError`` if they are not a valid snapshot; ``InvalidArgument`` for non-bytes.
+        """
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        """Pickled as its snapshot bytes: a store can be sent to a process pool. The history
+        (if any) is not part of it."""
+
+    def __copy__(self) -> Self:
+        """An independent copy through the snapshot format (no history)."""
+
+    def __deepcopy__(self, memo: object) -> Self:
+        """As ``__copy__``: the store shares nothing with its copy."""
 
     def put_plan(self, plan: Plan) -> None:
         """Store a plan's trees. Every endpoint must be registered (``UnknownEndpoint``).
@@ -208,7 +282,9 @@ class RecordStore:
         ``fence``: refused if lower than the highest fencing token seen for the endpoint; an
         accepted fence raises that highest token. Returns True if applied, False if refused by
         the fence or the mode's condition. Raises ``UnknownPlan`` if the tree does not exist.
-        An applied flip that lowers the alias is counted in ``stats()["stale_flips"]``.
+        An applied flip that lowers the alias (a *stale flip*) is counted in
+        ``stats()["stale_flips"]``; a flip refused by the mode's condition is *outdated*
+        (``stats()["outdated_rejections"]``, ``FlipCounts.outdated``, ``Outcome.OUTDATED``).
         Checks run in the order: tree missing, fence, mode condition, dangling active tree.
         The flip records the rollback from the active tree; if the alias points at a tree that
         was deleted, it raises ``DanglingAlias`` and changes nothing (the 2025 stuck endpoint).
@@ -230,16 +306,34 @@ class RecordStore:
     ) -> FlipCounts:
         """``flip`` for many endpoints in one call (``None``: every endpoint, in id order).
 
-        ``expected_versions`` (mode ``"exact"`` only, required there) and a sequence ``fence``
-        align with ``endpoints`` (with ``None``, with the ids); an int ``fence`` applies to all.
-        Missing trees are counted in ``FlipCounts.missing`` and dangling aliases in
-        ``FlipCounts.dangling`` instead of raising. Repeated endpoints are flipped in list
-        order.
+        Args:
+            endpoints: names and/or ids (``Endpoints``: list, tuple, range or int buffer), or
+                ``None`` for every endpoint. Repeated endpoints are flipped in list order.
+            generation: the plan generation to point the aliases at (1..2**63-1).
+            mode: ``"lww"``, ``"if_newer"`` (generation CAS) or ``"exact"`` (version CAS).
+            expected_versions: mode ``"exact"`` only (required there): one version per
+                endpoint, aligned with ``endpoints`` (with ``None``, with the ids).
+            fence: one fencing token for all, or one per endpoint; a flip whose token is
+                lower than the endpoint's highest is refused (``fenced``), and so is an
+                entry of ``None`` or 0 (a lease ``acquire_leases`` refused).
+            rollback: record the old alias as the rollback (``False``: the repair flip).
+            outcomes: ``False`` for counts only; ``True``/``"array"``/``"numpy"`` for a
+                ``FlipResult`` with per-position outcome codes (``dnsrace.Outcome``, uint8)
+                and the alias before the attempt (uint64, 0 = none), written in place.
 
-        ``outcomes=True`` (or ``"array"``, or ``"numpy"``) returns a ``FlipResult``: the
-        counts, plus per position the outcome code (``dnsrace.Outcome``, uint8) and the alias
-        before the attempt (uint64, 0 = none), written in place by the Rust core. With
-        ``endpoints=None`` the positions are the ids registered when the call started.
+        Returns:
+            ``FlipCounts`` (applied and why the others were not), or a ``FlipResult``.
+
+        Raises:
+            InvalidGeneration: bad ``generation``.
+            InvalidArgument: bad mode, flag, ``outcomes``, a non-int endpoint, misaligned
+                lengths, ``expected_versions`` with a mode other than ``"exact"``.
+            InvalidToken: a bad version or fence. UnknownEndpoint: an unknown name or id.
+            TooLarge: a sequence of more than ``MAX_BATCH`` items. OutOfMemory.
+            Every element is checked before anything changes: after an error the store is
+            unchanged. Missing trees and dangling aliases are counted, not raised.
+
+        Cost: O(n) for n endpoints, interpreter released; atomic per endpoint.
         """
 
     @overload
@@ -291,7 +385,12 @@ class RecordStore:
         self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
     ) -> list[int | None]:
         """Alias generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
-        nothing is counted."""
+        nothing is counted.
+
+        ``endpoints``: names and/or ids, ``None`` for all in id order. ``output``: ``"list"``,
+        ``"array"`` (``array.array("Q")``) or ``"numpy"`` (uint64). Raises
+        ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``, ``OutOfMemory``. O(n),
+        interpreter released."""
 
     @overload
     def aliases(
@@ -351,12 +450,68 @@ class RecordStore:
         a non-empty string of at most 128 characters (``InvalidArgument``).
         """
 
+    @overload
     def acquire_leases(
-        self, endpoints: Endpoints, holder: str, ttl: float, now: float
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        ttl: float,
+        now: float,
+        *,
+        output: Literal["list"] = "list",
     ) -> list[int | None]:
-        """``acquire_lease`` for many endpoints: the token, or ``None`` where another holder's
-        live lease refused it (counted as a conflict, not raised)."""
+        """``acquire_lease`` for many endpoints: per position the token, or the *refused*
+        sentinel where another holder's live lease refused it (counted as a conflict, not
+        raised) or the endpoint's tokens are exhausted.
 
+        ``output``: ``"list"`` (``None`` is refused), ``"array"`` (``array.array("Q")``) or
+        ``"numpy"`` (uint64), where 0 is refused (tokens start at 1). Give the result as it
+        is to ``renew_leases``, ``release_leases`` or as ``flip_many``'s ``fence``: a refused
+        entry is not renewed, not released, and its flip is refused as fenced.
+
+        Raises ``InvalidArgument`` (holder, ttl, now, output, a non-int endpoint),
+        ``UnknownEndpoint``, ``TooLarge``, ``OutOfMemory``; then nothing was granted.
+        O(n), interpreter released."""
+
+    @overload
+    def acquire_leases(
+        self, endpoints: Endpoints, holder: str, ttl: float, now: float, *, output: Output
+    ) -> Any: ...
+    @overload
+    def renew_leases(
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        tokens: Ints | Sequence[int | None],
+        ttl: float,
+        now: float,
+        *,
+        output: Literal["list"] = "list",
+    ) -> list[int | None]:
+        """``renew_lease`` for many endpoints: extend each live lease held by ``holder`` with
+        its token to ``now + ttl``.
+
+        Returns per position the token where renewed and the refused sentinel (``None``; 0 in
+        arrays) where not: a lost lease (another holder, another token, expired) or a refused
+        entry given back. Nothing is raised for a lost lease, so the result feeds the next
+        ``renew_leases``, ``release_leases`` or fenced ``flip_many`` directly. ``tokens``
+        align with ``endpoints`` (``InvalidArgument`` otherwise); ``output`` as for
+        ``acquire_leases``.
+
+        Raises ``InvalidArgument``, ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``,
+        ``OutOfMemory``; then nothing was renewed. O(n), interpreter released."""
+
+    @overload
+    def renew_leases(
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        tokens: Ints | Sequence[int | None],
+        ttl: float,
+        now: float,
+        *,
+        output: Output,
+    ) -> Any: ...
     def renew_lease(
         self, endpoint: Endpoint, holder: str, token: int, ttl: float, now: float
     ) -> float:
@@ -367,9 +522,16 @@ class RecordStore:
         """Give the lease up. Raises ``LeaseLost`` unless ``holder`` and ``token`` match the
         current lease (an expired but untaken lease may still be released)."""
 
-    def release_leases(self, endpoints: Endpoints, holder: str, tokens: Ints) -> int:
+    def release_leases(
+        self, endpoints: Endpoints, holder: str, tokens: Ints | Sequence[int | None]
+    ) -> int:
         """``release_lease`` for many endpoints; returns how many were released. Leases no longer
-        held (token or holder mismatch) are skipped, not raised."""
+        held (token or holder mismatch) and refused entries (``None`` or 0, as
+        ``acquire_leases`` returns them) are skipped, not raised.
+
+        ``tokens`` align with ``endpoints`` (``InvalidArgument`` otherwise). Raises
+        ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``; then nothing was released.
+        O(n), interpreter released."""
 
     @overload
     def live_leases(
@@ -387,9 +549,11 @@ class RecordStore:
     def live_leases(
         self, now: float, endpoints: Endpoints | None = None, *, output: Output
     ) -> Any: ...
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> StoreStats:
         """Counters and gauges (see README, "Store counters"). Gauges (dangling_*) are computed
-        from a consistent snapshot."""
+        from a consistent snapshot. ``stale_flips``: applied flips that lowered an alias;
+        ``outdated_rejections``: flips refused by the mode's condition (its old key
+        ``stale_rejections`` still reads, with a ``DeprecationWarning``, for one release)."""
 
     def memory(self) -> dict[str, int]:
         """Estimated heap bytes by part: ``endpoints``, ``names``, ``plans``, ``target_sets``,
@@ -408,8 +572,9 @@ class RecordStore:
         """
 
     @classmethod
-    def restore(cls, path: str | os.PathLike[str]) -> Self:
-        """A new store from a file written by ``snapshot`` (by this class or the reference).
+    def restore(cls, path: str | os.PathLike[str], *, history: int = 0) -> Self:
+        """A new store from a file written by ``snapshot`` (by this class or the reference),
+        recording its last ``history`` operations from then on (0: none; as ``RecordStore``).
 
         ``SnapshotError`` if the file is missing, unreadable, truncated, corrupted, of another
         format version or not a snapshot; no store is created.
@@ -424,9 +589,21 @@ def check_history(
     data: bytes,
     *,
     timeout: float | None = None,
+    max_states: int | None = None,
     linearizations: bool = False,
     memoize: bool = True,
     threads: int = 0,
-) -> str:
-    """Check a ``jsonl`` history (README, "Histories"); return the result as a JSON document.
-    The interpreter is released meanwhile. ``memoize=False`` is for tests only."""
+) -> CheckResult:
+    """Check a ``jsonl`` history (docs/guide/histories.md); return the result document.
+    The interpreter is released meanwhile. ``timeout`` (seconds) and ``max_states`` (states
+    kept in the search's memo) bound the work (``None``: the defaults below); past either the
+    verdict is ``unknown``. ``memoize=False`` is for tests only."""
+
+CHECK_DEFAULT_TIMEOUT_S: float
+"""The checker's default time bound in seconds."""
+CHECK_MAX_TIMEOUT_S: float
+"""The largest time bound a caller may give (one day)."""
+CHECK_DEFAULT_MAX_STATES: int
+"""The checker's default memory bound: states kept in the search's memo."""
+CHECK_MAX_MAX_STATES: int
+"""The largest memory bound a caller may give."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from array import array
 from collections.abc import Sequence
-from enum import IntEnum
+from enum import EnumMeta, IntEnum
 from typing import Any, Generic, Literal, NamedTuple, TypeAlias, TypeVar
 
 Endpoint: TypeAlias = int | str
@@ -27,7 +28,7 @@ Endpoints: TypeAlias = "Sequence[Endpoint] | Ints"
 STORE_COUNTERS: tuple[str, ...] = (
     "flips_applied",
     "stale_flips",
-    "stale_rejections",
+    "outdated_rejections",
     "fenced_rejections",
     "missing_rejections",
     "dangling_rejections",
@@ -36,7 +37,43 @@ STORE_COUNTERS: tuple[str, ...] = (
     "leases_granted",
 )
 """The counters of ``stats()`` that every store keeps (the rest of ``stats()`` are gauges), in
-the order a snapshot stores them."""
+the order a snapshot stores them.
+
+Words: a *stale flip* (``stale_flips``) is an applied flip that lowered the alias (the 2025
+failure); an *outdated* flip (``outdated_rejections``, ``FlipCounts.outdated``,
+``Outcome.OUTDATED``) is one the store refused because its condition no longer held
+(``if_newer``: generation not greater than the alias; ``exact``: version changed)."""
+
+_RENAMED: dict[str, str] = {"stale_rejections": "outdated_rejections"}
+"""Old names of ``stats()`` keys, kept for one release (DeprecationWarning)."""
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old!r} is deprecated (it read as the opposite of a stale flip): use {new!r}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+class StoreStats(dict[str, int]):
+    """What ``stats()`` returns: a plain ``dict`` of counters and gauges, where the old key
+    ``"stale_rejections"`` still reads ``"outdated_rejections"`` for one release, with a
+    ``DeprecationWarning``."""
+
+    def __missing__(self, key: str) -> int:
+        new = _RENAMED.get(key)
+        if new is None or new not in self:
+            raise KeyError(key)
+        _deprecated(key, new)
+        return self[new]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``dict.get``, with the deprecated key names of ``__missing__``."""
+        if key not in self and key in _RENAMED:
+            return self[key]
+        return super().get(key, default)
+
 
 NONE: int = 0
 """Sentinel of generation arrays (``aliases(output="array")``, ``FlipResult.previous``):
@@ -45,15 +82,26 @@ no alias. Generations start at 1."""
 _A = TypeVar("_A")
 
 
-class Outcome(IntEnum):
+class _OutcomeMeta(EnumMeta):
+    # Only reached for names that are not members: the deprecated ones.
+    def __getattr__(cls, name: str) -> Any:
+        if name == "STALE":
+            _deprecated("Outcome.STALE", "Outcome.OUTDATED")
+            return cls.OUTDATED
+        raise AttributeError(name)
+
+
+class Outcome(IntEnum, metaclass=_OutcomeMeta):
     """Per-endpoint outcome codes of ``flip_many(..., outcomes=True)`` (uint8 items).
 
     The values follow the fields of ``FlipCounts``, so counting the codes gives the counts
-    (``numpy.bincount(result.outcomes, minlength=5)``).
+    (``numpy.bincount(result.outcomes, minlength=5)``). ``OUTDATED`` (1) is a flip refused by
+    its mode's condition; ``Outcome.STALE``, its old name, works for one release with a
+    ``DeprecationWarning``.
     """
 
     APPLIED = 0
-    STALE = 1
+    OUTDATED = 1
     FENCED = 2
     MISSING = 3
     DANGLING = 4
@@ -62,19 +110,27 @@ class Outcome(IntEnum):
 class FlipCounts(NamedTuple):
     """Outcome of a batch flip: how many endpoints were flipped and why the others were not.
 
-    ``stale`` counts flips refused by the mode's condition (``if_newer``: generation not
+    ``outdated`` counts flips refused by the mode's condition (``if_newer``: generation not
     greater than the alias; ``exact``: version mismatch); ``fenced`` those refused because
     the fencing token was lower than the highest seen; ``missing`` those whose tree for the
     generation does not exist; ``dangling`` those that would have recorded the rollback from
     an active tree that was deleted (refused, nothing changed). Checks run in the order
-    missing, fenced, stale, dangling.
+    missing, fenced, outdated, dangling. (An applied flip that lowers the alias, a *stale
+    flip*, is counted in ``stats()["stale_flips"]``.) ``stale``, the old name of
+    ``outdated``, works for one release with a ``DeprecationWarning``.
     """
 
     applied: int
-    stale: int
+    outdated: int
     fenced: int
     missing: int
     dangling: int = 0
+
+    @property
+    def stale(self) -> int:
+        """Deprecated name of ``outdated``."""
+        _deprecated("FlipCounts.stale", "FlipCounts.outdated")
+        return self.outdated
 
 
 class FlipResult(NamedTuple, Generic[_A]):

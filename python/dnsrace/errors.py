@@ -23,8 +23,10 @@ __all__ = [
     "LeaseError",
     "LeaseHeld",
     "LeaseLost",
+    "OutOfMemory",
     "SnapshotError",
     "StoreUnavailable",
+    "TooLarge",
     "UnknownEndpoint",
     "UnknownPlan",
 ]
@@ -56,6 +58,17 @@ class InvalidGeneration(InvalidArgument):
 
 class InvalidToken(InvalidArgument):
     """A fencing token (or expected version) is not an integer in its range."""
+
+
+class TooLarge(InvalidArgument):
+    """A sequence argument has more items than its documented maximum (``MAX_BATCH``,
+    2**26 items: docs/reference/bounds.md). Refused from its length alone, before anything is
+    allocated or iterated past the bound; the store is unchanged."""
+
+
+class OutOfMemory(DnsraceError, MemoryError):
+    """Memory for a call's working copy or result could not be allocated. Nothing was
+    changed; the store stays usable."""
 
 
 class InvalidHistory(InvalidArgument):

@@ -12,16 +12,19 @@ This module does not import ``dnsrace._core``; it works where the extension is n
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
+import operator
 import os
 import re
+import stat
 import sys
 import threading
 from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
-from pathlib import Path
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -29,6 +32,7 @@ from typing import (
     Literal,
     NoReturn,
     Self,
+    SupportsIndex,
     TypeVar,
     cast,
     final,
@@ -47,6 +51,7 @@ from dnsrace._types import (
     Ints,
     Mode,
     Output,
+    StoreStats,
     Target,
 )
 from dnsrace.atomicfile import OutputPathError, check_output_path, write_atomic
@@ -61,6 +66,7 @@ from dnsrace.errors import (
     LeaseHeld,
     LeaseLost,
     SnapshotError,
+    TooLarge,
     UnknownEndpoint,
     UnknownPlan,
 )
@@ -82,6 +88,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+MAX_BATCH: Final = 1 << 26
+"""Most items of one sequence argument (the Rust core's ``MAX_BATCH``; docs/reference/bounds.md)."""
 MAX_I63: Final = 2**63 - 1
 """Largest generation, fencing token, lease token and expected version."""
 _MAX_KEY: Final = 2**32
@@ -98,7 +106,7 @@ _MODES: Final[dict[str, int]] = {"lww": _LWW, "if_newer": _IF_NEWER, "exact": _E
 
 # Outcome codes, as ``dnsrace._types.Outcome``.
 _APPLIED: Final = 0
-_STALE: Final = 1
+_OUTDATED: Final = 1
 _FENCED: Final = 2
 _MISSING: Final = 3
 _DANGLING: Final = 4
@@ -158,11 +166,39 @@ def _address(address: object) -> tuple[int, str]:
         raise InvalidAddress(f"invalid address {address!r}: not an IPv4 or IPv6 address") from None
 
 
+def _as_int(value: object) -> int | None:
+    """An int argument as an int: an int, or anything with ``__index__`` (numpy integer
+    scalars); ``None`` for a bool (numpy's too) and for anything else. An ``__index__`` that
+    raises something other than ``TypeError`` propagates unchanged."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bool) or type(value).__name__ in ("bool", "bool_"):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if getattr(type(value), "__index__", None) is None:
+        return None
+    try:
+        return operator.index(cast(SupportsIndex, value))
+    except TypeError:
+        return None
+
+
+def _is_scalar_int(value: object) -> bool:
+    """Whether a scalar-or-sequence argument (``fence``) is one int: an int, or an object with
+    ``__index__`` and no ``__len__`` (a numpy integer scalar, not an array)."""
+    kind = type(value)
+    return isinstance(value, int) or (
+        getattr(kind, "__index__", None) is not None and not hasattr(kind, "__len__")
+    )
+
+
 def _weight(weight: object, address: str) -> int:
     if type(weight) is int and 0 <= weight <= 255:
         return weight
-    if isinstance(weight, int) and not isinstance(weight, bool) and 0 <= weight <= 255:
-        return int(weight)
+    value = _as_int(weight)
+    if value is not None and 0 <= value <= 255:
+        return value
     raise InvalidWeight(f"invalid weight {weight!r} for {address}: must be 0..255")
 
 
@@ -177,7 +213,7 @@ def _canonical_set(targets: object) -> Answer:
             f"invalid target set {targets!r}: must be an iterable of (address, weight) pairs"
         )
     keyed: list[tuple[int, Target]] = []
-    for target in targets:
+    for target in _sequence(targets, "target set", ordered=False):
         if not isinstance(target, (tuple, list)) or len(target) != 2:
             raise InvalidArgument(f"invalid target {target!r}: must be an (address, weight) pair")
         address, weight = target
@@ -198,12 +234,9 @@ def _canonical_set(targets: object) -> Answer:
 def _generation(generation: object) -> int:
     if type(generation) is int and 1 <= generation <= MAX_I63:
         return generation
-    if (
-        isinstance(generation, int)
-        and not isinstance(generation, bool)
-        and 1 <= generation <= MAX_I63
-    ):
-        return int(generation)
+    value = _as_int(generation)
+    if value is not None and 1 <= value <= MAX_I63:
+        return value
     raise InvalidGeneration(f"invalid generation {generation!r}: must be an int in 1..2**63-1")
 
 
@@ -216,14 +249,27 @@ def _flag(value: object, what: str) -> None:
 def _token(token: object, what: str = "token") -> int:
     if type(token) is int and 1 <= token <= MAX_I63:
         return token
-    if isinstance(token, int) and not isinstance(token, bool) and 1 <= token <= MAX_I63:
-        return int(token)
+    value = _as_int(token)
+    if value is not None and 1 <= value <= MAX_I63:
+        return value
     raise InvalidToken(f"invalid {what} {token!r}: must be an int in 1..2**63-1")
 
 
+def _batch_token(token: object, what: str) -> int:
+    """A token or fence of a batch lease call: 0 or ``None`` marks an entry whose lease
+    ``acquire_leases`` refused (fenced, not renewed, not released); else as ``_token``."""
+    if token is None:
+        return 0
+    value = _as_int(token)
+    if value == 0:
+        return 0
+    return _token(token, what)
+
+
 def _version(version: object) -> int:
-    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version <= MAX_I63:
-        return int(version)
+    value = _as_int(version)
+    if value is not None and 0 <= value <= MAX_I63:
+        return value
     raise InvalidToken(f"invalid expected version {version!r}: must be an int in 0..2**63-1")
 
 
@@ -262,6 +308,9 @@ def _holder(holder: object) -> str:
 
 
 def _float(value: object, what: str) -> float:
+    as_int = None if isinstance(value, float) else _as_int(value)
+    if as_int is not None:
+        value = as_int
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             result = float(value)
@@ -280,15 +329,51 @@ def _ttl(ttl: object) -> float:
     return result
 
 
-def _sequence(values: object, what: str) -> Sequence[object]:
-    """A list of the items of a non-str iterable argument."""
+def _check_batch_len(length: int, what: str) -> None:
+    if length > MAX_BATCH:
+        raise TooLarge(f"{what} has {length} items: at most {MAX_BATCH} are accepted in one call")
+
+
+def _bounded_list(values: Iterable[object], what: str) -> list[object]:
+    """The items of an iterable, at most ``MAX_BATCH`` (``TooLarge`` past it, without reading
+    further). An exception the iterable raises propagates unchanged."""
+    # A sized iterable (a numpy array, a dict view) is refused from its length, before any
+    # item is read: iterating 2**26 items first would cost gigabytes of item objects.
+    try:
+        length = len(values)  # type: ignore[arg-type]
+    except TypeError:
+        pass
+    except OverflowError:
+        raise TooLarge(f"{what} has more items than fit a machine word") from None
+    else:
+        _check_batch_len(length, what)
+    items = list(itertools.islice(values, MAX_BATCH + 1))
+    _check_batch_len(len(items), what)
+    return items
+
+
+def _sequence(values: object, what: str, *, ordered: bool = True) -> Sequence[object]:
+    """A list of the items of a non-str iterable argument, at most ``MAX_BATCH``. ``ordered``:
+    the items line up with something, so a set or mapping (arbitrary order) is refused."""
     if isinstance(values, str):
         raise InvalidArgument(f"{what} must be a sequence, not str")
     if isinstance(values, (list, tuple)):
+        _check_batch_len(len(values), what)
         return values
     if not isinstance(values, Iterable):
         raise InvalidArgument(f"{what} must be a sequence, not {type(values).__name__}")
-    return list(values)
+    if ordered and isinstance(values, (AbstractSet, Mapping)):
+        raise InvalidArgument(
+            f"invalid {what}: expected an ordered sequence (list, tuple, range, array), "
+            f"got {type(values).__name__}"
+        )
+    if isinstance(values, range):
+        try:
+            _check_batch_len(len(values), what)
+        except OverflowError:
+            raise TooLarge(f"range {values!r} has more items than fit a machine word") from None
+        return values
+    return _bounded_list(values, what)
 
 
 _INT_CODES: Final = frozenset("bBhHiIlLqQnN")
@@ -306,6 +391,9 @@ def _buffer_ints(values: object, error: type[Exception], what: str) -> list[int]
     except TypeError:
         return None
     with view:
+        if view.ndim == 1:
+            # From the length alone: a broadcast buffer may claim 10**12 items.
+            _check_batch_len(view.shape[0] if view.shape else 0, what)
         fmt = view.format
         prefix = fmt[0] if fmt[:1] in ("@", "=", "<", ">", "!") else ""
         code = fmt[len(prefix) :]
@@ -325,15 +413,21 @@ def _buffer_ints(values: object, error: type[Exception], what: str) -> list[int]
         return view.cast("B").cast(native).tolist()
 
 
-def _int_sequence(values: object, error: type[Exception], what: str) -> Sequence[object]:
+def _int_sequence(
+    values: object, error: type[Exception], what: str, *, ordered: bool = True
+) -> Sequence[object]:
     """A sequence-of-ints argument: a buffer's items as ints, or ``_sequence``."""
     items = _buffer_ints(values, error, what)
-    return _sequence(values, what) if items is None else items
+    return _sequence(values, what, ordered=ordered) if items is None else items
+
+
+_OUTPUTS: Final = ("list", "array", "numpy")
 
 
 def _output(output: object) -> Output:
-    if output == "list" or output == "array" or output == "numpy":
-        return output
+    # isinstance first: a numpy array compares element-wise (and a huge one allocates).
+    if isinstance(output, str) and output in _OUTPUTS:
+        return cast(Output, output)
     raise InvalidArgument(f"invalid output {output!r}: must be 'list', 'array' or 'numpy'")
 
 
@@ -341,8 +435,8 @@ def _outcomes(outcomes: object) -> Output | None:
     """The container of ``flip_many``'s outcome arrays, or None for counts only."""
     if isinstance(outcomes, bool):
         return "array" if outcomes else None
-    if outcomes == "array" or outcomes == "numpy":
-        return outcomes
+    if isinstance(outcomes, str) and outcomes in ("array", "numpy"):
+        return cast(Output, outcomes)
     raise InvalidArgument(f"invalid outcomes {outcomes!r}: must be a bool, 'array' or 'numpy'")
 
 
@@ -359,9 +453,10 @@ def _plan_key(key: object) -> Endpoint:
     """Canonical form of a plan key: a valid name, or an int that may be an endpoint id."""
     if isinstance(key, str):
         return canonical_name(key)
-    if isinstance(key, int) and not isinstance(key, bool):
-        if 0 <= key < _MAX_KEY:
-            return int(key)
+    value = _as_int(key)
+    if value is not None:
+        if 0 <= value < _MAX_KEY:
+            return value
         raise UnknownEndpoint(f"unknown endpoint id {key}")
     raise InvalidArgument(f"invalid endpoint {key!r}: must be a name (str) or an id (int)")
 
@@ -393,12 +488,14 @@ class Plan:
     _records: int
 
     def __init__(self, generation: int, targets: Mapping[Endpoint, Iterable[Target]]) -> None:
+        """Build a plan from ``{endpoint: [(ip, weight), ...]}`` (rules: ``dnsrace.Plan``)."""
         gen = _generation(generation)
         if not isinstance(targets, Mapping):
             raise InvalidArgument(
                 f"plan targets must be a mapping of endpoint to target set, "
                 f"not {type(targets).__name__}"
             )
+        _check_batch_len(len(targets), "targets")
         keys: list[Endpoint] = []
         slots: dict[Endpoint, int] = {}
         sets: list[Answer] = []
@@ -456,15 +553,16 @@ class Plan:
         slots: dict[Endpoint, int] = {}
         index: list[int] = []
         records = 0
-        for raw_key, i in zip(keys_in, index_in, strict=True):
+        for raw_key, raw_index in zip(keys_in, index_in, strict=True):
             key = _plan_key(raw_key)
             if key in slots:
                 raise InvalidArgument(f"endpoint {key!r} appears twice in plan {gen}")
-            if not (isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n_sets):
+            i = _as_int(raw_index)
+            if i is None or not 0 <= i < n_sets:
                 raise InvalidArgument(
-                    f"invalid set index {i!r}: must be an int in 0..{n_sets - 1}"
+                    f"invalid set index {raw_index!r}: must be an int in 0..{n_sets - 1}"
                     if n_sets
-                    else f"invalid set index {i!r}: there are no target sets"
+                    else f"invalid set index {raw_index!r}: there are no target sets"
                 )
             slots[key] = len(keys)
             keys.append(key)
@@ -482,6 +580,7 @@ class Plan:
 
     @property
     def generation(self) -> int:
+        """The plan's generation (1..2**63-1)."""
         return self._generation
 
     @property
@@ -501,8 +600,8 @@ class Plan:
         """The canonical target set of one endpoint; ``UnknownEndpoint`` if not in the plan."""
         if isinstance(endpoint, str):
             key: Endpoint = canonical_name(endpoint)
-        elif isinstance(endpoint, int) and not isinstance(endpoint, bool):
-            key = int(endpoint)
+        elif (value := _as_int(endpoint)) is not None:
+            key = value
         else:
             raise InvalidArgument(
                 f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)"
@@ -532,8 +631,9 @@ class PyRecordStore:
     """
 
     def __init__(self, *, history: int = 0) -> None:
-        # Histories are recorded by the Rust core only.
-        if isinstance(history, bool) or not isinstance(history, int) or history != 0:
+        """An empty store. ``history`` must be 0 (``InvalidArgument`` otherwise): histories
+        are recorded by the Rust core only."""
+        if _as_int(history) != 0:
             raise InvalidArgument(
                 f"invalid history {history!r}: the reference store records no history "
                 "(use dnsrace.RecordStore)"
@@ -561,7 +661,7 @@ class PyRecordStore:
         # Counters.
         self._flips_applied = 0
         self._stale_flips = 0
-        self._stale_rejections = 0
+        self._outdated_rejections = 0
         self._fenced_rejections = 0
         self._missing_rejections = 0
         self._dangling_rejections = 0
@@ -581,9 +681,10 @@ class PyRecordStore:
                 if i is None:
                     raise UnknownEndpoint(f"unknown endpoint {name}")
             return i
-        if isinstance(endpoint, int) and not isinstance(endpoint, bool):
-            if 0 <= endpoint < len(self._names):
-                return int(endpoint)
+        value = _as_int(endpoint)
+        if value is not None:
+            if 0 <= value < len(self._names):
+                return value
             raise UnknownEndpoint(f"unknown endpoint id {endpoint}")
         raise InvalidArgument(f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)")
 
@@ -619,7 +720,8 @@ class PyRecordStore:
         self, i: int, gen: int, code: int, expected: int, fence: int | None, rollback: bool
     ) -> int:
         """Fence, mode and dangling checks then the flip; the tree is known to exist."""
-        if fence is not None and fence < self._fence[i]:
+        # 0: the sentinel of a refused lease (batch fences only): never held.
+        if fence is not None and (fence < self._fence[i] or fence == 0):
             self._fenced_rejections += 1
             return _FENCED
         alias = self._alias[i]
@@ -630,8 +732,8 @@ class PyRecordStore:
         else:
             ok = True
         if not ok:
-            self._stale_rejections += 1
-            return _STALE
+            self._outdated_rejections += 1
+            return _OUTDATED
         if rollback and alias is not None:
             active = self._trees.get(alias)
             if active is None or i not in active:
@@ -695,6 +797,37 @@ class PyRecordStore:
             raise InvalidArgument(f"invalid name {name!r}: endpoint_id takes a str")
         with self._lock:
             return self._ep(name)
+
+    def endpoint_names(self, endpoints: Endpoints | None = None) -> list[str]:
+        """The canonical names of many endpoints (``None``: all, in id order)."""
+        with self._lock:
+            names = self._names
+            return [names[i] for i in self._eps(endpoints)]
+
+    def __contains__(self, endpoint: object) -> bool:
+        """Whether ``endpoint`` (a name or an id) is registered; anything else is not."""
+        if isinstance(endpoint, str):
+            try:
+                name = canonical_name(endpoint)
+            except InvalidName:
+                return False
+            with self._lock:
+                return name in self._ids
+        value = _as_int(endpoint)
+        with self._lock:
+            return value is not None and 0 <= value < len(self._names)
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        """Pickled as its snapshot bytes (the format of ``snapshot``)."""
+        return (type(self).restore_bytes, (self.snapshot_bytes(),))
+
+    def __copy__(self) -> Self:
+        """An independent copy, through the snapshot format."""
+        return self.restore_bytes(self.snapshot_bytes())
+
+    def __deepcopy__(self, memo: object) -> Self:
+        """As ``__copy__``: the store shares nothing with its copy."""
+        return self.__copy__()
 
     def endpoint_name(self, endpoint: Endpoint) -> str:
         """The canonical (lower-case, no trailing dot) name of an endpoint."""
@@ -767,7 +900,7 @@ class PyRecordStore:
 
     def delete_plans(self, generations: Iterable[int] | Ints, *, safe: bool = True) -> DeleteResult:
         """Delete the trees of these generations (the enactors' clean-up)."""
-        raw = _int_sequence(generations, InvalidGeneration, "generations")
+        raw = _int_sequence(generations, InvalidGeneration, "generations", ordered=False)
         gens = sorted({_generation(g) for g in raw})
         _flag(safe, "safe")
         with self._lock:
@@ -908,13 +1041,13 @@ class PyRecordStore:
             single: int | None = None
             if fence is None:
                 pass
-            elif isinstance(fence, int):
+            elif _is_scalar_int(fence):
                 single = _token(fence, "fence")
             else:
                 raw = _int_sequence(fence, InvalidToken, "fence")
                 if len(raw) != count:
                     raise InvalidArgument(f"fence has {len(raw)} items for {count} endpoints")
-                fences = [_token(f, "fence") for f in raw]
+                fences = [_batch_token(f, "fence") for f in raw]
             codes: list[int] = []
             previous: list[int] = []
             tree = self._trees.get(gen)
@@ -940,7 +1073,7 @@ class PyRecordStore:
                 tally[c] += 1
             self._missing_rejections += tally[_MISSING]
             counts = FlipCounts(
-                tally[_APPLIED], tally[_STALE], tally[_FENCED], tally[_MISSING], tally[_DANGLING]
+                tally[_APPLIED], tally[_OUTDATED], tally[_FENCED], tally[_MISSING], tally[_DANGLING]
             )
         if output is None:
             return counts
@@ -1100,13 +1233,70 @@ class PyRecordStore:
             return self._grant(i, who, at + length)
 
     def acquire_leases(
-        self, endpoints: Endpoints, holder: str, ttl: float, now: float
-    ) -> list[int | None]:
-        """``acquire_lease`` for many endpoints: the token, or ``None`` where refused (another
-        holder's live lease, counted as a conflict; or exhausted fencing tokens, not counted)."""
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        ttl: float,
+        now: float,
+        *,
+        output: Output = "list",
+    ) -> Any:
+        """``acquire_lease`` for many endpoints: the token, or ``None`` (0 in arrays) where
+        refused (another holder's live lease, counted as a conflict; or exhausted fencing
+        tokens, not counted)."""
         who = _holder(holder)
         length = _ttl(ttl)
         at = _float(now, "now")
+        kind = _output(output)
+        tokens = self._acquire_many(endpoints, who, length, at)
+        if kind == "list":
+            return tokens
+        return _typed_array([t or 0 for t in tokens], "Q", "uint64", kind)
+
+    def renew_leases(
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        tokens: Ints,
+        ttl: float,
+        now: float,
+        *,
+        output: Output = "list",
+    ) -> Any:
+        """``renew_lease`` for many endpoints: per position the token where the lease was
+        renewed to ``now + ttl``, ``None`` (0 in arrays) where it was not (lost, or a refused
+        entry's ``None``/0 given back); nothing is raised for a lost lease."""
+        who = _holder(holder)
+        raw = _int_sequence(tokens, InvalidToken, "tokens")
+        toks = [_batch_token(t, "token") for t in raw]
+        length = _ttl(ttl)
+        at = _float(now, "now")
+        kind = _output(output)
+        with self._lock:
+            if endpoints is None:
+                raise InvalidArgument("renew_leases needs a sequence of endpoints, not None")
+            ids = self._eps(endpoints)
+            if len(ids) != len(toks):
+                raise InvalidArgument(f"{len(toks)} tokens for {len(ids)} endpoints")
+            out: list[int | None] = []
+            for i, tok in zip(ids, toks, strict=True):
+                if (
+                    tok
+                    and self._holder[i] == who
+                    and self._token[i] == tok
+                    and at < self._expiry[i]
+                ):
+                    self._expiry[i] = at + length
+                    out.append(tok)
+                else:
+                    out.append(None)
+        if kind == "list":
+            return out
+        return _typed_array([t or 0 for t in out], "Q", "uint64", kind)
+
+    def _acquire_many(
+        self, endpoints: Endpoints, who: str, length: float, at: float
+    ) -> list[int | None]:
         with self._lock:
             if endpoints is None:
                 raise InvalidArgument("acquire_leases needs a sequence of endpoints, not None")
@@ -1160,7 +1350,7 @@ class PyRecordStore:
         """``release_lease`` for many endpoints; returns how many were released."""
         who = _holder(holder)
         raw = _int_sequence(tokens, InvalidToken, "tokens")
-        toks = [_token(t) for t in raw]
+        toks = [_batch_token(t, "token") for t in raw]
         with self._lock:
             if endpoints is None:
                 raise InvalidArgument("release_leases needs a sequence of endpoints, not None")
@@ -1169,7 +1359,7 @@ class PyRecordStore:
                 raise InvalidArgument(f"{len(toks)} tokens for {len(ids)} endpoints")
             released = 0
             for i, tok in zip(ids, toks, strict=True):
-                if self._holder[i] == who and self._token[i] == tok:
+                if tok and self._holder[i] == who and self._token[i] == tok:
                     self._holder[i] = None
                     self._token[i] = 0
                     self._expiry[i] = 0.0
@@ -1202,7 +1392,7 @@ class PyRecordStore:
 
     # ---------------------------------------------------------------- accounting
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> StoreStats:
         """Counters and gauges, computed under the lock (a consistent snapshot)."""
         with self._lock:
             trees = self._trees
@@ -1217,24 +1407,26 @@ class PyRecordStore:
                     tree = trees.get(r)
                     if tree is None or i not in tree:
                         dangling_rollbacks += 1
-            return {
-                "endpoints": len(self._names),
-                "plans": len(trees),
-                "trees": self._tree_count,
-                "target_sets": len(self._interned),
-                "records_live": self._records_live,
-                "flips_applied": self._flips_applied,
-                "stale_flips": self._stale_flips,
-                "stale_rejections": self._stale_rejections,
-                "fenced_rejections": self._fenced_rejections,
-                "missing_rejections": self._missing_rejections,
-                "dangling_rejections": self._dangling_rejections,
-                "empty_answers": self._empty_answers,
-                "dangling_aliases": dangling_aliases,
-                "dangling_rollbacks": dangling_rollbacks,
-                "lease_conflicts": self._lease_conflicts,
-                "leases_granted": self._leases_granted,
-            }
+            return StoreStats(
+                {
+                    "endpoints": len(self._names),
+                    "plans": len(trees),
+                    "trees": self._tree_count,
+                    "target_sets": len(self._interned),
+                    "records_live": self._records_live,
+                    "flips_applied": self._flips_applied,
+                    "stale_flips": self._stale_flips,
+                    "outdated_rejections": self._outdated_rejections,
+                    "fenced_rejections": self._fenced_rejections,
+                    "missing_rejections": self._missing_rejections,
+                    "dangling_rejections": self._dangling_rejections,
+                    "empty_answers": self._empty_answers,
+                    "dangling_aliases": dangling_aliases,
+                    "dangling_rollbacks": dangling_rollbacks,
+                    "lease_conflicts": self._lease_conflicts,
+                    "leases_granted": self._leases_granted,
+                }
+            )
 
     def memory(self) -> dict[str, int]:
         """Estimated heap bytes by part (``sys.getsizeof`` approximations)."""
@@ -1273,27 +1465,41 @@ class PyRecordStore:
 
     @property
     def history_capacity(self) -> int:
+        """Always 0: the reference store records no history."""
         return 0
 
     def _no_history(self) -> NoReturn:
         raise InvalidArgument("the reference store records no history (use dnsrace.RecordStore)")
 
     def set_history_context(self, client: int | None = None, time_ns: int | None = None) -> None:
+        """Raises ``InvalidArgument``: the reference store records no history."""
         self._no_history()
 
     def history_bytes(self, format: str = "jsonl") -> bytes:
+        """Raises ``InvalidArgument``: the reference store records no history."""
         self._no_history()
 
     def export_history(self, path: str | os.PathLike[str], format: str = "jsonl") -> int:
+        """Raises ``InvalidArgument``: the reference store records no history."""
         self._no_history()
 
     def set_history_endpoints(self, endpoints: Endpoints | None = None) -> None:
+        """Raises ``InvalidArgument``: the reference store records no history."""
         self._no_history()
 
-    def check_history(self, *, timeout: float | None = None, linearizations: bool = False) -> str:
+    def check_history(
+        self,
+        *,
+        timeout: float | None = None,
+        linearizations: bool = False,
+        max_states: int | None = None,
+        as_dict: bool | None = None,
+    ) -> str:
+        """Raises ``InvalidArgument``: the reference store records no history."""
         self._no_history()
 
     def history_dropped(self) -> int:
+        """Always 0: the reference store records no history."""
         return 0
 
     # ---------------------------------------------------------------- snapshots
@@ -1303,8 +1509,17 @@ class PyRecordStore:
         target = _snapshot_path(path)
         try:
             check_output_path(target)
+            _refuse_special_output(target)
         except OutputPathError as exc:
             raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
+        blob = self.snapshot_bytes()
+        try:
+            write_atomic(target, blob)
+        except OSError as exc:
+            raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
+
+    def snapshot_bytes(self) -> bytes:
+        """The whole store in the snapshot format, as bytes."""
         with self._lock:
             data = _snapshot.StoreData(names=list(self._names))
             holder_index: dict[str, int] = {}
@@ -1337,26 +1552,30 @@ class PyRecordStore:
                     )
                 )
             data.counters = {name: getattr(self, f"_{name}") for name in _snapshot.COUNTER_NAMES}
-        blob = _snapshot.encode(data)
-        try:
-            write_atomic(target, blob)
-        except OSError as exc:
-            raise SnapshotError(f"cannot write snapshot {os.fspath(target)!r}: {exc}") from None
+        return _snapshot.encode(data)
 
     @classmethod
-    def restore(cls, path: str | os.PathLike[str]) -> Self:
+    def restore(cls, path: str | os.PathLike[str], *, history: int = 0) -> Self:
         """A new store from a snapshot file (of this class or of the Rust core)."""
+        cls(history=history)  # refuses a history as the constructor does, before reading
         target = _snapshot_path(path)
         try:
-            blob = Path(target).read_bytes()
+            blob = _read_regular_file(target)
         except OSError as exc:
             raise SnapshotError(f"cannot read snapshot {os.fspath(target)!r}: {exc}") from None
-        data = _snapshot.decode(blob, canonical_name, _canonical_set)
+        return cls.restore_bytes(blob)
+
+    @classmethod
+    def restore_bytes(cls, data: bytes) -> Self:
+        """A new store from snapshot bytes (``snapshot_bytes``, of either store)."""
+        if not isinstance(data, bytes):
+            raise InvalidArgument(f"invalid data {data!r}: must be bytes")
+        snap = _snapshot.decode(data, canonical_name, _canonical_set)
         store = cls()
-        store._names = data.names
-        store._ids = {name: i for i, name in enumerate(data.names)}
-        objects = [store._interned.setdefault(s, s) for s in data.sets]
-        for generation, trees in data.plans.items():
+        store._names = snap.names
+        store._ids = {name: i for i, name in enumerate(snap.names)}
+        objects = [store._interned.setdefault(s, s) for s in snap.sets]
+        for generation, trees in snap.plans.items():
             tree = {i: objects[t] for i, t in enumerate(trees) if t is not None}
             store._trees[generation] = tree
             store._tree_count += len(tree)
@@ -1364,17 +1583,41 @@ class PyRecordStore:
             for answer in tree.values():
                 store._refs[id(answer)] = store._refs.get(id(answer), 0) + 1
                 store._objects[id(answer)] = answer
-        for s in data.slots:
+        for s in snap.slots:
             store._alias.append(s.alias or None)
             store._rollback.append(s.rollback or None)
             store._version.append(s.version)
-            store._holder.append(data.holders[s.holder - 1] if s.holder else None)
+            store._holder.append(snap.holders[s.holder - 1] if s.holder else None)
             store._token.append(s.lease_token)
             store._expiry.append(s.lease_expiry)
             store._fence.append(s.highest_fence)
-        for name, value in data.counters.items():
+        for name, value in snap.counters.items():
             setattr(store, f"_{name}", value)
         return store
+
+
+def _refuse_special_output(path: str) -> None:
+    """Refuse an output that exists and is not a regular file: the rename would replace a
+    device, FIFO or socket by a regular file, and a symlink rather than its target."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise OutputPathError("is a symbolic link")
+    if not stat.S_ISREG(mode):
+        raise OutputPathError("exists and is not a regular file")
+
+
+def _read_regular_file(path: str) -> bytes:
+    """The bytes of a regular file; anything else is refused without reading and without
+    blocking (opened with ``O_NONBLOCK``, so a FIFO does not wait for a writer; checked with
+    ``fstat`` on that descriptor)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file (a FIFO, device, directory or socket)")
+        return file.read()
 
 
 def _snapshot_path(path: object) -> str:

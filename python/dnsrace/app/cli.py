@@ -23,6 +23,7 @@ from dnsrace.app import collapse as collapse_cli
 from dnsrace.app import inputs
 from dnsrace.backends import BackendError, backend
 from dnsrace.errors import DnsraceError
+from dnsrace.history import max_states_option, timeout_option
 from dnsrace.sim.disciplines import KNOWN, Discipline, DisciplineError, resolve_names
 from dnsrace.sim.runner import RunResult, run_discipline
 from dnsrace.sim.scenario import (
@@ -138,7 +139,7 @@ def _add_history(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "--history",
         metavar="PATH",
-        help=f"record the history of {what} (jsonl, README 'Histories'; dnsrace check reads "
+        help=f"record the history of {what} (jsonl, docs/guide/checker.md; dnsrace check reads "
         "it); with several disciplines: PATH's stem + '.DISCIPLINE' + its suffix",
     )
 
@@ -225,12 +226,20 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="check a recorded history for linearizability (exit 0 ok, 1 illegal, 3 unknown)",
     )
-    chk.add_argument("history", metavar="HISTORY", help="a jsonl history (README, Histories)")
+    chk.add_argument("history", metavar="HISTORY", help="a jsonl history (docs/guide/checker.md)")
     chk.add_argument(
         "--timeout",
-        type=_seconds,
+        type=timeout_option,
         metavar="S",
-        help="give up after S seconds: verdict unknown, exit 3 (default: no limit)",
+        help="give up after S seconds, at most a day: verdict unknown, exit 3 (default 60; "
+        "docs/reference/bounds.md)",
+    )
+    chk.add_argument(
+        "--max-states",
+        type=max_states_option,
+        metavar="N",
+        help="give up on an endpoint whose search keeps more than N states: verdict unknown, "
+        "exit 3 (default 8000000, about 140 MB)",
     )
     chk.add_argument("--json", metavar="PATH", help="write the result document here ('-': stdout)")
     chk.add_argument(
@@ -654,6 +663,7 @@ def _check(args: argparse.Namespace) -> int:
         result = history.check(
             args.history,
             timeout=args.timeout,
+            max_states=args.max_states,
             linearizations=args.linearizations or args.html is not None,
         )
         html = None
@@ -689,7 +699,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  {v['check']} (endpoint {v['endpoint']}, ops {v['ops']}): {v['detail']}", file=out)
     if result["unknown_endpoints"]:
         shown = result["unknown_endpoints"][:10]
-        print(f"  unknown (timeout) for endpoints {shown}", file=out)
+        print(f"  unknown for endpoints {shown}: {result['unknown_reason']}", file=out)
     if args.json == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -1,7 +1,7 @@
 """The distributed commands: ``planner``, ``enactor`` and ``cluster-run``.
 
 ``cluster-run`` starts everything on one machine; ``planner`` and ``enactor`` are the same
-roles for running on several hosts against one cluster (see the README, "Distributed").
+roles for running on several hosts against one cluster (docs/guide/etcd.md).
 """
 
 from __future__ import annotations

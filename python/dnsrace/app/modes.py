@@ -53,7 +53,7 @@ def stale_write_race(store: Any, ids: list[int], mode: str) -> dict[str, Any]:
         "endpoints": n,
         "current_applied": first.applied,
         "delayed_applied": second.applied,
-        "delayed_rejected_stale": second.stale,
+        "delayed_rejected_outdated": second.outdated,
         "delayed_rejected_fenced": second.fenced,
         "stale_flips": after["stale_flips"] - before["stale_flips"],
         "serving_newest": sum(1 for a in aliases if a == 3),
@@ -108,7 +108,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{r['current_ms']:.1f}",
             f"{r['delayed_ms']:.1f}",
             f"{r['stale_flips']:,}",
-            f"{r['delayed_rejected_stale']:,}",
+            f"{r['delayed_rejected_outdated']:,}",
             f"{r['delayed_rejected_fenced']:,}",
             f"{r['serving_newest']:,}",
         )

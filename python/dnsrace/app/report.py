@@ -59,7 +59,7 @@ def _round(value: Any) -> Any:
 def build_document(
     scenario: Scenario, results: Sequence[RunResult], *, include_perf: bool | None = None
 ) -> dict[str, Any]:
-    """The run's JSON document (see the README, "JSON fields")."""
+    """The run's JSON document (docs/reference/json.md)."""
     if include_perf is None:
         include_perf = scenario.clock == "real"
     store = results[0].store if results else "rust"

@@ -80,7 +80,7 @@ class Backend:
     name: str
     new_store: Callable[[], Store]
     plan_cls: Any
-    #: A store that records a history of this capacity (README, "Histories"); ``None`` for
+    #: A store that records a history of this capacity (docs/guide/checker.md); ``None`` for
     #: stores that cannot (only the Rust core records histories).
     new_recording_store: Callable[[int], Store] | None = None
 

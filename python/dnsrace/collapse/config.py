@@ -9,27 +9,61 @@ capacity that the steady stream of renewals of its droplets takes (one check per
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Any, Literal
+
+from annotated_types import Ge, Gt, Le, Lt, MaxLen
+
+from dnsrace.config.errors import ScenarioError
+from dnsrace.config.limits import (
+    MAX_COLLAPSE_STEPS,
+    MAX_DROPLET_SAMPLES,
+    MAX_DROPLETS,
+    MAX_LEASE_CHECKS,
+    MAX_LIST,
+    MAX_MANAGER_STEPS,
+    MAX_MANAGERS,
+    MAX_NAME_CHARS,
+    MAX_SAMPLES,
+    MAX_SECONDS,
+    MAX_SEED,
+    MIN_STEP_S,
+)
+from dnsrace.config.schema import CONFIG, Float, Int, Str, show, validating
+from dnsrace.config.schema import validate as validate_schema
 
 __all__ = [
     "PRESETS",
+    "TRIGGER_FROM",
     "CollapseConfig",
     "CollapseError",
     "Recovery",
     "config_from_mapping",
     "resolve_presets",
+    "validate",
 ]
 
 Order = Literal["fifo", "lifo"]
 Retry = Literal["immediate", "backoff", "off"]
 Restart = Literal["none", "scheduled", "alarm"]
 
+TRIGGER_FROM = ("outage", "replay")
+"""A ``[collapse]`` table's ``trigger_from``: its own outage, or phase 1's empty windows."""
 
-class CollapseError(ValueError):
-    """Bad input for the collapse model; the message names the field."""
+Seconds = Annotated[Float, Ge(0), Le(MAX_SECONDS)]
+PositiveSeconds = Annotated[Float, Gt(0), Le(MAX_SECONDS)]
+StepSeconds = Annotated[Float, Ge(MIN_STEP_S), Le(MAX_SECONDS)]
+Cost = Annotated[Float, Gt(0), Le(1000)]
+# Replay windows come from a phase-1 run of up to duration_s + drain_s (two weeks at most).
+WindowEdge = Annotated[Float, Ge(0), Le(2 * MAX_SECONDS)]
+
+
+class CollapseError(ScenarioError):
+    """Bad input for the collapse model; ``field`` names the field (``horizon_s``,
+    ``collapse.step_s`` for a ``[collapse]`` table)."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +112,17 @@ def resolve_presets(text: str, what: str = "--recovery") -> tuple[Recovery, ...]
     """``all``, one preset or a comma-separated list, in the order given."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
-        raise CollapseError(f"{what}: empty")
+        raise CollapseError(what, "empty")
     if names == ["all"]:
         return tuple(PRESETS.values())
     out = []
     for n in names:
         if n not in PRESETS:
-            raise CollapseError(f"{what}: unknown preset {n!r} (known: {', '.join(PRESETS)}, all)")
+            close = difflib.get_close_matches(n, [*PRESETS, "all"], n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise CollapseError(
+                what, f"unknown preset {show(n)}; {hint}(known: {', '.join(PRESETS)}, all)"
+            )
         out.append(PRESETS[n])
     return tuple(out)
 
@@ -93,40 +131,60 @@ def resolve_presets(text: str, what: str = "--recovery") -> tuple[Recovery, ...]
 class CollapseConfig:
     """The fleet, the managers, the dependency outage and the run's length."""
 
-    droplets: int = 1_000_000
-    managers: int = 32
-    seed: int = 1
-    horizon_s: float = 6 * 3600.0
-    step_s: float = 10.0
+    __pydantic_config__ = CONFIG
+
+    droplets: Annotated[Int, Ge(1), Le(MAX_DROPLETS)] = 1_000_000
+    """Droplets (physical hosts), each holding a lease."""
+    managers: Annotated[Int, Ge(1), Le(MAX_MANAGERS)] = 32
+    """Lease managers (at most one per droplet)."""
+    seed: Annotated[Int, Ge(0), Le(MAX_SEED)] = 1
+    """Root seed: the same seed gives byte-identical results."""
+    horizon_s: PositiveSeconds = 6 * 3600.0
+    """Simulated length of the run."""
+    step_s: StepSeconds = 10.0
     """Time step of the managers' service loop."""
-    sample_s: float = 60.0
+    sample_s: StepSeconds = 60.0
     """How often the leased fraction is read from the store (the series and the metrics)."""
-    check_period_s: float = 300.0
+    check_period_s: StepSeconds = 300.0
     """Every droplet's lease is checked (renewed) once per period, at its own phase."""
-    lease_ttl_s: float = 450.0
-    utilisation: float = 0.5
+    lease_ttl_s: PositiveSeconds = 450.0
+    """Time to live of a droplet's lease."""
+    utilisation: Annotated[Float, Gt(0), Lt(10)] = 0.5
     """Share of a manager's capacity taken by the steady renewals (the offered load)."""
-    establish_cost: float = 2.0
+    establish_cost: Cost = 2.0
     """A re-establishment (the lease had expired) costs this many renewals."""
-    failure_cost: float = 0.2
+    failure_cost: Cost = 0.2
     """A check that fails on the unavailable dependency fails fast: this many renewals."""
-    load_cost: float = 2.0
+    load_cost: Annotated[Float, Ge(0), Le(1000)] = 2.0
     """Each item costs ``1 + load_cost * queued / droplets_per_manager`` times its base cost:
     the deeper a host's queue, the slower its work (0: no load dependence)."""
-    deadline_s: float | None = 450.0
+    deadline_s: PositiveSeconds | None = 450.0
     """Work whose result comes back later than this after it was queued is discarded
-    (None: no deadline)."""
-    trigger_at_s: float = 600.0
-    trigger_s: float = 1800.0
+    (None, or "none" in a table: no deadline)."""
+    trigger_at_s: Seconds = 600.0
+    """Start of the dependency outage."""
+    trigger_s: Seconds = 1800.0
     """Length of the dependency outage starting at ``trigger_at_s`` (0: none)."""
-    outages: tuple[tuple[float, float], ...] | None = None
+    outages: Annotated[tuple[tuple[WindowEdge, WindowEdge], ...], MaxLen(MAX_LIST)] | None = None
     """Explicit outage windows (start, end); replaces trigger_at_s/trigger_s (an incident
     replay's regional empty windows)."""
-    recover_fraction: float = 0.99
+    recover_fraction: Annotated[Float, Gt(0), Le(1)] = 0.99
     """The fleet counts as recovered once this share of droplets holds a live lease again."""
-    metastable_after_s: float = 1800.0
+    metastable_after_s: Seconds = 1800.0
     """Still below ``recover_fraction`` this long after the dependency is back: metastable."""
-    presets: tuple[str, ...] = field(default=("all",))
+    presets: Annotated[tuple[Annotated[Str, MaxLen(MAX_NAME_CHARS)], ...], MaxLen(MAX_LIST)] = (
+        field(default=("all",))
+    )
+    """Recovery presets run by a ``[collapse]`` table (or 'all')."""
+
+    def __post_init__(self) -> None:
+        if validating():
+            _check_cross_fields(self)
+        else:
+            # Built in code (CollapseConfig(...), replace): the same schema checks it.
+            checked = validate_tables(_as_tables(self))
+            for f in dataclasses.fields(self):
+                object.__setattr__(self, f.name, getattr(checked, f.name))
 
     @property
     def windows(self) -> tuple[tuple[float, float], ...]:
@@ -142,75 +200,99 @@ class CollapseConfig:
         return max((end for _, end in self.windows), default=0.0)
 
     def replace(self, **changes: object) -> CollapseConfig:
-        return validate(dataclasses.replace(self, **changes))  # type: ignore[arg-type]
+        """A copy with fields changed (validated)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
-def _positive(value: float, name: str) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise CollapseError(f"{name}: must be a number > 0, got {value!r}")
+def _as_tables(c: CollapseConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(c):
+        value = getattr(c, f.name)
+        if isinstance(value, tuple):
+            value = [list(v) if isinstance(v, tuple | list) else v for v in value]
+        out[f.name] = value
+    return out
 
 
-def _non_negative(value: float, name: str) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-        raise CollapseError(f"{name}: must be a number >= 0, got {value!r}")
+def _check_cross_fields(c: CollapseConfig) -> None:
+    """The rules between fields, including the bounds on the run's work: every count of steps,
+    samples and checks that horizon_s and the periods multiply into."""
+    if c.managers > c.droplets:
+        raise CollapseError("managers", f"{c.managers} managers for {c.droplets} droplets")
+    if c.sample_s < c.step_s:
+        raise CollapseError("sample_s", f"must be >= step_s ({c.step_s:g}), got {c.sample_s:g}")
+    steps = math.ceil(c.horizon_s / c.step_s)
+    if steps > MAX_COLLAPSE_STEPS:
+        raise CollapseError(
+            "step_s",
+            f"horizon_s / step_s = {show(c.horizon_s)} / {show(c.step_s)} gives {steps:,} "
+            f"steps (at most {MAX_COLLAPSE_STEPS:,})",
+        )
+    if steps * c.managers > MAX_MANAGER_STEPS:
+        raise CollapseError(
+            "managers",
+            f"{c.managers:,} managers x {steps:,} steps = {steps * c.managers:,} manager steps "
+            f"(at most {MAX_MANAGER_STEPS:,})",
+        )
+    samples = math.ceil(c.horizon_s / c.sample_s)
+    if samples > MAX_SAMPLES:
+        raise CollapseError(
+            "sample_s",
+            f"horizon_s / sample_s = {show(c.horizon_s)} / {show(c.sample_s)} gives "
+            f"{samples:,} samples (at most {MAX_SAMPLES:,})",
+        )
+    if samples * c.droplets > MAX_DROPLET_SAMPLES:
+        raise CollapseError(
+            "sample_s",
+            f"{c.droplets:,} droplets x {samples:,} samples = {samples * c.droplets:,} lease "
+            f"reads (at most {MAX_DROPLET_SAMPLES:,})",
+        )
+    checks = c.droplets * c.horizon_s / c.check_period_s
+    if checks > MAX_LEASE_CHECKS:
+        raise CollapseError(
+            "check_period_s",
+            f"{c.droplets:,} droplets x horizon_s / check_period_s = {checks:,.0f} lease "
+            f"checks (at most {MAX_LEASE_CHECKS:,})",
+        )
+    for i, (start, end) in enumerate(c.outages or ()):
+        if end < start:
+            raise CollapseError(
+                f"outages[{i}]", f"must be [start, end] with start <= end, got {[start, end]}"
+            )
+    resolve_presets(",".join(c.presets), "presets")
 
 
 def validate(c: CollapseConfig) -> CollapseConfig:
-    """Check every field; the first bad one raises ``CollapseError`` naming it."""
-    for name in ("droplets", "managers"):
-        v = getattr(c, name)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise CollapseError(f"{name}: must be an integer >= 1, got {v!r}")
-    if c.managers > c.droplets:
-        raise CollapseError(f"managers: {c.managers} managers for {c.droplets} droplets")
-    if isinstance(c.seed, bool) or not isinstance(c.seed, int) or c.seed < 0:
-        raise CollapseError(f"seed: must be an integer >= 0, got {c.seed!r}")
-    for name in ("horizon_s", "step_s", "sample_s", "check_period_s", "lease_ttl_s"):
-        _positive(getattr(c, name), name)
-    for name in ("establish_cost", "failure_cost"):
-        _positive(getattr(c, name), name)
-    _non_negative(c.load_cost, "load_cost")
-    _non_negative(c.trigger_at_s, "trigger_at_s")
-    _non_negative(c.trigger_s, "trigger_s")
-    _non_negative(c.metastable_after_s, "metastable_after_s")
-    if c.deadline_s is not None:
-        _positive(c.deadline_s, "deadline_s")
-    if not (isinstance(c.utilisation, int | float) and 0 < c.utilisation < 10):
-        raise CollapseError(f"utilisation: must be in (0, 10), got {c.utilisation!r}")
-    if not (isinstance(c.recover_fraction, int | float) and 0 < c.recover_fraction <= 1):
-        raise CollapseError(f"recover_fraction: must be in (0, 1], got {c.recover_fraction!r}")
-    if c.sample_s < c.step_s:
-        raise CollapseError(f"sample_s: must be >= step_s ({c.step_s}), got {c.sample_s}")
-    if c.outages is not None:
-        for start, end in c.outages:
-            if not (math.isfinite(start) and math.isfinite(end) and 0 <= start <= end):
-                raise CollapseError(f"outages: bad window ({start}, {end})")
-    return c
+    """``c`` checked again by the schema (a config built in code is checked when built)."""
+    return validate_tables(_as_tables(c))
 
 
-_FIELDS = {f.name for f in dataclasses.fields(CollapseConfig)} - {"outages"}
+def validate_tables(table: Mapping[str, Any], prefix: str = "") -> CollapseConfig:
+    """A whole config from tables (every field given or defaulted), or ``CollapseError``."""
+    try:
+        return validate_schema(CollapseConfig, dict(table), prefix=prefix)
+    except CollapseError:
+        raise
+    except ScenarioError as exc:
+        raise CollapseError(exc.field, str(exc).split(": ", 1)[-1]) from None
 
 
 def config_from_mapping(table: Mapping[str, object], base: CollapseConfig) -> CollapseConfig:
-    """A ``[collapse]`` TOML table over ``base``: unknown keys and bad values name the key."""
-    changes: dict[str, object] = {}
-    for key, value in table.items():
-        if key not in _FIELDS:
-            raise CollapseError(f"collapse.{key}: unknown key")
-        if key == "presets":
-            if isinstance(value, str):
-                value = (value,)
-            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                raise CollapseError("collapse.presets: must be a list of preset names")
-            resolve_presets(",".join(value), "collapse.presets")
-            value = tuple(value)
-        if key == "deadline_s" and value == "none":
-            value = None
-        if isinstance(value, int) and not isinstance(value, bool):
-            kind = type(getattr(base, key))
-            value = float(value) if kind is float else value
-        changes[key] = value
-    try:
-        return validate(dataclasses.replace(base, **changes))  # type: ignore[arg-type]
-    except CollapseError as exc:
-        raise CollapseError(f"collapse.{exc}") from None
+    """A ``[collapse]`` TOML table over ``base``: unknown keys (with the nearest name
+    suggested) and bad values name the key (``collapse.step_s: ...``)."""
+    if not isinstance(table, Mapping):
+        raise CollapseError("collapse", f"must be a table, got {show(table)}")
+    changes = dict(table)
+    if "outages" in changes:
+        raise CollapseError(
+            "collapse.outages",
+            "unknown field (a table sets trigger_at_s and trigger_s; replay windows come "
+            "from phase 1 with trigger_from = 'replay')",
+        )
+    if changes.get("deadline_s") == "none":
+        changes["deadline_s"] = None  # TOML has no null
+    if isinstance(changes.get("presets"), str):
+        changes["presets"] = [changes["presets"]]
+    base_tables = _as_tables(base)
+    base_tables.pop("outages")
+    return validate_tables({**base_tables, **changes}, prefix="collapse.")

@@ -77,7 +77,7 @@ class _Role:
 
 @dataclass
 class ClusterRun:
-    """What a cluster run did besides its metrics (for tests and the README)."""
+    """What a cluster run did besides its metrics (for tests and the docs)."""
 
     result: RunResult
     signals: dict[str, int]

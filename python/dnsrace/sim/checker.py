@@ -1,4 +1,4 @@
-"""Invariant checker: the one definition of every metric of DESIGN.md.
+"""Invariant checker: the one definition of every metric (defined in docs/guide/incident.md).
 
 The simulator reports each state change of the store to a :class:`Checker` as it happens
 (flips with the aliases they replaced, endpoints left dangling by a clean-up, repairs, client
@@ -158,7 +158,7 @@ class RegionalTimeline:
     """(time, empty endpoints, stuck endpoints), appended whenever either count changes."""
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON form (README, "JSON fields": ``timelines``); times in run seconds."""
+        """The JSON form (docs/reference/json.md: ``timelines``); times in run seconds."""
 
         def windows(ws: list[Window]) -> list[list[float | None]]:
             return [[w.start, w.end] for w in ws]
@@ -460,7 +460,7 @@ class Checker:
             outcome = "missing"
         elif n == 1 and counts.fenced:
             outcome = "fenced"
-        elif n == 1 and counts.stale:
+        elif n == 1 and counts.outdated:
             outcome = "refused"
         else:
             outcome = "same"
@@ -660,7 +660,7 @@ class Checker:
                 key: store_stats[key]
                 for key in (
                     "flips_applied",
-                    "stale_rejections",
+                    "outdated_rejections",
                     "fenced_rejections",
                     "missing_rejections",
                     "dangling_rejections",

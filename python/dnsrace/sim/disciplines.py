@@ -1,4 +1,4 @@
-"""Write disciplines: four orthogonal knobs and the named presets of DESIGN.md.
+"""Write disciplines: four orthogonal knobs and the named presets (docs/guide/incident.md).
 
 Knobs
 -----
@@ -145,7 +145,7 @@ PRESETS: Final[dict[str, Discipline]] = {
         Discipline("cas", "store_cas", "none", "safe"),
     )
 }
-"""The five presets of DESIGN.md."""
+"""The five presets of the design: lww, aws2025, lease, fenced, cas."""
 
 ABLATIONS: Final[dict[str, Discipline]] = {
     d.name: d

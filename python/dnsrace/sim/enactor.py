@@ -39,6 +39,12 @@ from dnsrace.sim.faults import EnactorFaults
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.planner import PlanBoard
 from dnsrace.sim.scenario import EnactorsConfig
+from dnsrace.sim.schedule import Footprint
+
+# Footprint keys (see dnsrace.sim.schedule): the plan board (newest, applied), the stored
+# trees, and per endpoint its alias with its rollback and its lease.
+_BOARD = "board"
+_TREES = "trees"
 
 __all__ = ["Enactor", "PlanGone", "batches"]
 
@@ -84,15 +90,41 @@ class Enactor:
         self.write_s_per_endpoint = cfg.pass_s / endpoints if endpoints else 0.0
         self.idle = True
         """Waiting for a newer plan (the run may end when every enactor is idle)."""
+        self._declare: Callable[[object, Footprint], None] | None = None
+        self._task: object = None
+        self._all_ids = sorted(i for batch in walk for i in batch)
+
+    # ------------------------------------------------------------------ footprints
+
+    def _tell(self, reads: Sequence[object] = (), writes: Sequence[object] = ()) -> None:
+        """Tell a schedule that uses footprints (POS) what the next step touches."""
+        if self._declare is not None:
+            self._declare(self._task, (frozenset(reads), frozenset(writes)))
+
+    @staticmethod
+    def _aliases(ids: Sequence[int]) -> list[object]:
+        return [("alias", i) for i in ids]
+
+    @staticmethod
+    def _leases(ids: Sequence[int]) -> list[object]:
+        return [("lease", i) for i in ids]
 
     # ------------------------------------------------------------------ scheduling points
 
-    async def _step(self, duration: float | None = None) -> None:
+    async def _step(
+        self,
+        duration: float | None = None,
+        reads: Sequence[object] = (),
+        writes: Sequence[object] = (),
+    ) -> None:
         """A scheduling point before a store call: pause, round trip, automation switch.
 
         The call follows this coroutine's return with no ``await`` in between, so an enactor
-        never calls the store while the operator has the automation off.
+        never calls the store while the operator has the automation off. ``reads`` and
+        ``writes`` are that call's footprint.
         """
+        if self._declare is not None:
+            self._tell(reads, writes)
         pause = self.faults.pause_due(self.now())
         if pause > 0:
             self.checker.on_pause(pause, now=self.now(), actor=self.name)
@@ -107,21 +139,29 @@ class Enactor:
 
     async def run(self) -> None:
         """Apply plans forever: a fresh incarnation remembers nothing but the board."""
-        seen = 0
         d, board = self.discipline, self.board
+        schedule = getattr(asyncio.get_running_loop(), "schedule", None)
+        if getattr(schedule, "uses_footprints", False):
+            self._declare = schedule.declare  # type: ignore[union-attr]
+            self._task = asyncio.current_task()
+        # An enactor (re)starts from the applied generation, as a real one reads it at start:
+        # starting from nothing would pick up and, without a start check, re-apply a plan
+        # that is already live (a stale flip that only says how the run began).
+        seen = board.applied
         while True:
             self.idle = True
+            self._tell((_BOARD,))
             await board.wait_newer(seen)
             self.idle = False
             if self.cfg.pickup_jitter_s > 0:
                 await asyncio.sleep(self.rng.uniform(0.0, self.cfg.pickup_jitter_s))
             self.faults.pause_due(self.now())  # pauses while idle did no harm: forget them
-            await self._step()
+            await self._step(reads=(_BOARD,))
             gen = board.newest  # plan pick-up
             seen = gen
             self.checker.on_pass_start(self.now(), self.name, gen)
             if d.guard != "none":
-                await self._step()
+                await self._step(reads=(_BOARD,))
                 # The 2025 check: once, at plan start, newer than the plan applied before.
                 if gen <= board.applied:
                     self.checker.on_plan_skipped()
@@ -145,7 +185,7 @@ class Enactor:
         cfg, store = self.cfg, self.store
         attempt = 0
         while True:
-            await self._step()
+            await self._step(writes=self._leases(batch))
             tokens = store.acquire_leases(batch, self.name, cfg.lease_ttl_s)
             if None not in tokens:
                 return tokens  # type: ignore[return-value]
@@ -157,12 +197,13 @@ class Enactor:
             )
             self.checker.on_lock_abort(len(got))
             if got:
-                await self._step()
+                await self._step(writes=self._leases([e for e, _ in got]))
                 store.release_leases([e for e, _ in got], self.name, [t for _, t in got])
             ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**attempt)
             wait = ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
             attempt += 1
             self.checker.on_lock_retry(wait, now=self.now(), actor=self.name)
+            self._tell()  # the backoff's wake-up touches nothing shared
             await asyncio.sleep(wait)
 
     async def _batch(self, batch: Sequence[int], gen: int) -> None:
@@ -174,7 +215,7 @@ class Enactor:
             targets: Sequence[int] = batch
             fences = tokens if d.guard == "fence" else None
             if d.guard in ("under_lock", "fence"):
-                await self._step()
+                await self._step(reads=self._aliases(batch))
                 current = store.aliases(batch)
                 keep = [k for k, a in enumerate(current) if a is None or a < gen]
                 if len(keep) < len(batch):
@@ -184,7 +225,12 @@ class Enactor:
                         fences = [fences[k] for k in keep]
             if targets:
                 write_s = len(targets) * self.write_s_per_endpoint * self.faults.slow_factor()
-                await self._step(write_s)
+                await self._step(
+                    write_s,
+                    reads=(_TREES, *self._leases(targets)),
+                    # The applied marker too: without a lock it is set in this same step.
+                    writes=(_BOARD, *self._aliases(targets)),
+                )
                 await self._flip(targets, gen, fences)
         except asyncio.CancelledError:
             raise  # a crash: the process is gone and its leases stay until they expire
@@ -195,7 +241,8 @@ class Enactor:
 
     async def _release(self, batch: Sequence[int], tokens: list[int] | None) -> None:
         if tokens is not None:
-            await self._step()
+            # The last batch's release and marking the plan applied are one step.
+            await self._step(writes=(_BOARD, *self._leases(batch)))
             self.store.release_leases(batch, self.name, tokens)
 
     async def _flip(self, targets: Sequence[int], gen: int, fences: list[int] | None) -> None:
@@ -204,10 +251,10 @@ class Enactor:
         if counts.missing:
             raise PlanGone(gen)
         if counts.dangling and d.on_dangling == "repair":
-            await self._step()
+            await self._step(reads=(_TREES, *self._aliases(targets)))
             stuck = store.dangling_aliases(targets)
             if stuck:
-                await self._step()
+                await self._step(reads=(_TREES,), writes=self._aliases(stuck))
                 gone = set(stuck)
                 fenced = None
                 if fences is not None:
@@ -220,15 +267,17 @@ class Enactor:
 
     async def _cleanup(self, gen: int) -> None:
         d, store = self.discipline, self.store
-        await self._step()
+        await self._step(reads=(_TREES,))
         old = [g for g in store.plan_generations() if g < gen - d.trees_kept]
         if not old:
             return
         if d.cleanup == "checked":
             # Check, then act later: what no alias or rollback uses *now* is deleted.
-            await self._step()
+            await self._step(reads=self._aliases(self._all_ids))
             in_use = set(store.aliases(None)) | set(store.rollbacks(None))
             old = [g for g in old if g not in in_use]
+        # A delete changes what every alias resolves to; a safe one also reads them all.
+        delete_reads = self._aliases(self._all_ids) if d.safe_cleanup else ()
         for g in old:
-            await self._step()
+            await self._step(reads=delete_reads, writes=(_TREES,))
             store.delete_plans([g], safe=d.safe_cleanup, actor=self.name)

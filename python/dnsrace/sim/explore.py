@@ -1,20 +1,27 @@
 """Schedule exploration: many seeded runs per discipline, counting the ones that break.
 
 Run ``i`` of an exploration with root seed ``S`` is the scenario run with seed ``S + i`` under
-the chosen schedule (``random`` or ``pct``, itself seeded by ``S + i``), so any run replays on
-its own: ``dnsrace run SCENARIO --seed S+i --schedule ... --discipline ...``. A run *violates*
-when the checker reports any of:
+the chosen schedule (``random``, ``pct`` or ``pos``, itself seeded by ``S + i``), so any run
+replays on its own: ``dnsrace run SCENARIO --seed S+i --schedule ... --discipline ...``. A run
+*violates* when the checker reports any of:
 
 * ``stale_flip``: an applied flip lowered an endpoint's generation;
 * ``empty_answer``: some endpoint answered no record at some moment (its alias pointed at a
   deleted tree);
-* ``stuck``: some endpoint's alias dangled, so the store refused to flip it further;
+* ``stuck``: the store refused a flip as ``dangling`` (the endpoint's active tree was gone,
+  so the rollback could not be recorded): DESIGN.md's stuck endpoint, defined by that refusal.
+  A clean-up that leaves an alias dangling is an ``empty_answer``; it is ``stuck`` only once
+  some enactor then tries to flip the endpoint and the store says no (on ``spin.toml`` the
+  plans end first, so its empty answers are not stuck; a later plan makes them so);
 * ``not_converged``: some published plan never reached every endpoint, or the run ended with
   an endpoint not serving the newest plan.
 
 :func:`shrink` makes a failing run smaller (fewer endpoints, enactors, plans, faults, a lower
 PCT depth) while it still shows one of its violations, and returns the overrides that replay
 the smaller run.
+
+:func:`explore_dfs` searches instead of sampling: every schedule of one seed within a
+preemption bound, depth first, with sleep sets (see ``docs/guide/exploration.md``).
 """
 
 from __future__ import annotations
@@ -29,12 +36,14 @@ from dnsrace.sim.clock import VirtualEventLoop
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.runner import RunResult, pct_horizon, run_with_schedule
 from dnsrace.sim.scenario import Scenario, apply_overrides, parse_scenario, scenario_to_dict
-from dnsrace.sim.schedule import make_schedule
+from dnsrace.sim.schedule import DfsNode, DfsSchedule, make_schedule
 
 __all__ = [
     "KINDS",
+    "DfsExploration",
     "PresetExploration",
     "ShrinkResult",
+    "explore_dfs",
     "explore_preset",
     "shrink",
     "violating_runs",
@@ -53,7 +62,9 @@ def violations(metrics: Mapping[str, Any]) -> list[str]:
         kinds.append("stale_flip")
     if metrics["empty_endpoints"] > 0 or metrics["empty_answers"] > 0:
         kinds.append("empty_answer")
-    if metrics["stuck_endpoints"] > 0:
+    # The store's own count of refused flips, not the checker's dangling aliases: an alias
+    # left dangling is an empty answer; the refusal is what keeps later plans out.
+    if metrics["store"].get("dangling_rejections", 0) > 0:
         kinds.append("stuck")
     if not (metrics["converged"] and metrics["final_converged"]):
         kinds.append("not_converged")
@@ -342,3 +353,108 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, Sequence):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return repr(value)
+
+
+@dataclass
+class DfsExploration:
+    """What a bounded depth-first search of one discipline found."""
+
+    discipline: str
+    preemptions: int
+    sleep_sets: bool
+    schedules: int = 0
+    """Runs that ended a distinct path (redundant runs not counted)."""
+    redundant: int = 0
+    """Runs cut short in meaning: their last decisions only repeated an explored order."""
+    exhaustive: bool = False
+    """Every schedule within the preemption bound was covered (no violation found)."""
+    first_violation: list[str] = field(default_factory=list)
+    first_violation_kinds: list[str] = field(default_factory=list)
+    by_kind: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    max_depth: int = 0
+    wall_s: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "preemptions": self.preemptions,
+            "sleep_sets": self.sleep_sets,
+            "schedules": self.schedules,
+            "redundant": self.redundant,
+            "exhaustive": self.exhaustive,
+            "max_depth": self.max_depth,
+            "by_kind": dict(self.by_kind),
+            "first_violation": list(self.first_violation),
+            "first_violation_kinds": list(self.first_violation_kinds),
+        }
+
+
+def explore_dfs(
+    scenario: Scenario,
+    discipline: Discipline,
+    *,
+    preemptions: int,
+    max_schedules: int,
+    store: str = "rust",
+    sleep_sets: bool = True,
+    stop_at_first: bool = True,
+    wanted: str | None = None,
+) -> DfsExploration:
+    """Enumerate the schedules of ``scenario`` (its seed fixed) with at most ``preemptions``
+    preemptions, depth first, re-running the simulator from the start for each (stateless
+    search). ``exhaustive`` is true when the search ended by itself, not by
+    ``max_schedules`` or a violation. The decisions of a violating run are its event names,
+    in order (:class:`~dnsrace.sim.schedule.DfsSchedule` replays them).
+
+    Sleep sets with a preemption bound: a pruned order is equivalent to an explored one, but
+    that one may need more preemptions (Coons, Musuvathi, McKinley, OOPSLA 2013), so
+    "exhaustive" means: every order within the bound, or an equivalent of it with any number
+    of preemptions, was covered by the orders explored. ``wanted``: a violation kind; the
+    first violation is then the first run that shows it (``exhaustive``: none does).
+    """
+    if scenario.clock != "virtual":
+        raise ValueError("exploration needs the virtual clock")
+    found = DfsExploration(discipline.name, preemptions, sleep_sets)
+    start = time.perf_counter()
+    loop = VirtualEventLoop()
+    path: list[DfsNode] = []
+    try:
+        while found.schedules + found.redundant < max_schedules:
+            chosen = DfsSchedule(path, preemptions, sleep_sets=sleep_sets)
+            result = run_with_schedule(scenario, discipline, chosen, store=store, loop=loop)
+            found.max_depth = max(found.max_depth, len(path))
+            if chosen.redundant:
+                found.redundant += 1
+            else:
+                found.schedules += 1
+                kinds = violations(result.metrics)
+                for kind in kinds:
+                    found.by_kind[kind] += 1
+                if wanted is not None and wanted not in kinds:
+                    kinds = []
+                if kinds and not found.first_violation_kinds:
+                    found.first_violation = [n.choice for n in path]
+                    found.first_violation_kinds = kinds
+                    if stop_at_first:
+                        break
+            # Backtrack: the deepest decision with an unexplored, allowed alternative.
+            while path:
+                node = path[-1]
+                node.done.add(node.choice)
+                alternatives = [
+                    n
+                    for n in node.names
+                    if n not in node.done
+                    and n not in node.sleep
+                    and node.preempted + node.cost(n) <= preemptions
+                ]
+                if alternatives:
+                    node.choice = alternatives[0]
+                    break
+                path.pop()
+            if not path:
+                found.exhaustive = not found.first_violation_kinds
+                break
+    finally:
+        loop.close()
+    found.wall_s = time.perf_counter() - start
+    return found

@@ -59,7 +59,7 @@ class ObservedStore:
     ) -> None:
         self.backend = backend
         # With a history, each call is recorded as the asyncio task making it (clients
-        # numbered in order of first call) at the run's time in ns (README, "Histories").
+        # numbered in order of first call) at the run's time in ns (docs/guide/checker.md).
         self.recording = history > 0
         self._clients: dict[str, int] = {}
         if self.recording:

@@ -28,7 +28,7 @@ from dnsrace.sim.observer import ObservedStore, StoreTimer
 from dnsrace.sim.operator import Operator
 from dnsrace.sim.planner import PlanBoard, Planner
 from dnsrace.sim.scenario import REGIONAL_ID, Scenario
-from dnsrace.sim.schedule import FifoSchedule, Schedule, make_schedule
+from dnsrace.sim.schedule import FifoSchedule, Schedule, declare, make_schedule
 from dnsrace.sim.seeds import substream
 
 __all__ = [
@@ -124,6 +124,10 @@ class _Supervisor:
         crashes = list(self.faults.crashes)
         while True:
             task = asyncio.create_task(self.enactor.run(), name=self.enactor.name)
+            # Footprints for a schedule that uses them (POS, DFS): the enactor's first step
+            # reads the board; this task's own steps touch nothing shared.
+            declare(reads=("board",), task=task)
+            declare()
             try:
                 while crashes and crashes[0].at < now():
                     crashes.pop(0)  # fell due while the enactor was down: it cannot die twice
@@ -137,6 +141,7 @@ class _Supervisor:
                     return
             finally:
                 if not task.done():
+                    declare(task=task)  # cancelled: nothing shared on its way out
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
@@ -184,6 +189,10 @@ async def _simulate(
     board = PlanBoard()
     planner = Planner(scenario, store, board, checker, ids, now)
 
+    # This task publishes plans (trees, board) and ends the run once every enactor is idle
+    # (flags their board steps set): its footprint for a schedule that uses them.
+    declare(reads=("board", "trees"), writes=("board", "trees"))
+
     # Steady state before the run: plan 1 published and applied everywhere.
     first = planner.publish()
     store.raw.flip_many(None, first, "lww")
@@ -222,6 +231,8 @@ async def _simulate(
 
     sample = client_sample(scenario, ids)
 
+    resolved = [*(("alias", i) for i in sample), "trees"]
+
     async def clients() -> None:
         while True:
             answers = store.resolve_many(sample)
@@ -238,6 +249,12 @@ async def _simulate(
     ]
     background.append(asyncio.create_task(clients(), name="clients"))
     background.append(asyncio.create_task(ticker(), name="progress"))
+    for task in background[:-2]:
+        declare(task=task)  # a supervisor's first step starts its enactor: nothing shared
+    # The clients resolve, and the operator may switch the automation off in the same step.
+    declare(reads=resolved, writes=("board",), task=background[-2])
+    if progress is None:
+        declare(task=background[-1])
     try:
         await planner.run()
         if now() < scenario.duration_s:
@@ -252,6 +269,7 @@ async def _simulate(
                 task.result()  # surface a crash of the simulator itself
     finally:
         for task in background:
+            declare(task=task)  # a cancelled task touches nothing shared on its way out
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
     end = now()

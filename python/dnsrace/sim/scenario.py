@@ -1,33 +1,77 @@
 """Scenarios: every parameter of a run, as a validated, immutable dataclass tree.
 
 A scenario file is TOML whose tables mirror the dataclasses below (``[endpoints]``,
-``[planner]``, ``[[planner.bursts]]``, ``[faults.pauses]``, ...). Unknown keys, wrong types and
-impossible values are refused with a :class:`ScenarioError` naming the field
-(``enactors.lease_ttl_s: must be > 0, got 0``). Omitted keys take the defaults below, which
-describe a calm fleet: no faults, no bursts. :func:`incident_scenario` is the 2025 replay.
+``[planner]``, ``[[planner.bursts]]``, ``[faults.pauses]``, ...). The dataclasses are the
+schema: each field's annotation holds its type and bounds, its docstring its meaning, and
+:mod:`dnsrace.config` validates with pydantic from them (also for scenarios built in code).
+Unknown keys, wrong types and impossible values are refused with one :class:`ScenarioError`
+line naming the field path and the value (``enactors.lease_ttl_s: must be > 0, got 0``);
+an unknown key gets the nearest valid name suggested. Omitted keys take the defaults below,
+which describe a calm fleet: no faults, no bursts. :func:`incident_scenario` is the 2025
+replay. Every bound is in :mod:`dnsrace.config.limits` and ``docs/reference/bounds.md``.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
+import functools
 import math
+import re
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Gt, Le, MaxLen
+
+from dnsrace.config.errors import ScenarioError
+from dnsrace.config.limits import (
+    MAX_DEPTH,
+    MAX_ENDPOINTS,
+    MAX_LIST,
+    MAX_NAME_CHARS,
+    MAX_PLANS,
+    MAX_PROBES,
+    MAX_SECONDS,
+    MAX_SEED,
+    MAX_TEXT_CHARS,
+    MIN_STEP_S,
+)
+from dnsrace.config.schema import (
+    CONFIG,
+    Bool,
+    Float,
+    Int,
+    Str,
+    check_plain,
+    show,
+    validate,
+    validating,
+)
 from dnsrace.sim.disciplines import (
+    KNOWN,
+    Cleanup,
     Discipline,
     DisciplineError,
+    Guard,
+    Lock,
+    OnDangling,
     lookup,
     resolve_names,
 )
 
 __all__ = [
+    "MAX_ENDPOINTS",
+    "MAX_LIST",
+    "MAX_NAME_CHARS",
+    "MAX_PLANS",
+    "MAX_PROBES",
+    "MAX_SECONDS",
+    "MAX_SEED",
+    "MIN_STEP_S",
     "REGIONAL",
     "REGIONAL_ID",
     "BurstConfig",
@@ -62,96 +106,88 @@ REGIONAL = "dynamodb.us-east-1.amazonaws.com"
 REGIONAL_ID = 0
 """Its id in every simulated store: it is registered first (reports name it by this id)."""
 
-
-# Upper bounds (README, "Reliability"). They keep one run within this 2-core, 24 GiB machine
-# and within minutes to hours, and turn a typo (1e12 endpoints, a 1e-9 s interval) into an
-# error naming the field instead of a run that exhausts memory or never ends. A simulated
-# endpoint costs about 1 KiB in a worker (515 MB peak measured at 500,001 endpoints), and
-# `dnsrace run` uses one worker per core: 5M endpoints x 2 workers stay near 11 GB.
-MAX_ENDPOINTS = 5_000_000
-MAX_SECONDS = 7 * 86_400.0
-"""Longest simulated span, timer or delay: one simulated week."""
-MAX_PLANS = 100_000
-"""Most plans one run may publish (each costs a pass over the fleet's trees)."""
-MAX_PROBES = 1_000_000
-"""Most client probe rounds one run may make ((duration_s + drain_s) / probe_interval_s)."""
-MAX_LIST = 10_000
-"""Longest list in a scenario (bursts, crash times, enactor names)."""
-MAX_NAME_CHARS = 100
-"""Longest scenario or custom discipline name (printed in the table)."""
-MAX_SEED = 2**63 - 1
-MIN_STEP_S = 0.001
-"""Shortest period of a loop that waits between rounds (publishing, probing, backing off): a
-shorter one does not advance the virtual clock measurably and the run would never end."""
-
-
-class ScenarioError(ValueError):
-    """A scenario is malformed or impossible; ``field`` is the dotted path of the culprit."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
-
-
-def _num(
-    default: Any,
-    *,
-    ge: float | None = None,
-    gt: float | None = None,
-    le: float | None = None,
-    doc: str = "",
-) -> Any:
-    """A numeric field with bounds checked at parse time."""
-    return field(default=default, metadata={"ge": ge, "gt": gt, "le": le, "doc": doc})
+# The field types of the schema (bounds from dnsrace.config.limits).
+Seconds = Annotated[Float, Ge(0), Le(MAX_SECONDS)]
+PositiveSeconds = Annotated[Float, Gt(0), Le(MAX_SECONDS)]
+StepSeconds = Annotated[Float, Ge(MIN_STEP_S), Le(MAX_SECONDS)]
+Probability = Annotated[Float, Ge(0), Le(1)]
+PerMinute = Annotated[Float, Ge(0), Le(600)]
+Sigma = Annotated[Float, Ge(0), Le(10)]
+TreesKept = Annotated[Int, Ge(0), Le(100)]
+Name = Annotated[Str, MaxLen(MAX_NAME_CHARS)]
+DnsName = Annotated[Str, MaxLen(MAX_TEXT_CHARS)]
+EnactorList = Annotated[tuple[Name, ...], MaxLen(MAX_LIST)]
+SecondsRange = tuple[Seconds, Seconds]
 
 
 @dataclass(frozen=True)
 class EndpointsConfig:
-    count: int = _num(1000, ge=0, le=MAX_ENDPOINTS, doc="endpoints besides the regional one")
-    regional: str = REGIONAL
-    regional_at: float = _num(
-        0.5, ge=0, le=1, doc="where the regional endpoint sits in the enactors' walk (fraction)"
-    )
-    targets: int = _num(4, ge=1, le=64, doc="load balancers (records) per endpoint")
-    groups: int = _num(
-        16, ge=1, le=1_000_000, doc="distinct LB groups shared by the other endpoints"
-    )
-    domain: str = "lb.us-east-1.example"
+    __pydantic_config__ = CONFIG
+
+    count: Annotated[Int, Ge(0), Le(MAX_ENDPOINTS)] = 1000
+    """Endpoints besides the regional one."""
+    regional: DnsName = REGIONAL
+    """The regional endpoint's DNS name."""
+    regional_at: Probability = 0.5
+    """Where the regional endpoint sits in the enactors' walk (a fraction of the walk)."""
+    targets: Annotated[Int, Ge(1), Le(64)] = 4
+    """Load balancers (records) per endpoint."""
+    groups: Annotated[Int, Ge(1), Le(1_000_000)] = 16
+    """Distinct load-balancer groups shared by the other endpoints."""
+    domain: DnsName = "lb.us-east-1.example"
+    """The DNS domain of the generated endpoints (e1.<domain>, e2.<domain>, ...)."""
 
 
 @dataclass(frozen=True)
 class FleetConfig:
-    load_balancers: int = _num(24, ge=1, le=100_000)
-    ipv6_share: float = _num(0.5, ge=0, le=1)
-    # Per published plan, the chance of each seeded fleet event.
-    failure_probability: float = _num(0.2, ge=0, le=1)
-    recovery_probability: float = _num(0.3, ge=0, le=1)
-    capacity_add_probability: float = _num(0.05, ge=0, le=1)
-    traffic_shift_probability: float = _num(0.5, ge=0, le=1)
+    """The load balancers and the seeded fleet events, per published plan."""
+
+    __pydantic_config__ = CONFIG
+
+    load_balancers: Annotated[Int, Ge(1), Le(100_000)] = 24
+    """Load balancers in the fleet (at least endpoints.targets)."""
+    ipv6_share: Probability = 0.5
+    """Share of load balancers with an IPv6 address."""
+    failure_probability: Probability = 0.2
+    """Per plan, the chance that a load balancer fails."""
+    recovery_probability: Probability = 0.3
+    """Per plan, the chance that a failed load balancer recovers."""
+    capacity_add_probability: Probability = 0.05
+    """Per plan, the chance that capacity is added."""
+    traffic_shift_probability: Probability = 0.5
+    """Per plan, the chance that weights shift."""
 
 
 @dataclass(frozen=True)
 class BurstConfig:
-    at_s: float = _num(0.0, ge=0, le=MAX_SECONDS)
-    plans: int = _num(10, ge=1, le=MAX_PLANS)
-    gap_s: float = _num(0.5, ge=0, le=MAX_SECONDS)
+    __pydantic_config__ = CONFIG
+
+    at_s: Seconds = 0.0
+    """When the burst starts."""
+    plans: Annotated[Int, Ge(1), Le(MAX_PLANS)] = 10
+    """Plans published by the burst."""
+    gap_s: Seconds = 0.5
+    """Time between two plans of the burst."""
 
 
 @dataclass(frozen=True)
 class PlannerConfig:
-    interval_s: float = _num(
-        10.0, ge=0, le=MAX_SECONDS, doc="0: publish back to back (needs plans)"
-    )
-    plans: int = _num(
-        0,
-        ge=0,
-        le=MAX_PLANS,
-        doc="stop after this many plans, the initial one included (0: none)",
-    )
-    bursts: tuple[BurstConfig, ...] = ()
-    burst_rate_per_min: float = _num(0.0, ge=0, le=600, doc="random bursts (Poisson)")
-    burst_plans: tuple[int, int] = (5, 12)
-    burst_gap_s: float = _num(0.5, ge=0, le=MAX_SECONDS)
+    __pydantic_config__ = CONFIG
+
+    interval_s: Seconds = 10.0
+    """Time between plans; 0: back to back (needs plans). At least 0.001 unless 0."""
+    plans: Annotated[Int, Ge(0), Le(MAX_PLANS)] = 0
+    """Stop after this many plans, the initial one included (0: no limit)."""
+    bursts: Annotated[tuple[BurstConfig, ...], MaxLen(MAX_LIST)] = ()
+    """Scheduled bursts of plans."""
+    burst_rate_per_min: PerMinute = 0.0
+    """Random bursts (Poisson), per minute."""
+    burst_plans: tuple[
+        Annotated[Int, Ge(1), Le(MAX_PLANS)], Annotated[Int, Ge(1), Le(MAX_PLANS)]
+    ] = (5, 12)
+    """[low, high]: plans per random burst, drawn uniformly."""
+    burst_gap_s: Seconds = 0.5
+    """Time between two plans of a random burst."""
 
 
 @dataclass(frozen=True)
@@ -165,17 +201,26 @@ class EnactorsConfig:
     or 500,000 endpoints.
     """
 
-    count: int = _num(3, ge=1, le=100)
-    pass_s: float = _num(
-        30.0, ge=0, le=MAX_SECONDS, doc="write time of one uncontended pass over the fleet"
-    )
-    batches_per_pass: int = _num(20, ge=1, le=1_000_000)
-    call_latency_s: float = _num(0.02, ge=0, le=3600, doc="median of one store round trip")
-    call_latency_sigma: float = _num(0.0, ge=0, le=10, doc="log-normal spread of each round trip")
-    pickup_jitter_s: float = _num(0.5, ge=0, le=MAX_SECONDS)
-    backoff_base_s: float = _num(0.1, ge=MIN_STEP_S, le=MAX_SECONDS)
-    backoff_max_s: float = _num(10.0, gt=0, le=MAX_SECONDS)
-    lease_ttl_s: float = _num(5.0, gt=0, le=MAX_SECONDS)
+    __pydantic_config__ = CONFIG
+
+    count: Annotated[Int, Ge(1), Le(100)] = 3
+    """Enactors (one per availability zone)."""
+    pass_s: Seconds = 30.0
+    """Write time of one uncontended pass over the fleet."""
+    batches_per_pass: Annotated[Int, Ge(1), Le(1_000_000)] = 20
+    """Batches one pass is written in."""
+    call_latency_s: Annotated[Float, Ge(0), Le(3600)] = 0.02
+    """Median of one store round trip."""
+    call_latency_sigma: Sigma = 0.0
+    """Log-normal spread of each round trip."""
+    pickup_jitter_s: Seconds = 0.5
+    """Random delay before an enactor picks up a new plan."""
+    backoff_base_s: StepSeconds = 0.1
+    """First backoff after a lost lock."""
+    backoff_max_s: PositiveSeconds = 10.0
+    """Longest backoff (at least backoff_base_s)."""
+    lease_ttl_s: PositiveSeconds = 5.0
+    """Time to live of an enactor's per-endpoint lock lease."""
 
     def batch_size(self, endpoints: int) -> int:
         return max(1, math.ceil(endpoints / self.batches_per_pass))
@@ -190,38 +235,65 @@ class EnactorsConfig:
 class PausesConfig:
     """GC-like stop-the-world pauses, log-normally distributed, striking right before a write."""
 
-    enactors: tuple[str, ...] = ()
-    rate_per_min: float = _num(0.0, ge=0, le=600)
-    median_s: float = _num(1.0, gt=0, le=MAX_SECONDS)
-    sigma: float = _num(1.0, ge=0, le=10)
-    max_s: float = _num(60.0, gt=0, le=MAX_SECONDS)
+    __pydantic_config__ = CONFIG
+
+    enactors: EnactorList = ()
+    """Enactors affected (empty: all)."""
+    rate_per_min: PerMinute = 0.0
+    """Pauses per enactor per minute."""
+    median_s: PositiveSeconds = 1.0
+    """Median pause."""
+    sigma: Sigma = 1.0
+    """Log-normal spread of a pause."""
+    max_s: PositiveSeconds = 60.0
+    """Longest pause (at least median_s)."""
 
 
 @dataclass(frozen=True)
 class CrashesConfig:
-    enactors: tuple[str, ...] = ()
-    rate_per_min: float = _num(0.0, ge=0, le=600)
-    at_s: tuple[float, ...] = ()
-    restart_s: tuple[float, float] = (5.0, 20.0)
+    __pydantic_config__ = CONFIG
+
+    enactors: EnactorList = ()
+    """Enactors affected (empty: all)."""
+    rate_per_min: PerMinute = 0.0
+    """Crashes per enactor per minute."""
+    at_s: Annotated[tuple[Seconds, ...], MaxLen(MAX_LIST)] = ()
+    """Crash times of every affected enactor."""
+    restart_s: SecondsRange = (5.0, 20.0)
+    """[low, high]: time until a crashed enactor is back, drawn uniformly."""
 
 
 @dataclass(frozen=True)
 class SlowBatchesConfig:
-    enactors: tuple[str, ...] = ()
-    probability: float = _num(0.0, ge=0, le=1)
-    factor: tuple[float, float] = (2.0, 10.0)
+    __pydantic_config__ = CONFIG
+
+    enactors: EnactorList = ()
+    """Enactors affected (empty: all)."""
+    probability: Probability = 0.0
+    """Chance that a batch is slow."""
+    factor: tuple[Annotated[Float, Gt(0), Le(1000)], Annotated[Float, Gt(0), Le(1000)]] = (
+        2.0,
+        10.0,
+    )
+    """[low, high]: how much slower a slow batch is, drawn uniformly."""
 
 
 @dataclass(frozen=True)
 class SlowEnactorsConfig:
     """Each enactor's store round trips are slower by a factor drawn once per enactor."""
 
-    enactors: tuple[str, ...] = ()
-    sigma: float = _num(0.0, ge=0, le=10, doc="log-normal spread of the per-enactor factor")
+    __pydantic_config__ = CONFIG
+
+    enactors: EnactorList = ()
+    """Enactors affected (empty: all)."""
+    sigma: Sigma = 0.0
+    """Log-normal spread of the per-enactor factor."""
 
 
 @dataclass(frozen=True)
 class FaultsConfig:
+    __pydantic_config__ = CONFIG
+
     pauses: PausesConfig = PausesConfig()
     crashes: CrashesConfig = CrashesConfig()
     slow_batches: SlowBatchesConfig = SlowBatchesConfig()
@@ -238,57 +310,79 @@ class OperatorConfig:
     stuck or empty endpoint at it and turns the automation on again.
     """
 
-    repair: bool = True
-    detect_s: tuple[float, float] = (30.0, 90.0)
-    repair_s: tuple[float, float] = (60.0, 240.0)
+    __pydantic_config__ = CONFIG
+
+    repair: Bool = True
+    """Whether the operator repairs at all."""
+    detect_s: SecondsRange = (30.0, 90.0)
+    """[low, high]: empty answers last this long before the alarm fires."""
+    repair_s: SecondsRange = (60.0, 240.0)
+    """[low, high]: time from the alarm to the repair."""
 
 
 @dataclass(frozen=True)
 class ClientsConfig:
-    probe_interval_s: float = _num(1.0, ge=MIN_STEP_S, le=MAX_SECONDS)
-    sample: int = _num(
-        256, ge=0, le=100_000, doc="other endpoints resolved besides the regional one"
-    )
+    __pydantic_config__ = CONFIG
+
+    probe_interval_s: StepSeconds = 1.0
+    """Time between two probe rounds of the clients."""
+    sample: Annotated[Int, Ge(0), Le(100_000)] = 256
+    """Other endpoints resolved besides the regional one."""
 
 
 @dataclass(frozen=True)
 class CheckerConfig:
-    current_window_s: float | None = _num(
-        None,
-        ge=0,
-        le=MAX_SECONDS,
-        doc="a plan stays 'current' this long after a newer one is published "
-        "(default: a pick-up wait plus one pass: 2 x the uncontended pass time + the pick-up "
-        "jitter)",
-    )
+    __pydantic_config__ = CONFIG
+
+    current_window_s: Seconds | None = None
+    """A plan stays 'current' this long after a newer one is published (default: a pick-up
+    wait plus one pass: 2 x the uncontended pass time + the pick-up jitter)."""
 
 
 @dataclass(frozen=True)
 class CustomDiscipline:
-    name: str = ""
-    guard: str = "plan_start"
-    lock: str = "lease"
-    cleanup: str = "unsafe_age"
-    trees_kept: int = _num(3, ge=0, le=100)
-    on_dangling: str = "stuck"
+    __pydantic_config__ = CONFIG
+
+    name: Annotated[Str, MaxLen(64)] = ""
+    """The discipline's name in reports (required, not a preset's)."""
+    guard: Guard = "plan_start"
+    """The generation check: none, at plan start, under the lock, a fence, or a store CAS."""
+    lock: Lock = "lease"
+    """The per-endpoint lock: none or a lease (under_lock and fence need a lease)."""
+    cleanup: Cleanup = "unsafe_age"
+    """Clean-up of old trees: by age, check-then-delete, or one atomic safe step."""
+    trees_kept: TreesKept = 3
+    """Recent trees clean-up keeps."""
+    on_dangling: OnDangling = "stuck"
+    """What a refused dangling flip does: the endpoint stays stuck, or is repaired."""
 
 
 @dataclass(frozen=True)
 class DisciplinesConfig:
-    presets: tuple[str, ...] = ("all",)
-    trees_kept: int | None = _num(None, ge=0, le=100, doc="overrides every preset's trees_kept")
-    custom: tuple[CustomDiscipline, ...] = ()
+    __pydantic_config__ = CONFIG
+
+    presets: Annotated[tuple[Name, ...], MaxLen(MAX_LIST)] = ("all",)
+    """Preset or ablation names, or 'all'."""
+    trees_kept: TreesKept | None = None
+    """Overrides every preset's trees_kept."""
+    custom: Annotated[tuple[CustomDiscipline, ...], MaxLen(MAX_LIST)] = ()
+    """Disciplines built from the four knobs."""
 
 
 @dataclass(frozen=True)
 class Scenario:
-    name: str = "custom"
-    seed: int = _num(1, ge=0, le=MAX_SEED)
+    __pydantic_config__ = CONFIG
+
+    name: Name = "custom"
+    """The scenario's name in reports."""
+    seed: Annotated[Int, Ge(0), Le(MAX_SEED)] = 1
+    """Root seed: the same seed gives byte-identical results."""
     clock: Literal["virtual", "real"] = "virtual"
-    duration_s: float = _num(
-        300.0, gt=0, le=MAX_SECONDS, doc="the planner publishes and faults strike"
-    )
-    drain_s: float = _num(300.0, ge=0, le=MAX_SECONDS, doc="then at most this long to settle")
+    """The seeded virtual clock, or real time (uvloop)."""
+    duration_s: PositiveSeconds = 300.0
+    """The planner publishes and faults strike this long."""
+    drain_s: Seconds = 300.0
+    """Then at most this long to settle."""
     endpoints: EndpointsConfig = EndpointsConfig()
     fleet: FleetConfig = FleetConfig()
     planner: PlannerConfig = PlannerConfig()
@@ -300,7 +394,14 @@ class Scenario:
     disciplines: DisciplinesConfig = DisciplinesConfig()
 
     def __post_init__(self) -> None:
-        _check_cross_fields(self)
+        if validating():
+            _check_cross_fields(self)  # the fields were just validated by the schema
+        else:
+            # Built in code (Scenario(...), dataclasses.replace): the same schema checks it,
+            # and the checked values (floats for integers given to float fields) replace these.
+            checked = validate(Scenario, scenario_to_dict(self))
+            for f in dataclasses.fields(self):
+                object.__setattr__(self, f.name, getattr(checked, f.name))
 
     @property
     def enactor_names(self) -> list[str]:
@@ -332,7 +433,7 @@ class Scenario:
     def with_seed(self, seed: int) -> Scenario:
         """A copy with another root seed (a seed changes no bound: no re-validation)."""
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-            raise ScenarioError("seed", f"must be an integer in 0..{MAX_SEED}, got {seed!r}")
+            raise ScenarioError("seed", f"must be an integer in 0..{MAX_SEED}, got {show(seed)}")
         clone = object.__new__(Scenario)
         for f in dataclasses.fields(self):
             object.__setattr__(clone, f.name, getattr(self, f.name))
@@ -355,26 +456,21 @@ def _custom(c: CustomDiscipline, path: str) -> Discipline:
     try:
         return Discipline(
             c.name,
-            c.guard,  # type: ignore[arg-type]
-            c.lock,  # type: ignore[arg-type]
-            c.cleanup,  # type: ignore[arg-type]
+            c.guard,
+            c.lock,
+            c.cleanup,
             c.trees_kept,
-            c.on_dangling,  # type: ignore[arg-type]
+            c.on_dangling,
         )
     except DisciplineError as exc:
         raise ScenarioError(f"{path}.{exc.field}", str(exc).split(": ", 1)[1]) from None
 
 
-def _check_range(
-    value: tuple[float, float], path: str, *, positive: bool = False, high: float = MAX_SECONDS
-) -> None:
+def _check_order(value: tuple[float, float], path: str) -> None:
+    """A [low, high] range (each item is bounded by the schema): low <= high."""
     lo, hi = value
-    if lo < 0 or (positive and lo <= 0):
-        raise ScenarioError(path, f"lower bound must be {'> 0' if positive else '>= 0'}, got {lo}")
     if hi < lo:
         raise ScenarioError(path, f"must be [low, high] with low <= high, got {list(value)}")
-    if hi > high:
-        raise ScenarioError(path, f"upper bound must be <= {_text(high)}, got {_text(hi)}")
 
 
 def _text(value: float) -> str:
@@ -386,7 +482,7 @@ def _check_text(value: str, path: str, limit: int = MAX_NAME_CHARS) -> None:
     """Names printed in tables: printable characters only (no control characters, so no
     terminal escape sequences), at most ``limit`` of them."""
     if not value.isprintable():
-        raise ScenarioError(path, f"must hold printable characters only, got {value!r}")
+        raise ScenarioError(path, f"must hold printable characters only, got {show(value)}")
     if len(value) > limit:
         raise ScenarioError(path, f"must be at most {limit} characters, got {len(value)}")
 
@@ -401,17 +497,19 @@ def _check_names(s: Scenario) -> None:
         regional = canonical_name(ep.regional)
     except InvalidName:
         raise ScenarioError(
-            "endpoints.regional", f"not a valid DNS name: {ep.regional!r}"
+            "endpoints.regional", f"not a valid DNS name: {show(ep.regional)}"
         ) from None
     try:
         domain = canonical_name(ep.domain)
     except InvalidName:
-        raise ScenarioError("endpoints.domain", f"not a valid DNS name: {ep.domain!r}") from None
+        raise ScenarioError(
+            "endpoints.domain", f"not a valid DNS name: {show(ep.domain)}"
+        ) from None
     longest = f"e{max(ep.count, 1)}.{domain}"
     if len(longest) > 253:
         raise ScenarioError(
             "endpoints.domain",
-            f"{ep.domain!r} is too long: the name {longest[:20]}... would exceed 253 characters",
+            f"{show(ep.domain)} is too long: the name {longest[:20]}... would pass 253 characters",
         )
     head, dot, tail = regional.partition(".")
     if dot and tail == domain and head[:1] == "e" and head[1:].isdigit():
@@ -419,7 +517,7 @@ def _check_names(s: Scenario) -> None:
         if head[1:2] != "0" and 1 <= index <= ep.count:
             raise ScenarioError(
                 "endpoints.regional",
-                f"{ep.regional!r} is also the name of generated endpoint {index} "
+                f"{show(ep.regional)} is also the name of generated endpoint {index} "
                 f"(e1..e{ep.count}.{domain})",
             )
 
@@ -449,33 +547,9 @@ def _check_load(s: Scenario) -> None:
             f"{_text(s.clients.probe_interval_s)} gives {probes:,.0f} probe rounds over "
             f"duration_s + drain_s (at most {MAX_PROBES:,})",
         )
-    for path, items in [
-        ("planner.bursts", p.bursts),
-        ("faults.crashes.at_s", s.faults.crashes.at_s),
-        ("disciplines.presets", s.disciplines.presets),
-        ("disciplines.custom", s.disciplines.custom),
-    ]:
-        if len(items) > MAX_LIST:
-            raise ScenarioError(path, f"at most {MAX_LIST} items, got {len(items)}")
-
-
-def _check_tree(obj: Any, path: str) -> None:
-    """Check the numeric bounds of every field of a config tree, naming the dotted path."""
-    for f in dataclasses.fields(obj):
-        where = f"{path}.{f.name}" if path else f.name
-        value = getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
-            _check_tree(value, where)
-        elif isinstance(value, tuple):
-            for i, item in enumerate(value):
-                if dataclasses.is_dataclass(item):
-                    _check_tree(item, f"{where}[{i}]")
-        else:
-            _check_bounds(value, f.metadata, where)
 
 
 def _check_cross_fields(s: Scenario) -> None:
-    _check_tree(s, "")
     _check_text(s.name, "name")
     _check_names(s)
     _check_load(s)
@@ -486,13 +560,11 @@ def _check_cross_fields(s: Scenario) -> None:
         )
     if s.enactors.backoff_max_s < s.enactors.backoff_base_s:
         raise ScenarioError("enactors.backoff_max_s", "must be >= enactors.backoff_base_s")
-    _check_range(s.planner.burst_plans, "planner.burst_plans", positive=True, high=MAX_PLANS)
-    _check_range(s.faults.crashes.restart_s, "faults.crashes.restart_s")
-    _check_range(
-        s.faults.slow_batches.factor, "faults.slow_batches.factor", positive=True, high=1000
-    )
-    _check_range(s.operator.detect_s, "operator.detect_s")
-    _check_range(s.operator.repair_s, "operator.repair_s")
+    _check_order(s.planner.burst_plans, "planner.burst_plans")
+    _check_order(s.faults.crashes.restart_s, "faults.crashes.restart_s")
+    _check_order(s.faults.slow_batches.factor, "faults.slow_batches.factor")
+    _check_order(s.operator.detect_s, "operator.detect_s")
+    _check_order(s.operator.repair_s, "operator.repair_s")
     if s.faults.pauses.max_s < s.faults.pauses.median_s:
         raise ScenarioError("faults.pauses.max_s", "must be >= faults.pauses.median_s")
     if s.planner.interval_s == 0 and s.planner.plans == 0:
@@ -505,24 +577,23 @@ def _check_cross_fields(s: Scenario) -> None:
             if name not in names:
                 raise ScenarioError(
                     f"faults.{kind}.enactors[{i}]",
-                    f"no enactor {name!r} (there are {s.enactors.count}: "
+                    f"no enactor {show(name)} (there are {s.enactors.count}: "
                     f"{', '.join(enactor_names(min(s.enactors.count, 5)))}...)",
                 )
-    for i, t in enumerate(s.faults.crashes.at_s):
-        if not 0 <= t <= MAX_SECONDS:
+    for i, name in enumerate(s.disciplines.presets):
+        if name != "all" and name not in KNOWN:
+            close = difflib.get_close_matches(name, [*KNOWN, "all"], n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise ScenarioError(
-                f"faults.crashes.at_s[{i}]", f"must be in 0..{MAX_SECONDS:g}, got {_text(t)}"
+                f"disciplines.presets[{i}]",
+                f"unknown preset {show(name)}; {hint}(one of {', '.join(KNOWN)} or 'all')",
             )
-    try:
-        resolve_names(list(s.disciplines.presets), "disciplines.presets")
-    except DisciplineError as exc:
-        raise ScenarioError(exc.field, str(exc).split(": ", 1)[1]) from None
     seen: set[str] = set()
     for i, c in enumerate(s.disciplines.custom):
         _check_text(c.name, f"disciplines.custom[{i}].name", 64)
         d = _custom(c, f"disciplines.custom[{i}]")
         if d.name in seen or d.name in resolve_names(["all"]):
-            raise ScenarioError(f"disciplines.custom[{i}].name", f"duplicate name {d.name!r}")
+            raise ScenarioError(f"disciplines.custom[{i}].name", f"duplicate name {show(d.name)}")
         seen.add(d.name)
     if not s.disciplines.presets and not s.disciplines.custom:
         raise ScenarioError("disciplines.presets", "no discipline to run")
@@ -531,135 +602,99 @@ def _check_cross_fields(s: Scenario) -> None:
 # ------------------------------------------------------------------------------ parsing
 
 
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return " | ".join(repr(a) for a in typing.get_args(tp))
-    if origin is tuple:
-        return "array"
-    if dataclasses.is_dataclass(tp):
-        return "table"
-    return getattr(tp, "__name__", str(tp))
+def parse_scenario(data: Any) -> Scenario:
+    """Validate decoded TOML (or JSON) tables into a :class:`Scenario` (one ScenarioError line
+    for anything else: a bare number, a wrong type, a value out of bounds, an unknown key)."""
+    return validate(Scenario, data)
 
 
-def _convert(value: Any, tp: Any, path: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        non_none = [a for a in args if a is not type(None)]
-        if value is None:
-            return None
-        return _convert(value, non_none[0], path)
-    if origin is Literal:
-        if value not in args:
-            raise ScenarioError(path, f"must be one of {', '.join(map(repr, args))}, got {value!r}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise ScenarioError(path, f"must be an array, got {type(value).__name__}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ScenarioError(path, f"must be an array of {len(args)} items, got {len(value)}")
-        return tuple(
-            _convert(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True))
-        )
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ScenarioError(path, f"must be a table, got {type(value).__name__}")
-        return _build(tp, value, path)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ScenarioError(path, f"must be true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ScenarioError(path, f"must be an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ScenarioError(path, f"must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ScenarioError(path, f"must be finite, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ScenarioError(path, f"must be a string, got {value!r}")
-        return value
-    raise ScenarioError(path, f"unsupported type {_type_name(tp)}")  # pragma: no cover
-
-
-def _check_bounds(value: Any, meta: Any, path: str) -> None:
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return
-    ge, gt, le = meta.get("ge"), meta.get("gt"), meta.get("le")
-    if ge is not None and value < ge:
-        raise ScenarioError(path, f"must be >= {_text(ge)}, got {_text(value)}")
-    if gt is not None and value <= gt:
-        raise ScenarioError(path, f"must be > {_text(gt)}, got {_text(value)}")
-    if le is not None and value > le:
-        raise ScenarioError(path, f"must be <= {_text(le)}, got {_text(value)}")
-
-
-def _build(cls: Any, data: dict[str, Any], path: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in data:
-        if key not in fields:
-            where = f"{path}.{key}" if path else key
-            raise ScenarioError(where, f"unknown field (known: {', '.join(fields)})")
-    kwargs: dict[str, Any] = {}
-    for name in fields:
-        where = f"{path}.{name}" if path else name
-        if name in data:
-            kwargs[name] = _convert(data[name], hints[name], where)
-    return cls(**kwargs)
-
-
-def parse_scenario(data: dict[str, Any]) -> Scenario:
-    """Validate a decoded TOML document into a :class:`Scenario`."""
-    try:
-        scenario: Scenario = _build(Scenario, data, "")
-        return scenario
-    except DisciplineError as exc:  # pragma: no cover - converted in _check_cross_fields
-        raise ScenarioError(exc.field, str(exc)) from None
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The TOML-shaped tables of a scenario (``parse_scenario`` of it gives it back)."""
 
-    def plain(value: Any) -> Any:
+    def plain(value: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:  # only a scenario built in code with odd values gets here
+            raise ScenarioError("", f"nested deeper than {MAX_DEPTH} tables or arrays")
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return {
-                f.name: plain(getattr(value, f.name))
-                for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not None
+                name: plain(getattr(value, name), depth + 1)
+                for name in _field_names(type(value))
+                if getattr(value, name) is not None
             }
-        if isinstance(value, tuple):
-            return [plain(v) for v in value]
+        if isinstance(value, tuple | list):
+            return [plain(v, depth + 1) for v in value]
         return value
 
     out: dict[str, Any] = plain(scenario)
     return out
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _nesting(text: str) -> int:
+    """Deepest bracket nesting of a TOML value, outside strings: checked before tomllib (which
+    recurses once per level) sees it."""
+    depth = deepest = 0
+    quote = ""
+    escaped = False
+    for c in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\" and quote == '"':
+                escaped = True
+            elif c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_override(text: str) -> tuple[str, Any]:
-    """``dotted.key=VALUE`` with VALUE in TOML syntax (``3``, ``0.5``, ``"x"``, ``[1, 2]``)."""
+    """``dotted.key=VALUE`` with VALUE in TOML syntax (``3``, ``0.5``, ``"x"``, ``[1, 2]``).
+
+    One value per override: text after the value (``seed=1\\nname="x"``) is refused, never
+    dropped. The key is checked against the schema when the scenario is parsed."""
     key, sep, raw = text.partition("=")
     key = key.strip()
-    if not sep or not key or any(not part for part in key.split(".")):
-        raise ScenarioError("--set", f"expected KEY=VALUE (a dotted key), got {text!r}")
+    parts = key.split(".")
+    if not sep or not key or any(not _BARE_KEY.fullmatch(part) for part in parts):
+        raise ScenarioError(
+            "--set",
+            f"expected KEY=VALUE with a dotted key of letters, digits, _ or -, got {show(text)}",
+        )
+    if _nesting(raw) > MAX_DEPTH:
+        raise ScenarioError(key, f"nested deeper than {MAX_DEPTH} arrays or tables")
     try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        doc = tomllib.loads(f"v = {raw.strip()}")
     except tomllib.TOMLDecodeError:
         raise ScenarioError(
-            key, f'not a TOML value: {raw.strip()!r} (quote strings: key="text")'
+            key, f'not a TOML value: {show(raw.strip())} (quote strings: key="text")'
         ) from None
-    return key, value
+    except RecursionError:  # pragma: no cover - _nesting refuses this first
+        raise ScenarioError(key, "nested too deeply") from None
+    if len(doc) != 1:
+        raise ScenarioError(key, f"one value per --set, got more after it: {show(raw.strip())}")
+    return key, doc["v"]
 
 
 def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """A deep copy of scenario tables with dotted keys set (``{"endpoints.count": 0}``)."""
+    if not isinstance(data, dict):
+        raise ScenarioError("", f"a scenario must be a table, got {show(data)}")
+    check_plain(data, "")  # bounded depth before deepcopy recurses through it
+    for value in overrides.values():
+        check_plain({"v": value}, "")
     out = copy.deepcopy(data)
     for key, value in overrides.items():
         table = out
@@ -686,6 +721,8 @@ def load_scenario_data(path: str | Path) -> dict[str, Any]:
         raise ScenarioError("", f"{p}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError("", f"{p}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError("", f"{p}: nested too deeply to read") from None
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:

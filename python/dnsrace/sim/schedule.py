@@ -12,6 +12,20 @@ order, one task step at a time:
   ready task always runs; at ``depth - 1`` steps drawn uniformly from ``[1, horizon]`` the
   running task's priority drops below every initial one. A bug of depth ``d`` is found by
   one run with probability at least ``1 / (n * k**(d-1))`` for ``n`` tasks and ``k`` steps.
+  A bug that needs more than ``depth - 1`` preemptions is never found, whatever the number
+  of runs: "PCT found nothing" is not a proof.
+* ``pos``: partial order sampling (Yuan, Yang, Gu, CAV 2018). Every pending event (a task's
+  next step) gets a random priority; the highest-priority ready event runs; then the ready
+  events that *race* with it (their store footprints conflict) draw new priorities, while
+  the others keep theirs. Unlike random walks, it does not favour the orders that many
+  independent steps make look alike, and unlike PCT it has no depth to guess.
+
+Footprints: before a step that calls the store, a task may :meth:`declare` what the call
+reads and writes (keys such as ``("alias", endpoint)``, ``("lease", endpoint)``, ``"trees"``,
+``"board"``); the enactor does so through :func:`declare`. Two footprints conflict when one
+writes a key the other reads or writes. A step with no declaration (the planner, the
+clients, the operator, timers) conflicts with every step: over-approximating keeps POS's
+re-draws, and any reduction built on footprints, on the safe side.
 
 A schedule sees asyncio handles; a handle belongs to the task whose step or wake-up it runs
 (its callback's ``__self__``), or to its own callback otherwise (timers such as the
@@ -23,22 +37,65 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from typing import Final, Literal, Protocol
+from collections.abc import Hashable, Iterable
+from typing import Any, Final, Literal, Protocol
 
 from dnsrace.sim.seeds import substream
 
 __all__ = [
     "SCHEDULES",
+    "DfsNode",
+    "DfsSchedule",
     "FifoSchedule",
+    "Footprint",
+    "Nondeterminism",
     "PctSchedule",
+    "PosSchedule",
     "RandomSchedule",
     "Schedule",
     "ScheduleName",
+    "conflicts",
+    "declare",
+    "event_name",
     "make_schedule",
+    "replay_schedule",
 ]
 
-ScheduleName = Literal["clock", "random", "pct"]
-SCHEDULES: Final[tuple[str, ...]] = ("clock", "random", "pct")
+ScheduleName = Literal["clock", "random", "pct", "pos"]
+SCHEDULES: Final[tuple[str, ...]] = ("clock", "random", "pct", "pos")
+
+Footprint = tuple[frozenset[Hashable], frozenset[Hashable]]
+"""What one step reads and what it writes (keys of the shared state)."""
+
+LOCAL: Final[Footprint] = (frozenset(), frozenset())
+"""A step that touches nothing shared (a wake-up before a wait, a backoff)."""
+
+
+def conflicts(a: Footprint | None, b: Footprint | None) -> bool:
+    """Whether two steps may not commute: one writes what the other reads or writes
+    (``None``, an undeclared step, conflicts with everything)."""
+    if a is None or b is None:
+        return True
+    (a_reads, a_writes), (b_reads, b_writes) = a, b
+    return not (
+        a_writes.isdisjoint(b_reads)
+        and a_writes.isdisjoint(b_writes)
+        and b_writes.isdisjoint(a_reads)
+    )
+
+
+def declare(
+    reads: Iterable[Hashable] = (),
+    writes: Iterable[Hashable] = (),
+    *,
+    task: asyncio.Task[Any] | None = None,
+) -> None:
+    """Tell the running loop's schedule what the next step of ``task`` (default: the current
+    task) reads and writes (nothing happens unless that schedule uses footprints)."""
+    schedule = getattr(asyncio.get_running_loop(), "schedule", None)
+    if schedule is not None and getattr(schedule, "uses_footprints", False):
+        owner = task if task is not None else asyncio.current_task()
+        schedule.declare(owner, (frozenset(reads), frozenset(writes)))
 
 
 class Schedule(Protocol):
@@ -117,6 +174,69 @@ class PctSchedule:
         return best
 
 
+# The timer callback of ``asyncio.sleep(d > 0)``: it completes the sleeper's future, nothing
+# else (the sleeper's own wake-up is a later step of its task).
+_SLEEP_DONE: Final = asyncio.futures._set_result_unless_cancelled  # type: ignore[attr-defined]
+# asyncio's own callbacks that only complete a future or stop the loop at the run's end.
+_LOCAL_CALLBACKS: Final = frozenset(
+    {"_set_result_unless_cancelled", "gather.<locals>._done_callback", "_run_until_complete_cb"}
+)
+
+
+def _is_local(owner: object) -> bool:
+    return not isinstance(owner, asyncio.Task) and (
+        getattr(owner, "__qualname__", None) in _LOCAL_CALLBACKS
+        and getattr(owner, "__module__", "").startswith("asyncio")
+    )
+
+
+class PosSchedule:
+    """Partial order sampling: random event priorities, re-drawn for the events that race
+    with the one that runs (Yuan, Yang, Gu, "Partial Order Aware Concurrency Sampling",
+    CAV 2018, the basic POS algorithm)."""
+
+    uses_footprints = True
+
+    def __init__(self, seed: int) -> None:
+        self.steps = 0
+        self._rng = random.Random(substream(seed, "schedule", "pos").getrandbits(64))
+        # id(handle) -> (handle, its priority): each handle is one event (a task's next
+        # step); holding the handle keeps its id from being reused while it waits.
+        self._events: dict[int, tuple[asyncio.Handle, float]] = {}
+        self._footprints: dict[object, Footprint] = {}
+
+    def declare(self, owner: object, footprint: Footprint) -> None:
+        """``owner``'s next step touches ``footprint`` (until it declares another)."""
+        self._footprints[owner] = footprint
+
+    def _footprint(self, handle: asyncio.Handle) -> Footprint | None:
+        owner = _owner(handle)
+        if owner is _SLEEP_DONE:
+            return LOCAL  # a sleep's timer only completes its future
+        return self._footprints.get(owner)
+
+    def pick(self, ready: deque[asyncio.Handle]) -> int:
+        self.steps += 1
+        events, rng = self._events, self._rng
+        best, best_p = 0, -1.0
+        for i, handle in enumerate(ready):
+            event = events.get(id(handle))
+            if event is None:
+                event = events[id(handle)] = (handle, rng.random())
+            if event[1] > best_p:
+                best, best_p = i, event[1]
+        chosen = ready[best]
+        del events[id(chosen)]  # it runs now; its task's next step is a new event
+        if len(ready) > 1:
+            # Every pending event that races with the chosen one draws a fresh priority (in
+            # queue order, so the draws are reproducible); the others keep theirs.
+            ran = self._footprint(chosen)
+            for i, handle in enumerate(ready):
+                if i != best and conflicts(ran, self._footprint(handle)):
+                    events[id(handle)] = (handle, rng.random())
+        return best
+
+
 def make_schedule(name: str, seed: int, *, depth: int = 3, horizon: int = 1000) -> Schedule | None:
     """The schedule called ``name`` (``None`` for ``clock``: asyncio's own loop iteration)."""
     if name == "clock":
@@ -125,4 +245,151 @@ def make_schedule(name: str, seed: int, *, depth: int = 3, horizon: int = 1000) 
         return RandomSchedule(seed)
     if name == "pct":
         return PctSchedule(seed, depth, horizon)
+    if name == "pos":
+        return PosSchedule(seed)
     raise ValueError(f"unknown schedule {name!r} (one of {', '.join(SCHEDULES)})")
+
+
+# ---------------------------------------------------------------------- bounded DFS
+
+
+def event_name(handle: asyncio.Handle) -> str:
+    """A name for a ready event that is the same in every run of one scenario: the task's
+    name (``main`` for the run's own task), or the callback's qualified name."""
+    owner = _owner(handle)
+    if isinstance(owner, asyncio.Task):
+        name = owner.get_name()
+        return "main" if name.startswith("Task-") else name
+    return str(getattr(owner, "__qualname__", type(owner).__name__))
+
+
+class Nondeterminism(RuntimeError):
+    """A replayed prefix asked for an event that is not ready: the run is not a function of
+    its schedule (a bug of the simulator, or a step that reads the wall clock)."""
+
+
+class DfsNode:
+    """One scheduling decision on the current path of a depth-first search."""
+
+    __slots__ = ("choice", "done", "footprints", "last", "names", "preempted", "sleep")
+
+    def __init__(
+        self,
+        names: list[str],
+        footprints: dict[str, Footprint | None],
+        last: str | None,
+        preempted: int,
+        sleep: set[str],
+    ) -> None:
+        self.names = names
+        self.footprints = footprints
+        self.last = last
+        """The event's task that ran the step before (a switch away from it, while it is
+        still ready, is a preemption)."""
+        self.preempted = preempted
+        """Preemptions on the path before this decision."""
+        self.sleep = sleep
+        """Events that need not run here: an equivalent order was explored already."""
+        self.done: set[str] = set()
+        self.choice = ""
+
+    def cost(self, name: str) -> int:
+        """Preemptions that choosing ``name`` here adds (0 or 1)."""
+        return int(self.last is not None and name != self.last and self.last in self.names)
+
+
+class DfsSchedule:
+    """Replays the choices of ``path`` (decisions of earlier runs), then extends it: at each
+    new decision the task that ran before continues if it can (no preemption), else the
+    first ready event by name that is not asleep. Steps that touch nothing shared (a sleep's
+    timer, a step declared ``LOCAL``) run at once and are no decision: they commute with
+    every other step (a persistent set of one).
+
+    With ``sleep_sets``, a new decision's sleep set is its parent's sleep set plus the events
+    explored before the parent's choice, less those that conflict with that choice (Godefroid's
+    sleep sets). A decision where every ready event is asleep, or where the only events
+    within ``preemptions`` are, makes the run *redundant*: it only repeats an explored order.
+    """
+
+    uses_footprints = True
+
+    def __init__(self, path: list[DfsNode], preemptions: int, *, sleep_sets: bool = True) -> None:
+        self.steps = 0
+        self.path = path
+        self.preemptions = preemptions
+        self.sleep_sets = sleep_sets
+        self.redundant = False
+        self._replay = len(path)
+        self._depth = 0
+        self._last: str | None = None
+        self._footprints: dict[object, Footprint] = {}
+
+    def declare(self, owner: object, footprint: Footprint) -> None:
+        self._footprints[owner] = footprint
+
+    def _new_node(self, names: list[str], footprints: dict[str, Footprint | None]) -> DfsNode:
+        parent = self.path[-1] if self.path else None
+        if parent is None:
+            return DfsNode(names, footprints, self._last, 0, set())
+        preempted = parent.preempted + parent.cost(parent.choice)
+        sleep: set[str] = set()
+        if self.sleep_sets:
+            ran = parent.footprints.get(parent.choice)
+            sleep = {
+                e
+                for e in parent.sleep | parent.done
+                if e != parent.choice and not conflicts(parent.footprints.get(e), ran)
+            }
+        return DfsNode(names, footprints, self._last, preempted, sleep)
+
+    def pick(self, ready: deque[asyncio.Handle]) -> int:
+        self.steps += 1
+        for i, handle in enumerate(ready):
+            owner = _owner(handle)
+            if _is_local(owner) or self._footprints.get(owner) == LOCAL:
+                return i  # touches nothing shared: commutes with every step, no decision
+        names: list[str] = []
+        for handle in ready:
+            name = event_name(handle)
+            while name in names:
+                name += "'"  # two ready events of one owner: numbered in queue order
+            names.append(name)
+        depth = self._depth
+        self._depth += 1
+        if depth < self._replay:
+            node = self.path[depth]
+            if node.choice not in names:
+                raise Nondeterminism(f"step {depth}: {node.choice!r} is not ready ({names})")
+            choice = node.choice
+        elif self.redundant:
+            choice = self._last if self._last in names else min(names)
+        else:
+            footprints = {
+                n: self._footprints.get(_owner(h)) for n, h in zip(names, ready, strict=True)
+            }
+            node = self._new_node(names, footprints)
+            allowed = [
+                n
+                for n in names
+                if n not in node.sleep and node.preempted + node.cost(n) <= self.preemptions
+            ]
+            if not allowed:
+                self.redundant = True
+                choice = self._last if self._last in names else min(names)
+            else:
+                choice = self._last if self._last in allowed else min(allowed)
+                node.choice = choice
+                self.path.append(node)
+        self._last = choice.rstrip("'")
+        return names.index(choice)
+
+
+def replay_schedule(choices: list[str]) -> DfsSchedule:
+    """A schedule that makes the decisions ``choices`` (a DFS run's event names, in order),
+    then continues as the search would: the run the search saw, step for step."""
+    path = []
+    for choice in choices:
+        node = DfsNode([choice], {}, None, 0, set())
+        node.choice = choice
+        path.append(node)
+    return DfsSchedule(path, preemptions=len(choices) + 1)

@@ -31,6 +31,12 @@ pub enum Error {
     /// A history file that cannot be read: the message starts with `line N:`.
     #[error("{0}")]
     InvalidHistory(String),
+    /// An argument longer than its documented maximum (refused before anything is allocated).
+    #[error("{0}")]
+    TooLarge(String),
+    /// Memory for a call's working copy could not be allocated (nothing was changed).
+    #[error("{0}")]
+    OutOfMemory(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -88,6 +94,34 @@ pub fn check_ttl(ttl: f64) -> Result<f64> {
         )));
     }
     Ok(ttl)
+}
+
+/// Most items of one sequence argument of a call (endpoints, versions, fences, tokens,
+/// generations, set indices, names, target sets, targets of one set): 2^26 = 67,108,864. A
+/// longer argument is refused with [`Error::TooLarge`] before anything is sized from it, so a
+/// hostile length (a broadcast buffer claiming 10^12 items) costs nothing.
+pub const MAX_BATCH: usize = 1 << 26;
+
+/// Refuse a sequence argument of more than [`MAX_BATCH`] items.
+pub fn check_batch_len(len: usize, what: &str) -> Result<usize> {
+    if len > MAX_BATCH {
+        return Err(Error::TooLarge(format!(
+            "{what} has {len} items: at most {MAX_BATCH} are accepted in one call"
+        )));
+    }
+    Ok(len)
+}
+
+/// A vector with room for `len` items, or [`Error::OutOfMemory`] instead of an abort.
+pub fn try_vec<T>(len: usize, what: &str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::OutOfMemory(format!(
+            "cannot allocate {what} of {len} items ({} bytes)",
+            len.saturating_mul(std::mem::size_of::<T>())
+        ))
+    })?;
+    Ok(v)
 }
 
 /// Longest accepted lease holder, in characters.

@@ -16,15 +16,17 @@
 //! assert_eq!(store.resolve(ids[0]).unwrap().len(), 1);
 //! ```
 
+mod atomic_file;
 mod error;
+mod flip_types;
 pub mod history;
 mod name;
 mod store;
 mod target;
 
 pub use error::{
-    check_generation, check_holder, check_now, check_token, check_ttl, check_version, Error,
-    Result, MAX_GENERATION, MAX_HOLDER_CHARS, MAX_TOKEN,
+    check_batch_len, check_generation, check_holder, check_now, check_token, check_ttl,
+    check_version, try_vec, Error, Result, MAX_BATCH, MAX_GENERATION, MAX_HOLDER_CHARS, MAX_TOKEN,
 };
 pub use name::{canonical_name, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use store::{

@@ -67,6 +67,7 @@ fn history(ops: Vec<Op>) -> History {
     let h = History {
         ops,
         holders: vec!["a".into(), "b".into()],
+        dropped: 0,
     };
     // Every hand-made history is also a valid file (holder names listed as first used).
     let back = parse_jsonl(&write_jsonl(&h)).unwrap();
@@ -465,7 +466,7 @@ mod arbitrary {
                     op(client, t, t + len, kind)
                 })
                 .collect();
-            let h = History { ops, holders: vec!["a".into(), "b".into()] };
+            let h = History { ops, holders: vec!["a".into(), "b".into()], dropped: 0 };
             let r = check(&h);
             prop_assert!(r.verdict != Verdict::Unknown);
             if let Some(ill) = &r.illegal {

@@ -347,7 +347,14 @@ fn names_resolve_case_insensitively_and_bad_input_is_rejected() {
 #[test]
 fn batch_validates_everything_before_changing_anything() {
     let (s, ids) = store_with(3, 1..=1);
-    let err = s.flip_many(Some(&ids), 1, Mode::Lww, None, Fence::Each(&[1, 1, 0]));
+    // (A 0 is a refused lease's sentinel, fenced rather than an error: use a token too large.)
+    let err = s.flip_many(
+        Some(&ids),
+        1,
+        Mode::Lww,
+        None,
+        Fence::Each(&[1, 1, u64::MAX]),
+    );
     assert!(matches!(err, Err(Error::InvalidToken(_))));
     assert_eq!(s.stats().flips_applied, 0);
     assert!(s.aliases(None).unwrap().iter().all(|&a| a == 0));

@@ -1,9 +1,12 @@
 //! Scalar arguments as `FromPyObject` newtypes: each conversion raises the error class of the
 //! contract (`_core.pyi`) and names the offending value.
 
-use dnsrace_core::{EndpointKey, EndpointRef, Error, Leaf, Mode, MAX_TOKEN};
+use dnsrace_core::{
+    check_batch_len, try_vec, EndpointKey, EndpointRef, Error, Leaf, Mode, MAX_BATCH, MAX_TOKEN,
+};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
 
 use crate::errors::{to_py, OrRaise};
 
@@ -20,13 +23,151 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_default()
 }
 
-/// An int argument (bool excluded): `Ok(Some(v))` when it fits i64, `Ok(None)` when it is an int
-/// out of that range, `Err(())` when it is not an int at all.
-pub fn int_value(obj: &Bound<'_, PyAny>) -> Result<Option<i64>, ()> {
-    if obj.is_instance_of::<PyBool>() || !obj.is_instance_of::<PyInt>() {
-        return Err(());
+static UNORDERED: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+
+/// Refuse a set or a mapping (or a view of one) where items are taken in order: the order of
+/// a set is arbitrary, so ids read from it would line up with nothing (`InvalidArgument`).
+pub fn refuse_unordered(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<()> {
+    let py = obj.py();
+    let unordered = if obj.is_instance_of::<PySet>()
+        || obj.is_instance_of::<PyFrozenSet>()
+        || obj.is_instance_of::<PyDict>()
+    {
+        true
+    } else {
+        let (set, mapping) = UNORDERED.get_or_try_init(py, || -> PyResult<_> {
+            let abc = py.import("collections.abc")?;
+            Ok((
+                abc.getattr("Set")?.unbind(),
+                abc.getattr("Mapping")?.unbind(),
+            ))
+        })?;
+        obj.is_instance(set.bind(py))? || obj.is_instance(mapping.bind(py))?
+    };
+    if unordered {
+        return Err(to_py(Error::InvalidArgument(format!(
+            "invalid {what}: expected an ordered sequence (list, tuple, range, array), got {}",
+            type_name(obj)
+        ))));
     }
-    Ok(obj.extract::<i64>().ok())
+    Ok(())
+}
+
+/// Collect the items of an iterable, at most [`MAX_BATCH`] (`TooLarge` past it, without
+/// reading further: an endless generator stops there). An exception the iterable raises
+/// propagates unchanged; an object that is not iterable gives `not_iterable`.
+pub fn collect_items<'py>(
+    obj: &Bound<'py, PyAny>,
+    what: &str,
+    not_iterable: impl Fn() -> Error,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if let Ok(list) = obj.cast::<PyList>() {
+        check_batch_len(list.len(), what).or_raise()?;
+        let mut out = try_vec(list.len(), what).or_raise()?;
+        out.extend(list.iter());
+        return Ok(out);
+    }
+    if let Ok(tuple) = obj.cast::<PyTuple>() {
+        check_batch_len(tuple.len(), what).or_raise()?;
+        let mut out = try_vec(tuple.len(), what).or_raise()?;
+        out.extend(tuple.iter());
+        return Ok(out);
+    }
+    // A sized iterable (a numpy array, a dict view) is refused from its length, before any
+    // item is read: iterating 2**26 items first would cost gigabytes of item objects.
+    match obj.len() {
+        Ok(n) => {
+            check_batch_len(n, what).or_raise()?;
+        }
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyTypeError>(obj.py()) => {}
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(obj.py()) => {
+            return Err(to_py(Error::TooLarge(format!(
+                "{what} has more items than fit a machine word"
+            ))));
+        }
+        Err(e) => return Err(e),
+    }
+    let iter = match obj.try_iter() {
+        Ok(iter) => iter,
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyTypeError>(obj.py()) => {
+            return Err(to_py(not_iterable()))
+        }
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for item in iter {
+        if out.len() == MAX_BATCH {
+            check_batch_len(MAX_BATCH + 1, what).or_raise()?;
+        }
+        out.try_reserve(1)
+            .map_err(|_| to_py(Error::OutOfMemory(format!("cannot allocate {what}"))))?;
+        out.push(item?);
+    }
+    Ok(out)
+}
+
+/// What an int argument holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntArg {
+    /// An int that fits i64.
+    Fits(i64),
+    /// An int out of the i64 range.
+    Big,
+    /// Not an int (bool included).
+    NotInt,
+}
+
+impl IntArg {
+    pub fn is_int(self) -> bool {
+        self != IntArg::NotInt
+    }
+}
+
+/// Classify an int argument (bool excluded). `Err` only when the object's own `__index__`
+/// raised something other than `TypeError` (its exception propagates unchanged).
+pub fn int_value(obj: &Bound<'_, PyAny>) -> PyResult<IntArg> {
+    if obj.is_instance_of::<PyBool>() {
+        return Ok(IntArg::NotInt);
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(obj.extract::<i64>().map_or(IntArg::Big, IntArg::Fits));
+    }
+    match index(obj)? {
+        Some(int) => Ok(int.extract::<i64>().map_or(IntArg::Big, IntArg::Fits)),
+        None => Ok(IntArg::NotInt),
+    }
+}
+
+/// `operator.index(obj)` for an object that is not an int but has `__index__` (numpy integer
+/// scalars): `None` when it has none, is a bool (numpy's too), or its `__index__` raises
+/// `TypeError`; another exception of its `__index__` propagates unchanged.
+fn index<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = obj.py();
+    // SAFETY: `obj` is a valid object; PyIndex_Check only reads its type's slots.
+    if unsafe { pyo3::ffi::PyIndex_Check(obj.as_ptr()) } == 0
+        || matches!(type_name(obj).as_str(), "bool" | "bool_")
+    {
+        return Ok(None);
+    }
+    // SAFETY: PyNumber_Index returns a new reference or NULL with an exception set.
+    let result =
+        unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyNumber_Index(obj.as_ptr())) };
+    match result {
+        Ok(int) => Ok(Some(int)),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a scalar-or-sequence argument (`fence`) is one int: an int, or an object with
+/// `__index__` and no `__len__` (a numpy integer scalar, not an array).
+pub fn is_scalar_int(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(true);
+    }
+    // SAFETY: as in `index`.
+    let has_index = unsafe { pyo3::ffi::PyIndex_Check(obj.as_ptr()) } != 0;
+    Ok(has_index && !obj.get_type().hasattr("__len__")?)
 }
 
 /// An int in `min..=2^63-1`, or the error `kind` with a message naming the value.
@@ -35,14 +176,14 @@ fn ranged_int(
     min: i64,
     what: &str,
     kind: fn(String) -> Error,
-) -> dnsrace_core::Result<u64> {
-    match int_value(obj) {
-        Ok(Some(v)) if v >= min => Ok(v as u64),
-        _ => Err(kind(format!(
+) -> PyResult<u64> {
+    match int_value(obj)? {
+        IntArg::Fits(v) if v >= min => Ok(v as u64),
+        _ => Err(to_py(kind(format!(
             "invalid {what} {}: must be an int in {min}..{}",
             repr(obj),
             MAX_TOKEN
-        ))),
+        )))),
     }
 }
 
@@ -56,7 +197,7 @@ macro_rules! ranged_arg {
             type Error = PyErr;
 
             fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-                ranged_int(&obj, $min, $what, $kind).map($name).or_raise()
+                ranged_int(&obj, $min, $what, $kind).map($name)
             }
         }
     };
@@ -92,13 +233,14 @@ ranged_arg!(
     TimeNs, 0, "time_ns", Error::InvalidArgument
 );
 
-/// A number of seconds (int or float, not bool); finiteness is the core's check.
-fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> dnsrace_core::Result<f64> {
+/// A number of seconds (int, float or int-like, not bool); finiteness is the core's check.
+/// An `__index__` that raises something other than `TypeError` propagates unchanged.
+fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
     let bad = || {
-        Err(Error::InvalidArgument(format!(
+        Err(to_py(Error::InvalidArgument(format!(
             "invalid {what} {}: must be a finite number of seconds",
             repr(obj)
-        )))
+        ))))
     };
     if obj.is_instance_of::<PyBool>() {
         return bad();
@@ -109,7 +251,10 @@ fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> dnsrace_core::Result<f64> {
     if obj.is_instance_of::<PyInt>() {
         return obj.extract::<f64>().or_else(|_| bad());
     }
-    bad()
+    match index(obj)? {
+        Some(int) => int.extract::<f64>().or_else(|_| bad()),
+        None => bad(),
+    }
 }
 
 /// A lease time-to-live in seconds (`InvalidArgument`).
@@ -119,7 +264,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Ttl {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        seconds(&obj, "ttl").map(Ttl).or_raise()
+        seconds(&obj, "ttl").map(Ttl)
     }
 }
 
@@ -130,7 +275,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Now {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        seconds(&obj, "now").map(Now).or_raise()
+        seconds(&obj, "now").map(Now)
     }
 }
 
@@ -179,54 +324,59 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Endpoint<'a> {
             let err = || Error::InvalidName(format!("invalid DNS name {}", repr(&obj)));
             return text(obj, err).map(|t| Endpoint(EndpointRef::Name(t)));
         }
-        endpoint_id(&obj).map(Endpoint).or_raise()
+        endpoint_id(&obj).map(Endpoint)
     }
 }
 
 /// An endpoint given as an int id.
-fn endpoint_id(obj: &Bound<'_, PyAny>) -> dnsrace_core::Result<EndpointRef<'static>> {
-    match int_value(obj) {
-        Ok(Some(v)) if v >= 0 => Ok(EndpointRef::Id(v as u64)),
-        Ok(_) => Err(Error::UnknownEndpoint(format!(
+fn endpoint_id(obj: &Bound<'_, PyAny>) -> PyResult<EndpointRef<'static>> {
+    match int_value(obj)? {
+        IntArg::Fits(v) if v >= 0 => Ok(EndpointRef::Id(v as u64)),
+        IntArg::Fits(_) | IntArg::Big => Err(to_py(Error::UnknownEndpoint(format!(
             "unknown endpoint id {}",
             repr(obj)
-        ))),
-        Err(()) => Err(Error::InvalidArgument(format!(
+        )))),
+        IntArg::NotInt => Err(to_py(Error::InvalidArgument(format!(
             "invalid endpoint {}: must be a str name or an int id",
             repr(obj)
-        ))),
+        )))),
     }
 }
 
 /// An endpoint item of a batch (a name borrowed from the item, or an id).
-pub fn endpoint_item<'a>(obj: &'a Bound<'_, PyAny>) -> dnsrace_core::Result<EndpointRef<'a>> {
+pub fn endpoint_item<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<EndpointRef<'a>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return s
-            .to_str()
-            .map(EndpointRef::Name)
-            .map_err(|_| Error::InvalidName(format!("invalid DNS name {}", repr(obj))));
+        return s.to_str().map(EndpointRef::Name).map_err(|_| {
+            to_py(Error::InvalidName(format!(
+                "invalid DNS name {}",
+                repr(obj)
+            )))
+        });
     }
     endpoint_id(obj)
 }
 
 /// How a plan names an endpoint (ids must fit 32 bits; the store checks they are registered).
-pub fn plan_key(obj: &Bound<'_, PyAny>) -> dnsrace_core::Result<EndpointKey> {
+pub fn plan_key(obj: &Bound<'_, PyAny>) -> PyResult<EndpointKey> {
     if let Ok(s) = obj.cast::<PyString>() {
-        let text = s
-            .to_str()
-            .map_err(|_| Error::InvalidName(format!("invalid DNS name {}", repr(obj))))?;
+        let text = s.to_str().map_err(|_| {
+            to_py(Error::InvalidName(format!(
+                "invalid DNS name {}",
+                repr(obj)
+            )))
+        })?;
         return Ok(EndpointKey::Name(text.into()));
     }
-    match int_value(obj) {
-        Ok(Some(v)) if (0..=u32::MAX as i64).contains(&v) => Ok(EndpointKey::Id(v as u32)),
-        Ok(_) => Err(Error::UnknownEndpoint(format!(
+    match int_value(obj)? {
+        IntArg::Fits(v) if (0..=u32::MAX as i64).contains(&v) => Ok(EndpointKey::Id(v as u32)),
+        IntArg::Fits(_) | IntArg::Big => Err(to_py(Error::UnknownEndpoint(format!(
             "unknown endpoint id {}",
             repr(obj)
-        ))),
-        Err(()) => Err(Error::InvalidArgument(format!(
+        )))),
+        IntArg::NotInt => Err(to_py(Error::InvalidArgument(format!(
             "invalid endpoint {}: must be a str name or an int id",
             repr(obj)
-        ))),
+        )))),
     }
 }
 
@@ -256,6 +406,48 @@ fn flag(obj: &Borrowed<'_, '_, PyAny>, name: &str) -> PyResult<bool> {
             "invalid {name} {}: must be a bool",
             repr(obj)
         )))),
+    }
+}
+
+/// A history format name (`"jsonl"` or `"jepsen"`; `InvalidArgument` for anything else).
+pub struct FormatArg<'a>(pub &'a str);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for FormatArg<'a> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let err = || {
+            Error::InvalidArgument(format!(
+                "invalid format {}: expected \"jsonl\" or \"jepsen\"",
+                repr(&obj)
+            ))
+        };
+        text(obj, err).map(FormatArg)
+    }
+}
+
+/// A checker timeout in seconds, `None` for none (`InvalidArgument` unless a number).
+pub struct TimeoutArg(pub Option<f64>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for TimeoutArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_none() {
+            return Ok(TimeoutArg(None));
+        }
+        seconds(&obj, "timeout").map(|t| TimeoutArg(Some(t)))
+    }
+}
+
+/// The `linearizations` flag of `check_history`.
+pub struct LinearizationsArg(pub bool);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for LinearizationsArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        flag(&obj, "linearizations").map(LinearizationsArg)
     }
 }
 
@@ -335,7 +527,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for OutcomesArg {
 }
 
 /// One (address, weight) target: a tuple or list pair, as in the reference.
-pub fn leaf(item: &Bound<'_, PyAny>) -> dnsrace_core::Result<Leaf> {
+pub fn leaf(item: &Bound<'_, PyAny>) -> PyResult<Leaf> {
     let malformed = || {
         Error::InvalidArgument(format!(
             "invalid target {}: expected an (address, weight) pair",
@@ -344,43 +536,46 @@ pub fn leaf(item: &Bound<'_, PyAny>) -> dnsrace_core::Result<Leaf> {
     };
     let (addr, weight) = if let Ok(t) = item.cast::<PyTuple>() {
         if t.len() != 2 {
-            return Err(malformed());
+            return Err(to_py(malformed()));
         }
         (
-            t.get_item(0).map_err(|_| malformed())?,
-            t.get_item(1).map_err(|_| malformed())?,
+            t.get_item(0).map_err(|_| to_py(malformed()))?,
+            t.get_item(1).map_err(|_| to_py(malformed()))?,
         )
     } else if let Ok(l) = item.cast::<PyList>() {
         if l.len() != 2 {
-            return Err(malformed());
+            return Err(to_py(malformed()));
         }
         (
-            l.get_item(0).map_err(|_| malformed())?,
-            l.get_item(1).map_err(|_| malformed())?,
+            l.get_item(0).map_err(|_| to_py(malformed()))?,
+            l.get_item(1).map_err(|_| to_py(malformed()))?,
         )
     } else {
         // Only tuples and lists: a 2-key dict is not a pair.
-        return Err(malformed());
+        return Err(to_py(malformed()));
     };
     let addr_text = match addr.cast::<PyString>() {
-        Ok(s) => s
-            .to_str()
-            .map_err(|_| Error::InvalidAddress(format!("invalid IP address {}", repr(&addr))))?,
-        Err(_) => {
-            return Err(Error::InvalidAddress(format!(
-                "invalid IP address {}: must be a str",
+        Ok(s) => s.to_str().map_err(|_| {
+            to_py(Error::InvalidAddress(format!(
+                "invalid IP address {}",
                 repr(&addr)
             )))
+        })?,
+        Err(_) => {
+            return Err(to_py(Error::InvalidAddress(format!(
+                "invalid IP address {}: must be a str",
+                repr(&addr)
+            ))))
         }
     };
-    let weight = match int_value(&weight) {
-        Ok(Some(w)) if (0..=255).contains(&w) => w as u8,
+    let weight = match int_value(&weight)? {
+        IntArg::Fits(w) if (0..=255).contains(&w) => w as u8,
         _ => {
-            return Err(Error::InvalidWeight(format!(
+            return Err(to_py(Error::InvalidWeight(format!(
                 "invalid weight {} for {addr_text}: must be an int in 0..255",
                 repr(&weight)
-            )))
+            ))))
         }
     };
-    Leaf::parse(addr_text, weight)
+    Leaf::parse(addr_text, weight).or_raise()
 }

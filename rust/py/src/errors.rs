@@ -4,6 +4,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use dnsrace_core::Error;
+use pyo3::exceptions::PyMemoryError;
 use pyo3::import_exception;
 use pyo3::prelude::*;
 
@@ -21,6 +22,8 @@ import_exception!(dnsrace.errors, LeaseLost);
 import_exception!(dnsrace.errors, InternalError);
 import_exception!(dnsrace.errors, SnapshotError);
 import_exception!(dnsrace.errors, InvalidHistory);
+import_exception!(dnsrace.errors, TooLarge);
+import_exception!(dnsrace.errors, OutOfMemory);
 
 /// The Python exception of a core error.
 pub fn to_py(e: Error) -> PyErr {
@@ -37,6 +40,8 @@ pub fn to_py(e: Error) -> PyErr {
         Error::LeaseLost(m) => LeaseLost::new_err(m),
         Error::Snapshot(m) => SnapshotError::new_err(m),
         Error::InvalidHistory(m) => InvalidHistory::new_err(m),
+        Error::TooLarge(m) => TooLarge::new_err(m),
+        Error::OutOfMemory(m) => OutOfMemory::new_err(m),
     }
 }
 
@@ -52,8 +57,20 @@ impl<T> OrRaise<T> for dnsrace_core::Result<T> {
 
 /// Run `f`, turning a Rust panic into `dnsrace.errors.InternalError` instead of letting it
 /// reach Python as a crash. The core validates before it mutates, so a panic leaves no change.
+///
+/// A `MemoryError` of the interpreter (an output list or array that did not fit) becomes
+/// `dnsrace.errors.OutOfMemory`, so every allocation failure of a call has one typed answer.
 pub fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Err(e)) => Python::attach(|py| {
+            if e.is_instance_of::<PyMemoryError>(py) && !e.is_instance_of::<OutOfMemory>(py) {
+                let typed = OutOfMemory::new_err(format!("out of memory: {e}"));
+                typed.set_cause(py, Some(e));
+                Err(typed)
+            } else {
+                Err(e)
+            }
+        }),
         Ok(r) => r,
         Err(payload) => {
             let what = payload

@@ -12,12 +12,15 @@
 
 use std::mem::size_of;
 
-use dnsrace_core::{EndpointRef, Error, Store};
+use dnsrace_core::{check_batch_len, try_vec, EndpointRef, Error, Store};
 use pyo3::buffer::{ElementType, PyUntypedBuffer};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyRange, PyRangeMethods, PyString, PyTuple};
+use pyo3::types::{PyRange, PyRangeMethods, PyString};
 
-use crate::args::{endpoint_item, int_value, repr, type_name};
+use crate::args::{
+    collect_items, endpoint_item, int_value, refuse_unordered, repr, type_name, IntArg,
+};
+use crate::errors::{to_py, OrRaise};
 
 /// How the values of one argument are checked: the accepted range and the error classes for a
 /// value out of range and for an item of the wrong type.
@@ -28,6 +31,8 @@ pub struct Spec {
     pub hi: i128,
     pub range_err: fn(String) -> Error,
     pub type_err: fn(String) -> Error,
+    /// A `None` item stands for 0 (tokens and fences: the entry a batch acquire refused).
+    pub none_is_zero: bool,
 }
 
 impl Spec {
@@ -49,6 +54,7 @@ pub const IDS: Spec = Spec {
     hi: u32::MAX as i128,
     range_err: unknown_id,
     type_err: Error::InvalidArgument,
+    none_is_zero: false,
 };
 
 fn unknown_id(message: String) -> Error {
@@ -61,14 +67,18 @@ pub const VERSIONS: Spec = Spec {
     hi: MAX_I63,
     range_err: Error::InvalidToken,
     type_err: Error::InvalidToken,
+    none_is_zero: false,
 };
 
+/// Per-endpoint fences and lease tokens of batch calls: 0 (or `None` in a list) marks an entry
+/// whose lease `acquire_leases` refused; it is fenced, not renewed, not released.
 pub const FENCES: Spec = Spec {
     what: "fence",
-    lo: 1,
+    lo: 0,
     hi: MAX_I63,
     range_err: Error::InvalidToken,
     type_err: Error::InvalidToken,
+    none_is_zero: true,
 };
 
 pub const TOKENS: Spec = Spec {
@@ -82,6 +92,7 @@ pub const GENERATIONS: Spec = Spec {
     hi: MAX_I63,
     range_err: Error::InvalidGeneration,
     type_err: Error::InvalidGeneration,
+    none_is_zero: false,
 };
 
 /// Set indices of `Plan.from_shared` for `sets` target sets.
@@ -92,6 +103,7 @@ pub fn set_indices(sets: usize) -> Spec {
         hi: sets as i128 - 1,
         range_err: Error::InvalidArgument,
         type_err: Error::InvalidArgument,
+        none_is_zero: false,
     }
 }
 
@@ -243,7 +255,8 @@ unsafe fn convert<E: Int, T: Out>(
     spec: &Spec,
 ) -> dnsrace_core::Result<Vec<T>> {
     const CHUNK: usize = 4096;
-    let mut out: Vec<T> = Vec::with_capacity(n);
+    // `n` was bounded when the buffer was classified; the copy may still not fit in memory.
+    let mut out: Vec<T> = dnsrace_core::try_vec(n, spec.what)?;
     let mut chunk: Vec<E> = Vec::with_capacity(CHUNK.min(n));
     let mut bounds: Option<(E, E)> = None;
     let mut start = 0;
@@ -294,12 +307,23 @@ impl<'a, 'py> FromPyObject<'a, 'py> for IntSeq<'py> {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        IntSeq::new(&obj).map_err(crate::errors::to_py)
+        IntSeq::new(&obj)
     }
 }
 
 impl<'py> IntSeq<'py> {
-    fn new(obj: &Bound<'py, PyAny>) -> dnsrace_core::Result<Self> {
+    /// Classify a sequence argument. Its length is checked against `MAX_BATCH` first (a
+    /// buffer's or range's length is known without reading it), so nothing is sized from an
+    /// oversized argument. Sets and mappings are refused (their order is arbitrary); an
+    /// exception raised by an iterable propagates unchanged.
+    fn new(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        Self::classify(obj, true)
+    }
+
+    /// [`IntSeq::new`], with `ordered=false` for arguments whose order means nothing
+    /// (generations to delete): a set is then accepted.
+    pub fn classify(obj: &Bound<'py, PyAny>, ordered: bool) -> PyResult<Self> {
+        const WHAT: &str = "sequence of ints";
         let not_seq = || {
             Error::InvalidArgument(format!(
                 "expected a sequence of ints, a buffer or a range, got {}",
@@ -307,35 +331,40 @@ impl<'py> IntSeq<'py> {
             ))
         };
         if obj.is_instance_of::<PyString>() {
-            return Err(not_seq());
-        }
-        if let Ok(list) = obj.cast::<PyList>() {
-            return Ok(IntSeq::Items(list.iter().collect()));
-        }
-        if let Ok(tuple) = obj.cast::<PyTuple>() {
-            return Ok(IntSeq::Items(tuple.iter().collect()));
+            return Err(to_py(not_seq()));
         }
         if let Ok(range) = obj.cast::<PyRange>() {
-            let len = range.len().map_err(|_| not_seq())?;
+            let Ok(len) = range.len() else {
+                return Err(to_py(Error::TooLarge(format!(
+                    "range {} has more items than fit a machine word",
+                    repr(obj)
+                ))));
+            };
+            check_batch_len(len, WHAT).or_raise()?;
             // Bounds beyond isize cannot be ids or tokens anyway: report the first item.
             let (start, step) = match (range.start(), range.step()) {
                 (Ok(a), Ok(s)) => (a as i128, s as i128),
                 _ => {
                     let first = range.get_item(0).map(|f| repr(&f)).unwrap_or_default();
-                    return Err(Error::InvalidArgument(format!(
+                    return Err(to_py(Error::InvalidArgument(format!(
                         "range starting at {first} out of range"
-                    )));
+                    ))));
                 }
             };
             return Ok(IntSeq::Range { start, step, len });
         }
-        if let Some(buffer) = IntBuffer::get(obj) {
-            return Ok(IntSeq::Buffer(buffer));
+        if !obj.is_instance_of::<pyo3::types::PyList>()
+            && !obj.is_instance_of::<pyo3::types::PyTuple>()
+        {
+            if let Some(buffer) = IntBuffer::get(obj) {
+                check_batch_len(buffer.len(), WHAT).or_raise()?;
+                return Ok(IntSeq::Buffer(buffer));
+            }
+            if ordered {
+                refuse_unordered(obj, WHAT)?;
+            }
         }
-        let iter = obj.try_iter().map_err(|_| not_seq())?;
-        Ok(IntSeq::Items(
-            iter.collect::<PyResult<Vec<_>>>().map_err(|_| not_seq())?,
-        ))
+        collect_items(obj, WHAT, not_seq).map(IntSeq::Items)
     }
 
     pub fn len(&self) -> usize {
@@ -348,7 +377,7 @@ impl<'py> IntSeq<'py> {
 
     /// Convert what needs the interpreter now (items); a buffer is left for
     /// [`Staged::finish`], to run detached.
-    pub fn stage<T: Out>(&self, spec: Spec) -> dnsrace_core::Result<Staged<'_, T>> {
+    pub fn stage<T: Out>(&self, spec: Spec) -> PyResult<Staged<'_, T>> {
         match self {
             IntSeq::Buffer(b) => Ok(Staged::Buffer(b, spec)),
             IntSeq::Range { start, step, len } => {
@@ -356,52 +385,74 @@ impl<'py> IntSeq<'py> {
                 let (lo, hi) = (*start.min(&last), *start.max(&last));
                 if *len > 0 && (lo < spec.lo || hi > spec.hi) {
                     let bad = if lo < spec.lo { lo } else { hi };
-                    return Err(spec.out_of_range(bad));
+                    return Err(to_py(spec.out_of_range(bad)));
                 }
                 let (start, step) = (*start, *step);
-                Ok(Staged::Done(
-                    (0..*len)
-                        .map(|i| T::from_i128(start + step * i as i128))
-                        .collect(),
-                ))
+                let mut out = try_vec(*len, spec.what).or_raise()?;
+                out.extend((0..*len).map(|i| T::from_i128(start + step * i as i128)));
+                Ok(Staged::Done(out))
             }
-            IntSeq::Items(items) => items
-                .iter()
-                .map(|item| match int_value(item) {
-                    Ok(Some(v)) if (spec.lo..=spec.hi).contains(&(v as i128)) => {
-                        Ok(T::from_i128(v as i128))
+            IntSeq::Items(items) => {
+                let mut out = try_vec(items.len(), spec.what).or_raise()?;
+                for item in items {
+                    if spec.none_is_zero && item.is_none() {
+                        out.push(T::from_u64(0));
+                        continue;
                     }
-                    Ok(_) => Err(spec.out_of_range(repr(item))),
-                    Err(()) => Err((spec.type_err)(format!(
-                        "invalid {} {}: must be an int",
-                        spec.what,
-                        repr(item)
-                    ))),
-                })
-                .collect::<dnsrace_core::Result<Vec<T>>>()
-                .map(Staged::Done),
+                    out.push(match int_value(item)? {
+                        IntArg::Fits(v) if (spec.lo..=spec.hi).contains(&(v as i128)) => {
+                            T::from_i128(v as i128)
+                        }
+                        IntArg::Fits(_) | IntArg::Big => {
+                            return Err(to_py(spec.out_of_range(repr(item))))
+                        }
+                        IntArg::NotInt => {
+                            return Err(to_py((spec.type_err)(format!(
+                                "invalid {} {}: must be an int",
+                                spec.what,
+                                repr(item)
+                            ))))
+                        }
+                    });
+                }
+                Ok(Staged::Done(out))
+            }
         }
     }
 
     /// Endpoint ids: ints as in [`IDS`]; items that include names are looked up in `store`.
-    pub fn stage_endpoints(&self, store: &Store) -> dnsrace_core::Result<Staged<'_, u32>> {
+    pub fn stage_endpoints(&self, store: &Store) -> PyResult<Staged<'_, u32>> {
         if let IntSeq::Items(items) = self {
             if items.iter().any(|i| i.is_instance_of::<PyString>()) {
-                let refs = items
-                    .iter()
-                    .map(endpoint_item)
-                    .collect::<dnsrace_core::Result<Vec<EndpointRef<'_>>>>()?;
-                return store.endpoint_ids(&refs).map(Staged::Done);
+                let mut refs: Vec<EndpointRef<'_>> =
+                    try_vec(items.len(), "endpoints").or_raise()?;
+                for item in items {
+                    refs.push(endpoint_item(item)?);
+                }
+                return store.endpoint_ids(&refs).map(Staged::Done).or_raise();
             }
             // Ints only: a non-int item is an invalid endpoint, as for a single endpoint.
-            if let Some(bad) = items.iter().find(|i| int_value(i).is_err()) {
-                return Err(Error::InvalidArgument(format!(
-                    "invalid endpoint {}: must be a str name or an int id",
-                    repr(bad)
-                )));
+            for item in items {
+                if !int_value(item)?.is_int() {
+                    return Err(to_py(Error::InvalidArgument(format!(
+                        "invalid endpoint {}: must be a str name or an int id",
+                        repr(item)
+                    ))));
+                }
             }
         }
         self.stage(IDS)
+    }
+}
+
+/// A sequence of ints whose order means nothing: [`IntSeq`], sets accepted.
+pub struct Unordered<'py>(pub IntSeq<'py>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Unordered<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        IntSeq::classify(&obj, false).map(Unordered)
     }
 }
 

@@ -18,8 +18,7 @@ mod testing;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<plan::PyPlan>()?;
     m.add_class::<store::PyRecordStore>()?;
-    m.add_function(wrap_pyfunction!(history::parse_history, m)?)?;
-    m.add_function(wrap_pyfunction!(history::check_history, m)?)?;
+    history::register(m)?;
     #[cfg(feature = "testing")]
     testing::register(m)?;
     Ok(())

@@ -7,14 +7,15 @@ use dnsrace_core as core;
 use dnsrace_core::{Error, Fence, Mode, Outcome, OutcomeSink};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 
 use crate::args::{
-    repr, Endpoint, FenceToken, Generation, HistoryCapacity, HistoryClient, Holder, LeaseToken,
-    ModeArg, Name, Now, OutcomesArg, Output, RollbackArg, SafeArg, TimeNs, Ttl, Version,
+    repr, Endpoint, FenceToken, FormatArg, Generation, HistoryCapacity, HistoryClient, Holder,
+    LeaseToken, LinearizationsArg, ModeArg, Name, Now, OutcomesArg, Output, RollbackArg, SafeArg,
+    TimeNs, TimeoutArg, Ttl, Version,
 };
 use crate::errors::{guard, to_py, DanglingAlias, InvalidArgument, OrRaise, UnknownPlan};
-use crate::ints::{self, finish, IntSeq, Staged};
+use crate::ints::{self, finish, IntSeq, Staged, Unordered};
 use crate::output::{vec_out, OutArray};
 use crate::plan::{answer, items, PyPlan};
 
@@ -45,14 +46,27 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FenceArg<'py> {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyBool>() {
+        if obj.is_instance_of::<PyBool>() || crate::args::is_scalar_int(&obj)? {
             return obj.extract::<FenceToken>().map(|t| FenceArg::All(t.0));
         }
         obj.extract::<IntSeq<'py>>().map(FenceArg::Each)
     }
 }
 
-/// Thread-safe store of load-balancer DNS records (see `_core.pyi` for the full contract).
+/// Thread-safe in-memory store of load-balancer DNS records (the Rust core).
+///
+/// Per endpoint it holds the alias (generation of the active tree), the rollback (the alias
+/// before the last flip), a version bumped by every applied flip, a lease (holder, expiry,
+/// fencing token) and the highest fencing token seen. Per plan generation it holds one tree
+/// (weighted target set) per endpoint.
+///
+/// Constructor: ``history``: keep the last ``history`` completed operations (0: record nothing).
+///
+/// Each call that completes (an error changes nothing and is not recorded) adds one
+/// operation per endpoint it touched, with the call's start and return times: flips,
+/// reads (``state``, ``aliases``, ``rollbacks``, ``versions``), lease acquire / renew /
+/// release, and each endpoint's tree put by ``put_plan`` or looked at by ``delete_plans``.
+/// Format and clock: README, "Histories".
 #[pyclass(frozen, module = "dnsrace._core", name = "RecordStore")]
 pub struct PyRecordStore {
     store: core::Store,
@@ -70,7 +84,6 @@ impl PyRecordStore {
         endpoints
             .map(|e| e.stage_endpoints(&self.store))
             .transpose()
-            .or_raise()
     }
 
     /// A generation column of many endpoints (aliases, rollbacks): 0 is `None` in lists.
@@ -91,6 +104,11 @@ impl PyRecordStore {
     }
 }
 
+/// A token of a batch lease call in a list: 0 (refused, lost) is `None`.
+fn token_or_none(py: Python<'_>, t: u64) -> PyResult<Bound<'_, PyAny>> {
+    generation_or_none(py, t)
+}
+
 fn generation_or_none(py: Python<'_>, g: u64) -> PyResult<Bound<'_, PyAny>> {
     Ok(if g == 0 {
         py.None().into_bound(py)
@@ -109,15 +127,23 @@ impl PyRecordStore {
         }
     }
 
-    /// Capacity of the history ring (0: no history).
+    /// The ``history`` the store was made with (0: none).
     #[getter]
     fn history_capacity(&self) -> usize {
         self.store.recorder().map_or(0, |h| h.capacity())
     }
 
+    /// Record the next operations of the calling thread, or asyncio task, as ``client``
+    /// (a context variable: it holds in that task and in the threads it starts with
+    /// ``asyncio.to_thread``; ``None``: automatic, one id per task or thread in order of first
+    /// use, never one a told client uses) and, with ``time_ns``, stamp operations on this
+    /// virtual clock from now on (each stamp at least 1 ns after the last one: ties are
+    /// ordered). ``InvalidArgument`` if the store records no history or a value is out of
+    /// range.
     #[pyo3(signature = (client = None, time_ns = None), text_signature = "($self, client=None, time_ns=None)")]
     fn set_history_context(
         &self,
+        py: Python<'_>,
         client: Option<HistoryClient>,
         time_ns: Option<TimeNs>,
     ) -> PyResult<()> {
@@ -133,15 +159,19 @@ impl PyRecordStore {
                     "this store records no history (make it with history=CAPACITY)",
                 ));
             };
-            h.set_context(client.map(|c| c as u32), time_ns);
-            Ok(())
+            crate::history::set_context(py, h, client.map(|c| c as u32), time_ns)
         })
     }
 
-    #[pyo3(signature = (format = "jsonl"), text_signature = "($self, format='jsonl')")]
-    fn history_bytes<'py>(&self, py: Python<'py>, format: &str) -> PyResult<Bound<'py, PyBytes>> {
+    /// The recorded history, ordered by call time, as ``jsonl`` or ``jepsen`` (EDN) text.
+    #[pyo3(signature = (format = FormatArg("jsonl")), text_signature = "($self, format='jsonl')")]
+    fn history_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        format: FormatArg<'_>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         guard(|| {
-            let format = core::history::Format::parse(format).or_raise()?;
+            let format = core::history::Format::parse(format.0).or_raise()?;
             let bytes = py
                 .detach(|| -> core::Result<Vec<u8>> {
                     let Some((h, _)) = self.store.history() else {
@@ -159,21 +189,26 @@ impl PyRecordStore {
         })
     }
 
-    #[pyo3(signature = (path, format = "jsonl"), text_signature = "($self, path, format='jsonl')")]
+    /// Write the history to ``path`` atomically; returns the number of operations.
+    /// ``InvalidArgument`` (nothing written) without a history or for a path that cannot
+    /// become a file.
+    #[pyo3(signature = (path, format = FormatArg("jsonl")), text_signature = "($self, path, format='jsonl')")]
     fn export_history(
         &self,
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
-        format: &str,
+        format: FormatArg<'_>,
     ) -> PyResult<usize> {
         guard(|| {
-            let format = core::history::Format::parse(format).or_raise()?;
+            let format = core::history::Format::parse(format.0).or_raise()?;
             let path = snapshot_path(path)?;
             py.detach(|| self.store.export_history(&path, format))
                 .or_raise()
         })
     }
 
+    /// Record only the operations on ``endpoints`` from now on (``None``: all). Each
+    /// endpoint's history is complete on its own, so a sample is still a checkable history.
     #[pyo3(signature = (endpoints = None), text_signature = "($self, endpoints=None)")]
     fn set_history_endpoints(&self, endpoints: Option<IntSeq<'_>>) -> PyResult<()> {
         guard(|| {
@@ -189,37 +224,42 @@ impl PyRecordStore {
         })
     }
 
-    #[pyo3(signature = (*, timeout = None, linearizations = false), text_signature = "($self, *, timeout=None, linearizations=False)")]
-    fn check_history(
+    /// Check the recorded history in place (as ``dnsrace.history.check`` checks its file,
+    /// without writing it), within the same bounds (``timeout`` seconds, ``max_states``
+    /// states kept; ``None``: the defaults). ``as_dict=True``: the result dict that
+    /// ``dnsrace.history.check`` returns; ``as_dict=False``: its JSON text. Without
+    /// ``as_dict`` the JSON text and a ``DeprecationWarning`` (the dict becomes the default
+    /// in the next release).
+    #[pyo3(signature = (*, timeout = TimeoutArg(None), linearizations = LinearizationsArg(false), max_states = None, as_dict = None), text_signature = "($self, *, timeout=None, linearizations=False, max_states=None, as_dict=None)")]
+    fn check_history<'py>(
         &self,
-        py: Python<'_>,
-        timeout: Option<f64>,
-        linearizations: bool,
-    ) -> PyResult<String> {
+        py: Python<'py>,
+        timeout: TimeoutArg,
+        linearizations: LinearizationsArg,
+        max_states: Option<u64>,
+        as_dict: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
-            let opts = dnsrace_core::history::CheckOptions {
-                timeout: crate::history::timeout_arg(timeout)?,
-                linearizations,
-                ..Default::default()
-            };
-            py.detach(|| {
-                let Some((h, _)) = self.store.history() else {
-                    return Err(Error::InvalidArgument(
+            let opts = crate::history::options(timeout.0, max_states, linearizations.0)?;
+            let history = || {
+                self.store.history().map(|(h, _)| h).ok_or_else(|| {
+                    Error::InvalidArgument(
                         "this store records no history (make it with history=CAPACITY)".into(),
-                    ));
-                };
-                Ok(dnsrace_core::history::check_with(&h, opts)
-                    .to_json()
-                    .to_string())
-            })
-            .or_raise()
+                    )
+                })
+            };
+            crate::history::check_recorded(py, history, opts, as_dict)
         })
     }
 
+    /// Operations the ring dropped (older than the last ``history_capacity``): > 0 marks
+    /// the history truncated (its export starts with ``{"truncated": {"dropped": N}}`` and
+    /// checking it gives ``unknown``).
     fn history_dropped(&self) -> u64 {
         self.store.recorder().map_or(0, |h| h.ops().1)
     }
 
+    /// Number of registered endpoints.
     fn __len__(&self) -> usize {
         self.store.len()
     }
@@ -232,9 +272,13 @@ impl PyRecordStore {
         )
     }
 
+    /// Register DNS names; return their ids (dense, from 0, in registration order).
+    ///
+    /// Idempotent: an already registered name returns its existing id. Names are validated
+    /// first (``InvalidName``); on error nothing is registered.
     fn add_endpoints(&self, py: Python<'_>, names: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
         guard(|| {
-            let items = items(names, "names").or_raise()?;
+            let items = items(names, "names", true)?;
             let texts = items
                 .iter()
                 .map(|n| match n.cast::<PyString>() {
@@ -252,6 +296,7 @@ impl PyRecordStore {
         })
     }
 
+    /// The id of a registered name (``UnknownEndpoint`` otherwise).
     fn endpoint_id(&self, name: Name<'_>) -> PyResult<u32> {
         guard(|| {
             self.store
@@ -260,6 +305,89 @@ impl PyRecordStore {
         })
     }
 
+    /// The canonical names of many endpoints (``None``: all, in id order). Raises
+    /// ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``. O(n).
+    #[pyo3(signature = (endpoints = None), text_signature = "($self, endpoints=None)")]
+    fn endpoint_names(
+        &self,
+        py: Python<'_>,
+        endpoints: Option<IntSeq<'_>>,
+    ) -> PyResult<Vec<String>> {
+        guard(|| {
+            let ids = self.ids(endpoints.as_ref())?;
+            py.detach(|| self.store.endpoint_names(finish(ids)?.as_deref()))
+                .or_raise()
+        })
+    }
+
+    /// Whether ``endpoint`` (a name or an id) is registered; anything else is not (no
+    /// error).
+    fn __contains__(&self, endpoint: &Bound<'_, PyAny>) -> PyResult<bool> {
+        guard(|| {
+            // Anything that is not a valid name or id is simply not registered.
+            if let Ok(s) = endpoint.cast::<PyString>() {
+                return Ok(s
+                    .to_str()
+                    .is_ok_and(|t| self.store.contains(core::EndpointRef::Name(t))));
+            }
+            match crate::args::int_value(endpoint)? {
+                crate::args::IntArg::Fits(v) if v >= 0 => {
+                    Ok(self.store.contains(core::EndpointRef::Id(v as u64)))
+                }
+                _ => Ok(false),
+            }
+        })
+    }
+
+    /// The whole store in the snapshot format (as ``snapshot`` writes it), as bytes.
+    fn snapshot_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = py.detach(|| self.store.snapshot_bytes());
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// A new store from snapshot bytes (``snapshot_bytes`` of either store).
+    /// ``SnapshotError`` if they are not a valid snapshot; ``InvalidArgument`` for non-bytes.
+    #[classmethod]
+    fn restore_bytes(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+    ) -> PyResult<PyRecordStore> {
+        guard(|| {
+            let data = data.cast::<PyBytes>().map_err(|_| {
+                InvalidArgument::new_err(format!("invalid data {}: must be bytes", repr(data)))
+            })?;
+            let bytes = data.as_bytes();
+            let store = py
+                .detach(|| core::Store::from_snapshot_bytes(bytes))
+                .or_raise()?;
+            Ok(PyRecordStore { store })
+        })
+    }
+
+    /// Pickled as its snapshot bytes: a store can be sent to a process pool. The history
+    /// (if any) is not part of it.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let restore = slf.get_type().getattr("restore_bytes")?;
+        let data = slf.get().snapshot_bytes(py)?;
+        PyTuple::new(py, [restore, PyTuple::new(py, [data])?.into_any()])
+    }
+
+    /// An independent copy through the snapshot format (no history).
+    fn __copy__(&self, py: Python<'_>) -> PyResult<PyRecordStore> {
+        let store = py.detach(|| core::Store::from_snapshot_bytes(&self.store.snapshot_bytes()));
+        Ok(PyRecordStore {
+            store: store.or_raise()?,
+        })
+    }
+
+    /// As ``__copy__``: the store shares nothing with its copy.
+    fn __deepcopy__(&self, py: Python<'_>, _memo: &Bound<'_, PyAny>) -> PyResult<PyRecordStore> {
+        self.__copy__(py)
+    }
+
+    /// The canonical (lower-case, no trailing dot) name of an endpoint.
     fn endpoint_name(&self, endpoint: Endpoint<'_>) -> PyResult<String> {
         guard(|| {
             let id = self.id(endpoint)?;
@@ -267,6 +395,10 @@ impl PyRecordStore {
         })
     }
 
+    /// Store a plan's trees. Every endpoint must be registered (``UnknownEndpoint``).
+    ///
+    /// ``InvalidArgument`` if the generation still has a stored tree (plans are immutable); a
+    /// generation whose trees were all deleted may be put again (an operator's repair).
     fn put_plan(&self, py: Python<'_>, plan: &Bound<'_, PyAny>) -> PyResult<()> {
         guard(|| {
             let plan = plan.cast::<PyPlan>().map_err(|_| {
@@ -280,10 +412,12 @@ impl PyRecordStore {
         })
     }
 
+    /// Generations that still have at least one stored tree, ascending.
     fn plan_generations(&self) -> Vec<u64> {
         self.store.plan_generations()
     }
 
+    /// Whether the tree of ``generation`` for ``endpoint`` is stored.
     fn has_tree(&self, endpoint: Endpoint<'_>, generation: Generation) -> PyResult<bool> {
         guard(|| {
             let id = self.id(endpoint)?;
@@ -291,15 +425,20 @@ impl PyRecordStore {
         })
     }
 
+    /// Delete the trees of these generations (the enactors' clean-up).
+    ///
+    /// ``safe=True`` keeps every tree that some endpoint's alias or rollback refers to and reports
+    /// it; ``safe=False`` deletes them anyway, as the 2025 clean-up did, leaving dangling
+    /// aliases that resolve to an empty answer. Unknown generations are reported, not raised.
     #[pyo3(signature = (generations, *, safe = SafeArg(true)), text_signature = "($self, generations, *, safe=True)")]
     fn delete_plans<'py>(
         &self,
         py: Python<'py>,
-        generations: IntSeq<'py>,
+        generations: Unordered<'py>,
         safe: SafeArg,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
-            let gens = generations.stage::<u64>(ints::GENERATIONS).or_raise()?;
+            let gens = generations.0.stage::<u64>(ints::GENERATIONS)?;
             let r = py
                 .detach(|| self.store.delete_plans(&gens.finish()?, safe.0))
                 .or_raise()?;
@@ -316,6 +455,22 @@ impl PyRecordStore {
         })
     }
 
+    /// Point the endpoint's alias at ``generation``'s tree; the old alias becomes the rollback.
+    ///
+    /// Modes: ``"lww"`` always applies; ``"if_newer"`` (generation CAS) applies iff
+    /// ``generation`` > current alias (or there is none); ``"exact"`` applies iff the endpoint's
+    /// version equals ``expected_version`` (required for, and only allowed with, this mode).
+    /// ``fence``: refused if lower than the highest fencing token seen for the endpoint; an
+    /// accepted fence raises that highest token. Returns True if applied, False if refused by
+    /// the fence or the mode's condition. Raises ``UnknownPlan`` if the tree does not exist.
+    /// An applied flip that lowers the alias (a *stale flip*) is counted in
+    /// ``stats()["stale_flips"]``; a flip refused by the mode's condition is *outdated*
+    /// (``stats()["outdated_rejections"]``, ``FlipCounts.outdated``, ``Outcome.OUTDATED``).
+    /// Checks run in the order: tree missing, fence, mode condition, dangling active tree.
+    /// The flip records the rollback from the active tree; if the alias points at a tree that
+    /// was deleted, it raises ``DanglingAlias`` and changes nothing (the 2025 stuck endpoint).
+    /// ``rollback=False`` flips without recording a rollback (the rollback is cleared), so it
+    /// works on a dangling alias: the repair.
     #[pyo3(
         signature = (endpoint, generation, mode = ModeArg(Mode::IfNewer), *, expected_version = None, fence = None, rollback = RollbackArg(true)),
         text_signature = "($self, endpoint, generation, mode='if_newer', *, expected_version=None, fence=None, rollback=True)"
@@ -358,6 +513,36 @@ impl PyRecordStore {
         })
     }
 
+    /// ``flip`` for many endpoints in one call (``None``: every endpoint, in id order).
+    ///
+    /// Args:
+    ///     endpoints: names and/or ids (``Endpoints``: list, tuple, range or int buffer), or
+    ///         ``None`` for every endpoint. Repeated endpoints are flipped in list order.
+    ///     generation: the plan generation to point the aliases at (1..2**63-1).
+    ///     mode: ``"lww"``, ``"if_newer"`` (generation CAS) or ``"exact"`` (version CAS).
+    ///     expected_versions: mode ``"exact"`` only (required there): one version per
+    ///         endpoint, aligned with ``endpoints`` (with ``None``, with the ids).
+    ///     fence: one fencing token for all, or one per endpoint; a flip whose token is
+    ///         lower than the endpoint's highest is refused (``fenced``), and so is an
+    ///         entry of ``None`` or 0 (a lease ``acquire_leases`` refused).
+    ///     rollback: record the old alias as the rollback (``False``: the repair flip).
+    ///     outcomes: ``False`` for counts only; ``True``/``"array"``/``"numpy"`` for a
+    ///         ``FlipResult`` with per-position outcome codes (``dnsrace.Outcome``, uint8)
+    ///         and the alias before the attempt (uint64, 0 = none), written in place.
+    ///
+    /// Returns:
+    ///     ``FlipCounts`` (applied and why the others were not), or a ``FlipResult``.
+    ///
+    /// Raises:
+    ///     InvalidGeneration: bad ``generation``.
+    ///     InvalidArgument: bad mode, flag, ``outcomes``, a non-int endpoint, misaligned
+    ///         lengths, ``expected_versions`` with a mode other than ``"exact"``.
+    ///     InvalidToken: a bad version or fence. UnknownEndpoint: an unknown name or id.
+    ///     TooLarge: a sequence of more than ``MAX_BATCH`` items. OutOfMemory.
+    ///     Every element is checked before anything changes: after an error the store is
+    ///     unchanged. Missing trees and dangling aliases are counted, not raised.
+    ///
+    /// Cost: O(n) for n endpoints, interpreter released; atomic per endpoint.
     #[pyo3(
         signature = (endpoints, generation, mode = ModeArg(Mode::IfNewer), *, expected_versions = None, fence = None, rollback = RollbackArg(true), outcomes = OutcomesArg(None)),
         text_signature = "($self, endpoints, generation, mode='if_newer', *, expected_versions=None, fence=None, rollback=True, outcomes=False)"
@@ -379,14 +564,11 @@ impl PyRecordStore {
             let expected = expected_versions
                 .as_ref()
                 .map(|v| v.stage::<u64>(ints::VERSIONS))
-                .transpose()
-                .or_raise()?;
+                .transpose()?;
             let (fence_all, fences) = match &fence {
                 None => (None, None),
                 Some(FenceArg::All(t)) => (Some(*t), None),
-                Some(FenceArg::Each(seq)) => {
-                    (None, Some(seq.stage::<u64>(ints::FENCES).or_raise()?))
-                }
+                Some(FenceArg::Each(seq)) => (None, Some(seq.stage::<u64>(ints::FENCES)?)),
             };
             // Output arrays are created (zero-filled) before the batch and written in place.
             let n = match (&endpoints, outcomes.0) {
@@ -439,6 +621,8 @@ impl PyRecordStore {
         })
     }
 
+    /// The records the alias points at; ``()`` (counted as an empty answer) if the alias is
+    /// unset, its tree was deleted, or the tree is an empty set.
     fn resolve<'py>(
         &self,
         py: Python<'py>,
@@ -451,6 +635,8 @@ impl PyRecordStore {
         })
     }
 
+    /// ``resolve`` for many endpoints (``None``: all, in id order). Endpoints sharing a target
+    /// set share one tuple object.
     #[pyo3(signature = (endpoints = None))]
     fn resolve_many<'py>(
         &self,
@@ -481,6 +667,13 @@ impl PyRecordStore {
         })
     }
 
+    /// Alias generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
+    /// nothing is counted.
+    ///
+    /// ``endpoints``: names and/or ids, ``None`` for all in id order. ``output``: ``"list"``,
+    /// ``"array"`` (``array.array("Q")``) or ``"numpy"`` (uint64). Raises
+    /// ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``, ``OutOfMemory``. O(n),
+    /// interpreter released.
     #[pyo3(
         signature = (endpoints = None, *, output = Output::List),
         text_signature = "($self, endpoints=None, *, output='list')"
@@ -494,6 +687,8 @@ impl PyRecordStore {
         self.generations(py, endpoints, output, core::Store::aliases)
     }
 
+    /// Rollback generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
+    /// nothing is counted.
     #[pyo3(
         signature = (endpoints = None, *, output = Output::List),
         text_signature = "($self, endpoints=None, *, output='list')"
@@ -507,6 +702,8 @@ impl PyRecordStore {
         self.generations(py, endpoints, output, core::Store::rollbacks)
     }
 
+    /// Version of each endpoint (what ``mode="exact"`` compares; uint64 in arrays);
+    /// nothing is counted.
     #[pyo3(
         signature = (endpoints = None, *, output = Output::List),
         text_signature = "($self, endpoints=None, *, output='list')"
@@ -528,6 +725,9 @@ impl PyRecordStore {
         })
     }
 
+    /// Ids (in input order; uint32 in arrays) of the endpoints whose alias is set but whose
+    /// tree was deleted; nothing is counted. The enactor uses it to spot endpoints it can no
+    /// longer update.
     #[pyo3(
         signature = (endpoints = None, *, output = Output::List),
         text_signature = "($self, endpoints=None, *, output='list')"
@@ -549,6 +749,9 @@ impl PyRecordStore {
         })
     }
 
+    /// Ids (in input order, ``None``: every endpoint ascending; uint32 in arrays) whose lease
+    /// is live at ``now``: granted, not released, and ``now < expiry``. Nothing is counted.
+    /// A lease manager's batch view of which hosts still hold a lease.
     #[pyo3(
         signature = (now, endpoints = None, *, output = Output::List),
         text_signature = "($self, now, endpoints=None, *, output='list')"
@@ -569,6 +772,7 @@ impl PyRecordStore {
         })
     }
 
+    /// A consistent snapshot of one endpoint's control record.
     fn state<'py>(&self, py: Python<'py>, endpoint: Endpoint<'_>) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let id = self.id(endpoint)?;
@@ -588,6 +792,12 @@ impl PyRecordStore {
         })
     }
 
+    /// Take the endpoint's lease until ``now + ttl``; return a new fencing token.
+    ///
+    /// The token is greater than every token issued or accepted for this endpoint before.
+    /// Raises ``LeaseHeld`` (and counts a lease conflict) if another holder's lease is live
+    /// (``now < expiry``). Re-acquiring one's own live lease issues a new token. ``holder`` is
+    /// a non-empty string of at most 128 characters (``InvalidArgument``).
     fn acquire_lease(
         &self,
         endpoint: Endpoint<'_>,
@@ -603,6 +813,22 @@ impl PyRecordStore {
         })
     }
 
+    /// ``acquire_lease`` for many endpoints: per position the token, or the *refused*
+    /// sentinel where another holder's live lease refused it (counted as a conflict, not
+    /// raised) or the endpoint's tokens are exhausted.
+    ///
+    /// ``output``: ``"list"`` (``None`` is refused), ``"array"`` (``array.array("Q")``) or
+    /// ``"numpy"`` (uint64), where 0 is refused (tokens start at 1). Give the result as it
+    /// is to ``renew_leases``, ``release_leases`` or as ``flip_many``'s ``fence``: a refused
+    /// entry is not renewed, not released, and its flip is refused as fenced.
+    ///
+    /// Raises ``InvalidArgument`` (holder, ttl, now, output, a non-int endpoint),
+    /// ``UnknownEndpoint``, ``TooLarge``, ``OutOfMemory``; then nothing was granted.
+    /// O(n), interpreter released.
+    #[pyo3(
+        signature = (endpoints, holder, ttl, now, *, output = Output::List),
+        text_signature = "($self, endpoints, holder, ttl, now, *, output='list')"
+    )]
     fn acquire_leases<'py>(
         &self,
         py: Python<'py>,
@@ -610,17 +836,99 @@ impl PyRecordStore {
         holder: Holder<'_>,
         ttl: Ttl,
         now: Now,
-    ) -> PyResult<Vec<Option<u64>>> {
+        output: Output,
+    ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
-            let ids = endpoints.stage_endpoints(&self.store).or_raise()?;
+            let ids = endpoints.stage_endpoints(&self.store)?;
+            // Tokens start at 1: 0 is the refused entry's sentinel, written in place into an
+            // array (numpy or array.array) made before the call.
+            if output == Output::List {
+                let tokens = py
+                    .detach(|| -> core::Result<Vec<u64>> {
+                        let ids = ids.finish()?;
+                        let mut out = core::try_vec(ids.len(), "lease tokens")?;
+                        out.resize(ids.len(), 0);
+                        self.store
+                            .acquire_leases_into(&ids, holder.0, ttl.0, now.0, &mut out)?;
+                        Ok(out)
+                    })
+                    .or_raise()?;
+                return vec_out(py, output, tokens, |t| token_or_none(py, t));
+            }
+            let mut array = OutArray::<u64>::new(py, output, endpoints.len())?;
+            let out = array.slice();
             py.detach(|| {
                 self.store
-                    .acquire_leases(&ids.finish()?, holder.0, ttl.0, now.0)
+                    .acquire_leases_into(&ids.finish()?, holder.0, ttl.0, now.0, out)
             })
-            .or_raise()
+            .or_raise()?;
+            Ok(array.obj)
         })
     }
 
+    /// ``renew_lease`` for many endpoints: extend each live lease held by ``holder`` with
+    /// its token to ``now + ttl``.
+    ///
+    /// Returns per position the token where renewed and the refused sentinel (``None``; 0 in
+    /// arrays) where not: a lost lease (another holder, another token, expired) or a refused
+    /// entry given back. Nothing is raised for a lost lease, so the result feeds the next
+    /// ``renew_leases``, ``release_leases`` or fenced ``flip_many`` directly. ``tokens``
+    /// align with ``endpoints`` (``InvalidArgument`` otherwise); ``output`` as for
+    /// ``acquire_leases``.
+    ///
+    /// Raises ``InvalidArgument``, ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``,
+    /// ``OutOfMemory``; then nothing was renewed. O(n), interpreter released.
+    #[pyo3(
+        signature = (endpoints, holder, tokens, ttl, now, *, output = Output::List),
+        text_signature = "($self, endpoints, holder, tokens, ttl, now, *, output='list')"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn renew_leases<'py>(
+        &self,
+        py: Python<'py>,
+        endpoints: IntSeq<'py>,
+        holder: Holder<'_>,
+        tokens: IntSeq<'py>,
+        ttl: Ttl,
+        now: Now,
+        output: Output,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let ids = endpoints.stage_endpoints(&self.store)?;
+            let tokens = tokens.stage::<u64>(ints::TOKENS)?;
+            if output == Output::List {
+                let renewed = py
+                    .detach(|| {
+                        self.store.renew_leases(
+                            &ids.finish()?,
+                            holder.0,
+                            &tokens.finish()?,
+                            ttl.0,
+                            now.0,
+                        )
+                    })
+                    .or_raise()?;
+                return vec_out(py, output, renewed, |t| token_or_none(py, t));
+            }
+            let mut array = OutArray::<u64>::new(py, output, endpoints.len())?;
+            let out = array.slice();
+            py.detach(|| {
+                self.store.renew_leases_into(
+                    &ids.finish()?,
+                    holder.0,
+                    &tokens.finish()?,
+                    ttl.0,
+                    now.0,
+                    out,
+                )
+            })
+            .or_raise()?;
+            Ok(array.obj)
+        })
+    }
+
+    /// Extend a live lease to ``now + ttl`` and return the new expiry. Raises ``LeaseLost``
+    /// unless ``holder`` and ``token`` match the current lease and it has not expired.
     fn renew_lease(
         &self,
         endpoint: Endpoint<'_>,
@@ -637,6 +945,8 @@ impl PyRecordStore {
         })
     }
 
+    /// Give the lease up. Raises ``LeaseLost`` unless ``holder`` and ``token`` match the
+    /// current lease (an expired but untaken lease may still be released).
     fn release_lease(
         &self,
         endpoint: Endpoint<'_>,
@@ -649,6 +959,13 @@ impl PyRecordStore {
         })
     }
 
+    /// ``release_lease`` for many endpoints; returns how many were released. Leases no longer
+    /// held (token or holder mismatch) and refused entries (``None`` or 0, as
+    /// ``acquire_leases`` returns them) are skipped, not raised.
+    ///
+    /// ``tokens`` align with ``endpoints`` (``InvalidArgument`` otherwise). Raises
+    /// ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``; then nothing was released.
+    /// O(n), interpreter released.
     fn release_leases<'py>(
         &self,
         py: Python<'py>,
@@ -657,8 +974,8 @@ impl PyRecordStore {
         tokens: IntSeq<'py>,
     ) -> PyResult<usize> {
         guard(|| {
-            let ids = endpoints.stage_endpoints(&self.store).or_raise()?;
-            let tokens = tokens.stage::<u64>(ints::TOKENS).or_raise()?;
+            let ids = endpoints.stage_endpoints(&self.store)?;
+            let tokens = tokens.stage::<u64>(ints::TOKENS)?;
             py.detach(|| {
                 self.store
                     .release_leases(&ids.finish()?, holder.0, &tokens.finish()?)
@@ -667,9 +984,13 @@ impl PyRecordStore {
         })
     }
 
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    /// Counters and gauges (see README, "Store counters"). Gauges (dangling_*) are computed
+    /// from a consistent snapshot. ``stale_flips``: applied flips that lowered an alias;
+    /// ``outdated_rejections``: flips refused by the mode's condition (its old key
+    /// ``stale_rejections`` still reads, with a ``DeprecationWarning``, for one release).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let s = py.detach(|| self.store.stats());
-        let d = PyDict::new(py);
+        let d = named(py, "StoreStats", ())?;
         for (k, v) in [
             ("endpoints", s.endpoints),
             ("plans", s.plans),
@@ -678,7 +999,9 @@ impl PyRecordStore {
             ("records_live", s.records_live),
             ("flips_applied", s.flips_applied),
             ("stale_flips", s.stale_flips),
-            ("stale_rejections", s.stale_rejections),
+            // The core's `stale_rejections`: refused by the mode's condition (one word per
+            // meaning in Python: "stale" is an applied flip that lowered the alias).
+            ("outdated_rejections", s.stale_rejections),
             ("fenced_rejections", s.fenced_rejections),
             ("missing_rejections", s.missing_rejections),
             ("dangling_rejections", s.dangling_rejections),
@@ -693,6 +1016,8 @@ impl PyRecordStore {
         Ok(d)
     }
 
+    /// Estimated heap bytes by part: ``endpoints``, ``names``, ``plans``, ``target_sets``,
+    /// ``total`` (capacity-based; shared target sets counted once).
     fn memory<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let m = py.detach(|| self.store.memory());
         let d = PyDict::new(py);
@@ -708,6 +1033,15 @@ impl PyRecordStore {
         Ok(d)
     }
 
+    /// Save the whole store (endpoints, plans, aliases, leases, fences, counters) to ``path``.
+    ///
+    /// Binary format version 1 (magic ``DNSRSNAP``, crc32 per section; README, "Snapshots"),
+    /// written atomically: a temporary file in the same directory, fsync, rename, fsync of the
+    /// directory, so ``path`` holds the old snapshot or the new one, never a torn one. Lease
+    /// expiries are saved as they are, on the caller's clock. The interpreter is released
+    /// meanwhile; the store is read from one consistent view. ``SnapshotError`` (nothing
+    /// written) if ``path`` is a directory or its directory is missing or not writable;
+    /// ``InvalidArgument`` if ``path`` is not a str or ``os.PathLike``.
     fn snapshot(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<()> {
         guard(|| {
             let path = snapshot_path(path)?;
@@ -715,15 +1049,25 @@ impl PyRecordStore {
         })
     }
 
+    /// A new store from a file written by ``snapshot`` (by this class or the reference),
+    /// recording its last ``history`` operations from then on (0: none; as ``RecordStore``).
+    ///
+    /// ``SnapshotError`` if the file is missing, unreadable, truncated, corrupted, of another
+    /// format version or not a snapshot; no store is created.
     #[classmethod]
+    #[pyo3(signature = (path, *, history = HistoryCapacity(0)), text_signature = "($cls, path, *, history=0)")]
     fn restore(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
+        history: HistoryCapacity,
     ) -> PyResult<PyRecordStore> {
         guard(|| {
             let path = snapshot_path(path)?;
-            let store = py.detach(|| core::Store::restore(&path)).or_raise()?;
+            let store = py
+                .detach(|| core::Store::restore(&path))
+                .or_raise()?
+                .keep_history(history.0 as usize);
             Ok(PyRecordStore { store })
         })
     }

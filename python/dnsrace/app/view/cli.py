@@ -17,6 +17,7 @@ from dnsrace.app.view.history import (
 )
 from dnsrace.app.view.run import RunDocError, render_run
 from dnsrace.atomicfile import write_atomic
+from dnsrace.history import max_states_option, timeout_option
 
 __all__ = ["add_parser", "main"]
 
@@ -35,9 +36,17 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--timeout",
-        type=_positive,
+        type=timeout_option,
         metavar="S",
-        help="history: give the checker at most S seconds (its verdict may be unknown)",
+        help="history: give the checker at most S seconds, at most a day (default 60; its "
+        "verdict may be unknown)",
+    )
+    p.add_argument(
+        "--max-states",
+        type=max_states_option,
+        metavar="N",
+        help="history: the checker keeps at most N states (default 8000000; past it the "
+        "verdict is unknown)",
     )
     p.add_argument(
         "--max-endpoints",
@@ -45,16 +54,6 @@ def add_parser(sub: Any) -> None:
         default=MAX_ENDPOINTS,
         help=f"history: endpoints drawn, failing ones first ({MAX_ENDPOINTS})",
     )
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
 
 
 def _kind(path: str) -> tuple[str, Any]:
@@ -75,7 +74,9 @@ def _kind(path: str) -> tuple[str, Any]:
     return "run", doc
 
 
-def _checker(path: str, timeout: float | None) -> tuple[dict[str, Any] | None, str]:
+def _checker(
+    path: str, timeout: float | None, max_states: int | None
+) -> tuple[dict[str, Any] | None, str]:
     """The checker's verdict with each endpoint's linearisation, if ``dnsrace.history`` (the
     linearizability checker) is installed; else None and a note for the page."""
     try:
@@ -86,7 +87,7 @@ def _checker(path: str, timeout: float | None) -> tuple[dict[str, Any] | None, s
 
     invalid = getattr(errors, "InvalidHistory", None)
     try:
-        result = history.check(path, timeout=timeout, linearizations=True)
+        result = history.check(path, timeout=timeout, max_states=max_states, linearizations=True)
     except Exception as exc:
         if invalid is not None and isinstance(exc, invalid):
             raise HistoryError(str(exc)) from None
@@ -116,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
                     load_json(args.check_result), ops, f"--check-result {args.check_result}"
                 )
             else:
-                result, note = _checker(args.input, args.timeout)
+                result, note = _checker(args.input, args.timeout, args.max_states)
                 if result is not None:
                     result = check_result(result, ops, "checker result")
             text = render_history(ops, result, max_endpoints=int(args.max_endpoints), note=note)

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 OPS = ("flip", "read", "acquire", "renew", "release", "put_tree", "delete_tree")
-"""The operations of the jsonl format (README, "Histories")."""
+"""The operations of the jsonl format (docs/guide/checker.md)."""
 
 MAX_ENDPOINTS = 24
 """Endpoints drawn by default: the failing ones first, then the lowest ids."""
@@ -82,6 +82,8 @@ def read_history(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             op = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise HistoryError(f"{where}: not JSON ({exc.msg})") from None
+        if number == 1 and isinstance(op, dict) and set(op) == {"truncated"}:
+            continue  # a truncated history's mark (the checker says unknown, and why)
         check_op(op, where)
         client = op["client"]
         if op["call"] < last_call.get(client, 0):
@@ -98,10 +100,17 @@ def read_history(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str, Any]:
     """A checker result's shape (``verdict``, ``illegal``, ``linearizations``, ...) with op
-    indexes inside the history."""
+    numbers inside the history, returned with op indexes from 0 (the checker numbers ops from
+    ``op_base``: 1 today, 0 in results saved before it said)."""
     n = len(ops)
     if not isinstance(result, dict):
         raise HistoryError(f"{where}: must be a JSON object")
+    base = result.get("op_base", 0)
+    if base not in (0, 1) or isinstance(base, bool):
+        raise HistoryError(f"{where}: op_base: must be 0 or 1")
+    if base == 1:
+        result = _from_zero(result)
+    checked: dict[str, Any] = result
     if result.get("verdict") not in ("ok", "illegal", "unknown"):
         raise HistoryError(f"{where}: verdict: must be ok, illegal or unknown")
 
@@ -139,7 +148,31 @@ def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str
         listed = result.get(key, [])
         if not isinstance(listed, list) or not all(_is_int(e) for e in listed):
             raise HistoryError(f"{where}: {key}: must be a list of integers")
-    return result
+    return checked
+
+
+def _from_zero(result: dict[str, Any]) -> dict[str, Any]:
+    """A result numbered from 1, renumbered from 0 (what does not fit is left for the shape
+    checks to refuse)."""
+
+    def down(value: Any) -> Any:
+        if isinstance(value, list):
+            return [i - 1 if _is_int(i) else i for i in value]
+        return value
+
+    out = dict(result, op_base=0)
+    illegal = out.get("illegal")
+    if isinstance(illegal, dict):
+        out["illegal"] = dict(illegal, window=down(illegal.get("window")))
+    lins = out.get("linearizations")
+    if isinstance(lins, dict):
+        out["linearizations"] = {k: down(v) for k, v in lins.items()}
+    violations = out.get("domain_violations")
+    if isinstance(violations, list):
+        out["domain_violations"] = [
+            dict(v, ops=down(v.get("ops"))) if isinstance(v, dict) else v for v in violations
+        ]
+    return out
 
 
 def _short(values: dict[str, Any]) -> str:
@@ -260,7 +293,7 @@ def render_history(
     for i, op in enumerate(ops):
         check_op(op, f"operation {i}")
     if result is not None:
-        check_result(result, ops, "check result")
+        result = check_result(result, ops, "check result")
     data = history_data(ops, result, max_endpoints=max_endpoints, note=note)
     verdict = data["verdict"] or "not checked"
     return page(f"dnsrace history: {len(ops):,} operations, {verdict}", data)

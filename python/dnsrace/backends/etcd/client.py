@@ -2,8 +2,8 @@
 
 Built on gRPC and the v3 protocol messages that the ``aetcd`` package ships (``aetcd.rpc``),
 used synchronously: the simulator calls its store from plain functions, and gRPC futures give
-pipelining (many Txns in flight) without an event loop. Why not the alternatives is measured
-in the README ("Distributed: choosing the client").
+pipelining (many Txns in flight) without an event loop. Why not the alternatives (and the
+command that measures them): docs/guide/etcd.md.
 
 Every request carries a deadline. A member that refuses or times out is left for the next one
 in the list; when none answers, :class:`~dnsrace.errors.StoreUnavailable` says so. A Txn whose

@@ -6,30 +6,8 @@ use super::plans::Trees;
 use super::{Inner, Store};
 use crate::error::{check_generation, check_token, check_version, Error, Result};
 use crate::history::OpKind;
-
-/// How a flip decides whether to apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Always apply (last write wins).
-    Lww,
-    /// Apply iff the generation is greater than the alias (generation compare-and-swap).
-    IfNewer,
-    /// Apply iff the endpoint's version equals the expected one (like etcd's mod_revision).
-    Exact,
-}
-
-impl Mode {
-    pub fn parse(text: &str) -> Result<Mode> {
-        match text {
-            "lww" => Ok(Mode::Lww),
-            "if_newer" => Ok(Mode::IfNewer),
-            "exact" => Ok(Mode::Exact),
-            other => Err(Error::InvalidArgument(format!(
-                "invalid mode {other:?}: expected \"lww\", \"if_newer\" or \"exact\""
-            ))),
-        }
-    }
-}
+// Mode and Outcome live in a leaf module shared with the history; their old path stays.
+pub use crate::flip_types::{Mode, Outcome};
 
 /// Fencing tokens of a batch flip.
 #[derive(Debug, Clone, Copy)]
@@ -38,37 +16,6 @@ pub enum Fence<'a> {
     All(u64),
     /// One token per endpoint, aligned with the batch.
     Each(&'a [u64]),
-}
-
-/// Result of one flip. The discriminants are the per-endpoint outcome codes of
-/// [`Store::flip_many_into`] (and of the Python binding), in the order of [`FlipCounts`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Outcome {
-    Applied = 0,
-    /// Refused by the mode's condition.
-    Stale = 1,
-    /// Refused because the fence was lower than the highest token seen.
-    Fenced = 2,
-    /// The endpoint has no tree of that generation.
-    Missing = 3,
-    /// The flip would record the rollback from the active tree, which is gone (the alias
-    /// dangles): refused, nothing changed. Only a flip without rollback can move such an alias.
-    Dangling = 4,
-}
-
-impl Outcome {
-    /// The outcome of a code written by [`Store::flip_many_into`].
-    pub fn from_code(code: u8) -> Option<Outcome> {
-        Some(match code {
-            0 => Outcome::Applied,
-            1 => Outcome::Stale,
-            2 => Outcome::Fenced,
-            3 => Outcome::Missing,
-            4 => Outcome::Dangling,
-            _ => return None,
-        })
-    }
 }
 
 /// Where a batch flip writes, per position of the batch, the outcome code (`Outcome as u8`)
@@ -140,7 +87,8 @@ impl Hot {
             return Outcome::Missing;
         }
         if let Some(f) = fence {
-            if f < self.fence {
+            // 0: the sentinel of a lease that was refused (batch fences only): never held.
+            if f < self.fence || f == 0 {
                 counts.fenced += 1;
                 return Outcome::Fenced;
             }
@@ -362,7 +310,10 @@ impl Store {
                     let (min, max) = f
                         .iter()
                         .fold((first, first), |(lo, hi), &t| (lo.min(t), hi.max(t)));
-                    check_token(min, "fence")?;
+                    // 0 marks an entry whose lease was refused: it is fenced, not an error.
+                    if min != 0 {
+                        check_token(min, "fence")?;
+                    }
                     check_token(max, "fence")?;
                 }
             }

@@ -150,7 +150,8 @@ fn run<const MODE: u8, const FENCE: u8, const SINK: bool>(
         let (f, refused_by_fence) = match FENCE {
             NO_FENCE => (0, false),
             ONE_FENCE => (one_fence, one_fence < highest[k]),
-            _ => (fences[k], fences[k] < highest[k]),
+            // 0: the sentinel of a lease that was refused: never held, so fenced.
+            _ => (fences[k], (fences[k] < highest[k]) | (fences[k] == 0)),
         };
         let condition = match MODE {
             LWW => true,
@@ -429,9 +430,10 @@ mod tests {
         assert!(store.aliases_into(Some(&ids), &mut short).is_err());
         let twin = copy(&store);
         let mut tokens = vec![u64::MAX; ids.len()];
-        let granted = store
+        store
             .acquire_leases_into(&ids, "other", 5.0, 1.0, &mut tokens)
             .unwrap();
+        let granted = tokens.iter().filter(|&&t| t != 0).count() as u64;
         let listed = twin.acquire_leases(&ids, "other", 5.0, 1.0).unwrap();
         let zero_for_none: Vec<u64> = listed.iter().map(|t| t.unwrap_or(0)).collect();
         assert_eq!(tokens, zero_for_none);
@@ -455,6 +457,7 @@ mod tests {
         }
         let (batch, single) = (copy(&base), copy(&base));
         let renewed = batch.renew_leases(&ids, "r", &tokens, 9.0, 2.0).unwrap();
+        let renewed = renewed.iter().filter(|&&t| t != 0).count() as u64;
         let mut expected = 0;
         let mut seen = std::collections::HashSet::new();
         for (&id, &t) in ids.iter().zip(&tokens) {
@@ -482,5 +485,29 @@ mod tests {
         let ids: Vec<u32> = (0..n).step_by(11).collect();
         store.acquire_leases(&ids, "h", 10.0, 0.0).unwrap();
         assert_eq!(store.live_leases(None, 1.0).unwrap(), ids);
+    }
+
+    /// A 0 fence (a refused lease) is fenced on every path, kernel or one at a time.
+    #[test]
+    fn zero_fence_is_fenced() {
+        let store = store();
+        let n = N as usize;
+        let fences: Vec<u64> = (0..n as u64)
+            .map(|i| if i % 10 == 0 { 0 } else { 1 << 40 })
+            .collect();
+        let (mut out, mut prev) = (vec![9u8; n], vec![0u64; n]);
+        let sink = OutcomeSink {
+            outcomes: &mut out,
+            previous: &mut prev,
+        };
+        let counts = store
+            .flip_many_into(None, 5, Mode::Lww, None, Fence::Each(&fences), true, sink)
+            .unwrap();
+        for (pos, &f) in fences.iter().enumerate() {
+            if f == 0 {
+                assert_eq!(Outcome::from_code(out[pos]), Some(Outcome::Fenced), "{pos}");
+            }
+        }
+        assert_eq!(counts.fenced, (n as u64).div_ceil(10));
     }
 }

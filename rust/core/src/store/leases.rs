@@ -118,37 +118,36 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> Result<Vec<Option<u64>>> {
-        let mut tokens = vec![0u64; ids.len()];
-        self.acquire_leases_into(ids, holder, ttl, now, &mut tokens)?;
-        Ok(tokens.into_iter().map(|t| (t != 0).then_some(t)).collect())
+        let mut out = crate::error::try_vec(ids.len(), "lease tokens")?;
+        out.resize(ids.len(), 0u64);
+        self.acquire_leases_into(ids, holder, ttl, now, &mut out)?;
+        Ok(out.into_iter().map(|t| (t != 0).then_some(t)).collect())
     }
 
-    /// [`Store::acquire_leases`] writing each position's token into `tokens` (its length must
-    /// be the batch's, `InvalidArgument`), 0 where refused (tokens start at 1), for callers
-    /// that hand the tokens on as an array; returns how many were granted.
+    /// [`Store::acquire_leases`] writing each token into `out` (aligned with `ids`; 0 where
+    /// refused: tokens start at 1), so a caller's array is filled in place.
     pub fn acquire_leases_into(
         &self,
         ids: &[u32],
         holder: &str,
         ttl: f64,
         now: f64,
-        tokens: &mut [u64],
-    ) -> Result<u64> {
+        out: &mut [u64],
+    ) -> Result<()> {
         let call = self.stamp();
         check_holder(holder)?;
         check_ttl(ttl)?;
         check_now(now)?;
-        if tokens.len() != ids.len() {
+        if out.len() != ids.len() {
             return Err(Error::InvalidArgument(format!(
-                "token output has {} items for {} endpoints",
-                tokens.len(),
+                "output has {} items for {} endpoints",
+                out.len(),
                 ids.len()
             )));
         }
         let inner = self.inner.read();
         inner.check_ids(ids)?;
         let h = self.intern_holder(holder);
-        let out = tokens;
         let (mut granted, mut conflicts) = (0u64, 0u64);
         let mut grant_at = |pos: usize, shard: &mut Shard, i: usize| {
             out[pos] = match Self::grant(shard, i, h, ttl, now) {
@@ -171,12 +170,11 @@ impl Store {
         self.counters.leases_granted.fetch_add(granted, Relaxed);
         self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
         let ops = ids.iter().zip(out.iter());
-        let token = |t: u64| (t != 0).then_some(t);
         self.record(
             call,
-            ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, token(t)))),
+            ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, (t != 0).then_some(t)))),
         );
-        Ok(granted)
+        Ok(())
     }
 
     /// Extend a live lease; `LeaseLost` unless holder and token match and it has not expired.
@@ -230,10 +228,10 @@ impl Store {
         )))
     }
 
-    /// [`Store::renew_lease`] for many endpoints: each lease whose holder and token match
-    /// and that is live at `now` is extended to `now + ttl`; a token of 0 (the refused
-    /// sentinel of [`Store::acquire_leases_into`]) is skipped. Returns how many were renewed.
-    /// Tokens are validated first (1..=2^63-1, or 0) and must align with `ids`.
+    /// [`Store::renew_lease`] for many endpoints: per position the token if the lease was
+    /// renewed to `now + ttl`, or 0 where it was not (holder or token mismatch, expired, or a
+    /// token of 0: the sentinel of an entry [`Store::acquire_leases`] refused, skipped and not
+    /// recorded). Nothing is raised for a lost lease.
     pub fn renew_leases(
         &self,
         ids: &[u32],
@@ -241,70 +239,71 @@ impl Store {
         tokens: &[u64],
         ttl: f64,
         now: f64,
-    ) -> Result<u64> {
+    ) -> Result<Vec<u64>> {
+        let mut out = crate::error::try_vec(ids.len(), "renewed tokens")?;
+        out.resize(ids.len(), 0u64);
+        self.renew_leases_into(ids, holder, tokens, ttl, now, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Store::renew_leases`] writing into `out` (aligned with `ids`), in place.
+    pub fn renew_leases_into(
+        &self,
+        ids: &[u32],
+        holder: &str,
+        tokens: &[u64],
+        ttl: f64,
+        now: f64,
+        out: &mut [u64],
+    ) -> Result<()> {
         let call = self.stamp();
         check_holder(holder)?;
+        check_batch_tokens(ids, tokens)?;
         check_ttl(ttl)?;
         check_now(now)?;
-        if ids.len() != tokens.len() {
+        let inner = self.inner.read();
+        inner.check_ids(ids)?;
+        if out.len() != ids.len() {
             return Err(Error::InvalidArgument(format!(
-                "tokens has {} items for {} endpoints",
-                tokens.len(),
+                "output has {} items for {} endpoints",
+                out.len(),
                 ids.len()
             )));
         }
-        if let Some(&max) = tokens.iter().max() {
-            if max > MAX_TOKEN {
-                check_token(max, "token")?;
-            }
-        }
-        let inner = self.inner.read();
-        inner.check_ids(ids)?;
-        // With a history every holder is named, even one that never held a lease.
+        out.fill(0);
         let h = match self.history {
             Some(_) => Some(self.intern_holder(holder)),
             None => self.holders.read().get(holder),
         };
-        let Some(h) = h else {
-            return Ok(0);
-        };
-        let expiry = now + ttl;
-        let mut renewed = 0u64;
-        let mut done = vec![false; if self.history.is_some() { ids.len() } else { 0 }];
-        let mut renew_at = |pos: usize, shard: &mut Shard, i: usize| {
-            let lease = &mut shard.lease[i];
-            let token = tokens[pos];
-            if token != 0 && lease.holder == h && lease.token == token && now < lease.expiry {
-                lease.expiry = expiry;
-                renewed += 1;
-                if let Some(d) = done.get_mut(pos) {
-                    *d = true;
+        if let Some(h) = h {
+            let expiry = now + ttl;
+            let mut renew_at = |pos: usize, shard: &mut Shard, i: usize| {
+                let token = tokens[pos];
+                let lease = &mut shard.lease[i];
+                if token != 0 && lease.holder == h && lease.token == token && now < lease.expiry {
+                    lease.expiry = expiry;
+                    out[pos] = token;
                 }
-            }
-        };
-        self.each_listed_runs(ids, |pos, shard, run| match run {
-            Run::Span(i, len) => (0..len).for_each(|k| renew_at(pos + k, shard, i + k)),
-            Run::One(i) => renew_at(pos, shard, i),
-        });
-        if self.history.is_some() {
-            let ops = ids
-                .iter()
-                .zip(tokens)
-                .zip(&done)
-                .filter(|((_, &token), _)| token != 0)
-                .map(|((&id, &token), &d)| {
+            };
+            self.each_listed_runs(ids, |pos, shard, run| match run {
+                Run::Span(i, len) => (0..len).for_each(|k| renew_at(pos + k, shard, i + k)),
+                Run::One(i) => renew_at(pos, shard, i),
+            });
+            if self.history.is_some() {
+                let ops = (0..ids.len()).filter(|&pos| tokens[pos] != 0).map(|pos| {
                     let op = OpKind::Renew {
                         holder: h - 1,
-                        token,
+                        token: tokens[pos],
                         ttl,
                         now,
-                        expiry: d.then_some(expiry),
+                        expiry: (out[pos] != 0).then_some(expiry),
                     };
-                    (id, op)
+                    (ids[pos], op)
                 });
-            self.record(call, ops);
+                self.record(call, ops);
+            }
         }
-        Ok(renewed)
+        Ok(())
     }
 
     /// Give a lease up; `LeaseLost` unless holder and token match.
@@ -318,20 +317,13 @@ impl Store {
         )))
     }
 
-    /// Release the leases whose holder and token match; returns how many were released.
+    /// Release the leases whose holder and token match; returns how many were released. A
+    /// token of 0 (the sentinel of an entry [`Store::acquire_leases`] refused) is skipped and
+    /// not recorded.
     pub fn release_leases(&self, ids: &[u32], holder: &str, tokens: &[u64]) -> Result<usize> {
         let call = self.stamp();
         check_holder(holder)?;
-        if ids.len() != tokens.len() {
-            return Err(Error::InvalidArgument(format!(
-                "tokens has {} items for {} endpoints",
-                tokens.len(),
-                ids.len()
-            )));
-        }
-        for &t in tokens {
-            check_token(t, "token")?;
-        }
+        check_batch_tokens(ids, tokens)?;
         let inner = self.inner.read();
         inner.check_ids(ids)?;
         let h = match self.history {
@@ -345,7 +337,7 @@ impl Store {
         let mut done = vec![false; if self.history.is_some() { ids.len() } else { 0 }];
         let mut release_at = |pos: usize, shard: &mut Shard, i: usize| {
             let lease = &mut shard.lease[i];
-            if lease.holder == h && lease.token == tokens[pos] {
+            if tokens[pos] != 0 && lease.holder == h && lease.token == tokens[pos] {
                 *lease = Default::default();
                 released += 1;
                 if let Some(d) = done.get_mut(pos) {
@@ -362,6 +354,7 @@ impl Store {
                 .iter()
                 .zip(tokens)
                 .zip(&done)
+                .filter(|((_, &token), _)| token != 0)
                 .map(|((&id, &token), &d)| {
                     let op = OpKind::Release {
                         holder: h - 1,
@@ -410,6 +403,23 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Tokens of a batch lease call: aligned with the ids, each 0 (a refused entry) or a token.
+fn check_batch_tokens(ids: &[u32], tokens: &[u64]) -> Result<()> {
+    if ids.len() != tokens.len() {
+        return Err(Error::InvalidArgument(format!(
+            "tokens has {} items for {} endpoints",
+            tokens.len(),
+            ids.len()
+        )));
+    }
+    if let Some(&max) = tokens.iter().max() {
+        if max > MAX_TOKEN {
+            check_token(max, "token")?;
+        }
+    }
+    Ok(())
 }
 
 fn acquire_op(holder: u32, ttl: f64, now: f64, token: Option<u64>) -> OpKind {

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::atomic_file::output_path_problem;
 use crate::error::{Error, Result};
 use crate::history::{write_jepsen, write_jsonl, Format, History, OpKind, Recorder};
 use crate::name::{canonical_name, NameTable};
@@ -137,6 +138,13 @@ impl Store {
         store
     }
 
+    /// This store, recording its last `capacity` completed operations from now on (0: none);
+    /// for a store made otherwise, such as a restored one.
+    pub fn keep_history(mut self, capacity: usize) -> Self {
+        self.history = (capacity > 0).then(|| Box::new(Recorder::new(capacity)));
+        self
+    }
+
     /// The recorder, when the store keeps a history.
     pub fn recorder(&self) -> Option<&Recorder> {
         self.history.as_deref()
@@ -146,7 +154,7 @@ impl Store {
     #[inline(always)]
     pub(super) fn stamp(&self) -> u64 {
         match &self.history {
-            Some(h) => h.stamp(),
+            Some(h) => h.begin(),
             None => 0,
         }
     }
@@ -163,7 +171,14 @@ impl Store {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        Some((History { ops, holders }, dropped))
+        Some((
+            History {
+                ops,
+                holders,
+                dropped,
+            },
+            dropped,
+        ))
     }
 
     /// Write the history to `path` atomically in `format`; returns the number of operations.
@@ -174,9 +189,11 @@ impl Store {
                 "this store records no history (make it with history=CAPACITY)".into(),
             ));
         };
-        check_output_path(path).map_err(|e| {
-            Error::InvalidArgument(e.to_string().replacen("snapshot", "history", 1))
-        })?;
+        if let Some(why) = output_path_problem(path) {
+            return Err(Error::InvalidArgument(format!(
+                "cannot write history {path:?}: {why}"
+            )));
+        }
         let bytes = match format {
             Format::Jsonl => write_jsonl(&history),
             Format::Jepsen => write_jepsen(&history),
@@ -279,5 +296,25 @@ impl Store {
         let inner = self.inner.read();
         inner.check_id(id)?;
         Ok(inner.names.name(id).to_owned())
+    }
+
+    /// The names of many endpoints (`None`: all, in id order), read under one lock.
+    pub fn endpoint_names(&self, ids: Option<&[u32]>) -> Result<Vec<String>> {
+        let inner = self.inner.read();
+        let n = ids.map_or(inner.names.len(), <[u32]>::len);
+        let mut out = crate::error::try_vec(n, "endpoint names")?;
+        match ids {
+            Some(ids) => {
+                inner.check_ids(ids)?;
+                out.extend(ids.iter().map(|&id| inner.names.name(id).to_owned()));
+            }
+            None => out.extend((0..n as u32).map(|id| inner.names.name(id).to_owned())),
+        }
+        Ok(out)
+    }
+
+    /// Whether an endpoint (name or id) is registered.
+    pub fn contains(&self, r: EndpointRef<'_>) -> bool {
+        Self::lookup(&self.inner.read(), r).is_ok()
     }
 }

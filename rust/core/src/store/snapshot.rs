@@ -26,10 +26,8 @@
 //! allocated for it, so arbitrary input gives an error, never a panic or a huge allocation.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use parking_lot::{Mutex, RwLock};
@@ -213,7 +211,7 @@ impl Store {
     /// A new store from a snapshot file. Any unreadable, truncated, corrupted, foreign or
     /// other-version file gives [`Error::Snapshot`].
     pub fn restore(path: &Path) -> Result<Store> {
-        let bytes = fs::read(path)
+        let bytes = read_regular_file(path)
             .map_err(|e| Error::Snapshot(format!("cannot read snapshot {path:?}: {e}")))?;
         Store::from_snapshot_bytes(&bytes)
     }
@@ -296,59 +294,19 @@ impl Counters {
 
 // ------------------------------------------------------------------------------ files
 
+// The atomic writer has its own module (shared with history exports); its old path stays.
+pub use crate::atomic_file::write_atomic;
+use crate::atomic_file::{output_path_problem, read_regular_file};
+
 /// Refuse an output path that cannot become a file before doing any work: a directory, a
 /// missing parent directory, or a parent that is not a directory.
 pub fn check_output_path(path: &Path) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::Snapshot(format!(
+    match output_path_problem(path) {
+        Some(why) => Err(Error::Snapshot(format!(
             "cannot write snapshot {path:?}: {why}"
-        )))
-    };
-    if path.as_os_str().is_empty() {
-        return bad("empty path");
+        ))),
+        None => Ok(()),
     }
-    if path.is_dir() {
-        return bad("is a directory");
-    }
-    let parent = parent_dir(path);
-    if !parent.is_dir() {
-        return bad("its directory does not exist");
-    }
-    Ok(())
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Write `bytes` to `path` so that `path` holds either its old content or all of `bytes`:
-/// a fresh temporary file in the same directory (same file system, so the rename is atomic),
-/// fsync, rename, then fsync of the directory so the rename itself survives a power loss.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = parent_dir(path);
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("path has no file name"))?
-        .to_string_lossy();
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let tmp = dir.join(format!(".{file_name}.{}.{stamp}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        File::open(&dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 // ------------------------------------------------------------------------------ decoding

@@ -7,7 +7,7 @@ use super::layout::id_at;
 use super::plans::Trees;
 use super::Store;
 
-/// Counters and gauges; see the README for their definitions.
+/// Counters and gauges; defined in docs/guide/store.md ("Store counters").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     pub endpoints: u64,

@@ -480,7 +480,7 @@
         const cls = "op op-" + op + (fail.has(i) ? " op-fail" : "") + (viol.has(i) ? " op-violation" : "");
         svgEl("rect", {
           class: cls, x: x(call), y: y - 10, width: w, height: 20, rx: 2, "data-op": String(i),
-          "data-tip": "#" + i + " client " + client + ": " + label + "\ncall " + fmtTime(call) + ", return "
+          "data-tip": "op " + (i + 1) + " client " + client + ": " + label + "\ncall " + fmtTime(call) + ", return "
             + fmtTime(ret) + (linIndex[i] ? "\nlinearised " + linIndex[i] + " of " + panel.lin.length : "")
             + (fail.has(i) ? "\nin the failing window" : "") + (viol.has(i) ? "\nin a domain violation" : ""),
         }, g);
@@ -530,7 +530,8 @@
       for (const h of ["check", "endpoint", "ops", "detail"]) htmlEl("th", "", head, h);
       for (const dv of DATA.domain_violations) {
         const r = htmlEl("tr", "", t);
-        for (const c of [dv.check, dv.endpoint, dv.ops.join(", "), dv.detail]) htmlEl("td", "", r, String(c));
+        // Ops are indexes from 0 in the page's data, numbered from 1 for people (as the checker's text).
+        for (const c of [dv.check, dv.endpoint, dv.ops.map((n) => n + 1).join(", "), dv.detail]) htmlEl("td", "", r, String(c));
       }
     }
     let lo = Infinity, hi = -Infinity;

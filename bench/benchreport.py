@@ -3,7 +3,7 @@ plain-loop yardstick) measured in the same run, checked against the project's ta
 the array targets (``bench/test_array_bench.py``): buffers in, outcomes out and threads, each
 against a baseline of the same run.
 
-Run: ``python -m dnsrace.benchreport results/bench.json`` (``make bench`` does).
+Run: ``python -m bench.benchreport results/bench.json`` (``make bench-micro`` does).
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{verdict} {target}".rstrip()
         )
     if arrays:
-        print("(threads: a 2-core machine shared with other work; see README)")
+        print("(threads: a 2-core machine shared with other work; see docs/guide/benchmarks.md)")
     summary = path.with_name("bench-summary.json")
     summary.write_bytes(orjson.dumps({"store": rows, "arrays": arrays}, option=orjson.OPT_INDENT_2))
     print(f"\nsummary written to {summary}; targets {'met' if ok else 'MISSED'}")

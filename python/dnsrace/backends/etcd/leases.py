@@ -1,0 +1,236 @@
+"""Leases in etcd: a lease key (holder, expiry, token) and a fence key (the highest token) per
+endpoint, granted, renewed and released in Txns that compare both as read. The expiry is in the
+caller's clock (``lease_clock="caller"``) or an etcd lease's (``"etcd"``)."""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+from dnsrace.backends.etcd.client import LeaseNotFound, Uncertain, rpc
+from dnsrace.backends.etcd.keys import decode_u64, u64
+from dnsrace.backends.etcd.namespace import EtcdNamespace
+from dnsrace.backends.etcd.ops import MAX_ROUNDS, delete_op, mod_is, put_op
+from dnsrace.errors import InvalidArgument, InvalidToken, LeaseHeld, LeaseLost, StoreUnavailable
+from dnsrace.reference import _float, _holder, _int_sequence, _token, _ttl
+
+__all__ = ["acquire_lease", "acquire_leases", "release_lease", "release_leases", "renew_lease"]
+
+_LEASE = struct.Struct(">dQQ")  # expiry (caller clock), token, etcd lease id; then the holder
+
+
+class _Lease:
+    """A decoded ``l/<id>`` value."""
+
+    __slots__ = ("expiry", "holder", "lease_id", "token")
+
+    def __init__(self, data: bytes) -> None:
+        expiry, token, lease_id = _LEASE.unpack_from(data)
+        self.expiry: float = expiry
+        self.token: int = token
+        self.lease_id: int = lease_id
+        self.holder = data[_LEASE.size :].decode()
+
+    @staticmethod
+    def encode(expiry: float, token: int, lease_id: int, holder: str) -> bytes:
+        return _LEASE.pack(expiry, token, lease_id) + holder.encode()
+
+
+def _lease_state(
+    store: EtcdNamespace, ids: Sequence[int]
+) -> tuple[dict[bytes, Any], dict[bytes, Any]]:
+    """The lease and fence keys of ``ids`` that exist, each by key."""
+    k = store.keys
+    found = store._read([k.lease(i) for i in ids] + [k.fence(i) for i in ids])
+    leases = {key: kv for key, kv in found.items() if key.startswith(k.lease_prefix)}
+    fences = {key: kv for key, kv in found.items() if key.startswith(k.fence_prefix)}
+    return leases, fences
+
+
+def acquire_leases(
+    store: EtcdNamespace, endpoints: object, holder: str, ttl: float, now: float
+) -> list[int | None]:
+    who = _holder(holder)
+    span = _ttl(ttl)
+    at = _float(now, "now")
+    ids = store._ids_of(endpoints, allow_all=False)
+    k = store.keys
+    out: list[int | None] = [None] * len(ids)
+    pending = list(range(len(ids)))
+    lease_id = 0
+    for _ in range(MAX_ROUNDS):
+        if not pending:
+            break
+        leases, fences = _lease_state(store, [ids[p] for p in pending])
+        inner: list[Any] = []
+        plan: list[tuple[int, int | None]] = []
+        for p in pending:
+            i = ids[p]
+            l_kv = leases.get(k.lease(i))
+            f_kv = fences.get(k.fence(i))
+            compares = [
+                mod_is(k.lease(i), int(l_kv.mod_revision) if l_kv is not None else 0),
+                mod_is(k.fence(i), int(f_kv.mod_revision) if f_kv is not None else 0),
+            ]
+            current = _Lease(l_kv.value) if l_kv is not None else None
+            live = current is not None and (store.lease_clock == "etcd" or at < current.expiry)
+            if live and current is not None and current.holder != who:
+                inner.append(rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compares)))
+                plan.append((p, None))
+                continue
+            token = (decode_u64(f_kv.value) if f_kv is not None else 0) + 1
+            if store.lease_clock == "etcd" and not lease_id:
+                lease_id = store.client.lease_grant(max(1, math.ceil(span)))
+            expiry = at + span if store.lease_clock == "caller" else 0.0
+            ops = [
+                put_op(k.lease(i), _Lease.encode(expiry, token, lease_id, who), lease_id),
+                put_op(k.fence(i), u64(token)),
+            ]
+            inner.append(rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compares, success=ops)))
+            plan.append((p, token))
+        reqs = [
+            rpc.TxnRequest(success=inner[lo : lo + store.txn_ops])
+            for lo in range(0, len(inner), store.txn_ops)
+        ]
+        try:
+            resps = store.client.txn_many(reqs)
+        except Uncertain:
+            continue  # re-read: a landed grant shows as our own live lease, granted again
+        except LeaseNotFound:
+            # The etcd lease granted above expired before its Txn arrived (this process was
+            # stopped in between): nothing of that Txn was applied. Grant a new one.
+            lease_id = 0
+            continue
+        results = [op.response_txn for r in resps for op in r.responses]
+        retry: list[int] = []
+        for (p, granted), res in zip(plan, results, strict=True):
+            if not res.succeeded:
+                retry.append(p)
+            elif granted is None:
+                store._counters["lease_conflicts"] += 1
+            else:
+                out[p] = granted
+                store._counters["leases_granted"] += 1
+                if lease_id:
+                    store._lease_keys[lease_id].add(ids[p])
+        pending = retry
+    else:
+        raise StoreUnavailable("lease grants kept conflicting with concurrent writers")
+    return out
+
+
+def acquire_lease(
+    store: EtcdNamespace, endpoint: int | str, holder: str, ttl: float, now: float
+) -> int:
+    token = acquire_leases(store, [endpoint], holder, ttl, now)[0]
+    if token is None:
+        name = store._names[store._id_of(endpoint)]
+        raise LeaseHeld(f"lease on {name!r} is held by another holder")
+    return token
+
+
+def renew_lease(
+    store: EtcdNamespace, endpoint: int | str, holder: str, token: int, ttl: float, now: float
+) -> float:
+    who = _holder(holder)
+    tok = _token(token)
+    span = _ttl(ttl)
+    at = _float(now, "now")
+    i = store._id_of(endpoint)
+    key = store.keys.lease(i)
+    for _ in range(MAX_ROUNDS):
+        resp = store.client.range(key)
+        current = _Lease(resp.kvs[0].value) if resp.kvs else None
+        if (
+            current is None
+            or current.holder != who
+            or current.token != tok
+            or (store.lease_clock == "caller" and not at < current.expiry)
+        ):
+            raise LeaseLost(
+                f"{who!r} does not hold a live lease on {store._names[i]!r} with token {tok}"
+            )
+        if store.lease_clock == "etcd":
+            left = store.client.lease_keepalive(current.lease_id)
+            if left <= 0:
+                raise LeaseLost(f"the lease on {store._names[i]!r} expired")
+            return at + left
+        value = _Lease.encode(at + span, tok, 0, who)
+        done = store.client.txn(
+            rpc.TxnRequest(
+                compare=[mod_is(key, int(resp.kvs[0].mod_revision))], success=[put_op(key, value)]
+            ),
+            idempotent=True,
+        )
+        if done.succeeded:
+            return at + span
+    raise StoreUnavailable("lease renewal kept conflicting with concurrent writers")
+
+
+def release_leases(store: EtcdNamespace, endpoints: object, holder: str, tokens: object) -> int:
+    who = _holder(holder)
+    toks = [_token(t) for t in _int_sequence(tokens, InvalidToken, "tokens")]
+    if endpoints is None:
+        raise InvalidArgument("release_leases needs a sequence of endpoints, not None")
+    ids = store._ids_of(endpoints)
+    if len(ids) != len(toks):
+        raise InvalidArgument(f"{len(toks)} tokens for {len(ids)} endpoints")
+    k = store.keys
+    released = 0
+    pending = list(range(len(ids)))
+    for _ in range(MAX_ROUNDS):
+        if not pending:
+            break
+        found = store._read([k.lease(ids[p]) for p in pending])
+        inner: list[Any] = []
+        mine: list[int] = []
+        for p in pending:
+            kv = found.get(k.lease(ids[p]))
+            if kv is None:
+                continue
+            current = _Lease(kv.value)
+            if current.holder != who or current.token != toks[p]:
+                continue
+            inner.append(
+                rpc.RequestOp(
+                    request_txn=rpc.TxnRequest(
+                        compare=[mod_is(kv.key, int(kv.mod_revision))], success=[delete_op(kv.key)]
+                    )
+                )
+            )
+            mine.append(p)
+        reqs = [
+            rpc.TxnRequest(success=inner[lo : lo + store.txn_ops])
+            for lo in range(0, len(inner), store.txn_ops)
+        ]
+        try:
+            resps = store.client.txn_many(reqs)
+        except Uncertain:
+            continue
+        results = [op.response_txn for r in resps for op in r.responses]
+        retry = []
+        for p, res in zip(mine, results, strict=True):
+            if res.succeeded:
+                released += 1
+                _forget_lease_key(store, ids[p])
+            else:
+                retry.append(p)
+        pending = retry
+    return released
+
+
+def release_lease(store: EtcdNamespace, endpoint: int | str, holder: str, token: int) -> None:
+    if release_leases(store, [endpoint], holder, [token]) != 1:
+        name = store._names[store._id_of(endpoint)]
+        raise LeaseLost(f"{holder!r} does not hold the lease on {name!r} with token {token}")
+
+
+def _forget_lease_key(store: EtcdNamespace, endpoint: int) -> None:
+    """Drop a released key from its etcd lease; revoke the lease once it holds no key."""
+    for lease_id, held in list(store._lease_keys.items()):
+        held.discard(endpoint)
+        if not held:
+            del store._lease_keys[lease_id]
+            store.client.lease_revoke(lease_id)

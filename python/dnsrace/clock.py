@@ -1,0 +1,290 @@
+"""A deterministic virtual clock for asyncio simulations (guide: docs/guide/clock.md).
+
+:class:`VirtualEventLoop` is an ordinary asyncio ``SelectorEventLoop`` whose ``time()`` is a
+number the loop owns and whose selector never blocks. When every task waits, the loop jumps
+virtual time to the next timer instead of sleeping: a simulated hour costs no wall time, and
+nothing depends on the wall clock or on thread timing, so a run is a pure function of its inputs
+(byte-repeatable output for the same seed). Timers due at the same instant run in an order fixed
+by the order they were scheduled (the standard loop's heap).
+
+With a ``seed`` (or any :class:`~dnsrace.sim.schedule.Schedule`), the loop runs one ready task
+step per iteration, the one a seeded random stream picks: each ``await`` between two steps
+becomes a scheduling decision, so different seeds explore different interleavings and the same
+seed replays the same one.
+
+**Threads.** A thread finishes in wall-clock time, which a virtual clock cannot see, so work
+handed to a thread would make the run depend on how fast the machine is. The rule:
+
+* ``threads="inline"`` (the default): ``asyncio.to_thread`` and ``loop.run_in_executor`` run
+  the function on the loop's own thread, as one loop step at its turn, taking zero virtual
+  time (the executor argument is ignored). Runs stay repeatable; the function must finish on
+  its own (a function that waits for another task would wait forever).
+* ``threads="refuse"``: the same calls raise :class:`VirtualThreadError` at the call, saying
+  why and what to do.
+
+Threads you start yourself (``threading.Thread``, your own executor with
+``asyncio.wrap_future``) are outside the clock: a task that waits for one is reported as a
+:class:`VirtualDeadlock` once nothing else is left to run.
+
+This module needs only the standard library (``pip install dnsrace`` without extras).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import heapq
+import math
+import selectors
+import threading
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from dnsrace.errors import DnsraceError, InvalidArgument
+
+if TYPE_CHECKING:
+    from dnsrace.sim.schedule import Schedule
+
+__all__ = ["ThreadPolicy", "VirtualDeadlock", "VirtualEventLoop", "VirtualThreadError", "run"]
+
+ThreadPolicy = Literal["inline", "refuse"]
+T = TypeVar("T")
+
+_THREAD_POLICIES: tuple[str, ...] = ("inline", "refuse")
+
+# asyncio caps one select() timeout at this many seconds (base_events.MAXIMUM_SELECT_TIMEOUT).
+_MAX_SELECT_TIMEOUT = 24 * 3600
+
+
+class VirtualDeadlock(DnsraceError, RuntimeError):
+    """Every task waits on something that no timer will ever trigger."""
+
+
+class VirtualThreadError(DnsraceError, RuntimeError):
+    """Work was handed to a thread on a virtual clock created with ``threads="refuse"``."""
+
+
+def _deadlock() -> VirtualDeadlock:
+    message = "virtual clock: every task is blocked and no timer is pending (deadlock)"
+    if threading.active_count() > 1:
+        # The one case where the wait may end: a thread the clock cannot see.
+        message += (
+            "; if a task waits for a thread you started yourself, note that the virtual clock"
+            " cannot wait for threads: hand the work to asyncio.to_thread, which it runs inline"
+        )
+    return VirtualDeadlock(message)
+
+
+def _is_finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _callable_name(func: Callable[..., Any], args: tuple[Any, ...]) -> str:
+    """The user's function behind ``asyncio.to_thread``'s ``partial(context.run, func, ...)``."""
+    target: Any = func
+    if isinstance(func, functools.partial):
+        target = func.func
+        args = func.args
+    if getattr(target, "__name__", None) == "run" and args and callable(args[0]):
+        target = args[0]  # Context.run(func, ...): the function is the first argument
+    return getattr(target, "__qualname__", None) or repr(target)
+
+
+class _NonBlockingSelector(selectors.BaseSelector):
+    """Keeps the loop's real file descriptors (its self-pipe) but never waits on them.
+
+    ``select(timeout)`` polls the real descriptors without blocking; if none is ready it
+    advances the owning loop's virtual time by ``timeout`` (to the next timer) instead of
+    sleeping. A ``None`` timeout with nothing ready means no timer is left: a deadlock.
+    """
+
+    def __init__(self, advance: Callable[[float | None], None]) -> None:
+        self._real = selectors.DefaultSelector()
+        self._advance = advance
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._real.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._real.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._real.modify(fileobj, events, data)
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = self._real.select(0)
+        if ready:
+            return ready
+        if timeout is None or timeout > 0:
+            self._advance(timeout)
+        return []
+
+    def close(self) -> None:
+        self._real.close()
+
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._real.get_map()
+
+
+class VirtualEventLoop(asyncio.SelectorEventLoop):
+    """An asyncio loop on virtual time: sleeping costs no wall time and the run is repeatable.
+
+    ``start`` is the virtual time of the first step. With a ``schedule`` (an object whose
+    ``pick(ready)`` returns the index of the ready handle to run next), the loop runs one ready
+    handle per iteration, the one the schedule picks, instead of every ready handle in FIFO
+    order. ``threads`` is the thread rule of the module docstring.
+    """
+
+    def __init__(
+        self,
+        start: float = 0.0,
+        schedule: Schedule | None = None,
+        *,
+        threads: ThreadPolicy = "inline",
+    ) -> None:
+        self._virtual_now = 0.0
+        self.schedule = schedule
+        self.threads: ThreadPolicy = threads
+        super().__init__(_NonBlockingSelector(self._advance))
+        # Checked after the base init, whose finaliser expects its fields.
+        problem = None
+        if threads not in _THREAD_POLICIES:
+            problem = f"threads must be 'inline' or 'refuse', got {threads!r}"
+        elif not _is_finite_number(start):
+            problem = f"start must be a finite number of seconds, got {start!r}"
+        if problem is not None:
+            self.close()
+            raise InvalidArgument(problem)
+        self._virtual_now = float(start)
+
+    def time(self) -> float:
+        return self._virtual_now
+
+    def reset(self, schedule: Schedule | None, start: float = 0.0) -> None:
+        """Reuse the loop for another run: drop what the last run left queued (callbacks of
+        finished tasks, cancelled timers), so the new run is the run a fresh loop gives."""
+        self._ready.clear()  # type: ignore[attr-defined]
+        for handle in self._scheduled:  # type: ignore[attr-defined]
+            handle._scheduled = False
+        self._scheduled.clear()  # type: ignore[attr-defined]
+        self._timer_cancelled_count = 0
+        self._virtual_now = float(start)
+        self.schedule = schedule
+
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., T], *args: Any
+    ) -> asyncio.Future[T]:
+        """Run ``func(*args)`` by the thread rule: inline as one loop step, or refused.
+
+        ``asyncio.to_thread`` comes here too. Inline, the function runs on the loop's thread
+        when its turn comes (FIFO, or the schedule's pick), in zero virtual time; the returned
+        future carries its result or exception. Cancelling the future before its turn means the
+        function never runs, as with a thread pool's queued work.
+        """
+        self._check_closed()  # type: ignore[attr-defined]
+        if self.threads == "refuse":
+            raise VirtualThreadError(
+                f"virtual clock: {_callable_name(func, args)} was handed to a thread"
+                " (asyncio.to_thread or loop.run_in_executor), but a thread finishes in"
+                " wall-clock time, which the virtual clock cannot see, so the run would not be"
+                " repeatable. Call the function directly, or pass threads='inline' (to"
+                " clock.run or VirtualEventLoop) to run such work on the loop's thread at its"
+                " turn, or run on a real-time loop."
+            )
+        future: asyncio.Future[T] = self.create_future()
+
+        def step() -> None:
+            if future.cancelled():
+                return
+            try:
+                result = func(*args)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        self.call_soon(step)
+        return future
+
+    def _run_once(self) -> None:
+        schedule = self.schedule
+        if schedule is None:
+            super()._run_once()  # type: ignore[misc]
+            return
+        ready: Any = self._ready  # type: ignore[attr-defined]
+        heap: list[Any] = self._scheduled  # type: ignore[attr-defined]
+        if not ready:
+            while heap and heap[0]._cancelled:
+                heapq.heappop(heap)._scheduled = False
+                self._timer_cancelled_count -= 1
+            if not heap:
+                if self._stopping:  # type: ignore[attr-defined]
+                    return
+                raise _deadlock()
+            self._virtual_now = max(self._virtual_now, heap[0]._when)
+        now = self._virtual_now
+        while heap and heap[0]._when <= now:
+            handle = heapq.heappop(heap)
+            handle._scheduled = False
+            if handle._cancelled:
+                self._timer_cancelled_count -= 1
+            else:
+                ready.append(handle)
+        if not ready:
+            return
+        index = schedule.pick(ready)
+        handle = ready[index]
+        del ready[index]
+        if not handle._cancelled:
+            handle._run()
+
+    def _advance(self, timeout: float | None) -> None:
+        if timeout is None:
+            raise _deadlock()
+        scheduled = self._scheduled  # type: ignore[attr-defined]  # the standard loop's heap
+        if scheduled and timeout < _MAX_SELECT_TIMEOUT:
+            # Jump exactly to the next timer: now + (when - now) can land a rounding error
+            # short of it, which would cost an extra empty loop iteration.
+            self._virtual_now = max(self._virtual_now, scheduled[0].when())
+        else:
+            self._virtual_now += timeout
+
+
+def run(
+    main: Coroutine[Any, Any, T],
+    *,
+    seed: int | None = None,
+    start: float = 0.0,
+    threads: ThreadPolicy = "inline",
+    schedule: Schedule | None = None,
+) -> T:
+    """Run the coroutine ``main`` to completion on a new virtual clock and close the clock.
+
+    ``seed=None`` keeps asyncio's own order (first scheduled, first run); an integer seed draws
+    every next task step from a random stream of that seed (same seed, same interleaving).
+    ``schedule`` passes any other schedule instead (not together with ``seed``). ``start`` is
+    the virtual time at the start; ``threads`` is the thread rule (``"inline"`` or ``"refuse"``).
+    """
+    if not asyncio.iscoroutine(main):
+        raise InvalidArgument(
+            f"expected a coroutine, got {main!r}: call the coroutine function, run(main())"
+        )
+    if seed is not None and schedule is not None:
+        main.close()
+        raise InvalidArgument("give a seed or a schedule, not both")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            main.close()
+            raise InvalidArgument(f"seed must be an int, got {seed!r}")
+        from dnsrace.sim.schedule import RandomSchedule
+
+        schedule = RandomSchedule(seed)
+    try:
+        loop = VirtualEventLoop(start, schedule, threads=threads)
+    except BaseException:
+        main.close()  # not run: close it, so Python does not warn it was never awaited
+        raise
+    with asyncio.Runner(loop_factory=lambda: loop) as runner:
+        return runner.run(main)

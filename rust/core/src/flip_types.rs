@@ -1,0 +1,83 @@
+//! What a flip asks and answers: its [`Mode`] and its [`Outcome`]. A leaf module: the store
+//! flips with them and the history records and checks them, neither through the other.
+
+use crate::error::{Error, Result};
+
+/// How a flip decides whether to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Always apply (last write wins).
+    Lww,
+    /// Apply iff the generation is greater than the alias (generation compare-and-swap).
+    IfNewer,
+    /// Apply iff the endpoint's version equals the expected one (like etcd's mod_revision).
+    Exact,
+}
+
+impl Mode {
+    pub fn parse(text: &str) -> Result<Mode> {
+        match text {
+            "lww" => Ok(Mode::Lww),
+            "if_newer" => Ok(Mode::IfNewer),
+            "exact" => Ok(Mode::Exact),
+            other => Err(Error::InvalidArgument(format!(
+                "invalid mode {other:?}: expected \"lww\", \"if_newer\" or \"exact\""
+            ))),
+        }
+    }
+}
+
+/// Result of one flip. The discriminants are the per-endpoint outcome codes of
+/// `Store::flip_many_into` (and of the Python binding), in the order of `FlipCounts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Outcome {
+    Applied = 0,
+    /// Refused by the mode's condition.
+    Stale = 1,
+    /// Refused because the fence was lower than the highest token seen.
+    Fenced = 2,
+    /// The endpoint has no tree of that generation.
+    Missing = 3,
+    /// The flip would record the rollback from the active tree, which is gone (the alias
+    /// dangles): refused, nothing changed. Only a flip without rollback can move such an alias.
+    Dangling = 4,
+}
+
+impl Outcome {
+    /// The outcome of a code written by `Store::flip_many_into`.
+    pub fn from_code(code: u8) -> Option<Outcome> {
+        Some(match code {
+            0 => Outcome::Applied,
+            1 => Outcome::Stale,
+            2 => Outcome::Fenced,
+            3 => Outcome::Missing,
+            4 => Outcome::Dangling,
+            _ => return None,
+        })
+    }
+}
+
+impl Mode {
+    /// The mode's name in files and in the Python API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Lww => "lww",
+            Mode::IfNewer => "if_newer",
+            Mode::Exact => "exact",
+        }
+    }
+}
+
+impl Outcome {
+    /// The outcome's name in files and in the Python API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Stale => "stale",
+            Outcome::Fenced => "fenced",
+            Outcome::Missing => "missing",
+            Outcome::Dangling => "dangling",
+        }
+    }
+}

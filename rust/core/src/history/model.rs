@@ -1,0 +1,305 @@
+//! The store's model, one endpoint at a time: its state, and the answer it gives to each
+//! operation from a state (compared with the answer recorded). The search runs it.
+
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+
+use super::{Op, OpKind};
+use crate::error::MAX_TOKEN;
+use crate::flip_types::{Mode, Outcome};
+
+/// One endpoint's state as the store keeps it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct State {
+    alias: u64,
+    rollback: u64,
+    version: u64,
+    fence: u64,
+    holder: Option<u32>,
+    token: u64,
+    expiry: f64,
+    /// Generations with a tree for this endpoint, ascending: shared between the states of
+    /// a search (copied only by a put or a delete), hashed incrementally (`trees_hash`, an
+    /// XOR of one key per generation).
+    trees: Rc<Vec<u64>>,
+    trees_hash: u64,
+}
+
+impl PartialEq for State {
+    fn eq(&self, o: &Self) -> bool {
+        self.alias == o.alias
+            && self.rollback == o.rollback
+            && self.version == o.version
+            && self.fence == o.fence
+            && self.holder == o.holder
+            && self.token == o.token
+            && self.expiry.to_bits() == o.expiry.to_bits()
+            && self.trees == o.trees
+    }
+}
+
+impl Eq for State {}
+
+impl Hash for State {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        (self.alias, self.rollback, self.version, self.fence).hash(h);
+        (self.holder, self.token, self.expiry.to_bits()).hash(h);
+        self.trees_hash.hash(h);
+    }
+}
+
+impl State {
+    pub(super) fn has_tree(&self, g: u64) -> bool {
+        g != 0 && self.trees.binary_search(&g).is_ok()
+    }
+
+    pub(super) fn describe(&self, holders: &[String]) -> String {
+        let g = |v: u64| {
+            if v == 0 {
+                "none".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        let lease = match self.holder {
+            Some(h) => format!(
+                "{:?} token {} until {}",
+                holders.get(h as usize).map_or("?", |s| s),
+                self.token,
+                self.expiry
+            ),
+            None => "none".into(),
+        };
+        format!(
+            "alias {}, rollback {}, version {}, highest fence {}, lease {lease}, trees {:?}",
+            g(self.alias),
+            g(self.rollback),
+            self.version,
+            self.fence,
+            self.trees
+        )
+    }
+}
+
+pub(super) enum Step {
+    /// The recorded output is not what the model answers from this state.
+    Fail,
+    Same,
+    New(State),
+}
+
+/// The store's answer to `op` from `s`, compared with the recorded one.
+pub(super) fn step(s: &State, op: &OpKind) -> Step {
+    match *op {
+        OpKind::Flip {
+            generation,
+            mode,
+            expected,
+            fence,
+            rollback,
+            outcome,
+        } => {
+            let model = if !s.has_tree(generation) {
+                Outcome::Missing
+            } else if fence.is_some_and(|f| f < s.fence) {
+                Outcome::Fenced
+            } else if !match mode {
+                Mode::Lww => true,
+                Mode::IfNewer => generation > s.alias,
+                Mode::Exact => Some(s.version) == expected,
+            } {
+                Outcome::Stale
+            } else if rollback && s.alias != 0 && !s.has_tree(s.alias) {
+                Outcome::Dangling
+            } else {
+                Outcome::Applied
+            };
+            if model != outcome {
+                return Step::Fail;
+            }
+            if outcome != Outcome::Applied {
+                return Step::Same;
+            }
+            let mut n = s.clone();
+            if let Some(f) = fence {
+                n.fence = n.fence.max(f);
+            }
+            n.rollback = if rollback { s.alias } else { 0 };
+            n.alias = generation;
+            n.version += 1;
+            Step::New(n)
+        }
+        OpKind::Read {
+            alias,
+            rollback,
+            version,
+        } => {
+            if (alias, rollback, version) == (s.alias, s.rollback, s.version) {
+                Step::Same
+            } else {
+                Step::Fail
+            }
+        }
+        OpKind::Acquire {
+            holder,
+            ttl,
+            now,
+            token,
+        } => {
+            let held = s.holder.is_some_and(|h| h != holder) && now < s.expiry;
+            let granted = (!held && s.fence < MAX_TOKEN).then_some(s.fence + 1);
+            if granted != token {
+                return Step::Fail;
+            }
+            match granted {
+                None => Step::Same,
+                Some(t) => {
+                    let mut n = s.clone();
+                    n.fence = t;
+                    n.holder = Some(holder);
+                    n.token = t;
+                    n.expiry = now + ttl;
+                    Step::New(n)
+                }
+            }
+        }
+        OpKind::Renew {
+            holder,
+            token,
+            ttl,
+            now,
+            expiry,
+        } => {
+            let live = s.holder == Some(holder) && s.token == token && now < s.expiry;
+            let model = live.then_some(now + ttl);
+            if model.map(f64::to_bits) != expiry.map(f64::to_bits) {
+                return Step::Fail;
+            }
+            match model {
+                None => Step::Same,
+                Some(e) => {
+                    let mut n = s.clone();
+                    n.expiry = e;
+                    Step::New(n)
+                }
+            }
+        }
+        OpKind::Release {
+            holder,
+            token,
+            released,
+        } => {
+            let matches = s.holder == Some(holder) && s.token == token;
+            if matches != released {
+                return Step::Fail;
+            }
+            if !matches {
+                return Step::Same;
+            }
+            let mut n = s.clone();
+            n.holder = None;
+            n.token = 0;
+            n.expiry = 0.0;
+            Step::New(n)
+        }
+        OpKind::PutTree { generation } => match s.trees.binary_search(&generation) {
+            // The store refuses a plan whose generation still has a tree: never recorded.
+            Ok(_) => Step::Fail,
+            Err(at) => {
+                let mut n = s.clone();
+                Rc::make_mut(&mut n.trees).insert(at, generation);
+                n.trees_hash ^= splitmix(generation);
+                Step::New(n)
+            }
+        },
+        OpKind::DeleteTree {
+            generation,
+            safe,
+            deleted,
+        } => {
+            let Ok(at) = s.trees.binary_search(&generation) else {
+                // Recorded only for endpoints that had the tree.
+                return Step::Fail;
+            };
+            let keep = safe && (s.alias == generation || s.rollback == generation);
+            if keep == deleted {
+                return Step::Fail;
+            }
+            if keep {
+                return Step::Same;
+            }
+            let mut n = s.clone();
+            Rc::make_mut(&mut n.trees).remove(at);
+            n.trees_hash ^= splitmix(generation);
+            Step::New(n)
+        }
+    }
+}
+
+/// A well-mixed 64-bit key per operation (splitmix64).
+pub(super) fn splitmix(i: u64) -> u64 {
+    let mut z = i.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+pub(super) fn describe_op(op: &Op, holders: &[String]) -> String {
+    let h = |i: u32| holders.get(i as usize).map_or("?", |s| s).to_string();
+    let opt = |v: Option<u64>| v.map_or("null".into(), |v| v.to_string());
+    match &op.kind {
+        OpKind::Flip {
+            generation,
+            mode,
+            expected,
+            fence,
+            rollback,
+            outcome,
+        } => format!(
+            "generation {generation} mode {} expected {} fence {} rollback {rollback} -> {}",
+            mode.name(),
+            opt(*expected),
+            opt(*fence),
+            outcome.name()
+        ),
+        OpKind::Read {
+            alias,
+            rollback,
+            version,
+        } => format!("-> alias {alias} rollback {rollback} version {version}"),
+        OpKind::Acquire {
+            holder,
+            ttl,
+            now,
+            token,
+        } => format!(
+            "holder {:?} ttl {ttl} now {now} -> token {}",
+            h(*holder),
+            opt(*token)
+        ),
+        OpKind::Renew {
+            holder,
+            token,
+            ttl,
+            now,
+            expiry,
+        } => format!(
+            "holder {:?} token {token} ttl {ttl} now {now} -> expiry {expiry:?}",
+            h(*holder)
+        ),
+        OpKind::Release {
+            holder,
+            token,
+            released,
+        } => format!(
+            "holder {:?} token {token} -> released {released}",
+            h(*holder)
+        ),
+        OpKind::PutTree { generation } => format!("generation {generation}"),
+        OpKind::DeleteTree {
+            generation,
+            safe,
+            deleted,
+        } => format!("generation {generation} safe {safe} -> deleted {deleted}"),
+    }
+}

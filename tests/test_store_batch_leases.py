@@ -1,0 +1,127 @@
+"""Symmetric batch leases and conveniences (issue 18), both stores: ``acquire_leases`` in
+every container with one refused sentinel, ``renew_leases``, the sentinel handled alike by
+renew, release and fenced flips; pickling and copy through the snapshot format, ``in``,
+``endpoint_names``."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from array import array
+from typing import Any
+
+import numpy
+import pytest
+
+from dnsrace.errors import InvalidArgument, InvalidToken, UnknownEndpoint
+
+
+def _store(store_cls: Any) -> Any:
+    s = store_cls.Store()
+    s.add_endpoints(["a.example", "b.example", "c.example"])
+    s.put_plan(store_cls.Plan(1, {i: [(f"10.0.0.{i + 1}", 1)] for i in range(3)}))
+    s.acquire_lease(1, "other", 10.0, 0.0)  # endpoint 1 is held by someone else
+    return s
+
+
+@pytest.mark.parametrize("output", ["list", "array", "numpy"])
+def test_acquire_leases_outputs_share_one_sentinel(store_cls: Any, output: str) -> None:
+    s = _store(store_cls)
+    tokens = s.acquire_leases([0, 1, 2], "me", 5.0, 1.0, output=output)
+    if output == "list":
+        assert tokens == [1, None, 1]
+    elif output == "array":
+        assert tokens == array("Q", [1, 0, 1])
+    else:
+        assert tokens.dtype == numpy.uint64 and tokens.tolist() == [1, 0, 1]
+    assert s.stats()["lease_conflicts"] == 1 and s.stats()["leases_granted"] == 3
+
+
+@pytest.mark.parametrize("output", ["list", "array", "numpy"])
+def test_refused_entries_flow_through_renew_release_and_fenced_flips(
+    store_cls: Any, output: str
+) -> None:
+    s = _store(store_cls)
+    tokens = s.acquire_leases([0, 1, 2], "me", 5.0, 1.0, output=output)
+    renewed = s.renew_leases([0, 1, 2], "me", tokens, 5.0, 2.0, output=output)
+    assert list(renewed) == list(tokens)
+    assert s.state(0).lease_expiry == 7.0 and s.state(1).lease_holder == "other"
+    counts = s.flip_many([0, 1, 2], 1, fence=renewed)
+    assert (counts.applied, counts.fenced) == (2, 1)
+    assert s.aliases() == [1, None, 1]
+    assert s.release_leases([0, 1, 2], "me", renewed) == 2
+    assert s.live_leases(3.0) == [1]
+
+
+def test_renew_leases_reports_lost_leases_without_raising(store_cls: Any) -> None:
+    s = _store(store_cls)
+    t = s.acquire_leases([0, 2], "me", 1.0, 0.0)
+    # Endpoint 0's lease expires and is taken over; endpoint 2 is renewed in time.
+    s.acquire_lease(0, "thief", 5.0, 2.0)
+    assert s.renew_leases([0, 2], "me", t, 5.0, 0.5) == [None, t[1]]
+    assert s.renew_leases([0, 2], "me", t, 5.0, 3.0) == [None, t[1]]
+    assert s.renew_leases([2], "me", [t[1]], 5.0, 100.0) == [None]  # expired
+    assert s.renew_leases([0], "me", [None], 5.0, 0.0) == [None]
+    assert s.state(0).lease_holder == "thief"
+
+
+def test_batch_token_errors_change_nothing(store_cls: Any) -> None:
+    s = _store(store_cls)
+    t = s.acquire_leases([0, 2], "me", 5.0, 0.0)
+    before = (s.stats(), [s.state(i) for i in range(3)])
+    with pytest.raises(InvalidArgument):
+        s.renew_leases([0, 2], "me", t[:1], 5.0, 1.0)
+    with pytest.raises(InvalidToken):
+        s.renew_leases([0, 2], "me", [t[0], -1], 5.0, 1.0)
+    with pytest.raises(InvalidToken):
+        s.release_leases([0, 2], "me", [t[0], 2**63])
+    with pytest.raises(UnknownEndpoint):
+        s.renew_leases([0, 9], "me", t, 5.0, 1.0)
+    with pytest.raises(InvalidArgument):
+        s.acquire_leases([0], "me", 5.0, 1.0, output="tuple")
+    assert (s.stats(), [s.state(i) for i in range(3)]) == before
+
+
+def test_contains_and_endpoint_names(store_cls: Any) -> None:
+    s = _store(store_cls)
+    assert "a.example" in s and "B.Example." in s and 2 in s and numpy.uint32(1) in s
+    for absent in ("d.example", "not a name!", 3, -1, None, True, 1.0, b"a.example"):
+        assert absent not in s
+    assert s.endpoint_names() == ["a.example", "b.example", "c.example"]
+    assert s.endpoint_names([2, "a.example", numpy.int64(1)]) == [
+        "c.example",
+        "a.example",
+        "b.example",
+    ]
+    with pytest.raises(UnknownEndpoint):
+        s.endpoint_names([5])
+
+
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy", "bytes"])
+def test_pickle_and_copy_through_the_snapshot_format(store_cls: Any, how: str) -> None:
+    s = _store(store_cls)
+    s.flip_many([0, 2], 1)
+    if how == "pickle":
+        c = pickle.loads(pickle.dumps(s))
+    elif how == "copy":
+        c = copy.copy(s)
+    elif how == "deepcopy":
+        c = copy.deepcopy(s)
+    else:
+        c = store_cls.Store.restore_bytes(s.snapshot_bytes())
+    assert type(c) is store_cls.Store
+    assert c.stats() == s.stats() and [c.state(i) for i in range(3)] == [
+        s.state(i) for i in range(3)
+    ]
+    c.flip(1, 1)  # independent: the original does not see it
+    assert s.aliases() == [1, None, 1] and c.aliases() == [1, 1, 1]
+
+
+def test_snapshot_bytes_cross_between_stores(store_cls: Any) -> None:
+    from tests.conftest import PY_IMPL, rust_impl
+
+    s = _store(store_cls)
+    other = rust_impl() if store_cls is PY_IMPL else PY_IMPL
+    assert other is not None
+    c = other.Store.restore_bytes(s.snapshot_bytes())
+    assert c.stats() == s.stats()
