@@ -147,10 +147,11 @@ class ApiPeer:
             renew = getattr(s, "renew_leases", None)
             if renew is None:
                 return None
+            now = self._clock + 1.0
             try:
-                done = renew(arr, HOLDER, self._token_array, TTL_S, self._clock + 1.0)
-            except TypeError:  # another signature than the one assumed here
-                return None
+                done = renew(arr, HOLDER, self._token_array, TTL_S, now, output="numpy")
+            except TypeError:  # a binding without output=
+                done = renew(arr, HOLDER, self._token_array, TTL_S, now)
             return int(done if isinstance(done, int) else np.count_nonzero(done))
         return int(s.release_leases(arr, HOLDER, self._token_array))
 
