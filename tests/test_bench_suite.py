@@ -112,9 +112,10 @@ def test_every_target_has_a_verdict_and_tiny_sizes_pass_none_falsely(
     text = (out / "REPORT.md").read_text()
     verdicts = [line for line in text.splitlines() if "| **" in line and "target" not in line]
     table = [line for line in verdicts if line.split("|")[2].strip().startswith("**")]
-    assert len(table) == 5
+    assert len(table) == 9
     # Nothing ran at 500,000 or at 1M: those targets cannot pass.
     assert "at 500,000 >= 1000x Redis | **MISS**" in text
+    assert "at 500,000 >= 1.5x the numpy peer | **MISS** | numpy not measured" in text
     assert "fits and runs | **MISS** | 2,000 endpoints" in text
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench.suite.peers.registry import PEERS
+
 SECTIONS: tuple[str, ...] = ("peers", "cas", "contention", "fit", "sim", "violations")
 
 
@@ -15,9 +17,10 @@ class Profile:
     """Endpoints of the peer sweep."""
     peer_max: dict[str, int] = field(default_factory=dict)
     """Largest size per peer (absent: every size)."""
-    peers: list[str] = field(
-        default_factory=lambda: ["RecordStore", "PyRecordStore", "Redis", "EtcdStore"]
-    )
+    peers: list[str] = field(default_factory=lambda: list(PEERS))
+    anchor_size: int = 500_000
+    """Endpoints of the bare Rust loops against RecordStore (0: not run)."""
+    anchor_rounds: int = 11
     cas_size: int = 100_000
     """Where the CAS vs LWW profile runs (all modes, single calls, leases)."""
     rounds: int = 7
@@ -25,7 +28,8 @@ class Profile:
     embedded_rounds: int = 21
     """Rounds of RecordStore (milliseconds each: many, for the paired CAS/LWW ratio)."""
     single_calls: int = 2000
-    lease_batch: int = 10_000
+    lease_batch: int = 100_000
+    """Endpoints per batch lease call (at most the size measured)."""
     threads: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
     contention_batch: int = 50_000
     contention_iters: int = 40

@@ -71,16 +71,18 @@ def _peers(doc: dict[str, Any]) -> list[str]:
     for r in _peer_rows(doc):
         name = f"{r['peer']}"
         if r["status"] != "ok":
-            rows.append([f"{r['n']:,}", name, _not_ok(r), "", "", "", "", ""])
+            rows.append([f"{r['n']:,}", name, _not_ok(r), "", "", "", "", "", ""])
             continue
         cas, lww = r["batch_rate"]["if_newer"], r["batch_rate"]["lww"]
         ratio = f"{r['batch_vs_reference']['if_newer']:,.1f}x"
+        read = r.get("read_vs_reference")
         rows.append(
             [
                 f"{r['n']:,}",
                 name,
                 _rate(cas),
                 ratio,
+                "-" if read is None else f"{read:,.2f}x",
                 _rate(lww),
                 f"{r['batch_over_lww']['if_newer']:.2f}",
                 f"{r['bytes_per_endpoint']:,.0f}",
@@ -99,19 +101,61 @@ def _peers(doc: dict[str, Any]) -> list[str]:
         "after compaction and defragmentation (etcd); 3 live plans x 4 targets each.",
         "",
     ]
-    return lines + _table(
+    return (
+        lines
+        + _table(
+            [
+                "endpoints",
+                "store",
+                "CAS batch endpoints/s",
+                "RecordStore / store",
+                "aliases read: RecordStore / store",
+                "LWW batch endpoints/s",
+                "CAS / LWW time",
+                "bytes / endpoint",
+                "load s",
+            ],
+            rows,
+        )
+        + _anchor(doc)
+    )
+
+
+def _anchor(doc: dict[str, Any]) -> list[str]:
+    a = doc.get("anchor")
+    if a is None:
+        return []
+    lines = [
+        "**The physical anchor**: bare single-threaded Rust loops doing the work of the",
+        "`if_newer` batch flip over every endpoint (`rust/core/benches/anchor.rs`: newer than",
+        "the alias? then rollback, alias, version; no locks, no validation, no tree look-up),",
+        "in a process of their own, alternating round by round with `RecordStore.flip_many(None,",
+        "g, 'if_newer')` called from Python here (median of 7 calls each per round); `store` is",
+        "the core's own `flip_many` inside the anchor process (no Python).",
+        "",
+    ]
+    if a.get("status") != "ok":
+        return [*lines, f"Not run: {a.get('reason')}", ""]
+    names = {
+        "store": "core Store::flip_many (Rust, same process as the loops)",
+        "rows56": "56-byte records (the store's layout before the hot columns), baseline target",
+        "rows56_avx2": "56-byte records, AVX2",
+        "columns": "alias, rollback, version columns, one fused pass, baseline target",
+        "columns_avx2": "columns, one fused pass, AVX2 (the anchor of the targets)",
+    }
+    rows = [
+        [names.get(k, k), _dur(v["seconds"]), f"{v['recordstore_over_this']:.2f}x"]
+        for k, v in a["variants"].items()
+    ]
+    lines += _table(
         [
-            "endpoints",
-            "store",
-            "CAS batch endpoints/s",
-            "RecordStore / store",
-            "LWW batch endpoints/s",
-            "CAS / LWW time",
-            "bytes / endpoint",
-            "load s",
+            f"loop ({a['n']:,} endpoints; AVX2 here: {a['avx2']})",
+            "per call",
+            "RecordStore / loop",
         ],
         rows,
     )
+    return [*lines, f"RecordStore from Python: {_dur(a['recordstore_s'])} per call.", ""]
 
 
 def _profile_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -170,6 +214,7 @@ def _cas(doc: dict[str, Any]) -> list[str]:
             [r["peer"]]
             + [f"{r['batch_vs_reference'][m]:,.1f}x" for m in MODES]
             + [f"{r['single_vs_reference'][m]:,.1f}x" for m in MODES]
+            + [_lease_ratio(r, op) for op in LEASE_OPS]
         )
     if vs:
         lines += [
@@ -178,9 +223,20 @@ def _cas(doc: dict[str, Any]) -> list[str]:
             "",
         ]
         lines += _table(
-            ["store", *[f"batch {m}" for m in MODES], *[f"single {m}" for m in MODES]], vs
+            [
+                "store",
+                *[f"batch {m}" for m in MODES],
+                *[f"single {m}" for m in MODES],
+                *[f"batch {op}" for op in LEASE_OPS],
+            ],
+            vs,
         )
     return lines
+
+
+def _lease_ratio(r: dict[str, Any], op: str) -> str:
+    v = r.get("lease_batch_vs_reference", {}).get(op)
+    return "-" if v is None else f"{v:,.2f}x"
 
 
 def _contention(doc: dict[str, Any]) -> list[str]:
@@ -411,12 +467,30 @@ def render(doc: dict[str, Any], command: str, location: str = "bench/results/REP
     lines += [
         "## How it is measured",
         "",
-        "- Redis: `redis-server` on a free loopback port, no RDB or AOF, started and stopped by",
-        "  the benchmark. CAS, exact and fenced flips: one Lua script per endpoint (tree exists,",
-        "  fence, condition, then alias, rollback and version) through redis-py pipelines of",
-        "  1,000 EVALSHA; last-write-wins: plain pipelined `HSET` of the alias (no rollback, no",
-        "  version); leases: `HINCRBY` for the token, `SET NX PX`, Lua compare-then-act to",
-        "  renew and release. Most of its time is redis-py encoding in this one Python process.",
+        "- numpy: what a simulation author would write instead (`bench/suite/peers/numpy_store`),",
+        "  int64 columns (alias, rollback, version, highest fence; lease holder, token, expiry),",
+        "  each batch a few whole-array passes with one preallocated mask, in-place updates",
+        "  (`np.greater(..., out=)`, `np.putmask`, the mask added to the version), the",
+        "  per-endpoint tree test skipped for plans that cover every endpoint, the dangling test",
+        "  skipped while no plan was deleted (cheaper than the store's check), no counters but",
+        "  the applied count; the masked writes timed against their alternatives, fastest kept.",
+        "  Reads return a copy of the alias column (the store returns a fresh array too); leases",
+        "  gather, decide and scatter by fancy indexing over an int64 id array made untimed.",
+        "- Redis (the strongest configuration we know): `redis-server` on a free loopback port,",
+        "  no RDB or AOF, started and stopped by the benchmark; every batch is one server-side Lua",
+        "  loop per chunk of 1,000 endpoints (one EVALSHA per chunk, all chunks in one pipeline):",
+        "  flips (tree present unless the plan is marked full, fence, condition, then alias,",
+        "  rollback, version and fence in one HSET), lease acquire (`HINCRBY` token, `SET PX`),",
+        "  renew, release and alias reads; redis-py with the hiredis parser. No dangling test",
+        "  (less work than the store). `Redis per-key pipelined`: the same data with one EVALSHA",
+        "  per endpoint through pipelines of 1,000 (last-write-wins: pipelined `HSET` of the",
+        "  alias alone), kept for comparison. Most of its time is redis-py encoding here.",
+        "- Bare Rust loops: `cargo bench -p dnsrace-core --bench anchor` (release profile, thin",
+        "  LTO), the AVX2 copies chosen at run time as the store's kernel is.",
+        "- Reads (`aliases`) and batch leases (acquire, renew, release over the same ids) are",
+        "  paired with a RecordStore in the same process as the flips are; RecordStore reads",
+        "  with `output='numpy'` and takes numpy ids; its tokens come as a numpy array where the",
+        "  binding offers `output=` on `acquire_leases`, otherwise as the list it returns.",
         "- EtcdStore: one loopback member (`LocalCluster`, data in memory), the store's own",
         "  batched Txns. Redis and etcd run 3 rounds up to 10,000 endpoints, then 1 (a median",
         "  of one round is one measurement: their ratios are coarser).",

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from bench.suite import machine
 from bench.suite.peers.registry import fast
 from bench.suite.profiles import Profile
-from bench.suite.sweeps import contention, fit, peers, simcost, violations
+from bench.suite.sweeps import anchor, contention, fit, peers, simcost, violations
 
 
 def peer_tasks(prof: Profile) -> list[peers.PeerTask]:
@@ -66,6 +66,13 @@ def run(prof: Profile, out: Path, command: str) -> dict[str, Any]:
                 doc["peers"].append(peers.run_isolated(task))
                 bar.advance(t)
             lap("peers")
+        # At most the largest size of the sweep (a tiny run stays tiny).
+        anchor_n = min(prof.anchor_size, max(prof.sizes))
+        if "peers" in prof.sections and anchor_n > 0:
+            t = bar.add_task(f"anchor: Rust loops {anchor_n:,}", total=1)
+            doc["anchor"] = anchor.run_isolated(anchor_n, prof.anchor_rounds)
+            bar.advance(t)
+            lap("anchor")
         if "fit" in prof.sections:
             t = bar.add_task(f"fit: {prof.fit_size:,} endpoints", total=1)
             doc["fit"] = fit.run_isolated(prof.fit_size)

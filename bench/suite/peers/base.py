@@ -65,6 +65,10 @@ class Peer(Protocol):
     def lease_single(self, ids: Sequence[int], op: LeaseOp) -> int:
         """One call of ``op`` per endpoint; returns how many succeeded."""
 
+    def read_batch(self, ids: Sequence[int] | None) -> int | None:
+        """One batch read of the aliases of ``ids`` (as an array where the store offers one);
+        returns how many were read (None: not measured for this store)."""
+
     def used_bytes(self) -> int:
         """What the loaded fleet costs: RSS growth, Redis ``used_memory``, etcd's database."""
 

@@ -34,7 +34,9 @@ def rss_bytes() -> int:
 class ApiPeer:
     """A store with ``dnsrace.RecordStore``'s calls; ``store`` is created empty."""
 
-    def __init__(self, name: str, store: Any, plan_cls: Any, *, in_process: bool) -> None:
+    def __init__(
+        self, name: str, store: Any, plan_cls: Any, *, in_process: bool, arrays: bool = False
+    ) -> None:
         self.name = name
         self.store = store
         self.plan_cls = plan_cls
@@ -45,6 +47,11 @@ class ApiPeer:
         self._fence = next_fence()
         self._tokens: dict[int, int] = {}
         self._clock = 0.0
+        # numpy arrays in and out where the store takes and gives them (RecordStore): ids
+        # converted untimed, as a simulation keeps its id arrays.
+        self.arrays = arrays
+        self._id_arrays: dict[int, Any] = {}
+        self._token_array: Any = None
 
     def load(self, n: int) -> None:
         self._base = rss_bytes() if self.in_process else 0
@@ -91,7 +98,24 @@ class ApiPeer:
                 applied += flip(i, generation, mode)
         return applied
 
+    def _array(self, ids: Sequence[int]) -> Any:
+        import numpy as np
+
+        arr = self._id_arrays.get(id(ids))
+        if arr is None or len(arr) != len(ids):
+            arr = np.asarray(ids, dtype=np.uint32)
+            self._id_arrays = {id(ids): arr}
+        return arr
+
+    def read_batch(self, ids: Sequence[int] | None) -> int | None:
+        if not self.arrays:
+            return None
+        arg = None if ids is None else self._array(ids)
+        return len(self.store.aliases(arg, output="numpy"))
+
     def lease_batch(self, ids: Sequence[int], op: LeaseOp) -> int | None:
+        if self.arrays:
+            return self._lease_batch_arrays(ids, op)
         s = self.store
         if op == "acquire":
             self._clock += 10 * TTL_S
@@ -101,6 +125,35 @@ class ApiPeer:
         if op == "release":
             return int(s.release_leases(ids, HOLDER, [self._tokens[i] for i in ids]))
         return None  # no batch renew in the RecordStore API
+
+    def _lease_batch_arrays(self, ids: Sequence[int], op: LeaseOp) -> int | None:
+        """Batch leases with numpy ids and tokens where the binding offers them: tokens as an
+        array (``output="numpy"``, 0 = refused) and ``renew_leases`` when present; otherwise
+        the list the binding returns (its conversion is then part of the call)."""
+        import numpy as np
+
+        s, arr = self.store, self._array(ids)
+        if op == "acquire":
+            self._clock += 10 * TTL_S
+            try:
+                tokens = s.acquire_leases(arr, HOLDER, TTL_S, self._clock, output="numpy")
+            except TypeError:  # a binding without output=
+                tokens = s.acquire_leases(arr, HOLDER, TTL_S, self._clock)
+                self._token_array = tokens
+                return sum(t is not None for t in tokens)
+            self._token_array = tokens
+            return int(np.count_nonzero(tokens))
+        if op == "renew":
+            renew = getattr(s, "renew_leases", None)
+            if renew is None:
+                return None
+            now = self._clock + 1.0
+            try:
+                done = renew(arr, HOLDER, self._token_array, TTL_S, now, output="numpy")
+            except TypeError:  # a binding without output=
+                done = renew(arr, HOLDER, self._token_array, TTL_S, now)
+            return int(done if isinstance(done, int) else np.count_nonzero(done))
+        return int(s.release_leases(arr, HOLDER, self._token_array))
 
     def lease_single(self, ids: Sequence[int], op: LeaseOp) -> int:
         s, done = self.store, 0
@@ -133,7 +186,7 @@ class ApiPeer:
 def record_store() -> ApiPeer:
     import dnsrace
 
-    return ApiPeer("RecordStore", dnsrace.RecordStore(), dnsrace.Plan, in_process=True)
+    return ApiPeer("RecordStore", dnsrace.RecordStore(), dnsrace.Plan, in_process=True, arrays=True)
 
 
 def py_record_store() -> ApiPeer:

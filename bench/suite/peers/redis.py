@@ -1,5 +1,18 @@
 """Redis as a peer: Debian's ``redis-server``, started on a free loopback port with a temporary
-directory and no persistence, stopped by PID.
+directory and no persistence, stopped by PID. Two configurations:
+
+``Redis`` (the strongest we know, what the targets use): every batch is one server-side Lua
+loop per chunk of ``CHUNK`` endpoints, one ``EVALSHA`` per chunk (``FLIP_CHUNK``,
+``ACQUIRE_CHUNK``, ``RENEW_CHUNK``, ``RELEASE_CHUNK``, ``READ_CHUNK``); a plan stored with a
+tree for every endpoint is marked ``p:<gen>:full`` so that its flips skip the per-endpoint tree
+test (as the store and the numpy peer do); redis-py parses replies with hiredis when it is
+installed (requirements-dev.txt installs it). All chunks of a batch go in one pipeline. Redis
+Functions (``FCALL``) would run the same Lua loop in the same engine; they were not measured.
+The scripts do not test the dangling rule (the active tree's presence), which the store does:
+less work for Redis.
+
+``Redis per-key pipelined``: the same data, one ``EVALSHA`` per endpoint through redis-py
+pipelines of ``CHUNK`` calls (what a client written key by key sends), kept for comparison.
 
 Keys: ``n`` (name -> id), ``p:<gen>`` (endpoint id -> target-set index of that plan),
 ``s:<gen>:<k>`` (a target set), ``e:<id>`` (a hash: ``a`` alias, ``r`` rollback, ``v``
@@ -67,6 +80,85 @@ return 0
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+# KEYS: e:<id> of the chunk. ARGV: plan key, generation, mode (n if_newer, e exact, l lww),
+# fence ('' none), then the chunk's ids, then (exact) their expected versions. Decides as the
+# store does: tree present, fence not below the highest, the mode's condition; then alias,
+# rollback, version (and the highest fence) are written together. Returns the flips applied.
+FLIP_CHUNK = """
+local plan, g, mode, fence = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local n = #KEYS
+local full = redis.call('EXISTS', plan .. ':full') == 1
+local applied = 0
+for i = 1, n do
+  if full or redis.call('HEXISTS', plan, ARGV[4 + i]) == 1 then
+    local cur = redis.call('HMGET', KEYS[i], 'a', 'v', 'f')
+    local a = tonumber(cur[1]) or 0
+    local v = tonumber(cur[2]) or 0
+    local ok = not fence or fence >= (tonumber(cur[3]) or 0)
+    if ok then
+      if mode == 'n' then ok = g > a
+      elseif mode == 'e' then ok = v == tonumber(ARGV[4 + n + i]) end
+    end
+    if ok then
+      if fence then
+        redis.call('HSET', KEYS[i], 'a', ARGV[2], 'r', a, 'v', v + 1, 'f', ARGV[4])
+      else
+        redis.call('HSET', KEYS[i], 'a', ARGV[2], 'r', a, 'v', v + 1)
+      end
+      applied = applied + 1
+    end
+  end
+end
+return applied
+"""
+# KEYS: l:<id> of the chunk. ARGV: holder, ttl in ms, then the chunk's ids. A lease is granted
+# when free, expired (Redis drops it) or the holder's own: token from the endpoint's highest
+# fence. Returns the tokens (0 = refused).
+ACQUIRE_CHUNK = """
+local holder, ttl = ARGV[1], ARGV[2]
+local prefix = holder .. ':'
+local out = {}
+for i = 1, #KEYS do
+  local cur = redis.call('GET', KEYS[i])
+  if not cur or string.sub(cur, 1, #prefix) == prefix then
+    local t = redis.call('HINCRBY', 'e:' .. ARGV[2 + i], 'f', 1)
+    redis.call('SET', KEYS[i], prefix .. t, 'PX', ttl)
+    out[i] = t
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+# KEYS: l:<id>. ARGV: ttl in ms, then the values held (holder:token). Returns how many renewed.
+RENEW_CHUNK = """
+local done = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1 + i] then
+    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+    done = done + 1
+  end
+end
+return done
+"""
+RELEASE_CHUNK = """
+local done = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then
+    redis.call('DEL', KEYS[i])
+    done = done + 1
+  end
+end
+return done
+"""
+# KEYS: e:<id>. Returns the aliases.
+READ_CHUNK = """
+local out = {}
+for i = 1, #KEYS do
+  out[i] = tonumber(redis.call('HGET', KEYS[i], 'a')) or 0
+end
+return out
 """
 _MODE_ARG = {"if_newer": "n", "exact": "e", "fenced": "l", "lww": "l"}
 
@@ -159,7 +251,9 @@ class RedisServer:
 
 
 class RedisPeer:
-    name = "Redis"
+    """One ``EVALSHA`` per endpoint through pipelines (the per-key configuration)."""
+
+    name = "Redis per-key pipelined"
 
     def __init__(self) -> None:
         self.server = RedisServer()
@@ -187,6 +281,8 @@ class RedisPeer:
         for g in range(1, PLANS + 1):
             for k, targets in enumerate(target_groups(g, GROUPS, TARGETS)):
                 pipe.set(f"s:{g}:{k}", ";".join(f"{ip},{w}" for ip, w in targets))
+            # Every endpoint has a tree of every plan here.
+            pipe.set(f"p:{g}:full", 1)
         pipe.execute()
         self.n = n
 
@@ -243,6 +339,15 @@ class RedisPeer:
                 applied += r.evalsha(*self._flip_args(i, mode, generation)) == 0
         return applied
 
+    def read_batch(self, ids: Sequence[int] | None) -> int | None:
+        pipe = self.r.pipeline(transaction=False)
+        read = 0
+        for chunk in _chunks(self._ids(ids)):
+            for i in chunk:
+                pipe.hget(f"e:{i}", "a")
+            read += len(pipe.execute())
+        return read
+
     def _value(self, i: int) -> str:
         return f"{HOLDER}:{self._tokens[i]}"
 
@@ -286,3 +391,71 @@ class RedisPeer:
 
     def close(self) -> None:
         self.server.stop()
+
+
+class RedisChunkPeer(RedisPeer):
+    """Every batch as one server-side Lua loop per chunk of ``CHUNK`` endpoints."""
+
+    name = "Redis"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flip_chunk = self.r.script_load(FLIP_CHUNK)
+        self.acquire_chunk = self.r.script_load(ACQUIRE_CHUNK)
+        self.renew_chunk = self.r.script_load(RENEW_CHUNK)
+        self.release_chunk = self.r.script_load(RELEASE_CHUNK)
+        self.read_chunk = self.r.script_load(READ_CHUNK)
+
+    def flip_batch(self, ids: Sequence[int] | None, mode: Mode, generation: int) -> int:
+        pipe = self.r.pipeline(transaction=False)
+        fence = str(self._fence) if mode == "fenced" else ""
+        flag = _MODE_ARG[mode]
+        chunks = list(_chunks(self._ids(ids)))
+        for chunk in chunks:
+            keys = [f"e:{i}" for i in chunk]
+            extra = [self._versions[i] for i in chunk] if mode == "exact" else []
+            pipe.evalsha(
+                self.flip_chunk,
+                len(keys),
+                *keys,
+                f"p:{generation}",
+                generation,
+                flag,
+                fence,
+                *chunk,
+                *extra,
+            )
+        # All chunks in one pipeline: the server runs them back to back.
+        return sum(int(x) for x in pipe.execute())
+
+    def read_batch(self, ids: Sequence[int] | None) -> int:
+        pipe = self.r.pipeline(transaction=False)
+        for chunk in _chunks(self._ids(ids)):
+            keys = [f"e:{i}" for i in chunk]
+            pipe.evalsha(self.read_chunk, len(keys), *keys)
+        return sum(len(x) for x in pipe.execute())
+
+    def lease_batch(self, ids: Sequence[int], op: LeaseOp) -> int:
+        pipe = self.r.pipeline(transaction=False)
+        ttl_ms = int(TTL_S * 1000)
+        chunks = list(_chunks(ids))
+        for chunk in chunks:
+            keys = [f"l:{i}" for i in chunk]
+            if op == "acquire":
+                pipe.evalsha(self.acquire_chunk, len(keys), *keys, HOLDER, ttl_ms, *chunk)
+            elif op == "renew":
+                values = [self._value(i) for i in chunk]
+                pipe.evalsha(self.renew_chunk, len(keys), *keys, ttl_ms, *values)
+            else:
+                values = [self._value(i) for i in chunk]
+                pipe.evalsha(self.release_chunk, len(keys), *keys, *values)
+        results = pipe.execute()
+        if op != "acquire":
+            return sum(int(x) for x in results)
+        done = 0
+        for chunk, tokens in zip(chunks, results, strict=True):
+            for i, t in zip(chunk, tokens, strict=True):
+                if t:
+                    self._tokens[i] = int(t)
+                    done += 1
+        return done

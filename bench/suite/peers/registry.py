@@ -6,7 +6,14 @@ from collections.abc import Callable
 
 from bench.suite.peers.base import Peer
 
-PEERS: tuple[str, ...] = ("RecordStore", "PyRecordStore", "Redis", "EtcdStore")
+PEERS: tuple[str, ...] = (
+    "RecordStore",
+    "numpy",
+    "PyRecordStore",
+    "Redis",
+    "Redis per-key pipelined",
+    "EtcdStore",
+)
 REFERENCE = "RecordStore"
 """Every ratio of the report is against this peer, measured in the same run."""
 
@@ -20,7 +27,15 @@ def factory(name: str) -> Callable[[], Peer]:
         from bench.suite.peers.embedded import py_record_store
 
         return py_record_store
+    if name == "numpy":
+        from bench.suite.peers.numpy_store import NumpyPeer
+
+        return NumpyPeer
     if name == "Redis":
+        from bench.suite.peers.redis import RedisChunkPeer
+
+        return RedisChunkPeer
+    if name == "Redis per-key pipelined":
         from bench.suite.peers.redis import RedisPeer
 
         return RedisPeer
@@ -33,4 +48,4 @@ def factory(name: str) -> Callable[[], Peer]:
 
 def fast(name: str) -> bool:
     """In-process peers: cheap enough for several rounds and many single calls."""
-    return name in ("RecordStore", "PyRecordStore")
+    return name in ("RecordStore", "numpy", "PyRecordStore")

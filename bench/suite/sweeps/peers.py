@@ -6,7 +6,9 @@ endpoint, interleaved round by round, plus the bytes per endpoint. Every peer ot
 ``RecordStore`` is timed next to a ``RecordStore`` of the same size in the same process,
 call by call, and the ratio is taken per round (see ``_rounds``). At the profile's CAS size,
 also ``exact`` and fenced batch flips, single calls of every mode, and lease
-acquire/renew/release in batch and single calls (the CAS vs LWW profile).
+acquire/renew/release in batch and single calls (the CAS vs LWW profile). Batch reads of
+every alias (as an array where the store gives one) and batch leases are paired with the
+reference in the same way.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 from bench.suite.peers.base import LEASE_OPS, MODES, PLANS, Mode, Peer, PeerUnavailable
 from bench.suite.peers.embedded import record_store
-from bench.suite.peers.registry import REFERENCE, factory
+from bench.suite.peers.registry import REFERENCE, factory, fast
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,16 @@ def _vs_reference(times: dict[str, list[float]], ref: dict[str, list[float]]) ->
     }
 
 
+def _best_vs_reference(
+    times: dict[str, list[float]], ref: dict[str, list[float]]
+) -> dict[str, float]:
+    """time(peer) / time(RecordStore) of each one's fastest call: on a loaded machine a call
+    of a millisecond is often preempted for longer than it runs, and the longer call of a
+    pair more often, which the median of ratios then exaggerates; the best calls are the
+    closest to what each costs on a quiet machine."""
+    return {m: min(ts) / min(ref[m]) for m, ts in times.items()}
+
+
 def _paired(times: dict[str, list[float]]) -> dict[str, float]:
     """Median over rounds of time(mode) / time(lww) in the same round."""
     lww = times["lww"]
@@ -145,6 +157,12 @@ def measure(task: PeerTask) -> dict[str, Any]:
         row["batch_vs_reference"] = (
             dict.fromkeys(modes, 1.0) if reference is None else _vs_reference(batch, ref_batch)
         )
+        row["batch_best_vs_reference"] = (
+            dict.fromkeys(modes, 1.0) if reference is None else _best_vs_reference(batch, ref_batch)
+        )
+        reads = _reads(peer, reference, task.n, task.rounds)
+        if reads is not None:
+            row["read_s"], row["read_vs_reference"] = reads
         if task.profile:
             ids = list(range(min(task.n, task.single_calls)))
             single, ref_single = _rounds(
@@ -163,6 +181,7 @@ def measure(task: PeerTask) -> dict[str, Any]:
                 else _vs_reference(single, ref_single)
             )
             row["lease_batch_s"], row["lease_single_s"] = _leases(peer, task)
+            row["lease_batch_vs_reference"] = _paired_leases(peer, reference, task)
         row["status"] = "ok"
         return row
     except Exception as exc:  # reported as a failed row, never dropped
@@ -193,6 +212,44 @@ def _leases(peer: Peer, task: PeerTask) -> tuple[dict[str, float | None], dict[s
             raise RuntimeError(f"lease {op} single: {done} of {len(ids)} succeeded")
         single[op] = s / len(ids)
     return batch, single
+
+
+def _reads(peer: Peer, ref: Peer | None, n: int, rounds: int) -> tuple[float, float] | None:
+    """Seconds of one batch read of every alias (median over rounds) and its median ratio to
+    the reference's (median of ``REFERENCE_REPEATS`` right after it); None if not measured."""
+    read = getattr(peer, "read_batch", None)
+    if read is None or read(None) is None:
+        return None
+    times, ratios = [], []
+    for _ in range(rounds):
+        s, count = _timed(read, None)
+        if count != n:
+            raise RuntimeError(f"read {count} of {n} aliases")
+        times.append(s)
+        if ref is not None:
+            ref_s = statistics.median(_timed(ref.read_batch, None)[0] for _ in range(5))
+            ratios.append(s / ref_s)
+    return statistics.median(times), statistics.median(ratios) if ratios else 1.0
+
+
+def _paired_leases(peer: Peer, ref: Peer | None, task: PeerTask) -> dict[str, float | None]:
+    """Per batch lease op: the median over rounds of time(peer) / time(reference), each
+    peer call followed by the reference's same call over the same ids (None: one of the
+    two has no such batch call). Rounds: the peer's (one for the slow servers)."""
+    ids = list(range(min(task.n, task.lease_batch)))
+    ratios: dict[str, list[float]] = {op: [] for op in LEASE_OPS}
+    if ref is None:
+        return dict.fromkeys(LEASE_OPS, 1.0)
+    for _ in range(task.rounds if fast(task.peer) else 1):
+        for op in LEASE_OPS:
+            s, done = _timed(peer.lease_batch, ids, op)
+            ref_s, ref_done = _timed(ref.lease_batch, ids, op)
+            if done is None or ref_done is None:
+                continue
+            if done != len(ids) or ref_done != len(ids):
+                raise RuntimeError(f"lease {op} batch: {done}, {ref_done} of {len(ids)}")
+            ratios[op].append(s / ref_s)
+    return {op: statistics.median(r) if r else None for op, r in ratios.items()}
 
 
 def run_isolated(task: PeerTask) -> dict[str, Any]:

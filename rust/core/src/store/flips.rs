@@ -1,8 +1,9 @@
 //! Flips: modes, fences, outcomes, and the single and batch flip paths.
 
-use super::layout::{locate, walk_listed, Slot};
+use super::kernel;
+use super::layout::{locate, Run, Shard};
 use super::plans::Trees;
-use super::Store;
+use super::{Inner, Store};
 use crate::error::{check_generation, check_token, check_version, Error, Result};
 use crate::history::OpKind;
 // Mode and Outcome live in a leaf module shared with the history; their old path stays.
@@ -25,24 +26,6 @@ pub struct OutcomeSink<'a> {
     pub previous: &'a mut [u64],
 }
 
-/// What a batch flip records per endpoint: nothing (counts only) or an [`OutcomeSink`].
-trait Record {
-    fn record(&mut self, pos: usize, outcome: Outcome, previous: u64);
-}
-
-impl Record for () {
-    #[inline(always)]
-    fn record(&mut self, _: usize, _: Outcome, _: u64) {}
-}
-
-impl Record for OutcomeSink<'_> {
-    #[inline(always)]
-    fn record(&mut self, pos: usize, outcome: Outcome, previous: u64) {
-        self.outcomes[pos] = outcome as u8;
-        self.previous[pos] = previous;
-    }
-}
-
 /// Outcome counts of a batch flip.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FlipCounts {
@@ -55,13 +38,40 @@ pub struct FlipCounts {
     pub stale_flips: u64,
 }
 
-impl Slot {
-    /// The flip decision and update, shared by every flip path. Checks run in the order:
-    /// tree missing, fence, mode condition, dangling active tree (only when `rollback`).
+/// The hot fields of one record, loaded for a flip and stored back.
+struct Hot {
+    alias: u64,
+    rollback: u64,
+    version: u64,
+    fence: u64,
+}
+
+impl Hot {
+    #[inline(always)]
+    fn load(shard: &Shard, i: usize) -> Hot {
+        Hot {
+            alias: shard.alias[i],
+            rollback: shard.rollback[i],
+            version: shard.version[i],
+            fence: shard.fence[i],
+        }
+    }
+
+    #[inline(always)]
+    fn store(&self, shard: &mut Shard, i: usize) {
+        shard.alias[i] = self.alias;
+        shard.rollback[i] = self.rollback;
+        shard.version[i] = self.version;
+        shard.fence[i] = self.fence;
+    }
+
+    /// The flip decision and update, shared by every flip path one endpoint at a time (the
+    /// span kernel below decides the same way, many at once). Checks run in the order: tree
+    /// missing, fence, mode condition, dangling active tree (only when `rollback`).
     /// `active_exists` answers whether this endpoint's tree of a generation is still stored.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn flip(
+    fn flip(
         &mut self,
         generation: u64,
         has_tree: bool,
@@ -78,7 +88,7 @@ impl Slot {
         }
         if let Some(f) = fence {
             // 0: the sentinel of a lease that was refused (batch fences only): never held.
-            if f < self.highest_fence || f == 0 {
+            if f < self.fence || f == 0 {
                 counts.fenced += 1;
                 return Outcome::Fenced;
             }
@@ -98,7 +108,7 @@ impl Slot {
             return Outcome::Dangling;
         }
         if let Some(f) = fence {
-            self.highest_fence = self.highest_fence.max(f);
+            self.fence = self.fence.max(f);
         }
         if generation < self.alias {
             counts.stale_flips += 1;
@@ -147,16 +157,22 @@ impl Store {
         let has_tree = inner.has_tree(generation, id);
         let (s, i) = locate(id);
         let mut counts = FlipCounts::default();
-        let outcome = self.shards[s].lock()[i].flip(
-            generation,
-            has_tree,
-            mode,
-            expected.unwrap_or(0),
-            fence,
-            rollback,
-            |alias| inner.has_tree(alias, id),
-            &mut counts,
-        );
+        let outcome = {
+            let mut shard = self.shards[s].lock();
+            let mut hot = Hot::load(&shard, i);
+            let outcome = hot.flip(
+                generation,
+                has_tree,
+                mode,
+                expected.unwrap_or(0),
+                fence,
+                rollback,
+                |alias| inner.has_tree(alias, id),
+                &mut counts,
+            );
+            hot.store(&mut shard, i);
+            outcome
+        };
         self.counters.add_flips(&counts);
         self.record(
             call,
@@ -199,7 +215,7 @@ impl Store {
         rollback: bool,
     ) -> Result<FlipCounts> {
         if self.history.is_none() {
-            return self.flip_batch(ids, generation, mode, expected, fence, rollback, ());
+            return self.flip_batch(ids, generation, mode, expected, fence, rollback, None);
         }
         // Recorded: the outcome of every position is needed.
         let n = ids.map_or_else(|| self.len(), <[u32]>::len);
@@ -232,7 +248,8 @@ impl Store {
             outcomes: &mut *outcomes,
             previous: &mut *previous,
         };
-        let counts = self.flip_batch(ids, generation, mode, expected, fence, rollback, sink)?;
+        let counts =
+            self.flip_batch(ids, generation, mode, expected, fence, rollback, Some(sink))?;
         if self.history.is_some() {
             let ops = outcomes.iter().enumerate().map(|(pos, &code)| {
                 let id = ids.map_or(pos as u32, |ids| ids[pos]);
@@ -264,7 +281,7 @@ impl Store {
         expected: Option<&[u64]>,
         fence: Fence<'_>,
         rollback: bool,
-        mut sink: impl Record + SinkLen,
+        mut sink: Option<OutcomeSink<'_>>,
     ) -> Result<FlipCounts> {
         check_generation(generation)?;
         if mode == Mode::Exact && expected.is_none() {
@@ -277,15 +294,18 @@ impl Store {
                 "expected_versions is only allowed with mode \"exact\"".into(),
             ));
         }
-        // Extremes only: one vectorised pass names the worst value.
-        if let Some(&max) = expected.and_then(|e| e.iter().max()) {
-            check_version(max)?;
+        // One vectorised pass checks the range; only a bad batch looks for the value to name
+        // (the worst one).
+        if let Some(e) = expected.filter(|e| !kernel::below_top_bit(e)) {
+            if let Some(&max) = e.iter().max() {
+                check_version(max)?;
+            }
         }
         match fence {
             Fence::All(f) => {
                 check_token(f, "fence")?;
             }
-            Fence::Each(f) => {
+            Fence::Each(f) if !(kernel::below_top_bit(f) && kernel::no_zero(f)) => {
                 if let Some(&first) = f.first() {
                     let (min, max) = f
                         .iter()
@@ -297,7 +317,7 @@ impl Store {
                     check_token(max, "fence")?;
                 }
             }
-            Fence::None => {}
+            Fence::Each(_) | Fence::None => {}
         }
         let inner = self.inner.read();
         let n = match ids {
@@ -307,7 +327,7 @@ impl Store {
             }
             // With a sink, `None` means the endpoints registered when the caller sized it (the
             // store only grows, so they are all still there).
-            None => match sink.len() {
+            None => match sink_len(&sink) {
                 Some(len) if len <= inner.names.len() => len,
                 _ => inner.names.len(),
             },
@@ -327,73 +347,231 @@ impl Store {
         if let Fence::Each(f) = fence {
             aligned("fence", f.len())?;
         }
-        if let Some(len) = sink.len() {
+        if let Some(len) = sink_len(&sink) {
             aligned("outcome sink", len)?;
         }
-        let trees = inner.plans.get(&generation);
-        let has_tree = |id: u32| trees.is_some_and(|t| t.get(id).is_some());
-        let fence_at = |pos: usize| match fence {
-            Fence::None => None,
-            Fence::All(f) => Some(f),
-            Fence::Each(f) => Some(f[pos]),
+        let target = inner.plans.get(&generation);
+        let batch = Batch {
+            generation,
+            mode,
+            rollback,
+            expected,
+            fence,
         };
-        let expected_at = |pos: usize| expected.map_or(0, |e| e[pos]);
         let mut counts = FlipCounts::default();
-        // Most endpoints of a batch share their alias: look its trees up once per change.
-        let mut active: (u64, Option<&Trees>) = (0, None);
-        // One body, expanded into each walk so that the compiler inlines it in both loops
-        // (a shared closure called from two loops was left out of line).
-        macro_rules! flip_at {
-            ($id:expr, $pos:expr, $slot:expr) => {{
-                let (id, pos, slot): (u32, usize, &mut Slot) = ($id, $pos, $slot);
-                let (expected, fence) = (expected_at(pos), fence_at(pos));
-                let active_exists = |alias: u64| {
-                    if active.0 != alias {
-                        active = (alias, inner.plans.get(&alias));
-                    }
-                    active.1.is_some_and(|t| t.get(id).is_some())
-                };
-                let previous = slot.alias;
-                let outcome = slot.flip(
-                    generation,
-                    has_tree(id),
-                    mode,
-                    expected,
-                    fence,
-                    rollback,
-                    active_exists,
+        // The trees of the aliases met last (most endpoints of a batch share their alias).
+        let mut active = ActiveCache::default();
+        match ids {
+            None => self.each_run(n, |first, shard, run| {
+                let pos = first as usize;
+                let sink = sink.as_mut().map(|s| s.span(pos, run.len()));
+                batch.span(
+                    &inner,
+                    target,
+                    &mut active,
+                    first,
+                    shard,
+                    run,
+                    pos,
+                    sink,
                     &mut counts,
                 );
-                sink.record(pos, outcome, previous);
-            }};
-        }
-        match ids {
-            None => self.each_slot(n, |id, slot| flip_at!(id, id as usize, slot)),
-            Some(ids) => walk_listed!(self, ids, |pos, slot| flip_at!(ids[pos], pos, slot)),
+            }),
+            Some(ids) => self.each_listed_runs(ids, |pos, shard, run| match run {
+                Run::Span(i, len) => {
+                    let sink = sink.as_mut().map(|s| s.span(pos, len));
+                    batch.span(
+                        &inner,
+                        target,
+                        &mut active,
+                        ids[pos],
+                        shard,
+                        i..i + len,
+                        pos,
+                        sink,
+                        &mut counts,
+                    );
+                }
+                Run::One(i) => {
+                    let sink = sink.as_mut().map(|s| s.span(pos, 1));
+                    batch.one(
+                        &inner,
+                        target,
+                        &mut active,
+                        ids[pos],
+                        shard,
+                        i,
+                        pos,
+                        sink,
+                        &mut counts,
+                    );
+                }
+            }),
         }
         self.counters.add_flips(&counts);
         Ok(counts)
     }
 }
 
-/// The length a recorder needs (`None`: any).
-trait SinkLen {
-    fn len(&self) -> Option<usize>;
-}
-
-impl SinkLen for () {
-    fn len(&self) -> Option<usize> {
-        None
+/// The sink's length (`None`: no sink, any length).
+fn sink_len(sink: &Option<OutcomeSink<'_>>) -> Option<usize> {
+    let s = sink.as_ref()?;
+    if s.outcomes.len() == s.previous.len() {
+        Some(s.outcomes.len())
+    } else {
+        // Never equal to a batch length: reported as misaligned.
+        Some(usize::MAX)
     }
 }
 
-impl SinkLen for OutcomeSink<'_> {
-    fn len(&self) -> Option<usize> {
-        if self.outcomes.len() == self.previous.len() {
-            Some(self.outcomes.len())
-        } else {
-            // Never equal to a batch length: reported as misaligned.
-            Some(usize::MAX)
+impl OutcomeSink<'_> {
+    /// The part of the sink for positions `pos..pos + len`.
+    #[inline]
+    fn span(&mut self, pos: usize, len: usize) -> OutcomeSink<'_> {
+        OutcomeSink {
+            outcomes: &mut self.outcomes[pos..pos + len],
+            previous: &mut self.previous[pos..pos + len],
+        }
+    }
+}
+
+/// The trees of the last alias generation looked up, so that a run of endpoints sharing their
+/// alias costs one plan look-up.
+#[derive(Default)]
+struct ActiveCache<'a> {
+    generation: u64,
+    trees: Option<&'a Trees>,
+}
+
+impl<'a> ActiveCache<'a> {
+    #[inline]
+    fn get(&mut self, inner: &'a Inner, generation: u64) -> Option<&'a Trees> {
+        if self.generation != generation {
+            *self = ActiveCache {
+                generation,
+                trees: inner.plans.get(&generation),
+            };
+        }
+        self.trees
+    }
+}
+
+/// What one batch flip call applies to every endpoint it names.
+struct Batch<'a> {
+    generation: u64,
+    mode: Mode,
+    rollback: bool,
+    expected: Option<&'a [u64]>,
+    fence: Fence<'a>,
+}
+
+impl<'a> Batch<'a> {
+    /// Flip one endpoint of the batch (position `pos`, record `i` of `shard`).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn one<'i>(
+        &self,
+        inner: &'i Inner,
+        target: Option<&Trees>,
+        active: &mut ActiveCache<'i>,
+        id: u32,
+        shard: &mut Shard,
+        i: usize,
+        pos: usize,
+        sink: Option<OutcomeSink<'_>>,
+        counts: &mut FlipCounts,
+    ) {
+        let fence = match self.fence {
+            Fence::None => None,
+            Fence::All(f) => Some(f),
+            Fence::Each(f) => Some(f[pos]),
+        };
+        let expected = self.expected.map_or(0, |e| e[pos]);
+        let mut hot = Hot::load(shard, i);
+        let previous = hot.alias;
+        let outcome = hot.flip(
+            self.generation,
+            target.is_some_and(|t| t.get(id).is_some()),
+            self.mode,
+            expected,
+            fence,
+            self.rollback,
+            |alias| {
+                active
+                    .get(inner, alias)
+                    .is_some_and(|t| t.get(id).is_some())
+            },
+            counts,
+        );
+        if outcome == Outcome::Applied {
+            hot.store(shard, i);
+        }
+        if let Some(sink) = sink {
+            sink.outcomes[0] = outcome as u8;
+            sink.previous[0] = previous;
+        }
+    }
+
+    /// Flip the consecutive endpoints `first..` at records `run` of `shard` (positions
+    /// `pos..` of the batch). When every one of them has a tree of the generation and none
+    /// can find its active tree gone (they share an alias whose trees cover the run, or no
+    /// rollback is recorded), no per-endpoint tree look-up is needed and the decision is made
+    /// by the branch-free kernel; otherwise endpoint by endpoint.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn span<'i>(
+        &self,
+        inner: &'i Inner,
+        target: Option<&Trees>,
+        active: &mut ActiveCache<'i>,
+        first: u32,
+        shard: &mut Shard,
+        run: std::ops::Range<usize>,
+        pos: usize,
+        mut sink: Option<OutcomeSink<'_>>,
+        counts: &mut FlipCounts,
+    ) {
+        let len = run.len();
+        let targets_present = target.is_some_and(|t| t.covers(first, len));
+        let no_dangling = !self.rollback || {
+            let aliases = &shard.alias[run.clone()];
+            let a0 = aliases[0];
+            let shared = kernel::all_equal(aliases, a0);
+            shared && (a0 == 0 || active.get(inner, a0).is_some_and(|t| t.covers(first, len)))
+        };
+        if targets_present && no_dangling {
+            let span = kernel::Span {
+                alias: &mut shard.alias[run.clone()],
+                rollback: &mut shard.rollback[run.clone()],
+                version: &mut shard.version[run.clone()],
+                fence: &mut shard.fence[run],
+            };
+            let args = kernel::Args {
+                generation: self.generation,
+                rollback: self.rollback,
+                expected: self.expected.map(|e| &e[pos..pos + len]),
+                fence: match self.fence {
+                    Fence::None => kernel::SpanFence::None,
+                    Fence::All(f) => kernel::SpanFence::All(f),
+                    Fence::Each(f) => kernel::SpanFence::Each(&f[pos..pos + len]),
+                },
+            };
+            kernel::flip_span(span, self.mode, &args, sink, counts);
+            return;
+        }
+        for (k, i) in run.enumerate() {
+            let one = sink.as_mut().map(|s| s.span(k, 1));
+            self.one(
+                inner,
+                target,
+                active,
+                first + k as u32,
+                shard,
+                i,
+                pos + k,
+                one,
+                counts,
+            );
         }
     }
 }

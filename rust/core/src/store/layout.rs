@@ -35,7 +35,7 @@ pub(super) fn id_at(shard: usize, index: usize) -> u32 {
 /// scattered batch), the rest of the batch is grouped by shard instead, each lock taken once
 /// (still in list order within a shard).
 macro_rules! walk_listed {
-    ($store:expr, $ids:expr, |$pos:ident, $slot:ident| $body:expr) => {{
+    ($store:expr, $ids:expr, |$pos:ident, $shard:ident, $index:ident| $body:expr) => {{
         const PROBE: usize = 4096;
         const MIN_RUN: usize = 16;
         let (store, ids): (&Store, &[u32]) = ($store, $ids);
@@ -45,14 +45,14 @@ macro_rules! walk_listed {
                 break;
             }
             let shard = $crate::store::layout::locate(ids[next]).0;
-            let mut slots = store.shards[shard].lock();
+            let mut guard = store.shards[shard].lock();
             runs += 1;
             while let Some(&id) = ids.get(next) {
                 let (s, i) = $crate::store::layout::locate(id);
                 if s != shard {
                     break;
                 }
-                let ($pos, $slot): (usize, &mut Slot) = (next, &mut slots[i]);
+                let ($pos, $shard, $index): (usize, &mut Shard, usize) = (next, &mut guard, i);
                 $body;
                 next += 1;
             }
@@ -65,19 +65,20 @@ macro_rules! walk_listed {
                 if starts[s] == starts[s + 1] {
                     continue;
                 }
-                let mut slots = store.shards[s].lock();
+                let mut guard = store.shards[s].lock();
                 for &p in &order[starts[s]..starts[s + 1]] {
                     let i = $crate::store::layout::locate(rest[p]).1;
-                    let ($pos, $slot): (usize, &mut Slot) = (from + p, &mut slots[i]);
+                    let ($pos, $shard, $index): (usize, &mut Shard, usize) =
+                        (from + p, &mut guard, i);
                     $body;
                 }
             }
         }
     }};
 }
-pub(super) use walk_listed;
 
-/// A per-endpoint control record. Generation 0 means "none" (generations start at 1).
+/// A per-endpoint control record as a value (snapshots, reads of a whole record). Generation
+/// 0 means "none" (generations start at 1). Stored split by [`Shard`].
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Slot {
     pub(super) alias: u64,
@@ -88,6 +89,97 @@ pub(super) struct Slot {
     pub(super) lease_expiry: f64,
     /// Interned holder id + 1; 0 when no lease is recorded.
     pub(super) holder: u32,
+}
+
+/// The cold part of a control record: what only the lease calls touch.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Lease {
+    pub(super) token: u64,
+    pub(super) expiry: f64,
+    /// Interned holder id + 1; 0 when no lease is recorded.
+    pub(super) holder: u32,
+}
+
+/// The control records of one shard, by column: a flip streams only the hot columns it reads
+/// and writes (alias, rollback, version; the highest fence when fenced), 8 bytes per endpoint
+/// each, instead of whole 56-byte records whose lease fields it never reads. Every column has
+/// the same length; index `i` is the endpoint [`id_at`]`(shard, i)`.
+#[derive(Debug, Default)]
+pub(super) struct Shard {
+    pub(super) alias: Vec<u64>,
+    pub(super) rollback: Vec<u64>,
+    pub(super) version: Vec<u64>,
+    pub(super) fence: Vec<u64>,
+    pub(super) lease: Vec<Lease>,
+}
+
+impl Shard {
+    pub(super) fn with_capacity(n: usize) -> Self {
+        Shard {
+            alias: Vec::with_capacity(n),
+            rollback: Vec::with_capacity(n),
+            version: Vec::with_capacity(n),
+            fence: Vec::with_capacity(n),
+            lease: Vec::with_capacity(n),
+        }
+    }
+
+    #[inline]
+    pub(super) fn len(&self) -> usize {
+        self.alias.len()
+    }
+
+    /// Add `n` empty records (exact growth for a large batch, amortised for small ones).
+    pub(super) fn grow(&mut self, n: usize) {
+        let exact = n >= self.len();
+        let len = self.len() + n;
+        macro_rules! grow {
+            ($($col:ident),*) => {$(
+                if exact {
+                    self.$col.reserve_exact(n);
+                }
+                self.$col.resize(len, Default::default());
+            )*};
+        }
+        grow!(alias, rollback, version, fence, lease);
+    }
+
+    /// The whole record at `i`.
+    #[inline]
+    pub(super) fn slot(&self, i: usize) -> Slot {
+        let lease = self.lease[i];
+        Slot {
+            alias: self.alias[i],
+            rollback: self.rollback[i],
+            version: self.version[i],
+            lease_token: lease.token,
+            highest_fence: self.fence[i],
+            lease_expiry: lease.expiry,
+            holder: lease.holder,
+        }
+    }
+
+    pub(super) fn push(&mut self, slot: Slot) {
+        self.alias.push(slot.alias);
+        self.rollback.push(slot.rollback);
+        self.version.push(slot.version);
+        self.fence.push(slot.highest_fence);
+        self.lease.push(Lease {
+            token: slot.lease_token,
+            expiry: slot.lease_expiry,
+            holder: slot.holder,
+        });
+    }
+
+    /// Heap bytes (capacity-based).
+    pub(super) fn heap_bytes(&self) -> usize {
+        (self.alias.capacity()
+            + self.rollback.capacity()
+            + self.version.capacity()
+            + self.fence.capacity())
+            * 8
+            + self.lease.capacity() * std::mem::size_of::<Lease>()
+    }
 }
 
 /// Positions of a batch grouped by shard, keeping list order within a shard so that repeated
@@ -111,21 +203,30 @@ pub(super) fn group_by_shard(ids: &[u32]) -> (Vec<usize>, [usize; SHARDS + 1]) {
 }
 
 impl Store {
-    pub(super) fn lock_all(&self) -> Vec<MutexGuard<'_, Vec<Slot>>> {
+    pub(super) fn lock_all(&self) -> Vec<MutexGuard<'_, Shard>> {
         self.shards.iter().map(|s| s.lock()).collect()
     }
 
-    /// Visit the record of every endpoint with an id below `limit`, with its id, shard by shard
-    /// (each locked once).
-    pub(super) fn each_slot(&self, limit: usize, mut f: impl FnMut(u32, &mut Slot)) {
+    /// Visit every run of consecutive ids below `limit` (a chunk, or its part below `limit`):
+    /// `f(first_id, shard, range of indexes)`, shard by shard (each locked once).
+    pub(super) fn each_run(
+        &self,
+        limit: usize,
+        mut f: impl FnMut(u32, &mut Shard, std::ops::Range<usize>),
+    ) {
         for (s, shard) in self.shards.iter().enumerate() {
-            for (i, slot) in shard.lock().iter_mut().enumerate() {
-                let id = id_at(s, i);
+            let mut guard = shard.lock();
+            let len = guard.len();
+            let mut start = 0;
+            while start < len {
+                let first = id_at(s, start) as usize;
                 // Ids grow with the index within a shard.
-                if id as usize >= limit {
+                if first >= limit {
                     break;
                 }
-                f(id, slot);
+                let run = CHUNK.min(len - start).min(limit - first);
+                f(first as u32, &mut guard, start..start + run);
+                start += run;
             }
         }
     }
@@ -136,31 +237,89 @@ impl Store {
     /// and threads working on disjoint id ranges rarely meet on a lock. When the runs turn out
     /// short (a scattered batch), the rest of the batch is grouped by shard instead, each lock
     /// taken once (still in list order within a shard).
-    pub(super) fn each_listed(&self, ids: &[u32], mut f: impl FnMut(usize, &mut Slot)) {
-        walk_listed!(self, ids, |pos, slot| f(pos, slot));
+    pub(super) fn each_listed(&self, ids: &[u32], mut f: impl FnMut(usize, &mut Shard, usize)) {
+        walk_listed!(self, ids, |pos, shard, i| f(pos, shard, i));
     }
 
-    /// Read one field of many endpoints (`None`: all, in id order) under each shard lock once.
-    pub(super) fn gather<T>(
+    /// Read one column of many endpoints (`None`: all, in id order) under each shard lock
+    /// once; whole runs of consecutive ids are copied as slices.
+    pub(super) fn gather(
         &self,
         inner: &Inner,
         ids: Option<&[u32]>,
-        f: impl Fn(u32, &Slot) -> T,
-    ) -> Result<Vec<T>> {
-        let mut out: Vec<Option<T>>;
+        column: fn(&Shard) -> &[u64],
+    ) -> Result<Vec<u64>> {
+        let n = ids.map_or(inner.names.len(), <[u32]>::len);
+        let mut out = vec![0u64; n];
+        self.gather_into(inner, ids, column, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Store::gather`] into `out`, which must have the batch's length (`None`: the first
+    /// `out.len()` endpoints, at most all of them; checked by the caller).
+    pub(super) fn gather_into(
+        &self,
+        inner: &Inner,
+        ids: Option<&[u32]>,
+        column: fn(&Shard) -> &[u64],
+        out: &mut [u64],
+    ) -> Result<()> {
         match ids {
             None => {
-                out = (0..inner.names.len()).map(|_| None).collect();
-                self.each_slot(out.len(), |id, slot| out[id as usize] = Some(f(id, slot)));
+                self.each_run(out.len(), |first, shard, run| {
+                    let first = first as usize;
+                    out[first..first + run.len()].copy_from_slice(&column(shard)[run]);
+                });
+                Ok(())
             }
             Some(ids) => {
                 inner.check_ids(ids)?;
-                out = (0..ids.len()).map(|_| None).collect();
-                self.each_listed(ids, |pos, slot| out[pos] = Some(f(ids[pos], slot)));
+                self.each_listed_runs(ids, |pos, shard, run| match run {
+                    Run::Span(i, len) => {
+                        out[pos..pos + len].copy_from_slice(&column(shard)[i..i + len])
+                    }
+                    Run::One(i) => out[pos] = column(shard)[i],
+                });
+                Ok(())
             }
         }
-        Ok(out.into_iter().flatten().collect())
     }
+
+    /// [`Store::each_listed`] that hands over, where `ids` continue as consecutive ids within
+    /// one chunk, the whole span at once (`Run::Span(first index, length)` for the positions
+    /// `pos..pos + length`): an id array in ascending blocks (`arange`, a slice of one) is
+    /// then walked like a batch over all endpoints. Other ids come one at a time, in list
+    /// order, as from [`Store::each_listed`].
+    pub(super) fn each_listed_runs(&self, ids: &[u32], mut f: impl FnMut(usize, &mut Shard, Run)) {
+        // Consecutive blocks are found by one vectorisable compare per block; the first block
+        // that is not consecutive sends the rest of the batch to the per-id walk.
+        let mut pos = 0;
+        while pos < ids.len() {
+            let first = ids[pos];
+            let (s, i) = locate(first);
+            let room = CHUNK - (first as usize & (CHUNK - 1));
+            let len = room.min(ids.len() - pos);
+            let block = &ids[pos..pos + len];
+            if !super::kernel::consecutive(block, first) {
+                break;
+            }
+            f(pos, &mut self.shards[s].lock(), Run::Span(i, len));
+            pos += len;
+        }
+        if pos < ids.len() {
+            let rest = &ids[pos..];
+            walk_listed!(self, rest, |p, shard, i| f(pos + p, shard, Run::One(i)));
+        }
+    }
+}
+
+/// What [`Store::each_listed_runs`] hands over.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Run {
+    /// Indexes `start..start + len` of the shard, consecutive ids.
+    Span(usize, usize),
+    /// One index.
+    One(usize),
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use hashbrown::HashMap;
 
-use super::layout::{locate, Slot};
+use super::layout::{locate, Run, Shard};
 use super::Store;
 use crate::error::{check_holder, check_now, check_token, check_ttl, Error, Result, MAX_TOKEN};
 use crate::history::OpKind;
@@ -41,19 +41,28 @@ impl Store {
         i + 1
     }
 
-    /// Grant a lease on one slot, or say who holds it.
-    fn grant(slot: &mut Slot, holder: u32, ttl: f64, now: f64) -> std::result::Result<u64, Grant> {
-        if slot.holder != 0 && slot.holder != holder && now < slot.lease_expiry {
+    /// Grant a lease on record `i` of `shard`, or say who holds it.
+    #[inline(always)]
+    fn grant(
+        shard: &mut Shard,
+        i: usize,
+        holder: u32,
+        ttl: f64,
+        now: f64,
+    ) -> std::result::Result<u64, Grant> {
+        let lease = &mut shard.lease[i];
+        if lease.holder != 0 && lease.holder != holder && now < lease.expiry {
             return Err(Grant::Held);
         }
-        if slot.highest_fence >= MAX_TOKEN {
+        let highest = &mut shard.fence[i];
+        if *highest >= MAX_TOKEN {
             return Err(Grant::Exhausted);
         }
-        let token = slot.highest_fence + 1;
-        slot.highest_fence = token;
-        slot.holder = holder;
-        slot.lease_token = token;
-        slot.lease_expiry = now + ttl;
+        let token = *highest + 1;
+        *highest = token;
+        lease.holder = holder;
+        lease.token = token;
+        lease.expiry = now + ttl;
         Ok(token)
     }
 
@@ -68,9 +77,9 @@ impl Store {
         let h = self.intern_holder(holder);
         let (s, i) = locate(id);
         let (granted, seen) = {
-            let mut slots = self.shards[s].lock();
-            let granted = Self::grant(&mut slots[i], h, ttl, now);
-            (granted, slots[i])
+            let mut shard = self.shards[s].lock();
+            let granted = Self::grant(&mut shard, i, h, ttl, now);
+            (granted, shard.lease[i])
         };
         let token = granted.as_ref().ok().copied();
         self.record(call, [(id, acquire_op(h, ttl, now, token))]);
@@ -90,7 +99,7 @@ impl Store {
                 Err(Error::LeaseHeld(format!(
                     "lease on {:?} held by {owner:?} until {}",
                     inner.names.name(id),
-                    seen.lease_expiry
+                    seen.expiry
                 )))
             }
             Err(Grant::Exhausted) => Err(Error::InvalidToken(format!(
@@ -140,16 +149,23 @@ impl Store {
         inner.check_ids(ids)?;
         let h = self.intern_holder(holder);
         let (mut granted, mut conflicts) = (0u64, 0u64);
-        self.each_listed(ids, |pos, slot| match Self::grant(slot, h, ttl, now) {
-            Ok(token) => {
-                out[pos] = token;
-                granted += 1;
+        let mut grant_at = |pos: usize, shard: &mut Shard, i: usize| {
+            out[pos] = match Self::grant(shard, i, h, ttl, now) {
+                Ok(token) => {
+                    granted += 1;
+                    token
+                }
+                Err(Grant::Held) => {
+                    conflicts += 1;
+                    0
+                }
+                Err(Grant::Exhausted) => 0,
             }
-            Err(Grant::Held) => {
-                out[pos] = 0;
-                conflicts += 1;
-            }
-            Err(Grant::Exhausted) => out[pos] = 0,
+        };
+        // Runs of consecutive ids are walked as slices of the columns (no per-id lookup).
+        self.each_listed_runs(ids, |pos, shard, run| match run {
+            Run::Span(i, len) => (0..len).for_each(|k| grant_at(pos + k, shard, i + k)),
+            Run::One(i) => grant_at(pos, shard, i),
         });
         self.counters.leases_granted.fetch_add(granted, Relaxed);
         self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
@@ -184,11 +200,11 @@ impl Store {
         };
         let (s, i) = locate(id);
         let renewed = {
-            let mut slots = self.shards[s].lock();
-            let slot = &mut slots[i];
-            if h == Some(slot.holder) && slot.lease_token == token && now < slot.lease_expiry {
-                slot.lease_expiry = now + ttl;
-                Some(slot.lease_expiry)
+            let mut shard = self.shards[s].lock();
+            let lease = &mut shard.lease[i];
+            if h == Some(lease.holder) && lease.token == token && now < lease.expiry {
+                lease.expiry = now + ttl;
+                Some(lease.expiry)
             } else {
                 None
             }
@@ -261,16 +277,17 @@ impl Store {
         };
         if let Some(h) = h {
             let expiry = now + ttl;
-            self.each_listed(ids, |pos, slot| {
+            let mut renew_at = |pos: usize, shard: &mut Shard, i: usize| {
                 let token = tokens[pos];
-                if token != 0
-                    && slot.holder == h
-                    && slot.lease_token == token
-                    && now < slot.lease_expiry
-                {
-                    slot.lease_expiry = expiry;
+                let lease = &mut shard.lease[i];
+                if token != 0 && lease.holder == h && lease.token == token && now < lease.expiry {
+                    lease.expiry = expiry;
                     out[pos] = token;
                 }
+            };
+            self.each_listed_runs(ids, |pos, shard, run| match run {
+                Run::Span(i, len) => (0..len).for_each(|k| renew_at(pos + k, shard, i + k)),
+                Run::One(i) => renew_at(pos, shard, i),
             });
             if self.history.is_some() {
                 let ops = (0..ids.len()).filter(|&pos| tokens[pos] != 0).map(|pos| {
@@ -318,16 +335,19 @@ impl Store {
         };
         let mut released = 0;
         let mut done = vec![false; if self.history.is_some() { ids.len() } else { 0 }];
-        self.each_listed(ids, |pos, slot| {
-            if tokens[pos] != 0 && slot.holder == h && slot.lease_token == tokens[pos] {
-                slot.holder = 0;
-                slot.lease_token = 0;
-                slot.lease_expiry = 0.0;
+        let mut release_at = |pos: usize, shard: &mut Shard, i: usize| {
+            let lease = &mut shard.lease[i];
+            if tokens[pos] != 0 && lease.holder == h && lease.token == tokens[pos] {
+                *lease = Default::default();
                 released += 1;
                 if let Some(d) = done.get_mut(pos) {
                     *d = true;
                 }
             }
+        };
+        self.each_listed_runs(ids, |pos, shard, run| match run {
+            Run::Span(i, len) => (0..len).for_each(|k| release_at(pos + k, shard, i + k)),
+            Run::One(i) => release_at(pos, shard, i),
         });
         if self.history.is_some() {
             let ops = ids
@@ -354,10 +374,34 @@ impl Store {
     pub fn live_leases(&self, ids: Option<&[u32]>, now: f64) -> Result<Vec<u32>> {
         check_now(now)?;
         let inner = self.inner.read();
-        let live = self.gather(&inner, ids, |id, slot| {
-            (slot.holder != 0 && now < slot.lease_expiry).then_some(id)
-        })?;
-        Ok(live.into_iter().flatten().collect())
+        let live = |l: &super::layout::Lease| l.holder != 0 && now < l.expiry;
+        let mut out = Vec::new();
+        match ids {
+            None => {
+                // Shards hold interleaved chunks: flags by id first, so the ids ascend.
+                let mut flags = vec![false; inner.names.len()];
+                self.each_run(flags.len(), |first, shard, run| {
+                    let first = first as usize;
+                    let leases = &shard.lease[run];
+                    for (f, l) in flags[first..first + leases.len()].iter_mut().zip(leases) {
+                        *f = live(l);
+                    }
+                });
+                out.extend((0..flags.len() as u32).filter(|&id| flags[id as usize]));
+            }
+            Some(ids) => {
+                inner.check_ids(ids)?;
+                let mut flags = vec![false; ids.len()];
+                self.each_listed(ids, |pos, shard, i| flags[pos] = live(&shard.lease[i]));
+                out.extend(
+                    ids.iter()
+                        .zip(&flags)
+                        .filter(|(_, &f)| f)
+                        .map(|(&id, _)| id),
+                );
+            }
+        }
+        Ok(out)
     }
 }
 

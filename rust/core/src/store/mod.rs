@@ -22,6 +22,7 @@ use crate::name::{canonical_name, NameTable};
 use crate::target::{SetTable, TargetSet};
 
 mod flips;
+mod kernel;
 mod layout;
 mod leases;
 mod plans;
@@ -35,7 +36,7 @@ pub use reads::EndpointState;
 pub use snapshot::{check_output_path, write_atomic, SNAPSHOT_MAGIC, SNAPSHOT_VERSION};
 pub use stats::{Memory, Stats};
 
-use layout::{locate, Slot, SHARDS};
+use layout::{locate, Shard, SHARDS};
 use leases::Holders;
 use plans::Trees;
 use stats::Counters;
@@ -61,7 +62,7 @@ impl Inner {
     /// Check that every id is registered (one vectorisable pass; the first bad id is named).
     fn check_ids(&self, ids: &[u32]) -> Result<()> {
         let len = self.names.len();
-        match ids.iter().copied().max() {
+        match kernel::max_id(ids) {
             Some(max) if max as usize >= len => {
                 let bad = ids.iter().copied().find(|&id| id as usize >= len);
                 Err(unknown_id(bad.unwrap_or(max) as u64, len))
@@ -96,7 +97,7 @@ pub enum EndpointRef<'a> {
 pub struct Store {
     inner: RwLock<Inner>,
     holders: RwLock<Holders>,
-    shards: Box<[Mutex<Vec<Slot>>]>,
+    shards: Box<[Mutex<Shard>]>,
     counters: Counters,
     empty: TargetSet,
     /// The operation history (`None`: nothing recorded, one branch per call).
@@ -120,7 +121,7 @@ impl Store {
                 records_live: 0,
             }),
             holders: RwLock::new(Holders::default()),
-            shards: (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             counters: Counters::default(),
             empty: Vec::new().into(),
             history: None,
@@ -247,12 +248,7 @@ impl Store {
         }
         for (s, &n) in per_shard.iter().enumerate() {
             if n > 0 {
-                let mut shard = self.shards[s].lock();
-                if n >= shard.len() {
-                    shard.reserve_exact(n);
-                }
-                let len = shard.len();
-                shard.resize(len + n, Slot::default());
+                self.shards[s].lock().grow(n);
             }
         }
         Ok(ids)

@@ -32,6 +32,19 @@ impl Trees {
             _ => None,
         }
     }
+
+    /// Whether every endpoint `first..first + len` has a tree. A plan that still has a tree
+    /// for every endpoint it was stored for (the common case: full plans, nothing deleted)
+    /// answers without reading its column.
+    #[inline]
+    pub(super) fn covers(&self, first: u32, len: usize) -> bool {
+        let first = first as usize;
+        let Some(trees) = self.by_endpoint.get(first..first + len) else {
+            return false;
+        };
+        self.count as usize == self.by_endpoint.len()
+            || trees.iter().fold(true, |all, &t| all & (t != NO_TREE))
+    }
 }
 
 impl Store {
@@ -160,8 +173,8 @@ impl Store {
                 }
                 if safe {
                     let (s, i) = locate(id as u32);
-                    let slot = &shards[s][i];
-                    if slot.alias == g || slot.rollback == g {
+                    let shard = &shards[s];
+                    if shard.alias[i] == g || shard.rollback[i] == g {
                         kept += 1;
                         if recording {
                             seen.push((id as u32, g, false));

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::layout::{locate, Slot};
+use super::layout::{locate, Shard, Slot};
 use crate::history::OpKind;
 
 fn read_op(slot: &Slot) -> OpKind {
@@ -13,7 +13,33 @@ fn read_op(slot: &Slot) -> OpKind {
     }
 }
 use super::{Inner, Store};
-use crate::error::Result;
+
+/// A hot column a batch read returns.
+#[derive(Clone, Copy)]
+enum Column {
+    Alias,
+    Rollback,
+    Version,
+}
+
+impl Column {
+    fn of_shard(self) -> fn(&Shard) -> &[u64] {
+        match self {
+            Column::Alias => |s| &s.alias,
+            Column::Rollback => |s| &s.rollback,
+            Column::Version => |s| &s.version,
+        }
+    }
+
+    fn of_slot(self, slot: &Slot) -> u64 {
+        match self {
+            Column::Alias => slot.alias,
+            Column::Rollback => slot.rollback,
+            Column::Version => slot.version,
+        }
+    }
+}
+use crate::error::{Error, Result};
 use crate::target::TargetSet;
 
 /// Snapshot of one endpoint's control record.
@@ -51,14 +77,14 @@ impl Store {
         let inner = self.inner.read();
         inner.check_id(id)?;
         let (s, i) = locate(id);
-        let alias = self.shards[s].lock()[i].alias;
+        let alias = self.shards[s].lock().alias[i];
         Ok(self.answer(&inner, alias, id))
     }
 
     /// [`Store::resolve`] for many endpoints.
     pub fn resolve_many(&self, ids: Option<&[u32]>) -> Result<Vec<TargetSet>> {
         let inner = self.inner.read();
-        let aliases = self.gather(&inner, ids, |_, slot| slot.alias)?;
+        let aliases = self.gather(&inner, ids, |shard| &shard.alias)?;
         let id_of = |pos: usize| ids.map_or(pos as u32, |ids| ids[pos]);
         Ok(aliases
             .iter()
@@ -69,39 +95,117 @@ impl Store {
 
     /// One column of many endpoints' control records; with a history, each endpoint's read
     /// is recorded with the whole record seen (alias, rollback, version under one lock).
-    fn column(&self, ids: Option<&[u32]>, pick: fn(&Slot) -> u64) -> Result<Vec<u64>> {
+    fn column(&self, ids: Option<&[u32]>, column: Column) -> Result<Vec<u64>> {
         let call = self.stamp();
         let inner = self.inner.read();
         if self.history.is_none() {
-            return self.gather(&inner, ids, |_, slot| pick(slot));
+            return self.gather(&inner, ids, column.of_shard());
         }
-        let rows = self.gather(&inner, ids, |id, slot| (id, *slot))?;
+        // Recorded: the whole record of each endpoint, read under one lock.
+        let mut rows: Vec<(u32, Slot)> = Vec::new();
+        match ids {
+            None => {
+                rows.resize(inner.names.len(), (0, Slot::default()));
+                self.each_run(rows.len(), |first, shard, run| {
+                    for (k, i) in run.enumerate() {
+                        let id = first + k as u32;
+                        rows[id as usize] = (id, shard.slot(i));
+                    }
+                });
+            }
+            Some(ids) => {
+                inner.check_ids(ids)?;
+                rows.resize(ids.len(), (0, Slot::default()));
+                self.each_listed(ids, |pos, shard, i| rows[pos] = (ids[pos], shard.slot(i)));
+            }
+        }
         self.record(call, rows.iter().map(|(id, s)| (*id, read_op(s))));
-        Ok(rows.iter().map(|(_, s)| pick(s)).collect())
+        Ok(rows.iter().map(|(_, s)| column.of_slot(s)).collect())
+    }
+
+    /// One column written into `out` (an array the caller made, so that the values are
+    /// copied once): `out` has the batch's length, or with `ids = None` at most the number of
+    /// endpoints (the first `out.len()` are read); `InvalidArgument` otherwise.
+    fn column_into(&self, ids: Option<&[u32]>, column: Column, out: &mut [u64]) -> Result<()> {
+        if self.history.is_some() {
+            // Recorded: the whole records are read (and recorded) as by `column`.
+            let n = ids.map_or(out.len(), <[u32]>::len);
+            let limit: Vec<u32>;
+            let ids = match ids {
+                Some(ids) => Some(ids),
+                None if n <= self.len() => {
+                    limit = (0..n as u32).collect();
+                    Some(&limit[..])
+                }
+                None => None,
+            };
+            let values = self.column(ids, column)?;
+            if values.len() != out.len() {
+                return Err(misaligned(out.len(), values.len()));
+            }
+            out.copy_from_slice(&values);
+            return Ok(());
+        }
+        let inner = self.inner.read();
+        let n = ids.map_or(inner.names.len(), <[u32]>::len);
+        let fits = match ids {
+            Some(_) => out.len() == n,
+            None => out.len() <= n,
+        };
+        if !fits {
+            return Err(misaligned(out.len(), n));
+        }
+        self.gather_into(&inner, ids, column.of_shard(), out)
+    }
+
+    /// [`Store::aliases`] into `out` (see `column_into` for its length).
+    pub fn aliases_into(&self, ids: Option<&[u32]>, out: &mut [u64]) -> Result<()> {
+        self.column_into(ids, Column::Alias, out)
+    }
+
+    /// [`Store::rollbacks`] into `out`.
+    pub fn rollbacks_into(&self, ids: Option<&[u32]>, out: &mut [u64]) -> Result<()> {
+        self.column_into(ids, Column::Rollback, out)
+    }
+
+    /// [`Store::versions`] into `out`.
+    pub fn versions_into(&self, ids: Option<&[u32]>, out: &mut [u64]) -> Result<()> {
+        self.column_into(ids, Column::Version, out)
     }
 
     /// Alias generation per endpoint (0 = none).
     pub fn aliases(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
-        self.column(ids, |slot| slot.alias)
+        self.column(ids, Column::Alias)
     }
 
     /// Rollback generation per endpoint (0 = none).
     pub fn rollbacks(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
-        self.column(ids, |slot| slot.rollback)
+        self.column(ids, Column::Rollback)
     }
 
     /// Version per endpoint (the compare value of [`Mode::Exact`]).
     pub fn versions(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
-        self.column(ids, |slot| slot.version)
+        self.column(ids, Column::Version)
     }
 
     /// Ids whose alias is set but whose tree is gone, in input order.
     pub fn dangling_aliases(&self, ids: Option<&[u32]>) -> Result<Vec<u32>> {
         let inner = self.inner.read();
-        let flags = self.gather(&inner, ids, |id, slot| {
-            (slot.alias != 0 && !inner.has_tree(slot.alias, id)).then_some(id)
-        })?;
-        Ok(flags.into_iter().flatten().collect())
+        let ids_all: Vec<u32>;
+        let ids = match ids {
+            Some(ids) => ids,
+            None => {
+                ids_all = (0..inner.names.len() as u32).collect();
+                &ids_all
+            }
+        };
+        let aliases = self.gather(&inner, Some(ids), |shard| &shard.alias)?;
+        Ok(ids
+            .iter()
+            .zip(&aliases)
+            .filter(|(&id, &alias)| alias != 0 && !inner.has_tree(alias, id))
+            .map(|(&id, _)| id)
+            .collect())
     }
 
     pub fn state(&self, id: u32) -> Result<EndpointState> {
@@ -111,7 +215,7 @@ impl Store {
         let (s, i) = locate(id);
         // Copy the record and drop its lock before looking up the holder's name: the holder
         // table and a shard are never held together, so lock order cannot deadlock.
-        let slot = self.shards[s].lock()[i];
+        let slot = self.shards[s].lock().slot(i);
         self.record(call, [(id, read_op(&slot))]);
         let holders = self.holders.read();
         let none_if_zero = |g: u64| (g != 0).then_some(g);
@@ -127,4 +231,8 @@ impl Store {
             highest_fence: slot.highest_fence,
         })
     }
+}
+
+fn misaligned(out: usize, n: usize) -> Error {
+    Error::InvalidArgument(format!("output has {out} items for {n} endpoints"))
 }

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use parking_lot::{Mutex, RwLock};
 
-use super::layout::{locate, Slot, NO_TREE, SHARDS};
+use super::layout::{locate, Shard, Slot, NO_TREE, SHARDS};
 use super::leases::Holders;
 use super::plans::Trees;
 use super::stats::Counters;
@@ -162,7 +162,7 @@ impl Store {
         section(&mut out, SECTIONS[4], |o| {
             for id in 0..n as u32 {
                 let (s, i) = locate(id);
-                let slot = &shards[s][i];
+                let slot = shards[s].slot(i);
                 let fields = [
                     slot.alias,
                     slot.rollback,
@@ -553,7 +553,7 @@ fn decode_plans(payload: &[u8], endpoints: usize, sets: usize) -> Result<Decoded
 }
 
 /// The control records, already spread over the shards.
-fn decode_slots(payload: &[u8], endpoints: usize, holders: usize) -> Result<Vec<Vec<Slot>>> {
+fn decode_slots(payload: &[u8], endpoints: usize, holders: usize) -> Result<Vec<Shard>> {
     let mut r = Reader::new(payload, "SLOT");
     if endpoints > payload.len() {
         return Err(corrupt("SLOT section ends early"));
@@ -562,7 +562,7 @@ fn decode_slots(payload: &[u8], endpoints: usize, holders: usize) -> Result<Vec<
     for id in 0..endpoints {
         per_shard[locate(id as u32).0] += 1;
     }
-    let mut shards: Vec<Vec<Slot>> = per_shard.iter().map(|&n| Vec::with_capacity(n)).collect();
+    let mut shards: Vec<Shard> = per_shard.iter().map(|&n| Shard::with_capacity(n)).collect();
     for id in 0..endpoints {
         let flags = r.byte()?;
         if flags >> 7 != 0 {

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::flips::FlipCounts;
-use super::layout::{id_at, Slot};
+use super::layout::id_at;
 use super::plans::Trees;
 use super::Store;
 
@@ -73,13 +73,13 @@ impl Store {
         let inner = self.inner.read();
         let shards = self.lock_all();
         let (mut dangling_aliases, mut dangling_rollbacks) = (0, 0);
-        for (s, slots) in shards.iter().enumerate() {
-            for (i, slot) in slots.iter().enumerate() {
+        for (s, shard) in shards.iter().enumerate() {
+            for (i, (&alias, &rollback)) in shard.alias.iter().zip(&shard.rollback).enumerate() {
                 let id = id_at(s, i);
-                if slot.alias != 0 && !inner.has_tree(slot.alias, id) {
+                if alias != 0 && !inner.has_tree(alias, id) {
                     dangling_aliases += 1;
                 }
-                if slot.rollback != 0 && !inner.has_tree(slot.rollback, id) {
+                if rollback != 0 && !inner.has_tree(rollback, id) {
                     dangling_rollbacks += 1;
                 }
             }
@@ -108,11 +108,7 @@ impl Store {
     /// Estimated heap bytes by part.
     pub fn memory(&self) -> Memory {
         let inner = self.inner.read();
-        let endpoints: usize = self
-            .shards
-            .iter()
-            .map(|s| s.lock().capacity() * std::mem::size_of::<Slot>())
-            .sum();
+        let endpoints: usize = self.shards.iter().map(|s| s.lock().heap_bytes()).sum();
         let names = inner.names.heap_bytes();
         let plans: usize = inner
             .plans
