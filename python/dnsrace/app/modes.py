@@ -118,14 +118,3 @@ def print_table(rows: list[dict[str, Any]], file: Any = None) -> None:
         if rust and ref:
             ratio = ref["seconds"] / rust["seconds"]
             print(f"  {mode:9s} rust is {ratio:,.0f}x the reference's throughput", file=file)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m dnsrace.app.modes``: the same as ``dnsrace modes``."""
-    from dnsrace.app.cli import main as cli_main
-
-    return cli_main(["modes", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

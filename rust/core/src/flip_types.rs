@@ -1,5 +1,6 @@
-//! What a flip asks and answers: its [`Mode`] and its [`Outcome`]. A leaf module: the store
-//! flips with them and the history records and checks them, neither through the other.
+//! What a flip asks and answers: its [`Mode`], its [`Outcome`], a batch's [`FlipCounts`] and
+//! where a batch writes its outcomes ([`OutcomeSink`]). A leaf module: the store flips with them
+//! and the history records and checks them, neither through the other.
 
 use crate::error::{Error, Result};
 
@@ -80,4 +81,24 @@ impl Outcome {
             Outcome::Dangling => "dangling",
         }
     }
+}
+
+/// Where a batch flip writes, per position of the batch, the outcome code (`Outcome as u8`)
+/// and the alias before the attempt (0 = none). Both slices must have the batch's length.
+#[derive(Debug)]
+pub struct OutcomeSink<'a> {
+    pub outcomes: &'a mut [u8],
+    pub previous: &'a mut [u64],
+}
+
+/// Outcome counts of a batch flip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlipCounts {
+    pub applied: u64,
+    pub stale: u64,
+    pub fenced: u64,
+    pub missing: u64,
+    pub dangling: u64,
+    /// Applied flips that lowered an alias.
+    pub stale_flips: u64,
 }

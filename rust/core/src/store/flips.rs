@@ -7,7 +7,7 @@ use super::{Inner, Store};
 use crate::error::{check_generation, check_token, check_version, Error, Result};
 use crate::history::OpKind;
 // Mode and Outcome live in a leaf module shared with the history; their old path stays.
-pub use crate::flip_types::{Mode, Outcome};
+pub use crate::flip_types::{FlipCounts, Mode, Outcome, OutcomeSink};
 
 /// Fencing tokens of a batch flip.
 #[derive(Debug, Clone, Copy)]
@@ -16,26 +16,6 @@ pub enum Fence<'a> {
     All(u64),
     /// One token per endpoint, aligned with the batch.
     Each(&'a [u64]),
-}
-
-/// Where a batch flip writes, per position of the batch, the outcome code (`Outcome as u8`)
-/// and the alias before the attempt (0 = none). Both slices must have the batch's length.
-#[derive(Debug)]
-pub struct OutcomeSink<'a> {
-    pub outcomes: &'a mut [u8],
-    pub previous: &'a mut [u64],
-}
-
-/// Outcome counts of a batch flip.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FlipCounts {
-    pub applied: u64,
-    pub stale: u64,
-    pub fenced: u64,
-    pub missing: u64,
-    pub dangling: u64,
-    /// Applied flips that lowered an alias.
-    pub stale_flips: u64,
 }
 
 /// The hot fields of one record, loaded for a flip and stored back.

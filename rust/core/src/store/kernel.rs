@@ -6,7 +6,7 @@
 //! chosen at run time when the processor has it (64-bit compares and blends in one
 //! instruction each, which the baseline target lacks).
 
-use super::flips::{FlipCounts, Mode, Outcome, OutcomeSink};
+use crate::flip_types::{FlipCounts, Mode, Outcome, OutcomeSink};
 
 /// The hot columns of a run of records (same lengths).
 pub(super) struct Span<'a> {
