@@ -94,7 +94,7 @@ def print_table(rows: list[dict[str, Any]], file: Any = None) -> None:
         "current ms",
         "delayed ms",
         "stale applied",
-        "rejected stale",
+        "rejected outdated",
         "rejected fenced",
         "serving newest",
     ):
