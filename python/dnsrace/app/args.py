@@ -21,6 +21,7 @@ __all__ = [
     "MAX_SECONDS",
     "OneLineParser",
     "UsageError",
+    "add_checker_bounds",
     "bounded_int",
     "checker_bound",
     "count",
@@ -151,6 +152,26 @@ def checker_bound(name: str) -> Callable[[str], Any]:
 
     parse.__name__ = name
     return parse
+
+
+def add_checker_bounds(p: argparse.ArgumentParser, *, what: str = "") -> None:
+    """The checker's two bounds, ``--timeout`` and ``--max-states``, as ``check`` and ``view``
+    both take them (defaults and limits: docs/reference/bounds.md, "Checker"); ``what``
+    prefixes the help ("history: " where the command reads other inputs too)."""
+    p.add_argument(
+        "--timeout",
+        type=checker_bound("timeout_option"),
+        metavar="S",
+        help=f"{what}give the checker at most S seconds, at most a day (default 60); past it "
+        "the verdict is unknown, exit 3",
+    )
+    p.add_argument(
+        "--max-states",
+        type=checker_bound("max_states_option"),
+        metavar="N",
+        help=f"{what}the checker keeps at most N states per endpoint (default 8000000, about "
+        "140 MB); past it the verdict is unknown, exit 3",
+    )
 
 
 def number_list(

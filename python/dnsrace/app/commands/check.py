@@ -25,20 +25,7 @@ def register(sub: Any) -> None:
         help="check a recorded history for linearizability (exit 0 ok, 1 illegal, 3 unknown)",
     )
     p.add_argument("history", metavar="HISTORY", help="a jsonl history (docs/guide/histories.md)")
-    p.add_argument(
-        "--timeout",
-        type=types.checker_bound("timeout_option"),
-        metavar="S",
-        help="give up after S seconds, at most a day: verdict unknown, exit 3 (default 60; "
-        "docs/reference/bounds.md)",
-    )
-    p.add_argument(
-        "--max-states",
-        type=types.checker_bound("max_states_option"),
-        metavar="N",
-        help="give up on an endpoint whose search keeps more than N states: verdict unknown, "
-        "exit 3 (default 8000000, about 140 MB)",
-    )
+    types.add_checker_bounds(p)
     p.add_argument("--json", metavar="PATH", help="write the result document here ('-': stdout)")
     p.add_argument(
         "--html",

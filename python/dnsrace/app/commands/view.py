@@ -27,20 +27,7 @@ def register(sub: Any) -> None:
         metavar="PATH",
         help="a history's saved checker result (JSON) instead of checking it now",
     )
-    p.add_argument(
-        "--timeout",
-        type=types.checker_bound("timeout_option"),
-        metavar="S",
-        help="history: give the checker at most S seconds, at most a day (default 60; its "
-        "verdict may be unknown)",
-    )
-    p.add_argument(
-        "--max-states",
-        type=types.checker_bound("max_states_option"),
-        metavar="N",
-        help="history: the checker keeps at most N states (default 8000000; past it the "
-        "verdict is unknown)",
-    )
+    types.add_checker_bounds(p, what="history: ")
     p.add_argument(
         "--max-endpoints",
         type=types.bounded_int(1, 10_000),
