@@ -81,16 +81,20 @@ def prepare(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
         write(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _sync_file(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     return tmp
+
+
+def _sync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def publish(tmp: Path, path: str | os.PathLike[str]) -> None:
@@ -118,11 +122,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = prepare(path, write)
     try:
         yield tmp
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _sync_file(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
