@@ -25,7 +25,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.wheel
+# One worker builds (or reuses) the wheel for every case: two workers building it at once race
+# on maturin's staging folder in target/. Slow: make test builds the wheel first (make wheel);
+# make check, the fast tier, leaves these out.
+pytestmark = [pytest.mark.wheel, pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = Path(__file__).with_name("wheel_smoke.py")
