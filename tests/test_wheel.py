@@ -12,6 +12,7 @@ Select with ``-m wheel``.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import os
@@ -25,10 +26,9 @@ from pathlib import Path
 
 import pytest
 
-# One worker builds (or reuses) the wheel for every case: two workers building it at once race
-# on maturin's staging folder in target/. Slow: make test builds the wheel first (make wheel);
-# make check, the fast tier, leaves these out.
-pytestmark = [pytest.mark.wheel, pytest.mark.slow, pytest.mark.xdist_group("wheel")]
+# Slow: make test builds the wheel first (make wheel); make check, the fast tier, leaves these
+# out.
+pytestmark = [pytest.mark.wheel, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = Path(__file__).with_name("wheel_smoke.py")
@@ -92,12 +92,16 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     built = sorted((ROOT / "dist").glob("dnsrace-*.whl"))
     if len(built) == 1 and built[0].stat().st_mtime >= _newest_source():
         return built[0]
-    # No fresh wheel from make wheel: build one here (release, no test-only features).
+    # No fresh wheel from make wheel: build one here (release, no test-only features). One
+    # build at a time: xdist workers building at once race in maturin's staging folder.
     out = tmp_path_factory.mktemp("dist")
     maturin = shutil.which("maturin", path=str(Path(sys.executable).parent)) or "maturin"
-    subprocess.run(
-        [maturin, "build", "--release", "--quiet", "--out", str(out)], cwd=ROOT, check=True
-    )
+    (ROOT / "target").mkdir(exist_ok=True)
+    with open(ROOT / "target" / ".wheel-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(
+            [maturin, "build", "--release", "--quiet", "--out", str(out)], cwd=ROOT, check=True
+        )
     [fresh] = out.glob("dnsrace-*.whl")
     return fresh
 
