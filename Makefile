@@ -48,7 +48,7 @@ $(EXT_STAMP): $(DEPS_STAMP) $(RUST_SRC) pyproject.toml
 	touch $@
 
 ## wheel: the release wheel in dist/: abi3 (one file for CPython 3.11 and later), stripped, no
-## test-only feature. tests/test_wheel.py installs it into fresh venvs of every CPython >= 3.11.
+## test-only feature. tests/project/test_wheel.py installs it into fresh venvs of every CPython >= 3.11.
 WHEEL_STAMP := dist/.wheel-stamp
 PY_FILES := $(shell find python -type f ! -name '*.so' ! -path '*/__pycache__/*')
 $(WHEEL_STAMP): $(DEPS_STAMP) $(RUST_SRC) $(PY_FILES) pyproject.toml Cargo.lock
@@ -166,13 +166,13 @@ fuzz-short:
 	done; \
 	exit $$failed
 
-## fuzz-cli: the seeded CLI fuzzer of make test (tests/test_cli_fuzz.py, 2,000 cases there) at
+## fuzz-cli: the seeded CLI fuzzer of make test (tests/cli/test_cli_fuzz.py, 2,000 cases there) at
 ## FUZZ_CLI_CASES (20000) cases; FUZZ_CLI_SEED (17) picks another deterministic sequence
 FUZZ_CLI_CASES ?= 20000
 FUZZ_CLI_SEED ?= 17
 fuzz-cli: $(EXT_STAMP)
 	DNSRACE_CLI_FUZZ_CASES=$(FUZZ_CLI_CASES) DNSRACE_CLI_FUZZ_SEED=$(FUZZ_CLI_SEED) \
-	  $(PY) -m pytest tests/test_cli_fuzz.py -q -p no:cacheprovider
+	  $(PY) -m pytest tests/cli/test_cli_fuzz.py -q -p no:cacheprovider
 
 ## py-test: all of pytest across the cores (pytest-xdist; --dist loadgroup keeps the browser
 ## tests on one worker, each worker starts its own etcd members on free ports) with a per-test
@@ -219,7 +219,7 @@ bench-micro: $(EXT_STAMP) etcd
 	$(PY) -m bench.benchreport results/bench.json
 
 ## stub-docs: copy the docstrings of python/dnsrace/_core.pyi into the binding's Rust doc
-## comments (PyO3 makes them __doc__; tests/test_store_docs.py fails while they disagree)
+## comments (PyO3 makes them __doc__; tests/store/test_store_docs.py fails while they disagree)
 stub-docs:
 	$(PY) rust/py/sync_docs.py
 

@@ -2,7 +2,7 @@
 
 The stub is the one place the native API is documented (the docs site is built from it);
 PyO3 turns each `///` comment into `__doc__`, so `help()` shows the same text. Run it after
-editing a docstring of the stub (`make stub-docs`); tests/test_store_docs.py fails while the
+editing a docstring of the stub (`make stub-docs`); tests/store/test_store_docs.py fails while the
 two disagree.
 
     python rust/py/sync_docs.py [--check]

@@ -1,7 +1,7 @@
 """The configuration section of ``docs/reference/bounds.md``, generated from the JSON Schema.
 
 ``python -m dnsrace.config.bounds_doc docs/reference/bounds.md`` rewrites the section between
-its markers (the rest of the page is left alone); ``tests/test_config_schema.py`` fails when the
+its markers (the rest of the page is left alone); ``tests/sim/test_config_schema.py`` fails when the
 page and the schema differ, so the documented bounds are the enforced ones.
 """
 

@@ -95,7 +95,7 @@ def test_incident_then_collapse_end_to_end(tmp_path: Path) -> None:
         assert fig["recovered"] and not fig["metastable"] and fig["leased_fraction_min"] == 1.0
 
 
-SPIN = Path(__file__).resolve().parent.parent / "scenarios" / "spin.toml"
+SPIN = Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml"
 
 
 def test_run_with_a_collapse_section(tmp_path: Path) -> None:

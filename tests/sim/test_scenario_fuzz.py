@@ -26,7 +26,7 @@ from conftest import examples
 from dnsrace.app.cli import main as cli_main
 from dnsrace.sim.scenario import Scenario
 
-SPIN = Path(__file__).parent.parent / "scenarios" / "spin.toml"
+SPIN = Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml"
 BASE: dict[str, Any] = tomllib.loads(SPIN.read_text())
 
 

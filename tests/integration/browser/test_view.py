@@ -29,10 +29,10 @@ from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.runner import run_discipline
 from dnsrace.sim.scenario import incident_scenario
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
 HISTORY = DATA / "history-illegal.jsonl"
 CHECK = DATA / "history-illegal.check.json"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "results" / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "results" / "test-artifacts"
 
 
 def _store() -> str:

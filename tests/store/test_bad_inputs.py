@@ -232,7 +232,7 @@ def test_unknown_plans_and_endpoints_in_plans(store_cls: StoreImpl) -> None:
 
 # ------------------------------------------------------------------------------------ CLI
 
-SPIN = str(Path(__file__).parent.parent / "scenarios" / "spin.toml")
+SPIN = str(Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml")
 
 # (description, argv, text the one error line must contain). "OUT" is a fresh directory;
 # "FILE" an existing file in it.

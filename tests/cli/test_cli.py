@@ -14,7 +14,7 @@ import pytest
 from dnsrace.app.cli import main
 from dnsrace.sim.explore import violations
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPIN = str(ROOT / "scenarios" / "spin.toml")
 SMALL = ["--endpoints", "200", "--duration", "90"]
 SPIN_PRESETS = {"aws2025", "aws2025+safe_cleanup", "aws2025+checked_cleanup", "cas", "fenced"}

@@ -22,7 +22,7 @@ from dnsrace.sim.scenario import Scenario, load_scenario
 # Real time: each run lasts about a minute. The bad-input tests below run in make check.
 pytestmark = pytest.mark.processes
 
-SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "cluster.toml"
+SCENARIO = Path(__file__).resolve().parents[3] / "scenarios" / "cluster.toml"
 
 
 def _scenario(**changes: Any) -> Scenario:

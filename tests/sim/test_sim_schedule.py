@@ -27,7 +27,7 @@ from dnsrace.sim.schedule import (
     make_schedule,
 )
 
-SPIN = Path(__file__).resolve().parent.parent / "scenarios" / "spin.toml"
+SPIN = Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml"
 
 
 class _Task:

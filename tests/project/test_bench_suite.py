@@ -20,7 +20,7 @@ from bench.suite.peers.redis import redis_binary
 from bench.suite.report import SECTION_TITLES, SUMMARY_BEGIN, SUMMARY_END
 from bench.suite.sweeps import peers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MISSING_REDIS = "redis-server-not-here"
 TINY = [
     "--sizes", "300",

@@ -16,7 +16,7 @@ import pytest
 from dnsrace import Plan, RecordStore, clock
 from dnsrace.errors import DnsraceError, InvalidArgument
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _contended(seed: int) -> str:
@@ -58,7 +58,7 @@ def test_the_clock_seed_alone_chooses_the_interleaving() -> None:
 def test_seeded_run_is_identical_in_another_process_with_another_hash_seed() -> None:
     here = clock.run(_contended(3), seed=3)
     code = (
-        "import sys; sys.path.insert(0, 'tests'); "
+        "import sys; sys.path.insert(0, 'tests/sim'); "
         "from test_clock import _contended; from dnsrace import clock; "
         "sys.stdout.write(clock.run(_contended(3), seed=3))"
     )

@@ -154,7 +154,7 @@ def test_dnsrace_run_saves_each_disciplines_final_store(tmp_path: Path) -> None:
     rust = rust_impl()
     if rust is None:
         pytest.skip("dnsrace._core is not built")
-    spin = Path(__file__).parent.parent / "scenarios" / "spin.toml"
+    spin = Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml"
     one = tmp_path / "one.snap"
     assert (
         main(

@@ -36,7 +36,7 @@ from dnsrace.sim.runner import run_with_schedule
 from dnsrace.sim.scenario import Scenario, load_scenario
 from dnsrace.sim.schedule import RandomSchedule, replay_schedule
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SPIN = SCENARIOS / "spin.toml"
 SPIN_LATE = SCENARIOS / "spin_late.toml"
 SPIN_EXACT = SCENARIOS / "spin_exact.toml"

@@ -35,7 +35,7 @@ from dnsrace.sim.scenario import (
     scenario_to_dict,
 )
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 # ------------------------------------------------------------------------------ disciplines

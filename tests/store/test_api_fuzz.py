@@ -1,4 +1,4 @@
-"""The API fuzzer (tests/api_fuzz.py) in a child process, so that an abort of the native
+"""The API fuzzer (tests/store/api_fuzz.py) in a child process, so that an abort of the native
 module (a huge allocation, a panic that escapes) fails this test instead of killing pytest.
 Seeded (derandomized) and bounded: DNSRACE_API_FUZZ_EXAMPLES (default 2000) calls."""
 

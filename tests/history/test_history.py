@@ -692,7 +692,7 @@ def test_history_sinks_get_each_run_with_a_sample_of_its_endpoints() -> None:
 
 def test_cli_explore_writes_the_replay_of_each_discipline(tmp_path: Path) -> None:
     out = tmp_path / "h.jsonl"
-    spin = Path(__file__).resolve().parent.parent / "scenarios" / "spin.toml"
+    spin = Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml"
     args = ["explore", str(spin), "--runs", "40", "--discipline", "aws2025,cas", "--quiet"]
     r = _dnsrace(*args, "--jobs", "1", "--history", str(out))
     assert r.returncode == 0, r.stderr

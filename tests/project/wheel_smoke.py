@@ -1,4 +1,4 @@
-"""Smoke run of an installed dnsrace (tests/test_wheel.py runs it in fresh venvs).
+"""Smoke run of an installed dnsrace (tests/project/test_wheel.py runs it in fresh venvs).
 
 Uses the store through every kind of argument and result the binding converts (single calls,
 integer buffers in, typed arrays out, errors) and a seeded virtual-clock run, then prints one

@@ -4,7 +4,7 @@
 it itself when dist/ holds no wheel newer than the sources. Each CPython >= 3.11 found on the
 machine (pyenv's versions, ``python3.X`` on PATH, ``DNSRACE_WHEEL_PYTHONS``) gets a fresh venv,
 the wheel is installed with ``--no-deps --no-index`` and no Rust toolchain on PATH, and
-tests/wheel_smoke.py must print what it prints on the development build. 3.11, 3.12 and 3.13
+tests/project/wheel_smoke.py must print what it prints on the development build. 3.11, 3.12 and 3.13
 must all be found: a missing one fails the run instead of skipping it.
 
 Select with ``-m wheel``.
@@ -30,7 +30,7 @@ import pytest
 # out.
 pytestmark = [pytest.mark.wheel, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMOKE = Path(__file__).with_name("wheel_smoke.py")
 REQUIRED = ((3, 11), (3, 12), (3, 13))
 TOOLCHAIN = ("cargo", "rustc", "rustup", "maturin")

@@ -41,7 +41,7 @@ from dnsrace.sim.scenario import (
     scenario_to_dict,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 SPIN: dict[str, Any] = tomllib.loads((SCENARIOS / "spin.toml").read_text())
 INCIDENT: dict[str, Any] = tomllib.loads((SCENARIOS / "incident.toml").read_text())

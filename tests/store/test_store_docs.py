@@ -17,7 +17,7 @@ import pytest
 import dnsrace._core as core
 from dnsrace import reference
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Dunders that are part of the API (the rest of a class's dunders are the language's).
 API_DUNDERS = {"__len__", "__contains__", "__init__", "__new__", "__reduce__", "__copy__"}
 

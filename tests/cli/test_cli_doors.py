@@ -21,7 +21,7 @@ import pytest
 
 from dnsrace.app.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPIN = ROOT / "scenarios" / "spin.toml"
 HISTORY = ROOT / "tests" / "data" / "history-illegal.jsonl"
 FAST = ["--discipline", "cas", "--quiet"]

@@ -50,7 +50,7 @@ import pytest
 
 from dnsrace.app.cli import build_parser, main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPIN = (ROOT / "scenarios" / "spin.toml").read_bytes()
 HISTORY = (ROOT / "tests" / "data" / "history-illegal.jsonl").read_bytes()
 CHECK = (ROOT / "tests" / "data" / "history-illegal.check.json").read_bytes()
