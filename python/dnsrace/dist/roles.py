@@ -24,7 +24,7 @@ import uvloop
 from dnsrace.backends import Backend
 from dnsrace.backends.etcd import EtcdStore
 from dnsrace.dist.board import EtcdBoard
-from dnsrace.dist.recorder import RecordingChecker
+from dnsrace.dist.recorder import RecordingMetrics
 from dnsrace.reference import Plan
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor, batches
@@ -49,10 +49,10 @@ def without_process_faults(scenario: Scenario) -> Scenario:
 
 
 def _observed(
-    store: EtcdStore, checker: RecordingChecker, now: Callable[[], float]
+    store: EtcdStore, metrics: RecordingMetrics, now: Callable[[], float]
 ) -> ObservedStore:
     backend = Backend(str(store.url), lambda: store, Plan)
-    return ObservedStore(backend, checker, now)
+    return ObservedStore(backend, metrics, now)
 
 
 async def _until_term(*tasks: asyncio.Task[None]) -> None:
@@ -73,9 +73,9 @@ async def _until_term(*tasks: asyncio.Task[None]) -> None:
         await asyncio.gather(waiter, *tasks, return_exceptions=True)
 
 
-async def _counters(store: EtcdStore, checker: RecordingChecker, now: Callable[[], float]) -> None:
+async def _counters(store: EtcdStore, metrics: RecordingMetrics, now: Callable[[], float]) -> None:
     while True:
-        checker.counters(now(), store.counters())
+        metrics.counters(now(), store.counters())
         await asyncio.sleep(COUNTERS_EVERY_S)
 
 
@@ -88,26 +88,26 @@ async def _planner(scenario: Scenario, url: str, events: Path) -> None:
     store = EtcdStore(url, lease_clock="etcd")
     board = EtcdBoard(store)
     names = endpoint_names(scenario)
-    checker = RecordingChecker(events, "planner", len(names))
+    metrics = RecordingMetrics(events, "planner", len(names))
     epoch = time.time()
 
     def now() -> float:
         return time.time() - epoch
 
-    observed = _observed(store, checker, now)
+    observed = _observed(store, metrics, now)
     ids = observed.add_endpoints(names)
-    planner = Planner(scenario, observed, board, checker, ids, now)
+    planner = Planner(scenario, observed, board, metrics, ids, now)
     first = planner.publish()
     store.flip_many(None, first, "lww")
     board.mark_applied(first)
     epoch = board.start_clock()  # the run starts now, for every process
-    checker.start(now(), first)
+    metrics.start(now(), first)
     operator = Operator(
         scenario.operator,
         observed,
         planner,
         board,
-        checker,
+        metrics,
         substream(scenario.seed, "operator"),
         REGIONAL_ID,
         now,
@@ -128,12 +128,12 @@ async def _planner(scenario: Scenario, url: str, events: Path) -> None:
         await _until_term(
             asyncio.create_task(publish()),
             asyncio.create_task(clients()),
-            asyncio.create_task(_counters(store, checker, now)),
+            asyncio.create_task(_counters(store, metrics, now)),
         )
     finally:
-        checker.counters(now(), store.counters())
-        checker.unrepairable(now(), operator.unrepairable)
-        checker.close()
+        metrics.counters(now(), store.counters())
+        metrics.unrepairable(now(), operator.unrepairable)
+        metrics.close()
         store.close()
 
 
@@ -162,8 +162,8 @@ async def _enactor(
         return time.time() - start
 
     total = len(store)
-    checker = RecordingChecker(events, name, total)
-    observed = _observed(store, checker, now)
+    metrics = RecordingMetrics(events, name, total)
+    observed = _observed(store, metrics, now)
     walk = batches(walk_order(scenario), scenario.enactors.batch_size(total))
     enactor = Enactor(
         name,
@@ -171,7 +171,7 @@ async def _enactor(
         scenario.enactors,
         observed,
         board,
-        checker,
+        metrics,
         EnactorFaults(scenario, name),
         substream(scenario.seed, "enactor", name, str(time.time_ns())),
         walk,
@@ -181,10 +181,10 @@ async def _enactor(
     try:
         await _until_term(
             asyncio.create_task(enactor.run()),
-            asyncio.create_task(_counters(store, checker, now)),
+            asyncio.create_task(_counters(store, metrics, now)),
         )
     finally:
         with contextlib.suppress(Exception):
-            checker.counters(now(), store.counters())
-        checker.close()
+            metrics.counters(now(), store.counters())
+        metrics.close()
         store.close()

@@ -3,7 +3,7 @@
 Run ``i`` of an exploration with root seed ``S`` is the scenario run with seed ``S + i`` under
 the chosen schedule (``random``, ``pct`` or ``pos``, itself seeded by ``S + i``), so any run
 replays on its own: ``dnsrace run SCENARIO --seed S+i --schedule ... --discipline ...``. A run
-*violates* when the checker reports any of:
+*violates* when its metrics show any of:
 
 * ``stale_flip``: an applied flip lowered an endpoint's generation;
 * ``empty_answer``: some endpoint answered no record at some moment (its alias pointed at a
@@ -62,7 +62,7 @@ def violations(metrics: Mapping[str, Any]) -> list[str]:
         kinds.append("stale_flip")
     if metrics["empty_endpoints"] > 0 or metrics["empty_answers"] > 0:
         kinds.append("empty_answer")
-    # The store's own count of refused flips, not the checker's dangling aliases: an alias
+    # The store's own count of refused flips, not the metrics' dangling aliases: an alias
     # left dangling is an empty answer; the refusal is what keeps later plans out.
     if metrics["store"].get("dangling_rejections", 0) > 0:
         kinds.append("stuck")

@@ -1,7 +1,7 @@
 """One simulated run: a fresh store, the planner, K enactors, faults, clients and the operator.
 
-:func:`run_discipline` runs a scenario under one discipline and returns its metrics (from the
-checker), the regional endpoint's timeline and performance figures. The run has two phases:
+:func:`run_discipline` runs a scenario under one discipline and returns its metrics, the
+regional endpoint's timeline and performance figures. The run has two phases:
 for ``duration_s`` the planner publishes and faults strike; then the fleet may settle for at
 most ``drain_s`` (the run ends as soon as every enactor is idle and no repair is pending).
 On the virtual clock a schedule (:mod:`dnsrace.sim.schedule`) orders the tasks that are ready
@@ -20,10 +20,10 @@ from typing import Any
 
 from dnsrace.backends import backend as load_backend
 from dnsrace.sim import clock
-from dnsrace.sim.checker import Checker, RegionalTimeline
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor, batches
 from dnsrace.sim.faults import EnactorFaults
+from dnsrace.sim.metrics import Metrics, RegionalTimeline
 from dnsrace.sim.observer import ObservedStore, StoreTimer
 from dnsrace.sim.operator import Operator
 from dnsrace.sim.planner import PlanBoard, Planner
@@ -114,10 +114,10 @@ def client_sample(scenario: Scenario, ids: list[int]) -> list[int]:
 class _Supervisor:
     """Runs an enactor, crashes it on schedule and restarts it after the restart delay."""
 
-    def __init__(self, enactor: Enactor, faults: EnactorFaults, checker: Checker) -> None:
+    def __init__(self, enactor: Enactor, faults: EnactorFaults, metrics: Metrics) -> None:
         self.enactor = enactor
         self.faults = faults
-        self.checker = checker
+        self.metrics = metrics
         self.down = False
 
     async def run(self, now: Callable[[], float]) -> None:
@@ -145,7 +145,7 @@ class _Supervisor:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            self.checker.on_crash(now=now(), actor=self.enactor.name)
+            self.metrics.on_crash(now=now(), actor=self.enactor.name)
             self.down = True
             await asyncio.sleep(crash.restart_after)
             self.down = False
@@ -171,7 +171,7 @@ async def _simulate(
         return loop.time() - t0
 
     names = endpoint_names(scenario)
-    checker = Checker(
+    metrics = Metrics(
         len(names),
         regional_name=scenario.endpoints.regional,
         current_window_s=scenario.current_window_s,
@@ -180,14 +180,14 @@ async def _simulate(
     chosen = load_backend(store_name)
     sinks = list(_history_sinks) if chosen.new_recording_store is not None else []
     capacity = DEFAULT_HISTORY_CAPACITY if history is not None or sinks else 0
-    store = ObservedStore(chosen, checker, now, timer, history=capacity)
+    store = ObservedStore(chosen, metrics, now, timer, history=capacity)
     ids = store.add_endpoints(names)
     if sinks and history is None and len(ids) > SINK_FULL_ENDPOINTS:
         # A sink (a test) gets a sample of endpoints: each one's history is whole.
         step = -(-(len(ids) - 1) // SINK_FULL_ENDPOINTS)  # at most SINK_FULL_ENDPOINTS
         store.raw.set_history_endpoints(sorted({REGIONAL_ID, *ids[1::step]}))  # type: ignore[attr-defined]
     board = PlanBoard()
-    planner = Planner(scenario, store, board, checker, ids, now)
+    planner = Planner(scenario, store, board, metrics, ids, now)
 
     # This task publishes plans (trees, board) and ends the run once every enactor is idle
     # (flags their board steps set): its footprint for a schedule that uses them.
@@ -197,14 +197,14 @@ async def _simulate(
     first = planner.publish()
     store.raw.flip_many(None, first, "lww")
     board.mark_applied(first)
-    checker.start(now(), first)
+    metrics.start(now(), first)
 
     operator = Operator(
         scenario.operator,
         store,
         planner,
         board,
-        checker,
+        metrics,
         substream(scenario.seed, "operator"),
         REGIONAL_ID,
         now,
@@ -220,14 +220,14 @@ async def _simulate(
             scenario.enactors,
             store,
             board,
-            checker,
+            metrics,
             faults,
             substream(scenario.seed, "enactor", name),
             walk,
             len(ids),
             now,
         )
-        supervisors.append(_Supervisor(enactor, faults, checker))
+        supervisors.append(_Supervisor(enactor, faults, metrics))
 
     sample = client_sample(scenario, ids)
 
@@ -275,8 +275,8 @@ async def _simulate(
     end = now()
     if progress is not None:
         progress(end)
-    metrics = checker.result(end, store.stats())
-    metrics["operator_unrepairable"] = list(operator.unrepairable)
+    report = metrics.result(end, store.stats())
+    report["operator_unrepairable"] = list(operator.unrepairable)
     if snapshot is not None:
         # Only the embedded stores can save themselves (a distributed one has its own means).
         save = getattr(store.raw, "snapshot", None)
@@ -298,7 +298,7 @@ async def _simulate(
     close = getattr(store.raw, "close", None)
     if close is not None:
         close()  # a distributed store's connections
-    return metrics, checker.timeline, scenario.enactor_names
+    return report, metrics.timeline, scenario.enactor_names
 
 
 def run_with_schedule(

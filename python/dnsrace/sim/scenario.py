@@ -20,6 +20,7 @@ import functools
 import math
 import re
 import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,6 @@ __all__ = [
     "REGIONAL",
     "REGIONAL_ID",
     "BurstConfig",
-    "CheckerConfig",
     "ClientsConfig",
     "CrashesConfig",
     "CustomDiscipline",
@@ -85,6 +85,7 @@ __all__ = [
     "EndpointsConfig",
     "FaultsConfig",
     "FleetConfig",
+    "MetricsConfig",
     "OperatorConfig",
     "PausesConfig",
     "PlannerConfig",
@@ -332,7 +333,7 @@ class ClientsConfig:
 
 
 @dataclass(frozen=True)
-class CheckerConfig:
+class MetricsConfig:
     __pydantic_config__ = CONFIG
 
     current_window_s: Seconds | None = None
@@ -391,7 +392,7 @@ class Scenario:
     faults: FaultsConfig = FaultsConfig()
     operator: OperatorConfig = OperatorConfig()
     clients: ClientsConfig = ClientsConfig()
-    checker: CheckerConfig = CheckerConfig()
+    metrics: MetricsConfig = MetricsConfig()
     disciplines: DisciplinesConfig = DisciplinesConfig()
 
     def __post_init__(self) -> None:
@@ -415,7 +416,7 @@ class Scenario:
     @property
     def current_window_s(self) -> float:
         """How long a plan stays current after a newer one: what an enactor needs to finish."""
-        window = self.checker.current_window_s
+        window = self.metrics.current_window_s
         if window is not None:
             return window
         return 2 * self.enactors.pass_time_s + self.enactors.pickup_jitter_s
@@ -606,7 +607,30 @@ def _check_cross_fields(s: Scenario) -> None:
 def parse_scenario(data: Any) -> Scenario:
     """Validate decoded TOML (or JSON) tables into a :class:`Scenario` (one ScenarioError line
     for anything else: a bare number, a wrong type, a value out of bounds, an unknown key)."""
-    return validate(Scenario, data)
+    return validate(Scenario, _renamed_tables(data))
+
+
+_RENAMED_TABLES = {"checker": "metrics"}
+"""Old table names still read, with a DeprecationWarning, for one release."""
+
+
+def _renamed_tables(data: Any) -> Any:
+    """``data`` with its old table names replaced by the new ones (a copy, only if needed)."""
+    if not isinstance(data, dict) or not any(old in data for old in _RENAMED_TABLES):
+        return data
+    out = dict(data)
+    for old, new in _RENAMED_TABLES.items():
+        if old not in out:
+            continue
+        if new in out:
+            raise ScenarioError(old, f"is the old name of [{new}]: give only [{new}]")
+        warnings.warn(
+            f"scenario table [{old}] is deprecated: call it [{new}]",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        out[new] = out.pop(old)
+    return out
 
 
 @functools.cache
