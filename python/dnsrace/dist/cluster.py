@@ -29,11 +29,11 @@ from dnsrace.backends.etcd import EtcdStore
 from dnsrace.dist.board import EtcdBoard
 from dnsrace.dist.recorder import COUNTERS, merge
 from dnsrace.errors import StoreUnavailable
-from dnsrace.sim.metrics import Metrics
+from dnsrace.sim.assembly import new_metrics
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.faults import EnactorFaults
-from dnsrace.sim.runner import RunResult, endpoint_names
-from dnsrace.sim.scenario import REGIONAL_ID, Scenario, scenario_to_dict
+from dnsrace.sim.runner import RunResult
+from dnsrace.sim.scenario import Scenario, scenario_to_dict
 
 __all__ = ["ClusterRun", "cluster_run"]
 
@@ -221,13 +221,7 @@ def cluster_run(
                 except subprocess.TimeoutExpired:
                     role.process.kill()
                     role.process.wait()
-    names = endpoint_names(scenario)
-    metrics = Metrics(
-        len(names),
-        regional_name=scenario.endpoints.regional,
-        current_window_s=scenario.current_window_s,
-        regional=REGIONAL_ID,
-    )
+    metrics = new_metrics(scenario)
     files = [f for role in roles.values() for f in role.files if f.exists()]
     totals, unrepairable = merge(files, metrics)
     # The faults were signals, not events of the processes: the parent counts them.

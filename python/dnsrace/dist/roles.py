@@ -26,15 +26,10 @@ from dnsrace.backends.etcd import EtcdStore
 from dnsrace.dist.board import EtcdBoard
 from dnsrace.dist.recorder import RecordingMetrics
 from dnsrace.reference import Plan
+from dnsrace.sim.assembly import endpoint_names, new_enactor, start_control_plane, walk_batches
 from dnsrace.sim.disciplines import Discipline
-from dnsrace.sim.enactor import Enactor, batches
-from dnsrace.sim.faults import EnactorFaults
 from dnsrace.sim.observer import ObservedStore
-from dnsrace.sim.operator import Operator
-from dnsrace.sim.planner import Planner
-from dnsrace.sim.runner import client_sample, endpoint_names, walk_order
-from dnsrace.sim.scenario import REGIONAL_ID, CrashesConfig, PausesConfig, Scenario
-from dnsrace.sim.seeds import substream
+from dnsrace.sim.scenario import CrashesConfig, PausesConfig, Scenario
 
 __all__ = ["run_enactor", "run_planner", "without_process_faults"]
 
@@ -94,40 +89,23 @@ async def _planner(scenario: Scenario, url: str, events: Path) -> None:
     def now() -> float:
         return time.time() - epoch
 
+    def start_clock() -> None:
+        nonlocal epoch
+        epoch = board.start_clock()  # the run starts now, for every process
+
     observed = _observed(store, metrics, now)
     ids = observed.add_endpoints(names)
-    planner = Planner(scenario, observed, board, metrics, ids, now)
-    first = planner.publish()
-    store.flip_many(None, first, "lww")
-    board.mark_applied(first)
-    epoch = board.start_clock()  # the run starts now, for every process
-    metrics.start(now(), first)
-    operator = Operator(
-        scenario.operator,
-        observed,
-        planner,
-        board,
-        metrics,
-        substream(scenario.seed, "operator"),
-        REGIONAL_ID,
-        now,
-    )
-    sample = client_sample(scenario, ids)
-
-    async def clients() -> None:
-        while True:
-            answers = observed.resolve_many(sample)
-            operator.observe(not answers[0])
-            await asyncio.sleep(scenario.clients.probe_interval_s)
+    control = start_control_plane(scenario, observed, board, metrics, ids, now, on_steady=start_clock)
+    operator = control.operator
 
     async def publish() -> None:
-        await planner.run()
+        await control.planner.run()
         await asyncio.Event().wait()  # published everything: keep the others going
 
     try:
         await _until_term(
             asyncio.create_task(publish()),
-            asyncio.create_task(clients()),
+            asyncio.create_task(control.clients()),
             asyncio.create_task(_counters(store, metrics, now)),
         )
     finally:
@@ -164,19 +142,11 @@ async def _enactor(
     total = len(store)
     metrics = RecordingMetrics(events, name, total)
     observed = _observed(store, metrics, now)
-    walk = batches(walk_order(scenario), scenario.enactors.batch_size(total))
-    enactor = Enactor(
-        name,
-        discipline,
-        scenario.enactors,
-        observed,
-        board,
-        metrics,
-        EnactorFaults(scenario, name),
-        substream(scenario.seed, "enactor", name, str(time.time_ns())),
-        walk,
-        total,
-        now,
+    walk = walk_batches(scenario, total)
+    # A restarted process draws afresh: its incarnation sets its stream apart.
+    enactor = new_enactor(
+        scenario, name, discipline, observed, board, metrics, walk, now,
+        incarnation=str(time.time_ns()),
     )
     try:
         await _until_term(
