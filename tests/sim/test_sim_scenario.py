@@ -279,7 +279,9 @@ def test_current_window_is_derived_from_the_pass_time() -> None:
 
 
 def test_old_checker_table_still_reads_with_a_deprecation_warning(tmp_path: Path) -> None:
-    with pytest.warns(DeprecationWarning, match=r"\[checker\] is deprecated: call it \[metrics\]"):
+    with pytest.warns(
+        DeprecationWarning, match=r"table \[checker\] is deprecated: call it \[metrics\]"
+    ):
         old = parse_scenario({"checker": {"current_window_s": 3}})
     assert old == parse_scenario({"metrics": {"current_window_s": 3}})
     # Through a file and a --set override as well.
