@@ -26,7 +26,13 @@ from dnsrace.backends.etcd import EtcdStore
 from dnsrace.dist.board import EtcdBoard
 from dnsrace.dist.recorder import RecordingMetrics
 from dnsrace.reference import Plan
-from dnsrace.sim.assembly import endpoint_names, new_enactor, start_control_plane, walk_batches
+from dnsrace.sim.assembly import (
+    RunParts,
+    endpoint_names,
+    new_enactor,
+    start_control_plane,
+    walk_batches,
+)
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.scenario import CrashesConfig, PausesConfig, Scenario
@@ -95,7 +101,8 @@ async def _planner(scenario: Scenario, url: str, events: Path) -> None:
 
     observed = _observed(store, metrics, now)
     ids = observed.add_endpoints(names)
-    control = start_control_plane(scenario, observed, board, metrics, ids, now, on_steady=start_clock)
+    parts = RunParts(scenario, observed, board, metrics, now)
+    control = start_control_plane(parts, ids, on_steady=start_clock)
     operator = control.operator
 
     async def publish() -> None:
@@ -144,10 +151,8 @@ async def _enactor(
     observed = _observed(store, metrics, now)
     walk = walk_batches(scenario, total)
     # A restarted process draws afresh: its incarnation sets its stream apart.
-    enactor = new_enactor(
-        scenario, name, discipline, observed, board, metrics, walk, now,
-        incarnation=str(time.time_ns()),
-    )
+    parts = RunParts(scenario, observed, board, metrics, now)
+    enactor = new_enactor(parts, name, discipline, walk, incarnation=str(time.time_ns()))
     try:
         await _until_term(
             asyncio.create_task(enactor.run()),

@@ -26,6 +26,7 @@ from dnsrace.sim.seeds import substream
 
 __all__ = [
     "ControlPlane",
+    "RunParts",
     "client_sample",
     "endpoint_names",
     "new_enactor",
@@ -73,33 +74,42 @@ def new_metrics(scenario: Scenario) -> Metrics:
     )
 
 
+@dataclass(frozen=True)
+class RunParts:
+    """What every role of one run shares: the scenario, the store as observed, the plan
+    board, the metrics collector and the run's clock."""
+
+    scenario: Scenario
+    store: ObservedStore
+    board: PlanBoard
+    metrics: Metrics
+    now: Callable[[], float]
+
+
 def new_enactor(
-    scenario: Scenario,
+    parts: RunParts,
     name: str,
     discipline: Discipline,
-    store: ObservedStore,
-    board: PlanBoard,
-    metrics: Metrics,
     walk: list[array[int]],
-    now: Callable[[], float],
     *,
     incarnation: str | None = None,
 ) -> Enactor:
     """Enactor ``name`` with its faults and its own seeded stream. ``incarnation`` sets a
     restarted process apart (a simulated restart continues its stream instead)."""
+    scenario = parts.scenario
     extra = () if incarnation is None else (incarnation,)
     return Enactor(
         name,
         discipline,
         scenario.enactors,
-        store,
-        board,
-        metrics,
+        parts.store,
+        parts.board,
+        parts.metrics,
         EnactorFaults(scenario, name),
         substream(scenario.seed, "enactor", name, *extra),
         walk,
         sum(len(batch) for batch in walk),
-        now,
+        parts.now,
     )
 
 
@@ -107,8 +117,7 @@ def new_enactor(
 class ControlPlane:
     """The planner's side of a run: the planner, the operator and the clients who probe."""
 
-    scenario: Scenario
-    store: ObservedStore
+    parts: RunParts
     planner: Planner
     operator: Operator
     sample: list[int]
@@ -116,25 +125,26 @@ class ControlPlane:
 
     async def clients(self) -> None:
         """Probe the sample every ``clients.probe_interval_s``; the operator hears each round."""
+        store, interval = self.parts.store, self.parts.scenario.clients.probe_interval_s
         while True:
-            answers = self.store.resolve_many(self.sample)
+            answers = store.resolve_many(self.sample)
             self.operator.observe(not answers[0])
-            await asyncio.sleep(self.scenario.clients.probe_interval_s)
+            await asyncio.sleep(interval)
 
 
 def start_control_plane(
-    scenario: Scenario,
-    store: ObservedStore,
-    board: PlanBoard,
-    metrics: Metrics,
-    ids: list[int],
-    now: Callable[[], float],
-    *,
-    on_steady: Callable[[], None] | None = None,
+    parts: RunParts, ids: list[int], *, on_steady: Callable[[], None] | None = None
 ) -> ControlPlane:
     """The steady state before the run, then the planner's side ready to run: plan 1 is
     published and applied everywhere (``on_steady`` is called then: a distributed run starts
     its clock), the metrics start from it, and the operator and clients are set up."""
+    scenario, store, board, metrics, now = (
+        parts.scenario,
+        parts.store,
+        parts.board,
+        parts.metrics,
+        parts.now,
+    )
     planner = Planner(scenario, store, board, metrics, ids, now)
     first = planner.publish()
     store.raw.flip_many(None, first, "lww")
@@ -152,4 +162,4 @@ def start_control_plane(
         REGIONAL_ID,
         now,
     )
-    return ControlPlane(scenario, store, planner, operator, client_sample(scenario, ids))
+    return ControlPlane(parts, planner, operator, client_sample(scenario, ids))

@@ -21,6 +21,7 @@ from typing import Any
 from dnsrace.backends import backend as load_backend
 from dnsrace.sim import clock
 from dnsrace.sim.assembly import (
+    RunParts,
     endpoint_names,
     new_enactor,
     new_metrics,
@@ -165,13 +166,12 @@ async def _simulate(
     # (flags their board steps set): its footprint for a schedule that uses them.
     declare(reads=("board", "trees"), writes=("board", "trees"))
 
-    control = start_control_plane(scenario, store, board, metrics, ids, now)
+    parts = RunParts(scenario, store, board, metrics, now)
+    control = start_control_plane(parts, ids)
     planner, operator = control.planner, control.operator
     walk = walk_batches(scenario, len(ids))
     supervisors = [
-        _Supervisor(
-            new_enactor(scenario, name, discipline, store, board, metrics, walk, now), metrics
-        )
+        _Supervisor(new_enactor(parts, name, discipline, walk), metrics)
         for name in scenario.enactor_names
     ]
     resolved = [*(("alias", i) for i in control.sample), "trees"]
