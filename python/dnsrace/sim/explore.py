@@ -27,7 +27,7 @@ preemption bound, depth first, with sleep sets (see ``docs/guide/exploration.md`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -320,39 +320,6 @@ def shrink(
                 progress = True
                 break
     return ShrinkResult(overrides, kinds, depth, tries)
-
-
-def replay_command(
-    scenario_path: str,
-    discipline: str,
-    *,
-    seed: int,
-    schedule: str,
-    depth: int,
-    overrides: Mapping[str, Any],
-) -> str:
-    """The ``dnsrace run`` line that replays one explored run byte-identically."""
-    parts = [
-        "dnsrace run",
-        scenario_path,
-        f"--discipline {discipline}",
-        f"--seed {seed}",
-        f"--schedule {schedule}",
-    ]
-    if schedule == "pct":
-        parts.append(f"--depth {depth}")
-    parts.extend(f"--set '{key}={_toml_value(value)}'" for key, value in overrides.items())
-    return " ".join(parts)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)
 
 
 @dataclass
