@@ -138,13 +138,8 @@ def start_control_plane(
     """The steady state before the run, then the planner's side ready to run: plan 1 is
     published and applied everywhere (``on_steady`` is called then: a distributed run starts
     its clock), the metrics start from it, and the operator and clients are set up."""
-    scenario, store, board, metrics, now = (
-        parts.scenario,
-        parts.store,
-        parts.board,
-        parts.metrics,
-        parts.now,
-    )
+    scenario, store, board = parts.scenario, parts.store, parts.board
+    metrics, now = parts.metrics, parts.now
     planner = Planner(scenario, store, board, metrics, ids, now)
     first = planner.publish()
     store.raw.flip_many(None, first, "lww")
@@ -152,14 +147,6 @@ def start_control_plane(
     if on_steady is not None:
         on_steady()
     metrics.start(now(), first)
-    operator = Operator(
-        scenario.operator,
-        store,
-        planner,
-        board,
-        metrics,
-        substream(scenario.seed, "operator"),
-        REGIONAL_ID,
-        now,
-    )
+    rng = substream(scenario.seed, "operator")
+    operator = Operator(scenario.operator, store, planner, board, metrics, rng, REGIONAL_ID, now)
     return ControlPlane(parts, planner, operator, client_sample(scenario, ids))
