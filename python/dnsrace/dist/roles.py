@@ -152,7 +152,7 @@ async def _enactor(
     walk = walk_batches(scenario, total)
     # A restarted process draws afresh: its incarnation sets its stream apart.
     parts = RunParts(scenario, observed, board, metrics, now)
-    enactor = new_enactor(parts, name, discipline, walk, incarnation=str(time.time_ns()))
+    enactor = new_enactor(parts, name, discipline, walk, total, incarnation=str(time.time_ns()))
     try:
         await _until_term(
             asyncio.create_task(enactor.run()),

@@ -91,11 +91,13 @@ def new_enactor(
     name: str,
     discipline: Discipline,
     walk: list[array[int]],
+    endpoints: int,
     *,
     incarnation: str | None = None,
 ) -> Enactor:
-    """Enactor ``name`` with its faults and its own seeded stream. ``incarnation`` sets a
-    restarted process apart (a simulated restart continues its stream instead)."""
+    """Enactor ``name`` with its faults and its own seeded stream, for a fleet of
+    ``endpoints``. ``incarnation`` sets a restarted process apart (a simulated restart
+    continues its stream instead)."""
     scenario = parts.scenario
     extra = () if incarnation is None else (incarnation,)
     return Enactor(
@@ -108,7 +110,7 @@ def new_enactor(
         EnactorFaults(scenario, name),
         substream(scenario.seed, "enactor", name, *extra),
         walk,
-        sum(len(batch) for batch in walk),
+        endpoints,
         parts.now,
     )
 

@@ -171,7 +171,7 @@ async def _simulate(
     planner, operator = control.planner, control.operator
     walk = walk_batches(scenario, len(ids))
     supervisors = [
-        _Supervisor(new_enactor(parts, name, discipline, walk), metrics)
+        _Supervisor(new_enactor(parts, name, discipline, walk, len(ids)), metrics)
         for name in scenario.enactor_names
     ]
     resolved = [*(("alias", i) for i in control.sample), "trees"]
