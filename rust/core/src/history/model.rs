@@ -4,6 +4,7 @@
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
+use super::fields::Field;
 use super::{Op, OpKind};
 use crate::error::MAX_TOKEN;
 use crate::flip_types::{Mode, Outcome};
@@ -244,62 +245,24 @@ pub(super) fn splitmix(i: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The operation's fields as words: `name value ... -> name value ...`.
 pub(super) fn describe_op(op: &Op, holders: &[String]) -> String {
-    let h = |i: u32| holders.get(i as usize).map_or("?", |s| s).to_string();
-    let opt = |v: Option<u64>| v.map_or("null".into(), |v| v.to_string());
-    match &op.kind {
-        OpKind::Flip {
-            generation,
-            mode,
-            expected,
-            fence,
-            rollback,
-            outcome,
-        } => format!(
-            "generation {generation} mode {} expected {} fence {} rollback {rollback} -> {}",
-            mode.name(),
-            opt(*expected),
-            opt(*fence),
-            outcome.name()
-        ),
-        OpKind::Read {
-            alias,
-            rollback,
-            version,
-        } => format!("-> alias {alias} rollback {rollback} version {version}"),
-        OpKind::Acquire {
-            holder,
-            ttl,
-            now,
-            token,
-        } => format!(
-            "holder {:?} ttl {ttl} now {now} -> token {}",
-            h(*holder),
-            opt(*token)
-        ),
-        OpKind::Renew {
-            holder,
-            token,
-            ttl,
-            now,
-            expiry,
-        } => format!(
-            "holder {:?} token {token} ttl {ttl} now {now} -> expiry {expiry:?}",
-            h(*holder)
-        ),
-        OpKind::Release {
-            holder,
-            token,
-            released,
-        } => format!(
-            "holder {:?} token {token} -> released {released}",
-            h(*holder)
-        ),
-        OpKind::PutTree { generation } => format!("generation {generation}"),
-        OpKind::DeleteTree {
-            generation,
-            safe,
-            deleted,
-        } => format!("generation {generation} safe {safe} -> deleted {deleted}"),
+    let fields = op.kind.fields(holders);
+    let mut out = String::new();
+    let words = |out: &mut String, fields: &[Field<'_>]| {
+        for &(name, value) in fields {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(name);
+            out.push(' ');
+            value.write_to(out, "null", |out, n| out.push_str(n));
+        }
+    };
+    words(&mut out, fields.input());
+    if !fields.output().is_empty() {
+        out.push_str(if out.is_empty() { "->" } else { " ->" });
+        words(&mut out, fields.output());
     }
+    out
 }
