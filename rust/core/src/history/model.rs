@@ -54,6 +54,13 @@ impl State {
         g != 0 && self.trees.binary_search(&g).is_ok()
     }
 
+    /// The step to a copy of this state with `change` made.
+    fn changed(&self, change: impl FnOnce(&mut State)) -> Step {
+        let mut next = self.clone();
+        change(&mut next);
+        Step::New(next)
+    }
+
     pub(super) fn describe(&self, holders: &[String]) -> String {
         let g = |v: u64| {
             if v == 0 {
@@ -121,14 +128,14 @@ pub(super) fn step(s: &State, op: &OpKind) -> Step {
             if outcome != Outcome::Applied {
                 return Step::Same;
             }
-            let mut n = s.clone();
-            if let Some(f) = fence {
-                n.fence = n.fence.max(f);
-            }
-            n.rollback = if rollback { s.alias } else { 0 };
-            n.alias = generation;
-            n.version += 1;
-            Step::New(n)
+            s.changed(|n| {
+                if let Some(f) = fence {
+                    n.fence = n.fence.max(f);
+                }
+                n.rollback = if rollback { s.alias } else { 0 };
+                n.alias = generation;
+                n.version += 1;
+            })
         }
         OpKind::Read {
             alias,
@@ -154,14 +161,12 @@ pub(super) fn step(s: &State, op: &OpKind) -> Step {
             }
             match granted {
                 None => Step::Same,
-                Some(t) => {
-                    let mut n = s.clone();
+                Some(t) => s.changed(|n| {
                     n.fence = t;
                     n.holder = Some(holder);
                     n.token = t;
                     n.expiry = now + ttl;
-                    Step::New(n)
-                }
+                }),
             }
         }
         OpKind::Renew {
@@ -178,11 +183,7 @@ pub(super) fn step(s: &State, op: &OpKind) -> Step {
             }
             match model {
                 None => Step::Same,
-                Some(e) => {
-                    let mut n = s.clone();
-                    n.expiry = e;
-                    Step::New(n)
-                }
+                Some(e) => s.changed(|n| n.expiry = e),
             }
         }
         OpKind::Release {
@@ -197,21 +198,19 @@ pub(super) fn step(s: &State, op: &OpKind) -> Step {
             if !matches {
                 return Step::Same;
             }
-            let mut n = s.clone();
-            n.holder = None;
-            n.token = 0;
-            n.expiry = 0.0;
-            Step::New(n)
+            s.changed(|n| {
+                n.holder = None;
+                n.token = 0;
+                n.expiry = 0.0;
+            })
         }
         OpKind::PutTree { generation } => match s.trees.binary_search(&generation) {
             // The store refuses a plan whose generation still has a tree: never recorded.
             Ok(_) => Step::Fail,
-            Err(at) => {
-                let mut n = s.clone();
+            Err(at) => s.changed(|n| {
                 Rc::make_mut(&mut n.trees).insert(at, generation);
                 n.trees_hash ^= splitmix(generation);
-                Step::New(n)
-            }
+            }),
         },
         OpKind::DeleteTree {
             generation,
@@ -229,10 +228,10 @@ pub(super) fn step(s: &State, op: &OpKind) -> Step {
             if keep {
                 return Step::Same;
             }
-            let mut n = s.clone();
-            Rc::make_mut(&mut n.trees).remove(at);
-            n.trees_hash ^= splitmix(generation);
-            Step::New(n)
+            s.changed(|n| {
+                Rc::make_mut(&mut n.trees).remove(at);
+                n.trees_hash ^= splitmix(generation);
+            })
         }
     }
 }
