@@ -41,6 +41,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from dnsrace.errors import DnsraceError, InvalidArgument
+from dnsrace.history._context import task_factory
 
 if TYPE_CHECKING:
     from dnsrace.sim.schedule import Schedule
@@ -156,6 +157,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             self.close()
             raise InvalidArgument(problem)
         self._virtual_now = float(start)
+        # Every task is a history client of its own from its creation: asyncio.to_thread's
+        # inline step runs outside any task, and knows its task only from the context.
+        self.set_task_factory(task_factory)
 
     def time(self) -> float:
         return self._virtual_now
