@@ -481,6 +481,12 @@ def test_store_check_history_gives_the_same_result_type_with_the_text_form_depre
     from_file = history.check(store.history_bytes())
     assert type(result) is type(from_file) is dict
     assert set(result) == set(from_file) and result["verdict"] == from_file["verdict"] == "ok"
+    # The declared type has exactly these keys (linearizations: only when asked for).
+    declared = history.CheckResult.__required_keys__
+    assert set(result) == declared and history.CheckResult.__optional_keys__ == {"linearizations"}
+    assert set(store.check_history(as_dict=True, linearizations=True)) == declared | {
+        "linearizations"
+    }
     with pytest.warns(DeprecationWarning, match="as_dict=True"):
         text = store.check_history()
     assert orjson.loads(text)["verdict"] == "ok"
