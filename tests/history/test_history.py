@@ -773,3 +773,22 @@ def test_cli_check_draws_the_page_with_html(tmp_path: Path) -> None:
     broken.write_bytes(ILLEGAL[:-5])
     r = _dnsrace("check", str(broken), "--html", str(tmp_path / "b.html"))
     assert r.returncode == 2 and not (tmp_path / "b.html").exists()
+
+
+def test_the_history_functions_need_no_extra(tmp_path: Path) -> None:
+    """``pip install dnsrace`` (no ``sim`` extra: no orjson) records, reads and checks."""
+    code = (
+        "import sys\n"
+        "for name in ('orjson', 'rich', 'pydantic', 'uvloop', 'numpy'): sys.modules[name] = None\n"
+        "import dnsrace\nfrom dnsrace import history\n"
+        "store = dnsrace.RecordStore(history=10)\n"
+        "[e] = store.add_endpoints(['a.example'])\n"
+        "store.put_plan(dnsrace.Plan(1, {e: [('10.0.0.1', 1)]}))\n"
+        "store.flip(e, 1)\n"
+        "data = store.history_bytes()\n"
+        "ops = history.read(data)\n"
+        "assert [o['op'] for o in ops] == ['put_tree', 'flip'], ops\n"
+        "assert history.dropped(data) == 0 and history.check(data)['verdict'] == 'ok'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -141,7 +141,8 @@ def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str
         for i in indexes(order, f"linearizations.{key}"):
             if str(ops[i]["endpoint"]) != key:
                 raise HistoryError(
-                    f"{where}: linearizations.{key}: op {i + base} is on endpoint {ops[i]['endpoint']}"
+                    f"{where}: linearizations.{key}: op {i + base} is on endpoint "
+                    f"{ops[i]['endpoint']}"
                 )
     violations = result.get("domain_violations", [])
     if not isinstance(violations, list):
