@@ -1,4 +1,5 @@
-"""A deterministic virtual clock for asyncio simulations (guide: docs/guide/clock.md).
+"""A deterministic virtual clock for asyncio simulations (guide: docs/guide/store.md,
+"Determinism with dnsrace.clock").
 
 :class:`VirtualEventLoop` is an ordinary asyncio ``SelectorEventLoop`` whose ``time()`` is a
 number the loop owns and whose selector never blocks. When every task waits, the loop jumps

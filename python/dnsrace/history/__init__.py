@@ -1,4 +1,5 @@
-"""Histories of store operations and their linearizability check (docs/guide/histories.md).
+"""Histories of store operations and their linearizability check (docs/guide/store.md,
+"Histories and dnsrace check"; the format: docs/guide/checker.md).
 
 A history is the ``jsonl`` file ``RecordStore(history=N).export_history`` writes (the simulator
 writes the same with ``--history``): one object per operation per endpoint,

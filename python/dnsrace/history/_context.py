@@ -1,5 +1,5 @@
 """Who calls a recording store: the context variables the binding reads at each call while a
-store records (docs/guide/library.md, "Histories").
+store records (docs/guide/store.md, "Histories and dnsrace check").
 
 asyncio runs each task in its own context, and ``asyncio.to_thread`` runs its function in a
 copy of the calling task's, so a value set in a task holds in the threads it starts. A new

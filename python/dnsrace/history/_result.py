@@ -1,5 +1,5 @@
 """The checker's result document: one type for ``dnsrace.history.check`` and
-``RecordStore.check_history(as_dict=True)`` (docs/guide/histories.md)."""
+``RecordStore.check_history(as_dict=True)`` (docs/guide/checker.md)."""
 
 from __future__ import annotations
 
