@@ -580,13 +580,13 @@ class RecordStore:
         format version or not a snapshot; no store is created.
         """
 
-def parse_history(data: bytes) -> int:
+def parse_history(data: bytes | bytearray | memoryview) -> int:
     """Validate a ``jsonl`` history; return its number of operations. ``InvalidHistory`` (the
     message starts with ``line N:``) for a truncated file, bad JSON, a wrong field or type, an
     unknown ``op``, non-monotonic times or a return before its call."""
 
 def check_history(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     *,
     timeout: float | None = None,
     max_states: int | None = None,

@@ -672,7 +672,7 @@ def test_eight_threads_with_the_interpreter_detached_leave_a_linearizable_histor
     assert len({o["client"] for o in ops}) == 9  # the main thread and the 8 workers
     assert {o["op"] for o in ops} == set(history.OPS)
     outcomes = {o["output"]["outcome"] for o in ops if o["op"] == "flip"}
-    assert {"applied", "stale", "missing"} <= outcomes
+    assert {"applied", "outdated", "missing"} <= outcomes
     r = history.check(data, timeout=120)
     assert r["verdict"] == "ok", (r["illegal"], r["domain_violations"][:3])
     assert r["operations"] == len(ops) > 1000

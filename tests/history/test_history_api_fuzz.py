@@ -5,6 +5,7 @@ a typed ``dnsrace.errors.DnsraceError`` (issue 18): never a bare ``TypeError``,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import pathlib
@@ -165,3 +166,25 @@ def test_the_named_cases_of_each_kind() -> None:
         history.record_tasks()
     with pytest.raises(InvalidArgument, match="event loop"):
         history.record_tasks(dnsrace)  # type: ignore[arg-type]
+
+
+@given(
+    data=hostile(),
+    keywords=st.dictionaries(
+        st.sampled_from(["timeout", "max_states", "linearizations", "memoize", "threads"]),
+        hostile(),
+        max_size=5,
+    ),
+)
+def test_the_native_functions_answer_any_argument_with_a_typed_error(
+    data: Any, keywords: dict[str, Any]
+) -> None:
+    # dnsrace._core's own entry points (bytes only): a bare TypeError from PyO3's conversions
+    # was what they raised before.
+    for call in (
+        lambda: dnsrace._core.parse_history(data),
+        lambda: dnsrace._core.check_history(data, **keywords),
+        lambda: dnsrace._core.check_history(GOOD, **keywords),
+    ):
+        with contextlib.suppress(DnsraceError):
+            call()
