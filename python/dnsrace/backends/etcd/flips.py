@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from dnsrace import _rules as rules
 from dnsrace._types import FlipCounts, FlipResult, Outcome
 from dnsrace.backends.etcd import wire
 from dnsrace.backends.etcd.client import Uncertain
@@ -17,18 +18,6 @@ from dnsrace.backends.etcd.namespace import EtcdNamespace, Record, View
 from dnsrace.backends.etcd.ops import MAX_ROUNDS
 from dnsrace.backends.etcd.trees import Chunk
 from dnsrace.errors import DanglingAlias, InvalidArgument, InvalidToken, StoreUnavailable
-from dnsrace.reference import (
-    _check_expected,
-    _flag,
-    _generation,
-    _int_sequence,
-    _is_scalar_int,
-    _mode,
-    _outcomes,
-    _token,
-    _typed_array,
-    _version,
-)
 
 __all__ = ["flip", "flip_many"]
 
@@ -81,28 +70,28 @@ def flip_many(
     rollback: bool,
     outcomes: bool | Literal["array", "numpy"],
 ) -> FlipCounts | FlipResult[Any]:
-    gen = _generation(generation)
-    _flag(rollback, "rollback")
-    output = _outcomes(outcomes)
-    code = _mode(mode)
-    _check_expected(code, expected_versions, "expected_versions")
+    gen = rules.generation(generation)
+    rules.flag(rollback, "rollback")
+    output = rules.outcomes(outcomes)
+    code = rules.mode(mode)
+    rules.check_expected(code, expected_versions, "expected_versions")
     ids = store._ids_of(endpoints)
     n = len(ids)
     expected: list[int] | None = None
     if mode == "exact":
-        raw = _int_sequence(expected_versions, InvalidToken, "expected_versions")
+        raw = rules.int_sequence(expected_versions, InvalidToken, "expected_versions")
         if len(raw) != n:
             raise InvalidArgument(f"expected_versions has {len(raw)} items for {n} endpoints")
-        expected = [_version(v) for v in raw]
+        expected = [rules.version(v) for v in raw]
     fences: list[int] | None = None
     if fence is not None:
-        if _is_scalar_int(fence):
-            fences = [_token(fence, "fence")] * n
+        if rules.is_scalar_int(fence):
+            fences = [rules.token(fence, "fence")] * n
         else:
-            raw = _int_sequence(fence, InvalidToken, "fence")
+            raw = rules.int_sequence(fence, InvalidToken, "fence")
             if len(raw) != n:
                 raise InvalidArgument(f"fence has {len(raw)} items for {n} endpoints")
-            fences = [_token(f, "fence") for f in raw]
+            fences = [rules.batch_token(f, "fence") for f in raw]
     batch = _Batch(ids, gen, mode, expected, fences, rollback, bytearray(n), [0] * n)
     for positions in _repetition_rounds(ids, distinct=endpoints is None):
         _flip_round(store, batch, positions, everything=endpoints is None and n > 1000)
@@ -111,8 +100,8 @@ def flip_many(
         return counts
     return FlipResult(
         counts,
-        _typed_array(list(batch.codes), "B", "uint8", output),
-        _typed_array(batch.previous, "Q", "uint64", output),
+        rules.typed_array(list(batch.codes), "B", "uint8", output),
+        rules.typed_array(batch.previous, "Q", "uint64", output),
     )
 
 
@@ -388,7 +377,8 @@ class _Decider:
         else:
             own += wire.compare_value(akey, value_now, wire.EQUAL)
         gen = self.gen
-        if fence is not None and fence < highest:
+        # 0: the sentinel of a refused lease (batch fences only): never held.
+        if fence is not None and (fence < highest or fence == 0):
             return (pos, _FENCED, alias, (target,), own, b"", rev, b"", b"")
         if (self.if_newer and gen <= alias) or (
             self.exact and self.expected is not None and self.expected[pos] != rev

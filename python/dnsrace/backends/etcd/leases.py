@@ -6,17 +6,26 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from dnsrace import _rules as rules
 from dnsrace.backends.etcd.client import LeaseNotFound, Uncertain, rpc
 from dnsrace.backends.etcd.keys import decode_u64, u64
 from dnsrace.backends.etcd.namespace import EtcdNamespace
 from dnsrace.backends.etcd.ops import MAX_ROUNDS, delete_op, mod_is, put_op
 from dnsrace.errors import InvalidArgument, InvalidToken, LeaseHeld, LeaseLost, StoreUnavailable
-from dnsrace.reference import _float, _holder, _int_sequence, _token, _ttl
 
-__all__ = ["acquire_lease", "acquire_leases", "release_lease", "release_leases", "renew_lease"]
+__all__ = [
+    "acquire_lease",
+    "acquire_leases",
+    "lease_of",
+    "live_leases",
+    "release_lease",
+    "release_leases",
+    "renew_lease",
+    "renew_leases",
+]
 
 _LEASE = struct.Struct(">dQQ")  # expiry (caller clock), token, etcd lease id; then the holder
 
@@ -50,11 +59,23 @@ def _lease_state(
 
 
 def acquire_leases(
-    store: EtcdNamespace, endpoints: object, holder: str, ttl: float, now: float
+    store: EtcdNamespace, endpoints: object, holder: str, ttl: float, now: float, output: object
+) -> Any:
+    who = rules.holder(holder)
+    span = rules.ttl(ttl)
+    at = rules.number(now, "now")
+    kind = rules.output(output)
+    tokens = _acquire(store, endpoints, who, span, at)
+    return (
+        tokens
+        if kind == "list"
+        else rules.typed_array([t or 0 for t in tokens], "Q", "uint64", kind)
+    )
+
+
+def _acquire(
+    store: EtcdNamespace, endpoints: object, who: str, span: float, at: float
 ) -> list[int | None]:
-    who = _holder(holder)
-    span = _ttl(ttl)
-    at = _float(now, "now")
     ids = store._ids_of(endpoints, allow_all=False)
     k = store.keys
     out: list[int | None] = [None] * len(ids)
@@ -124,7 +145,8 @@ def acquire_leases(
 def acquire_lease(
     store: EtcdNamespace, endpoint: int | str, holder: str, ttl: float, now: float
 ) -> int:
-    token = acquire_leases(store, [endpoint], holder, ttl, now)[0]
+    who, span, at = rules.holder(holder), rules.ttl(ttl), rules.number(now, "now")
+    token = _acquire(store, [endpoint], who, span, at)[0]
     if token is None:
         name = store._names[store._id_of(endpoint)]
         raise LeaseHeld(f"lease on {name!r} is held by another holder")
@@ -134,10 +156,10 @@ def acquire_lease(
 def renew_lease(
     store: EtcdNamespace, endpoint: int | str, holder: str, token: int, ttl: float, now: float
 ) -> float:
-    who = _holder(holder)
-    tok = _token(token)
-    span = _ttl(ttl)
-    at = _float(now, "now")
+    who = rules.holder(holder)
+    tok = rules.token(token)
+    span = rules.ttl(ttl)
+    at = rules.number(now, "now")
     i = store._id_of(endpoint)
     key = store.keys.lease(i)
     for _ in range(MAX_ROUNDS):
@@ -170,15 +192,105 @@ def renew_lease(
 
 
 def release_leases(store: EtcdNamespace, endpoints: object, holder: str, tokens: object) -> int:
-    who = _holder(holder)
-    toks = [_token(t) for t in _int_sequence(tokens, InvalidToken, "tokens")]
+    who = rules.holder(holder)
+    ids, toks = _ids_and_tokens(store, endpoints, tokens, "release_leases")
+
+    def release(p: int, current: _Lease) -> bytes | None:
+        return b"" if toks[p] and current.holder == who and current.token == toks[p] else None
+
+    done = _rewrite_leases(store, ids, release)
+    for p in done:
+        _forget_lease_key(store, ids[p])
+    return len(done)
+
+
+def renew_leases(
+    store: EtcdNamespace,
+    endpoints: object,
+    holder: str,
+    tokens: object,
+    ttl: float,
+    now: float,
+    output: object,
+) -> Any:
+    who = rules.holder(holder)
+    ids, toks = _ids_and_tokens(store, endpoints, tokens, "renew_leases")
+    span = rules.ttl(ttl)
+    at = rules.number(now, "now")
+    kind = rules.output(output)
+    renewed: list[int | None] = [None] * len(ids)
+    if store.lease_clock == "etcd":
+        # etcd's clock: each lease is kept alive on its own (the key is not rewritten).
+        for p, i in enumerate(ids):
+            if toks[p]:
+                try:
+                    renew_lease(store, i, who, toks[p], span, at)
+                except LeaseLost:
+                    continue
+                renewed[p] = toks[p]
+    else:
+
+        def renew(p: int, current: _Lease) -> bytes | None:
+            ok = toks[p] and current.holder == who and current.token == toks[p]
+            return _Lease.encode(at + span, toks[p], 0, who) if ok and at < current.expiry else None
+
+        for p in _rewrite_leases(store, ids, renew):
+            renewed[p] = toks[p]
+    if kind == "list":
+        return renewed
+    return rules.typed_array([t or 0 for t in renewed], "Q", "uint64", kind)
+
+
+def live_leases(store: EtcdNamespace, now: float, endpoints: object, output: object) -> Any:
+    at = rules.number(now, "now")
+    kind = rules.output(output)
+    ids = store._ids_of(endpoints)
+    found = store._read([store.keys.lease(i) for i in ids])
+    live = []
+    for i in ids:
+        kv = found.get(store.keys.lease(i))
+        if kv is not None and (store.lease_clock == "etcd" or at < _Lease(kv.value).expiry):
+            live.append(i)
+    return live if kind == "list" else rules.typed_array(live, "I", "uint32", kind)
+
+
+def lease_of(store: EtcdNamespace, endpoint: int) -> tuple[str | None, int, float, int]:
+    """One endpoint's lease holder, token and expiry (``None``, 0, 0.0 if none) and its
+    highest fencing token, read in one step."""
+    k = store.keys
+    found = store._read([k.lease(endpoint), k.fence(endpoint)])
+    fence = found.get(k.fence(endpoint))
+    highest = decode_u64(fence.value) if fence is not None else 0
+    kv = found.get(k.lease(endpoint))
+    if kv is None:
+        return None, 0, 0.0, highest
+    current = _Lease(kv.value)
+    return current.holder, current.token, current.expiry, highest
+
+
+def _ids_and_tokens(
+    store: EtcdNamespace, endpoints: object, tokens: object, call: str
+) -> tuple[list[int], list[int]]:
+    """A batch lease call's endpoints and their tokens (0: a refused entry, skipped)."""
+    toks = [
+        rules.batch_token(t, "token") for t in rules.int_sequence(tokens, InvalidToken, "tokens")
+    ]
     if endpoints is None:
-        raise InvalidArgument("release_leases needs a sequence of endpoints, not None")
+        raise InvalidArgument(f"{call} needs a sequence of endpoints, not None")
     ids = store._ids_of(endpoints)
     if len(ids) != len(toks):
         raise InvalidArgument(f"{len(toks)} tokens for {len(ids)} endpoints")
+    return ids, toks
+
+
+def _rewrite_leases(
+    store: EtcdNamespace, ids: list[int], change: Callable[[int, _Lease], bytes | None]
+) -> list[int]:
+    """Rewrite the lease keys of ``ids`` that ``change`` (position, lease as read) answers
+    with a value (``b""``: delete the key; ``None``: leave it), each in a Txn comparing it as
+    read, reading and deciding again where it changed. The positions rewritten."""
     k = store.keys
-    released = 0
+    done: list[int] = []
     pending = list(range(len(ids)))
     for _ in range(MAX_ROUNDS):
         if not pending:
@@ -190,15 +302,13 @@ def release_leases(store: EtcdNamespace, endpoints: object, holder: str, tokens:
             kv = found.get(k.lease(ids[p]))
             if kv is None:
                 continue
-            current = _Lease(kv.value)
-            if current.holder != who or current.token != toks[p]:
+            value = change(p, _Lease(kv.value))
+            if value is None:
                 continue
+            write = put_op(kv.key, value) if value else delete_op(kv.key)
+            compare = [mod_is(kv.key, int(kv.mod_revision))]
             inner.append(
-                rpc.RequestOp(
-                    request_txn=rpc.TxnRequest(
-                        compare=[mod_is(kv.key, int(kv.mod_revision))], success=[delete_op(kv.key)]
-                    )
-                )
+                rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compare, success=[write]))
             )
             mine.append(p)
         reqs = [
@@ -210,15 +320,10 @@ def release_leases(store: EtcdNamespace, endpoints: object, holder: str, tokens:
         except Uncertain:
             continue
         results = [op.response_txn for r in resps for op in r.responses]
-        retry = []
+        pending = []
         for p, res in zip(mine, results, strict=True):
-            if res.succeeded:
-                released += 1
-                _forget_lease_key(store, ids[p])
-            else:
-                retry.append(p)
-        pending = retry
-    return released
+            (done if res.succeeded else pending).append(p)
+    return done
 
 
 def release_lease(store: EtcdNamespace, endpoint: int | str, holder: str, token: int) -> None:

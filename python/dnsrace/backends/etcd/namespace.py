@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from dnsrace import _rules as rules
 from dnsrace._types import STORE_COUNTERS, Answer
 from dnsrace.backends.etcd.client import EtcdClient, Uncertain, rpc
 from dnsrace.backends.etcd.keys import (
@@ -23,7 +24,6 @@ from dnsrace.backends.etcd.ops import CREATE, EQ, MAX_ROUNDS, delete_op, get_op,
 from dnsrace.backends.etcd.trees import Chunk, chunk_of, decode_sets
 from dnsrace.backends.etcd.url import EtcdUrl
 from dnsrace.errors import InvalidArgument, StoreUnavailable, UnknownEndpoint
-from dnsrace.reference import _int_sequence, _sequence, canonical_name
 
 __all__ = ["EtcdNamespace", "LeaseClock", "Record", "View"]
 
@@ -127,7 +127,7 @@ class EtcdNamespace:
 
     def _add_names(self, names: Iterable[str]) -> list[int]:
         """The ids of ``names``, registering the new ones (see ``EtcdStore.add_endpoints``)."""
-        canon = [canonical_name(n) for n in _sequence(names, "names")]
+        canon = [rules.canonical_name(n) for n in rules.sequence(names, "names")]
         for _ in range(MAX_ROUNDS):
             count, count_rev = self._sync_names()
             new: list[str] = []
@@ -186,7 +186,7 @@ class EtcdNamespace:
             if not allow_all:
                 raise InvalidArgument("endpoints must be a sequence, not None")
             return list(range(self._sync_names()[0]))
-        items = _int_sequence(endpoints, InvalidArgument, "endpoints")
+        items = rules.int_sequence(endpoints, InvalidArgument, "endpoints")
         ids: list[int] = []
         synced = False
         for e in items:
@@ -201,23 +201,21 @@ class EtcdNamespace:
 
     def _id_of(self, endpoint: object) -> int:
         if isinstance(endpoint, str):
-            i = self._ids.get(endpoint)
+            i = self._ids.get(endpoint)  # a registered name as given: no canonicalisation
+            if i is not None:
+                return i
+        key = rules.endpoint_key(endpoint)
+        if isinstance(key, str):
+            i = self._ids.get(key)
             if i is None:
-                name = canonical_name(endpoint)
-                i = self._ids.get(name)
-                if i is None:
-                    self._sync_names()
-                    i = self._ids.get(name)
-                if i is None:
-                    raise UnknownEndpoint(f"unknown endpoint {name}")
+                self._sync_names()
+                i = self._ids.get(key)
+            if i is None:
+                raise UnknownEndpoint(f"unknown endpoint {key}")
             return i
-        if isinstance(endpoint, int) and not isinstance(endpoint, bool):
-            if 0 <= endpoint < len(self._names):
-                return int(endpoint)
-            if 0 <= endpoint < self._sync_names()[0]:
-                return int(endpoint)
-            raise UnknownEndpoint(f"unknown endpoint id {endpoint}")
-        raise InvalidArgument(f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)")
+        if 0 <= key < len(self._names) or 0 <= key < self._sync_names()[0]:
+            return key
+        raise UnknownEndpoint(f"unknown endpoint id {key}")
 
     # ================================================================== reads
 

@@ -7,6 +7,8 @@ from array import array
 from collections.abc import Iterable
 from typing import Any
 
+from dnsrace import _rules as rules
+from dnsrace._plan import Plan, shared_form
 from dnsrace._types import DeleteResult
 from dnsrace.backends.etcd.client import Uncertain, rpc
 from dnsrace.backends.etcd.keys import TREES_PER_CHUNK, Keys, decode_alias, encode_tree_chunk
@@ -24,7 +26,6 @@ from dnsrace.backends.etcd.ops import (
 )
 from dnsrace.backends.etcd.trees import Chunk, encode_sets
 from dnsrace.errors import InvalidArgument, StoreUnavailable
-from dnsrace.reference import Plan, _flag, _generation, _int_sequence, shared_form
 
 __all__ = ["delete_plans", "plan_generations", "put_plan"]
 
@@ -80,11 +81,11 @@ def put_plan(store: EtcdNamespace, plan: Plan) -> None:
 
 
 def delete_plans(store: EtcdNamespace, generations: Iterable[int], safe: bool) -> DeleteResult:
-    _flag(safe, "safe")
+    rules.flag(safe, "safe")
     gens = sorted(
         {
-            _generation(g)
-            for g in _int_sequence(generations, InvalidArgument, "generations", ordered=False)
+            rules.generation(g)
+            for g in rules.int_sequence(generations, InvalidArgument, "generations", ordered=False)
         }
     )
     deleted = kept = 0

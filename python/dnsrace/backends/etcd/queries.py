@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from dnsrace import _rules as rules
 from dnsrace._types import Answer, Output
 from dnsrace.backends.etcd.keys import decode_alias
 from dnsrace.backends.etcd.namespace import EtcdNamespace
 from dnsrace.backends.etcd.plans import plan_generations
 from dnsrace.backends.etcd.trees import Chunk, chunk_of
-from dnsrace.reference import _generation, _output, _typed_array
 
 __all__ = ["column", "dangling_aliases", "has_tree", "resolve_many", "stats"]
 
@@ -23,7 +23,7 @@ ALIAS, ROLLBACK, VERSION = 0, 1, 2
 
 def column(store: EtcdNamespace, endpoints: object, which: int, output: object) -> Any:
     """One column of the endpoints' control records (``ALIAS``, ``ROLLBACK`` or ``VERSION``)."""
-    out_kind: Output = _output(output)
+    out_kind: Output = rules.output(output)
     everything = endpoints is None
     ids = store._ids_of(endpoints)
     kvs = store._control(ids, everything and len(ids) > 1000)
@@ -35,11 +35,11 @@ def column(store: EtcdNamespace, endpoints: object, which: int, output: object) 
         if which == VERSION:
             return values
         return [v or None for v in values]
-    return _typed_array(values, "Q", "uint64", out_kind)
+    return rules.typed_array(values, "Q", "uint64", out_kind)
 
 
 def dangling_aliases(store: EtcdNamespace, endpoints: object, output: Output) -> Any:
-    out_kind: Output = _output(output)
+    out_kind: Output = rules.output(output)
     ids = store._ids_of(endpoints)
     kvs, chunks, _ = store._state(ids, everything=endpoints is None and len(ids) > 1000)
     found = []
@@ -47,11 +47,11 @@ def dangling_aliases(store: EtcdNamespace, endpoints: object, output: Output) ->
         alias = store._alias_of(kvs, i)[0]
         if alias and chunks.get((alias, chunk_of(i)), _NO_CHUNK).set_of(i) is None:
             found.append(i)
-    return found if out_kind == "list" else _typed_array(found, "I", "uint32", out_kind)
+    return found if out_kind == "list" else rules.typed_array(found, "I", "uint32", out_kind)
 
 
 def has_tree(store: EtcdNamespace, endpoint: int | str, generation: int) -> bool:
-    gen = _generation(generation)
+    gen = rules.generation(generation)
     i = store._id_of(endpoint)
     return store._chunks([(gen, chunk_of(i))])[(gen, chunk_of(i))].set_of(i) is not None
 
