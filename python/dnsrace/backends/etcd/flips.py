@@ -15,9 +15,15 @@ from dnsrace.backends.etcd import wire
 from dnsrace.backends.etcd.client import Uncertain
 from dnsrace.backends.etcd.keys import TREES_PER_CHUNK, Keys, decode_u64, u64
 from dnsrace.backends.etcd.namespace import EtcdNamespace, Record, View
-from dnsrace.backends.etcd.ops import MAX_ROUNDS
+from dnsrace.backends.etcd.ops import MAX_ROUNDS, repetition_rounds
 from dnsrace.backends.etcd.trees import Chunk
-from dnsrace.errors import DanglingAlias, InvalidArgument, InvalidToken, StoreUnavailable
+from dnsrace.errors import (
+    DanglingAlias,
+    InvalidArgument,
+    InvalidToken,
+    StoreUnavailable,
+    UnknownPlan,
+)
 
 __all__ = ["flip", "flip_many"]
 
@@ -93,7 +99,7 @@ def flip_many(
                 raise InvalidArgument(f"fence has {len(raw)} items for {n} endpoints")
             fences = [rules.batch_token(f, "fence") for f in raw]
     batch = _Batch(ids, gen, mode, expected, fences, rollback, bytearray(n), [0] * n)
-    for positions in _repetition_rounds(ids, distinct=endpoints is None):
+    for positions in repetition_rounds(ids, distinct=endpoints is None):
         _flip_round(store, batch, positions, everything=endpoints is None and n > 1000)
     counts = FlipCounts(*(batch.codes.count(c) for c in range(5)))
     if output is None:
@@ -103,23 +109,6 @@ def flip_many(
         rules.typed_array(list(batch.codes), "B", "uint8", output),
         rules.typed_array(batch.previous, "Q", "uint64", output),
     )
-
-
-def _repetition_rounds(ids: list[int], *, distinct: bool) -> list[list[int]]:
-    """The positions of ``ids`` in rounds: a repeated endpoint sees its earlier positions,
-    so its n-th occurrence goes in round n (``distinct``: known to have no repetition)."""
-    n = len(ids)
-    if distinct or len(set(ids)) == n:
-        return [list(range(n))] if n else []
-    rounds: list[list[int]] = []
-    seen_count: dict[int, int] = {}
-    for pos, i in enumerate(ids):
-        r = seen_count.get(i, 0)
-        seen_count[i] = r + 1
-        if r == len(rounds):
-            rounds.append([])
-        rounds[r].append(pos)
-    return rounds
 
 
 def flip(
@@ -138,15 +127,18 @@ def flip(
         generation,
         mode,
         expected_versions=None if expected_version is None else [expected_version],
-        fence=fence,
+        fence=None if fence is None else rules.token(fence, "fence"),
         rollback=rollback,
         outcomes=True,
     )
     assert isinstance(res, FlipResult)
+    name = store._names[store._id_of(endpoint)]
+    if res.outcomes[0] == Outcome.MISSING:
+        raise UnknownPlan(f"no tree of generation {generation} for endpoint {name}")
     if res.outcomes[0] == Outcome.DANGLING:
         raise DanglingAlias(
-            f"endpoint {store._names[store._id_of(endpoint)]} points at generation "
-            f"{res.previous[0]}, whose tree is gone; flip with rollback=False to repair"
+            f"endpoint {name!r}: the active tree is gone (generation {res.previous[0]}), "
+            "the rollback cannot be recorded; flip with rollback=False to repair"
         )
     return bool(res.outcomes[0] == Outcome.APPLIED)
 

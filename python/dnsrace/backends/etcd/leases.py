@@ -13,7 +13,7 @@ from dnsrace import _rules as rules
 from dnsrace.backends.etcd.client import LeaseNotFound, Uncertain, rpc
 from dnsrace.backends.etcd.keys import decode_u64, u64
 from dnsrace.backends.etcd.namespace import EtcdNamespace
-from dnsrace.backends.etcd.ops import MAX_ROUNDS, delete_op, mod_is, put_op
+from dnsrace.backends.etcd.ops import MAX_ROUNDS, delete_op, mod_is, put_op, repetition_rounds
 from dnsrace.errors import InvalidArgument, InvalidToken, LeaseHeld, LeaseLost, StoreUnavailable
 
 __all__ = [
@@ -77,16 +77,31 @@ def _acquire(
     store: EtcdNamespace, endpoints: object, who: str, span: float, at: float
 ) -> list[int | None]:
     ids = store._ids_of(endpoints, allow_all=False)
-    k = store.keys
     out: list[int | None] = [None] * len(ids)
-    pending = list(range(len(ids)))
     lease_id = 0
+    for positions in repetition_rounds(ids):
+        lease_id = _acquire_round(store, ids, positions, who, span, at, out, lease_id)
+    return out
+
+
+def _acquire_round(
+    store: EtcdNamespace,
+    ids: list[int],
+    pending: list[int],
+    who: str,
+    span: float,
+    at: float,
+    out: list[int | None],
+    lease_id: int,
+) -> int:
+    """Grant the leases of ``pending`` (distinct endpoints) into ``out``; the etcd lease used."""
+    k = store.keys
     for _ in range(MAX_ROUNDS):
         if not pending:
             break
         leases, fences = _lease_state(store, [ids[p] for p in pending])
         inner: list[Any] = []
-        plan: list[tuple[int, int | None]] = []
+        plan: list[tuple[int, int | None, bool]] = []  # position, token granted, conflict
         for p in pending:
             i = ids[p]
             l_kv = leases.get(k.lease(i))
@@ -97,11 +112,14 @@ def _acquire(
             ]
             current = _Lease(l_kv.value) if l_kv is not None else None
             live = current is not None and (store.lease_clock == "etcd" or at < current.expiry)
-            if live and current is not None and current.holder != who:
+            highest = decode_u64(f_kv.value) if f_kv is not None else 0
+            conflict = live and current is not None and current.holder != who
+            if conflict or highest >= rules.MAX_I63:
+                # Refused (a conflict, or exhausted tokens: not counted), in a Txn of its own.
                 inner.append(rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compares)))
-                plan.append((p, None))
+                plan.append((p, None, conflict))
                 continue
-            token = (decode_u64(f_kv.value) if f_kv is not None else 0) + 1
+            token = highest + 1
             if store.lease_clock == "etcd" and not lease_id:
                 lease_id = store.client.lease_grant(max(1, math.ceil(span)))
             expiry = at + span if store.lease_clock == "caller" else 0.0
@@ -110,7 +128,7 @@ def _acquire(
                 put_op(k.fence(i), u64(token)),
             ]
             inner.append(rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compares, success=ops)))
-            plan.append((p, token))
+            plan.append((p, token, False))
         reqs = [
             rpc.TxnRequest(success=inner[lo : lo + store.txn_ops])
             for lo in range(0, len(inner), store.txn_ops)
@@ -126,11 +144,11 @@ def _acquire(
             continue
         results = [op.response_txn for r in resps for op in r.responses]
         retry: list[int] = []
-        for (p, granted), res in zip(plan, results, strict=True):
+        for (p, granted, conflict), res in zip(plan, results, strict=True):
             if not res.succeeded:
                 retry.append(p)
             elif granted is None:
-                store._counters["lease_conflicts"] += 1
+                store._counters["lease_conflicts"] += conflict
             else:
                 out[p] = granted
                 store._counters["leases_granted"] += 1
@@ -139,7 +157,7 @@ def _acquire(
         pending = retry
     else:
         raise StoreUnavailable("lease grants kept conflicting with concurrent writers")
-    return out
+    return lease_id
 
 
 def acquire_lease(
@@ -148,8 +166,11 @@ def acquire_lease(
     who, span, at = rules.holder(holder), rules.ttl(ttl), rules.number(now, "now")
     token = _acquire(store, [endpoint], who, span, at)[0]
     if token is None:
-        name = store._names[store._id_of(endpoint)]
-        raise LeaseHeld(f"lease on {name!r} is held by another holder")
+        i = store._id_of(endpoint)
+        current, _, expiry, highest = lease_of(store, i)
+        if highest >= rules.MAX_I63:
+            raise InvalidToken(f"fencing tokens of endpoint {store._names[i]} are exhausted")
+        raise LeaseHeld(f"endpoint {store._names[i]} is leased by {current!r} until {expiry!r}")
     return token
 
 
@@ -289,9 +310,21 @@ def _rewrite_leases(
     """Rewrite the lease keys of ``ids`` that ``change`` (position, lease as read) answers
     with a value (``b""``: delete the key; ``None``: leave it), each in a Txn comparing it as
     read, reading and deciding again where it changed. The positions rewritten."""
+    done: list[int] = []
+    for positions in repetition_rounds(ids):
+        done += _rewrite_round(store, ids, positions, change)
+    return done
+
+
+def _rewrite_round(
+    store: EtcdNamespace,
+    ids: list[int],
+    pending: list[int],
+    change: Callable[[int, _Lease], bytes | None],
+) -> list[int]:
+    """One round of :func:`_rewrite_leases` (distinct endpoints)."""
     k = store.keys
     done: list[int] = []
-    pending = list(range(len(ids)))
     for _ in range(MAX_ROUNDS):
         if not pending:
             break
@@ -327,6 +360,7 @@ def _rewrite_leases(
 
 
 def release_lease(store: EtcdNamespace, endpoint: int | str, holder: str, token: int) -> None:
+    token = rules.token(token)
     if release_leases(store, [endpoint], holder, [token]) != 1:
         name = store._names[store._id_of(endpoint)]
         raise LeaseLost(f"{holder!r} does not hold the lease on {name!r} with token {token}")

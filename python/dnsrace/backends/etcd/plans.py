@@ -53,6 +53,8 @@ def put_plan(store: EtcdNamespace, plan: Plan) -> None:
     absent = rpc.Compare(result=EQ, target=CREATE, key=k.plan(gen), create_revision=0)
     if client.range(k.plan(gen), keys_only=True).kvs:
         raise InvalidArgument(f"plan {gen} is already stored (plans are immutable)")
+    if not ids:
+        return  # as embedded: a plan without endpoints stores nothing
     by_chunk: dict[int, array[int]] = {}
     for i, s in zip(ids, index, strict=True):
         entries = by_chunk.get(i // TREES_PER_CHUNK)

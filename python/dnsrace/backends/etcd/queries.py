@@ -64,11 +64,9 @@ def resolve_many(store: EtcdNamespace, endpoints: object) -> list[Answer]:
     empty = 0
     for i, a in zip(ids, aliases, strict=True):
         s = chunks.get((a, chunk_of(i)), _NO_CHUNK).set_of(i) if a else None
-        if s is None:
-            out.append(())
-            empty += 1
-        else:
-            out.append(store._plan_sets(a)[s])
+        answer = () if s is None else store._plan_sets(a)[s]
+        empty += not answer
+        out.append(answer)
     store._counters["empty_answers"] += empty
     return out
 
@@ -83,7 +81,8 @@ def stats(store: EtcdNamespace) -> dict[str, int]:
     count = store._sync_names()[0]
     k = store.keys
     controls = store._read_prefix(k.alias_prefix)
-    trees = records = target_sets = 0
+    trees = records = 0
+    live_sets: set[Answer] = set()  # distinct target sets, as the embedded stores intern them
     present: dict[int, dict[int, Chunk]] = defaultdict(dict)
     plans = plan_generations(store)
     for kv in store._read_prefix(k.trees_prefix).values():
@@ -95,8 +94,7 @@ def stats(store: EtcdNamespace) -> dict[str, int]:
             if code:
                 trees += 1
                 records += len(sets[code - 1])
-    for gen in plans:
-        target_sets += len(store._plan_sets(gen))
+                live_sets.add(sets[code - 1])
     dangling_aliases = dangling_rollbacks = 0
     for kv in controls.values():
         i = k.id_of(kv.key)
@@ -107,7 +105,7 @@ def stats(store: EtcdNamespace) -> dict[str, int]:
         "endpoints": count,
         "plans": len(plans),
         "trees": trees,
-        "target_sets": target_sets,
+        "target_sets": len(live_sets),
         "records_live": records,
         **store._counters,
         "dangling_aliases": dangling_aliases,

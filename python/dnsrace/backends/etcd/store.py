@@ -107,6 +107,8 @@ class EtcdStore(EtcdNamespace):
         return self._add_names(names)
 
     def endpoint_id(self, name: str) -> int:
+        if not isinstance(name, str):
+            raise InvalidArgument(f"invalid name {name!r}: endpoint_id takes a str")
         return self._id_of(name)
 
     def endpoint_name(self, endpoint: int | str) -> str:

@@ -1,7 +1,7 @@
 """Every store operation and error path, against the Rust store and the Python reference.
 
 Written from the contract (``dnsrace/_core.pyi`` and the design brief), not from either
-implementation. ``store_cls`` (see conftest) is a (StoreClass, PlanClass) pair.
+implementation. ``any_store`` (see conftest) is a (StoreClass, PlanClass) pair.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import dnsrace
+from conftest import versions_count_flips
 from dnsrace import (
     DanglingAlias,
     DeleteResult,
@@ -59,12 +60,12 @@ STATS_KEYS = {
 }
 
 
-def new_store(store_cls: Any, n: int = 3, gens: tuple[int, ...] = ()) -> Any:
+def new_store(any_store: Any, n: int = 3, gens: tuple[int, ...] = ()) -> Any:
     """A store with ``n`` endpoints and, for each of ``gens``, a plan giving every endpoint T1."""
-    store = store_cls.Store()
+    store = any_store.Store()
     store.add_endpoints(NAMES[:n])
     for g in gens:
-        store.put_plan(store_cls.Plan(g, dict.fromkeys(NAMES[:n], T1)))
+        store.put_plan(any_store.Plan(g, dict.fromkeys(NAMES[:n], T1)))
     return store
 
 
@@ -111,8 +112,8 @@ def test_package_exports() -> None:
         _ = dnsrace.NoSuchThing  # type: ignore[attr-defined]
 
 
-def test_lookup_errors_raised_by_store_have_unquoted_messages(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_lookup_errors_raised_by_store_have_unquoted_messages(any_store: Any) -> None:
+    store = new_store(any_store)
     with pytest.raises(UnknownEndpoint) as info:
         store.endpoint_id("zz.example")
     assert "zz.example" in str(info.value)
@@ -166,9 +167,9 @@ INVALID_NAMES = [
 
 
 @pytest.mark.parametrize(("name", "canonical"), VALID_NAMES)
-def test_valid_names(store_cls: Any, name: str, canonical: str) -> None:
+def test_valid_names(any_store: Any, name: str, canonical: str) -> None:
     assert len(canonical) <= 253
-    store = store_cls.Store()
+    store = any_store.Store()
     assert store.add_endpoints([name]) == [0]
     assert store.endpoint_name(0) == canonical
     assert store.endpoint_id(canonical) == 0
@@ -177,8 +178,8 @@ def test_valid_names(store_cls: Any, name: str, canonical: str) -> None:
 
 
 @pytest.mark.parametrize("name", INVALID_NAMES)
-def test_invalid_names(store_cls: Any, name: str) -> None:
-    store = store_cls.Store()
+def test_invalid_names(any_store: Any, name: str) -> None:
+    store = any_store.Store()
     with pytest.raises(InvalidName):
         store.add_endpoints([name])
     with pytest.raises(InvalidName):
@@ -186,25 +187,25 @@ def test_invalid_names(store_cls: Any, name: str) -> None:
     with pytest.raises(InvalidName):
         store.endpoint_name(name)
     with pytest.raises(InvalidName):
-        store_cls.Plan(1, {name: T1})
+        any_store.Plan(1, {name: T1})
     assert len(store) == 0
 
 
 @pytest.mark.parametrize("name", [None, 1, 1.0, b"a.example", True, ["a"]])
-def test_non_str_names_are_invalid_names(store_cls: Any, name: object) -> None:
-    store = store_cls.Store()
+def test_non_str_names_are_invalid_names(any_store: Any, name: object) -> None:
+    store = any_store.Store()
     with pytest.raises(InvalidName):
         store.add_endpoints([name])
     assert len(store) == 0
 
 
-def test_invalid_name_message_names_the_value(store_cls: Any) -> None:
+def test_invalid_name_message_names_the_value(any_store: Any) -> None:
     with pytest.raises(InvalidName, match="bad_name"):
-        store_cls.Store().add_endpoints(["bad_name.example"])
+        any_store.Store().add_endpoints(["bad_name.example"])
 
 
-def test_add_endpoints_dense_and_idempotent(store_cls: Any) -> None:
-    store = store_cls.Store()
+def test_add_endpoints_dense_and_idempotent(any_store: Any) -> None:
+    store = any_store.Store()
     assert len(store) == 0
     assert store.add_endpoints(["a.example", "B.example."]) == [0, 1]
     assert store.add_endpoints(["c.example", "A.EXAMPLE", "c.example.", "b.example"]) == [
@@ -227,8 +228,8 @@ def test_add_endpoints_dense_and_idempotent(store_cls: Any) -> None:
     assert store.stats()["endpoints"] == 5
 
 
-def test_add_endpoints_all_or_nothing(store_cls: Any) -> None:
-    store = store_cls.Store()
+def test_add_endpoints_all_or_nothing(any_store: Any) -> None:
+    store = any_store.Store()
     store.add_endpoints(["a.example"])
     with pytest.raises(InvalidName):
         store.add_endpoints(["new1.example", "new2.example", "-bad"])
@@ -238,16 +239,16 @@ def test_add_endpoints_all_or_nothing(store_cls: Any) -> None:
     assert store.add_endpoints(["new1.example"]) == [1]
 
 
-def test_add_endpoints_rejects_a_str(store_cls: Any) -> None:
-    store = store_cls.Store()
+def test_add_endpoints_rejects_a_str(any_store: Any) -> None:
+    store = any_store.Store()
     with pytest.raises(InvalidArgument) as info:
         store.add_endpoints("a.example")
     assert type(info.value) is InvalidArgument
     assert len(store) == 0
 
 
-def test_endpoint_id(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_endpoint_id(any_store: Any) -> None:
+    store = new_store(any_store)
     assert store.endpoint_id("b.example") == 1
     assert store.endpoint_id("C.Example.") == 2
     with pytest.raises(UnknownEndpoint, match=r"zz\.example"):
@@ -260,8 +261,8 @@ def test_endpoint_id(store_cls: Any) -> None:
         assert type(info.value) is InvalidArgument
 
 
-def test_endpoint_arguments(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_endpoint_arguments(any_store: Any) -> None:
+    store = new_store(any_store)
     assert store.endpoint_name(0) == "a.example"
     assert store.endpoint_name(2) == "c.example"
     assert store.endpoint_name("B.EXAMPLE.") == "b.example"
@@ -278,8 +279,8 @@ def test_endpoint_arguments(store_cls: Any) -> None:
         assert type(info.value) is InvalidArgument
 
 
-def test_unknown_endpoint_id_message_names_the_id(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_unknown_endpoint_id_message_names_the_id(any_store: Any) -> None:
+    store = new_store(any_store)
     with pytest.raises(UnknownEndpoint, match="17"):
         store.state(17)
 
@@ -289,8 +290,8 @@ def test_unknown_endpoint_id_message_names_the_id(store_cls: Any) -> None:
 # ============================================================================================
 
 
-def test_plan_basics(store_cls: Any) -> None:
-    plan = store_cls.Plan(7, {"A.example.": T3, 1: T1, "c.example": []})
+def test_plan_basics(any_store: Any) -> None:
+    plan = any_store.Plan(7, {"A.example.": T3, 1: T1, "c.example": []})
     assert plan.generation == 7
     assert len(plan) == 3
     assert plan.records == 5
@@ -309,8 +310,8 @@ def test_plan_basics(store_cls: Any) -> None:
             plan.targets(bad)
 
 
-def test_plan_is_immutable(store_cls: Any) -> None:
-    plan = store_cls.Plan(1, {"a.example": T1})
+def test_plan_is_immutable(any_store: Any) -> None:
+    plan = any_store.Plan(1, {"a.example": T1})
     with pytest.raises(AttributeError):
         plan.generation = 2
     with pytest.raises(AttributeError):
@@ -321,74 +322,74 @@ def test_plan_is_immutable(store_cls: Any) -> None:
     assert plan.endpoints() == ["a.example"]
 
 
-def test_plan_accepts_any_mapping_and_iterables(store_cls: Any) -> None:
+def test_plan_accepts_any_mapping_and_iterables(any_store: Any) -> None:
     import types
 
     mapping = types.MappingProxyType({"a.example": iter([("10.0.0.1", 1)]), "b.example": ()})
-    plan = store_cls.Plan(1, mapping)
+    plan = any_store.Plan(1, mapping)
     assert plan.targets("a.example") == (("10.0.0.1", 1),)
     assert plan.targets("b.example") == ()
-    plan = store_cls.Plan(2, {"a.example": [["10.0.0.2", 3], ["10.0.0.1", 4]]})
+    plan = any_store.Plan(2, {"a.example": [["10.0.0.2", 3], ["10.0.0.1", 4]]})
     assert plan.targets("a.example") == (("10.0.0.1", 4), ("10.0.0.2", 3))
-    assert len(store_cls.Plan(3, {})) == 0
-    assert store_cls.Plan(3, {}).records == 0
+    assert len(any_store.Plan(3, {})) == 0
+    assert any_store.Plan(3, {}).records == 0
 
 
 @pytest.mark.parametrize("targets", [[("a.example", T1)], None, 5, "a.example", {"a.example"}])
-def test_plan_targets_must_be_a_mapping(store_cls: Any, targets: object) -> None:
+def test_plan_targets_must_be_a_mapping(any_store: Any, targets: object) -> None:
     with pytest.raises(InvalidArgument) as info:
-        store_cls.Plan(1, targets)
+        any_store.Plan(1, targets)
     assert type(info.value) is InvalidArgument
 
 
 @pytest.mark.parametrize("gen", [0, -1, 2**63, 2**64, True, False, 1.0, "1", None])
-def test_plan_invalid_generation(store_cls: Any, gen: object) -> None:
+def test_plan_invalid_generation(any_store: Any, gen: object) -> None:
     with pytest.raises(InvalidGeneration):
-        store_cls.Plan(gen, {"a.example": T1})
+        any_store.Plan(gen, {"a.example": T1})
     with pytest.raises(InvalidGeneration):
-        store_cls.Plan.from_shared(gen, [T1], ["a.example"], [0])
+        any_store.Plan.from_shared(gen, [T1], ["a.example"], [0])
 
 
-def test_plan_generation_bounds(store_cls: Any) -> None:
-    assert store_cls.Plan(1, {}).generation == 1
-    assert store_cls.Plan(MAX, {}).generation == MAX
-    assert store_cls.Plan.from_shared(MAX, [], [], []).generation == MAX
+def test_plan_generation_bounds(any_store: Any) -> None:
+    assert any_store.Plan(1, {}).generation == 1
+    assert any_store.Plan(MAX, {}).generation == MAX
+    assert any_store.Plan.from_shared(MAX, [], [], []).generation == MAX
 
 
-def test_plan_invalid_generation_message(store_cls: Any) -> None:
+def test_plan_invalid_generation_message(any_store: Any) -> None:
     with pytest.raises(InvalidGeneration, match="0"):
-        store_cls.Plan(0, {})
+        any_store.Plan(0, {})
 
 
-def test_plan_int_keys(store_cls: Any) -> None:
-    plan = store_cls.Plan(1, {0: T1, 2**32 - 1: T2})
+def test_plan_int_keys(any_store: Any) -> None:
+    plan = any_store.Plan(1, {0: T1, 2**32 - 1: T2})
     assert plan.endpoints() == [0, 2**32 - 1]
     for bad in (2**32, -1, 2**63):
         with pytest.raises(UnknownEndpoint):
-            store_cls.Plan(1, {bad: T1})
+            any_store.Plan(1, {bad: T1})
         with pytest.raises(UnknownEndpoint):
-            store_cls.Plan.from_shared(1, [T1], [bad], [0])
+            any_store.Plan.from_shared(1, [T1], [bad], [0])
 
 
-def test_plan_non_endpoint_keys(store_cls: Any) -> None:
+def test_plan_non_endpoint_keys(any_store: Any) -> None:
     # Contract decision: a key that is neither str nor int is an invalid argument, as for
     # every other endpoint argument.
     for bad in (True, 1.0, None, b"a.example", ("a.example",)):
         with pytest.raises(InvalidArgument) as info:
-            store_cls.Plan(1, {bad: T1})
+            any_store.Plan(1, {bad: T1})
         assert type(info.value) is InvalidArgument
 
 
-def test_plan_duplicate_endpoint(store_cls: Any) -> None:
+def test_plan_duplicate_endpoint(any_store: Any) -> None:
     with pytest.raises(InvalidArgument) as info:
-        store_cls.Plan(1, {"a.example": T1, "A.EXAMPLE.": T2})
+        any_store.Plan(1, {"a.example": T1, "A.EXAMPLE.": T2})
     assert type(info.value) is InvalidArgument
     with pytest.raises(InvalidArgument):
-        store_cls.Plan.from_shared(1, [T1], ["a.example", "a.example."], [0, 0])
+        any_store.Plan.from_shared(1, [T1], ["a.example", "a.example."], [0, 0])
     with pytest.raises(InvalidArgument):
-        store_cls.Plan.from_shared(1, [T1], [3, 3], [0, 0])
+        any_store.Plan.from_shared(1, [T1], [3, 3], [0, 0])
     # A name and an int are different keys until the plan is put.
-    assert len(store_cls.Plan(1, {"a.example": T1, 0: T2})) == 2
+    assert len(any_store.Plan(1, {"a.example": T1, 0: T2})) == 2
 
 
 ADDRESSES = [
@@ -419,8 +420,8 @@ ADDRESSES = [
 
 
 @pytest.mark.parametrize(("text", "canonical"), ADDRESSES)
-def test_address_canonical_form(store_cls: Any, text: str, canonical: str) -> None:
-    plan = store_cls.Plan(1, {"a.example": [(text, 9)]})
+def test_address_canonical_form(any_store: Any, text: str, canonical: str) -> None:
+    plan = any_store.Plan(1, {"a.example": [(text, 9)]})
     assert plan.targets("a.example") == ((canonical, 9),)
 
 
@@ -460,61 +461,61 @@ INVALID_ADDRESSES = [
 
 
 @pytest.mark.parametrize("text", INVALID_ADDRESSES)
-def test_invalid_addresses(store_cls: Any, text: str) -> None:
+def test_invalid_addresses(any_store: Any, text: str) -> None:
     with pytest.raises(InvalidAddress):
-        store_cls.Plan(1, {"a.example": [(text, 1)]})
+        any_store.Plan(1, {"a.example": [(text, 1)]})
     with pytest.raises(InvalidAddress):
-        store_cls.Plan.from_shared(1, [[(text, 1)]], ["a.example"], [0])
+        any_store.Plan.from_shared(1, [[(text, 1)]], ["a.example"], [0])
 
 
 @pytest.mark.parametrize("address", [None, 167772161, b"10.0.0.1", 1.5, ["10.0.0.1"]])
-def test_non_str_addresses(store_cls: Any, address: object) -> None:
+def test_non_str_addresses(any_store: Any, address: object) -> None:
     with pytest.raises(InvalidAddress):
-        store_cls.Plan(1, {"a.example": [(address, 1)]})
+        any_store.Plan(1, {"a.example": [(address, 1)]})
 
 
-def test_invalid_address_message_names_the_value(store_cls: Any) -> None:
+def test_invalid_address_message_names_the_value(any_store: Any) -> None:
     with pytest.raises(InvalidAddress, match=re.escape("01.2.3.4")):
-        store_cls.Plan(1, {"a.example": [("01.2.3.4", 1)]})
+        any_store.Plan(1, {"a.example": [("01.2.3.4", 1)]})
 
 
 @pytest.mark.parametrize("weight", [0, 1, 128, 255])
-def test_valid_weights(store_cls: Any, weight: int) -> None:
-    plan = store_cls.Plan(1, {"a.example": [("10.0.0.1", weight)]})
+def test_valid_weights(any_store: Any, weight: int) -> None:
+    plan = any_store.Plan(1, {"a.example": [("10.0.0.1", weight)]})
     assert plan.targets("a.example") == (("10.0.0.1", weight),)
     assert type(plan.targets("a.example")[0][1]) is int
 
 
 @pytest.mark.parametrize("weight", [256, -1, 2**64, True, False, 1.0, "1", None])
-def test_invalid_weights(store_cls: Any, weight: object) -> None:
+def test_invalid_weights(any_store: Any, weight: object) -> None:
     with pytest.raises(InvalidWeight):
-        store_cls.Plan(1, {"a.example": [("10.0.0.1", weight)]})
+        any_store.Plan(1, {"a.example": [("10.0.0.1", weight)]})
     with pytest.raises(InvalidWeight):
-        store_cls.Plan.from_shared(1, [[("10.0.0.1", weight)]], ["a.example"], [0])
+        any_store.Plan.from_shared(1, [[("10.0.0.1", weight)]], ["a.example"], [0])
 
 
-def test_invalid_weight_message(store_cls: Any) -> None:
+def test_invalid_weight_message(any_store: Any) -> None:
     with pytest.raises(InvalidWeight, match=r"256.*10\.0\.0\.1|10\.0\.0\.1.*256"):
-        store_cls.Plan(1, {"a.example": [("10.0.0.1", 256)]})
+        any_store.Plan(1, {"a.example": [("10.0.0.1", 256)]})
 
 
 @pytest.mark.parametrize(
     "target", [("10.0.0.1",), ("10.0.0.1", 1, 2), (), 5, None, "10.0.0.1", ["10.0.0.1"]]
 )
-def test_malformed_targets(store_cls: Any, target: object) -> None:
+def test_malformed_targets(any_store: Any, target: object) -> None:
     with pytest.raises(InvalidArgument) as info:
-        store_cls.Plan(1, {"a.example": [target]})
+        any_store.Plan(1, {"a.example": [target]})
     assert type(info.value) is InvalidArgument
 
 
-def test_target_set_must_be_iterable(store_cls: Any) -> None:
+def test_target_set_must_be_iterable(any_store: Any) -> None:
     with pytest.raises(InvalidArgument) as info:
-        store_cls.Plan(1, {"a.example": 5})
+        any_store.Plan(1, {"a.example": 5})
     assert type(info.value) is InvalidArgument
     with pytest.raises(InvalidArgument):
-        store_cls.Plan(1, {"a.example": None})
+        any_store.Plan(1, {"a.example": None})
     with pytest.raises(InvalidArgument):
-        store_cls.Plan(1, {"a.example": ""})
+        any_store.Plan(1, {"a.example": ""})
 
 
 @pytest.mark.parametrize(
@@ -526,19 +527,19 @@ def test_target_set_must_be_iterable(store_cls: Any) -> None:
         ("::", "0:0:0:0:0:0:0:0"),
     ],
 )
-def test_duplicate_addresses(store_cls: Any, pair: tuple[str, str]) -> None:
+def test_duplicate_addresses(any_store: Any, pair: tuple[str, str]) -> None:
     a, b = pair
     with pytest.raises(InvalidArgument) as info:
-        store_cls.Plan(1, {"a.example": [(a, 1), ("10.1.1.1", 2), (b, 3)]})
+        any_store.Plan(1, {"a.example": [(a, 1), ("10.1.1.1", 2), (b, 3)]})
     assert type(info.value) is InvalidArgument
 
 
-def test_ipv4_and_its_mapped_form_are_different_addresses(store_cls: Any) -> None:
-    plan = store_cls.Plan(1, {"a.example": [("::ffff:10.0.0.1", 1), ("10.0.0.1", 2)]})
+def test_ipv4_and_its_mapped_form_are_different_addresses(any_store: Any) -> None:
+    plan = any_store.Plan(1, {"a.example": [("::ffff:10.0.0.1", 1), ("10.0.0.1", 2)]})
     assert plan.targets("a.example") == (("10.0.0.1", 2), ("::ffff:10.0.0.1", 1))
 
 
-def test_target_set_order(store_cls: Any) -> None:
+def test_target_set_order(any_store: Any) -> None:
     targets = [
         ("::1", 1),
         ("10.0.0.10", 2),
@@ -551,7 +552,7 @@ def test_target_set_order(store_cls: Any) -> None:
         ("0.0.0.0", 9),
         ("2001:db8::", 10),
     ]
-    plan = store_cls.Plan(1, {"a.example": targets})
+    plan = any_store.Plan(1, {"a.example": targets})
     assert plan.targets("a.example") == (
         ("0.0.0.0", 9),
         ("9.255.255.255", 5),
@@ -567,8 +568,8 @@ def test_target_set_order(store_cls: Any) -> None:
     assert plan.records == 10
 
 
-def test_from_shared(store_cls: Any) -> None:
-    plan = store_cls.Plan.from_shared(
+def test_from_shared(any_store: Any) -> None:
+    plan = any_store.Plan.from_shared(
         4, [T1, T3, []], ["a.example", "B.example.", 2, 7], [1, 0, 1, 2]
     )
     assert plan.generation == 4
@@ -580,15 +581,15 @@ def test_from_shared(store_cls: Any) -> None:
     assert plan.targets(7) == ()
     assert plan.targets(2) == (("10.9.9.9", 0), ("192.0.2.1", 7), ("2001:db8::1", 5))
     # Tuples and unused sets are fine.
-    plan = store_cls.Plan.from_shared(5, (T1, T2), ("a.example",), (1,))
+    plan = any_store.Plan.from_shared(5, (T1, T2), ("a.example",), (1,))
     assert plan.records == 1
-    empty = store_cls.Plan.from_shared(6, [], [], [])
+    empty = any_store.Plan.from_shared(6, [], [], [])
     assert len(empty) == 0
     assert empty.records == 0
 
 
-def test_from_shared_errors(store_cls: Any) -> None:
-    P = store_cls.Plan
+def test_from_shared_errors(any_store: Any) -> None:
+    P = any_store.Plan
     with pytest.raises(InvalidArgument) as info:
         P.from_shared(1, [T1], ["a.example", "b.example"], [0])
     assert type(info.value) is InvalidArgument
@@ -616,10 +617,10 @@ def test_from_shared_errors(store_cls: Any) -> None:
 # ============================================================================================
 
 
-def test_put_plan(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_put_plan(any_store: Any) -> None:
+    store = new_store(any_store)
     assert store.plan_generations() == []
-    plan = store_cls.Plan(3, {"a.example": T1, 1: T1, "C.EXAMPLE.": T3})
+    plan = any_store.Plan(3, {"a.example": T1, 1: T1, "C.EXAMPLE.": T3})
     assert store.put_plan(plan) is None
     assert store.plan_generations() == [3]
     for ep in (0, 1, 2, "a.example", "B.example."):
@@ -630,8 +631,8 @@ def test_put_plan(store_cls: Any) -> None:
     assert stats["trees"] == 3
     assert stats["target_sets"] == 2
     assert stats["records_live"] == 2 + 2 + 3
-    store.put_plan(store_cls.Plan(1, {"a.example": T1}))
-    store.put_plan(store_cls.Plan.from_shared(MAX, [T2, T1], ["b.example"], [1]))
+    store.put_plan(any_store.Plan(1, {"a.example": T1}))
+    store.put_plan(any_store.Plan.from_shared(MAX, [T2, T1], ["b.example"], [1]))
     assert store.plan_generations() == [1, 3, MAX]
     assert store.has_tree("a.example", 1)
     assert not store.has_tree("b.example", 1)
@@ -644,9 +645,9 @@ def test_put_plan(store_cls: Any) -> None:
     )
 
 
-def test_put_plan_empty_sets_count_as_trees(store_cls: Any) -> None:
-    store = new_store(store_cls)
-    store.put_plan(store_cls.Plan(1, {"a.example": [], "b.example": []}))
+def test_put_plan_empty_sets_count_as_trees(any_store: Any) -> None:
+    store = new_store(any_store)
+    store.put_plan(any_store.Plan(1, {"a.example": [], "b.example": []}))
     assert store.plan_generations() == [1]
     assert store.has_tree("a.example", 1)
     stats = store.stats()
@@ -657,97 +658,97 @@ def test_put_plan_empty_sets_count_as_trees(store_cls: Any) -> None:
     assert store.dangling_aliases() == []
 
 
-def test_put_empty_plan_stores_nothing(store_cls: Any) -> None:
-    store = new_store(store_cls)
-    store.put_plan(store_cls.Plan(1, {}))
+def test_put_empty_plan_stores_nothing(any_store: Any) -> None:
+    store = new_store(any_store)
+    store.put_plan(any_store.Plan(1, {}))
     assert store.plan_generations() == []
-    store.put_plan(store_cls.Plan(1, {"a.example": T1}))
+    store.put_plan(any_store.Plan(1, {"a.example": T1}))
     assert store.plan_generations() == [1]
 
 
 @pytest.mark.parametrize("plan", [None, {}, {"a.example": T1}, 1, "plan"])
-def test_put_plan_wrong_type(store_cls: Any, plan: object) -> None:
-    store = new_store(store_cls)
+def test_put_plan_wrong_type(any_store: Any, plan: object) -> None:
+    store = new_store(any_store)
     with pytest.raises(InvalidArgument) as info:
         store.put_plan(plan)
     assert type(info.value) is InvalidArgument
 
 
-def test_put_plan_rejects_the_other_implementations_plan(store_cls: Any) -> None:
+def test_put_plan_rejects_the_other_implementations_plan(any_store: Any) -> None:
     from conftest import PY_IMPL, rust_impl
 
     others = [
-        impl.Plan for impl in (PY_IMPL, rust_impl()) if impl and impl.Plan is not store_cls.Plan
+        impl.Plan for impl in (PY_IMPL, rust_impl()) if impl and impl.Plan is not any_store.Plan
     ]
-    store = new_store(store_cls)
+    store = new_store(any_store)
     for other in others:
         with pytest.raises(InvalidArgument):
             store.put_plan(other(1, {"a.example": T1}))
 
 
-def test_put_plan_same_generation_twice(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_put_plan_same_generation_twice(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1,))
     before = store.stats()
     with pytest.raises(InvalidArgument) as info:
-        store.put_plan(store_cls.Plan(1, {"a.example": T2}))
+        store.put_plan(any_store.Plan(1, {"a.example": T2}))
     assert type(info.value) is InvalidArgument
     assert store.stats() == before
-    assert store.put_plan(store_cls.Plan(2, {"a.example": T2})) is None
+    assert store.put_plan(any_store.Plan(2, {"a.example": T2})) is None
 
 
-def test_put_plan_again_after_all_trees_deleted(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
+def test_put_plan_again_after_all_trees_deleted(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
     store.flip_many(None, 1)
     store.flip_many(None, 2)
     # Generation 1 is every endpoint's rollback: safe clean-up keeps it, so it is still stored.
     assert store.delete_plans([1]) == DeleteResult(0, 3, [1], [])
     with pytest.raises(InvalidArgument):
-        store.put_plan(store_cls.Plan(1, {"a.example": T2}))
+        store.put_plan(any_store.Plan(1, {"a.example": T2}))
     # Some trees remain after a partial delete: still stored.
-    store.put_plan(store_cls.Plan(5, {"a.example": T1, "b.example": T2}))
+    store.put_plan(any_store.Plan(5, {"a.example": T1, "b.example": T2}))
     store.flip("a.example", 5)
     assert store.delete_plans([5]) == DeleteResult(1, 1, [5], [])
     with pytest.raises(InvalidArgument):
-        store.put_plan(store_cls.Plan(5, {"b.example": T2}))
+        store.put_plan(any_store.Plan(5, {"b.example": T2}))
     # Unsafe clean-up removes everything: the generation may be put again (repair).
     assert store.delete_plans([1, 5], safe=False) == DeleteResult(4, 0, [], [])
     assert store.plan_generations() == [2]
-    store.put_plan(store_cls.Plan(1, {"a.example": T3}))
+    store.put_plan(any_store.Plan(1, {"a.example": T3}))
     assert store.plan_generations() == [1, 2]
     assert store.has_tree(0, 1)
     assert not store.has_tree(1, 1)
 
 
-def test_put_plan_unknown_endpoints_store_nothing(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_put_plan_unknown_endpoints_store_nothing(any_store: Any) -> None:
+    store = new_store(any_store)
     before = store.stats()
     with pytest.raises(UnknownEndpoint, match=r"zz\.example"):
-        store.put_plan(store_cls.Plan(1, {"a.example": T1, "zz.example": T1}))
+        store.put_plan(any_store.Plan(1, {"a.example": T1, "zz.example": T1}))
     with pytest.raises(UnknownEndpoint):
-        store.put_plan(store_cls.Plan(1, {"a.example": T1, 3: T1}))
+        store.put_plan(any_store.Plan(1, {"a.example": T1, 3: T1}))
     with pytest.raises(UnknownEndpoint):
-        store.put_plan(store_cls.Plan.from_shared(1, [T1], [0, 2**32 - 1], [0, 0]))
+        store.put_plan(any_store.Plan.from_shared(1, [T1], [0, 2**32 - 1], [0, 0]))
     assert store.stats() == before
     assert store.plan_generations() == []
     assert not store.has_tree(0, 1)
     store.add_endpoints(["zz.example"])
-    store.put_plan(store_cls.Plan(1, {"a.example": T1, "zz.example": T1}))
+    store.put_plan(any_store.Plan(1, {"a.example": T1, "zz.example": T1}))
     assert store.has_tree("zz.example", 1)
 
 
-def test_put_plan_same_endpoint_by_name_and_id(store_cls: Any) -> None:
+def test_put_plan_same_endpoint_by_name_and_id(any_store: Any) -> None:
     # Contract decision: a plan naming one endpoint twice (by name and by id) is rejected when
     # it is put, like a duplicate key, and nothing is stored.
-    store = new_store(store_cls)
+    store = new_store(any_store)
     before = store.stats()
     with pytest.raises(InvalidArgument) as info:
-        store.put_plan(store_cls.Plan(1, {"a.example": T1, 0: T2}))
+        store.put_plan(any_store.Plan(1, {"a.example": T1, 0: T2}))
     assert type(info.value) is InvalidArgument
     assert store.stats() == before
 
 
-def test_has_tree_errors(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_has_tree_errors(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1,))
     with pytest.raises(UnknownEndpoint):
         store.has_tree(3, 1)
     with pytest.raises(UnknownEndpoint):
@@ -760,10 +761,10 @@ def test_has_tree_errors(store_cls: Any) -> None:
     assert store.has_tree(0, MAX) is False
 
 
-def test_target_sets_are_shared(store_cls: Any) -> None:
-    store = new_store(store_cls)
-    store.put_plan(store_cls.Plan(1, {"a.example": T1, "b.example": list(T1), "c.example": T2}))
-    store.put_plan(store_cls.Plan(2, {"a.example": list(reversed(T1)), "b.example": T2}))
+def test_target_sets_are_shared(any_store: Any) -> None:
+    store = new_store(any_store)
+    store.put_plan(any_store.Plan(1, {"a.example": T1, "b.example": list(T1), "c.example": T2}))
+    store.put_plan(any_store.Plan(2, {"a.example": list(reversed(T1)), "b.example": T2}))
     stats = store.stats()
     assert stats["target_sets"] == 2
     assert stats["trees"] == 5
@@ -784,8 +785,8 @@ def test_target_sets_are_shared(store_cls: Any) -> None:
 # ============================================================================================
 
 
-def test_delete_plans_unsafe(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2, 3))
+def test_delete_plans_unsafe(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2, 3))
     store.flip_many(None, 1)
     store.flip_many(None, 2)
     result = store.delete_plans([2, 1, 9, 2, 9], safe=False)
@@ -801,8 +802,8 @@ def test_delete_plans_unsafe(store_cls: Any) -> None:
     assert stats["plans"] == 1
 
 
-def test_delete_plans_safe_keeps_alias_and_rollback(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2, 3, 4))
+def test_delete_plans_safe_keeps_alias_and_rollback(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2, 3, 4))
     store.flip_many(None, 1)
     store.flip_many(None, 2)
     store.flip(0, 3)  # endpoint 0: alias 3, rollback 2
@@ -825,8 +826,8 @@ def test_delete_plans_safe_keeps_alias_and_rollback(store_cls: Any) -> None:
     assert store.resolve(0) == tuple(sorted(T1))
 
 
-def test_delete_plans_safe_default_and_explicit(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_delete_plans_safe_default_and_explicit(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1,))
     store.flip(0, 1)
     assert store.delete_plans([1], safe=True) == DeleteResult(2, 1, [1], [])
     assert store.delete_plans([1]) == DeleteResult(0, 1, [1], [])
@@ -835,8 +836,8 @@ def test_delete_plans_safe_default_and_explicit(store_cls: Any) -> None:
     assert store.delete_plans([1]) == DeleteResult(0, 0, [], [1])
 
 
-def test_delete_plans_validates_everything_first(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
+def test_delete_plans_validates_everything_first(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
     before = store.stats()
     for bad in (0, -1, 2**63, True, 1.5, None, "1"):
         with pytest.raises(InvalidGeneration):
@@ -850,20 +851,20 @@ def test_delete_plans_validates_everything_first(store_cls: Any) -> None:
 
 
 @pytest.mark.parametrize("safe", [1, 0, None, "yes"])
-def test_delete_plans_safe_must_be_a_bool(store_cls: Any, safe: object) -> None:
+def test_delete_plans_safe_must_be_a_bool(any_store: Any, safe: object) -> None:
     # errors.py: every bad argument raises a DnsraceError (not a bare TypeError).
-    store = new_store(store_cls, gens=(1,))
+    store = new_store(any_store, gens=(1,))
     with pytest.raises(InvalidArgument):
         store.delete_plans([1], safe=safe)
     assert store.plan_generations() == [1]
 
 
-def test_delete_then_repair_by_reput(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_delete_then_repair_by_reput(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1,))
     store.flip_many(None, 1)
     store.delete_plans([1], safe=False)
     assert store.resolve_many() == [(), (), ()]
-    store.put_plan(store_cls.Plan(1, {"b.example": T2}))
+    store.put_plan(any_store.Plan(1, {"b.example": T2}))
     assert store.resolve_many() == [(), (("10.0.1.1", 1),), ()]
     assert store.dangling_aliases() == [0, 2]
     assert store.stats()["dangling_aliases"] == 2
@@ -874,46 +875,59 @@ def test_delete_then_repair_by_reput(store_cls: Any) -> None:
 # ============================================================================================
 
 
-def test_flip_if_newer(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2, 3))
+def test_flip_if_newer(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2, 3))
     assert store.flip(0, 2) is True
     st = store.state(0)
-    assert (st.alias, st.rollback, st.version) == (2, None, 1)
+    assert (st.alias, st.rollback) == (2, None)
+    version = st.version
     assert store.flip(0, 1) is False
     assert store.flip(0, 2) is False
     assert store.flip(0, 2, "if_newer") is False
+    assert store.state(0).version == version  # refused: unchanged
     assert store.flip(0, 3, "if_newer") is True
     st = store.state(0)
-    assert (st.alias, st.rollback, st.version) == (3, 2, 2)
+    assert (st.alias, st.rollback) == (3, 2)
+    assert st.version > version
+    if versions_count_flips(any_store):
+        assert (version, st.version) == (1, 2)
     stats = store.stats()
     assert stats["flips_applied"] == 2
     assert stats["outdated_rejections"] == 3
     assert stats["stale_flips"] == 0
 
 
-def test_flip_lww_counts_stale_flips(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2, 3))
+def test_flip_lww_counts_stale_flips(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2, 3))
     assert store.flip("a.example", 3, "lww") is True
     assert store.flip("a.example", 1, "lww") is True
     assert store.flip("a.example", 1, "lww") is True  # same generation: not lower
     assert store.flip("a.example", 2, mode="lww") is True
     st = store.state("a.example")
-    assert (st.alias, st.rollback, st.version) == (2, 1, 4)
+    assert (st.alias, st.rollback) == (2, 1)
+    if versions_count_flips(any_store):
+        assert st.version == 4
     stats = store.stats()
     assert stats["flips_applied"] == 4
     assert stats["stale_flips"] == 1
     assert stats["outdated_rejections"] == 0
 
 
-def test_flip_exact(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2, 3))
-    assert store.flip(0, 2, "exact", expected_version=1) is False
-    assert store.flip(0, 2, "exact", expected_version=0) is True
-    assert store.flip(0, 1, "exact", expected_version=1) is True  # lower: allowed, stale flip
-    assert store.flip(0, 3, "exact", expected_version=1) is False
-    assert store.flip(0, 3, "exact", expected_version=2) is True
+def test_flip_exact(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2, 3))
+    v0 = store.state(0).version
+    assert store.flip(0, 2, "exact", expected_version=v0 + 1) is False
+    assert store.flip(0, 2, "exact", expected_version=v0) is True
+    v1 = store.state(0).version
+    assert store.flip(0, 1, "exact", expected_version=v1) is True  # lower: allowed, stale flip
+    v2 = store.state(0).version
+    assert store.flip(0, 3, "exact", expected_version=v1) is False
+    assert store.flip(0, 3, "exact", expected_version=v2) is True
     st = store.state(0)
-    assert (st.alias, st.rollback, st.version) == (3, 1, 3)
+    assert (st.alias, st.rollback) == (3, 1)
+    assert v0 < v1 < v2 < st.version
+    if versions_count_flips(any_store):
+        assert (v0, v1, v2, st.version) == (0, 1, 2, 3)
     stats = store.stats()
     assert stats["flips_applied"] == 3
     assert stats["stale_flips"] == 1
@@ -921,8 +935,8 @@ def test_flip_exact(store_cls: Any) -> None:
     assert store.flip(1, 1, "exact", expected_version=MAX) is False
 
 
-def test_flip_fence(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2, 3, 4, 5))
+def test_flip_fence(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2, 3, 4, 5))
     assert store.flip(0, 1, fence=5) is True
     assert store.state(0).highest_fence == 5
     assert store.flip(0, 2, fence=4) is False  # fenced
@@ -949,16 +963,20 @@ def test_flip_fence(store_cls: Any) -> None:
     assert store.flip(1, 2, fence=MAX) is True
 
 
-def test_flip_other_endpoints_unaffected(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_flip_other_endpoints_unaffected(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1,))
+    before = store.state(0)
     store.flip(1, 1, fence=3)
-    assert store.state(0) == EndpointState(0, "a.example", None, None, 0, None, 0, 0.0, 0)
+    assert store.state(0) == before
+    assert before == EndpointState(0, "a.example", None, None, before.version, None, 0, 0.0, 0)
+    if versions_count_flips(any_store):
+        assert before.version == 0
     assert store.state(2).highest_fence == 0
 
 
-def test_flip_missing_tree(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1,))
-    store.put_plan(store_cls.Plan(2, {"a.example": T1}))
+def test_flip_missing_tree(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1,))
+    store.put_plan(any_store.Plan(2, {"a.example": T1}))
     with pytest.raises(UnknownPlan):
         store.flip("b.example", 2)
     with pytest.raises(UnknownPlan, match="7"):
@@ -966,7 +984,9 @@ def test_flip_missing_tree(store_cls: Any) -> None:
     with pytest.raises(UnknownPlan):
         store.flip(0, 7, "exact", expected_version=0, fence=1)
     assert store.stats()["missing_rejections"] == 3
-    assert store.state(0).version == 0
+    assert store.state(0).version == store.state(1).version  # nothing changed
+    if versions_count_flips(any_store):
+        assert store.state(0).version == 0
     assert store.state(0).highest_fence == 0
     # Missing is checked before the fence.
     store.flip(0, 1, fence=10)
@@ -982,8 +1002,8 @@ def test_flip_missing_tree(store_cls: Any) -> None:
 
 
 @pytest.mark.parametrize("mode", ["LWW", "newer", "", "if-newer", None, 0, b"lww", ["lww"]])
-def test_flip_bad_mode(store_cls: Any, mode: object) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_flip_bad_mode(any_store: Any, mode: object) -> None:
+    store = new_store(any_store, gens=(1,))
     with pytest.raises(InvalidArgument) as info:
         store.flip(0, 1, mode)
     assert type(info.value) is InvalidArgument
@@ -993,8 +1013,8 @@ def test_flip_bad_mode(store_cls: Any, mode: object) -> None:
     assert store.stats()["flips_applied"] == 0
 
 
-def test_flip_expected_version_rules(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_flip_expected_version_rules(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1,))
     with pytest.raises(InvalidArgument) as info:
         store.flip(0, 1, "exact")
     assert type(info.value) is InvalidArgument
@@ -1011,20 +1031,22 @@ def test_flip_expected_version_rules(store_cls: Any) -> None:
         with pytest.raises(InvalidToken):
             store.flip(0, 1, "exact", expected_version=bad)
     assert store.stats()["flips_applied"] == 0
-    assert store.state(0).version == 0
+    assert store.state(0).version == store.state(1).version  # nothing changed
+    if versions_count_flips(any_store):
+        assert store.state(0).version == 0
 
 
 @pytest.mark.parametrize("fence", [0, -1, 2**63, True, False, 1.0, "1"])
-def test_flip_bad_fence(store_cls: Any, fence: object) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_flip_bad_fence(any_store: Any, fence: object) -> None:
+    store = new_store(any_store, gens=(1,))
     with pytest.raises(InvalidToken):
         store.flip(0, 1, fence=fence)
     assert store.stats()["flips_applied"] == 0
 
 
 @pytest.mark.parametrize("gen", [0, -1, 2**63, True, 1.0, None, "1"])
-def test_flip_bad_generation(store_cls: Any, gen: object) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_flip_bad_generation(any_store: Any, gen: object) -> None:
+    store = new_store(any_store, gens=(1,))
     with pytest.raises(InvalidGeneration):
         store.flip(0, gen)
     with pytest.raises(InvalidGeneration):
@@ -1032,8 +1054,8 @@ def test_flip_bad_generation(store_cls: Any, gen: object) -> None:
     assert store.stats()["missing_rejections"] == 0
 
 
-def test_flip_bad_endpoint(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_flip_bad_endpoint(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1,))
     with pytest.raises(UnknownEndpoint):
         store.flip(3, 1)
     with pytest.raises(UnknownEndpoint):
@@ -1052,8 +1074,8 @@ def test_flip_bad_endpoint(store_cls: Any) -> None:
 # ============================================================================================
 
 
-def test_flip_many_all(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
+def test_flip_many_all(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
     counts = store.flip_many(None, 1)
     assert counts == FlipCounts(3, 0, 0, 0)
     assert isinstance(counts, FlipCounts)
@@ -1067,41 +1089,48 @@ def test_flip_many_all(store_cls: Any) -> None:
     assert stats["outdated_rejections"] == 3
 
 
-def test_flip_many_list_with_duplicates(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
+def test_flip_many_list_with_duplicates(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
     counts = store.flip_many([2, "a.example", 2, "C.EXAMPLE."], 1)
     assert counts == FlipCounts(2, 2, 0, 0)
     assert store.aliases() == [1, None, 1]
+    version = store.state(0).version
     assert store.flip_many([0, 0, 0], 2, "lww") == FlipCounts(3, 0, 0, 0)
-    assert store.state(0).version == 4
+    assert store.state(0).version > version
+    if versions_count_flips(any_store):
+        assert store.state(0).version == 4
     assert store.state(0).rollback == 2
     assert store.flip_many([], 1) == FlipCounts(0, 0, 0, 0)
     assert store.flip_many((1,), 2) == FlipCounts(1, 0, 0, 0)
 
 
-def test_flip_many_missing(store_cls: Any) -> None:
-    store = new_store(store_cls)
-    store.put_plan(store_cls.Plan(1, {"b.example": T1}))
+def test_flip_many_missing(any_store: Any) -> None:
+    store = new_store(any_store)
+    store.put_plan(any_store.Plan(1, {"b.example": T1}))
     assert store.flip_many(None, 1) == FlipCounts(1, 0, 0, 2)
     assert store.flip_many([0, 1, 0], 9, "lww") == FlipCounts(0, 0, 0, 3)
     assert store.stats()["missing_rejections"] == 5
     assert store.aliases() == [None, 1, None]
 
 
-def test_flip_many_exact(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
+def test_flip_many_exact(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
     store.flip(1, 1)
-    counts = store.flip_many(None, 2, "exact", expected_versions=[0, 0, 0])
+    v = store.versions()
+    counts = store.flip_many(None, 2, "exact", expected_versions=[v[0], v[0], v[2]])
     assert counts == FlipCounts(2, 1, 0, 0)
-    assert [store.state(i).version for i in range(3)] == [1, 1, 1]
-    # Repeated endpoint: the second sees the version bumped by the first.
-    counts = store.flip_many([0, 0, 0], 1, "exact", expected_versions=(1, 2, 2))
-    assert counts == FlipCounts(2, 1, 0, 0)
-    assert store.state(0).version == 3
+    w = store.versions()
+    assert w[0] > v[0] and w[1] == v[1] and w[2] > v[2]
+    if versions_count_flips(any_store):
+        assert (v, w) == ([0, 1, 0], [1, 1, 1])
+        # Repeated endpoint: the second sees the version bumped by the first.
+        counts = store.flip_many([0, 0, 0], 1, "exact", expected_versions=(1, 2, 2))
+        assert counts == FlipCounts(2, 1, 0, 0)
+        assert store.state(0).version == 3
 
 
-def test_flip_many_fences(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2, 3))
+def test_flip_many_fences(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2, 3))
     assert store.flip_many(None, 1, fence=5) == FlipCounts(3, 0, 0, 0)
     assert [store.state(i).highest_fence for i in range(3)] == [5, 5, 5]
     assert store.flip_many(None, 2, fence=[4, 5, 6]) == FlipCounts(2, 0, 1, 0)
@@ -1114,10 +1143,19 @@ def test_flip_many_fences(store_cls: Any) -> None:
     assert stats["fenced_rejections"] == 2
 
 
-def test_flip_many_check_order(store_cls: Any) -> None:
+def test_refused_lease_entries_are_fenced_where_no_token_was_issued(any_store: Any) -> None:
+    # 0 and None (what acquire_leases gives for a refused lease) never held a lease: fenced even
+    # on an endpoint whose highest token is still 0.
+    store = new_store(any_store, gens=(1,))
+    assert store.flip_many([0, 1, 2], 1, fence=[0, None, 1]) == FlipCounts(1, 0, 2, 0)
+    assert store.aliases() == [None, None, 1]
+    assert [store.state(i).highest_fence for i in range(3)] == [0, 0, 1]
+
+
+def test_flip_many_check_order(any_store: Any) -> None:
     # missing, then fenced, then stale.
-    store = new_store(store_cls, gens=(1,))
-    store.put_plan(store_cls.Plan(2, {"a.example": T1, "b.example": T1}))
+    store = new_store(any_store, gens=(1,))
+    store.put_plan(any_store.Plan(2, {"a.example": T1, "b.example": T1}))
     store.flip_many(None, 1, fence=10)
     store.flip(0, 2, fence=10)
     counts = store.flip_many(None, 2, fence=3)
@@ -1130,8 +1168,8 @@ def test_flip_many_check_order(store_cls: Any) -> None:
 # tree, so once that tree is deleted the flip is refused (and changes nothing).
 
 
-def test_flip_on_dangling_alias_is_refused(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2, 3))
+def test_flip_on_dangling_alias_is_refused(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2, 3))
     store.flip_many(None, 1)
     store.delete_plans([1], safe=False)
     before = store.state(0)
@@ -1148,9 +1186,9 @@ def test_flip_on_dangling_alias_is_refused(store_cls: Any) -> None:
     assert store.resolve_many() == [(), (), ()]
 
 
-def test_dangling_checked_after_mode_condition(store_cls: Any) -> None:
+def test_dangling_checked_after_mode_condition(any_store: Any) -> None:
     # missing, fenced, stale, then dangling: a refused stale flip stays "stale".
-    store = new_store(store_cls, gens=(1, 2, 3))
+    store = new_store(any_store, gens=(1, 2, 3))
     store.flip_many(None, 2, fence=5)
     store.delete_plans([2], safe=False)
     assert store.flip_many(None, 1, "if_newer") == FlipCounts(0, 3, 0, 0, 0)
@@ -1160,8 +1198,8 @@ def test_dangling_checked_after_mode_condition(store_cls: Any) -> None:
     assert store.flip(0, 1, "if_newer") is False
 
 
-def test_flip_without_rollback_repairs_dangling_alias(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2, 3))
+def test_flip_without_rollback_repairs_dangling_alias(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2, 3))
     store.flip_many(None, 1)
     store.flip_many(None, 2)
     store.delete_plans([2], safe=False)
@@ -1172,7 +1210,7 @@ def test_flip_without_rollback_repairs_dangling_alias(store_cls: Any) -> None:
     assert store.dangling_aliases() == []
     assert store.resolve(1) == tuple(sorted(T1))
     # With the active tree present, rollback=False still leaves no rollback behind.
-    store.put_plan(store_cls.Plan(4, dict.fromkeys(NAMES, T2)))
+    store.put_plan(any_store.Plan(4, dict.fromkeys(NAMES, T2)))
     store.flip(0, 4, rollback=False)
     assert store.state(0).rollback is None
     store.flip(1, 4)
@@ -1180,8 +1218,8 @@ def test_flip_without_rollback_repairs_dangling_alias(store_cls: Any) -> None:
 
 
 @pytest.mark.parametrize("rollback", [0, 1, None, "yes"])
-def test_flip_rollback_must_be_a_bool(store_cls: Any, rollback: object) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_flip_rollback_must_be_a_bool(any_store: Any, rollback: object) -> None:
+    store = new_store(any_store, gens=(1,))
     with pytest.raises(InvalidArgument, match="rollback"):
         store.flip(0, 1, rollback=rollback)
     with pytest.raises(InvalidArgument, match="rollback"):
@@ -1189,8 +1227,8 @@ def test_flip_rollback_must_be_a_bool(store_cls: Any, rollback: object) -> None:
     assert store.aliases() == [None, None, None]
 
 
-def test_flip_many_validates_everything_first(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1,))
+def test_flip_many_validates_everything_first(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1,))
     before = store.stats()
     cases: list[tuple[type[Exception], dict[str, Any]]] = [
         (UnknownEndpoint, {"endpoints": [0, 1, 9]}),
@@ -1227,8 +1265,8 @@ def test_flip_many_validates_everything_first(store_cls: Any) -> None:
         assert store.aliases() == [None, None, None]
 
 
-def test_flip_many_none_uses_current_size(store_cls: Any) -> None:
-    store = new_store(store_cls, n=2, gens=(1,))
+def test_flip_many_none_uses_current_size(any_store: Any) -> None:
+    store = new_store(any_store, n=2, gens=(1,))
     assert store.flip_many(None, 1, fence=[1, 2]) == FlipCounts(2, 0, 0, 0)
     store.add_endpoints(["c.example"])
     with pytest.raises(InvalidArgument):
@@ -1241,9 +1279,9 @@ def test_flip_many_none_uses_current_size(store_cls: Any) -> None:
 # ============================================================================================
 
 
-def test_resolve(store_cls: Any) -> None:
-    store = new_store(store_cls)
-    store.put_plan(store_cls.Plan(1, {"a.example": T3, "b.example": []}))
+def test_resolve(any_store: Any) -> None:
+    store = new_store(any_store)
+    store.put_plan(any_store.Plan(1, {"a.example": T3, "b.example": []}))
     assert store.resolve(0) == ()  # no alias yet
     assert store.stats()["empty_answers"] == 1
     store.flip_many(["a.example", "b.example"], 1)
@@ -1263,9 +1301,9 @@ def test_resolve(store_cls: Any) -> None:
     assert store.stats()["empty_answers"] == 3
 
 
-def test_resolve_many(store_cls: Any) -> None:
-    store = new_store(store_cls)
-    store.put_plan(store_cls.Plan(1, {"a.example": T1, "b.example": T2, "c.example": T1}))
+def test_resolve_many(any_store: Any) -> None:
+    store = new_store(any_store)
+    store.put_plan(any_store.Plan(1, {"a.example": T1, "b.example": T2, "c.example": T1}))
     assert store.resolve_many() == [(), (), ()]
     assert store.stats()["empty_answers"] == 3
     store.flip_many([0, 1], 1)
@@ -1285,8 +1323,8 @@ def test_resolve_many(store_cls: Any) -> None:
     assert store.stats() == before
 
 
-def test_aliases(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
+def test_aliases(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
     assert store.aliases() == [None, None, None]
     store.flip(1, 2)
     store.flip(2, 1)
@@ -1300,8 +1338,8 @@ def test_aliases(store_cls: Any) -> None:
     assert store.stats()["empty_answers"] == 0
 
 
-def test_rollbacks(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
+def test_rollbacks(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
     assert store.rollbacks() == [None, None, None]
     store.flip(1, 1)
     store.flip(1, 2)
@@ -1315,15 +1353,18 @@ def test_rollbacks(store_cls: Any) -> None:
         store.rollbacks("abc")
 
 
-def test_versions(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
-    assert store.versions() == [0, 0, 0]
+def test_versions(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
+    v = store.versions()
     store.flip(1, 1)
     store.flip(1, 2)
-    store.flip(2, 1, "exact", expected_version=0)
-    store.flip(0, 1, "exact", expected_version=5)  # refused: no bump
-    assert store.versions() == [0, 2, 1]
-    assert store.versions([1, "C.example.", 1]) == [2, 1, 2]
+    store.flip(2, 1, "exact", expected_version=v[2])
+    store.flip(0, 1, "exact", expected_version=v[0] + 5)  # refused: no bump
+    w = store.versions()
+    assert w[0] == v[0] and w[1] > v[1] and w[2] > v[2]
+    if versions_count_flips(any_store):
+        assert (v, w) == ([0, 0, 0], [0, 2, 1])
+    assert store.versions([1, "C.example.", 1]) == [w[1], w[2], w[1]]
     assert store.versions(()) == []
     with pytest.raises(UnknownEndpoint):
         store.versions([0, 3])
@@ -1334,8 +1375,8 @@ def test_versions(store_cls: Any) -> None:
     assert store.stats()["empty_answers"] == 0
 
 
-def test_dangling_aliases(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
+def test_dangling_aliases(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
     assert store.dangling_aliases() == []
     store.flip_many(None, 1)
     store.flip(2, 2)
@@ -1353,10 +1394,11 @@ def test_dangling_aliases(store_cls: Any) -> None:
         store.dangling_aliases([0.0])
 
 
-def test_state(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
+def test_state(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
     st = store.state("b.example")
-    assert st == EndpointState(1, "b.example", None, None, 0, None, 0, 0.0, 0)
+    version = st.version
+    assert st == EndpointState(1, "b.example", None, None, version, None, 0, 0.0, 0)
     assert isinstance(st, EndpointState)
     assert type(st.lease_expiry) is float
     store.flip(1, 1)
@@ -1364,7 +1406,10 @@ def test_state(store_cls: Any) -> None:
     token = store.acquire_lease(1, "enactor-1", 10, 100)
     assert token == 5
     st = store.state(1)
-    assert st == EndpointState(1, "b.example", 2, 1, 2, "enactor-1", 5, 110.0, 5)
+    assert st == EndpointState(1, "b.example", 2, 1, st.version, "enactor-1", 5, 110.0, 5)
+    assert st.version == store.versions([1])[0] > version
+    if versions_count_flips(any_store):
+        assert (version, st.version) == (0, 2)
     assert type(st.lease_expiry) is float
     with pytest.raises(UnknownEndpoint):
         store.state(-1)
@@ -1377,17 +1422,17 @@ def test_state(store_cls: Any) -> None:
 # ============================================================================================
 
 
-def test_stats_fresh(store_cls: Any) -> None:
-    stats = store_cls.Store().stats()
+def test_stats_fresh(any_store: Any) -> None:
+    stats = any_store.Store().stats()
     assert set(stats) == STATS_KEYS
     assert all(type(v) is int and v == 0 for v in stats.values())
 
 
-def test_stats_scenario(store_cls: Any) -> None:
+def test_stats_scenario(any_store: Any) -> None:
     """The incident in miniature: a stale flip plus an unsafe clean-up empties the endpoint."""
-    store = new_store(store_cls, n=1)
+    store = new_store(any_store, n=1)
     for g in range(1, 6):
-        store.put_plan(store_cls.Plan(g, {"a.example": [(f"10.0.0.{g}", 1)]}))
+        store.put_plan(any_store.Plan(g, {"a.example": [(f"10.0.0.{g}", 1)]}))
     store.flip(0, 5, "lww")  # the fast enactor
     store.flip(0, 1, "lww")  # the delayed enactor: stale flip
     result = store.delete_plans([1, 2, 3], safe=False)
@@ -1424,8 +1469,8 @@ def test_stats_scenario(store_cls: Any) -> None:
     }
 
 
-def test_memory(store_cls: Any) -> None:
-    store = new_store(store_cls, gens=(1, 2))
+def test_memory(any_store: Any) -> None:
+    store = new_store(any_store, gens=(1, 2))
     mem = store.memory()
     assert set(mem) == {"endpoints", "names", "plans", "target_sets", "total"}
     assert all(type(v) is int and v >= 0 for v in mem.values())
@@ -1435,8 +1480,8 @@ def test_memory(store_cls: Any) -> None:
     assert store.memory()["endpoints"] > mem["endpoints"]
 
 
-def test_len(store_cls: Any) -> None:
-    store = store_cls.Store()
+def test_len(any_store: Any) -> None:
+    store = any_store.Store()
     assert len(store) == 0
     store.add_endpoints(NAMES)
     assert len(store) == 3
@@ -1484,10 +1529,10 @@ def test_rust_panic_surfaces_as_internal_error_not_a_crash() -> None:
     assert len(store) == 2
 
 
-def test_a_target_must_be_a_tuple_or_list(store_cls: Any) -> None:
+def test_a_target_must_be_a_tuple_or_list(any_store: Any) -> None:
     # A two-key dict iterates to two items but is not an (address, weight) pair.
     with pytest.raises(InvalidArgument):
-        store_cls.Plan(1, {"a.example": [{"10.0.0.1": 1, "x": 2}]})
+        any_store.Plan(1, {"a.example": [{"10.0.0.1": 1, "x": 2}]})
     with pytest.raises(InvalidArgument):
-        store_cls.Plan(1, {"a.example": [iter(("10.0.0.1", 1))]})
-    assert store_cls.Plan(1, {"a.example": [["10.0.0.1", 1]]}).records == 1
+        any_store.Plan(1, {"a.example": [iter(("10.0.0.1", 1))]})
+    assert any_store.Plan(1, {"a.example": [["10.0.0.1", 1]]}).records == 1
