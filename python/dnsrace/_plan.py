@@ -56,13 +56,9 @@ class Plan:
                 raise InvalidArgument(f"endpoint {key!r} appears twice in plan {gen}")
             slots[key] = len(keys)
             keys.append(key)
-            answer = rules.canonical_set(value)
-            j = seen.get(answer)
-            if j is None:
-                j = seen[answer] = len(sets)
-                sets.append(answer)
+            j = _intern(rules.canonical_set(value), seen, sets)
             index.append(j)
-            records += len(answer)
+            records += len(sets[j])
         self._generation = gen
         self._keys = keys
         self._slots = slots
@@ -86,12 +82,7 @@ class Plan:
         remap: list[int] = []
         seen: dict[Answer, int] = {}
         for raw in raw_sets:
-            answer = rules.canonical_set(raw)
-            j = seen.get(answer)
-            if j is None:
-                j = seen[answer] = len(sets)
-                sets.append(answer)
-            remap.append(j)
+            remap.append(_intern(rules.canonical_set(raw), seen, sets))
         if len(keys_in) != len(index_in):
             raise InvalidArgument(
                 f"endpoints and set_index differ in length ({len(keys_in)} != {len(index_in)})"
@@ -146,18 +137,20 @@ class Plan:
 
     def targets(self, endpoint: Endpoint) -> Answer:
         """The canonical target set of one endpoint; ``UnknownEndpoint`` if not in the plan."""
-        if isinstance(endpoint, str):
-            key: Endpoint = rules.canonical_name(endpoint)
-        elif (value := rules.as_int(endpoint)) is not None:
-            key = value
-        else:
-            raise InvalidArgument(
-                f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)"
-            )
+        key = rules.endpoint_key(endpoint)
         slot = self._slots.get(key)
         if slot is None:
             raise UnknownEndpoint(f"endpoint {key!r} is not in plan {self._generation}")
         return self._sets[self._index[slot]]
+
+
+def _intern(answer: Answer, seen: dict[Answer, int], sets: list[Answer]) -> int:
+    """The index of ``answer`` in ``sets`` (``seen``: index by set), appended if new."""
+    j = seen.get(answer)
+    if j is None:
+        j = seen[answer] = len(sets)
+        sets.append(answer)
+    return j
 
 
 def shared_form(plan: Plan) -> tuple[list[Answer], list[Endpoint], list[int]]:

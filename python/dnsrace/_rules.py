@@ -14,22 +14,13 @@ import operator
 import re
 import sys
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from typing import Any, Final, Literal, SupportsIndex, cast
 
+from dnsrace import errors
 from dnsrace._types import Answer, Endpoint, Output, Target
-from dnsrace.errors import (
-    InvalidAddress,
-    InvalidArgument,
-    InvalidGeneration,
-    InvalidName,
-    InvalidToken,
-    InvalidWeight,
-    TooLarge,
-    UnknownEndpoint,
-)
 
 MAX_BATCH: Final = 1 << 26
 """Most items of one sequence argument (the Rust core's ``MAX_BATCH``; docs/reference/bounds.md)."""
@@ -56,13 +47,13 @@ EMPTY: Final[Answer] = ()
 def canonical_name(name: object) -> str:
     """Validate a DNS name and return its canonical form (lower-case, no trailing dot)."""
     if not isinstance(name, str):
-        raise InvalidName(f"invalid name {name!r}: must be a str")
+        raise errors.InvalidName(f"invalid name {name!r}: must be a str")
     text = name[:-1] if name.endswith(".") else name
     if not text.isascii():
-        raise InvalidName(f"invalid name {name!r}: must be ASCII")
+        raise errors.InvalidName(f"invalid name {name!r}: must be ASCII")
     text = text.lower()
     if len(text) > MAX_NAME or _NAME_RE.fullmatch(text) is None:
-        raise InvalidName(
+        raise errors.InvalidName(
             f"invalid name {name!r}: must be 1..253 characters of dot-separated labels of "
             "1..63 letters, digits or hyphens, not starting or ending with a hyphen"
         )
@@ -90,11 +81,13 @@ def canonical_address(address: object) -> str:
 
 def _address(address: object) -> tuple[int, str]:
     if not isinstance(address, str):
-        raise InvalidAddress(f"invalid address {address!r}: must be a str")
+        raise errors.InvalidAddress(f"invalid address {address!r}: must be a str")
     try:
         return _parse_address(str(address))
     except ValueError:
-        raise InvalidAddress(f"invalid address {address!r}: not an IPv4 or IPv6 address") from None
+        raise errors.InvalidAddress(
+            f"invalid address {address!r}: not an IPv4 or IPv6 address"
+        ) from None
 
 
 def as_int(value: object) -> int | None:
@@ -130,7 +123,7 @@ def _weight(weight: object, address: str) -> int:
     value = as_int(weight)
     if value is not None and 0 <= value <= 255:
         return value
-    raise InvalidWeight(f"invalid weight {weight!r} for {address}: must be 0..255")
+    raise errors.InvalidWeight(f"invalid weight {weight!r} for {address}: must be 0..255")
 
 
 def _first(item: tuple[int, Target]) -> int:
@@ -140,13 +133,15 @@ def _first(item: tuple[int, Target]) -> int:
 def canonical_set(targets: object) -> Answer:
     """Validate an iterable of (address, weight) pairs and return the canonical set."""
     if isinstance(targets, str) or not isinstance(targets, Iterable):
-        raise InvalidArgument(
+        raise errors.InvalidArgument(
             f"invalid target set {targets!r}: must be an iterable of (address, weight) pairs"
         )
     keyed: list[tuple[int, Target]] = []
     for target in sequence(targets, "target set", ordered=False):
         if not isinstance(target, (tuple, list)) or len(target) != 2:
-            raise InvalidArgument(f"invalid target {target!r}: must be an (address, weight) pair")
+            raise errors.InvalidArgument(
+                f"invalid target {target!r}: must be an (address, weight) pair"
+            )
         address, weight = target
         key, canon = _address(address)
         keyed.append((key, (canon, _weight(weight, address))))
@@ -157,34 +152,45 @@ def canonical_set(targets: object) -> Answer:
         previous = -1
         for key, (canon, _) in keyed:
             if key == previous:
-                raise InvalidArgument(f"duplicate address {canon} in one target set")
+                raise errors.InvalidArgument(f"duplicate address {canon} in one target set")
             previous = key
     return tuple([item for _, item in keyed])
 
 
-def generation(generation: object) -> int:
-    if type(generation) is int and 1 <= generation <= MAX_I63:
-        return generation
-    value = as_int(generation)
-    if value is not None and 1 <= value <= MAX_I63:
+def _int_up_to_max(raw: object, low: int, error: type[Exception], what: str) -> int:
+    """An int argument in ``low``..2**63-1 (an int, or anything with ``__index__``)."""
+    if type(raw) is int and low <= raw <= MAX_I63:  # the common case, without a call
+        return raw
+    value = as_int(raw)
+    if value is not None and low <= value <= MAX_I63:
         return value
-    raise InvalidGeneration(f"invalid generation {generation!r}: must be an int in 1..2**63-1")
+    raise error(f"invalid {what} {raw!r}: must be an int in {low}..2**63-1")
+
+
+def generation(raw: object) -> int:
+    """A plan generation: an int in 1..2**63-1."""
+    return _int_up_to_max(raw, 1, errors.InvalidGeneration, "generation")
+
+
+def token(raw: object, what: str = "token") -> int:
+    """A fencing or lease token (or a fence): an int in 1..2**63-1."""
+    return _int_up_to_max(raw, 1, errors.InvalidToken, what)
+
+
+def batch_tokens(tokens: object) -> list[int]:
+    """The tokens of a batch lease call, as ``batch_token`` (0: a refused entry)."""
+    return [batch_token(t, "token") for t in int_sequence(tokens, errors.InvalidToken, "tokens")]
+
+
+def version(raw: object) -> int:
+    """An expected version (``mode="exact"``): an int in 0..2**63-1."""
+    return _int_up_to_max(raw, 0, errors.InvalidToken, "expected version")
 
 
 def flag(value: object, what: str) -> None:
     """A keyword flag must be a bool, nothing else."""
     if not isinstance(value, bool):
-        raise InvalidArgument(f"invalid {what} {value!r}: must be a bool")
-
-
-def token(raw: object, what: str = "token") -> int:
-    """A fencing or lease token (or a fence): an int in 1..2**63-1."""
-    if type(raw) is int and 1 <= raw <= MAX_I63:
-        return raw
-    value = as_int(raw)
-    if value is not None and 1 <= value <= MAX_I63:
-        return value
-    raise InvalidToken(f"invalid {what} {raw!r}: must be an int in 1..2**63-1")
+        raise errors.InvalidArgument(f"invalid {what} {value!r}: must be a bool")
 
 
 def batch_token(raw: object, what: str) -> int:
@@ -198,26 +204,19 @@ def batch_token(raw: object, what: str) -> int:
     return token(raw, what)
 
 
-def version(version: object) -> int:
-    value = as_int(version)
-    if value is not None and 0 <= value <= MAX_I63:
-        return value
-    raise InvalidToken(f"invalid expected version {version!r}: must be an int in 0..2**63-1")
-
-
 def mode(mode: object) -> int:
     code = _MODES.get(mode) if isinstance(mode, str) else None
     if code is None:
-        raise InvalidArgument(f"invalid mode {mode!r}: must be 'lww', 'if_newer' or 'exact'")
+        raise errors.InvalidArgument(f"invalid mode {mode!r}: must be 'lww', 'if_newer' or 'exact'")
     return code
 
 
 def check_expected(code: int, expected: object, what: str) -> None:
     if code == EXACT:
         if expected is None:
-            raise InvalidArgument(f"mode 'exact' requires {what}")
+            raise errors.InvalidArgument(f"mode 'exact' requires {what}")
     elif expected is not None:
-        raise InvalidArgument(f"{what} is only allowed with mode 'exact', got {expected!r}")
+        raise errors.InvalidArgument(f"{what} is only allowed with mode 'exact', got {expected!r}")
 
 
 def is_text(text: str) -> bool:
@@ -233,7 +232,7 @@ def is_text(text: str) -> bool:
 
 def holder(holder: object) -> str:
     if not isinstance(holder, str) or not 1 <= len(holder) <= MAX_HOLDER or not is_text(holder):
-        raise InvalidArgument(
+        raise errors.InvalidArgument(
             f"invalid lease holder {holder!r}: must be a str of 1..128 characters"
         )
     return str(holder)
@@ -251,23 +250,25 @@ def number(value: object, what: str) -> float:
         else:
             if math.isfinite(result):
                 return result
-    raise InvalidArgument(f"invalid {what} {value!r}: must be a finite number")
+    raise errors.InvalidArgument(f"invalid {what} {value!r}: must be a finite number")
 
 
 def ttl(ttl: object) -> float:
     result = number(ttl, "ttl")
     if result <= 0.0:
-        raise InvalidArgument(f"invalid ttl {ttl!r}: must be > 0")
+        raise errors.InvalidArgument(f"invalid ttl {ttl!r}: must be > 0")
     return result
 
 
 def check_batch_len(length: int, what: str) -> None:
     if length > MAX_BATCH:
-        raise TooLarge(f"{what} has {length} items: at most {MAX_BATCH} are accepted in one call")
+        raise errors.TooLarge(
+            f"{what} has {length} items: at most {MAX_BATCH} are accepted in one call"
+        )
 
 
 def bounded_list(values: Iterable[object], what: str) -> list[object]:
-    """The items of an iterable, at most ``MAX_BATCH`` (``TooLarge`` past it, without reading
+    """The items of an iterable, at most ``MAX_BATCH`` (``errors.TooLarge`` past it, without reading
     further). An exception the iterable raises propagates unchanged."""
     # A sized iterable (a numpy array, a dict view) is refused from its length, before any
     # item is read: iterating 2**26 items first would cost gigabytes of item objects.
@@ -276,7 +277,7 @@ def bounded_list(values: Iterable[object], what: str) -> list[object]:
     except TypeError:
         pass
     except OverflowError:
-        raise TooLarge(f"{what} has more items than fit a machine word") from None
+        raise errors.TooLarge(f"{what} has more items than fit a machine word") from None
     else:
         check_batch_len(length, what)
     items = list(itertools.islice(values, MAX_BATCH + 1))
@@ -288,14 +289,14 @@ def sequence(values: object, what: str, *, ordered: bool = True) -> Sequence[obj
     """A list of the items of a non-str iterable argument, at most ``MAX_BATCH``. ``ordered``:
     the items line up with something, so a set or mapping (arbitrary order) is refused."""
     if isinstance(values, str):
-        raise InvalidArgument(f"{what} must be a sequence, not str")
+        raise errors.InvalidArgument(f"{what} must be a sequence, not str")
     if isinstance(values, (list, tuple)):
         check_batch_len(len(values), what)
         return values
     if not isinstance(values, Iterable):
-        raise InvalidArgument(f"{what} must be a sequence, not {type(values).__name__}")
+        raise errors.InvalidArgument(f"{what} must be a sequence, not {type(values).__name__}")
     if ordered and isinstance(values, (AbstractSet, Mapping)):
-        raise InvalidArgument(
+        raise errors.InvalidArgument(
             f"invalid {what}: expected an ordered sequence (list, tuple, range, array), "
             f"got {type(values).__name__}"
         )
@@ -303,7 +304,9 @@ def sequence(values: object, what: str, *, ordered: bool = True) -> Sequence[obj
         try:
             check_batch_len(len(values), what)
         except OverflowError:
-            raise TooLarge(f"range {values!r} has more items than fit a machine word") from None
+            raise errors.TooLarge(
+                f"range {values!r} has more items than fit a machine word"
+            ) from None
         return values
     return bounded_list(values, what)
 
@@ -360,7 +363,7 @@ def output(output: object) -> Output:
     # isinstance first: a numpy array compares element-wise (and a huge one allocates).
     if isinstance(output, str) and output in OUTPUTS:
         return cast(Output, output)
-    raise InvalidArgument(f"invalid output {output!r}: must be 'list', 'array' or 'numpy'")
+    raise errors.InvalidArgument(f"invalid output {output!r}: must be 'list', 'array' or 'numpy'")
 
 
 def outcomes(outcomes: object) -> Output | None:
@@ -369,7 +372,9 @@ def outcomes(outcomes: object) -> Output | None:
         return "array" if outcomes else None
     if isinstance(outcomes, str) and outcomes in ("array", "numpy"):
         return cast(Output, outcomes)
-    raise InvalidArgument(f"invalid outcomes {outcomes!r}: must be a bool, 'array' or 'numpy'")
+    raise errors.InvalidArgument(
+        f"invalid outcomes {outcomes!r}: must be a bool, 'array' or 'numpy'"
+    )
 
 
 def typed_array(values: list[int], typecode: str, dtype: str, output: Output) -> Any:
@@ -387,13 +392,39 @@ def endpoint_key(endpoint: object) -> Endpoint:
         return canonical_name(endpoint)
     value = as_int(endpoint)
     if value is None:
-        raise InvalidArgument(f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)")
+        raise errors.InvalidArgument(
+            f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)"
+        )
     return value
+
+
+def endpoint_id(
+    endpoint: object, ids: Mapping[str, int], count: int, refresh: Callable[[], int] | None = None
+) -> int:
+    """The id of an endpoint argument among ``count`` registered endpoints, ``ids`` their ids by
+    canonical name. ``refresh`` (a store that others write to): brings ``ids`` up to date and
+    returns the new count, asked before an unknown name or id is refused."""
+    if isinstance(endpoint, str):
+        i = ids.get(endpoint)  # a registered name as given: no canonicalisation
+        if i is not None:
+            return i
+    key = endpoint_key(endpoint)
+    if isinstance(key, str):
+        i = ids.get(key)
+        if i is None and refresh is not None:
+            refresh()
+            i = ids.get(key)
+        if i is None:
+            raise errors.UnknownEndpoint(f"unknown endpoint {key}")
+        return i
+    if 0 <= key < count or (refresh is not None and 0 <= key < refresh()):
+        return key
+    raise errors.UnknownEndpoint(f"unknown endpoint id {key}")
 
 
 def plan_key(key: object) -> Endpoint:
     """Canonical form of a plan key: a valid name, or an int that may be an endpoint id."""
     value = endpoint_key(key)
     if isinstance(value, int) and not 0 <= value < MAX_KEY:
-        raise UnknownEndpoint(f"unknown endpoint id {key}")
+        raise errors.UnknownEndpoint(f"unknown endpoint id {key}")
     return value

@@ -3,6 +3,7 @@ highest fencing token handed out (which flips with a fence compare against)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dnsrace import _rules as rules
@@ -24,6 +25,20 @@ class Leases(StoreState):
         self._expiry[i] = expiry
         self._leases_granted += 1
         return token
+
+    def _clear_lease(self, i: int) -> None:
+        self._holder[i] = None
+        self._token[i] = 0
+        self._expiry[i] = 0.0
+
+    def _batch_ids(self, endpoints: object, count: int, call: str) -> Sequence[int]:
+        """The ids of a batch lease call's endpoints, one per token (caller holds the lock)."""
+        if endpoints is None:
+            raise InvalidArgument(f"{call} needs a sequence of endpoints, not None")
+        ids = self._eps(endpoints)
+        if len(ids) != count:
+            raise InvalidArgument(f"{count} tokens for {len(ids)} endpoints")
+        return ids
 
     def _conflict(self, i: int, holder: str, now: float) -> bool:
         current = self._holder[i]
@@ -47,13 +62,7 @@ class Leases(StoreState):
             return self._grant(i, who, at + length)
 
     def acquire_leases(
-        self,
-        endpoints: Endpoints,
-        holder: str,
-        ttl: float,
-        now: float,
-        *,
-        output: Output = "list",
+        self, endpoints: Endpoints, holder: str, ttl: float, now: float, *, output: Output = "list"
     ) -> Any:
         """``acquire_lease`` for many endpoints: the token, or ``None`` (0 in arrays) where
         refused (another holder's live lease, counted as a conflict; or exhausted fencing
@@ -81,17 +90,12 @@ class Leases(StoreState):
         renewed to ``now + ttl``, ``None`` (0 in arrays) where it was not (lost, or a refused
         entry's ``None``/0 given back); nothing is raised for a lost lease."""
         who = rules.holder(holder)
-        raw = rules.int_sequence(tokens, InvalidToken, "tokens")
-        toks = [rules.batch_token(t, "token") for t in raw]
+        toks = rules.batch_tokens(tokens)
         length = rules.ttl(ttl)
         at = rules.number(now, "now")
         kind = rules.output(output)
         with self._lock:
-            if endpoints is None:
-                raise InvalidArgument("renew_leases needs a sequence of endpoints, not None")
-            ids = self._eps(endpoints)
-            if len(ids) != len(toks):
-                raise InvalidArgument(f"{len(toks)} tokens for {len(ids)} endpoints")
+            ids = self._batch_ids(endpoints, len(toks), "renew_leases")
             out: list[int | None] = []
             for i, tok in zip(ids, toks, strict=True):
                 if (
@@ -156,27 +160,18 @@ class Leases(StoreState):
                 raise LeaseLost(
                     f"{who!r} with token {tok} does not hold the lease on {self._names[i]}"
                 )
-            self._holder[i] = None
-            self._token[i] = 0
-            self._expiry[i] = 0.0
+            self._clear_lease(i)
 
     def release_leases(self, endpoints: Endpoints, holder: str, tokens: Ints) -> int:
         """``release_lease`` for many endpoints; returns how many were released."""
         who = rules.holder(holder)
-        raw = rules.int_sequence(tokens, InvalidToken, "tokens")
-        toks = [rules.batch_token(t, "token") for t in raw]
+        toks = rules.batch_tokens(tokens)
         with self._lock:
-            if endpoints is None:
-                raise InvalidArgument("release_leases needs a sequence of endpoints, not None")
-            ids = self._eps(endpoints)
-            if len(ids) != len(toks):
-                raise InvalidArgument(f"{len(toks)} tokens for {len(ids)} endpoints")
+            ids = self._batch_ids(endpoints, len(toks), "release_leases")
             released = 0
             for i, tok in zip(ids, toks, strict=True):
                 if tok and self._holder[i] == who and self._token[i] == tok:
-                    self._holder[i] = None
-                    self._token[i] = 0
-                    self._expiry[i] = 0.0
+                    self._clear_lease(i)
                     released += 1
             return released
 

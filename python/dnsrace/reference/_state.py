@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from dnsrace import _rules as rules
 from dnsrace._types import Answer, Endpoints
-from dnsrace.errors import InvalidArgument, UnknownEndpoint
+from dnsrace.errors import InvalidArgument
 
 __all__ = ["StoreState"]
 
@@ -64,19 +64,7 @@ class StoreState:
 
     def _ep(self, endpoint: object) -> int:
         """Resolve an endpoint argument to its id (caller holds the lock)."""
-        if isinstance(endpoint, str):
-            i = self._ids.get(endpoint)  # a registered name as given: no canonicalisation
-            if i is not None:
-                return i
-        key = rules.endpoint_key(endpoint)
-        if isinstance(key, str):
-            i = self._ids.get(key)
-            if i is None:
-                raise UnknownEndpoint(f"unknown endpoint {key}")
-            return i
-        if 0 <= key < len(self._names):
-            return key
-        raise UnknownEndpoint(f"unknown endpoint id {key}")
+        return rules.endpoint_id(endpoint, self._ids, len(self._names))
 
     def _eps(self, endpoints: object) -> Sequence[int]:
         """Resolve an endpoint list argument (``None``: all ids) (caller holds the lock)."""

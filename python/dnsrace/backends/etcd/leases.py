@@ -129,12 +129,8 @@ def _acquire_round(
             ]
             inner.append(rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compares, success=ops)))
             plan.append((p, token, False))
-        reqs = [
-            rpc.TxnRequest(success=inner[lo : lo + store.txn_ops])
-            for lo in range(0, len(inner), store.txn_ops)
-        ]
         try:
-            resps = store.client.txn_many(reqs)
+            results = store._nested_txns(inner)
         except Uncertain:
             continue  # re-read: a landed grant shows as our own live lease, granted again
         except LeaseNotFound:
@@ -142,7 +138,6 @@ def _acquire_round(
             # stopped in between): nothing of that Txn was applied. Grant a new one.
             lease_id = 0
             continue
-        results = [op.response_txn for r in resps for op in r.responses]
         retry: list[int] = []
         for (p, granted, conflict), res in zip(plan, results, strict=True):
             if not res.succeeded:
@@ -293,9 +288,7 @@ def _ids_and_tokens(
     store: EtcdNamespace, endpoints: object, tokens: object, call: str
 ) -> tuple[list[int], list[int]]:
     """A batch lease call's endpoints and their tokens (0: a refused entry, skipped)."""
-    toks = [
-        rules.batch_token(t, "token") for t in rules.int_sequence(tokens, InvalidToken, "tokens")
-    ]
+    toks = rules.batch_tokens(tokens)
     if endpoints is None:
         raise InvalidArgument(f"{call} needs a sequence of endpoints, not None")
     ids = store._ids_of(endpoints)
@@ -344,15 +337,10 @@ def _rewrite_round(
                 rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compare, success=[write]))
             )
             mine.append(p)
-        reqs = [
-            rpc.TxnRequest(success=inner[lo : lo + store.txn_ops])
-            for lo in range(0, len(inner), store.txn_ops)
-        ]
         try:
-            resps = store.client.txn_many(reqs)
+            results = store._nested_txns(inner)
         except Uncertain:
             continue
-        results = [op.response_txn for r in resps for op in r.responses]
         pending = []
         for p, res in zip(mine, results, strict=True):
             (done if res.succeeded else pending).append(p)

@@ -23,7 +23,7 @@ from dnsrace.backends.etcd.keys import (
 from dnsrace.backends.etcd.ops import CREATE, EQ, MAX_ROUNDS, delete_op, get_op, mod_is, put_op
 from dnsrace.backends.etcd.trees import Chunk, chunk_of, decode_sets
 from dnsrace.backends.etcd.url import EtcdUrl
-from dnsrace.errors import InvalidArgument, StoreUnavailable, UnknownEndpoint
+from dnsrace.errors import InvalidArgument, StoreUnavailable
 
 __all__ = ["EtcdNamespace", "LeaseClock", "Record", "View"]
 
@@ -200,22 +200,9 @@ class EtcdNamespace:
         return ids
 
     def _id_of(self, endpoint: object) -> int:
-        if isinstance(endpoint, str):
-            i = self._ids.get(endpoint)  # a registered name as given: no canonicalisation
-            if i is not None:
-                return i
-        key = rules.endpoint_key(endpoint)
-        if isinstance(key, str):
-            i = self._ids.get(key)
-            if i is None:
-                self._sync_names()
-                i = self._ids.get(key)
-            if i is None:
-                raise UnknownEndpoint(f"unknown endpoint {key}")
-            return i
-        if 0 <= key < len(self._names) or 0 <= key < self._sync_names()[0]:
-            return key
-        raise UnknownEndpoint(f"unknown endpoint id {key}")
+        return rules.endpoint_id(
+            endpoint, self._ids, len(self._names), lambda: self._sync_names()[0]
+        )
 
     # ================================================================== reads
 
@@ -236,6 +223,13 @@ class EtcdNamespace:
                 for kv in op.response_range.kvs:
                     out[kv.key] = kv
         return out
+
+    def _nested_txns(self, inner: Sequence[Any]) -> list[Any]:
+        """Nested Txns (``RequestOp``\\ s), packed into outer Txns of ``txn_ops`` operations and
+        pipelined: each nested one's answer, in order (``Uncertain`` propagates)."""
+        step = self.txn_ops
+        reqs = [rpc.TxnRequest(success=inner[lo : lo + step]) for lo in range(0, len(inner), step)]
+        return [op.response_txn for r in self.client.txn_many(reqs) for op in r.responses]
 
     def _read_prefix(self, prefix: bytes) -> dict[bytes, Any]:
         return self._read_prefix_at(prefix, 0)[0]

@@ -135,16 +135,11 @@ def _delete_generation(store: EtcdNamespace, gen: int, safe: bool) -> tuple[int,
             )
             inner.append(txn)
             plans.append((c, n_del, n_keep))
-        reqs = [
-            rpc.TxnRequest(success=inner[lo : lo + store.txn_ops])
-            for lo in range(0, len(inner), store.txn_ops)
-        ]
         try:
-            resps = store.client.txn_many(reqs)
+            results = store._nested_txns(inner)
         except Uncertain:
             pending = _generation_chunks(store, gen)
             continue
-        results = [op.response_txn for r in resps for op in r.responses]
         retry: dict[int, Any] = {}
         for (c, n_del, n_keep), res in zip(plans, results, strict=True):
             if res.succeeded:

@@ -215,7 +215,7 @@ class EtcdStore(EtcdNamespace):
         fence: int | None = None,
         rollback: bool = True,
     ) -> bool:
-        """Flip one endpoint; True if applied (``DanglingAlias`` as the embedded store)."""
+        """Flip one endpoint; True if applied (``UnknownPlan``, ``DanglingAlias`` as embedded)."""
         return flips.flip(
             self,
             endpoint,
