@@ -104,7 +104,7 @@ def embedded_impl(kind: str) -> StoreImpl:
 
 # ------------------------------------------------------------------------------ conformance
 
-# The stores of the conformance suite (tests/store/test_conformance.py and the other files whose
+# The stores of the conformance suite (tests/store/test_conformance_*.py and the other files whose
 # tests take ``any_store``): every test that makes a store runs on all three; a test that only
 # builds plans runs on the two plan classes (``py`` and ``rust``).
 CONFORMANCE_STORES = ("py", "rust", "etcd")

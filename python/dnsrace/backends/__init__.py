@@ -48,7 +48,7 @@ class Store(Protocol):
     Calls only some stores have are not part of it: snapshots, pickling, histories and
     ``memory()`` (embedded stores), ``close()``/``db_size()`` (etcd). ``mypy --strict`` checks
     that the three stores satisfy it (``dnsrace/backends/_conformance.py``), and
-    ``tests/store/test_conformance.py`` checks that they behave alike.
+    ``tests/store/test_conformance_*.py`` check that they behave alike.
     """
 
     # ---------------------------------------------------------------- endpoints
