@@ -28,6 +28,7 @@ from dnsrace._types import (
     Mode,
     NumpyResult,
     Output,
+    StoreStats,
 )
 
 __all__ = ["STORES", "Backend", "BackendError", "Store", "backend"]
@@ -231,7 +232,7 @@ class Store(Protocol):
     ) -> Any: ...
 
     # ---------------------------------------------------------------- accounting
-    def stats(self) -> dict[str, int]: ...
+    def stats(self) -> StoreStats: ...
 
 
 class BackendError(RuntimeError):

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from dnsrace import _rules as rules
-from dnsrace._types import Answer, Output
+from dnsrace._types import Answer, Output, StoreStats
 from dnsrace.backends.etcd.keys import decode_alias
 from dnsrace.backends.etcd.namespace import EtcdNamespace
 from dnsrace.backends.etcd.plans import plan_generations
@@ -77,7 +77,7 @@ def _is_gone(present: dict[int, dict[int, Chunk]], endpoint: int, gen: int) -> b
     return chunk is None or chunk.set_of(endpoint) is None
 
 
-def stats(store: EtcdNamespace) -> dict[str, int]:
+def stats(store: EtcdNamespace) -> StoreStats:
     count = store._sync_names()[0]
     k = store.keys
     controls = store._read_prefix(k.alias_prefix)
@@ -101,13 +101,15 @@ def stats(store: EtcdNamespace) -> dict[str, int]:
         alias, rollback = decode_alias(kv.value)
         dangling_aliases += bool(alias) and _is_gone(present, i, alias)
         dangling_rollbacks += bool(rollback) and _is_gone(present, i, rollback)
-    return {
-        "endpoints": count,
-        "plans": len(plans),
-        "trees": trees,
-        "target_sets": len(live_sets),
-        "records_live": records,
-        **store._counters,
-        "dangling_aliases": dangling_aliases,
-        "dangling_rollbacks": dangling_rollbacks,
-    }
+    return StoreStats(
+        {
+            "endpoints": count,
+            "plans": len(plans),
+            "trees": trees,
+            "target_sets": len(live_sets),
+            "records_live": records,
+            **store._counters,
+            "dangling_aliases": dangling_aliases,
+            "dangling_rollbacks": dangling_rollbacks,
+        }
+    )

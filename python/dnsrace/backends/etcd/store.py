@@ -39,6 +39,7 @@ from dnsrace._types import (
     DeleteResult,
     EndpointState,
     Output,
+    StoreStats,
 )
 from dnsrace.backends.etcd import flips, leases, plans, queries
 from dnsrace.backends.etcd.client import EtcdClient
@@ -270,7 +271,7 @@ class EtcdStore(EtcdNamespace):
 
     # ================================================================== accounting
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> StoreStats:
         """Gauges read from etcd (one scan) and this client's counters (see the module doc)."""
         return queries.stats(self)
 
