@@ -16,7 +16,12 @@ from dnsrace.app.doors.extras import require
 from dnsrace.app.doors.outputs import Outputs
 from dnsrace.app.doors.text import markup, safe_text, shell_line
 
-__all__ = ["register", "replay_argv"]
+__all__ = ["DEFAULT_SAMPLER", "register", "replay_argv"]
+
+DEFAULT_SAMPLER = "random"
+"""The schedule of ``dnsrace explore`` without ``--schedule``: the sampler with the fewest median
+runs to the first violation over the scenarios of the sampler table (bench/samplers.py;
+tests/project/test_sampler_table.py keeps the two in step)."""
 
 
 def register(sub: Any) -> None:
@@ -112,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
     scenario, _ = simulation.build_scenario(args)
     if scenario.clock != "virtual":
         raise UsageError(f"{args.scenario}: exploration needs clock = 'virtual'")
-    schedule = args.schedule or "random"
+    schedule = args.schedule or DEFAULT_SAMPLER
     if schedule == "clock":
         raise UsageError("--schedule clock: exploration needs random, pct or pos")
     histories = simulation.per_discipline_paths("--history", args.history, scenario)
