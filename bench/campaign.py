@@ -14,7 +14,7 @@ Each executor is warmed up first (worker processes started, modules imported), t
 hits all of them alike); the table gives the median of the rounds. Every campaign's JSON
 result is also compared: the same bytes on every executor, or the run fails.
 
-Run: ``.venv/bin/python -m bench.campaign [--runs 4096] [--rounds 3] [--out bench/results]``
+Run: ``.venv/bin/python -m bench.campaign [--runs 2048] [--rounds 3] [--out bench/results]``
 writes ``campaign.json`` and ``campaign.md`` there; ``python -m bench.suite.report`` puts the
 table into REPORT.md.
 """
@@ -169,7 +169,7 @@ def markdown(doc: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=4096)
+    parser.add_argument("--runs", type=int, default=2048)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
