@@ -14,7 +14,7 @@ or ``ray``). The default sampler of ``dnsrace explore`` is :func:`pick_default` 
 
 Run: ``.venv/bin/python -m bench.samplers [--seeds 50] [--cap 1000] [--out bench/results]``
 writes ``samplers.json`` and ``samplers.md`` there (spin, spin_2x3 and incident_small by
-default; about half an hour with 2 workers on this shared machine).
+default; about 20 minutes with 2 workers on this shared 2-core machine).
 """
 
 from __future__ import annotations
