@@ -594,7 +594,7 @@ def check_history(
     memoize: bool = True,
     threads: int = 0,
 ) -> CheckResult:
-    """Check a ``jsonl`` history (docs/guide/histories.md); return the result document.
+    """Check a ``jsonl`` history (docs/guide/checker.md); return the result document.
     The interpreter is released meanwhile. ``timeout`` (seconds) and ``max_states`` (states
     kept in the search's memo) bound the work (``None``: the defaults below); past either the
     verdict is ``unknown``. ``memoize=False`` is for tests only."""
