@@ -106,6 +106,7 @@ def measure(runs: int, rounds: int) -> dict[str, Any]:
     start = time.perf_counter()
     with LocalRayCluster(head_cpus=1, worker_cpus=(1,)) as cluster:
         cluster_s = time.perf_counter() - start
+        os.environ.update(cluster.auth_env)  # this process is the cluster's driver
         with _campaigns(cluster.address) as campaigns:
             for (_, workers), campaign in campaigns.items():
                 _explore(campaign, workers, 512, 1)  # warm-up: workers started, imports done

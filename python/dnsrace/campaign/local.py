@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -109,8 +110,17 @@ class LocalRayCluster:
         self.temp_dir = Path(tempfile.mkdtemp(prefix="dnsray-", dir="/tmp"))
         self.port = _free_ports(1)[0]
         self.address = f"{self.node_ip(0)}:{self.port}"
+        # Token authentication with a token of this cluster's own: Ray otherwise decides by
+        # whether ~/.ray/auth_token exists (a head enables it, a joining node may not) and
+        # every cluster of the machine would share that one file.
+        token = self.temp_dir / "auth_token"
+        token.write_text(secrets.token_hex(32))
+        token.chmod(0o600)
+        self.auth_env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+        """What a driver's environment needs to join (``open_campaign("ray", address=...)``)."""
         self.env = {
             **os.environ,
+            **self.auth_env,
             "RAY_USAGE_STATS_ENABLED": "0",
             # Logs to files under temp_dir only; the test's output stays readable.
             "RAY_LOG_TO_STDERR": "0",

@@ -58,7 +58,9 @@ def test_a_campaign_survives_a_killed_worker_node_with_the_same_bytes(tmp_path: 
     with LocalRayCluster(head_cpus=1, worker_cpus=(1,)) as cluster:
         argv = [sys.executable, "-m", "dnsrace", "explore", SPIN, *CAMPAIGN]
         argv += ["--executor", "ray", "--address", cluster.address, "--json", str(on_ray)]
-        campaign = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        campaign = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cluster.env
+        )
         try:
             deadline = time.monotonic() + 120
             while not _busy(cluster, 1):
