@@ -17,7 +17,8 @@ import pytest
 
 from dnsrace.app.cli import main as cli_main
 
-pytestmark = [pytest.mark.ray, pytest.mark.processes]
+# About 30-55 s on this shared machine, most of it two Ray nodes starting: make test, not check.
+pytestmark = [pytest.mark.ray, pytest.mark.processes, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
 SPIN = str(ROOT / "scenarios" / "spin.toml")
