@@ -421,6 +421,10 @@ def _value(rng: random.Random, action: argparse.Action, box: Sandbox, inputs: li
         if rng.random() < 0.02:
             return "etcd://127.0.0.1:1"  # nothing listens: refused within the connect timeout
         return rng.choice(HOSTILE_BACKENDS + HOSTILE_TEXT[:6])
+    if dest == "executor":
+        # Not ray: each run would start a Ray instance (tests/sim/test_campaign.py covers its
+        # bad addresses, tests/integration/processes/test_ray_campaign.py a real cluster).
+        return "local" if rng.random() < 0.7 else rng.choice(HOSTILE_TEXT)
     if action.choices is not None and dest != "command":
         valid = [str(c) for c in action.choices if not (dest == "clock" and c == "real")]
         return rng.choice(valid) if rng.random() < 0.7 else rng.choice(HOSTILE_TEXT)

@@ -176,15 +176,16 @@ def explore_preset(
 ) -> PresetExploration:
     """Run ``runs`` seeded schedules of ``scenario`` under ``discipline``.
 
-    With a process ``pool`` of ``workers`` processes the seeds are explored in blocks side by
-    side and merged in seed order, so the result is the same as in one process (with
+    With a ``pool`` of ``workers`` (local processes or a Ray cluster's tasks: a
+    :class:`dnsrace.campaign.Campaign`'s pool) the seeds are explored in blocks side by side
+    and merged in seed order, so the result is the same as in one process (with
     ``stop_at_first``, the runs after the first violation are not counted).
     """
     if scenario.clock != "virtual":
         raise ValueError("exploration needs the virtual clock")
     found = PresetExploration(discipline.name)
     start = time.perf_counter()
-    if pool is None or workers <= 1:
+    if pool is None:
         runner = _Runner(scenario, discipline, schedule, depth, store)
         try:
             for i in range(runs):
