@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from dnsrace.sim.checker import Checker, RegionalTimeline
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor, batches
 from dnsrace.sim.faults import EnactorFaults
+from dnsrace.sim.fingerprint import simulation_state
 from dnsrace.sim.observer import ObservedStore, StoreTimer
 from dnsrace.sim.operator import Operator
 from dnsrace.sim.planner import PlanBoard, Planner
@@ -228,6 +230,13 @@ async def _simulate(
             now,
         )
         supervisors.append(_Supervisor(enactor, faults, checker))
+
+    schedule = getattr(loop, "schedule", None)
+    if getattr(schedule, "uses_fingerprints", False) and hasattr(store.raw, "state"):
+        # The bounded search skips states it has seen (dnsrace.sim.fingerprint).
+        schedule.state = functools.partial(  # type: ignore[union-attr]
+            simulation_state, loop, store.raw, ids, board, planner, supervisors, operator, checker
+        )
 
     sample = client_sample(scenario, ids)
 
