@@ -312,14 +312,6 @@ def test_dfs_proves_cas_and_fenced_clean_within_one_preemption(name: str) -> Non
     assert not found.first_violation_kinds and sum(found.by_kind.values()) == 0
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["cas", "fenced"])
-def test_dfs_proves_cas_and_fenced_clean_within_two_preemptions(name: str) -> None:
-    found = dfs(name, 2)
-    assert found.exhaustive and found.states > 1000
-    assert not found.first_violation_kinds
-
-
 def test_dfs_finds_the_aws2025_stale_flip_and_its_path_replays() -> None:
     # No stale flip with at most one preemption: exhaustively so; with two, one is found,
     # at bound 2 (iterative bounding searched 0 and 1 first).
@@ -375,18 +367,6 @@ def test_a_run_cut_short_leaves_no_task_behind() -> None:
         assert not again.redundant and not asyncio.all_tasks(loop)
     finally:
         loop.close()
-
-
-@pytest.mark.slow
-def test_dfs_finds_no_empty_answer_within_two_preemptions_but_one_with_three() -> None:
-    two = explore_dfs(
-        spin(), _d("aws2025"), preemptions=2, max_schedules=50_000, wanted="empty_answer"
-    )
-    assert two.exhaustive and two.by_kind["stale_flip"] > 0  # seen on the way, not stopped at
-    three = explore_dfs(
-        spin(), _d("aws2025"), preemptions=3, max_schedules=50_000, wanted="empty_answer"
-    )
-    assert "empty_answer" in three.first_violation_kinds and three.bound == 3
 
 
 def test_dfs_looks_past_other_kinds_for_the_wanted_one() -> None:

@@ -75,11 +75,12 @@ def _frames(coro: Any) -> list[Hashable]:
         if frame is None:
             break
         local = frame.f_locals
+        scalars = _SCALARS
         out.append(
             (
                 frame.f_code.co_qualname,
                 frame.f_lasti,
-                tuple((k, _canon(v)) for k, v in local.items()),
+                tuple([(k, v if type(v) in scalars else _canon(v)) for k, v in local.items()]),
             )
         )
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)

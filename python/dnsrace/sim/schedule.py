@@ -361,7 +361,8 @@ class DfsSchedule:
         """Record this decision's state; whether an earlier visit covered it: same state and
         last task, with no more preemptions used and a sleep set no larger (so it explored
         at least every order this one would)."""
-        if self.visited is None or self.state is None:
+        if self.visited is None or self.state is None or len(names) < 2:
+            # One event ready: no choice here, the next choice's state says as much.
             return False
         key = (self.state(), self._last)
         sleep = frozenset(node.sleep)
