@@ -35,6 +35,8 @@ __all__ = ["simulation_state", "task_positions"]
 
 _SCALARS = frozenset({int, float, str, bytes, bool, type(None)})
 _SEQUENCES = frozenset({tuple, list, deque, array})
+_OPAQUE: dict[type, str] = {}
+"""Types stood in for by their name alone (filled as they are met)."""
 
 
 def _task_name(task: asyncio.Task[Any]) -> str:
@@ -58,13 +60,20 @@ def _canon(value: object, depth: int = 0) -> Hashable:
         return frozenset(
             [(_canon(k, depth + 1), _canon(v, depth + 1)) for k, v in value.items()]  # type: ignore[attr-defined]
         )
+    if isinstance(value, tuple | list | deque | array):  # a subclass (a named tuple ...)
+        return (kind.__qualname__, _canon(list(value), depth))
+    if isinstance(value, dict):  # a Counter, a defaultdict ...
+        return (kind.__qualname__, _canon(dict(value), depth))
+    if isinstance(value, set | frozenset):
+        return (kind.__qualname__, _canon(set(value), depth))
     if isinstance(value, asyncio.Task):
         return ("task", _task_name(value))
     if isinstance(value, BaseException):
         return (kind.__qualname__, _canon(value.args, depth + 1))
     # Shared simulator objects (store, board, checker, enactor ...): their state is taken
     # once by simulation_state, not per frame that holds them.
-    return kind.__qualname__
+    name = _OPAQUE[kind] = kind.__qualname__
+    return name
 
 
 def _frames(coro: Any) -> list[Hashable]:
@@ -75,12 +84,17 @@ def _frames(coro: Any) -> list[Hashable]:
         if frame is None:
             break
         local = frame.f_locals
-        scalars = _SCALARS
+        scalars, opaque = _SCALARS, _OPAQUE
         out.append(
             (
                 frame.f_code.co_qualname,
                 frame.f_lasti,
-                tuple([(k, v if type(v) in scalars else _canon(v)) for k, v in local.items()]),
+                tuple(
+                    [
+                        (k, v if (t := type(v)) in scalars else (opaque.get(t) or _canon(v)))
+                        for k, v in local.items()
+                    ]
+                ),
             )
         )
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
