@@ -11,7 +11,7 @@ The state at a scheduling decision is everything the rest of the run can depend 
 * the clock: virtual time, the pending timers (when, and whose), the ready events;
 * the simulator's objects: the plan board, the planner's generation and random stream, each
   enactor's idle flag, random streams and fault cursor, each supervisor's down flag, the
-  operator's pending repairs and alarm, and the checker's part that a verdict reads (served
+  operator's pending repairs and alarm, and the metrics' part that a verdict reads (served
   generations, dangling endpoints, plans not yet converged, violations seen).
 
 Two decisions with equal fingerprints have the same futures, so the search need not explore
@@ -70,7 +70,7 @@ def _canon(value: object, depth: int = 0) -> Hashable:
         return ("task", _task_name(value))
     if isinstance(value, BaseException):
         return (kind.__qualname__, _canon(value.args, depth + 1))
-    # Shared simulator objects (store, board, checker, enactor ...): their state is taken
+    # Shared simulator objects (store, board, metrics, enactor ...): their state is taken
     # once by simulation_state, not per frame that holds them.
     name = _OPAQUE[kind] = kind.__qualname__
     return name
@@ -140,7 +140,7 @@ def simulation_state(
     planner: Any,
     supervisors: Sequence[Any],
     operator: Any,
-    checker: Any,
+    metrics: Any,
 ) -> Hashable:
     """The fingerprint of one run's state (see the module docstring)."""
     stats = raw_store.stats()
@@ -169,12 +169,12 @@ def simulation_state(
         ),
         (operator.pending, operator._empty_since, operator._detect_after, _rng(operator.rng)),
         (
-            frozenset(checker.served.items()),
-            frozenset(checker.dangling),
-            bool(checker.ever_stuck),
-            tuple(checker._pending),
-            checker._threshold,
-            checker.stale_flips_observed > 0,
+            frozenset(metrics.served.items()),
+            frozenset(metrics.dangling),
+            bool(metrics.ever_stuck),
+            tuple(metrics._pending),
+            metrics._threshold,
+            metrics.stale_flips_observed > 0,
         ),
     )
     return (store, sim, task_positions(loop))

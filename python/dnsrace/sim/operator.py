@@ -15,7 +15,7 @@ import asyncio
 import random
 from collections.abc import Callable
 
-from dnsrace.sim.checker import Checker
+from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.planner import PlanBoard, Planner
 from dnsrace.sim.scenario import OperatorConfig
@@ -30,7 +30,7 @@ class Operator:
         store: ObservedStore,
         planner: Planner,
         board: PlanBoard,
-        checker: Checker,
+        metrics: Metrics,
         rng: random.Random,
         regional: int,
         now: Callable[[], float],
@@ -39,7 +39,7 @@ class Operator:
         self.store = store
         self.planner = planner
         self.board = board
-        self.checker = checker
+        self.metrics = metrics
         self.rng = rng
         self.regional = regional
         self.now = now
@@ -65,7 +65,7 @@ class Operator:
             self._alarm(now)
 
     def _alarm(self, now: float) -> None:
-        self.checker.on_alarm(now)
+        self.metrics.on_alarm(now)
         self.board.pause_automation()
         self.pending += 1
         asyncio.get_running_loop().call_later(self.rng.uniform(*self.cfg.repair_s), self._repair)
@@ -85,9 +85,9 @@ class Operator:
                         return
                     store.put_plan(self.planner.latest_plan)
                 store.flip_many(stuck, gen, "lww", actor="operator", enactor=False, rollback=False)
-                self.checker.on_repair(self.now(), stuck)
+                self.metrics.on_repair(self.now(), stuck)
         finally:
             self.pending -= 1
             self._empty_since = None
             self.board.resume_automation()
-            self.checker.on_resume(self.now())
+            self.metrics.on_resume(self.now())
