@@ -69,7 +69,7 @@ run: $(EXT_STAMP)
 	mkdir -p results
 	$(PY) -m dnsrace incident --json results/incident.json --plot results/incident-timeline.png
 	$(PY) -m dnsrace view results/incident.json -o results/incident-timeline.html
-	$(PY) -m dnsrace explore scenarios/spin.toml --runs 2000 --json results/spin.json
+	$(PY) -m dnsrace explore scenarios/spin.toml --runs 2000 --json results/spin.json || [ $$? -eq 1 ]  # 1: violations found (aws2025's, expected)
 	$(PY) -m dnsrace modes --json results/modes.json
 
 ## test: everything, what .ci/run calls. First the Debian packages the integration tests need

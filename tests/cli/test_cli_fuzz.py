@@ -199,6 +199,8 @@ VALID: dict[str, list[str]] = {
     "recovery": ["aws2025", "throttle", "aws2025,backoff"],
     "name": ["e1", "enactor-1"],
     "kind": ["scenario", "collapse"],
+    "preemptions": ["0", "1"],
+    "max_schedules": ["1", "20"],
     "clock": ["virtual"],  # a real-clock run takes real minutes: not fuzzed with valid values
 }
 INPUT_DESTS = {"scenario", "input", "check_result"}
@@ -212,7 +214,10 @@ BASE: dict[str, list[str]] = {
         *("--droplets", "100", "--managers", "2", "--horizon-s", "600", "--quiet"),
     ],
     "run": ["--discipline", "cas", "--jobs", "1", "--quiet"],
-    "explore": ["--runs", "2", "--discipline", "cas", "--jobs", "1", "--quiet"],
+    "explore": [
+        *("--runs", "2", "--discipline", "cas", "--jobs", "1", "--quiet"),
+        *("--preemptions", "0", "--max-schedules", "20"),  # --schedule dfs: a short search
+    ],
     "collapse": ["--droplets", "100", "--managers", "2", "--horizon-s", "600", "--quiet"],
     "modes": ["--endpoints", "20", "--no-reference"],
     "check": ["--timeout", "10"],

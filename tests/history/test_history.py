@@ -752,7 +752,7 @@ def test_cli_explore_writes_the_replay_of_each_discipline(tmp_path: Path) -> Non
     spin = Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml"
     args = ["explore", str(spin), "--runs", "40", "--discipline", "aws2025,cas", "--quiet"]
     r = _dnsrace(*args, "--jobs", "1", "--history", str(out))
-    assert r.returncode == 0, r.stderr
+    assert r.returncode in (0, 1), r.stderr  # 1: a violating run (the replay is recorded)
     for name in ("h.aws2025.jsonl", "h.cas.jsonl"):
         result = history.check(tmp_path / name)
         assert result["verdict"] == "ok" and result["operations"] > 0

@@ -11,10 +11,11 @@ from typing import Any
 
 from dnsrace.app import args as types
 from dnsrace.app.args import UsageError
-from dnsrace.app.commands import simulation
+from dnsrace.app.commands import explore_dfs, simulation
 from dnsrace.app.doors.extras import require
 from dnsrace.app.doors.outputs import Outputs
 from dnsrace.app.doors.text import markup, safe_text, shell_line
+from dnsrace.sim.schedule import SCHEDULES
 
 __all__ = ["DEFAULT_SAMPLER", "register", "replay_argv"]
 
@@ -34,6 +35,14 @@ def register(sub: Any) -> None:
         help="runs per discipline (1000)",
     )
     simulation.add_scenario_options(p)
+    for action in p._actions:
+        if action.dest == "schedule":  # explore has one more: the bounded search
+            action.choices = (*SCHEDULES[1:], "dfs")
+            action.help = (
+                "random (default), pct, pos (partial order sampling), or dfs (bounded "
+                "depth-first search of every schedule of one seed)"
+            )
+    explore_dfs.add_options(p)
     simulation.add_set(p)
     p.add_argument(
         "--stop-at-first", action="store_true", help="stop a discipline at its first violation"
@@ -112,6 +121,12 @@ def main(args: argparse.Namespace) -> int:
     from dnsrace.sim.explore import explore_preset, shrink
     from dnsrace.sim.runner import run_discipline
 
+    if args.schedule == "dfs":
+        return explore_dfs.main(args)
+    if args.replay is not None or args.kind is not None:
+        raise UsageError(
+            f"--{'replay' if args.replay is not None else 'kind'}: needs --schedule dfs"
+        )
     if args.shrink and not args.stop_at_first:
         raise UsageError("--shrink: needs --stop-at-first")
     scenario, _ = simulation.build_scenario(args)
@@ -225,4 +240,5 @@ def main(args: argparse.Namespace) -> int:
             )
             print(f"  {info['command']}", file=out)
     outs.write(doc_out, dumps(doc))
-    return 0
+    # Exit status 1: a violation was found (docs/reference/exit-codes.md).
+    return 1 if any(f.violating_runs for f in found) else 0
