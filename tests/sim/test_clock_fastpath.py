@@ -1,0 +1,56 @@
+"""The scheduled virtual loop's fast path (call_soon, call_at, its step loop) does what
+asyncio's own methods do: the same errors reported, the same order, the same handles."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from dnsrace.clock import VirtualEventLoop
+from dnsrace.sim.schedule import FifoSchedule
+
+
+def _errors_of(schedule: Any) -> list[dict[str, Any]]:
+    loop = VirtualEventLoop(schedule=schedule)
+    seen: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+    order: list[str] = []
+
+    def boom() -> None:
+        order.append("boom")
+        raise ValueError("callback failed")
+
+    async def main() -> None:
+        loop.call_soon(boom)
+        loop.call_later(2.0, order.append, "late")
+        loop.call_at(1.0, order.append, "early")
+        await asyncio.sleep(3.0)
+        order.append("end")
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert order == ["boom", "early", "late", "end"]
+    return seen
+
+
+def test_a_failing_callback_reaches_the_exception_handler_as_on_asyncios_path() -> None:
+    fast = _errors_of(FifoSchedule())
+    base = _errors_of(None)  # no schedule: asyncio's own _run_once and Handle._run
+    assert len(fast) == len(base) == 1
+    assert isinstance(fast[0]["exception"], ValueError)
+    assert fast[0]["message"] == base[0]["message"]
+    assert fast[0]["message"].startswith("Exception in callback")
+    assert isinstance(fast[0]["handle"], asyncio.Handle)
+
+
+def test_debug_mode_keeps_asyncios_checks() -> None:
+    loop = VirtualEventLoop(schedule=FifoSchedule())
+    loop.set_debug(True)
+    try:
+        handle = loop.call_soon(print)
+        assert handle._source_traceback  # type: ignore[attr-defined]  # debug: where made
+        handle.cancel()
+    finally:
+        loop.close()
