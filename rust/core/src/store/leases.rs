@@ -138,13 +138,7 @@ impl Store {
         check_holder(holder)?;
         check_ttl(ttl)?;
         check_now(now)?;
-        if out.len() != ids.len() {
-            return Err(Error::InvalidArgument(format!(
-                "output has {} items for {} endpoints",
-                out.len(),
-                ids.len()
-            )));
-        }
+        check_out_len(out, ids)?;
         let inner = self.inner.read();
         inner.check_ids(ids)?;
         let h = self.intern_holder(holder);
@@ -263,13 +257,7 @@ impl Store {
         check_now(now)?;
         let inner = self.inner.read();
         inner.check_ids(ids)?;
-        if out.len() != ids.len() {
-            return Err(Error::InvalidArgument(format!(
-                "output has {} items for {} endpoints",
-                out.len(),
-                ids.len()
-            )));
-        }
+        check_out_len(out, ids)?;
         out.fill(0);
         let h = match self.history {
             Some(_) => Some(self.intern_holder(holder)),
@@ -434,4 +422,16 @@ fn acquire_op(holder: u32, ttl: f64, now: f64, token: Option<u64>) -> OpKind {
 enum Grant {
     Held,
     Exhausted,
+}
+
+/// An output slice of a batch lease call must align with its ids.
+fn check_out_len(out: &[u64], ids: &[u32]) -> Result<()> {
+    if out.len() != ids.len() {
+        return Err(Error::InvalidArgument(format!(
+            "output has {} items for {} endpoints",
+            out.len(),
+            ids.len()
+        )));
+    }
+    Ok(())
 }

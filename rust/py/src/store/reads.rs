@@ -1,0 +1,141 @@
+//! Reads: answers (`resolve`), per-endpoint columns (aliases, rollbacks, versions), the
+//! dangling and leased endpoints, one endpoint's whole state.
+
+use std::collections::HashMap;
+
+use dnsrace_core as core;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use super::{named, RecordStore};
+use crate::args::{Endpoint, Now, Output};
+use crate::errors::{guard, OrRaise};
+use crate::ints::{finish, IntSeq};
+use crate::output::vec_out;
+use crate::plan::answer;
+
+/// A core read of one u64 column for many endpoints (`None`: all).
+pub(super) type ColumnRead = fn(&core::Store, Option<&[u32]>) -> core::Result<Vec<u64>>;
+
+pub(super) fn generation_or_none(py: Python<'_>, g: u64) -> PyResult<Bound<'_, PyAny>> {
+    Ok(if g == 0 {
+        py.None().into_bound(py)
+    } else {
+        g.into_pyobject(py)?.into_any()
+    })
+}
+
+pub(super) fn resolve<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoint: Endpoint<'_>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    guard(|| {
+        let id = store.id(endpoint)?;
+        let set = store.store.resolve(id).or_raise()?;
+        answer(py, &set)
+    })
+}
+
+pub(super) fn resolve_many<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoints: Option<IntSeq<'py>>,
+) -> PyResult<Bound<'py, PyList>> {
+    guard(|| {
+        let ids = store.ids(endpoints.as_ref())?;
+        let sets = py
+            .detach(|| store.store.resolve_many(finish(ids)?.as_deref()))
+            .or_raise()?;
+        // Endpoints sharing a target set share one (immutable) tuple.
+        let mut cache: HashMap<usize, Bound<'py, PyTuple>> = HashMap::new();
+        let mut out = Vec::with_capacity(sets.len());
+        for set in &sets {
+            let key = set.as_ptr() as *const u8 as usize;
+            let t = match cache.get(&key) {
+                Some(t) => t.clone(),
+                None => {
+                    let t = answer(py, set)?;
+                    cache.insert(key, t.clone());
+                    t
+                }
+            };
+            out.push(t);
+        }
+        PyList::new(py, out)
+    })
+}
+
+/// A u64 column of many endpoints; in a list, a generation column (aliases, rollbacks) shows
+/// 0 as `None`.
+pub(super) fn column<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoints: Option<IntSeq<'py>>,
+    output: Output,
+    read: ColumnRead,
+    zero_is_none: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let ids = store.ids(endpoints.as_ref())?;
+        let values = py
+            .detach(|| read(&store.store, finish(ids)?.as_deref()))
+            .or_raise()?;
+        vec_out(py, output, values, |v| match zero_is_none {
+            true => generation_or_none(py, v),
+            false => Ok(v.into_pyobject(py)?.into_any()),
+        })
+    })
+}
+
+/// Endpoint ids of many endpoints that `read` selects (dangling, leased).
+pub(super) fn id_list<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoints: Option<IntSeq<'py>>,
+    output: Output,
+    read: impl FnOnce(&core::Store, Option<&[u32]>) -> core::Result<Vec<u32>> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let ids = store.ids(endpoints.as_ref())?;
+        let found = py
+            .detach(|| read(&store.store, finish(ids)?.as_deref()))
+            .or_raise()?;
+        vec_out(py, output, found, |i| Ok(i.into_pyobject(py)?.into_any()))
+    })
+}
+
+pub(super) fn live_leases<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    now: Now,
+    endpoints: Option<IntSeq<'py>>,
+    output: Output,
+) -> PyResult<Bound<'py, PyAny>> {
+    id_list(store, py, endpoints, output, |s, ids| {
+        s.live_leases(ids, now.0)
+    })
+}
+
+pub(super) fn state<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoint: Endpoint<'_>,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let id = store.id(endpoint)?;
+        let s = store.store.state(id).or_raise()?;
+        let args = (
+            s.id,
+            s.name,
+            s.alias,
+            s.rollback,
+            s.version,
+            s.lease_holder,
+            s.lease_token,
+            s.lease_expiry,
+            s.highest_fence,
+        );
+        named(py, "EndpointState", args)
+    })
+}
