@@ -42,8 +42,22 @@ pub struct OutArray<'py, T: Item> {
 impl<'py, T: Item> OutArray<'py, T> {
     /// `output` must be `Array` or `Numpy` (`List` is built by the caller from a `Vec`).
     pub fn new(py: Python<'py>, output: Output, n: usize) -> PyResult<Self> {
+        Self::make(py, output, n, "zeros")
+    }
+
+    /// [`OutArray::new`] for a caller that writes every item before the array is returned
+    /// (a numpy array is then not zeroed first: one pass over the memory less). Its items
+    /// hold whatever the allocator left until then, so nothing may read them before.
+    pub fn overwritten(py: Python<'py>, output: Output, n: usize) -> PyResult<Self> {
+        Self::make(py, output, n, "empty")
+    }
+
+    fn make(py: Python<'py>, output: Output, n: usize, numpy_fn: &str) -> PyResult<Self> {
         let obj = match output {
-            Output::Numpy => py.import("numpy")?.getattr("zeros")?.call1((n, T::DTYPE))?,
+            Output::Numpy => py
+                .import("numpy")?
+                .getattr(numpy_fn)?
+                .call1((n, T::DTYPE))?,
             Output::Array | Output::List => {
                 let array = ARRAY.get_or_try_init(py, || {
                     py.import("array")?.getattr("array").map(Bound::unbind)

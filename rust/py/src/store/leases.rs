@@ -15,7 +15,7 @@ fn token_or_none(py: Python<'_>, t: u64) -> PyResult<Bound<'_, PyAny>> {
     super::reads::generation_or_none(py, t)
 }
 
-/// The `n` tokens that `fill` writes (detached) into zero-filled memory, in the requested
+/// The `n` tokens that `fill` writes (detached, every position), in the requested
 /// container: an array (numpy or `array.array`) made before the call and written in place,
 /// or a list.
 fn tokens_out<'py>(
@@ -35,7 +35,8 @@ fn tokens_out<'py>(
             .or_raise()?;
         return vec_out(py, output, tokens, |t| token_or_none(py, t));
     }
-    let mut array = OutArray::<u64>::new(py, output, n)?;
+    // The core writes every position (0 where refused): the array needs no zeroing first.
+    let mut array = OutArray::<u64>::overwritten(py, output, n)?;
     let out = array.slice();
     py.detach(|| fill(out)).or_raise()?;
     Ok(array.obj)

@@ -421,7 +421,8 @@ impl RecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        reads::column(self, py, endpoints, output, core::Store::aliases, true)
+        let reads = (core::Store::aliases as _, core::Store::aliases_into as _);
+        reads::column(self, py, (endpoints, output), reads, true)
     }
 
     /// Rollback generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
@@ -436,7 +437,11 @@ impl RecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        reads::column(self, py, endpoints, output, core::Store::rollbacks, true)
+        let reads = (
+            core::Store::rollbacks as _,
+            core::Store::rollbacks_into as _,
+        );
+        reads::column(self, py, (endpoints, output), reads, true)
     }
 
     /// Version of each endpoint (what ``mode="exact"`` compares; uint64 in arrays);
@@ -451,7 +456,8 @@ impl RecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        reads::column(self, py, endpoints, output, core::Store::versions, false)
+        let reads = (core::Store::versions as _, core::Store::versions_into as _);
+        reads::column(self, py, (endpoints, output), reads, false)
     }
 
     /// Ids (in input order; uint32 in arrays) of the endpoints whose alias is set but whose
