@@ -177,7 +177,7 @@ def test_numpy_outputs_match_the_reference() -> None:
 
 
 def test_numpy_outputs_hold_no_leftover_memory() -> None:
-    """Column reads and batch lease tokens as numpy arrays are written in place into arrays
+    """Column reads, batch lease tokens and flip outcomes as numpy arrays are written in place into arrays
     that are not zeroed first: every item must come from the store, none from the memory a
     freed array left (large arrays of the same size reuse it)."""
     np = _numpy()
@@ -201,6 +201,12 @@ def test_numpy_outputs_hold_no_leftover_memory() -> None:
         junk = np.full(n, 0xDEAD, dtype=np.uint64)
         del junk
         assert not read().any(), name
+    # No plan: every outcome is MISSING and every previous alias none.
+    for ids_arg in (None, ids):
+        junk = np.full(n, 0xDEAD, dtype=np.uint64)
+        del junk
+        r = store.flip_many(ids_arg, 99, "lww", outcomes="numpy")
+        assert (r.outcomes == Outcome.MISSING).all() and not r.previous.any()
 
 
 def _unchanged(store: Any) -> tuple[Any, ...]:

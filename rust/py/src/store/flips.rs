@@ -95,7 +95,8 @@ pub(super) fn flip_many<'py>(
             Some(FenceArg::All(t)) => (Some(*t), None),
             Some(FenceArg::Each(seq)) => (None, Some(seq.stage::<u64>(ints::FENCES)?)),
         };
-        // Output arrays are created (zero-filled) before the batch and written in place.
+        // Output arrays are created before the batch and written in place: the core writes
+        // every position (numpy's are therefore not zeroed first).
         let n = match (&call.endpoints, call.outcomes.0) {
             (_, None) => 0,
             (Some(e), _) => e.len(),
@@ -103,8 +104,8 @@ pub(super) fn flip_many<'py>(
         };
         let mut arrays = match call.outcomes.0 {
             Some(output) => Some((
-                OutArray::<u8>::new(py, output, n)?,
-                OutArray::<u64>::new(py, output, n)?,
+                OutArray::<u8>::overwritten(py, output, n)?,
+                OutArray::<u64>::overwritten(py, output, n)?,
             )),
             None => None,
         };
