@@ -177,9 +177,9 @@ def test_numpy_outputs_match_the_reference() -> None:
 
 
 def test_numpy_outputs_hold_no_leftover_memory() -> None:
-    """Column reads, batch lease tokens and flip outcomes as numpy arrays are written in place into arrays
-    that are not zeroed first: every item must come from the store, none from the memory a
-    freed array left (large arrays of the same size reuse it)."""
+    """Column reads, batch lease tokens and flip outcomes as numpy arrays are written in
+    place into arrays that are not zeroed first: every item must come from the store, none
+    from the memory a freed array left (large arrays of the same size reuse it)."""
     np = _numpy()
     impl = rust_impl()
     if impl is None:

@@ -618,48 +618,13 @@ impl RecordStore {
     /// ``outdated_rejections``: flips refused by the mode's condition (its old key
     /// ``stale_rejections`` still reads, with a ``DeprecationWarning``, for one release).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let s = py.detach(|| self.store.stats());
-        let d = named(py, "StoreStats", ())?;
-        for (k, v) in [
-            ("endpoints", s.endpoints),
-            ("plans", s.plans),
-            ("trees", s.trees),
-            ("target_sets", s.target_sets),
-            ("records_live", s.records_live),
-            ("flips_applied", s.flips_applied),
-            ("stale_flips", s.stale_flips),
-            // The core's `stale_rejections`: refused by the mode's condition (one word per
-            // meaning in Python: "stale" is an applied flip that lowered the alias).
-            ("outdated_rejections", s.stale_rejections),
-            ("fenced_rejections", s.fenced_rejections),
-            ("missing_rejections", s.missing_rejections),
-            ("dangling_rejections", s.dangling_rejections),
-            ("empty_answers", s.empty_answers),
-            ("dangling_aliases", s.dangling_aliases),
-            ("dangling_rollbacks", s.dangling_rollbacks),
-            ("lease_conflicts", s.lease_conflicts),
-            ("leases_granted", s.leases_granted),
-        ] {
-            d.set_item(k, v)?;
-        }
-        Ok(d)
+        reads::stats(self, py)
     }
 
     /// Estimated heap bytes by part: ``endpoints``, ``names``, ``plans``, ``target_sets``,
     /// ``total`` (capacity-based; shared target sets counted once).
     fn memory<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let m = py.detach(|| self.store.memory());
-        let d = PyDict::new(py);
-        for (k, v) in [
-            ("endpoints", m.endpoints),
-            ("names", m.names),
-            ("plans", m.plans),
-            ("target_sets", m.target_sets),
-            ("total", m.total),
-        ] {
-            d.set_item(k, v)?;
-        }
-        Ok(d)
+        reads::memory(self, py)
     }
 
     /// Save the whole store (endpoints, plans, aliases, leases, fences, counters) to ``path``.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use dnsrace_core as core;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::{named, RecordStore};
 use crate::args::{Endpoint, Now, Output};
@@ -151,4 +151,49 @@ pub(super) fn state<'py>(
         );
         named(py, "EndpointState", args)
     })
+}
+
+/// The store's counters as a `StoreStats`.
+pub(super) fn stats<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    let s = py.detach(|| store.store.stats());
+    let d = named(py, "StoreStats", ())?;
+    for (k, v) in [
+        ("endpoints", s.endpoints),
+        ("plans", s.plans),
+        ("trees", s.trees),
+        ("target_sets", s.target_sets),
+        ("records_live", s.records_live),
+        ("flips_applied", s.flips_applied),
+        ("stale_flips", s.stale_flips),
+        // The core's `stale_rejections`: refused by the mode's condition (one word per
+        // meaning in Python: "stale" is an applied flip that lowered the alias).
+        ("outdated_rejections", s.stale_rejections),
+        ("fenced_rejections", s.fenced_rejections),
+        ("missing_rejections", s.missing_rejections),
+        ("dangling_rejections", s.dangling_rejections),
+        ("empty_answers", s.empty_answers),
+        ("dangling_aliases", s.dangling_aliases),
+        ("dangling_rollbacks", s.dangling_rollbacks),
+        ("lease_conflicts", s.lease_conflicts),
+        ("leases_granted", s.leases_granted),
+    ] {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}
+
+/// Heap bytes by part.
+pub(super) fn memory<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    let m = py.detach(|| store.store.memory());
+    let d = PyDict::new(py);
+    for (k, v) in [
+        ("endpoints", m.endpoints),
+        ("names", m.names),
+        ("plans", m.plans),
+        ("target_sets", m.target_sets),
+        ("total", m.total),
+    ] {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
 }
