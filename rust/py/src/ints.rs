@@ -306,18 +306,23 @@ unsafe fn convert<E: Int, T: Out>(
     Ok(out)
 }
 
-/// The lowest and highest of `items` (two plain reductions: packed min/max instructions),
-/// or `None` where `E` cannot leave `spec`'s range (nothing to check).
+/// The lowest and highest of `items`, or `None` where `E` cannot leave `spec`'s range
+/// (nothing to check). Only the side `E` can cross is reduced (a plain min or max reduction:
+/// packed instructions); the other is given as `E`'s own bound, which is in range.
 #[inline]
 fn bounds<E: Int>(items: &[E], spec: &Spec) -> Option<(E, E)> {
-    if E::MIN.into() >= spec.lo && E::MAX.into() <= spec.hi {
+    let (check_lo, check_hi) = (E::MIN.into() < spec.lo, E::MAX.into() > spec.hi);
+    if !check_lo && !check_hi {
         return None;
     }
-    let (mut lo, mut hi) = (E::MAX, E::MIN);
-    for &e in items {
-        lo = lo.min(e);
-        hi = hi.max(e);
-    }
+    let lo = match check_lo {
+        true => items.iter().copied().fold(E::MAX, Ord::min),
+        false => E::MIN,
+    };
+    let hi = match check_hi {
+        true => items.iter().copied().fold(E::MIN, Ord::max),
+        false => E::MAX,
+    };
     Some((lo, hi))
 }
 
