@@ -52,7 +52,7 @@ fn named<'py>(
 /// operation per endpoint it touched, with the call's start and return times: flips,
 /// reads (``state``, ``aliases``, ``rollbacks``, ``versions``), lease acquire / renew /
 /// release, and each endpoint's tree put by ``put_plan`` or looked at by ``delete_plans``.
-/// Format and clock: docs/guide/histories.md.
+/// Format and clock: docs/guide/store.md.
 #[pyclass(frozen, module = "dnsrace._core", name = "RecordStore")]
 pub struct RecordStore {
     store: core::Store,
@@ -135,10 +135,10 @@ impl RecordStore {
 
     /// Check the recorded history in place (as ``dnsrace.history.check`` checks its file,
     /// without writing it), within the same bounds (``timeout`` seconds, ``max_states``
-    /// states kept; ``None``: the defaults). ``as_dict=True``: the result dict that
-    /// ``dnsrace.history.check`` returns; ``as_dict=False``: its JSON text. Without
-    /// ``as_dict`` the JSON text and a ``DeprecationWarning`` (the dict becomes the default
-    /// in the next release).
+    /// states kept; ``None``: the defaults). Returns the result dict that
+    /// ``dnsrace.history.check`` returns (``dnsrace.history.CheckResult``);
+    /// ``as_dict=False``: its JSON text instead, for one more release, with a
+    /// ``DeprecationWarning``.
     #[pyo3(signature = (*, timeout = TimeoutArg(None), linearizations = LinearizationsArg(false), max_states = None, as_dict = None), text_signature = "($self, *, timeout=None, linearizations=False, max_states=None, as_dict=None)")]
     fn check_history<'py>(
         &self,
