@@ -487,10 +487,11 @@ def test_store_check_history_gives_the_same_result_type_with_the_text_form_depre
     assert set(store.check_history(as_dict=True, linearizations=True)) == declared | {
         "linearizations"
     }
-    with pytest.warns(DeprecationWarning, match="as_dict=True"):
-        text = store.check_history()
+    default = store.check_history()  # the dict is the default
+    assert default == {**result, "elapsed_s": default["elapsed_s"]}
+    with pytest.warns(DeprecationWarning, match="as_dict=False"):
+        text = store.check_history(as_dict=False)
     assert orjson.loads(text)["verdict"] == "ok"
-    assert orjson.loads(store.check_history(as_dict=False))["verdict"] == "ok"
 
 
 def test_a_truncated_history_is_marked_in_memory_and_export_and_never_judged_illegal(

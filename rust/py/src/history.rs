@@ -118,29 +118,28 @@ fn small_int(obj: Option<&Bound<'_, PyAny>>, what: &str, min: i64, max: i64) -> 
     }
 }
 
-/// `RecordStore.check_history`: check a recorded history. Without `as_dict` the result is
-/// the JSON text of earlier releases, with a `DeprecationWarning` (the dict, the type
-/// `dnsrace.history.check` returns, becomes the default in the next release).
+/// `RecordStore.check_history`: check a recorded history. The result is the dict
+/// `dnsrace.history.check` returns; `as_dict=False` gives the JSON text of earlier releases,
+/// for one more release, with a `DeprecationWarning`.
 pub fn check_recorded<'py>(
     py: Python<'py>,
     history: impl FnOnce() -> dnsrace_core::Result<History> + Send,
     opts: CheckOptions,
     as_dict_arg: Option<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if as_dict_arg.is_none() {
+    if as_dict_arg == Some(false) {
         PyErr::warn(
             py,
             &py.get_type::<PyDeprecationWarning>(),
-            c"RecordStore.check_history() returns JSON text for one more release; pass \
-              as_dict=True for the result dict that dnsrace.history.check returns (the default \
-              from the next release), or as_dict=False to keep the text",
+            c"RecordStore.check_history(as_dict=False) (JSON text) goes in the next release; \
+              the result dict, as dnsrace.history.check returns it, is the default",
             1,
         )?;
     }
     let result = py
         .detach(|| history().map(|h| check_with(&h, opts)))
         .or_raise()?;
-    if as_dict_arg == Some(true) {
+    if as_dict_arg != Some(false) {
         as_dict(py, &result)
     } else {
         Ok(result.to_json().to_string().into_pyobject(py)?.into_any())
