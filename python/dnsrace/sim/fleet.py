@@ -10,6 +10,7 @@ capacity (1..255). All events come from the planner's random stream.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import random
 from dataclasses import dataclass
@@ -26,6 +27,14 @@ class LoadBalancer:
     address: str
     capacity: int
     healthy: bool = True
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _score(group: int, address: str) -> int:
+    """The rendezvous score of ``address`` in ``group``: a pure function of the two, and the
+    same few pairs in every run of a scenario, so computed once per process."""
+    digest = hashlib.blake2b(f"{group}/{address}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
 
 
 class Fleet:
@@ -52,9 +61,8 @@ class Fleet:
         lb = LoadBalancer(address, self._rng.randint(40, 200))
         self.lbs.append(lb)
         for g in range(self._groups):
-            digest = hashlib.blake2b(f"{g}/{address}".encode(), digest_size=8).digest()
             # Each group's order is kept sorted by descending score (ties: lower index first).
-            key = (-int.from_bytes(digest, "big"), index)
+            key = (-_score(g, address), index)
             pos = bisect.bisect(self._keys[g], key)
             self._keys[g].insert(pos, key)
             self._rank[g].insert(pos, index)
