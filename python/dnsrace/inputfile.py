@@ -5,15 +5,17 @@ before anything could block on it, refuses a file larger than its kind's limit b
 it, and reads at most limit + 1 bytes, so a file that grows or lies about its size (``/proc``,
 ``/dev/zero``) costs no more. The CLI's door (``dnsrace.app.doors.inputs``) and the library's
 readers (``dnsrace.history.load``, ``dnsrace.config.tables.read_tables``) both read
-through it, so the API meets the same bounds as the command line (docs/reference/bounds.md,
-"Inputs"). Standard library only.
+through it and parse TOML with :func:`parse_toml`, so the API meets the same bounds and
+messages as the command line (docs/reference/bounds.md, "Inputs"). Standard library only.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import tomllib
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "KINDS",
@@ -21,6 +23,7 @@ __all__ = [
     "InputKind",
     "describe_mode",
     "file_identity",
+    "parse_toml",
     "read_file",
     "size_text",
 ]
@@ -144,3 +147,19 @@ def read_file(path: str | os.PathLike[str], kind: str, label: str | None = None)
     if len(data) > limits.max_bytes:
         raise InputError(f"{where}: more than the {size_text(limits.max_bytes)} a {kind} may have")
     return data
+
+
+def parse_toml(data: bytes, where: str) -> dict[str, Any]:
+    """A TOML document's tables (bytes as :func:`read_file` gives them); every failure one
+    :class:`InputError` naming ``where``. Callers that need it scan the depth first."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: malformed TOML: {exc}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # tomllib's own int() refuses more than 4,300 digits with a plain ValueError.
+        raise InputError(f"{where}: malformed TOML: {exc}") from None

@@ -14,14 +14,16 @@ The limits (docs/reference/bounds.md, "Inputs") are per kind, in :data:`KINDS`.
 from __future__ import annotations
 
 import re
-import tomllib
 from typing import Any
 
+from dnsrace.config.errors import ScenarioError
+from dnsrace.config.tables import override_value, split_override
 from dnsrace.inputfile import (
     KINDS,
     InputError,
     InputKind,
     file_identity,
+    parse_toml,
     read_file,
     size_text,
 )
@@ -100,20 +102,6 @@ def _check_values(value: Any, where: str, max_depth: int) -> None:
             )
 
 
-def _parse_toml(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{where}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: malformed TOML: {exc}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        # tomllib's own int() refuses more than 4,300 digits with a plain ValueError.
-        raise InputError(f"{where}: malformed TOML: {exc}") from None
-
-
 def _parse_json(data: bytes, where: str) -> Any:
     import orjson  # here, so that a missing extra is reported by the command, not at start
 
@@ -149,7 +137,7 @@ def load_scenario_document(path: str) -> dict[str, Any]:
     data = read_file(path, "scenario")
     is_json = path.lower().endswith(".json")
     check_depth(data, limits.max_depth, path, toml=not is_json)
-    doc = _parse_json(data, path) if is_json else _parse_toml(data, path)
+    doc = _parse_json(data, path) if is_json else parse_toml(data, path)
     if not isinstance(doc, dict):
         raise InputError(
             f"{path}: a scenario must be a table (a JSON object), got {_json_type(doc)}"
@@ -168,38 +156,27 @@ def _json_type(value: Any) -> str:
     )
 
 
-_KEY_PART = re.compile(r"[A-Za-z0-9_-]+")
-
-
 def parse_set(text: str) -> tuple[str, Any]:
-    """``--set dotted.key=VALUE``, VALUE in TOML syntax, through the same caps as a file:
-    one line, at most :data:`MAX_SET_CHARS`, nesting and integers bounded."""
+    """``--set dotted.key=VALUE``, VALUE in TOML syntax: the configuration's own parser
+    (:func:`dnsrace.config.tables.parse_override`, in two steps) behind the same caps as a
+    file: one line, at most :data:`MAX_SET_CHARS`, nesting and integers bounded."""
     limits = KINDS["--set"]
     if len(text) > limits.max_bytes:
         raise InputError(f"--set: longer than {limits.max_bytes:,} characters")
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    parts = key.split(".")
-    if not sep or not key or any(not _KEY_PART.fullmatch(p) for p in parts):
-        raise InputError(f"--set: expected KEY=VALUE (a dotted key), got {text!r}")
-    if len(parts) > MAX_SET_KEY_PARTS:
+    try:
+        key, raw = split_override(text)
+    except ScenarioError as exc:
+        raise InputError(str(exc)) from None
+    if key.count(".") >= MAX_SET_KEY_PARTS:
         raise InputError(f"--set {key[:60]}...: more than {MAX_SET_KEY_PARTS} dotted parts")
-    raw = raw.strip()
     if any(c in raw for c in "\r\n"):
         # TOML would read a second line as a second key, which the option would then drop.
         raise InputError(f"--set {key}: the value must be one line, got {raw!r}")
     where = f"--set {key}"
-    data = raw.encode("utf-8", "surrogateescape")
-    check_depth(data, limits.max_depth, where, toml=True)
+    check_depth(raw.encode("utf-8", "surrogateescape"), limits.max_depth, where, toml=True)
     try:
-        doc = tomllib.loads(f"v = {raw}")
-    except tomllib.TOMLDecodeError:
-        raise InputError(
-            f'{where}: not a TOML value: {raw!r} (quote strings: key="text")'
-        ) from None
-    except (ValueError, RecursionError, UnicodeError) as exc:
-        raise InputError(f"{where}: not a TOML value: {exc}") from None
-    if set(doc) != {"v"}:
-        raise InputError(f"{where}: one value expected, got {raw!r}")
-    _check_values(doc["v"], where, limits.max_depth)
-    return key, doc["v"]
+        value = override_value(key, raw)
+    except ScenarioError as exc:
+        raise InputError(f"--set {exc}") from None
+    _check_values(value, where, limits.max_depth)
+    return key, value
