@@ -1,5 +1,5 @@
 """The command line and the library parse ``--set`` overrides and scenario files with one
-parser (dnsrace.config.tables over dnsrace.inputfile): the same text gives the same value, or
+parser (dnsrace.schema.tables over dnsrace.inputfile): the same text gives the same value, or
 the same message, through either; the door only adds its caps."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from dnsrace.app.doors.inputs import InputError, load_scenario_document, parse_set
 from dnsrace.config import ScenarioError
-from dnsrace.config.tables import parse_override, read_tables
+from dnsrace.schema.tables import parse_override, read_tables
 
 
 @pytest.mark.parametrize(

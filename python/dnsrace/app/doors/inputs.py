@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dnsrace.config.errors import ScenarioError
-from dnsrace.config.tables import override_value, split_override
 from dnsrace.inputfile import (
     KINDS,
     InputError,
@@ -27,6 +25,8 @@ from dnsrace.inputfile import (
     read_file,
     size_text,
 )
+from dnsrace.schema.errors import ScenarioError
+from dnsrace.schema.tables import override_value, split_override
 
 __all__ = [
     "KINDS",
@@ -158,7 +158,7 @@ def _json_type(value: Any) -> str:
 
 def parse_set(text: str) -> tuple[str, Any]:
     """``--set dotted.key=VALUE``, VALUE in TOML syntax: the configuration's own parser
-    (:func:`dnsrace.config.tables.parse_override`, in two steps) behind the same caps as a
+    (:func:`dnsrace.schema.tables.parse_override`, in two steps) behind the same caps as a
     file: one line, at most :data:`MAX_SET_CHARS`, nesting and integers bounded."""
     limits = KINDS["--set"]
     if len(text) > limits.max_bytes:

@@ -2,7 +2,7 @@
 and turn a config dataclass tree back into tables.
 
 Nothing here knows a field of any configuration; :mod:`dnsrace.sim.scenario` validates what
-comes out (:func:`dnsrace.config.schema.validate`). Every step is bounded before it recurses:
+comes out (:func:`dnsrace.schema.fields.validate`). Every step is bounded before it recurses:
 a value's nesting is counted before ``tomllib`` reads it and checked before ``deepcopy``
 walks it, and a file is read through the input door's reader (:mod:`dnsrace.inputfile`).
 """
@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dnsrace.config.errors import ScenarioError
-from dnsrace.config.limits import MAX_DEPTH
-from dnsrace.config.schema import check_plain, show
 from dnsrace.inputfile import InputError, parse_toml, read_file
+from dnsrace.schema.errors import ScenarioError
+from dnsrace.schema.fields import check_plain, show
+from dnsrace.schema.limits import MAX_DEPTH
 
 __all__ = [
     "apply_overrides",
