@@ -12,6 +12,7 @@ messages as the command line (docs/reference/bounds.md, "Inputs"). Standard libr
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from dataclasses import dataclass
@@ -21,8 +22,10 @@ __all__ = [
     "KINDS",
     "InputError",
     "InputKind",
+    "check_depth",
     "describe_mode",
     "file_identity",
+    "nested_over",
     "parse_toml",
     "read_file",
     "size_text",
@@ -163,3 +166,37 @@ def parse_toml(data: bytes, where: str) -> dict[str, Any]:
     except (ValueError, RecursionError, MemoryError) as exc:
         # tomllib's own int() refuses more than 4,300 digits with a plain ValueError.
         raise InputError(f"{where}: malformed TOML: {exc}") from None
+
+
+# Strings, comments and brackets of TOML (and JSON, which has only the double-quoted strings).
+# Only brackets count; a string or comment that holds one does not. An unterminated string
+# matches nothing, so its brackets are counted: that only makes a broken input fail earlier.
+_TOML_TOKENS = re.compile(
+    rb'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]',
+    re.S,
+)
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+
+
+def nested_over(data: bytes, max_depth: int, *, toml: bool) -> bool:
+    """Whether the brackets of ``data`` (TOML or JSON) nest deeper than ``max_depth``, counted
+    without recursion before any recursive parser sees them."""
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return False  # cannot nest deeper than it has brackets
+    depth = 0
+    for token in (_TOML_TOKENS if toml else _JSON_TOKENS).finditer(data):
+        t = token.group()
+        if t in (b"[", b"{"):
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif t in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def check_depth(data: bytes, max_depth: int, where: str, *, toml: bool) -> None:
+    """Refuse ``data`` if its brackets nest deeper than ``max_depth`` (one line naming
+    ``where`` instead of a RecursionError)."""
+    if nested_over(data, max_depth, toml=toml):
+        raise InputError(f"{where}: nested more than {max_depth} levels deep")

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dnsrace.inputfile import InputError, parse_toml, read_file
+from dnsrace.inputfile import InputError, nested_over, parse_toml, read_file
 from dnsrace.schema.errors import ScenarioError
 from dnsrace.schema.fields import check_plain, show
 from dnsrace.schema.limits import MAX_DEPTH
@@ -64,30 +64,6 @@ def as_tables(config: Any) -> dict[str, Any]:
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _nesting(text: str) -> int:
-    """Deepest bracket nesting of a TOML value, outside strings: checked before tomllib (which
-    recurses once per level) sees it."""
-    depth = deepest = 0
-    quote = ""
-    escaped = False
-    for c in text:
-        if quote:
-            if escaped:
-                escaped = False
-            elif c == "\\" and quote == '"':
-                escaped = True
-            elif c == quote:
-                quote = ""
-        elif c in "\"'":
-            quote = c
-        elif c in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif c in "]}":
-            depth -= 1
-    return deepest
-
-
 def split_override(text: str) -> tuple[str, str]:
     """``dotted.key=VALUE`` split into its key (checked: bare dotted parts) and its raw value
     text; ``ScenarioError`` on field ``--set`` otherwise."""
@@ -102,7 +78,7 @@ def split_override(text: str) -> tuple[str, str]:
 def override_value(key: str, raw: str) -> Any:
     """One TOML value (``3``, ``0.5``, ``"x"``, ``[1, 2]``): text after it (a second line) is
     refused, never dropped. ``ScenarioError`` on field ``key`` otherwise."""
-    if _nesting(raw) > MAX_DEPTH:
+    if nested_over(raw.encode("utf-8", "surrogateescape"), MAX_DEPTH, toml=True):
         raise ScenarioError(key, f"nested deeper than {MAX_DEPTH} arrays or tables")
     try:
         doc = tomllib.loads(f"v = {raw}")
@@ -110,7 +86,7 @@ def override_value(key: str, raw: str) -> Any:
         raise ScenarioError(
             key, f'not a TOML value: {show(raw)} (quote strings: key="text")'
         ) from None
-    except RecursionError:  # pragma: no cover - _nesting refuses this first
+    except RecursionError:  # pragma: no cover - nested_over refuses this first
         raise ScenarioError(key, "nested too deeply") from None
     except (ValueError, UnicodeError) as exc:
         # tomllib's own int() refuses more than 4,300 digits with a plain ValueError.

@@ -13,13 +13,13 @@ The limits (docs/reference/bounds.md, "Inputs") are per kind, in :data:`KINDS`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from dnsrace.inputfile import (
     KINDS,
     InputError,
     InputKind,
+    check_depth,
     file_identity,
     parse_toml,
     read_file,
@@ -49,32 +49,6 @@ MAX_SET_KEY_PARTS = 16
 """Most dotted parts in a ``--set`` key (a scenario nests about three tables)."""
 MAX_INT_BITS = 64
 """Widest integer accepted in a scenario or option value: every count, seed and size fits."""
-
-
-# Strings, comments and brackets of TOML (and JSON, which has only the double-quoted strings).
-# Only brackets count; a string or comment that holds one does not. An unterminated string
-# matches nothing, so its brackets are counted: that only makes a broken file fail earlier.
-_TOML_TOKENS = re.compile(
-    rb'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]',
-    re.S,
-)
-_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
-
-
-def check_depth(data: bytes, max_depth: int, where: str, *, toml: bool) -> None:
-    """Refuse ``data`` if its brackets nest deeper than ``max_depth`` (before any recursive
-    parser sees it: one line instead of a RecursionError)."""
-    if data.count(b"[") + data.count(b"{") <= max_depth:
-        return  # cannot nest deeper than it has brackets
-    depth = 0
-    for token in (_TOML_TOKENS if toml else _JSON_TOKENS).finditer(data):
-        t = token.group()
-        if t in (b"[", b"{"):
-            depth += 1
-            if depth > max_depth:
-                raise InputError(f"{where}: nested more than {max_depth} levels deep")
-        elif t in (b"]", b"}"):
-            depth -= 1
 
 
 def _check_values(value: Any, where: str, max_depth: int) -> None:
