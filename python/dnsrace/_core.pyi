@@ -580,13 +580,13 @@ class RecordStore:
         format version or not a snapshot; no store is created.
         """
 
-def parse_history(data: bytes) -> int:
+def parse_history(data: bytes | bytearray | memoryview) -> int:
     """Validate a ``jsonl`` history; return its number of operations. ``InvalidHistory`` (the
     message starts with ``line N:``) for a truncated file, bad JSON, a wrong field or type, an
     unknown ``op``, non-monotonic times or a return before its call."""
 
 def check_history(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     *,
     timeout: float | None = None,
     max_states: int | None = None,
@@ -594,7 +594,7 @@ def check_history(
     memoize: bool = True,
     threads: int = 0,
 ) -> CheckResult:
-    """Check a ``jsonl`` history (docs/guide/histories.md); return the result document.
+    """Check a ``jsonl`` history (docs/guide/checker.md); return the result document.
     The interpreter is released meanwhile. ``timeout`` (seconds) and ``max_states`` (states
     kept in the search's memo) bound the work (``None``: the defaults below); past either the
     verdict is ``unknown``. ``memoize=False`` is for tests only."""
