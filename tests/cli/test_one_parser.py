@@ -11,7 +11,7 @@ import pytest
 
 from dnsrace.app.doors.inputs import InputError, load_scenario_document, parse_set
 from dnsrace.config import ScenarioError
-from dnsrace.schema.tables import parse_override, read_tables
+from dnsrace.schema.tables import override_text, parse_override, read_tables
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,12 @@ def test_the_door_keeps_its_own_caps() -> None:
         parse_set(wide)
     with pytest.raises(InputError, match="must be one line"):
         parse_set("faults.crashes.at_s=[1.0,\n 2.0]")
+
+
+@pytest.mark.parametrize(
+    "value", [3, -0.5, 1e21, True, 'a "quoted" \\ text', [1.0, 2], ["x", [False]], []]
+)
+def test_a_replay_command_s_override_parses_back(value: Any) -> None:
+    text = override_text("faults.x", value)
+    assert parse_override(text) == ("faults.x", value)
+    assert parse_set(text) == ("faults.x", value)

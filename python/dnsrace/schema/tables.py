@@ -27,6 +27,7 @@ from dnsrace.schema.limits import MAX_DEPTH
 __all__ = [
     "apply_overrides",
     "as_tables",
+    "override_text",
     "override_value",
     "parse_override",
     "read_tables",
@@ -102,6 +103,22 @@ def parse_override(text: str) -> tuple[str, Any]:
     is checked against the schema when the tables are validated."""
     key, raw = split_override(text)
     return key, override_value(key, raw)
+
+
+def override_text(key: str, value: Any) -> str:
+    """The ``--set`` text of one override (``key=VALUE``, VALUE in TOML syntax), which
+    :func:`parse_override` reads back as ``(key, value)``: replay commands print it."""
+
+    def toml(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(toml(x) for x in v) + "]"
+        return repr(v)
+
+    return f"{key}={toml(value)}"
 
 
 def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
