@@ -46,7 +46,11 @@ def test_a_bad_override_says_the_same_through_both(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("content", "words"),
-    [(b"\xff\xfe seed = 1\n", "not UTF-8 text"), (b"[endpoints\ncount = 1\n", "malformed TOML")],
+    [
+        (b"\xff\xfe seed = 1\n", "not UTF-8 text"),
+        (b"[endpoints\ncount = 1\n", "malformed TOML"),
+        (b"v = " + b"[" * 40 + b"]" * 40 + b"\n", "nested more than 32 levels deep"),
+    ],
 )
 def test_a_broken_scenario_file_says_the_same_through_both(
     tmp_path: Path, content: bytes, words: str

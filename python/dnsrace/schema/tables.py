@@ -19,7 +19,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dnsrace.inputfile import InputError, nested_over, parse_toml, read_file
+from dnsrace.inputfile import (
+    KINDS,
+    InputError,
+    check_depth,
+    nested_over,
+    parse_toml,
+    read_file,
+)
 from dnsrace.schema.errors import ScenarioError
 from dnsrace.schema.fields import check_plain, show
 from dnsrace.schema.limits import MAX_DEPTH
@@ -146,9 +153,12 @@ def read_tables(path: str | Path, kind: str = "scenario") -> dict[str, Any]:
     """A TOML file's tables, read through the input door's reader as a ``kind`` of input
     (``ScenarioError`` if unreadable or malformed)."""
     p = Path(path)
-    # The input door's reader and TOML parser: regular files only, at most the kind's size.
+    # The input door's reader, depth scan and TOML parser: regular files only, at most the
+    # kind's size and nesting (so tomllib never recurses past it).
     try:
-        return parse_toml(read_file(p, kind), str(p))
+        data = read_file(p, kind)
+        check_depth(data, KINDS[kind].max_depth, str(p), toml=True)
+        return parse_toml(data, str(p))
     except InputError as exc:
         raise ScenarioError("", str(exc)) from None
 
