@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from dnsrace.sim.schedule import RandomSchedule
-from dnsrace.sim.seeds import substream
+from dnsrace.clock import RandomSchedule
+from dnsrace.seeds import substream
 
 
 def _eager(seed: int, *names: str) -> random.Random:
