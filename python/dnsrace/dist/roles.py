@@ -117,7 +117,7 @@ async def _planner(scenario: Scenario, url: str, events: Path) -> None:
     async def clients() -> None:
         while True:
             answers = observed.resolve_many(sample)
-            operator.observe(not answers[0])
+            operator.observe([i for i, a in zip(sample, answers, strict=True) if not a])
             await asyncio.sleep(scenario.clients.probe_interval_s)
 
     async def publish() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from dnsrace.backends import backend as load_backend
 from dnsrace.sim import clock
 from dnsrace.sim.checker import Checker, RegionalTimeline
+from dnsrace.sim.clients import Clients
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor, batches
 from dnsrace.sim.faults import EnactorFaults
@@ -229,14 +230,13 @@ async def _simulate(
         )
         supervisors.append(_Supervisor(enactor, faults, checker))
 
-    sample = client_sample(scenario, ids)
-
-    resolved = [*(("alias", i) for i in sample), "trees"]
+    probes = Clients(scenario, store, operator, ids, client_sample(scenario, ids))
+    probed = ids if probes.reads_everything else probes.sample
+    resolved = [*(("alias", i) for i in probed), "trees"]
 
     async def clients() -> None:
         while True:
-            answers = store.resolve_many(sample)
-            operator.observe(not answers[0])
+            probes.probe()
             await asyncio.sleep(scenario.clients.probe_interval_s)
 
     async def ticker() -> None:
@@ -261,7 +261,10 @@ async def _simulate(
             await asyncio.sleep(scenario.duration_s - now())
         deadline = scenario.duration_s + scenario.drain_s
         while now() < deadline:
-            if operator.pending == 0 and all(s.idle for s in supervisors):
+            # Settled: every enactor idle, no repair under way, and nothing stuck that an
+            # operator could still see and repair.
+            stuck = scenario.operator.repair and bool(checker.dangling)
+            if operator.pending == 0 and not stuck and all(s.idle for s in supervisors):
                 break
             await asyncio.sleep(min(_SETTLE_POLL_S, deadline - now()))
         for task in background:
@@ -277,6 +280,12 @@ async def _simulate(
         progress(end)
     metrics = checker.result(end, store.stats())
     metrics["operator_unrepairable"] = list(operator.unrepairable)
+    metrics["alarm"] = {
+        "watches": scenario.operator.alarm,
+        "regional_alarms": sum(1 for _, _, regional in operator.alarm_log if regional),
+        "triggering_endpoints": [n for _, n, _ in operator.alarm_log],
+        "stuck_unseen_at_end": operator.unseen(checker.dangling),
+    }
     if snapshot is not None:
         # Only the embedded stores can save themselves (a distributed one has its own means).
         save = getattr(store.raw, "snapshot", None)
