@@ -175,6 +175,10 @@ def build_scenario(args: argparse.Namespace) -> tuple[Scenario, Any]:
             clock=getattr(args, "clock", None) or "virtual",
             presets=chosen or ("all",),
         )
+        if getattr(args, "alarm", None) is not None:
+            scenario = scenario.replace(
+                operator=dataclasses.replace(scenario.operator, alarm=args.alarm)
+            )
     else:
         data = inputs.load_scenario_document(args.scenario)
         changes = overrides(args)
