@@ -41,7 +41,10 @@ class Clients:
         )
         self._cursor = 0
         self.watched: set[int] = set()
-        """Endpoints of the sweep found empty: resolved every round until they answer."""
+        """Endpoints of the sweep found empty: resolved every round until they answer (at
+        most as many as the sample: one is enough for the alarm, and a sweep revisits the
+        others)."""
+        self._watch_most = max(1, len(sample))
 
     @property
     def reads_everything(self) -> bool:
@@ -67,9 +70,10 @@ class Clients:
         empty = [i for i, a in zip(ids, answers, strict=True) if not a]
         if self._per_round:
             fixed = len(self.sample)
+            watched = self.watched
             for i, a in zip(ids[fixed:], answers[fixed:], strict=True):
                 if a:
-                    self.watched.discard(i)
-                else:
-                    self.watched.add(i)
+                    watched.discard(i)
+                elif len(watched) < self._watch_most:
+                    watched.add(i)
         self.operator.observe(empty)

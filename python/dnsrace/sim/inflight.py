@@ -74,16 +74,15 @@ class SpreadWrite:
         n = len(self.ids)
         if self.instant(n - 1) <= now:
             return n
-        # The first k whose instant is > now, by bisection on the same float formula that
-        # decides the end, so that the two never disagree.
-        lo, hi = self.pos, n - 1
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.instant(mid) <= now:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        # The first k whose instant is > now: a guess by division, then corrected with the
+        # same float formula that decides the end, so that the two never disagree.
+        k = int((now - self.start - self.shift) / self.step) - 1
+        k = min(max(k, self.pos), n - 1)
+        while k > self.pos and self.instant(k - 1) > now:
+            k -= 1
+        while k < n - 1 and self.instant(k) <= now:
+            k += 1
+        return k
 
 
 class InFlight:
