@@ -36,9 +36,12 @@ etcd browser redis: system-packages
 
 all: test
 
+# uv (from PyPI, into the venv) installs the tools: the same packages as pip, in seconds instead
+# of a minute on this machine, which is most of a fresh clone's set-up time. pip stays in the venv.
 $(DEPS_STAMP): requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.txt
 	touch $@
 
 $(EXT_STAMP): $(DEPS_STAMP) $(RUST_SRC) pyproject.toml

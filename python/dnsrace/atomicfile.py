@@ -57,8 +57,9 @@ def _umask() -> int:
     return mask
 
 
-def _sync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    """Flush a file's or a folder's contents (a folder: the names in it) to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -81,20 +82,12 @@ def prepare(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
         write(tmp)
-        _sync_file(tmp)
+        _fsync(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     return tmp
-
-
-def _sync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def publish(tmp: Path, path: str | os.PathLike[str]) -> None:
@@ -107,7 +100,7 @@ def publish(tmp: Path, path: str | os.PathLike[str]) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    _sync_directory(target.parent)
+    _fsync(target.parent)
 
 
 @contextlib.contextmanager
@@ -122,7 +115,7 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = prepare(path, write)
     try:
         yield tmp
-        _sync_file(tmp)
+        _fsync(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

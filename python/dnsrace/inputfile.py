@@ -4,7 +4,7 @@
 before anything could block on it, refuses a file larger than its kind's limit before reading
 it, and reads at most limit + 1 bytes, so a file that grows or lies about its size (``/proc``,
 ``/dev/zero``) costs no more. The CLI's door (``dnsrace.app.doors.inputs``) and the library's
-readers (``dnsrace.history.load``, ``dnsrace.sim.scenario.load_scenario_data``) both read
+readers (``dnsrace.history.load``, ``dnsrace.config.tables.read_tables``) both read
 through it, so the API meets the same bounds as the command line (docs/reference/bounds.md,
 "Inputs"). Standard library only.
 """

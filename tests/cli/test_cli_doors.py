@@ -37,6 +37,13 @@ def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, captured.out, captured.err
 
 
+def refused(argv: list[Any], capsys: pytest.CaptureFixture[str], needle: str) -> None:
+    """The command line exits 2 (usage or input) with one error line naming `needle`."""
+    code, _, err = cli(argv, capsys)
+    assert code == 2, err
+    one_line(err, needle)
+
+
 def one_line(err: str, needle: str) -> None:
     lines = err.splitlines()
     assert len(lines) == 1, err
@@ -155,15 +162,15 @@ def test_dash_means_stdout_and_writes_no_file_named_dash(
 
 
 def test_two_outputs_cannot_both_be_stdout(history: Path, capsys: Any) -> None:
-    code, _, err = cli(["check", history, "--json", "-", "--html", "-"], capsys)
-    assert code == 2
-    one_line(err, "standard output is already taken by --json")
+    refused(
+        ["check", history, "--json", "-", "--html", "-"],
+        capsys,
+        "standard output is already taken by --json",
+    )
 
 
 def test_a_picture_cannot_go_to_stdout(spin: Path, capsys: Any) -> None:
-    code, _, err = cli(["run", spin, *FAST, "--plot", "-"], capsys)
-    assert code == 2
-    one_line(err, "--plot -: this output is not text")
+    refused(["run", spin, *FAST, "--plot", "-"], capsys, "--plot -: this output is not text")
 
 
 @pytest.mark.parametrize("name", ["p.txt", "p", "p.html"])
@@ -171,9 +178,11 @@ def test_a_picture_whose_suffix_names_no_format_is_refused_before_the_run(
     tmp_path: Path, spin: Path, capsys: Any, name: str
 ) -> None:
     """Found by the CLI fuzzer (case 3676 of seed 17): matplotlib refused '.txt' after the run."""
-    code, _, err = cli(["run", spin, *FAST, "--plot", tmp_path / name], capsys)
-    assert code == 2
-    one_line(err, "the picture's format comes from its suffix: .png")
+    refused(
+        ["run", spin, *FAST, "--plot", tmp_path / name],
+        capsys,
+        "the picture's format comes from its suffix: .png",
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spin.toml"]
 
 
@@ -197,26 +206,28 @@ def test_a_write_that_fails_after_the_checks_is_one_line_and_leaves_no_partial_f
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    code, _, err = cli(["run", spin, *FAST, "--json", out], capsys)
-    assert code == 2
-    one_line(err, f"--json {out}: cannot write: {os.strerror(error)}")
+    refused(
+        ["run", spin, *FAST, "--json", out],
+        capsys,
+        f"--json {out}: cannot write: {os.strerror(error)}",
+    )
     assert out.read_text() == "earlier run"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "spin.toml"]
 
 
 def test_a_write_into_proc_is_one_line(spin: Path, capsys: Any) -> None:
-    code, _, err = cli(["run", spin, *FAST, "--json", "/proc/dnsrace-test.json"], capsys)
-    assert code == 2
-    one_line(err, "--json /proc/dnsrace-test.json")
+    refused(
+        ["run", spin, *FAST, "--json", "/proc/dnsrace-test.json"],
+        capsys,
+        "--json /proc/dnsrace-test.json",
+    )
 
 
 def test_an_output_folder_that_is_missing_or_a_file_is_refused(
     tmp_path: Path, spin: Path, capsys: Any
 ) -> None:
     for path in (tmp_path / "no" / "x.json", spin / "x.json"):
-        code, _, err = cli(["run", spin, *FAST, "--json", path], capsys)
-        assert code == 2
-        one_line(err, "does not exist")
+        refused(["run", spin, *FAST, "--json", path], capsys, "does not exist")
 
 
 # -------------------------------------------------------------------------- inputs
@@ -249,15 +260,15 @@ def test_a_fifo_as_input_is_refused_without_blocking(tmp_path: Path, argv: list[
 def test_dev_zero_as_input_is_refused_before_reading(
     tmp_path: Path, capsys: Any, argv: list[str]
 ) -> None:
-    code, _, err = cli([a.format(out=tmp_path / "o.html") for a in argv], capsys)
-    assert code == 2
-    one_line(err, "is a character device, not a regular file")
+    refused(
+        [a.format(out=tmp_path / "o.html") for a in argv],
+        capsys,
+        "is a character device, not a regular file",
+    )
 
 
 def test_a_directory_as_input_is_refused(tmp_path: Path, capsys: Any) -> None:
-    code, _, err = cli(["check", tmp_path], capsys)
-    assert code == 2
-    one_line(err, "is a directory")
+    refused(["check", tmp_path], capsys, "is a directory")
 
 
 def test_an_oversized_scenario_is_refused_by_its_size_before_parsing(
@@ -268,16 +279,12 @@ def test_an_oversized_scenario_is_refused_by_its_size_before_parsing(
     with open(big, "wb") as f:
         f.write(SPIN.read_bytes())
         f.write(b"# padding\n" * 5_000_000)
-    code, _, err = cli(["run", big], capsys)
-    assert code == 2
-    one_line(err, "more than the 4 MiB a scenario may have")
+    refused(["run", big], capsys, "more than the 4 MiB a scenario may have")
 
 
 def test_a_short_proc_file_is_read_with_the_bound(capsys: Any) -> None:
     """/proc files say size 0; the door reads at most limit + 1 bytes of them."""
-    code, _, err = cli(["run", "/proc/self/status"], capsys)
-    assert code == 2
-    one_line(err, "/proc/self/status")
+    refused(["run", "/proc/self/status"], capsys, "/proc/self/status")
 
 
 @pytest.mark.parametrize("where", ["toml", "json", "set"])
@@ -293,20 +300,14 @@ def test_3000_deep_nesting_is_one_line(tmp_path: Path, spin: Path, capsys: Any, 
         argv = ["run", path]
     else:
         argv = ["run", spin, "--set", f"endpoints.count={deep}"]
-    code, _, err = cli(argv, capsys)
-    assert code == 2
-    one_line(err, "nested more than")
+    refused(argv, capsys, "nested more than")
 
 
 def test_deep_dotted_keys_are_one_line(tmp_path: Path, spin: Path, capsys: Any) -> None:
     path = tmp_path / "dotted.toml"
     path.write_text(".".join(["a"] * 3000) + " = 1\n")
-    code, _, err = cli(["run", path], capsys)
-    assert code == 2
-    one_line(err, "nested more than")
-    code, _, err = cli(["run", spin, "--set", ".".join(["a"] * 3000) + "=1"], capsys)
-    assert code == 2
-    one_line(err, "dotted parts")
+    refused(["run", path], capsys, "nested more than")
+    refused(["run", spin, "--set", ".".join(["a"] * 3000) + "=1"], capsys, "dotted parts")
 
 
 @pytest.mark.parametrize("field", ["duration_s", "planner.interval_s", "enactors.lease_ttl_s"])
@@ -314,9 +315,7 @@ def test_a_400_digit_integer_in_a_float_field_is_one_line(
     tmp_path: Path, spin: Path, capsys: Any, field: str
 ) -> None:
     digits = "9" * 400
-    code, _, err = cli(["run", spin, "--set", f"{field}={digits}"], capsys)
-    assert code == 2
-    one_line(err, "must fit in 64 bits")
+    refused(["run", spin, "--set", f"{field}={digits}"], capsys, "must fit in 64 bits")
     table, _, key = field.rpartition(".")
     path = tmp_path / "wide.toml"
     text = SPIN.read_text()
@@ -328,18 +327,14 @@ def test_a_400_digit_integer_in_a_float_field_is_one_line(
     else:
         text = f"{key} = {digits}\n" + text.replace(f"\n{key} = ", f"\n#{key} = ")
     path.write_text(text)
-    code, _, err = cli(["run", path], capsys)
-    assert code == 2, err
-    one_line(err, "must fit in 64 bits")
+    refused(["run", path], capsys, "must fit in 64 bits")
 
 
 def test_a_5000_digit_integer_is_one_line(tmp_path: Path, capsys: Any) -> None:
     """tomllib's int() refuses more than 4,300 digits with a plain ValueError."""
     path = tmp_path / "huge.toml"
     path.write_text("seed = " + "7" * 5000 + "\n")
-    code, _, err = cli(["run", path], capsys)
-    assert code == 2
-    one_line(err, "malformed TOML")
+    refused(["run", path], capsys, "malformed TOML")
 
 
 @pytest.mark.parametrize("text", ["3", '"spin"', "[1, 2]", "null", "true"])
@@ -348,9 +343,7 @@ def test_a_json_scenario_that_is_not_an_object_is_one_line(
 ) -> None:
     path = tmp_path / "s.json"
     path.write_text(text)
-    code, _, err = cli(["run", path], capsys)
-    assert code == 2
-    one_line(err, "a scenario must be a table (a JSON object)")
+    refused(["run", path], capsys, "a scenario must be a table (a JSON object)")
 
 
 def test_a_json_scenario_runs(tmp_path: Path, capsys: Any) -> None:
@@ -365,34 +358,31 @@ def test_a_json_scenario_runs(tmp_path: Path, capsys: Any) -> None:
 def test_a_json_integer_of_2_64_given_to_view_is_one_line(tmp_path: Path, capsys: Any) -> None:
     path = tmp_path / "r.json"
     path.write_text('{"schema": ' + str(2**64) + "}")
-    code, _, err = cli(["view", path, "-o", tmp_path / "o.html"], capsys)
-    assert code == 2
-    one_line(err, str(path))
+    refused(["view", path, "-o", tmp_path / "o.html"], capsys, str(path))
     hist = tmp_path / "h.jsonl"
     hist.write_text(HISTORY.read_text().replace('"call": 1000', f'"call": {2**64}', 1))
-    code, _, err = cli(["view", hist, "-o", tmp_path / "o.html"], capsys)
-    assert code == 2
-    one_line(err, "h.jsonl:1")
+    refused(["view", hist, "-o", tmp_path / "o.html"], capsys, "h.jsonl:1")
 
 
 def test_check_timeout_1e9_is_refused(history: Path, capsys: Any) -> None:
-    code, _, err = cli(["check", history, "--timeout", "1e9"], capsys)
-    assert code == 2
-    one_line(err, "--timeout: must be > 0 and <= 86400 seconds")
+    refused(
+        ["check", history, "--timeout", "1e9"],
+        capsys,
+        "--timeout: must be > 0 and <= 86400 seconds",
+    )
 
 
 def test_a_set_value_of_two_lines_is_refused(spin: Path, capsys: Any) -> None:
     """TOML would read the second line as a second key, which --set used to drop silently."""
-    code, _, err = cli(["run", spin, "--set", 'seed=1\nname="x"'], capsys)
-    assert code == 2
-    one_line(err, "--set seed: the value must be one line")
+    refused(
+        ["run", spin, "--set", 'seed=1\nname="x"'], capsys, "--set seed: the value must be one line"
+    )
 
 
 @pytest.mark.parametrize("value", ["1e21", "1e300", "inf", "nan", "-1", "0"])
 def test_collapse_horizon_is_bounded(capsys: Any, value: str) -> None:
-    code, _, err = cli(["collapse", "--horizon-s", value, "--quiet"], capsys)
-    assert code == 2
-    one_line(err, "horizon")  # the option's type (not finite, <= 0) or the schema's bound
+    # The option's type (not finite, <= 0) or the schema's bound.
+    refused(["collapse", "--horizon-s", value, "--quiet"], capsys, "horizon")
 
 
 @pytest.mark.parametrize(("key", "value"), [("step_s", "1e-9"), ("sample_s", "1e-6")])
@@ -401,9 +391,7 @@ def test_a_collapse_section_too_fine_to_finish_is_refused(
 ) -> None:
     path = tmp_path / "c.toml"
     path.write_text(SPIN.read_text() + f"\n[collapse]\n{key} = {value}\n")
-    code, _, err = cli(["run", path, *FAST], capsys)
-    assert code == 2
-    one_line(err, key)
+    refused(["run", path, *FAST], capsys, key)
 
 
 # ---------------------------------------------------------------------------- text

@@ -20,6 +20,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scenario_doc import set_dotted
 
 from dnsrace.collapse.config import CollapseConfig, CollapseError, config_from_mapping
 from dnsrace.config import (
@@ -479,15 +480,7 @@ def mutations(
         value = draw(VALUES)
         if draw(st.integers(0, 7)) == 0:  # an item of an array instead of the field
             value = [value, value]
-        table = doc
-        parts = path.split(".")
-        for part in parts[:-1]:
-            nxt = table.setdefault(part, {})
-            if not isinstance(nxt, dict):
-                break
-            table = nxt
-        else:
-            table[parts[-1]] = value
+        set_dotted(doc, path, value)
     return doc
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from scenario_doc import set_dotted
 
 from conftest import examples
 from dnsrace.app.cli import main as cli_main
@@ -92,15 +93,7 @@ def scenario_documents(draw: st.DrawFn) -> dict[str, Any]:
         else:
             key, tp = draw(st.sampled_from(FIELDS))
             value = draw(value_for(tp))
-        table = doc
-        parts = key.split(".")
-        for part in parts[:-1]:
-            nxt = table.setdefault(part, {})
-            if not isinstance(nxt, dict):
-                break
-            table = nxt
-        else:
-            table[parts[-1]] = value
+        set_dotted(doc, key, value)
     return doc
 
 

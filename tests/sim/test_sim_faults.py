@@ -10,11 +10,11 @@ import statistics
 
 import pytest
 
+from dnsrace.sim.assembly import walk_order
 from dnsrace.sim.enactor import batches
 from dnsrace.sim.faults import EnactorFaults
 from dnsrace.sim.fleet import Fleet
 from dnsrace.sim.planner import publication_times
-from dnsrace.sim.runner import walk_order
 from dnsrace.sim.scenario import (
     BurstConfig,
     CrashesConfig,

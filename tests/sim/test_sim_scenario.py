@@ -211,7 +211,7 @@ FULL: dict[str, Any] = {
         "slow_enactors": {"enactors": ["B"], "sigma": 0.4},
     },
     "operator": {"repair": False, "detect_s": [1, 2], "repair_s": [3, 4]},
-    "checker": {"current_window_s": 12},
+    "metrics": {"current_window_s": 12},
     "disciplines": {
         "presets": ["cas", "lww"],
         "trees_kept": 1,
@@ -266,7 +266,7 @@ def test_scenario_to_dict_round_trips(scenario: Scenario) -> None:
 
 def test_current_window_is_derived_from_the_pass_time() -> None:
     s = Scenario()
-    assert s.checker.current_window_s is None
+    assert s.metrics.current_window_s is None
     e = s.enactors
     assert e.pass_time_s == pytest.approx(e.pass_s + e.batches_per_pass * 3 * e.call_latency_s)
     assert s.current_window_s == pytest.approx(2 * e.pass_time_s + e.pickup_jitter_s)
@@ -275,7 +275,26 @@ def test_current_window_is_derived_from_the_pass_time() -> None:
     assert bigger.current_window_s == s.current_window_s  # independent of the fleet's size
     slower = parse_scenario({"enactors": {"pass_s": 90.0}})
     assert slower.current_window_s > s.current_window_s
-    assert parse_scenario({"checker": {"current_window_s": 0}}).current_window_s == 0.0
+    assert parse_scenario({"metrics": {"current_window_s": 0}}).current_window_s == 0.0
+
+
+def test_old_checker_table_still_reads_with_a_deprecation_warning(tmp_path: Path) -> None:
+    with pytest.warns(
+        DeprecationWarning, match=r"table \[checker\] is deprecated: call it \[metrics\]"
+    ):
+        old = parse_scenario({"checker": {"current_window_s": 3}})
+    assert old == parse_scenario({"metrics": {"current_window_s": 3}})
+    # Through a file and a --set override as well.
+    path = tmp_path / "old.toml"
+    path.write_text("[checker]\ncurrent_window_s = 4\n")
+    with pytest.warns(DeprecationWarning):
+        assert load_scenario(path).current_window_s == 4.0
+    with pytest.warns(DeprecationWarning):
+        s = load_scenario(path, {"checker.current_window_s": 5})
+    assert s.current_window_s == 5.0
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario({"checker": {}, "metrics": {}})
+    assert info.value.field == "checker"
 
 
 @pytest.mark.parametrize(
@@ -358,7 +377,7 @@ BAD: list[tuple[str, str]] = [
     ("[operator]\ndetect_s = [-1.0, 30.0]", "operator.detect_s[0]"),
     ("[operator]\nrepair_s = [10.0, 5.0]", "operator.repair_s"),
     ("[operator]\nrepair = 'yes'", "operator.repair"),
-    ("[checker]\ncurrent_window_s = -1", "checker.current_window_s"),
+    ("[metrics]\ncurrent_window_s = -1", "metrics.current_window_s"),
     ("endpoints = 5", "endpoints"),
 ]
 
@@ -461,7 +480,7 @@ def test_apply_overrides_sets_dotted_keys_on_a_copy() -> None:
         {
             "endpoints.count": 0,
             "faults.slow_enactors.sigma": 0.2,
-            "checker.current_window_s": 7.5,
+            "metrics.current_window_s": 7.5,
             "seed": 11,
         },
     )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dnsrace.sim.checker import RegionalTimeline
+from dnsrace.sim.metrics import RegionalTimeline
 from dnsrace.sim.runner import RunResult
 
 if TYPE_CHECKING:

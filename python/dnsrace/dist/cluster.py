@@ -6,7 +6,7 @@ the run's clock, one ``dnsrace enactor`` per enactor name. The scenario's pauses
 after the restart delay, on the same seeded schedules the simulator draws. After the
 scenario's duration the fleet gets up to ``drain_s`` to settle (every endpoint on the newest
 plan), then every process gets ``SIGTERM``, and what they recorded is merged into one
-:class:`~dnsrace.sim.checker.Checker`: the same metrics, the same JSON, as an embedded run.
+:class:`~dnsrace.sim.metrics.Metrics`: the same metrics, the same JSON, as an embedded run.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from dnsrace.backends.etcd import EtcdStore
 from dnsrace.dist.board import EtcdBoard
 from dnsrace.dist.recorder import COUNTERS, merge
 from dnsrace.errors import StoreUnavailable
-from dnsrace.sim.checker import Checker
+from dnsrace.sim.assembly import new_metrics
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.faults import EnactorFaults
-from dnsrace.sim.runner import RunResult, endpoint_names
-from dnsrace.sim.scenario import REGIONAL_ID, Scenario, scenario_to_dict
+from dnsrace.sim.runner import RunResult
+from dnsrace.sim.scenario import Scenario, scenario_to_dict
 
 __all__ = ["ClusterRun", "cluster_run"]
 
@@ -221,31 +221,25 @@ def cluster_run(
                 except subprocess.TimeoutExpired:
                     role.process.kill()
                     role.process.wait()
-    names = endpoint_names(scenario)
-    checker = Checker(
-        len(names),
-        regional_name=scenario.endpoints.regional,
-        current_window_s=scenario.current_window_s,
-        regional=REGIONAL_ID,
-    )
+    metrics = new_metrics(scenario)
     files = [f for role in roles.values() for f in role.files if f.exists()]
-    totals, unrepairable = merge(files, checker)
+    totals, unrepairable = merge(files, metrics)
     # The faults were signals, not events of the processes: the parent counts them.
     for length in paused:
-        checker.on_pause(length)
+        metrics.on_pause(length)
     for _ in range(signals["kill"]):
-        checker.on_crash()
+        metrics.on_crash()
     stats = store.stats()
     stats.update({k: totals.get(k, 0) for k in COUNTERS})
-    metrics = checker.result(stop_time, stats)
-    metrics["operator_unrepairable"] = unrepairable
+    report = metrics.result(stop_time, stats)
+    report["operator_unrepairable"] = unrepairable
     store.close()
     result = RunResult(
         scenario,
         discipline,
         str(store.url),
-        metrics,
-        checker.timeline,
+        report,
+        metrics.timeline,
         enactor_names=list(scenario.enactor_names),
     )
     if tmp is not None:

@@ -1,10 +1,10 @@
 """What one process of a distributed run observed, written as it happens, and merged after.
 
-Each process (planner, enactor incarnation) gets a :class:`RecordingChecker`: the checker's
+Each process (planner, enactor incarnation) gets a :class:`RecordingMetrics`: the collector's
 event methods append one JSON line each (run time first) to the process's own file, flushed
 line by line, so a process killed with ``SIGKILL`` loses at most the line being written. Its
 store counters are appended every second. :func:`merge` replays every process's events in
-time order into one real :class:`~dnsrace.sim.checker.Checker`, which then computes the same
+time order into one real :class:`~dnsrace.sim.metrics.Metrics`, which then computes the same
 metrics as an embedded run.
 """
 
@@ -19,15 +19,15 @@ from typing import IO, Any
 import orjson
 
 from dnsrace._types import STORE_COUNTERS, FlipCounts
-from dnsrace.sim.checker import Checker
+from dnsrace.sim.metrics import Metrics
 
-__all__ = ["COUNTERS", "RecordingChecker", "merge"]
+__all__ = ["COUNTERS", "RecordingMetrics", "merge"]
 
 COUNTERS = STORE_COUNTERS
 
 
 class _EveryGeneration(Counter[int]):
-    """What a recording checker says a generation is served by: someone, always. The observed
+    """What a recording collector says a generation is served by: someone, always. The observed
     store then checks for dangling aliases after every clean-up that deleted trees (it cannot
     know what other processes serve)."""
 
@@ -35,8 +35,8 @@ class _EveryGeneration(Counter[int]):
         return 1
 
 
-class RecordingChecker(Checker):
-    """A checker that writes its events to ``path`` instead of keeping score."""
+class RecordingMetrics(Metrics):
+    """A metrics collector that writes its events to ``path`` instead of keeping score."""
 
     def __init__(self, path: Path, process: str, endpoints: int, regional: int = 0) -> None:
         super().__init__(endpoints, regional_name="", current_window_s=1.0, regional=regional)
@@ -207,11 +207,11 @@ def _by_file(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 def merge(
     paths: Iterable[Path],
-    checker: Checker,
+    metrics: Metrics,
     *,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[dict[str, int], list[int]]:
-    """Replay the recorded events into ``checker``; the processes' summed store counters and
+    """Replay the recorded events into ``metrics``; the processes' summed store counters and
     the operator's unrepairable generations."""
     events, totals = _events(paths)
     unrepairable: list[int] = []
@@ -220,16 +220,16 @@ def merge(
         if on_event is not None:
             on_event(ev)
         if kind == "start":
-            checker.start(t, ev["generation"])
+            metrics.start(t, ev["generation"])
         elif kind == "publish":
-            checker.on_publish(t, ev["generation"])
+            metrics.on_publish(t, ev["generation"])
         elif kind == "flip":
             ids, before, after = ev["ids"], ev["before"], ev["after"]
-            touched = [i for i in ids if i in checker.dangling]
+            touched = [i for i in ids if i in metrics.dangling]
             healed = {i for i, b, a in zip(ids, before, after, strict=True) if a != b} & set(
                 touched
             )
-            checker.on_flip(
+            metrics.on_flip(
                 t,
                 ev["actor"],
                 ev["generation"],
@@ -245,35 +245,35 @@ def merge(
             new = [
                 (i, a)
                 for i, a in zip(ev["ids"], ev["aliases"], strict=True)
-                if i not in checker.dangling
+                if i not in metrics.dangling
             ]
             if new:
-                checker.on_dangling(t, [i for i, _ in new], [a for _, a in new])
+                metrics.on_dangling(t, [i for i, _ in new], [a for _, a in new])
         elif kind == "repair":
-            checker.on_repair(t, ev["ids"])
+            metrics.on_repair(t, ev["ids"])
         elif kind == "cleanup":
-            checker.on_cleanup(ev["deleted"], ev["kept"])
+            metrics.on_cleanup(ev["deleted"], ev["kept"])
         elif kind == "resolve":
             answers: list[tuple[Any, ...]] = [() if e else (("x", 1),) for e in ev["empty"]]
-            checker.on_resolve(t, ev["ids"], answers)
+            metrics.on_resolve(t, ev["ids"], answers)
         elif kind == "skipped":
-            checker.on_plan_skipped()
+            metrics.on_plan_skipped()
         elif kind == "filtered":
-            checker.on_filtered(ev["n"])
+            metrics.on_filtered(ev["n"])
         elif kind == "lock_abort":
-            checker.on_lock_abort(ev["n"])
+            metrics.on_lock_abort(ev["n"])
         elif kind == "alarm":
-            checker.on_alarm(t)
+            metrics.on_alarm(t)
         elif kind == "resume":
-            checker.on_resume(t)
+            metrics.on_resume(t)
         elif kind == "lock_retry":
-            checker.on_lock_retry(ev["wait"])
+            metrics.on_lock_retry(ev["wait"])
         elif kind == "abandon":
-            checker.on_abandon()
+            metrics.on_abandon()
         elif kind == "crash":
-            checker.on_crash()
+            metrics.on_crash()
         elif kind == "pause":
-            checker.on_pause(ev["length"])
+            metrics.on_pause(ev["length"])
         elif kind == "unrepairable":
             unrepairable.extend(ev["generations"])
     return totals, unrepairable

@@ -24,17 +24,18 @@ import uvloop
 from dnsrace.backends import Backend
 from dnsrace.backends.etcd import EtcdStore
 from dnsrace.dist.board import EtcdBoard
-from dnsrace.dist.recorder import RecordingChecker
+from dnsrace.dist.recorder import RecordingMetrics
 from dnsrace.reference import Plan
+from dnsrace.sim.assembly import (
+    RunParts,
+    endpoint_names,
+    new_enactor,
+    start_control_plane,
+    walk_batches,
+)
 from dnsrace.sim.disciplines import Discipline
-from dnsrace.sim.enactor import Enactor, batches
-from dnsrace.sim.faults import EnactorFaults
 from dnsrace.sim.observer import ObservedStore
-from dnsrace.sim.operator import Operator
-from dnsrace.sim.planner import Planner
-from dnsrace.sim.runner import client_sample, endpoint_names, walk_order
-from dnsrace.sim.scenario import REGIONAL_ID, CrashesConfig, PausesConfig, Scenario
-from dnsrace.sim.seeds import substream
+from dnsrace.sim.scenario import CrashesConfig, PausesConfig, Scenario
 
 __all__ = ["run_enactor", "run_planner", "without_process_faults"]
 
@@ -49,10 +50,10 @@ def without_process_faults(scenario: Scenario) -> Scenario:
 
 
 def _observed(
-    store: EtcdStore, checker: RecordingChecker, now: Callable[[], float]
+    store: EtcdStore, metrics: RecordingMetrics, now: Callable[[], float]
 ) -> ObservedStore:
     backend = Backend(str(store.url), lambda: store, Plan)
-    return ObservedStore(backend, checker, now)
+    return ObservedStore(backend, metrics, now)
 
 
 async def _until_term(*tasks: asyncio.Task[None]) -> None:
@@ -73,9 +74,9 @@ async def _until_term(*tasks: asyncio.Task[None]) -> None:
         await asyncio.gather(waiter, *tasks, return_exceptions=True)
 
 
-async def _counters(store: EtcdStore, checker: RecordingChecker, now: Callable[[], float]) -> None:
+async def _counters(store: EtcdStore, metrics: RecordingMetrics, now: Callable[[], float]) -> None:
     while True:
-        checker.counters(now(), store.counters())
+        metrics.counters(now(), store.counters())
         await asyncio.sleep(COUNTERS_EVERY_S)
 
 
@@ -88,52 +89,36 @@ async def _planner(scenario: Scenario, url: str, events: Path) -> None:
     store = EtcdStore(url, lease_clock="etcd")
     board = EtcdBoard(store)
     names = endpoint_names(scenario)
-    checker = RecordingChecker(events, "planner", len(names))
+    metrics = RecordingMetrics(events, "planner", len(names))
     epoch = time.time()
 
     def now() -> float:
         return time.time() - epoch
 
-    observed = _observed(store, checker, now)
-    ids = observed.add_endpoints(names)
-    planner = Planner(scenario, observed, board, checker, ids, now)
-    first = planner.publish()
-    store.flip_many(None, first, "lww")
-    board.mark_applied(first)
-    epoch = board.start_clock()  # the run starts now, for every process
-    checker.start(now(), first)
-    operator = Operator(
-        scenario.operator,
-        observed,
-        planner,
-        board,
-        checker,
-        substream(scenario.seed, "operator"),
-        REGIONAL_ID,
-        now,
-    )
-    sample = client_sample(scenario, ids)
+    def start_clock() -> None:
+        nonlocal epoch
+        epoch = board.start_clock()  # the run starts now, for every process
 
-    async def clients() -> None:
-        while True:
-            answers = observed.resolve_many(sample)
-            operator.observe([i for i, a in zip(sample, answers, strict=True) if not a])
-            await asyncio.sleep(scenario.clients.probe_interval_s)
+    observed = _observed(store, metrics, now)
+    ids = observed.add_endpoints(names)
+    parts = RunParts(scenario, observed, board, metrics, now)
+    control = start_control_plane(parts, ids, on_steady=start_clock)
+    operator = control.operator
 
     async def publish() -> None:
-        await planner.run()
+        await control.planner.run()
         await asyncio.Event().wait()  # published everything: keep the others going
 
     try:
         await _until_term(
             asyncio.create_task(publish()),
-            asyncio.create_task(clients()),
-            asyncio.create_task(_counters(store, checker, now)),
+            asyncio.create_task(control.clients()),
+            asyncio.create_task(_counters(store, metrics, now)),
         )
     finally:
-        checker.counters(now(), store.counters())
-        checker.unrepairable(now(), operator.unrepairable)
-        checker.close()
+        metrics.counters(now(), store.counters())
+        metrics.unrepairable(now(), operator.unrepairable)
+        metrics.close()
         store.close()
 
 
@@ -162,29 +147,19 @@ async def _enactor(
         return time.time() - start
 
     total = len(store)
-    checker = RecordingChecker(events, name, total)
-    observed = _observed(store, checker, now)
-    walk = batches(walk_order(scenario), scenario.enactors.batch_size(total))
-    enactor = Enactor(
-        name,
-        discipline,
-        scenario.enactors,
-        observed,
-        board,
-        checker,
-        EnactorFaults(scenario, name),
-        substream(scenario.seed, "enactor", name, str(time.time_ns())),
-        walk,
-        total,
-        now,
-    )
+    metrics = RecordingMetrics(events, name, total)
+    observed = _observed(store, metrics, now)
+    walk = walk_batches(scenario, total)
+    # A restarted process draws afresh: its incarnation sets its stream apart.
+    parts = RunParts(scenario, observed, board, metrics, now)
+    enactor = new_enactor(parts, name, discipline, walk, total, incarnation=str(time.time_ns()))
     try:
         await _until_term(
             asyncio.create_task(enactor.run()),
-            asyncio.create_task(_counters(store, checker, now)),
+            asyncio.create_task(_counters(store, metrics, now)),
         )
     finally:
         with contextlib.suppress(Exception):
-            checker.counters(now(), store.counters())
-        checker.close()
+            metrics.counters(now(), store.counters())
+        metrics.close()
         store.close()

@@ -1,7 +1,7 @@
 """The simulator's two clocks: the virtual loop of :mod:`dnsrace.clock`, or real time.
 
 The simulator's coroutines only ever use ``asyncio.sleep`` and ``loop.time()``, so the same
-planner, enactor and checker code runs on both clocks:
+planner, enactor and metrics code runs on both clocks:
 
 * ``virtual``: :class:`dnsrace.clock.VirtualEventLoop` (deterministic, virtual time; the public
   module documents it for other simulations).

@@ -33,9 +33,9 @@ import random
 from array import array
 from collections.abc import Callable, Sequence
 
-from dnsrace.sim.checker import Checker
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.faults import EnactorFaults
+from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.planner import PlanBoard
 from dnsrace.sim.scenario import EnactorsConfig
@@ -69,7 +69,7 @@ class Enactor:
         cfg: EnactorsConfig,
         store: ObservedStore,
         board: PlanBoard,
-        checker: Checker,
+        metrics: Metrics,
         faults: EnactorFaults,
         rng: random.Random,
         walk: list[array[int]],
@@ -81,7 +81,7 @@ class Enactor:
         self.cfg = cfg
         self.store = store
         self.board = board
-        self.checker = checker
+        self.metrics = metrics
         self.faults = faults
         self.rng = rng
         self.walk = walk
@@ -127,7 +127,7 @@ class Enactor:
             self._tell(reads, writes)
         pause = self.faults.pause_due(self.now())
         if pause > 0:
-            self.checker.on_pause(pause, now=self.now(), actor=self.name)
+            self.metrics.on_pause(pause, now=self.now(), actor=self.name)
             await asyncio.sleep(pause)
         # sleep(0) still yields: every store call is preceded by a scheduling decision.
         await asyncio.sleep(self.faults.call_latency() if duration is None else duration)
@@ -159,23 +159,23 @@ class Enactor:
             await self._step(reads=(_BOARD,))
             gen = board.newest  # plan pick-up
             seen = gen
-            self.checker.on_pass_start(self.now(), self.name, gen)
+            self.metrics.on_pass_start(self.now(), self.name, gen)
             if d.guard != "none":
                 await self._step(reads=(_BOARD,))
                 # The 2025 check: once, at plan start, newer than the plan applied before.
                 if gen <= board.applied:
-                    self.checker.on_plan_skipped()
-                    self.checker.on_pass_end(self.now(), self.name, "skipped")
+                    self.metrics.on_plan_skipped()
+                    self.metrics.on_pass_end(self.now(), self.name, "skipped")
                     continue
             try:
                 for batch in self.walk:
                     await self._batch(batch, gen)
             except PlanGone:
-                self.checker.on_abandon()
-                self.checker.on_pass_end(self.now(), self.name, "abandoned")
+                self.metrics.on_abandon()
+                self.metrics.on_pass_end(self.now(), self.name, "abandoned")
                 continue
             board.mark_applied(gen)
-            self.checker.on_pass_end(self.now(), self.name, "applied")
+            self.metrics.on_pass_end(self.now(), self.name, "applied")
             await self._cleanup(gen)
 
     # ------------------------------------------------------------------ one batch
@@ -192,24 +192,24 @@ class Enactor:
             return list(batch), tokens, []  # type: ignore[return-value]
         if tokens.count(None) == len(tokens):
             # The usual case: another enactor holds the whole batch.
-            self.checker.on_lock_abort(0)
+            self.metrics.on_lock_abort(0)
             return [], [], list(batch)
         got = [(e, t) for e, t in zip(batch, tokens, strict=True) if t is not None]
         refused = [e for e, t in zip(batch, tokens, strict=True) if t is None]
         if got and self._declare is not None:
-            self.checker.on_lock_abort(len(got))
+            self.metrics.on_lock_abort(len(got))
             await self._step(writes=self._leases([e for e, _ in got]))
             store.release_leases([e for e, _ in got], self.name, [t for _, t in got])
             return [], [], list(batch)
         if not got:
-            self.checker.on_lock_abort(0)
+            self.metrics.on_lock_abort(0)
         return [e for e, _ in got], [t for _, t in got], refused
 
     async def _backoff(self, attempt: int) -> None:
         cfg = self.cfg
         ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**attempt)
         wait = ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
-        self.checker.on_lock_retry(wait, now=self.now(), actor=self.name)
+        self.metrics.on_lock_retry(wait, now=self.now(), actor=self.name)
         self._tell()  # the backoff's wake-up touches nothing shared
         await asyncio.sleep(wait)
 
@@ -241,7 +241,7 @@ class Enactor:
                 current = store.aliases(batch)
                 keep = [k for k, a in enumerate(current) if a is None or a < gen]
                 if len(keep) < len(batch):
-                    self.checker.on_filtered(len(batch) - len(keep))
+                    self.metrics.on_filtered(len(batch) - len(keep))
                     targets = [batch[k] for k in keep]
                     if fences is not None:
                         fences = [fences[k] for k in keep]

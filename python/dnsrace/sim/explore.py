@@ -3,7 +3,7 @@
 Run ``i`` of an exploration with root seed ``S`` is the scenario run with seed ``S + i`` under
 the chosen schedule (``random``, ``pct`` or ``pos``, itself seeded by ``S + i``), so any run
 replays on its own: ``dnsrace run SCENARIO --seed S+i --schedule ... --discipline ...``. A run
-*violates* when the checker reports any of:
+*violates* when its metrics show any of:
 
 * ``stale_flip``: an applied flip lowered an endpoint's generation;
 * ``empty_answer``: some endpoint answered no record at some moment (its alias pointed at a
@@ -27,7 +27,7 @@ preemption bound, depth first, with sleep sets (see ``docs/guide/exploration.md`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -62,7 +62,7 @@ def violations(metrics: Mapping[str, Any]) -> list[str]:
         kinds.append("stale_flip")
     if metrics["empty_endpoints"] > 0 or metrics["empty_answers"] > 0:
         kinds.append("empty_answer")
-    # The store's own count of refused flips, not the checker's dangling aliases: an alias
+    # The store's own count of refused flips, not the metrics' dangling aliases: an alias
     # left dangling is an empty answer; the refusal is what keeps later plans out.
     if metrics["store"].get("dangling_rejections", 0) > 0:
         kinds.append("stuck")
@@ -320,39 +320,6 @@ def shrink(
                 progress = True
                 break
     return ShrinkResult(overrides, kinds, depth, tries)
-
-
-def replay_command(
-    scenario_path: str,
-    discipline: str,
-    *,
-    seed: int,
-    schedule: str,
-    depth: int,
-    overrides: Mapping[str, Any],
-) -> str:
-    """The ``dnsrace run`` line that replays one explored run byte-identically."""
-    parts = [
-        "dnsrace run",
-        scenario_path,
-        f"--discipline {discipline}",
-        f"--seed {seed}",
-        f"--schedule {schedule}",
-    ]
-    if schedule == "pct":
-        parts.append(f"--depth {depth}")
-    parts.extend(f"--set '{key}={_toml_value(value)}'" for key, value in overrides.items())
-    return " ".join(parts)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)
 
 
 @dataclass

@@ -1,9 +1,9 @@
-"""The store as the simulator sees it: every call timed, every state change shown to the checker.
+"""The store as the simulator sees it: every call timed, every state change shown to the metrics.
 
 :class:`ObservedStore` wraps a ``RecordStore`` or ``PyRecordStore``. Each call is timed with
 ``time.perf_counter`` into a per-category total (so a run can tell how much of its wall time
 the store took versus the Python around it), and each call that changes what endpoints serve
-is reported to the :class:`~dnsrace.sim.checker.Checker` with the aliases it replaced. The
+is reported to the :class:`~dnsrace.sim.metrics.Metrics` with the aliases it replaced. The
 observation reads happen in the same synchronous step as the write (no ``await`` in between),
 so on one event loop they see exactly the state the write changed.
 """
@@ -19,8 +19,8 @@ from typing import Any, Literal, TypeVar
 
 from dnsrace._types import DeleteResult, FlipCounts, Outcome
 from dnsrace.backends import Backend, Store
-from dnsrace.sim.checker import Checker
 from dnsrace.sim.inflight import InFlight
+from dnsrace.sim.metrics import Metrics
 
 __all__ = ["ObservedStore", "StoreTimer"]
 
@@ -48,12 +48,12 @@ class StoreTimer:
 
 
 class ObservedStore:
-    """A store whose writes feed a checker and whose calls are timed."""
+    """A store whose writes feed the metrics and whose calls are timed."""
 
     def __init__(
         self,
         backend: Backend,
-        checker: Checker,
+        metrics: Metrics,
         now: Callable[[], float],
         timer: StoreTimer | None = None,
         history: int = 0,
@@ -69,7 +69,7 @@ class ObservedStore:
             self.raw: Store = backend.new_recording_store(history)
         else:
             self.raw = backend.new_store()
-        self.checker = checker
+        self.metrics = metrics
         self.now = now
         self.timer = timer if timer is not None else StoreTimer()
         self.stuck_listeners: list[Callable[[list[int]], None]] = []
@@ -133,7 +133,7 @@ class ObservedStore:
         return self._call("operator", self.raw.has_tree, endpoint, generation)
 
     def stats(self) -> dict[str, int]:
-        return self._call("checker", self.raw.stats)
+        return self._call("metrics", self.raw.stats)
 
     # ------------------------------------------------------------------ enactor reads and locks
 
@@ -167,14 +167,14 @@ class ObservedStore:
         at: float | None = None,
         client: str | None = None,
     ) -> FlipCounts:
-        """Flip ``ids`` (ascending) and report the change to the checker.
+        """Flip ``ids`` (ascending) and report the change to the metrics.
 
         The store reports each endpoint's outcome and the alias it had before (0: none), so
-        the checker sees exactly what this flip changed without a read before or after it.
+        the metrics see exactly what this flip changed without a read before or after it.
         ``at`` and ``client``: a part of a write in flight, settled at its own instant for
         its writer (:class:`~dnsrace.sim.inflight.InFlight`).
         """
-        checker = self.checker
+        metrics = self.metrics
         category = "enactor" if enactor else "operator"
         self.inflight.settle()
         self.context(at, client)
@@ -187,8 +187,8 @@ class ObservedStore:
             self._tick(category, start)
         counts, before = result.counts, result.previous
         touched: list[int] = []
-        if checker.dangling and not checker.dangling.isdisjoint(ids):
-            touched = [i for i in ids if i in checker.dangling]
+        if metrics.dangling and not metrics.dangling.isdisjoint(ids):
+            touched = [i for i in ids if i in metrics.dangling]
         after = None
         partial = 0 < counts.applied < len(ids)
         if touched or (
@@ -202,9 +202,9 @@ class ObservedStore:
             ]
         healed: set[int] = set()
         if touched:
-            still = set(self._call("checker", self.raw.dangling_aliases, touched))
+            still = set(self._call("metrics", self.raw.dangling_aliases, touched))
             healed = {i for i in touched if i not in still}
-        checker.on_flip(
+        metrics.on_flip(
             self.now() if at is None else at,
             actor,
             generation,
@@ -219,30 +219,30 @@ class ObservedStore:
         return counts
 
     def delete_plans(self, generations: list[int], *, safe: bool, actor: str = "") -> DeleteResult:
-        """Clean-up; endpoints it leaves dangling are reported to the checker and listeners."""
+        """Clean-up; endpoints it leaves dangling are reported to the metrics and listeners."""
         result: DeleteResult = self._call("cleanup", self.raw.delete_plans, generations, safe=safe)
-        self.checker.on_cleanup(
+        self.metrics.on_cleanup(
             result.deleted_trees,
             result.kept_trees,
             now=self.now(),
             actor=actor,
             generation=generations[0] if len(generations) == 1 else 0,
         )
-        served = self.checker.served
+        served = self.metrics.served
         if result.deleted_trees and any(served.get(g, 0) for g in generations):
             # Measure, do not trust: even a safe clean-up is checked for dangling aliases,
             # whenever some endpoint was observed serving a generation it deleted (nothing
             # else can start dangling).
-            dangling = self._call("checker", self.raw.dangling_aliases, None)
-            new = [i for i in dangling if i not in self.checker.dangling]
+            dangling = self._call("metrics", self.raw.dangling_aliases, None)
+            new = [i for i in dangling if i not in self.metrics.dangling]
             if new:
-                aliases = self._call("checker", self.raw.aliases, new)
-                self.checker.on_dangling(self.now(), new, aliases)
+                aliases = self._call("metrics", self.raw.aliases, new)
+                self.metrics.on_dangling(self.now(), new, aliases)
                 for listener in self.stuck_listeners:
                     listener(new)
         return result
 
     def resolve_many(self, ids: list[int]) -> list[tuple[Any, ...]]:
         answers = self._call("clients", self.raw.resolve_many, ids)
-        self.checker.on_resolve(self.now(), ids, answers)
+        self.metrics.on_resolve(self.now(), ids, answers)
         return answers

@@ -18,7 +18,7 @@ import math
 import random
 from collections.abc import Callable
 
-from dnsrace.sim.checker import Checker
+from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.planner import PlanBoard, Planner
 from dnsrace.sim.scenario import OperatorConfig
@@ -33,7 +33,7 @@ class Operator:
         store: ObservedStore,
         planner: Planner,
         board: PlanBoard,
-        checker: Checker,
+        metrics: Metrics,
         rng: random.Random,
         regional: int,
         now: Callable[[], float],
@@ -42,7 +42,7 @@ class Operator:
         self.store = store
         self.planner = planner
         self.board = board
-        self.checker = checker
+        self.metrics = metrics
         self.rng = rng
         self.regional = regional
         self.now = now
@@ -92,7 +92,7 @@ class Operator:
         return sum(1 for e in stuck if self._stuck_since.get(e, math.inf) > last)
 
     def _alarm(self, now: float) -> None:
-        self.checker.on_alarm(now)
+        self.metrics.on_alarm(now)
         self.board.pause_automation()
         self.store.inflight.suspend()  # writes in flight stop between two endpoints
         self.pending += 1
@@ -113,7 +113,7 @@ class Operator:
                         return
                     store.put_plan(self.planner.latest_plan)
                 store.flip_many(stuck, gen, "lww", actor="operator", enactor=False, rollback=False)
-                self.checker.on_repair(self.now(), stuck)
+                self.metrics.on_repair(self.now(), stuck)
                 for e in stuck:
                     self._stuck_since.pop(e, None)
         finally:
@@ -121,4 +121,4 @@ class Operator:
             self._empty_since = {}
             self.store.inflight.resume()
             self.board.resume_automation()
-            self.checker.on_resume(self.now())
+            self.metrics.on_resume(self.now())

@@ -13,8 +13,8 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from dnsrace.sim.checker import Checker
 from dnsrace.sim.fleet import Fleet
+from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.scenario import Scenario
 from dnsrace.sim.seeds import substream
@@ -96,14 +96,14 @@ class Planner:
         scenario: Scenario,
         store: ObservedStore,
         board: PlanBoard,
-        checker: Checker,
+        metrics: Metrics,
         ids: list[int],
         now: Callable[[], float],
     ) -> None:
         self._scenario = scenario
         self._store = store
         self._board = board
-        self._checker = checker
+        self._metrics = metrics
         self._now = now
         rng = substream(scenario.seed, "planner")
         ep = scenario.endpoints
@@ -133,7 +133,7 @@ class Planner:
         self.events.append((now, gen, events))
         self._board.publish(gen, now)
         if gen > 1:
-            self._checker.on_publish(now, gen)
+            self._metrics.on_publish(now, gen)
         return gen
 
     async def run(self) -> None:

@@ -13,7 +13,7 @@ parallel wherever cores allow) and summarises, per discipline:
   to the alarm that turned the automation off) and the time to repair (until it answered
   again).
 
-Every number is read from a run's metrics (:meth:`dnsrace.sim.checker.Checker.result`) or its
+Every number is read from a run's metrics (:meth:`dnsrace.sim.metrics.Metrics.result`) or its
 timeline; nothing here measures a run on its own. :func:`run_seeds` hands the runs to
 :func:`local_map`, a process pool behind one small function, so that another executor (a Ray
 cluster) can replace it.
@@ -27,8 +27,8 @@ import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from dnsrace.sim.checker import RegionalTimeline, percentile
 from dnsrace.sim.disciplines import Discipline
+from dnsrace.sim.metrics import RegionalTimeline, percentile
 from dnsrace.sim.runner import run_discipline
 from dnsrace.sim.scenario import Scenario
 
@@ -49,7 +49,7 @@ Z95 = 1.959963984540054
 """The standard normal quantile of a two-sided 95 % interval."""
 HOUR_S = 3600.0
 DISTRIBUTIONS = ("stuck_endpoints", "empty_endpoint_seconds", "stale_flips")
-"""Run metrics summarised over seeds (their one definition: the checker)."""
+"""Run metrics summarised over seeds (their one definition: dnsrace.sim.metrics)."""
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -1,9 +1,10 @@
 """One simulated run: a fresh store, the planner, K enactors, faults, clients and the operator.
 
-:func:`run_discipline` runs a scenario under one discipline and returns its metrics (from the
-checker), the regional endpoint's timeline and performance figures. The run has two phases:
+:func:`run_discipline` runs a scenario under one discipline and returns its metrics, the
+regional endpoint's timeline and performance figures. The run has two phases:
 for ``duration_s`` the planner publishes and faults strike; then the fleet may settle for at
-most ``drain_s`` (the run ends as soon as every enactor is idle and no repair is pending).
+most ``drain_s`` (the run ends as soon as every enactor is idle, no repair is pending and,
+with an operator who repairs, no endpoint is stuck).
 On the virtual clock a schedule (:mod:`dnsrace.sim.schedule`) orders the tasks that are ready
 at the same instant.
 """
@@ -20,30 +21,31 @@ from typing import Any
 
 from dnsrace.backends import backend as load_backend
 from dnsrace.sim import clock
-from dnsrace.sim.checker import Checker, RegionalTimeline
-from dnsrace.sim.clients import Clients
+from dnsrace.sim.assembly import (
+    RunParts,
+    endpoint_names,
+    new_enactor,
+    new_metrics,
+    start_control_plane,
+    walk_batches,
+)
 from dnsrace.sim.disciplines import Discipline
-from dnsrace.sim.enactor import Enactor, batches
-from dnsrace.sim.faults import EnactorFaults
+from dnsrace.sim.enactor import Enactor
+from dnsrace.sim.metrics import Metrics, RegionalTimeline
 from dnsrace.sim.observer import ObservedStore, StoreTimer
-from dnsrace.sim.operator import Operator
-from dnsrace.sim.planner import PlanBoard, Planner
+from dnsrace.sim.planner import PlanBoard
 from dnsrace.sim.scenario import REGIONAL_ID, Scenario
 from dnsrace.sim.schedule import FifoSchedule, Schedule, declare, make_schedule
-from dnsrace.sim.seeds import substream
 
 __all__ = [
     "DEFAULT_HISTORY_CAPACITY",
     "HistorySink",
     "RunResult",
     "add_history_sink",
-    "client_sample",
-    "endpoint_names",
     "pct_horizon",
     "remove_history_sink",
     "run_discipline",
     "run_with_schedule",
-    "walk_order",
 ]
 
 Progress = Callable[[float], None]
@@ -90,35 +92,13 @@ class RunResult:
     """Scheduling decisions taken (0 on the clock schedule, which does not count them)."""
 
 
-def endpoint_names(scenario: Scenario) -> list[str]:
-    """The regional endpoint (registered first: ``REGIONAL_ID``), then ``e1.<domain>`` ...
-    ``eN.<domain>``."""
-    ep = scenario.endpoints
-    return [ep.regional, *(f"e{i}.{ep.domain}" for i in range(1, ep.count + 1))]
-
-
-def walk_order(scenario: Scenario) -> list[int]:
-    """The order the enactors walk the ids: the others in id order, with the regional
-    endpoint at ``endpoints.regional_at`` of the way."""
-    others = [i for i in range(scenario.total_endpoints) if i != REGIONAL_ID]
-    at = round(scenario.endpoints.regional_at * len(others))
-    return [*others[:at], REGIONAL_ID, *others[at:]]
-
-
-def client_sample(scenario: Scenario, ids: list[int]) -> list[int]:
-    """The endpoints the clients probe: the regional one first, then a seeded sample."""
-    rng = substream(scenario.seed, "clients")
-    others = [i for i in ids if i != REGIONAL_ID]
-    return [REGIONAL_ID, *sorted(rng.sample(others, min(len(others), scenario.clients.sample)))]
-
-
 class _Supervisor:
     """Runs an enactor, crashes it on schedule and restarts it after the restart delay."""
 
-    def __init__(self, enactor: Enactor, faults: EnactorFaults, checker: Checker) -> None:
+    def __init__(self, enactor: Enactor, metrics: Metrics) -> None:
         self.enactor = enactor
-        self.faults = faults
-        self.checker = checker
+        self.faults = enactor.faults
+        self.metrics = metrics
         self.down = False
 
     async def run(self, now: Callable[[], float]) -> None:
@@ -146,7 +126,7 @@ class _Supervisor:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            self.checker.on_crash(now=now(), actor=self.enactor.name)
+            self.metrics.on_crash(now=now(), actor=self.enactor.name)
             self.down = True
             await asyncio.sleep(crash.restart_after)
             self.down = False
@@ -171,73 +151,32 @@ async def _simulate(
     def now() -> float:
         return loop.time() - t0
 
-    names = endpoint_names(scenario)
-    checker = Checker(
-        len(names),
-        regional_name=scenario.endpoints.regional,
-        current_window_s=scenario.current_window_s,
-        regional=REGIONAL_ID,
-    )
+    metrics = new_metrics(scenario)
     chosen = load_backend(store_name)
     sinks = list(_history_sinks) if chosen.new_recording_store is not None else []
     capacity = DEFAULT_HISTORY_CAPACITY if history is not None or sinks else 0
-    store = ObservedStore(chosen, checker, now, timer, history=capacity)
-    ids = store.add_endpoints(names)
+    store = ObservedStore(chosen, metrics, now, timer, history=capacity)
+    ids = store.add_endpoints(endpoint_names(scenario))
     if sinks and history is None and len(ids) > SINK_FULL_ENDPOINTS:
         # A sink (a test) gets a sample of endpoints: each one's history is whole.
         step = -(-(len(ids) - 1) // SINK_FULL_ENDPOINTS)  # at most SINK_FULL_ENDPOINTS
         store.raw.set_history_endpoints(sorted({REGIONAL_ID, *ids[1::step]}))  # type: ignore[attr-defined]
     board = PlanBoard()
-    planner = Planner(scenario, store, board, checker, ids, now)
 
     # This task publishes plans (trees, board) and ends the run once every enactor is idle
     # (flags their board steps set): its footprint for a schedule that uses them.
     declare(reads=("board", "trees"), writes=("board", "trees"))
 
-    # Steady state before the run: plan 1 published and applied everywhere.
-    first = planner.publish()
-    store.raw.flip_many(None, first, "lww")
-    board.mark_applied(first)
-    checker.start(now(), first)
-
-    operator = Operator(
-        scenario.operator,
-        store,
-        planner,
-        board,
-        checker,
-        substream(scenario.seed, "operator"),
-        REGIONAL_ID,
-        now,
-    )
-    walk = batches(walk_order(scenario), scenario.enactors.batch_size(len(ids)))
-
-    supervisors = []
-    for name in scenario.enactor_names:
-        faults = EnactorFaults(scenario, name)
-        enactor = Enactor(
-            name,
-            discipline,
-            scenario.enactors,
-            store,
-            board,
-            checker,
-            faults,
-            substream(scenario.seed, "enactor", name),
-            walk,
-            len(ids),
-            now,
-        )
-        supervisors.append(_Supervisor(enactor, faults, checker))
-
-    probes = Clients(scenario, store, operator, ids, client_sample(scenario, ids))
-    probed = ids if probes.reads_everything else probes.sample
+    parts = RunParts(scenario, store, board, metrics, now)
+    control = start_control_plane(parts, ids)
+    planner, operator = control.planner, control.operator
+    walk = walk_batches(scenario, len(ids))
+    supervisors = [
+        _Supervisor(new_enactor(parts, name, discipline, walk, len(ids)), metrics)
+        for name in scenario.enactor_names
+    ]
+    probed = ids if control.probes.reads_everything else control.sample
     resolved = [*(("alias", i) for i in probed), "trees"]
-
-    async def clients() -> None:
-        while True:
-            probes.probe()
-            await asyncio.sleep(scenario.clients.probe_interval_s)
 
     async def ticker() -> None:
         while progress is not None:
@@ -247,7 +186,7 @@ async def _simulate(
     background = [
         asyncio.create_task(s.run(now), name=f"supervisor-{s.enactor.name}") for s in supervisors
     ]
-    background.append(asyncio.create_task(clients(), name="clients"))
+    background.append(asyncio.create_task(control.clients(), name="clients"))
     background.append(asyncio.create_task(ticker(), name="progress"))
     for task in background[:-2]:
         declare(task=task)  # a supervisor's first step starts its enactor: nothing shared
@@ -263,7 +202,7 @@ async def _simulate(
         while now() < deadline:
             # Settled: every enactor idle, no repair under way, and nothing stuck that an
             # operator could still see and repair.
-            stuck = scenario.operator.repair and bool(checker.dangling)
+            stuck = scenario.operator.repair and bool(metrics.dangling)
             if operator.pending == 0 and not stuck and all(s.idle for s in supervisors):
                 break
             await asyncio.sleep(min(_SETTLE_POLL_S, deadline - now()))
@@ -278,13 +217,13 @@ async def _simulate(
     end = now()
     if progress is not None:
         progress(end)
-    metrics = checker.result(end, store.stats())
-    metrics["operator_unrepairable"] = list(operator.unrepairable)
-    metrics["alarm"] = {
+    report = metrics.result(end, store.stats())
+    report["operator_unrepairable"] = list(operator.unrepairable)
+    report["alarm"] = {
         "watches": scenario.operator.alarm,
         "regional_alarms": sum(1 for _, _, regional in operator.alarm_log if regional),
         "triggering_endpoints": [n for _, n, _ in operator.alarm_log],
-        "stuck_unseen_at_end": operator.unseen(checker.dangling),
+        "stuck_unseen_at_end": operator.unseen(metrics.dangling),
     }
     if snapshot is not None:
         # Only the embedded stores can save themselves (a distributed one has its own means).
@@ -307,7 +246,7 @@ async def _simulate(
     close = getattr(store.raw, "close", None)
     if close is not None:
         close()  # a distributed store's connections
-    return metrics, checker.timeline, scenario.enactor_names
+    return report, metrics.timeline, scenario.enactor_names
 
 
 def run_with_schedule(

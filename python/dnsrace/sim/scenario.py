@@ -13,13 +13,9 @@ replay. Every bound is in :mod:`dnsrace.config.limits` and ``docs/reference/boun
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
-import functools
 import math
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +25,6 @@ from annotated_types import Ge, Gt, Le, MaxLen
 
 from dnsrace.config.errors import ScenarioError
 from dnsrace.config.limits import (
-    MAX_DEPTH,
     MAX_ENDPOINTS,
     MAX_LIST,
     MAX_NAME_CHARS,
@@ -46,12 +41,17 @@ from dnsrace.config.schema import (
     Float,
     Int,
     Str,
-    check_plain,
     show,
     validate,
     validating,
 )
-from dnsrace.inputfile import InputError, read_file
+from dnsrace.config.tables import (
+    apply_overrides,
+    as_tables,
+    parse_override,
+    read_tables,
+    renamed_tables,
+)
 from dnsrace.sim.disciplines import (
     KNOWN,
     Cleanup,
@@ -76,7 +76,6 @@ __all__ = [
     "REGIONAL",
     "REGIONAL_ID",
     "BurstConfig",
-    "CheckerConfig",
     "ClientsConfig",
     "CrashesConfig",
     "CustomDiscipline",
@@ -85,6 +84,7 @@ __all__ = [
     "EndpointsConfig",
     "FaultsConfig",
     "FleetConfig",
+    "MetricsConfig",
     "OperatorConfig",
     "PausesConfig",
     "PlannerConfig",
@@ -338,7 +338,7 @@ class ClientsConfig:
 
 
 @dataclass(frozen=True)
-class CheckerConfig:
+class MetricsConfig:
     __pydantic_config__ = CONFIG
 
     current_window_s: Seconds | None = None
@@ -397,7 +397,7 @@ class Scenario:
     faults: FaultsConfig = FaultsConfig()
     operator: OperatorConfig = OperatorConfig()
     clients: ClientsConfig = ClientsConfig()
-    checker: CheckerConfig = CheckerConfig()
+    metrics: MetricsConfig = MetricsConfig()
     disciplines: DisciplinesConfig = DisciplinesConfig()
 
     def __post_init__(self) -> None:
@@ -421,7 +421,7 @@ class Scenario:
     @property
     def current_window_s(self) -> float:
         """How long a plan stays current after a newer one: what an enactor needs to finish."""
-        window = self.checker.current_window_s
+        window = self.metrics.current_window_s
         if window is not None:
             return window
         return 2 * self.enactors.pass_time_s + self.enactors.pickup_jitter_s
@@ -612,125 +612,21 @@ def _check_cross_fields(s: Scenario) -> None:
 def parse_scenario(data: Any) -> Scenario:
     """Validate decoded TOML (or JSON) tables into a :class:`Scenario` (one ScenarioError line
     for anything else: a bare number, a wrong type, a value out of bounds, an unknown key)."""
-    return validate(Scenario, data)
+    return validate(Scenario, renamed_tables(data, _RENAMED_TABLES))
 
 
-@functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+_RENAMED_TABLES = {"checker": "metrics"}
+"""Old table names still read, with a DeprecationWarning, for one release."""
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The TOML-shaped tables of a scenario (``parse_scenario`` of it gives it back)."""
-
-    def plain(value: Any, depth: int = 0) -> Any:
-        if depth > MAX_DEPTH:  # only a scenario built in code with odd values gets here
-            raise ScenarioError("", f"nested deeper than {MAX_DEPTH} tables or arrays")
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return {
-                name: plain(getattr(value, name), depth + 1)
-                for name in _field_names(type(value))
-                if getattr(value, name) is not None
-            }
-        if isinstance(value, tuple | list):
-            return [plain(v, depth + 1) for v in value]
-        return value
-
-    out: dict[str, Any] = plain(scenario)
-    return out
-
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _nesting(text: str) -> int:
-    """Deepest bracket nesting of a TOML value, outside strings: checked before tomllib (which
-    recurses once per level) sees it."""
-    depth = deepest = 0
-    quote = ""
-    escaped = False
-    for c in text:
-        if quote:
-            if escaped:
-                escaped = False
-            elif c == "\\" and quote == '"':
-                escaped = True
-            elif c == quote:
-                quote = ""
-        elif c in "\"'":
-            quote = c
-        elif c in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif c in "]}":
-            depth -= 1
-    return deepest
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``dotted.key=VALUE`` with VALUE in TOML syntax (``3``, ``0.5``, ``"x"``, ``[1, 2]``).
-
-    One value per override: text after the value (``seed=1\\nname="x"``) is refused, never
-    dropped. The key is checked against the schema when the scenario is parsed."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    parts = key.split(".")
-    if not sep or not key or any(not _BARE_KEY.fullmatch(part) for part in parts):
-        raise ScenarioError(
-            "--set",
-            f"expected KEY=VALUE with a dotted key of letters, digits, _ or -, got {show(text)}",
-        )
-    if _nesting(raw) > MAX_DEPTH:
-        raise ScenarioError(key, f"nested deeper than {MAX_DEPTH} arrays or tables")
-    try:
-        doc = tomllib.loads(f"v = {raw.strip()}")
-    except tomllib.TOMLDecodeError:
-        raise ScenarioError(
-            key, f'not a TOML value: {show(raw.strip())} (quote strings: key="text")'
-        ) from None
-    except RecursionError:  # pragma: no cover - _nesting refuses this first
-        raise ScenarioError(key, "nested too deeply") from None
-    if len(doc) != 1:
-        raise ScenarioError(key, f"one value per --set, got more after it: {show(raw.strip())}")
-    return key, doc["v"]
-
-
-def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy of scenario tables with dotted keys set (``{"endpoints.count": 0}``)."""
-    if not isinstance(data, dict):
-        raise ScenarioError("", f"a scenario must be a table, got {show(data)}")
-    check_plain(data, "")  # bounded depth before deepcopy recurses through it
-    for value in overrides.values():
-        check_plain({"v": value}, "")
-    out = copy.deepcopy(data)
-    for key, value in overrides.items():
-        table = out
-        parts = key.split(".")
-        for i, part in enumerate(parts[:-1]):
-            nxt = table.setdefault(part, {})
-            if not isinstance(nxt, dict):
-                raise ScenarioError(".".join(parts[: i + 1]), "is not a table")
-            table = nxt
-        table[parts[-1]] = value
-    return out
+    return as_tables(scenario)
 
 
 def load_scenario_data(path: str | Path) -> dict[str, Any]:
     """Read a scenario file's TOML tables (``ScenarioError`` if unreadable or malformed)."""
-    p = Path(path)
-    # The input door's reader: regular files only, at most the scenario size limit.
-    try:
-        raw = read_file(p, "scenario")
-    except InputError as exc:
-        raise ScenarioError("", str(exc)) from None
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ScenarioError("", f"{p}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError("", f"{p}: malformed TOML: {exc}") from None
-    except RecursionError:
-        raise ScenarioError("", f"{p}: nested too deeply to read") from None
+    return read_tables(path, "scenario")
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:

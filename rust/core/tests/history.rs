@@ -8,18 +8,10 @@ use dnsrace_core::history::{
     check, check_with, parse_jsonl, write_jepsen, write_jsonl, CheckOptions, History, Op, OpKind,
     Verdict,
 };
-use dnsrace_core::{EndpointKey, Error, Fence, Leaf, Mode, Outcome, Plan, PlanBuilder, Store};
+use dnsrace_core::{Error, Fence, Mode, Outcome, Store};
 
-fn plan(generation: u64, ids: &[u32]) -> Plan {
-    let mut b = PlanBuilder::new(generation).unwrap();
-    let set = b
-        .add_set(vec![Leaf::parse("10.0.0.1", 1).unwrap()])
-        .unwrap();
-    for &id in ids {
-        b.add_endpoint(EndpointKey::Id(id), set).unwrap();
-    }
-    b.build()
-}
+mod common;
+use common::one_leaf_plan;
 
 fn op(client: u32, call: u64, ret: u64, kind: OpKind) -> Op {
     Op {
@@ -80,8 +72,8 @@ fn history(ops: Vec<Op>) -> History {
 fn a_recorded_history_round_trips_and_is_linearizable() {
     let store = Store::with_history(1000);
     let ids = store.add_endpoints(&["a.test", "b.test"]).unwrap();
-    store.put_plan(&plan(1, &ids)).unwrap();
-    store.put_plan(&plan(2, &ids)).unwrap();
+    store.put_plan(&one_leaf_plan(1, &ids)).unwrap();
+    store.put_plan(&one_leaf_plan(2, &ids)).unwrap();
     store.flip(ids[0], 1, Mode::IfNewer, None, None).unwrap();
     store
         .flip_many(None, 2, Mode::Lww, None, Fence::All(3))
@@ -194,15 +186,19 @@ fn a_read_that_sees_a_flip_before_its_call_is_illegal() {
 
 #[test]
 fn if_newer_flips_that_lower_then_raise_are_illegal() {
-    let h = history(vec![
-        op(0, 0, 1, put(3)),
-        op(0, 2, 3, put(5)),
-        op(0, 4, 5, put(7)),
-        op(0, 10, 11, flip(5, Mode::IfNewer, None, Outcome::Applied)),
-        op(1, 12, 13, flip(3, Mode::IfNewer, None, Outcome::Applied)),
-        op(0, 14, 15, flip(7, Mode::IfNewer, None, Outcome::Applied)),
-    ]);
-    let r = check(&h);
+    // Flips to 5, then 3 (by another client), then 7, each applied; the flip to 5 returns at
+    // `ret`.
+    let lower_then_raise = |ret: u64| {
+        history(vec![
+            op(0, 0, 1, put(3)),
+            op(0, 2, 3, put(5)),
+            op(0, 4, 5, put(7)),
+            op(0, 10, ret, flip(5, Mode::IfNewer, None, Outcome::Applied)),
+            op(1, 12, 13, flip(3, Mode::IfNewer, None, Outcome::Applied)),
+            op(0, 14, 15, flip(7, Mode::IfNewer, None, Outcome::Applied)),
+        ])
+    };
+    let r = check(&lower_then_raise(11));
     assert_eq!(r.verdict, Verdict::Illegal);
     assert_eq!(r.illegal.unwrap().window, vec![3, 4]);
     let v = &r.domain_violations;
@@ -212,15 +208,7 @@ fn if_newer_flips_that_lower_then_raise_are_illegal() {
         ("if_newer_lowered", vec![3, 4])
     );
     // Concurrent with the first flip, the lower generation could have come first: legal.
-    let h = history(vec![
-        op(0, 0, 1, put(3)),
-        op(0, 2, 3, put(5)),
-        op(0, 4, 5, put(7)),
-        op(0, 10, 13, flip(5, Mode::IfNewer, None, Outcome::Applied)),
-        op(1, 12, 13, flip(3, Mode::IfNewer, None, Outcome::Applied)),
-        op(0, 14, 15, flip(7, Mode::IfNewer, None, Outcome::Applied)),
-    ]);
-    let r = check(&h);
+    let r = check(&lower_then_raise(13));
     assert_eq!(r.verdict, Verdict::Ok, "{r:?}");
 }
 

@@ -5,17 +5,15 @@
 use dnsrace_core::history::{
     check, parse_jsonl, with_caller, write_jepsen, write_jsonl, Caller, Verdict,
 };
-use dnsrace_core::{EndpointKey, Leaf, Mode, PlanBuilder, Store};
+use dnsrace_core::{Mode, Store};
+
+mod common;
+use common::one_leaf_plan;
 
 fn store(history: usize) -> (Store, u32) {
     let store = Store::with_history(history);
     let ids = store.add_endpoints(&["a.test"]).unwrap();
-    let mut plan = PlanBuilder::new(1).unwrap();
-    let set = plan
-        .add_set(vec![Leaf::parse("10.0.0.1", 1).unwrap()])
-        .unwrap();
-    plan.add_endpoint(EndpointKey::Id(ids[0]), set).unwrap();
-    store.put_plan(&plan.build()).unwrap();
+    store.put_plan(&one_leaf_plan(1, &ids)).unwrap();
     (store, ids[0])
 }
 

@@ -12,22 +12,14 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dnsrace_core::history::{check_with, CheckOptions, OpKind, Verdict};
-use dnsrace_core::{EndpointKey, Fence, Leaf, Mode, Outcome, Plan, PlanBuilder, Store};
+use dnsrace_core::{Fence, Mode, Outcome, Store};
+
+mod common;
+use common::one_leaf_plan;
 
 const ENDPOINTS: u32 = 4;
 const THREADS: u64 = 8;
 const ROUNDS: usize = 250;
-
-fn plan(generation: u64, ids: &[u32]) -> Plan {
-    let mut b = PlanBuilder::new(generation).unwrap();
-    let set = b
-        .add_set(vec![Leaf::parse("10.0.0.1", 1).unwrap()])
-        .unwrap();
-    for &id in ids {
-        b.add_endpoint(EndpointKey::Id(id), set).unwrap();
-    }
-    b.build()
-}
 
 /// xorshift64*: a tiny seeded generator per thread.
 struct Rng(u64);
@@ -49,7 +41,7 @@ fn run_stress() -> Store {
     let names: Vec<String> = (0..ENDPOINTS).map(|i| format!("ep{i}.test")).collect();
     let ids = store.add_endpoints(&names).unwrap();
     for g in 1..=4 {
-        store.put_plan(&plan(g, &ids)).unwrap();
+        store.put_plan(&one_leaf_plan(g, &ids)).unwrap();
     }
     store
         .flip_many(None, 1, Mode::Lww, None, Fence::None)
@@ -137,7 +129,7 @@ fn run_stress() -> Store {
                             let g = next_gen.fetch_add(1, Relaxed);
                             let some: Vec<u32> =
                                 (0..ENDPOINTS).filter(|_| rng.below(4) != 0).collect();
-                            store.put_plan(&plan(g, &some)).unwrap();
+                            store.put_plan(&one_leaf_plan(g, &some)).unwrap();
                         }
                         _ => {
                             let old = 1 + rng.below(top - 1);

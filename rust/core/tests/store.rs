@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::thread;
 
 use dnsrace_core::{
-    EndpointKey, EndpointRef, Error, Fence, Leaf, Mode, Outcome, OutcomeSink, Plan, PlanBuilder,
-    PlanKeys, Store,
+    EndpointKey, EndpointRef, Error, Fence, FlipCounts, Leaf, Mode, Outcome, OutcomeSink, Plan,
+    PlanBuilder, PlanKeys, Store,
 };
 use proptest::prelude::*;
 
@@ -35,22 +35,17 @@ fn store_with(n: usize, generations: std::ops::RangeInclusive<u64>) -> (Store, V
 #[test]
 fn if_newer_applies_only_newer_generations() {
     let (s, _) = store_with(1, 1..=3);
-    assert_eq!(
-        s.flip(0, 2, Mode::IfNewer, None, None).unwrap(),
-        Outcome::Applied
-    );
-    assert_eq!(
-        s.flip(0, 2, Mode::IfNewer, None, None).unwrap(),
-        Outcome::Stale
-    );
-    assert_eq!(
-        s.flip(0, 1, Mode::IfNewer, None, None).unwrap(),
-        Outcome::Stale
-    );
-    assert_eq!(
-        s.flip(0, 3, Mode::IfNewer, None, None).unwrap(),
-        Outcome::Applied
-    );
+    // In order: (generation, outcome).
+    let flips = [
+        (2, Outcome::Applied),
+        (2, Outcome::Stale),
+        (1, Outcome::Stale),
+        (3, Outcome::Applied),
+    ];
+    for (generation, outcome) in flips {
+        let got = s.flip(0, generation, Mode::IfNewer, None, None).unwrap();
+        assert_eq!(got, outcome, "flip to {generation}");
+    }
     let st = s.state(0).unwrap();
     assert_eq!((st.alias, st.rollback, st.version), (Some(3), Some(2), 2));
     let stats = s.stats();
@@ -88,18 +83,16 @@ fn exact_compares_versions() {
         s.flip(0, 1, Mode::Lww, Some(0), None),
         Err(Error::InvalidArgument(_))
     ));
-    assert_eq!(
-        s.flip(0, 2, Mode::Exact, Some(0), None).unwrap(),
-        Outcome::Applied
-    );
-    assert_eq!(
-        s.flip(0, 1, Mode::Exact, Some(0), None).unwrap(),
-        Outcome::Stale
-    );
-    assert_eq!(
-        s.flip(0, 1, Mode::Exact, Some(1), None).unwrap(),
-        Outcome::Applied
-    );
+    // In order: (generation, expected version, outcome).
+    let flips = [
+        (2, 0, Outcome::Applied),
+        (1, 0, Outcome::Stale),
+        (1, 1, Outcome::Applied),
+    ];
+    for (generation, expected, outcome) in flips {
+        let got = s.flip(0, generation, Mode::Exact, Some(expected), None);
+        assert_eq!(got.unwrap(), outcome, "flip to {generation} at {expected}");
+    }
     assert_eq!(s.state(0).unwrap().version, 2);
 }
 
@@ -374,6 +367,25 @@ fn repeated_endpoints_in_a_batch_apply_in_order() {
     assert_eq!(s.state(1).unwrap().version, 3);
 }
 
+/// `flip_many_into` (no fence, with rollback) through a sink of `sink_len` (outcomes, previous
+/// aliases) positions, filled with 9 first so that a position the store did not write shows:
+/// the counts, and what the sink holds after.
+fn flip_into(
+    s: &Store,
+    ids: Option<&[u32]>,
+    sink_len: (usize, usize),
+    generation: u64,
+    mode: Mode,
+) -> (Result<FlipCounts, Error>, Vec<u8>, Vec<u64>) {
+    let (mut outcomes, mut previous) = (vec![9u8; sink_len.0], vec![9u64; sink_len.1]);
+    let sink = OutcomeSink {
+        outcomes: &mut outcomes,
+        previous: &mut previous,
+    };
+    let counts = s.flip_many_into(ids, generation, mode, None, Fence::None, true, sink);
+    (counts, outcomes, previous)
+}
+
 /// Per-position outcome codes and previous aliases agree with the counts and the state, for
 /// ordered, scattered (grouped by shard) and repeated ids alike.
 #[test]
@@ -387,14 +399,9 @@ fn outcome_sink_matches_counts_and_previous_aliases() {
     let mut ids: Vec<u32> = (0..n as u32).map(|i| (i * 7919) % n as u32).collect();
     ids.push(ids[0]);
     let before = s.aliases(Some(&ids)).unwrap();
-    let (mut outcomes, mut previous) = (vec![9u8; ids.len()], vec![9u64; ids.len()]);
-    let sink = OutcomeSink {
-        outcomes: &mut outcomes,
-        previous: &mut previous,
-    };
-    let c = s
-        .flip_many_into(Some(&ids), 2, Mode::IfNewer, None, Fence::None, true, sink)
-        .unwrap();
+    let sink_len = (ids.len(), ids.len());
+    let (c, outcomes, previous) = flip_into(&s, Some(&ids), sink_len, 2, Mode::IfNewer);
+    let c = c.unwrap();
     let count = |code: Outcome| outcomes.iter().filter(|&&o| o == code as u8).count() as u64;
     assert_eq!(count(Outcome::Applied), c.applied);
     assert_eq!(count(Outcome::Stale), c.stale);
@@ -406,39 +413,20 @@ fn outcome_sink_matches_counts_and_previous_aliases() {
     assert_eq!(outcomes[n], Outcome::Stale as u8);
     // Ordered ids, every outcome kind through the same sink, and a misaligned sink is refused.
     let all: Vec<u32> = (0..n as u32).collect();
-    let (mut o2, mut p2) = (vec![0u8; n], vec![0u64; n]);
-    let sink = OutcomeSink {
-        outcomes: &mut o2,
-        previous: &mut p2,
-    };
-    let c = s
-        .flip_many_into(Some(&all), 9, Mode::Lww, None, Fence::None, true, sink)
-        .unwrap();
+    let (c, o2, p2) = flip_into(&s, Some(&all), (n, n), 9, Mode::Lww);
+    let c = c.unwrap();
     assert_eq!(c.missing, n as u64);
     assert!(o2.iter().all(|&o| o == Outcome::Missing as u8));
     assert!(p2.iter().all(|&p| p == 2));
     // With `None`, a sink sized for the first 3 endpoints flips exactly those.
-    let (mut o3, mut p3) = (vec![9u8; 3], vec![9u64; 3]);
-    let sink = OutcomeSink {
-        outcomes: &mut o3,
-        previous: &mut p3,
-    };
-    let c = s
-        .flip_many_into(None, 3, Mode::Lww, None, Fence::None, true, sink)
-        .unwrap();
+    let (c, o3, p3) = flip_into(&s, None, (3, 3), 3, Mode::Lww);
+    let c = c.unwrap();
     assert_eq!((c.applied, o3, p3), (3, vec![0; 3], vec![2; 3]));
     assert_eq!(s.aliases(Some(&[2, 3])).unwrap(), [3, 2]);
     // Misaligned slices, or a sink longer than the store, are refused.
-    for (no, np) in [(2usize, 3usize), (n + 1, n + 1)] {
-        let (mut o4, mut p4) = (vec![0u8; no], vec![0u64; np]);
-        let sink = OutcomeSink {
-            outcomes: &mut o4,
-            previous: &mut p4,
-        };
-        assert!(matches!(
-            s.flip_many_into(None, 3, Mode::Lww, None, Fence::None, true, sink),
-            Err(Error::InvalidArgument(_))
-        ));
+    for sink_len in [(2, 3), (n + 1, n + 1)] {
+        let (c, _, _) = flip_into(&s, None, sink_len, 3, Mode::Lww);
+        assert!(matches!(c, Err(Error::InvalidArgument(_))));
     }
     assert_eq!(s.aliases(Some(&[4])).unwrap(), [2]);
 }

@@ -99,6 +99,20 @@ fn typed<T>(r: Result<T, Error>) -> Option<T> {
     r.ok()
 }
 
+/// A store of 1 to `most` endpoints (the count read from the input) named by `name`, and
+/// their count.
+fn store_with_endpoints(
+    input: &mut Input<'_>,
+    most: u8,
+    name: impl Fn(usize) -> String,
+) -> (Store, usize) {
+    let store = Store::new();
+    let n = 1 + (input.u8() % most) as usize;
+    let names: Vec<String> = (0..n).map(name).collect();
+    typed(store.add_endpoints(&names));
+    (store, n)
+}
+
 /// The store's invariants, and a snapshot round trip that must give the same bytes.
 pub fn check_invariants(store: &Store) {
     let n = store.len();
@@ -185,10 +199,7 @@ pub fn plan_construction(data: &[u8]) {
 /// plan puts and deletes.
 pub fn batch_flips(data: &[u8]) {
     let mut input = Input::new(data);
-    let store = Store::new();
-    let n = 1 + input.u8() as usize % 12;
-    let names: Vec<String> = (0..n).map(|i| format!("e{i}.flip.fuzz")).collect();
-    typed(store.add_endpoints(&names));
+    let (store, n) = store_with_endpoints(&mut input, 12, |i| format!("e{i}.flip.fuzz"));
     let leaf_sets = [vec![input.leaf()], vec![], vec![input.leaf(), input.leaf()]];
     while !input.is_empty() {
         match input.u8() % 6 {
@@ -245,7 +256,9 @@ pub fn batch_flips(data: &[u8]) {
                 let generation = input.small_or_any(8);
                 let rollback = !input.u8().is_multiple_of(4);
                 let batch = (!all).then_some(&ids[..]);
-                if input.u8().is_multiple_of(2) {
+                let expected = expected.as_deref();
+                // With a sink the batch has the sink's length, checked by the store.
+                let (counts, batch_len) = if input.u8().is_multiple_of(2) {
                     let sink_len = len + (input.u8().is_multiple_of(8)) as usize;
                     let mut outcomes = vec![0u8; sink_len];
                     let mut previous = vec![0u64; sink_len];
@@ -253,29 +266,23 @@ pub fn batch_flips(data: &[u8]) {
                         outcomes: &mut outcomes,
                         previous: &mut previous,
                     };
-                    if let Some(c) = typed(store.flip_many_into(
-                        batch,
-                        generation,
-                        mode,
-                        expected.as_deref(),
-                        fence,
-                        rollback,
-                        sink,
-                    )) {
-                        let total = c.applied + c.stale + c.fenced + c.missing + c.dangling;
-                        assert_eq!(total as usize, sink_len);
+                    let counts =
+                        typed(store.flip_many_into(
+                            batch, generation, mode, expected, fence, rollback, sink,
+                        ));
+                    if counts.is_some() {
                         assert!(outcomes.iter().all(|&o| o <= 4));
                     }
-                } else if let Some(c) = typed(store.flip_many_with(
-                    batch,
-                    generation,
-                    mode,
-                    expected.as_deref(),
-                    fence,
-                    rollback,
-                )) {
+                    (counts, sink_len)
+                } else {
+                    let counts = typed(
+                        store.flip_many_with(batch, generation, mode, expected, fence, rollback),
+                    );
+                    (counts, len)
+                };
+                if let Some(c) = counts {
                     let total = c.applied + c.stale + c.fenced + c.missing + c.dangling;
-                    assert_eq!(total as usize, len);
+                    assert_eq!(total as usize, batch_len);
                 }
             }
         }
@@ -288,10 +295,7 @@ pub fn batch_flips(data: &[u8]) {
 /// Tokens granted on one endpoint must strictly increase.
 pub fn lease_sequence(data: &[u8]) {
     let mut input = Input::new(data);
-    let store = Store::new();
-    let n = 1 + input.u8() as usize % 6;
-    let names: Vec<String> = (0..n).map(|i| format!("l{i}.lease.fuzz")).collect();
-    typed(store.add_endpoints(&names));
+    let (store, n) = store_with_endpoints(&mut input, 6, |i| format!("l{i}.lease.fuzz"));
     let holders = ["enactor-a", "enactor-b", ""];
     let mut last_token = vec![0u64; n];
     while !input.is_empty() {

@@ -9,6 +9,7 @@ lease discipline stale flips: about 20 per run here, never fewer than a handful)
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,41 @@ def _acknowledged(workdir: Path) -> dict[int, int]:
                 if a != b:
                     acked[i] = max(acked.get(i, 0), a)
     return acked
+
+
+def _fault_window(
+    start_s: float,
+    end_s: float,
+    begin: Callable[[], None],
+    end: Callable[[], None],
+    events: list[str],
+) -> Callable[[float, Any], None]:
+    """A `cluster_run` hook: `begin` once from `start_s`, then `end` once from `end_s`
+    (run time), each noted in `events`."""
+
+    def at(t: float, roles: Any) -> None:
+        if t >= start_s and not events:
+            begin()
+            events.append("begin")
+        elif t >= end_s and events == ["begin"]:
+            end()
+            events.append("end")
+
+    return at
+
+
+def _assert_clean_and_nothing_lost(run: Any, url: str, workdir: Path, endpoints: int) -> None:
+    """The `cas` run ended with no violation and converged, and every flip an enactor saw
+    acknowledged is still visible (if_newer only raises aliases: the final one is at least it)."""
+    from dnsrace.backends.etcd import EtcdStore
+
+    m = run.result.metrics
+    assert m["stale_flips"] == 0 and m["empty_answers"] == 0 and m["stuck_endpoints"] == 0
+    assert m["final_converged"]
+    acked = _acknowledged(workdir)
+    assert len(acked) == endpoints
+    final = EtcdStore(url).aliases()
+    assert not {i: (g, final[i]) for i, g in acked.items() if (final[i] or 0) < g}
 
 
 @pytest.mark.slow
@@ -96,28 +132,13 @@ def test_a_member_killed_mid_run_loses_nothing_acknowledged(etcd3: Any, tmp_path
     # still visible at the end (if_newer only raises aliases: the final alias is at least it).
     scenario = _scenario(duration_s=20.0, drain_s=15.0)
     events: list[str] = []
-
-    def fail_a_member(t: float, roles: Any) -> None:
-        if t >= 6.0 and not events:
-            etcd3.kill(0)
-            events.append("kill")
-        elif t >= 12.0 and events == ["kill"]:
-            etcd3.restart(0)
-            events.append("restart")
-
+    fail_a_member = _fault_window(
+        6.0, 12.0, lambda: etcd3.kill(0), lambda: etcd3.restart(0), events
+    )
     url = f"{etcd3.url}/kill"
     run = cluster_run(scenario, lookup("cas"), url, workdir=tmp_path, at=fail_a_member)
-    assert events == ["kill", "restart"]
-    m = run.result.metrics
-    assert m["stale_flips"] == 0 and m["empty_answers"] == 0 and m["stuck_endpoints"] == 0
-    assert m["final_converged"]
-    acked = _acknowledged(tmp_path)
-    assert len(acked) == scenario.total_endpoints
-    from dnsrace.backends.etcd import EtcdStore
-
-    final = EtcdStore(url).aliases()
-    lost = {i: (g, final[i]) for i, g in acked.items() if (final[i] or 0) < g}
-    assert not lost
+    assert events == ["begin", "end"]
+    _assert_clean_and_nothing_lost(run, url, tmp_path, scenario.total_endpoints)
 
 
 @pytest.mark.parametrize("command", ["cluster-run", "planner", "enactor"])
@@ -140,7 +161,6 @@ def test_a_member_cut_off_the_network_mid_run_loses_nothing(
 ) -> None:
     # The same as a kill, with the member still running but unreachable for 4 s (its own
     # network namespace, its link to the others taken down): a partition, not a crash.
-    from dnsrace.backends.etcd import EtcdStore
     from dnsrace.backends.etcd.client import EtcdClient
     from dnsrace.errors import StoreUnavailable
 
@@ -148,24 +168,14 @@ def test_a_member_cut_off_the_network_mid_run_loses_nothing(
     scenario = _scenario(duration_s=20.0, drain_s=15.0)
     events: list[str] = []
 
-    def partition(t: float, roles: Any) -> None:
-        if t >= 6.0 and not events:
-            cluster.isolate(0)
-            events.append("isolate")
-            # It really is cut off: nobody reaches it.
-            with pytest.raises(StoreUnavailable):
-                EtcdClient([cluster.members[0].client_url], connect_timeout_s=0.5)
-        elif t >= 10.0 and events == ["isolate"]:
-            cluster.heal(0)
-            events.append("heal")
+    def isolate() -> None:
+        cluster.isolate(0)
+        # It really is cut off: nobody reaches it.
+        with pytest.raises(StoreUnavailable):
+            EtcdClient([cluster.members[0].client_url], connect_timeout_s=0.5)
 
+    partition = _fault_window(6.0, 10.0, isolate, lambda: cluster.heal(0), events)
     url = f"{cluster.url}/partition"
     run = cluster_run(scenario, lookup("cas"), url, workdir=tmp_path, at=partition)
-    final = EtcdStore(url).aliases()
-    assert events == ["isolate", "heal"]
-    m = run.result.metrics
-    assert m["stale_flips"] == 0 and m["empty_answers"] == 0 and m["stuck_endpoints"] == 0
-    assert m["final_converged"]
-    acked = _acknowledged(tmp_path)
-    assert len(acked) == scenario.total_endpoints
-    assert not {i: g for i, g in acked.items() if (final[i] or 0) < g}
+    assert events == ["begin", "end"]
+    _assert_clean_and_nothing_lost(run, url, tmp_path, scenario.total_endpoints)

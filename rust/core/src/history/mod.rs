@@ -23,6 +23,7 @@ use crate::flip_types::{Mode, Outcome};
 
 mod check;
 mod domain;
+mod fields;
 mod format;
 mod model;
 mod read;

@@ -4,6 +4,7 @@
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
+use super::fields::Field;
 use super::{Op, OpKind};
 use crate::error::MAX_TOKEN;
 use crate::flip_types::{Mode, Outcome};
@@ -51,6 +52,13 @@ impl Hash for State {
 impl State {
     pub(super) fn has_tree(&self, g: u64) -> bool {
         g != 0 && self.trees.binary_search(&g).is_ok()
+    }
+
+    /// The step to a copy of this state with `change` made.
+    fn changed(&self, change: impl FnOnce(&mut State)) -> Step {
+        let mut next = self.clone();
+        change(&mut next);
+        Step::New(next)
     }
 
     pub(super) fn describe(&self, holders: &[String]) -> String {
@@ -120,14 +128,14 @@ pub(super) fn step(s: &State, op: &OpKind) -> Step {
             if outcome != Outcome::Applied {
                 return Step::Same;
             }
-            let mut n = s.clone();
-            if let Some(f) = fence {
-                n.fence = n.fence.max(f);
-            }
-            n.rollback = if rollback { s.alias } else { 0 };
-            n.alias = generation;
-            n.version += 1;
-            Step::New(n)
+            s.changed(|n| {
+                if let Some(f) = fence {
+                    n.fence = n.fence.max(f);
+                }
+                n.rollback = if rollback { s.alias } else { 0 };
+                n.alias = generation;
+                n.version += 1;
+            })
         }
         OpKind::Read {
             alias,
@@ -153,14 +161,12 @@ pub(super) fn step(s: &State, op: &OpKind) -> Step {
             }
             match granted {
                 None => Step::Same,
-                Some(t) => {
-                    let mut n = s.clone();
+                Some(t) => s.changed(|n| {
                     n.fence = t;
                     n.holder = Some(holder);
                     n.token = t;
                     n.expiry = now + ttl;
-                    Step::New(n)
-                }
+                }),
             }
         }
         OpKind::Renew {
@@ -177,11 +183,7 @@ pub(super) fn step(s: &State, op: &OpKind) -> Step {
             }
             match model {
                 None => Step::Same,
-                Some(e) => {
-                    let mut n = s.clone();
-                    n.expiry = e;
-                    Step::New(n)
-                }
+                Some(e) => s.changed(|n| n.expiry = e),
             }
         }
         OpKind::Release {
@@ -196,21 +198,19 @@ pub(super) fn step(s: &State, op: &OpKind) -> Step {
             if !matches {
                 return Step::Same;
             }
-            let mut n = s.clone();
-            n.holder = None;
-            n.token = 0;
-            n.expiry = 0.0;
-            Step::New(n)
+            s.changed(|n| {
+                n.holder = None;
+                n.token = 0;
+                n.expiry = 0.0;
+            })
         }
         OpKind::PutTree { generation } => match s.trees.binary_search(&generation) {
             // The store refuses a plan whose generation still has a tree: never recorded.
             Ok(_) => Step::Fail,
-            Err(at) => {
-                let mut n = s.clone();
+            Err(at) => s.changed(|n| {
                 Rc::make_mut(&mut n.trees).insert(at, generation);
                 n.trees_hash ^= splitmix(generation);
-                Step::New(n)
-            }
+            }),
         },
         OpKind::DeleteTree {
             generation,
@@ -228,10 +228,10 @@ pub(super) fn step(s: &State, op: &OpKind) -> Step {
             if keep {
                 return Step::Same;
             }
-            let mut n = s.clone();
-            Rc::make_mut(&mut n.trees).remove(at);
-            n.trees_hash ^= splitmix(generation);
-            Step::New(n)
+            s.changed(|n| {
+                Rc::make_mut(&mut n.trees).remove(at);
+                n.trees_hash ^= splitmix(generation);
+            })
         }
     }
 }
@@ -244,62 +244,24 @@ pub(super) fn splitmix(i: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The operation's fields as words: `name value ... -> name value ...`.
 pub(super) fn describe_op(op: &Op, holders: &[String]) -> String {
-    let h = |i: u32| holders.get(i as usize).map_or("?", |s| s).to_string();
-    let opt = |v: Option<u64>| v.map_or("null".into(), |v| v.to_string());
-    match &op.kind {
-        OpKind::Flip {
-            generation,
-            mode,
-            expected,
-            fence,
-            rollback,
-            outcome,
-        } => format!(
-            "generation {generation} mode {} expected {} fence {} rollback {rollback} -> {}",
-            mode.name(),
-            opt(*expected),
-            opt(*fence),
-            outcome.name()
-        ),
-        OpKind::Read {
-            alias,
-            rollback,
-            version,
-        } => format!("-> alias {alias} rollback {rollback} version {version}"),
-        OpKind::Acquire {
-            holder,
-            ttl,
-            now,
-            token,
-        } => format!(
-            "holder {:?} ttl {ttl} now {now} -> token {}",
-            h(*holder),
-            opt(*token)
-        ),
-        OpKind::Renew {
-            holder,
-            token,
-            ttl,
-            now,
-            expiry,
-        } => format!(
-            "holder {:?} token {token} ttl {ttl} now {now} -> expiry {expiry:?}",
-            h(*holder)
-        ),
-        OpKind::Release {
-            holder,
-            token,
-            released,
-        } => format!(
-            "holder {:?} token {token} -> released {released}",
-            h(*holder)
-        ),
-        OpKind::PutTree { generation } => format!("generation {generation}"),
-        OpKind::DeleteTree {
-            generation,
-            safe,
-            deleted,
-        } => format!("generation {generation} safe {safe} -> deleted {deleted}"),
+    let fields = op.kind.fields(holders);
+    let mut out = String::new();
+    let words = |out: &mut String, fields: &[Field<'_>]| {
+        for &(name, value) in fields {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(name);
+            out.push(' ');
+            value.write_to(out, "null", |out, n| out.push_str(n));
+        }
+    };
+    words(&mut out, fields.input());
+    if !fields.output().is_empty() {
+        out.push_str(if out.is_empty() { "->" } else { " ->" });
+        words(&mut out, fields.output());
     }
+    out
 }

@@ -9,14 +9,9 @@ use crate::error::{Error, Result, MAX_GENERATION, MAX_HOLDER_CHARS, MAX_TOKEN};
 use crate::flip_types::{Mode, Outcome};
 
 fn outcome_of(text: &str) -> Option<Outcome> {
-    Some(match text {
-        "applied" => Outcome::Applied,
-        "stale" => Outcome::Stale,
-        "fenced" => Outcome::Fenced,
-        "missing" => Outcome::Missing,
-        "dangling" => Outcome::Dangling,
-        _ => return None,
-    })
+    (0..=u8::MAX)
+        .map_while(Outcome::from_code)
+        .find(|o| o.name() == text)
 }
 
 fn bad(line: usize, what: impl std::fmt::Display) -> Error {
@@ -186,14 +181,8 @@ fn parse_line(text: &str, line: usize, holders: &mut Holders) -> Result<Op> {
                 &["outcome"],
             )?;
             let generation = i.positive("generation", MAX_GENERATION)?;
-            let mode = match i.str("mode")? {
-                "lww" => Mode::Lww,
-                "if_newer" => Mode::IfNewer,
-                "exact" => Mode::Exact,
-                _ => {
-                    return Err(i.err("mode", "must be \"lww\", \"if_newer\" or \"exact\""));
-                }
-            };
+            let mode = Mode::parse(i.str("mode")?)
+                .map_err(|_| i.err("mode", "must be \"lww\", \"if_newer\" or \"exact\""))?;
             let expected = if i.get("expected_version").is_null() {
                 None
             } else {
@@ -205,26 +194,20 @@ fn parse_line(text: &str, line: usize, holders: &mut Holders) -> Result<Op> {
                     "must be an integer with mode \"exact\" and null otherwise",
                 ));
             }
-            let fence = i.opt_positive("fence", MAX_TOKEN)?;
-            // The format names four inputs; `rollback` (written always) defaults to true.
-            let rollback = if i.get("rollback").is_null() {
-                true
-            } else {
-                i.boolean("rollback")?
-            };
-            let outcome = outcome_of(o.str("outcome")?).ok_or_else(|| {
-                o.err(
-                    "outcome",
-                    "must be applied, stale, fenced, missing or dangling",
-                )
-            })?;
             OpKind::Flip {
                 generation,
                 mode,
                 expected,
-                fence,
-                rollback,
-                outcome,
+                fence: i.opt_positive("fence", MAX_TOKEN)?,
+                // The format names four inputs; `rollback` (written always) defaults
+                // to true.
+                rollback: i.get("rollback").is_null() || i.boolean("rollback")?,
+                outcome: outcome_of(o.str("outcome")?).ok_or_else(|| {
+                    o.err(
+                        "outcome",
+                        "must be applied, stale, fenced, missing or dangling",
+                    )
+                })?,
             }
         }
         "read" => {

@@ -2,36 +2,24 @@
 
 use std::fmt::Write as _;
 
+use super::fields::Field;
 use super::format::TRUNCATED_KEY;
-use super::{FastMap, History, Op, OpKind};
+use super::{FastMap, History, OpKind};
 use crate::flip_types::Outcome;
 
-struct Opt<T>(Option<T>);
-
-impl<T: std::fmt::Display> std::fmt::Display for Opt<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
-            Some(v) => write!(f, "{v}"),
-            None => f.write_str("null"),
+/// A JSON object of the fields, in their order.
+fn write_json_object(out: &mut String, fields: &[Field<'_>]) {
+    out.push('{');
+    for (k, &(name, value)) in fields.iter().enumerate() {
+        if k > 0 {
+            out.push(',');
         }
+        let _ = write!(out, "\"{name}\":");
+        value.write_to(out, "null", |out, n| {
+            let _ = write!(out, "\"{n}\"");
+        });
     }
-}
-
-/// A finite float written so that it reads back bit for bit (shortest round-trip form).
-struct F(f64);
-
-impl std::fmt::Display for F {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.0)
-    }
-}
-
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"?\"".into())
-}
-
-fn gen_or_null(g: u64) -> Opt<u64> {
-    Opt((g != 0).then_some(g))
+    out.push('}');
 }
 
 /// The `jsonl` form of a history: one line per operation, in the history's order, after a
@@ -45,7 +33,6 @@ pub fn write_jsonl(history: &History) -> Vec<u8> {
             history.dropped
         );
     }
-    let holder = |h: u32| json_str(history.holders.get(h as usize).map_or("?", |s| s));
     for op in &history.ops {
         let _ = write!(
             out,
@@ -56,85 +43,12 @@ pub fn write_jsonl(history: &History) -> Vec<u8> {
             op.call,
             op.ret
         );
-        let _ = match &op.kind {
-            OpKind::Flip {
-                generation,
-                mode,
-                expected,
-                fence,
-                rollback,
-                outcome,
-            } => write!(
-                out,
-                "\"input\":{{\"generation\":{generation},\"mode\":\"{}\",\"expected_version\":{},\
-                 \"fence\":{},\"rollback\":{rollback}}},\"output\":{{\"outcome\":\"{}\"}}}}",
-                mode.name(),
-                Opt(*expected),
-                Opt(*fence),
-                outcome.name()
-            ),
-            OpKind::Read {
-                alias,
-                rollback,
-                version,
-            } => write!(
-                out,
-                "\"input\":{{}},\"output\":{{\"alias\":{},\"rollback\":{},\"version\":{version}}}}}",
-                gen_or_null(*alias),
-                gen_or_null(*rollback)
-            ),
-            OpKind::Acquire {
-                holder: h,
-                ttl,
-                now,
-                token,
-            } => write!(
-                out,
-                "\"input\":{{\"holder\":{},\"ttl\":{},\"now\":{}}},\"output\":{{\"token\":{}}}}}",
-                holder(*h),
-                F(*ttl),
-                F(*now),
-                Opt(*token)
-            ),
-            OpKind::Renew {
-                holder: h,
-                token,
-                ttl,
-                now,
-                expiry,
-            } => write!(
-                out,
-                "\"input\":{{\"holder\":{},\"token\":{token},\"ttl\":{},\"now\":{}}},\
-                 \"output\":{{\"expiry\":{}}}}}",
-                holder(*h),
-                F(*ttl),
-                F(*now),
-                Opt(expiry.map(F))
-            ),
-            OpKind::Release {
-                holder: h,
-                token,
-                released,
-            } => write!(
-                out,
-                "\"input\":{{\"holder\":{},\"token\":{token}}},\"output\":{{\"released\":{released}}}}}",
-                holder(*h)
-            ),
-            OpKind::PutTree { generation } => write!(
-                out,
-                "\"input\":{{\"generation\":{generation}}},\"output\":{{}}}}"
-            ),
-            OpKind::DeleteTree {
-                generation,
-                safe,
-                deleted,
-            } => write!(
-                out,
-                "\"input\":{{\"generation\":{generation},\"safe\":{safe}}},\
-                 \"output\":{{\"deleted\":{deleted}}}}}"
-            ),
-        };
-        out.push('\n');
+        let fields = op.kind.fields(&history.holders);
+        out.push_str("\"input\":");
+        write_json_object(&mut out, fields.input());
+        out.push_str(",\"output\":");
+        write_json_object(&mut out, fields.output());
+        out.push_str("}\n");
     }
     out.into_bytes()
 }
@@ -168,7 +82,6 @@ pub fn write_jepsen(history: &History) -> Vec<u8> {
         });
     }
     events.sort_unstable();
-    let holder = |h: u32| json_str(history.holders.get(h as usize).map_or("?", |s| s));
     let mut out = String::with_capacity(events.len() * 140);
     if history.dropped > 0 {
         let _ = writeln!(
@@ -179,11 +92,17 @@ pub fn write_jepsen(history: &History) -> Vec<u8> {
     }
     for (index, &(time, _, i, completion)) in events.iter().enumerate() {
         let op = &history.ops[i];
-        let (args, result, ok) = edn_value(op, &holder);
+        let fields = op.kind.fields(&history.holders);
+        let args = edn_entries(fields.input());
         let (kind, value) = if completion == 0 {
             (":invoke", args)
         } else {
-            (if ok { ":ok" } else { ":fail" }, format!("{args}{result}"))
+            let kind = if completed_ok(&op.kind) {
+                ":ok"
+            } else {
+                ":fail"
+            };
+            (kind, args + &edn_entries(fields.output()))
         };
         let _ = writeln!(
             out,
@@ -197,95 +116,28 @@ pub fn write_jepsen(history: &History) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn edn_opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(|| "nil".into(), |v| v.to_string())
+/// The fields as EDN map entries (`, :key value`), names as keywords.
+fn edn_entries(fields: &[Field<'_>]) -> String {
+    let keyword = |name: &str| name.replace('_', "-");
+    let mut out = String::new();
+    for &(name, value) in fields {
+        let _ = write!(out, ", :{} ", keyword(name));
+        value.write_to(&mut out, "nil", |out, n| {
+            out.push(':');
+            out.push_str(&keyword(n));
+        });
+    }
+    out
 }
 
-/// (arguments, results, ok) of an operation as EDN map entries.
-fn edn_value(op: &Op, holder: &impl Fn(u32) -> String) -> (String, String, bool) {
-    match &op.kind {
-        OpKind::Flip {
-            generation,
-            mode,
-            expected,
-            fence,
-            rollback,
-            outcome,
-        } => (
-            format!(
-                ", :generation {generation}, :mode :{}, :expected-version {}, :fence {}, \
-                 :rollback {rollback}",
-                mode.name().replace('_', "-"),
-                edn_opt(*expected),
-                edn_opt(*fence)
-            ),
-            format!(", :outcome :{}", outcome.name()),
-            *outcome == Outcome::Applied,
-        ),
-        OpKind::Read {
-            alias,
-            rollback,
-            version,
-        } => (
-            String::new(),
-            format!(
-                ", :alias {}, :rollback {}, :version {version}",
-                edn_opt((*alias != 0).then_some(*alias)),
-                edn_opt((*rollback != 0).then_some(*rollback))
-            ),
-            true,
-        ),
-        OpKind::Acquire {
-            holder: h,
-            ttl,
-            now,
-            token,
-        } => (
-            format!(
-                ", :holder {}, :ttl {}, :now {}",
-                holder(*h),
-                F(*ttl),
-                F(*now)
-            ),
-            format!(", :token {}", edn_opt(*token)),
-            token.is_some(),
-        ),
-        OpKind::Renew {
-            holder: h,
-            token,
-            ttl,
-            now,
-            expiry,
-        } => (
-            format!(
-                ", :holder {}, :token {token}, :ttl {}, :now {}",
-                holder(*h),
-                F(*ttl),
-                F(*now)
-            ),
-            format!(", :expiry {}", edn_opt(expiry.map(F))),
-            expiry.is_some(),
-        ),
-        OpKind::Release {
-            holder: h,
-            token,
-            released,
-        } => (
-            format!(", :holder {}, :token {token}", holder(*h)),
-            format!(", :released {released}"),
-            *released,
-        ),
-        OpKind::PutTree { generation } => {
-            (format!(", :generation {generation}"), String::new(), true)
-        }
-        OpKind::DeleteTree {
-            generation,
-            safe,
-            deleted,
-        } => (
-            format!(", :generation {generation}, :safe {safe}"),
-            format!(", :deleted {deleted}"),
-            *deleted,
-        ),
+/// `:ok` unless the operation definitely changed nothing (a refused flip, lease or delete).
+fn completed_ok(kind: &OpKind) -> bool {
+    match *kind {
+        OpKind::Flip { outcome, .. } => outcome == Outcome::Applied,
+        OpKind::Read { .. } | OpKind::PutTree { .. } => true,
+        OpKind::Acquire { token, .. } => token.is_some(),
+        OpKind::Renew { expiry, .. } => expiry.is_some(),
+        OpKind::Release { released, .. } => released,
+        OpKind::DeleteTree { deleted, .. } => deleted,
     }
 }

@@ -1,5 +1,6 @@
-"""The checker by hand and against brute force: served distribution, dangling set, integrals,
-convergence, goodput and wasted writes, the regional/fleet split, the operator's hooks."""
+"""The metrics collector by hand and against brute force: served distribution, dangling set,
+integrals, convergence, goodput and wasted writes, the regional/fleet split, the operator's
+hooks."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from conftest import examples
 from dnsrace._types import FlipCounts
 from dnsrace.backends import Backend, backend
 from dnsrace.errors import DanglingAlias
-from dnsrace.sim.checker import Checker, convergence_summary, percentile
+from dnsrace.sim.metrics import Metrics, convergence_summary, percentile
 from dnsrace.sim.observer import ObservedStore
 
 STATS = {"stale_flips": 0, "empty_answers": 0, "lease_conflicts": 0}
@@ -53,7 +54,7 @@ def test_flip_counts_have_a_dangling_field() -> None:
 
 
 def test_integrals_and_convergence_by_hand() -> None:
-    c = Checker(4, regional_name="r.example", current_window_s=5.0)
+    c = Metrics(4, regional_name="r.example", current_window_s=5.0)
     c.start(0.0, 1)
     c.on_publish(10.0, 2)
     # t=12: endpoints 0 and 1 move to 2 (lww, all applied).
@@ -104,7 +105,7 @@ def test_integrals_and_convergence_by_hand() -> None:
 
 
 def test_wasted_writes_fleet_split_and_operator_hooks_by_hand() -> None:
-    c = Checker(3, regional_name="r.example", current_window_s=100.0)
+    c = Metrics(3, regional_name="r.example", current_window_s=100.0)
     c.start(0.0, 1)
     c.on_publish(1.0, 2)
     c.on_flip(2.0, "A", 2, [0, 1, 2], [1, 1, 1], FlipCounts(3, 0, 0, 0), "lww")  # 3 useful
@@ -152,7 +153,7 @@ def test_wasted_writes_fleet_split_and_operator_hooks_by_hand() -> None:
 
 
 def test_a_refused_regional_flip_is_stuck_and_each_window_an_incident() -> None:
-    c = Checker(2, regional_name="r.example", current_window_s=1.0)
+    c = Metrics(2, regional_name="r.example", current_window_s=1.0)
     c.start(0.0, 1)
     c.on_publish(1.0, 2)
     c.on_dangling(2.0, [0], [1])
@@ -175,7 +176,7 @@ def test_a_refused_regional_flip_is_stuck_and_each_window_an_incident() -> None:
 
 def test_converged_is_not_final_converged() -> None:
     """Every plan reached every endpoint once, but a stale flip undid it afterwards."""
-    c = Checker(2, regional_name="r.example", current_window_s=1.0)
+    c = Metrics(2, regional_name="r.example", current_window_s=1.0)
     c.start(0.0, 1)
     c.on_publish(1.0, 2)
     c.on_flip(2.0, "A", 2, [0, 1], [1, 1], FlipCounts(2, 0, 0, 0), "lww")
@@ -184,7 +185,7 @@ def test_converged_is_not_final_converged() -> None:
     assert r["converged"] and not r["final_converged"]
     assert r["fleet"]["stale_flips"] == 1 and r["regional"]["stale_flips"] == 0
     # A plan that never reached an endpoint: neither.
-    c2 = Checker(2, regional_name="r.example", current_window_s=1.0)
+    c2 = Metrics(2, regional_name="r.example", current_window_s=1.0)
     c2.start(0.0, 1)
     c2.on_publish(1.0, 2)
     c2.on_flip(2.0, "A", 2, [0], [1], FlipCounts(1, 0, 0, 0), "lww")
@@ -195,7 +196,7 @@ def test_converged_is_not_final_converged() -> None:
 
 def test_operator_repairs_are_not_goodput() -> None:
     def run(enactor: bool) -> dict[str, Any]:
-        c = Checker(2, regional_name="r.example", current_window_s=1.0)
+        c = Metrics(2, regional_name="r.example", current_window_s=1.0)
         c.start(0.0, 1)
         c.on_publish(1.0, 2)
         c.on_dangling(2.0, [1], [1])
@@ -214,27 +215,27 @@ def test_operator_repairs_are_not_goodput() -> None:
 # ------------------------------------------------------------------------------ with a store
 
 
-def _setup(store_name: str, n: int = 3) -> tuple[ObservedStore, Checker, list[float], list[int]]:
+def _setup(store_name: str, n: int = 3) -> tuple[ObservedStore, Metrics, list[float], list[int]]:
     now = [0.0]
-    checker = Checker(n, regional_name="e0.example", current_window_s=1.0)
-    store = ObservedStore(backend(store_name), checker, lambda: now[0])
+    metrics = Metrics(n, regional_name="e0.example", current_window_s=1.0)
+    store = ObservedStore(backend(store_name), metrics, lambda: now[0])
     ids = store.add_endpoints([f"e{i}.example" for i in range(n)])
     for gen in (1, 2, 3):
         store.put_plan(store.build_plan(gen, [[("10.0.0.1", 1)]], ids, [0] * n))
     store.raw.flip_many(None, 1, "lww")
-    checker.start(0.0, 1)
-    return store, checker, now, ids
+    metrics.start(0.0, 1)
+    return store, metrics, now, ids
 
 
 @pytest.mark.parametrize("store_name", _backends())
 def test_the_store_refuses_a_flip_from_a_deleted_tree(store_name: str) -> None:
-    store, checker, now, ids = _setup(store_name)
+    store, metrics, now, ids = _setup(store_name)
     now[0] = 1.0
     assert store.flip_many(ids, 2, "lww", actor="A") == FlipCounts(3, 0, 0, 0, 0)
     assert store.rollbacks(ids) == [1, 1, 1]
     now[0] = 2.0
     store.delete_plans([2], safe=False)
-    assert checker.dangling == set(ids)
+    assert metrics.dangling == set(ids)
     now[0] = 3.0
     counts = store.flip_many(ids, 3, "lww", actor="A")
     assert counts == FlipCounts(0, 0, 0, 0, 3)
@@ -248,8 +249,8 @@ def test_the_store_refuses_a_flip_from_a_deleted_tree(store_name: str) -> None:
     repaired = store.flip_many(ids[:1], 3, "lww", actor="A", rollback=False)
     assert repaired == FlipCounts(1, 0, 0, 0, 0)
     assert store.aliases(ids) == [3, 2, 2] and store.rollbacks(ids)[0] is None
-    assert checker.dangling == {ids[1], ids[2]}
-    r = checker.result(5.0, store.stats())
+    assert metrics.dangling == {ids[1], ids[2]}
+    r = metrics.result(5.0, store.stats())
     assert r["store"]["dangling_rejections"] == 3 + 1  # the single flip counts too
     assert r["useful_flips"] == 3 + 1
     assert r["flip_attempts"] == 3 + 3 + 1 + 1
@@ -283,12 +284,12 @@ OPS = st.lists(
 @settings(max_examples=examples(60), deadline=None)
 @given(ops=OPS)
 def test_checker_matches_brute_force(store_name: str, ops: list[tuple[str, int, float]]) -> None:
-    """After any sequence of writes, the checker's bookkeeping equals a full scan."""
+    """After any sequence of writes, the collector's bookkeeping equals a full scan."""
     n = 12
     now = [0.0]
-    checker = Checker(n, regional_name="e0.example", current_window_s=1.0)
+    metrics = Metrics(n, regional_name="e0.example", current_window_s=1.0)
     be: Backend = backend(store_name)
-    store = ObservedStore(be, checker, lambda: now[0])
+    store = ObservedStore(be, metrics, lambda: now[0])
     ids = store.add_endpoints([f"e{i}.example" for i in range(n)])
     sets = [[("10.0.0.1", 1)], [("10.0.0.2", 2), ("fd00::1", 3)], [("10.0.0.3", 4)]]
 
@@ -299,7 +300,7 @@ def test_checker_matches_brute_force(store_name: str, ops: list[tuple[str, int, 
     rng0 = random.Random(0)
     publish(1, rng0)
     store.raw.flip_many(None, 1, "lww")
-    checker.start(0.0, 1)
+    metrics.start(0.0, 1)
     gens = [1]
     empty_integral = 0.0
     attempts = useful = wasted_extra = 0
@@ -311,7 +312,7 @@ def test_checker_matches_brute_force(store_name: str, ops: list[tuple[str, int, 
         if op == "publish":
             gens.append(gens[-1] + 1)
             publish(gens[-1], rng)
-            checker.on_publish(now[0], gens[-1])
+            metrics.on_publish(now[0], gens[-1])
         elif op == "flip":
             live = store.raw.plan_generations()
             if not live:
@@ -340,8 +341,8 @@ def test_checker_matches_brute_force(store_name: str, ops: list[tuple[str, int, 
             store.delete_plans(doomed, safe=rng.random() < 0.5)
         elif op == "waste":
             filtered, aborted = rng.randint(0, 3), rng.randint(0, 3)
-            checker.on_filtered(filtered)
-            checker.on_lock_abort(aborted)
+            metrics.on_filtered(filtered)
+            metrics.on_lock_abort(aborted)
             wasted_extra += filtered + aborted
         else:  # repair
             stuck = sorted(store.raw.dangling_aliases())
@@ -351,15 +352,15 @@ def test_checker_matches_brute_force(store_name: str, ops: list[tuple[str, int, 
                     stuck, max(live), "lww", actor="operator", enactor=False, rollback=False
                 )
         ever_dangling |= set(store.raw.dangling_aliases())
-        checker.advance(now[0])
-        assert +checker.served == _brute_served(store.raw)
-        assert checker.dangling == set(store.raw.dangling_aliases())
-        assert checker.ever_stuck == ever_dangling
-        assert checker.stale_flips_observed == store.raw.stats()["stale_flips"]
-        assert checker.empty_endpoint_s == pytest.approx(empty_integral)
-        assert (checker.flip_attempts, checker.useful_flips) == (attempts, useful)
-        assert checker.wasted_writes == attempts - useful + wasted_extra
+        metrics.advance(now[0])
+        assert +metrics.served == _brute_served(store.raw)
+        assert metrics.dangling == set(store.raw.dangling_aliases())
+        assert metrics.ever_stuck == ever_dangling
+        assert metrics.stale_flips_observed == store.raw.stats()["stale_flips"]
+        assert metrics.empty_endpoint_s == pytest.approx(empty_integral)
+        assert (metrics.flip_attempts, metrics.useful_flips) == (attempts, useful)
+        assert metrics.wasted_writes == attempts - useful + wasted_extra
         lowest = min(_brute_served(store.raw))
         for gen in gens[1:]:
             if lowest >= gen:
-                assert gen in checker.converged_after
+                assert gen in metrics.converged_after

@@ -1,18 +1,18 @@
-"""Invariant checker: the one definition of every metric (defined in docs/guide/incident.md).
+"""Metrics: the one definition of every metric (defined in docs/guide/incident.md).
 
-The simulator reports each state change of the store to a :class:`Checker` as it happens
+The simulator reports each state change of the store to a :class:`Metrics` as it happens
 (flips with the aliases they replaced, endpoints left dangling by a clean-up, repairs, client
-resolves, lock retries). The checker keeps the distribution of *served generations* over all
+resolves, lock retries). The collector keeps the distribution of *served generations* over all
 endpoints (a ``Counter``: generation -> endpoints serving it, 0 meaning an empty answer) and
 integrates it over time between events, so every time-based metric is exact, on the virtual
 clock as on the real one, without scanning the fleet. Tests, reports and benchmarks read the
-numbers from :meth:`Checker.result` and nowhere else.
+numbers from :meth:`Metrics.result` and nowhere else.
 
 Definitions
 -----------
 stale flip
     An applied flip to a generation lower than the endpoint's alias. Counted by the store
-    (``stats()["stale_flips"]``); the checker counts them too (``stale_flips_observed``) as a
+    (``stats()["stale_flips"]``); the collector counts them too (``stale_flips_observed``) as a
     cross-check.
 empty answer
     A resolve that returns no record. The simulated clients resolve the regional endpoint and a
@@ -63,7 +63,7 @@ from typing import Any
 from dnsrace._types import FlipCounts
 
 __all__ = [
-    "Checker",
+    "Metrics",
     "Pass",
     "RegionalFlip",
     "RegionalTimeline",
@@ -210,8 +210,8 @@ def _served_counter(values: Sequence[int | None]) -> Counter[int]:
     return counts
 
 
-class Checker:
-    """Event-driven invariant checker for one run (one store, one discipline)."""
+class Metrics:
+    """Event-driven metrics collector for one run (one store, one discipline)."""
 
     def __init__(
         self,

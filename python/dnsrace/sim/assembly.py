@@ -1,0 +1,158 @@
+"""One run's parts, put together in one place for the simulator and for the processes.
+
+:mod:`dnsrace.sim.runner` builds a whole run in one event loop; :mod:`dnsrace.dist.roles`
+builds the planner's side in one process and each enactor in another. Both take the names,
+the walk, the clients' sample, the metrics collector, the steady state before the run (plan 1
+applied everywhere) and each enactor from here, so a distributed run is the simulated one
+with its roles in other processes, not a second copy of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dnsrace.sim.clients import Clients
+from dnsrace.sim.disciplines import Discipline
+from dnsrace.sim.enactor import Enactor, batches
+from dnsrace.sim.faults import EnactorFaults
+from dnsrace.sim.metrics import Metrics
+from dnsrace.sim.observer import ObservedStore
+from dnsrace.sim.operator import Operator
+from dnsrace.sim.planner import PlanBoard, Planner
+from dnsrace.sim.scenario import REGIONAL_ID, Scenario
+from dnsrace.sim.seeds import substream
+
+__all__ = [
+    "ControlPlane",
+    "RunParts",
+    "client_sample",
+    "endpoint_names",
+    "new_enactor",
+    "new_metrics",
+    "start_control_plane",
+    "walk_batches",
+    "walk_order",
+]
+
+
+def endpoint_names(scenario: Scenario) -> list[str]:
+    """The regional endpoint (registered first: ``REGIONAL_ID``), then ``e1.<domain>`` ...
+    ``eN.<domain>``."""
+    ep = scenario.endpoints
+    return [ep.regional, *(f"e{i}.{ep.domain}" for i in range(1, ep.count + 1))]
+
+
+def walk_order(scenario: Scenario) -> list[int]:
+    """The order the enactors walk the ids: the others in id order, with the regional
+    endpoint at ``endpoints.regional_at`` of the way."""
+    others = [i for i in range(scenario.total_endpoints) if i != REGIONAL_ID]
+    at = round(scenario.endpoints.regional_at * len(others))
+    return [*others[:at], REGIONAL_ID, *others[at:]]
+
+
+def walk_batches(scenario: Scenario, endpoints: int) -> list[array[int]]:
+    """The walk cut into the batches an enactor writes (``endpoints``: the fleet's size)."""
+    return batches(walk_order(scenario), scenario.enactors.batch_size(endpoints))
+
+
+def client_sample(scenario: Scenario, ids: list[int]) -> list[int]:
+    """The endpoints the clients probe: the regional one first, then a seeded sample."""
+    rng = substream(scenario.seed, "clients")
+    others = [i for i in ids if i != REGIONAL_ID]
+    return [REGIONAL_ID, *sorted(rng.sample(others, min(len(others), scenario.clients.sample)))]
+
+
+def new_metrics(scenario: Scenario) -> Metrics:
+    """The metrics collector of one run of ``scenario`` (every endpoint, regional first)."""
+    return Metrics(
+        scenario.total_endpoints,
+        regional_name=scenario.endpoints.regional,
+        current_window_s=scenario.current_window_s,
+        regional=REGIONAL_ID,
+    )
+
+
+@dataclass(frozen=True)
+class RunParts:
+    """What every role of one run shares: the scenario, the store as observed, the plan
+    board, the metrics collector and the run's clock."""
+
+    scenario: Scenario
+    store: ObservedStore
+    board: PlanBoard
+    metrics: Metrics
+    now: Callable[[], float]
+
+
+def new_enactor(
+    parts: RunParts,
+    name: str,
+    discipline: Discipline,
+    walk: list[array[int]],
+    endpoints: int,
+    *,
+    incarnation: str | None = None,
+) -> Enactor:
+    """Enactor ``name`` with its faults and its own seeded stream, for a fleet of
+    ``endpoints``. ``incarnation`` sets a restarted process apart (a simulated restart
+    continues its stream instead)."""
+    scenario = parts.scenario
+    extra = () if incarnation is None else (incarnation,)
+    return Enactor(
+        name,
+        discipline,
+        scenario.enactors,
+        parts.store,
+        parts.board,
+        parts.metrics,
+        EnactorFaults(scenario, name),
+        substream(scenario.seed, "enactor", name, *extra),
+        walk,
+        endpoints,
+        parts.now,
+    )
+
+
+@dataclass
+class ControlPlane:
+    """The planner's side of a run: the planner, the operator and the clients who probe."""
+
+    parts: RunParts
+    planner: Planner
+    operator: Operator
+    sample: list[int]
+    """The endpoints the clients resolve every round, the regional one first."""
+    probes: Clients
+    """The clients' rounds: the sample, the sweep, the names retried (the alarm's input)."""
+
+    async def clients(self) -> None:
+        """A round of probes every ``clients.probe_interval_s``; the operator hears each."""
+        interval = self.parts.scenario.clients.probe_interval_s
+        while True:
+            self.probes.probe()
+            await asyncio.sleep(interval)
+
+
+def start_control_plane(
+    parts: RunParts, ids: list[int], *, on_steady: Callable[[], None] | None = None
+) -> ControlPlane:
+    """The steady state before the run, then the planner's side ready to run: plan 1 is
+    published and applied everywhere (``on_steady`` is called then: a distributed run starts
+    its clock), the metrics start from it, and the operator and clients are set up."""
+    scenario, store, board = parts.scenario, parts.store, parts.board
+    metrics, now = parts.metrics, parts.now
+    planner = Planner(scenario, store, board, metrics, ids, now)
+    first = planner.publish()
+    store.raw.flip_many(None, first, "lww")
+    board.mark_applied(first)
+    if on_steady is not None:
+        on_steady()
+    metrics.start(now(), first)
+    rng = substream(scenario.seed, "operator")
+    operator = Operator(scenario.operator, store, planner, board, metrics, rng, REGIONAL_ID, now)
+    sample = client_sample(scenario, ids)
+    probes = Clients(scenario, store, operator, ids, sample)
+    return ControlPlane(parts, planner, operator, sample, probes)
