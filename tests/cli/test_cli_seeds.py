@@ -46,3 +46,17 @@ def test_bad_seed_ranges_are_one_line(args: list[str], message: str) -> None:
     done = _dnsrace("incident", "--endpoints", "10", *args)
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_run_seed_range_takes_the_file_and_its_overrides(tmp_path: Path) -> None:
+    out = tmp_path / "rates.json"
+    scenario = Path(__file__).parents[2] / "scenarios" / "incident.toml"
+    done = _dnsrace(
+        "run", str(scenario), "--set", "endpoints.count=30", "--set", "duration_s=60.0",
+        "--discipline", "cas", "--seeds", "3-4", "--jobs", "1", "--quiet", "--json", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    doc = orjson.loads(out.read_bytes())
+    assert doc["endpoints"] == 31 and doc["duration_s"] == 60.0
+    assert [r["seed"] for r in doc["per_seed"]["cas"]] == [3, 4]
+    assert doc["rates"]["cas"]["stuck_endpoints"]["max"] == 0
