@@ -65,12 +65,12 @@ wheel: $(WHEEL_STAMP)
 build: $(EXT_STAMP)
 
 ## run: the main job (incident replay from one seed and the discipline comparison on the embedded
-## store, then the rates over seeds 1-8 at 1,001 endpoints)
+## store, then the rates over seeds 1-6 at 1,001 endpoints)
 run: $(EXT_STAMP)
 	mkdir -p results
 	$(PY) -m dnsrace incident --json results/incident.json --plot results/incident-timeline.png
 	$(PY) -m dnsrace view results/incident.json -o results/incident-timeline.html
-	$(PY) -m dnsrace incident --endpoints 1000 --seeds 1-8 --json results/incident-rates.json \
+	$(PY) -m dnsrace incident --endpoints 1000 --seeds 1-6 --json results/incident-rates.json \
 	  --plot results/incident-rates.png
 	$(PY) -m dnsrace explore scenarios/spin.toml --runs 2000 --json results/spin.json
 	$(PY) -m dnsrace modes --json results/modes.json
