@@ -26,7 +26,8 @@ _ARRAY = "bench/test_array_bench.py::"
 # (``extra_info["paired_ratio"]``, see bench/test_array_bench.py), robust to other work coming
 # and going on a shared machine; the ratios of the separate runs' medians and minimums are
 # printed next to it.
-ARRAY_RATIOS: list[tuple[str, str, str, float | None, str]] = [
+# A baseline of None: one timed only inside the pairs (a peer), so only the paired figure.
+ARRAY_RATIOS: list[tuple[str, str, str | None, float | None, str]] = [
     ("ids array('I') / None", "test_ids_input[array_I]", "test_ids_input[none]", 1.3, "max"),
     ("ids numpy int64 / None", "test_ids_input[numpy_int64]", "test_ids_input[none]", 1.3, "max"),
     ("ids numpy uint32 / None", "test_ids_input[numpy_uint32]", "test_ids_input[none]", 1.3, "max"),
@@ -59,6 +60,48 @@ ARRAY_RATIOS: list[tuple[str, str, str, float | None, str]] = [
         "test_outcomes[counts]",
         1.5,
         "max",
+    ),
+    (
+        "acquire_leases numpy / flip_many (200k)",
+        "test_leases[acquire]",
+        "test_leases[flip_many]",
+        1.5,
+        "max",
+    ),
+    (
+        "renew_leases numpy / flip_many (200k)",
+        "test_leases[renew]",
+        "test_leases[flip_many]",
+        1.5,
+        "max",
+    ),
+    (
+        "acquire_leases numpy vs numpy peer: speed-up",
+        "test_acquire_vs_numpy_peer",
+        None,
+        1.5,
+        "min",
+    ),
+    (
+        "aliases(None) numpy vs numpy copy: speed-up",
+        "test_reads_vs_numpy[aliases]",
+        None,
+        1.5,
+        "min",
+    ),
+    (
+        "aliases(ids) numpy vs numpy gather: speed-up",
+        "test_reads_vs_numpy[aliases_ids]",
+        None,
+        None,
+        "min",
+    ),
+    (
+        "versions(None) numpy vs numpy copy: speed-up",
+        "test_reads_vs_numpy[versions]",
+        None,
+        None,
+        "min",
     ),
     (
         "2 threads disjoint halves: speed-up",
@@ -129,17 +172,24 @@ def array_report(path: Path) -> tuple[list[dict[str, Any]], bool]:
     rows: list[dict[str, Any]] = []
     ok = True
     for label, name, base, target, kind in ARRAY_RATIOS:
-        if name not in stats or base not in stats:
+        if name not in stats or (base is not None and base not in stats):
             continue
-        a, b = stats[name], stats[base]
+        a = stats[name]
 
         def of(x: float, y: float, kind: str = kind) -> float:
             return x / y if kind == "max" else y / x
 
-        row: dict[str, Any] = {"label": label, "s": a["median"], "baseline_s": b["median"]}
-        row["ratio"] = a.get("paired_ratio", of(a["median"], b["median"]))
-        row["median_ratio"] = of(a["median"], b["median"])
-        row["min_ratio"] = of(a["min"], b["min"])
+        row: dict[str, Any] = {"label": label, "s": a["median"], "baseline_s": None}
+        if base is None:
+            if "paired_ratio" not in a:
+                continue
+            row.update(ratio=a["paired_ratio"], median_ratio=None, min_ratio=None)
+        else:
+            b = stats[base]
+            row["baseline_s"] = b["median"]
+            row["ratio"] = a.get("paired_ratio", of(a["median"], b["median"]))
+            row["median_ratio"] = of(a["median"], b["median"])
+            row["min_ratio"] = of(a["min"], b["min"])
         row.update({"target": target, "kind": kind})
         if target is not None:
             ratio = row["ratio"]
@@ -152,6 +202,10 @@ def array_report(path: Path) -> tuple[list[dict[str, Any]], bool]:
             rows.append({"label": label, "s": med[name], "limit_s": limit, "meets": meets})
             ok &= meets
     return rows, ok
+
+
+def _paren(ratio: float | None, before: str, after: str) -> str:
+    return "-" if ratio is None else f"{before}{ratio:.2f}{after}"
 
 
 def fmt_s(s: float | None) -> str:
@@ -198,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         target += "" if r["target"] is None else f"{r['target']:g}x"
         print(
             f"{r['label']:40s} {fmt_s(r['s']):>10s} {fmt_s(r['baseline_s']):>10s} "
-            f"{r['ratio']:>6.2f}x {'(' + format(r['median_ratio'], '.2f') + 'x':>9s} "
-            f"{format(r['min_ratio'], '.2f') + 'x)':>6s}  "
+            f"{r['ratio']:>6.2f}x {_paren(r['median_ratio'], '(', 'x'):>9s} "
+            f"{_paren(r['min_ratio'], '', 'x)'):>6s}  "
             f"{verdict} {target}".rstrip()
         )
     if arrays:

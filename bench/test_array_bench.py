@@ -26,9 +26,13 @@ import numpy as np
 import pytest
 
 import dnsrace
+from bench.suite.peers.numpy_store import NumpyStore
 from dnsrace.sim.workload import build_store, target_groups
 
 N = int(os.environ.get("DNSRACE_ARRAY_BENCH_ENDPOINTS", "1000000"))
+# The batch lease and read targets are stated at these sizes (issues 18 and 22).
+LEASE_N = int(os.environ.get("DNSRACE_LEASE_BENCH_ENDPOINTS", "200000"))
+READ_N = int(os.environ.get("DNSRACE_READ_BENCH_ENDPOINTS", "500000"))
 ROUNDS = 15
 
 
@@ -202,3 +206,82 @@ def test_threads(benchmark: Any, store: Any, pool: ThreadPoolExecutor, kind: str
     if kind.startswith("two"):
         baseline = threads(store, pool, kind.replace("two_threads", "one_thread"))
     measure(benchmark, threads(store, pool, kind), baseline, speedup=True)
+
+
+def _store_of(n: int) -> tuple[Any, Any]:
+    """A store of ``n`` endpoints with two full plans, and its ids as a uint32 array."""
+    s, _ = build_store(dnsrace.RecordStore, dnsrace.Plan, n, 2)
+    return s, np.arange(n, dtype=np.uint32)
+
+
+@pytest.fixture(scope="module")
+def lease_store() -> tuple[Any, Any]:
+    return _store_of(LEASE_N)
+
+
+def leases(store: Any, ids: Any, kind: str) -> Prepare:
+    """Over the same uint32 ids: ``flip_many`` (lww, alternating generations: applies
+    everywhere), or ``acquire_leases`` / ``renew_leases`` with ``output="numpy"``. Each
+    acquire comes after every earlier lease expired (granted everywhere); each renew is of
+    the tokens of an acquire made just before (untimed: renewed everywhere)."""
+    clock = itertools.count(1)
+    if kind == "flip_many":
+        return flips(store, ids)
+
+    def prepare() -> Callable[[], Any]:
+        now = 100.0 * next(clock)
+        if kind == "acquire":
+            return lambda: store.acquire_leases(ids, "bench", 10.0, now, output="numpy")
+        tokens = store.acquire_leases(ids, "bench", 10.0, now, output="numpy")
+        return lambda: store.renew_leases(ids, "bench", tokens, 10.0, now + 1.0, output="numpy")
+
+    return prepare
+
+
+@pytest.mark.parametrize("kind", ["flip_many", "acquire", "renew"])
+def test_leases(benchmark: Any, lease_store: tuple[Any, Any], kind: str) -> None:
+    """Batch leases against the batch flip over the same ids (issue 18: within 1.5x)."""
+    benchmark.group = f"array: leases x{LEASE_N}"
+    store, ids = lease_store
+    baseline = None if kind == "flip_many" else leases(store, ids, "flip_many")
+    measure(benchmark, leases(store, ids, kind), baseline, speedup=False)
+    done = leases(store, ids, kind)()()
+    assert (done.applied if kind == "flip_many" else np.count_nonzero(done)) == LEASE_N
+
+
+def test_acquire_vs_numpy_peer(benchmark: Any, lease_store: tuple[Any, Any]) -> None:
+    """``acquire_leases(..., output="numpy")`` against the numpy peer's batch acquire
+    (bench/suite/peers/numpy_store.py) over the same ids; the speed-up is recorded."""
+    benchmark.group = f"array: leases x{LEASE_N}"
+    store, ids = lease_store
+    peer, peer_ids = NumpyStore(LEASE_N), ids.astype(np.int64)
+    store_calls, peer_calls = leases(store, ids, "acquire"), itertools.count(1)
+
+    def peer_acquire() -> Callable[[], Any]:
+        now = 100.0 * next(peer_calls)
+        return lambda: peer.acquire(peer_ids, "bench", 10.0, now)
+
+    measure(benchmark, store_calls, peer_acquire, speedup=True)
+    assert np.count_nonzero(peer_acquire()()) == LEASE_N
+
+
+@pytest.fixture(scope="module")
+def read_store() -> tuple[Any, Any]:
+    return _store_of(READ_N)
+
+
+@pytest.mark.parametrize("kind", ["aliases", "aliases_ids", "versions"])
+def test_reads_vs_numpy(benchmark: Any, read_store: tuple[Any, Any], kind: str) -> None:
+    """Batch column reads into numpy arrays against what the numpy peer does for the same
+    read: a copy of its column (all endpoints) or a fancy-indexed gather (ids); speed-up."""
+    benchmark.group = f"array: reads x{READ_N}"
+    store, ids = read_store
+    column = np.ones(READ_N, dtype=np.int64)
+    calls: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+        "aliases": (lambda: store.aliases(None, output="numpy"), column.copy),
+        "aliases_ids": (lambda: store.aliases(ids, output="numpy"), lambda: column[ids]),
+        "versions": (lambda: store.versions(None, output="numpy"), column.copy),
+    }
+    call, peer = calls[kind]
+    measure(benchmark, lambda: call, lambda: peer, speedup=True)
+    assert len(call()) == READ_N

@@ -23,8 +23,16 @@ SECTION_TITLES = (
     "## 4. Simulation cost vs fleet size",
     "## 5. Violation curves",
     "## 6. Fit: 1M endpoints",
+    "## 7. Campaigns: exploration runs per second by workers",
+    "## 8. Samplers: runs to the first violation",
     "## Figures",
 )
+SIDE_TABLES = {
+    "campaign.md": "python -m bench.campaign",
+    "samplers.md": "python -m bench.samplers",
+}
+"""Tables that their own generators write beside ``suite.json`` (each takes minutes to tens of
+minutes, so the suite does not rerun them): the report includes the latest of each."""
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -421,7 +429,19 @@ def _summary(
     return [*lines, SUMMARY_END]
 
 
-def render(doc: dict[str, Any], command: str, location: str = "bench/results/REPORT.md") -> str:
+def _side_table(out: Path | None, name: str) -> list[str]:
+    path = None if out is None else out / name
+    if path is None or not path.is_file():
+        return [f"Not measured in this folder: `{SIDE_TABLES[name]} --out DIR` writes it.", ""]
+    return [path.read_text(encoding="utf-8").rstrip(), ""]
+
+
+def render(
+    doc: dict[str, Any],
+    command: str,
+    location: str = "bench/results/REPORT.md",
+    out: Path | None = None,
+) -> str:
     verdicts = check(doc)
     m = doc["machine"]
     s = doc["settings"]
@@ -459,6 +479,12 @@ def render(doc: dict[str, Any], command: str, location: str = "bench/results/REP
         "## 6. Fit: 1M endpoints",
         "",
         *_fit(doc),
+        "## 7. Campaigns: exploration runs per second by workers",
+        "",
+        *_side_table(out, "campaign.md"),
+        "## 8. Samplers: runs to the first violation",
+        "",
+        *_side_table(out, "samplers.md"),
         "## Figures",
         "",
     ]
@@ -502,7 +528,7 @@ def render(doc: dict[str, Any], command: str, location: str = "bench/results/REP
 
 def write(doc: dict[str, Any], out: Path, command: str) -> tuple[Path, list[Verdict]]:
     path = out / "REPORT.md"
-    path.write_text(render(doc, command, path.as_posix()))
+    path.write_text(render(doc, command, path.as_posix(), out))
     return path, check(doc)
 
 

@@ -140,7 +140,7 @@ class RecordStore:
         operation per endpoint it touched, with the call's start and return times: flips,
         reads (``state``, ``aliases``, ``rollbacks``, ``versions``), lease acquire / renew /
         release, and each endpoint's tree put by ``put_plan`` or looked at by ``delete_plans``.
-        Format and clock: docs/guide/histories.md.
+        Format and clock: docs/guide/store.md.
         """
 
     @property
@@ -177,7 +177,7 @@ class RecordStore:
         timeout: float | None = None,
         linearizations: bool = False,
         max_states: int | None = None,
-        as_dict: Literal[True],
+        as_dict: Literal[True] | None = None,
     ) -> CheckResult: ...
     @overload
     def check_history(
@@ -186,14 +186,14 @@ class RecordStore:
         timeout: float | None = None,
         linearizations: bool = False,
         max_states: int | None = None,
-        as_dict: Literal[False] | None = None,
+        as_dict: Literal[False],
     ) -> str:
         """Check the recorded history in place (as ``dnsrace.history.check`` checks its file,
         without writing it), within the same bounds (``timeout`` seconds, ``max_states``
-        states kept; ``None``: the defaults). ``as_dict=True``: the result dict that
-        ``dnsrace.history.check`` returns; ``as_dict=False``: its JSON text. Without
-        ``as_dict`` the JSON text and a ``DeprecationWarning`` (the dict becomes the default
-        in the next release)."""
+        states kept; ``None``: the defaults). Returns the result dict that
+        ``dnsrace.history.check`` returns (``dnsrace.history.CheckResult``);
+        ``as_dict=False``: its JSON text instead, for one more release, with a
+        ``DeprecationWarning``."""
 
     def history_dropped(self) -> int:
         """Operations the ring dropped (older than the last ``history_capacity``): > 0 marks
@@ -580,13 +580,13 @@ class RecordStore:
         format version or not a snapshot; no store is created.
         """
 
-def parse_history(data: bytes) -> int:
+def parse_history(data: bytes | bytearray | memoryview) -> int:
     """Validate a ``jsonl`` history; return its number of operations. ``InvalidHistory`` (the
     message starts with ``line N:``) for a truncated file, bad JSON, a wrong field or type, an
     unknown ``op``, non-monotonic times or a return before its call."""
 
 def check_history(
-    data: bytes,
+    data: bytes | bytearray | memoryview,
     *,
     timeout: float | None = None,
     max_states: int | None = None,
@@ -594,7 +594,7 @@ def check_history(
     memoize: bool = True,
     threads: int = 0,
 ) -> CheckResult:
-    """Check a ``jsonl`` history (docs/guide/histories.md); return the result document.
+    """Check a ``jsonl`` history (docs/guide/checker.md); return the result document.
     The interpreter is released meanwhile. ``timeout`` (seconds) and ``max_states`` (states
     kept in the search's memo) bound the work (``None``: the defaults below); past either the
     verdict is ``unknown``. ``memoize=False`` is for tests only."""

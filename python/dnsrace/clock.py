@@ -1,4 +1,5 @@
-"""A deterministic virtual clock for asyncio simulations (guide: docs/guide/clock.md).
+"""A deterministic virtual clock for asyncio simulations (guide: docs/guide/store.md,
+"Determinism with dnsrace.clock").
 
 :class:`VirtualEventLoop` is an ordinary asyncio ``SelectorEventLoop`` whose ``time()`` is a
 number the loop owns and whose selector never blocks. When every task waits, the loop jumps
@@ -41,6 +42,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from dnsrace.errors import DnsraceError, InvalidArgument
+from dnsrace.history._context import task_factory
 
 if TYPE_CHECKING:
     from dnsrace.sim.schedule import Schedule
@@ -76,7 +78,30 @@ def _deadlock() -> VirtualDeadlock:
 
 
 def _is_finite_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        return False
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for an error message, short, and never an error itself."""
+    try:
+        text = repr(value)
+    except Exception:  # an int too long to print, a repr that raises
+        return f"a value of type {type(value).__name__}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _schedule_problem(schedule: object) -> str | None:
+    if schedule is None or callable(getattr(schedule, "pick", None)):
+        return None
+    return (
+        f"schedule must have a pick(ready) method returning an index, got {_shown(schedule)}"
+        " (or pass seed=N for a seeded random schedule)"
+    )
 
 
 def _callable_name(func: Callable[..., Any], args: tuple[Any, ...]) -> str:
@@ -147,18 +172,33 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self.threads: ThreadPolicy = threads
         super().__init__(_NonBlockingSelector(self._advance))
         # Checked after the base init, whose finaliser expects its fields.
-        problem = None
+        problem = _schedule_problem(schedule)
         if threads not in _THREAD_POLICIES:
-            problem = f"threads must be 'inline' or 'refuse', got {threads!r}"
+            problem = f"threads must be 'inline' or 'refuse', got {_shown(threads)}"
         elif not _is_finite_number(start):
-            problem = f"start must be a finite number of seconds, got {start!r}"
+            problem = f"start must be a finite number of seconds, got {_shown(start)}"
         if problem is not None:
             self.close()
             raise InvalidArgument(problem)
         self._virtual_now = float(start)
+        # Every task is a history client of its own from its creation: asyncio.to_thread's
+        # inline step runs outside any task, and knows its task only from the context.
+        self.set_task_factory(task_factory)
 
     def time(self) -> float:
         return self._virtual_now
+
+    # asyncio runs the timers due before time() + _clock_resolution. Past about 1e8 virtual
+    # seconds a float step exceeds the real clock's resolution (1 ns), so time() + resolution
+    # == time() and a timer due now never ran: the loop spun forever (a run started at an
+    # epoch time, or one three years long). The resolution grows with the float step instead.
+    @property
+    def _clock_resolution(self) -> float:
+        return max(self._base_resolution, 2 * math.ulp(self._virtual_now))
+
+    @_clock_resolution.setter
+    def _clock_resolution(self, value: float) -> None:
+        self._base_resolution = value
 
     def reset(self, schedule: Schedule | None, start: float = 0.0) -> None:
         """Reuse the loop for another run: drop what the last run left queued (callbacks of
@@ -235,6 +275,11 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         if not ready:
             return
         index = schedule.pick(ready)
+        if not (isinstance(index, int) and 0 <= index < len(ready)):
+            raise InvalidArgument(
+                f"schedule.pick returned {_shown(index)}, not an index of the"
+                f" {len(ready)} ready handles"
+            )
         handle = ready[index]
         del ready[index]
         if not handle._cancelled:
@@ -269,15 +314,19 @@ def run(
     """
     if not asyncio.iscoroutine(main):
         raise InvalidArgument(
-            f"expected a coroutine, got {main!r}: call the coroutine function, run(main())"
+            f"expected a coroutine, got {_shown(main)}: call the coroutine function, run(main())"
         )
     if seed is not None and schedule is not None:
         main.close()
         raise InvalidArgument("give a seed or a schedule, not both")
+    problem = _schedule_problem(schedule)
+    if problem is not None:
+        main.close()
+        raise InvalidArgument(problem)
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed.bit_length() > 64:
             main.close()
-            raise InvalidArgument(f"seed must be an int, got {seed!r}")
+            raise InvalidArgument(f"seed must be an int of at most 64 bits, got {_shown(seed)}")
         from dnsrace.sim.schedule import RandomSchedule
 
         schedule = RandomSchedule(seed)

@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 STUB = ROOT / "python" / "dnsrace" / "_core.pyi"
 # Stub class -> Rust file holding its #[pyclass] struct and #[pymethods] block.
-CLASSES = {"Plan": ROOT / "rust/py/src/plan.rs", "RecordStore": ROOT / "rust/py/src/store.rs"}
-STRUCTS = {"Plan": "PyPlan", "RecordStore": "PyRecordStore"}
+CLASSES = {"Plan": ROOT / "rust/py/src/plan.rs", "RecordStore": ROOT / "rust/py/src/store/mod.rs"}
+STRUCTS = {"Plan": "PyPlan", "RecordStore": "RecordStore"}
 
 
 def stub_docs() -> dict[str, dict[str, str]]:

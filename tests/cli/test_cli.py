@@ -187,7 +187,10 @@ def test_run_real_clock(tmp_path: Path) -> None:
 
 def _explore(tmp_path: Path, name: str, *argv: str) -> bytes:
     out = tmp_path / name
-    assert main(["explore", SPIN, "--runs", "200", "--quiet", "--json", str(out), *argv]) == 0
+    code = main(["explore", SPIN, "--runs", "200", "--quiet", "--json", str(out), *argv])
+    doc = orjson.loads(out.read_bytes())
+    # Exit status 1 exactly when some discipline had a violating run.
+    assert code == int(any(r["violating_runs"] for r in doc["results"].values()))
     return out.read_bytes()
 
 
@@ -232,7 +235,7 @@ def test_explore_defaults_to_random_and_perf_adds_speed(tmp_path: Path) -> None:
 
 
 def test_explore_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["explore", SPIN, "--runs", "20", "--discipline", "aws2025,cas"]) == 0
+    assert main(["explore", SPIN, "--runs", "20", "--discipline", "aws2025,cas"]) in (0, 1)
     out = capsys.readouterr().out
     assert "aws2025" in out and "cas" in out and "stale flip" in out
 
@@ -243,7 +246,7 @@ def test_explore_shrink_prints_a_replay_line_that_replays(
 ) -> None:
     out = tmp_path / "s.json"
     argv = ["explore", SPIN, "--runs", "200", "--schedule", schedule, "--json", str(out)]
-    assert main([*argv, "--discipline", "aws2025,cas", "--stop-at-first", "--shrink"]) == 0
+    assert main([*argv, "--discipline", "aws2025,cas", "--stop-at-first", "--shrink"]) == 1
     printed = capsys.readouterr().out
     doc = orjson.loads(out.read_bytes())
     assert doc.keys() == {*EXPLORE_KEYS, "shrunk"}

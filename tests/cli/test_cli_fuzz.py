@@ -199,6 +199,8 @@ VALID: dict[str, list[str]] = {
     "recovery": ["aws2025", "throttle", "aws2025,backoff"],
     "name": ["e1", "enactor-1"],
     "kind": ["scenario", "collapse"],
+    "preemptions": ["0", "1"],
+    "max_schedules": ["1", "20"],
     "clock": ["virtual"],  # a real-clock run takes real minutes: not fuzzed with valid values
 }
 INPUT_DESTS = {"scenario", "input", "check_result"}
@@ -212,7 +214,10 @@ BASE: dict[str, list[str]] = {
         *("--droplets", "100", "--managers", "2", "--horizon-s", "600", "--quiet"),
     ],
     "run": ["--discipline", "cas", "--jobs", "1", "--quiet"],
-    "explore": ["--runs", "2", "--discipline", "cas", "--jobs", "1", "--quiet"],
+    "explore": [
+        *("--runs", "2", "--discipline", "cas", "--jobs", "1", "--quiet"),
+        *("--preemptions", "0", "--max-schedules", "20"),  # --schedule dfs: a short search
+    ],
     "collapse": ["--droplets", "100", "--managers", "2", "--horizon-s", "600", "--quiet"],
     "modes": ["--endpoints", "20", "--no-reference"],
     "check": ["--timeout", "10"],
@@ -421,6 +426,10 @@ def _value(rng: random.Random, action: argparse.Action, box: Sandbox, inputs: li
         if rng.random() < 0.02:
             return "etcd://127.0.0.1:1"  # nothing listens: refused within the connect timeout
         return rng.choice(HOSTILE_BACKENDS + HOSTILE_TEXT[:6])
+    if dest == "executor":
+        # Not ray: each run would start a Ray instance (tests/sim/test_campaign.py covers its
+        # bad addresses, tests/integration/processes/test_ray_campaign.py a real cluster).
+        return "local" if rng.random() < 0.7 else rng.choice(HOSTILE_TEXT)
     if action.choices is not None and dest != "command":
         valid = [str(c) for c in action.choices if not (dest == "clock" and c == "real")]
         return rng.choice(valid) if rng.random() < 0.7 else rng.choice(HOSTILE_TEXT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -12,6 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dnsrace import Plan, RecordStore, clock
 from dnsrace.errors import DnsraceError, InvalidArgument
@@ -207,3 +210,68 @@ def test_the_clock_imports_nothing_optional() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == ""
+
+
+class _NoRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+_HOSTILE: list[object] = [
+    None, True, 0, -1, 2**64, 10**400, 10**5000, 1.5, float("nan"), "", "inline", "refuse", [], {},
+    object(), _NoRepr(), b"x", 1j,
+]  # fmt: skip
+
+
+@given(
+    keyword=st.sampled_from(["seed", "start", "threads", "schedule"]),
+    value=st.one_of(
+        st.integers(0, len(_HOSTILE) - 1).map(_HOSTILE.__getitem__),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=8),
+    ),
+)
+def test_any_argument_of_run_gives_a_result_or_a_typed_error(keyword: str, value: object) -> None:
+    async def main() -> float:
+        await asyncio.sleep(1.0)
+        return asyncio.get_running_loop().time()
+
+    with contextlib.suppress(DnsraceError):
+        clock.run(main(), **{keyword: value})  # type: ignore[arg-type]
+
+
+def test_a_schedule_is_checked_before_the_run_and_its_picks_during_it() -> None:
+    async def main() -> None:
+        await asyncio.gather(asyncio.sleep(0), asyncio.sleep(0))
+
+    with pytest.raises(InvalidArgument, match="pick"):
+        clock.run(main(), schedule=object())  # type: ignore[arg-type]
+
+    class Beyond:
+        steps = 0
+
+        def pick(self, ready: object) -> int:
+            return 99
+
+    with pytest.raises(InvalidArgument, match="returned 99"):
+        clock.run(main(), schedule=Beyond())
+
+
+def test_a_run_far_from_zero_keeps_firing_its_timers() -> None:
+    """From about 1e8 virtual seconds (an epoch start time, or a run three years long) a float
+    step is coarser than the real clock's resolution; a timer due now never ran and the loop
+    spun forever. In a child process, so that a regression fails instead of hanging."""
+    code = (
+        "import asyncio; from dnsrace import clock\n"
+        "async def main():\n"
+        "    await asyncio.sleep(1.0)\n"
+        "    await asyncio.sleep(86400.0 * 365 * 5)\n"
+        "    return asyncio.get_running_loop().time()\n"
+        "print(clock.run(main(), start=1.7e9), clock.run(main(), start=1.7e9, seed=1))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    end = 1.7e9 + 1.0 + 86400.0 * 365 * 5
+    assert done.stdout.split() == [repr(end), repr(end)], done.stderr

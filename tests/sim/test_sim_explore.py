@@ -17,24 +17,29 @@ each fails if that mechanism is removed from the enactor.
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 from pathlib import Path
 
 import pytest
 
+from dnsrace.sim.clock import VirtualEventLoop
 from dnsrace.sim.disciplines import Discipline, lookup
 from dnsrace.sim.explore import (
     DfsExploration,
     PresetExploration,
     explore_dfs,
     explore_preset,
+    replay_dfs,
+    run_cut,
     shrink,
+    shrink_decisions,
     violating_runs,
     violations,
 )
 from dnsrace.sim.runner import run_with_schedule
 from dnsrace.sim.scenario import Scenario, load_scenario
-from dnsrace.sim.schedule import RandomSchedule, replay_schedule
+from dnsrace.sim.schedule import DfsSchedule, RandomSchedule, Visited, replay_schedule
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SPIN = SCENARIOS / "spin.toml"
@@ -286,47 +291,87 @@ def test_enactors_start_from_the_applied_plan() -> None:
 
 
 @cache
-def dfs(name: str, preemptions: int, sleep_sets: bool = True) -> DfsExploration:
+def dfs(
+    name: str, preemptions: int, sleep_sets: bool = True, fingerprints: bool = True
+) -> DfsExploration:
     return explore_dfs(
-        spin(), _d(name), preemptions=preemptions, max_schedules=50_000, sleep_sets=sleep_sets
+        spin(),
+        _d(name),
+        preemptions=preemptions,
+        max_schedules=50_000,
+        sleep_sets=sleep_sets,
+        fingerprints=fingerprints,
     )
 
 
 @pytest.mark.parametrize("name", ["cas", "fenced"])
 def test_dfs_proves_cas_and_fenced_clean_within_one_preemption(name: str) -> None:
     found = dfs(name, 1)
-    assert found.exhaustive and found.schedules > 100
+    assert found.exhaustive and found.bound == 1 and found.states > 100
+    assert [b["preemptions"] for b in found.per_bound] == [0, 1]  # iterative bounding
     assert not found.first_violation_kinds and sum(found.by_kind.values()) == 0
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["cas", "fenced"])
-def test_dfs_proves_cas_and_fenced_clean_within_two_preemptions(name: str) -> None:
-    found = dfs(name, 2)
-    assert found.exhaustive and found.schedules > 1000
-    assert not found.first_violation_kinds
-
-
 def test_dfs_finds_the_aws2025_stale_flip_and_its_path_replays() -> None:
-    # No stale flip with at most one preemption: exhaustively so; with two, one is found.
+    # No stale flip with at most one preemption: exhaustively so; with two, one is found,
+    # at bound 2 (iterative bounding searched 0 and 1 first).
     assert dfs("aws2025", 1).exhaustive
     found = dfs("aws2025", 2)
     assert not found.exhaustive and "stale_flip" in found.first_violation_kinds
+    assert found.bound == 2
     replay = run_with_schedule(spin(), _d("aws2025"), replay_schedule(found.first_violation))
     assert violations(replay.metrics) == found.first_violation_kinds
 
 
+def test_a_violation_shrinks_to_a_shorter_prefix_that_still_fails() -> None:
+    found = dfs("aws2025", 2)
+    short, kinds = shrink_decisions(spin(), _d("aws2025"), found.first_violation)
+    assert len(short) < len(found.first_violation) and "stale_flip" in kinds
+    assert "stale_flip" in replay_dfs(spin(), _d("aws2025"), short)
+
+
 def test_sleep_sets_prune_equivalent_orders_without_changing_the_verdict() -> None:
     # Fails if the sleep sets are removed: the same exhaustive search then runs more orders.
-    pruned, full = dfs("aws2025", 1), dfs("aws2025", 1, sleep_sets=False)
+    pruned = dfs("aws2025", 1, fingerprints=False)
+    full = dfs("aws2025", 1, sleep_sets=False, fingerprints=False)
     assert pruned.exhaustive and full.exhaustive
     assert pruned.by_kind == full.by_kind
-    assert pruned.schedules + pruned.redundant < full.schedules
+    assert pruned.runs < full.schedules
+
+
+def test_visited_states_are_not_searched_again() -> None:
+    # Fails if the state pruning is removed (no run is cut at a visited state, the search
+    # then starts as many runs as without fingerprints).
+    with_states = dfs("aws2025", 1)
+    without = dfs("aws2025", 1, fingerprints=False)
+    assert with_states.exhaustive and without.exhaustive
+    assert with_states.pruned > 0 and with_states.states > 0
+    assert with_states.runs * 2 < without.runs
+    assert sum(with_states.by_kind.values()) == sum(without.by_kind.values()) == 0
+    # Same verdict where there is something to find: the stale flip at two preemptions.
+    assert (
+        dfs("aws2025", 2).first_violation_kinds
+        == dfs("aws2025", 2, fingerprints=False).first_violation_kinds
+    )
+
+
+def test_a_run_cut_short_leaves_no_task_behind() -> None:
+    loop = VirtualEventLoop()
+    try:
+        visited: Visited = {}
+        first = DfsSchedule([], 1, visited=visited, cut=True)
+        assert run_cut(spin(), _d("cas"), first, store="rust", loop=loop) is not None
+        # The same run again reaches the first decision's state, seen: cut there.
+        again = DfsSchedule([], 1, visited=visited, cut=True)
+        assert run_cut(spin(), _d("cas"), again, store="rust", loop=loop) is None
+        assert not again.redundant and not asyncio.all_tasks(loop)
+    finally:
+        loop.close()
 
 
 def test_dfs_looks_past_other_kinds_for_the_wanted_one() -> None:
     found = explore_dfs(
-        spin(), _d("aws2025"), preemptions=2, max_schedules=1200, wanted="empty_answer"
+        spin(), _d("aws2025"), preemptions=2, max_schedules=1000, wanted="empty_answer"
     )
     assert found.by_kind["stale_flip"] > 0  # seen on the way, not stopped at
     assert not found.first_violation_kinds and not found.exhaustive

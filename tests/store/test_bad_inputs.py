@@ -160,14 +160,14 @@ API_CASES: list[tuple[str, str, tuple[Any, ...], dict[str, Any], type[Exception]
     [pytest.param(m, a, k, e, id=d) for d, m, a, k, e in API_CASES],
 )
 def test_bad_api_calls_raise_typed_errors_and_change_nothing(
-    store_cls: StoreImpl,
+    any_store: StoreImpl,
     tmp_path: Path,
     method: str,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     error: type[Exception],
 ) -> None:
-    store, token = setup(store_cls)
+    store, token = setup(any_store)
     (tmp_path / "file").write_text("x")
 
     def concrete(value: Any) -> Any:
@@ -210,23 +210,23 @@ PLAN_CASES: list[tuple[str, tuple[Any, ...], type[Exception]]] = [
 
 @pytest.mark.parametrize(("args", "error"), [pytest.param(a, e, id=d) for d, a, e in PLAN_CASES])
 def test_bad_plans_raise_typed_errors(
-    store_cls: StoreImpl, args: tuple[Any, ...], error: type[Exception]
+    any_store: StoreImpl, args: tuple[Any, ...], error: type[Exception]
 ) -> None:
     with pytest.raises(error) as info:
-        store_cls.Plan(*args)
+        any_store.Plan(*args)
     assert isinstance(info.value, DnsraceError)
 
 
-def test_unknown_plans_and_endpoints_in_plans(store_cls: StoreImpl) -> None:
-    store, _ = setup(store_cls)
+def test_unknown_plans_and_endpoints_in_plans(any_store: StoreImpl) -> None:
+    store, _ = setup(any_store)
     before = observe(store)
-    plan = store_cls.Plan(3, {"nobody.example": []})
+    plan = any_store.Plan(3, {"nobody.example": []})
     with pytest.raises(UnknownEndpoint):
         store.put_plan(plan)
     with pytest.raises(UnknownEndpoint):
-        store_cls.Plan(3, {0: []}).targets(1)
+        any_store.Plan(3, {0: []}).targets(1)
     with pytest.raises(InvalidArgument):
-        store.put_plan(store_cls.Plan(1, {0: []}))  # generation 1 is stored already
+        store.put_plan(any_store.Plan(1, {0: []}))  # generation 1 is stored already
     assert observe(store) == before
 
 

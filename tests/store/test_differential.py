@@ -132,7 +132,7 @@ INT_KINDS = [
 OUTCOMES: list[Any] = [False, True, "array", *(["numpy"] if _NUMPY else [])]
 OUTPUTS = ["list", "array", *(["numpy"] if _NUMPY else [])]
 
-# Contract decision (see test_store_api.test_put_plan_same_endpoint_by_name_and_id): a plan
+# Contract decision (see test_conformance_plans.test_put_plan_same_endpoint_by_name_and_id): a plan
 # naming one endpoint by name and by id is rejected by put_plan with InvalidArgument.
 NAME_AND_ID_DUPLICATES = True
 

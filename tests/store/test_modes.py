@@ -12,8 +12,8 @@ from dnsrace.sim.workload import build_store
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_stale_write_race(store_cls: Any, mode: str) -> None:
-    store, ids = build_store(store_cls.Store, store_cls.Plan, 300, 3, groups=7)
+def test_stale_write_race(any_store: Any, mode: str) -> None:
+    store, ids = build_store(any_store.Store, any_store.Plan, 300, 3, groups=7)
     row = stale_write_race(store, ids, mode)
     assert row["current_applied"] == 300
     if mode == "lww":

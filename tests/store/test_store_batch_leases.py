@@ -16,17 +16,17 @@ import pytest
 from dnsrace.errors import InvalidArgument, InvalidToken, UnknownEndpoint
 
 
-def _store(store_cls: Any) -> Any:
-    s = store_cls.Store()
+def _store(any_store: Any) -> Any:
+    s = any_store.Store()
     s.add_endpoints(["a.example", "b.example", "c.example"])
-    s.put_plan(store_cls.Plan(1, {i: [(f"10.0.0.{i + 1}", 1)] for i in range(3)}))
+    s.put_plan(any_store.Plan(1, {i: [(f"10.0.0.{i + 1}", 1)] for i in range(3)}))
     s.acquire_lease(1, "other", 10.0, 0.0)  # endpoint 1 is held by someone else
     return s
 
 
 @pytest.mark.parametrize("output", ["list", "array", "numpy"])
-def test_acquire_leases_outputs_share_one_sentinel(store_cls: Any, output: str) -> None:
-    s = _store(store_cls)
+def test_acquire_leases_outputs_share_one_sentinel(any_store: Any, output: str) -> None:
+    s = _store(any_store)
     tokens = s.acquire_leases([0, 1, 2], "me", 5.0, 1.0, output=output)
     if output == "list":
         assert tokens == [1, None, 1]
@@ -39,9 +39,9 @@ def test_acquire_leases_outputs_share_one_sentinel(store_cls: Any, output: str) 
 
 @pytest.mark.parametrize("output", ["list", "array", "numpy"])
 def test_refused_entries_flow_through_renew_release_and_fenced_flips(
-    store_cls: Any, output: str
+    any_store: Any, output: str
 ) -> None:
-    s = _store(store_cls)
+    s = _store(any_store)
     tokens = s.acquire_leases([0, 1, 2], "me", 5.0, 1.0, output=output)
     renewed = s.renew_leases([0, 1, 2], "me", tokens, 5.0, 2.0, output=output)
     assert list(renewed) == list(tokens)
@@ -53,8 +53,8 @@ def test_refused_entries_flow_through_renew_release_and_fenced_flips(
     assert s.live_leases(3.0) == [1]
 
 
-def test_renew_leases_reports_lost_leases_without_raising(store_cls: Any) -> None:
-    s = _store(store_cls)
+def test_renew_leases_reports_lost_leases_without_raising(any_store: Any) -> None:
+    s = _store(any_store)
     t = s.acquire_leases([0, 2], "me", 1.0, 0.0)
     # Endpoint 0's lease expires and is taken over; endpoint 2 is renewed in time.
     s.acquire_lease(0, "thief", 5.0, 2.0)
@@ -65,8 +65,8 @@ def test_renew_leases_reports_lost_leases_without_raising(store_cls: Any) -> Non
     assert s.state(0).lease_holder == "thief"
 
 
-def test_batch_token_errors_change_nothing(store_cls: Any) -> None:
-    s = _store(store_cls)
+def test_batch_token_errors_change_nothing(any_store: Any) -> None:
+    s = _store(any_store)
     t = s.acquire_leases([0, 2], "me", 5.0, 0.0)
     before = (s.stats(), [s.state(i) for i in range(3)])
     with pytest.raises(InvalidArgument):
@@ -82,8 +82,8 @@ def test_batch_token_errors_change_nothing(store_cls: Any) -> None:
     assert (s.stats(), [s.state(i) for i in range(3)]) == before
 
 
-def test_contains_and_endpoint_names(store_cls: Any) -> None:
-    s = _store(store_cls)
+def test_contains_and_endpoint_names(any_store: Any) -> None:
+    s = _store(any_store)
     assert "a.example" in s and "B.Example." in s and 2 in s and numpy.uint32(1) in s
     for absent in ("d.example", "not a name!", 3, -1, None, True, 1.0, b"a.example"):
         assert absent not in s
@@ -98,8 +98,8 @@ def test_contains_and_endpoint_names(store_cls: Any) -> None:
 
 
 @pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy", "bytes"])
-def test_pickle_and_copy_through_the_snapshot_format(store_cls: Any, how: str) -> None:
-    s = _store(store_cls)
+def test_pickle_and_copy_through_the_snapshot_format(any_store: Any, how: str) -> None:
+    s = _store(any_store)
     s.flip_many([0, 2], 1)
     if how == "pickle":
         c = pickle.loads(pickle.dumps(s))
@@ -108,8 +108,8 @@ def test_pickle_and_copy_through_the_snapshot_format(store_cls: Any, how: str) -
     elif how == "deepcopy":
         c = copy.deepcopy(s)
     else:
-        c = store_cls.Store.restore_bytes(s.snapshot_bytes())
-    assert type(c) is store_cls.Store
+        c = any_store.Store.restore_bytes(s.snapshot_bytes())
+    assert type(c) is any_store.Store
     assert c.stats() == s.stats() and [c.state(i) for i in range(3)] == [
         s.state(i) for i in range(3)
     ]
@@ -117,11 +117,11 @@ def test_pickle_and_copy_through_the_snapshot_format(store_cls: Any, how: str) -
     assert s.aliases() == [1, None, 1] and c.aliases() == [1, 1, 1]
 
 
-def test_snapshot_bytes_cross_between_stores(store_cls: Any) -> None:
+def test_snapshot_bytes_cross_between_stores(any_store: Any) -> None:
     from tests.conftest import PY_IMPL, rust_impl
 
-    s = _store(store_cls)
-    other = rust_impl() if store_cls is PY_IMPL else PY_IMPL
+    s = _store(any_store)
+    other = rust_impl() if any_store is PY_IMPL else PY_IMPL
     assert other is not None
     c = other.Store.restore_bytes(s.snapshot_bytes())
     assert c.stats() == s.stats()

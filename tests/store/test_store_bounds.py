@@ -21,17 +21,17 @@ MAX_BATCH = 1 << 26
 HUGE = numpy.broadcast_to(numpy.int64(1), (10**12,))
 
 
-def _store(store_cls: Any) -> Any:
-    store = store_cls.Store()
+def _store(any_store: Any) -> Any:
+    store = any_store.Store()
     store.add_endpoints(["a.example", "b.example"])
-    store.put_plan(store_cls.Plan(1, {0: [("10.0.0.1", 1)], 1: [("10.0.0.2", 2)]}))
+    store.put_plan(any_store.Plan(1, {0: [("10.0.0.1", 1)], 1: [("10.0.0.2", 2)]}))
     store.flip(0, 1)
     return store
 
 
-def _calls(store_cls: Any, s: Any, arg: Any) -> dict[str, Callable[[], Any]]:
+def _calls(any_store: Any, s: Any, arg: Any) -> dict[str, Callable[[], Any]]:
     """Every call that takes a sequence of ints, with ``arg`` as that sequence."""
-    plan = store_cls.Plan
+    plan = any_store.Plan
     return {
         "aliases": lambda: s.aliases(arg),
         "rollbacks": lambda: s.rollbacks(arg, output="array"),
@@ -60,16 +60,16 @@ CALLS = list(_calls(type("_", (), {"Plan": None}), None, None))
     [HUGE, range(10**18), range(MAX_BATCH + 1), numpy.broadcast_to(numpy.uint8(0), (2**40,))],
     ids=["broadcast-int64", "range-1e18", "range-max+1", "broadcast-uint8"],
 )
-def test_oversized_sequence_refused_before_allocation(store_cls: Any, call: str, huge: Any) -> None:
-    s = _store(store_cls)
+def test_oversized_sequence_refused_before_allocation(any_store: Any, call: str, huge: Any) -> None:
+    s = _store(any_store)
     before = (s.aliases(), s.versions(), s.stats())
     with pytest.raises(TooLarge, match=str(MAX_BATCH)):
-        _calls(store_cls, s, huge)[call]()
+        _calls(any_store, s, huge)[call]()
     assert (s.aliases(), s.versions(), s.stats()) == before
 
 
-def test_endless_generator_stops_at_the_bound(store_cls: Any) -> None:
-    s = _store(store_cls)
+def test_endless_generator_stops_at_the_bound(any_store: Any) -> None:
+    s = _store(any_store)
 
     def forever() -> Iterator[int]:
         while True:
@@ -82,9 +82,9 @@ def test_endless_generator_stops_at_the_bound(store_cls: Any) -> None:
 @pytest.mark.parametrize("call", CALLS)
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, ValueError, LookupError])
 def test_raising_generator_propagates_its_own_exception(
-    store_cls: Any, call: str, exc: type[BaseException]
+    any_store: Any, call: str, exc: type[BaseException]
 ) -> None:
-    s = _store(store_cls)
+    s = _store(any_store)
 
     def items() -> Iterator[int]:
         yield 0
@@ -92,7 +92,7 @@ def test_raising_generator_propagates_its_own_exception(
 
     before = (s.aliases(), s.versions(), s.stats())
     with pytest.raises(exc, match="from the caller"):
-        _calls(store_cls, s, items())[call]()
+        _calls(any_store, s, items())[call]()
     assert (s.aliases(), s.versions(), s.stats()) == before
 
 
@@ -100,26 +100,26 @@ def test_raising_generator_propagates_its_own_exception(
     "name", [c for c in CALLS if c not in ("delete_plans", "from_shared index")] + ["add"]
 )
 @pytest.mark.parametrize("unordered", [{0}, frozenset({0}), {0: 1}, {0: 1}.keys()])
-def test_set_or_dict_refused_as_ordered_list(store_cls: Any, name: str, unordered: Any) -> None:
-    s = _store(store_cls)
+def test_set_or_dict_refused_as_ordered_list(any_store: Any, name: str, unordered: Any) -> None:
+    s = _store(any_store)
     call = (
         (lambda: s.add_endpoints({"c.example": 1} if isinstance(unordered, dict) else {"c"}))
         if name == "add"
-        else _calls(store_cls, s, unordered)[name]
+        else _calls(any_store, s, unordered)[name]
     )
     with pytest.raises(InvalidArgument, match="ordered"):
         call()
     assert len(s) == 2
 
 
-def test_delete_plans_takes_a_set_of_generations(store_cls: Any) -> None:
+def test_delete_plans_takes_a_set_of_generations(any_store: Any) -> None:
     # Order means nothing there: a set is the natural argument.
-    s = _store(store_cls)
-    s.put_plan(store_cls.Plan(2, {0: [("10.0.0.9", 1)]}))
+    s = _store(any_store)
+    s.put_plan(any_store.Plan(2, {0: [("10.0.0.9", 1)]}))
     assert s.delete_plans({2, 3}).deleted_trees == 1
 
 
-def test_plan_mapping_exception_propagates(store_cls: Any) -> None:
+def test_plan_mapping_exception_propagates(any_store: Any) -> None:
     from collections.abc import Mapping
 
     class Broken(Mapping[int, Any]):
@@ -133,7 +133,7 @@ def test_plan_mapping_exception_propagates(store_cls: Any) -> None:
             return 1
 
     with pytest.raises(KeyboardInterrupt):
-        store_cls.Plan(1, Broken())
+        any_store.Plan(1, Broken())
 
 
 # ------------------------------------------------------------------------------ snapshot files
@@ -153,13 +153,13 @@ def _special_inputs(tmp_path: Path) -> list[str]:
     return [str(fifo), "/dev/zero", str(tmp_path), str(tmp_path / "sock")]
 
 
-def test_restore_refuses_special_files_without_blocking(store_cls: Any, tmp_path: Path) -> None:
+def test_restore_refuses_special_files_without_blocking(any_store: Any, tmp_path: Path) -> None:
     # Run in a child so that a blocking open (a FIFO without a writer) fails the test on the
     # timeout instead of hanging the suite.
     code = (
         "import sys\n"
         "from dnsrace.errors import SnapshotError\n"
-        f"from {store_cls.Store.__module__} import {store_cls.Store.__name__} as S\n"
+        f"from {any_store.Store.__module__} import {any_store.Store.__name__} as S\n"
         "for path in sys.argv[1:]:\n"
         "    try:\n"
         "        S.restore(path)\n"
@@ -176,8 +176,8 @@ def test_restore_refuses_special_files_without_blocking(store_cls: Any, tmp_path
     assert run.returncode == 0, run.stderr
 
 
-def test_snapshot_refuses_to_replace_special_files(store_cls: Any, tmp_path: Path) -> None:
-    s = _store(store_cls)
+def test_snapshot_refuses_to_replace_special_files(any_store: Any, tmp_path: Path) -> None:
+    s = _store(any_store)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     link = tmp_path / "link"
@@ -194,7 +194,7 @@ def test_snapshot_refuses_to_replace_special_files(store_cls: Any, tmp_path: Pat
     assert fifo.is_fifo() and link.is_symlink() and regular.read_bytes() == b"old"
     assert not (tmp_path / "target").exists()
     s.snapshot(regular)
-    assert store_cls.Store.restore(regular).aliases() == s.aliases()
+    assert any_store.Store.restore(regular).aliases() == s.aliases()
 
 
 class Claims:
@@ -211,9 +211,9 @@ class Claims:
     "call",
     ["add_endpoints", "target set", "target_sets", "endpoints", "aliases", "fence", "tokens"],
 )
-def test_sized_iterable_refused_from_its_length_before_iterating(store_cls: Any, call: str) -> None:
-    s = _store(store_cls)
-    plan = store_cls.Plan
+def test_sized_iterable_refused_from_its_length_before_iterating(any_store: Any, call: str) -> None:
+    s = _store(any_store)
+    plan = any_store.Plan
     calls: dict[str, Callable[[], Any]] = {
         "add_endpoints": lambda: s.add_endpoints(Claims()),
         "target set": lambda: plan(2, {0: Claims()}),

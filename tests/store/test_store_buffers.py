@@ -176,6 +176,39 @@ def test_numpy_outputs_match_the_reference() -> None:
     assert results[0] == results[1]
 
 
+def test_numpy_outputs_hold_no_leftover_memory() -> None:
+    """Column reads, batch lease tokens and flip outcomes as numpy arrays are written in
+    place into arrays that are not zeroed first: every item must come from the store, none
+    from the memory a freed array left (large arrays of the same size reuse it)."""
+    np = _numpy()
+    impl = rust_impl()
+    if impl is None:
+        pytest.skip("dnsrace._core is not built")
+    store = impl[0]()
+    n = 50_000
+    ids = np.array(store.add_endpoints([f"e{i}.example" for i in range(n)]), dtype=np.uint32)
+    other = ids[: n // 2]
+    assert store.acquire_leases(other, "other", 100.0, 0.0, output="numpy").all()
+    reads: dict[str, Callable[[], Any]] = {
+        "aliases": lambda: store.aliases(None, output="numpy"),
+        "aliases_ids": lambda: store.aliases(ids, output="numpy"),
+        "versions": lambda: store.versions(None, output="numpy"),
+        "rollbacks": lambda: store.rollbacks(ids, output="numpy"),
+        "acquire": lambda: store.acquire_leases(ids, "me", 10.0, 1.0, output="numpy")[: n // 2],
+        "renew": lambda: store.renew_leases(ids, "me", ids, 10.0, 2.0, output="numpy"),
+    }
+    for name, read in reads.items():
+        junk = np.full(n, 0xDEAD, dtype=np.uint64)
+        del junk
+        assert not read().any(), name
+    # No plan: every outcome is MISSING and every previous alias none.
+    for ids_arg in (None, ids):
+        junk = np.full(n, 0xDEAD, dtype=np.uint64)
+        del junk
+        r = store.flip_many(ids_arg, 99, "lww", outcomes="numpy")
+        assert (r.outcomes == Outcome.MISSING).all() and not r.previous.any()
+
+
 def _unchanged(store: Any) -> tuple[Any, ...]:
     return (store.stats(), store.aliases(), store.versions(), store.plan_generations())
 

@@ -14,8 +14,8 @@ NAMES = ["a.example", "b.example", "c.example"]
 T1 = [("10.0.0.1", 10)]
 
 
-def new_store(store_cls: Any, n: int = 3) -> Any:
-    store = store_cls.Store()
+def new_store(any_store: Any, n: int = 3) -> Any:
+    store = any_store.Store()
     store.add_endpoints(NAMES[:n])
     return store
 
@@ -25,8 +25,8 @@ def lease(store: Any, endpoint: Any) -> tuple[Any, int, float]:
     return st.lease_holder, st.lease_token, st.lease_expiry
 
 
-def test_acquire(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_acquire(any_store: Any) -> None:
+    store = new_store(any_store)
     token = store.acquire_lease("a.example", "e1", 10, 100)
     assert token == 1
     assert type(token) is int
@@ -38,8 +38,8 @@ def test_acquire(store_cls: Any) -> None:
     assert stats["lease_conflicts"] == 0
 
 
-def test_acquire_conflict(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_acquire_conflict(any_store: Any) -> None:
+    store = new_store(any_store)
     store.acquire_lease(0, "e1", 10, 100)
     with pytest.raises(LeaseHeld) as info:
         store.acquire_lease(0, "e2", 5, 109.999)
@@ -54,16 +54,16 @@ def test_acquire_conflict(store_cls: Any) -> None:
     assert lease(store, 0) == ("e2", 2, 115.0)
 
 
-def test_reacquire_own_lease_issues_new_token(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_reacquire_own_lease_issues_new_token(any_store: Any) -> None:
+    store = new_store(any_store)
     assert store.acquire_lease(0, "e1", 10, 0) == 1
     assert store.acquire_lease(0, "e1", 1, 5) == 2
     assert lease(store, 0) == ("e1", 2, 6.0)
     assert store.stats()["leases_granted"] == 2
 
 
-def test_time_may_go_backwards(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_time_may_go_backwards(any_store: Any) -> None:
+    store = new_store(any_store)
     store.acquire_lease(0, "e1", 10, 100)
     # A caller with an earlier clock still sees a live lease.
     with pytest.raises(LeaseHeld):
@@ -73,9 +73,9 @@ def test_time_may_go_backwards(store_cls: Any) -> None:
     assert store.acquire_lease(0, "e2", 1, -49.5) == 3
 
 
-def test_tokens_exceed_fences(store_cls: Any) -> None:
-    store = new_store(store_cls)
-    store.put_plan(store_cls.Plan(1, {"a.example": T1}))
+def test_tokens_exceed_fences(any_store: Any) -> None:
+    store = new_store(any_store)
+    store.put_plan(any_store.Plan(1, {"a.example": T1}))
     assert store.flip(0, 1, fence=41) is True
     assert store.acquire_lease(0, "e1", 10, 0) == 42
     assert store.state(0).highest_fence == 42
@@ -84,9 +84,9 @@ def test_tokens_exceed_fences(store_cls: Any) -> None:
     assert store.flip(0, 1, "lww", fence=42) is True
 
 
-def test_token_exhaustion(store_cls: Any) -> None:
-    store = new_store(store_cls)
-    store.put_plan(store_cls.Plan(1, {"a.example": T1, "b.example": T1}))
+def test_token_exhaustion(any_store: Any) -> None:
+    store = new_store(any_store)
+    store.put_plan(any_store.Plan(1, {"a.example": T1, "b.example": T1}))
     store.flip(0, 1, fence=MAX - 1)
     assert store.acquire_lease(0, "e1", 10, 0) == MAX
     assert store.state(0).highest_fence == MAX
@@ -105,8 +105,8 @@ def test_token_exhaustion(store_cls: Any) -> None:
         store.acquire_lease(0, "e2", 10, 1)
 
 
-def test_renew(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_renew(any_store: Any) -> None:
+    store = new_store(any_store)
     token = store.acquire_lease(0, "e1", 10, 100)
     expiry = store.renew_lease(0, "e1", token, 30, 105)
     assert expiry == 135.0
@@ -129,8 +129,8 @@ def test_renew(store_cls: Any) -> None:
     assert store.stats()["leases_granted"] == 1
 
 
-def test_renew_after_takeover(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_renew_after_takeover(any_store: Any) -> None:
+    store = new_store(any_store)
     t1 = store.acquire_lease(0, "e1", 10, 0)
     t2 = store.acquire_lease(0, "e2", 10, 20)
     with pytest.raises(LeaseLost):
@@ -138,8 +138,8 @@ def test_renew_after_takeover(store_cls: Any) -> None:
     assert store.renew_lease(0, "e2", t2, 10, 21) == 31.0
 
 
-def test_release(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_release(any_store: Any) -> None:
+    store = new_store(any_store)
     token = store.acquire_lease(0, "e1", 10, 100)
     with pytest.raises(LeaseLost):
         store.release_lease(0, "e2", token)
@@ -154,15 +154,15 @@ def test_release(store_cls: Any) -> None:
     assert store.acquire_lease(0, "e2", 10, 100) == token + 1
 
 
-def test_release_expired_untaken_lease(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_release_expired_untaken_lease(any_store: Any) -> None:
+    store = new_store(any_store)
     token = store.acquire_lease(0, "e1", 1, 0)
     store.release_lease(0, "e1", token)  # long expired: no time argument at all
     assert lease(store, 0) == (None, 0, 0.0)
 
 
-def test_acquire_leases(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_acquire_leases(any_store: Any) -> None:
+    store = new_store(any_store)
     store.acquire_lease(1, "e2", 10, 0)
     tokens = store.acquire_leases([0, "b.example", 2, 0], "e1", 5, 1)
     assert tokens == [1, None, 1, 2]
@@ -175,8 +175,8 @@ def test_acquire_leases(store_cls: Any) -> None:
     assert store.acquire_leases((1,), "e1", 5, 10) == [2]
 
 
-def test_acquire_leases_validates_everything_first(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_acquire_leases_validates_everything_first(any_store: Any) -> None:
+    store = new_store(any_store)
     before = store.stats()
     with pytest.raises(UnknownEndpoint):
         store.acquire_leases([0, 1, 3], "e1", 5, 1)
@@ -194,8 +194,8 @@ def test_acquire_leases_validates_everything_first(store_cls: Any) -> None:
     assert lease(store, 0) == (None, 0, 0.0)
 
 
-def test_release_leases(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_release_leases(any_store: Any) -> None:
+    store = new_store(any_store)
     t0, t1, t2 = store.acquire_leases([0, 1, 2], "e1", 10, 0)
     store.acquire_lease(2, "e2", 10, 20)
     assert store.release_leases([0, 1, 2], "e1", [t0, t1 + 1, t2]) == 1
@@ -206,8 +206,8 @@ def test_release_leases(store_cls: Any) -> None:
     assert store.release_leases([], "e1", []) == 0
 
 
-def test_release_leases_validates_everything_first(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_release_leases_validates_everything_first(any_store: Any) -> None:
+    store = new_store(any_store)
     tokens = store.acquire_leases([0, 1], "e1", 10, 0)
     with pytest.raises(InvalidArgument):
         store.release_leases([0, 1], "e1", tokens[:1])
@@ -222,10 +222,10 @@ def test_release_leases_validates_everything_first(store_cls: Any) -> None:
     assert [lease(store, i)[0] for i in (0, 1)] == ["e1", "e1"]
 
 
-def test_live_leases(store_cls: Any) -> None:
+def test_live_leases(any_store: Any) -> None:
     from array import array
 
-    store = new_store(store_cls)
+    store = new_store(any_store)
     t0 = store.acquire_lease(0, "e1", 10, 0)
     store.acquire_lease(1, "e2", 5, 0)
     assert store.live_leases(4.5) == [0, 1]
@@ -247,8 +247,8 @@ def test_live_leases(store_cls: Any) -> None:
 
 
 @pytest.mark.parametrize("holder", ["", "x" * 129, "é" * 129, "\ud800", None, 1, b"e1", ["e1"]])
-def test_bad_holders(store_cls: Any, holder: object) -> None:
-    store = new_store(store_cls)
+def test_bad_holders(any_store: Any, holder: object) -> None:
+    store = new_store(any_store)
     calls = [
         lambda: store.acquire_lease(0, holder, 1, 0),
         lambda: store.acquire_leases([0], holder, 1, 0),
@@ -264,16 +264,16 @@ def test_bad_holders(store_cls: Any, holder: object) -> None:
 
 
 @pytest.mark.parametrize("holder", ["x", "x" * 128, "é" * 128, "enactor-🚀" * 10, " "])
-def test_holder_length_counts_characters(store_cls: Any, holder: str) -> None:
-    store = new_store(store_cls)
+def test_holder_length_counts_characters(any_store: Any, holder: str) -> None:
+    store = new_store(any_store)
     token = store.acquire_lease(0, holder, 1, 0)
     assert store.state(0).lease_holder == holder
     store.release_lease(0, holder, token)
 
 
 @pytest.mark.parametrize("ttl", [0, 0.0, -1, -0.5, math.nan, math.inf, -math.inf, True, "1", None])
-def test_bad_ttl(store_cls: Any, ttl: object) -> None:
-    store = new_store(store_cls)
+def test_bad_ttl(any_store: Any, ttl: object) -> None:
+    store = new_store(any_store)
     token = store.acquire_lease(1, "e1", 10, 0)
     calls = [
         lambda: store.acquire_lease(0, "e1", ttl, 0),
@@ -288,8 +288,8 @@ def test_bad_ttl(store_cls: Any, ttl: object) -> None:
 
 
 @pytest.mark.parametrize("now", [math.nan, math.inf, -math.inf, True, False, "0", None])
-def test_bad_now(store_cls: Any, now: object) -> None:
-    store = new_store(store_cls)
+def test_bad_now(any_store: Any, now: object) -> None:
+    store = new_store(any_store)
     token = store.acquire_lease(1, "e1", 10, 0)
     calls = [
         lambda: store.acquire_lease(0, "e1", 1, now),
@@ -304,8 +304,8 @@ def test_bad_now(store_cls: Any, now: object) -> None:
 
 
 @pytest.mark.parametrize("token", [0, -1, 2**63, True, 1.0, "1", None])
-def test_bad_tokens(store_cls: Any, token: object) -> None:
-    store = new_store(store_cls)
+def test_bad_tokens(any_store: Any, token: object) -> None:
+    store = new_store(any_store)
     good = store.acquire_lease(0, "e1", 10, 0)
     with pytest.raises(InvalidToken):
         store.renew_lease(0, "e1", token, 1, 0)
@@ -323,8 +323,8 @@ def test_bad_tokens(store_cls: Any, token: object) -> None:
     assert lease(store, 0) == ("e1", good, 10.0)
 
 
-def test_lease_times_are_ieee_doubles(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_lease_times_are_ieee_doubles(any_store: Any) -> None:
+    store = new_store(any_store)
     store.acquire_lease(0, "e1", 0.2, 0.1)
     assert store.state(0).lease_expiry == 0.1 + 0.2 == 0.30000000000000004
     store.acquire_lease(1, "e1", 1e-300, 1e300)
@@ -340,16 +340,16 @@ def test_lease_times_are_ieee_doubles(store_cls: Any) -> None:
     assert store.acquire_lease(1, "e2", 1, 2**53 + 3) == token + 1
 
 
-def test_lease_is_live_strictly_before_expiry(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_lease_is_live_strictly_before_expiry(any_store: Any) -> None:
+    store = new_store(any_store)
     store.acquire_lease(0, "e1", 1, 0)
     with pytest.raises(LeaseHeld):
         store.acquire_lease(0, "e2", 1, 0.9999999999)
     assert store.acquire_lease(0, "e2", 1, 1.0) == 2
 
 
-def test_lease_endpoint_errors(store_cls: Any) -> None:
-    store = new_store(store_cls)
+def test_lease_endpoint_errors(any_store: Any) -> None:
+    store = new_store(any_store)
     with pytest.raises(UnknownEndpoint):
         store.acquire_lease(3, "e1", 1, 0)
     with pytest.raises(UnknownEndpoint):

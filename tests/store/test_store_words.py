@@ -12,16 +12,16 @@ import pytest
 from dnsrace import FlipCounts, Outcome
 
 
-def _store(store_cls: Any) -> Any:
-    s = store_cls.Store()
+def _store(any_store: Any) -> Any:
+    s = any_store.Store()
     s.add_endpoints(["a.example", "b.example"])
     for g in (1, 2):
-        s.put_plan(store_cls.Plan(g, {0: [(f"10.0.0.{g}", 1)], 1: [(f"10.0.1.{g}", 1)]}))
+        s.put_plan(any_store.Plan(g, {0: [(f"10.0.0.{g}", 1)], 1: [(f"10.0.1.{g}", 1)]}))
     return s
 
 
-def test_outdated_and_stale_are_counted_apart(store_cls: Any) -> None:
-    s = _store(store_cls)
+def test_outdated_and_stale_are_counted_apart(any_store: Any) -> None:
+    s = _store(any_store)
     s.flip_many([0, 1], 2)
     refused = s.flip_many([0, 1], 1, outcomes=True)  # if_newer refuses: outdated
     assert refused.counts.outdated == 2 and refused.counts.applied == 0
@@ -33,8 +33,8 @@ def test_outdated_and_stale_are_counted_apart(store_cls: Any) -> None:
     assert "stale_rejections" not in stats
 
 
-def test_old_names_warn_and_still_work(store_cls: Any) -> None:
-    s = _store(store_cls)
+def test_old_names_warn_and_still_work(any_store: Any) -> None:
+    s = _store(any_store)
     s.flip(0, 2)
     counts = s.flip_many([0], 1)
     with pytest.warns(DeprecationWarning, match="outdated"):

@@ -10,63 +10,229 @@ implements the same protocol on an etcd v3 cluster.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, overload
+from typing import Any, Literal, Protocol, TypeAlias, overload
 
-from dnsrace._types import ArrayResult, DeleteResult, FlipCounts
+from dnsrace._types import (
+    Answer,
+    ArrayResult,
+    DeleteResult,
+    Endpoint,
+    Endpoints,
+    EndpointState,
+    FlipCounts,
+    FlipResult,
+    Ints,
+    Mode,
+    NumpyResult,
+    Output,
+    StoreStats,
+)
 
 __all__ = ["STORES", "Backend", "BackendError", "Store", "backend"]
 
 StoreName = Literal["embedded", "rust", "reference"]
 STORES: tuple[str, ...] = ("embedded", "rust", "reference", "etcd://HOST:PORT[,...][/NAMESPACE]")
 
-Mode = Literal["lww", "if_newer", "exact"]
+Tokens: TypeAlias = "Ints | Sequence[int | None]"
+"""Tokens of a batch lease call: as ``acquire_leases`` returns them (``None``/0: refused)."""
 
 
 class Store(Protocol):
-    """What the simulator asks of a record store (see ``dnsrace/_core.pyi`` for semantics)."""
+    """The store API: every call that the Rust store (:class:`dnsrace.RecordStore`), the
+    reference (:class:`dnsrace.reference.PyRecordStore`) and the etcd store
+    (:class:`dnsrace.backends.etcd.EtcdStore`) all answer, with the same arguments, results,
+    errors and outcome rules (semantics: ``dnsrace/_core.pyi``, docs/reference/api.md).
 
+    Calls only some stores have are not part of it: snapshots, pickling, histories and
+    ``memory()`` (embedded stores), ``close()``/``db_size()`` (etcd). ``mypy --strict`` checks
+    that the three stores satisfy it (``dnsrace/backends/_conformance.py``), and
+    ``tests/store/test_conformance_*.py`` check that they behave alike.
+    """
+
+    # ---------------------------------------------------------------- endpoints
+    def __len__(self) -> int: ...
+    def __contains__(self, endpoint: object, /) -> bool: ...
     def add_endpoints(self, names: Iterable[str]) -> list[int]: ...
-    def put_plan(self, plan: Any) -> None: ...
+    def endpoint_id(self, name: str) -> int: ...
+    def endpoint_name(self, endpoint: Endpoint) -> str: ...
+    def endpoint_names(self, endpoints: Endpoints | None = None) -> list[str]: ...
+
+    # ---------------------------------------------------------------- plans
+    def put_plan(self, plan: Any) -> None:
+        """Store a plan of the store's own plan class (``Backend.plan_cls``)."""
+
     def plan_generations(self) -> list[int]: ...
-    def has_tree(self, endpoint: int, generation: int) -> bool: ...
-    def delete_plans(self, generations: Iterable[int], *, safe: bool = True) -> DeleteResult: ...
-    @overload
-    def flip_many(
+    def has_tree(self, endpoint: Endpoint, generation: int) -> bool: ...
+    def delete_plans(
+        self, generations: Iterable[int] | Ints, *, safe: bool = True
+    ) -> DeleteResult: ...
+
+    # ---------------------------------------------------------------- flips
+    def flip(
         self,
-        endpoints: Sequence[int] | None,
+        endpoint: Endpoint,
         generation: int,
         mode: Mode = "if_newer",
         *,
-        expected_versions: Sequence[int] | None = None,
-        fence: int | Sequence[int] | None = None,
+        expected_version: int | None = None,
+        fence: int | None = None,
+        rollback: bool = True,
+    ) -> bool: ...
+    @overload
+    def flip_many(
+        self,
+        endpoints: Endpoints | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
         rollback: bool = True,
         outcomes: Literal[False] = False,
     ) -> FlipCounts: ...
     @overload
     def flip_many(
         self,
-        endpoints: Sequence[int] | None,
+        endpoints: Endpoints | None,
         generation: int,
         mode: Mode = "if_newer",
         *,
-        expected_versions: Sequence[int] | None = None,
-        fence: int | Sequence[int] | None = None,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
         rollback: bool = True,
-        outcomes: Literal[True],
+        outcomes: Literal[True, "array"],
     ) -> ArrayResult: ...
-    def resolve_many(self, endpoints: Sequence[int] | None = None) -> list[Any]: ...
-    def aliases(self, endpoints: Sequence[int] | None = None) -> list[int | None]: ...
-    def rollbacks(self, endpoints: Sequence[int] | None = None) -> list[int | None]: ...
-    def dangling_aliases(self, endpoints: Sequence[int] | None = None) -> list[int]: ...
-    def acquire_leases(
-        self, endpoints: Sequence[int], holder: str, ttl: float, now: float
+    @overload
+    def flip_many(
+        self,
+        endpoints: Endpoints | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
+        rollback: bool = True,
+        outcomes: Literal["numpy"],
+    ) -> NumpyResult: ...
+    @overload
+    def flip_many(
+        self,
+        endpoints: Endpoints | None,
+        generation: int,
+        mode: Mode = "if_newer",
+        *,
+        expected_versions: Ints | None = None,
+        fence: int | Ints | None = None,
+        rollback: bool = True,
+        outcomes: bool | Literal["array", "numpy"] = False,
+    ) -> FlipCounts | FlipResult[Any]: ...
+
+    # ---------------------------------------------------------------- reads
+    def resolve(self, endpoint: Endpoint) -> Answer: ...
+    def resolve_many(self, endpoints: Endpoints | None = None) -> list[Answer]: ...
+    @overload
+    def aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
     ) -> list[int | None]: ...
-    def release_leases(
-        self, endpoints: Sequence[int], holder: str, tokens: Sequence[int]
-    ) -> int: ...
-    def stats(self) -> dict[str, int]: ...
+    @overload
+    def aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def aliases(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    @overload
+    def rollbacks(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int | None]: ...
+    @overload
+    def rollbacks(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def rollbacks(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    @overload
+    def versions(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int]: ...
+    @overload
+    def versions(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def versions(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    @overload
+    def dangling_aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int]: ...
+    @overload
+    def dangling_aliases(
+        self, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def dangling_aliases(self, endpoints: Endpoints | None = None, *, output: Output) -> Any: ...
+    def state(self, endpoint: Endpoint) -> EndpointState: ...
+
+    # ---------------------------------------------------------------- leases
+    def acquire_lease(self, endpoint: Endpoint, holder: str, ttl: float, now: float) -> int: ...
+    @overload
+    def acquire_leases(
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        ttl: float,
+        now: float,
+        *,
+        output: Literal["list"] = "list",
+    ) -> list[int | None]: ...
+    @overload
+    def acquire_leases(
+        self, endpoints: Endpoints, holder: str, ttl: float, now: float, *, output: Output
+    ) -> Any: ...
+    def renew_lease(
+        self, endpoint: Endpoint, holder: str, token: int, ttl: float, now: float
+    ) -> float: ...
+    @overload
+    def renew_leases(
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        tokens: Tokens,
+        ttl: float,
+        now: float,
+        *,
+        output: Literal["list"] = "list",
+    ) -> list[int | None]: ...
+    @overload
+    def renew_leases(
+        self,
+        endpoints: Endpoints,
+        holder: str,
+        tokens: Tokens,
+        ttl: float,
+        now: float,
+        *,
+        output: Output,
+    ) -> Any: ...
+    def release_lease(self, endpoint: Endpoint, holder: str, token: int) -> None: ...
+    def release_leases(self, endpoints: Endpoints, holder: str, tokens: Tokens) -> int: ...
+    @overload
+    def live_leases(
+        self, now: float, endpoints: Endpoints | None = None, *, output: Literal["list"] = "list"
+    ) -> list[int]: ...
+    @overload
+    def live_leases(
+        self, now: float, endpoints: Endpoints | None = None, *, output: Literal["array"]
+    ) -> array[int]: ...
+    @overload
+    def live_leases(
+        self, now: float, endpoints: Endpoints | None = None, *, output: Output
+    ) -> Any: ...
+
+    # ---------------------------------------------------------------- accounting
+    def stats(self) -> StoreStats: ...
 
 
 class BackendError(RuntimeError):

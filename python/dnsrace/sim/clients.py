@@ -45,6 +45,11 @@ class Clients:
         most as many as the sample: one is enough for the alarm, and a sweep revisits the
         others)."""
         self._watch_most = max(1, len(sample))
+        operator.probes_state = self.state  # the bounded search's fingerprint reads it
+
+    def state(self) -> tuple[int, tuple[int, ...]]:
+        """What decides the next rounds: where the sweep is, which names are retried."""
+        return self._cursor, tuple(sorted(self.watched))
 
     @property
     def reads_everything(self) -> bool:

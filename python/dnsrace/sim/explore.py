@@ -26,8 +26,10 @@ preemption bound, depth first, with sleep sets (see ``docs/guide/exploration.md`
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -36,7 +38,15 @@ from dnsrace.sim.clock import VirtualEventLoop
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.runner import RunResult, pct_horizon, run_with_schedule
 from dnsrace.sim.scenario import Scenario, apply_overrides, parse_scenario, scenario_to_dict
-from dnsrace.sim.schedule import DfsNode, DfsSchedule, make_schedule
+from dnsrace.sim.schedule import (
+    DfsNode,
+    DfsSchedule,
+    Nondeterminism,
+    ScheduleCut,
+    Visited,
+    make_schedule,
+    replay_schedule,
+)
 
 __all__ = [
     "KINDS",
@@ -45,7 +55,10 @@ __all__ = [
     "ShrinkResult",
     "explore_dfs",
     "explore_preset",
+    "replay_dfs",
+    "run_cut",
     "shrink",
+    "shrink_decisions",
     "violating_runs",
     "violations",
 ]
@@ -176,15 +189,16 @@ def explore_preset(
 ) -> PresetExploration:
     """Run ``runs`` seeded schedules of ``scenario`` under ``discipline``.
 
-    With a process ``pool`` of ``workers`` processes the seeds are explored in blocks side by
-    side and merged in seed order, so the result is the same as in one process (with
+    With a ``pool`` of ``workers`` (local processes or a Ray cluster's tasks: a
+    :class:`dnsrace.campaign.Campaign`'s pool) the seeds are explored in blocks side by side
+    and merged in seed order, so the result is the same as in one process (with
     ``stop_at_first``, the runs after the first violation are not counted).
     """
     if scenario.clock != "virtual":
         raise ValueError("exploration needs the virtual clock")
     found = PresetExploration(discipline.name)
     start = time.perf_counter()
-    if pool is None or workers <= 1:
+    if pool is None:
         runner = _Runner(scenario, discipline, schedule, depth, store)
         try:
             for i in range(runs):
@@ -328,70 +342,113 @@ class DfsExploration:
 
     discipline: str
     preemptions: int
+    """The bound asked for (iterative context bounding ran K = 0, 1, ... up to it)."""
     sleep_sets: bool
+    fingerprints: bool = True
+    bound: int = 0
+    """The last bound searched: ``preemptions``, or the one where the search stopped."""
     schedules: int = 0
-    """Runs that ended a distinct path (redundant runs not counted)."""
+    """Runs that ended a distinct path (every bound searched; runs cut short not counted)."""
     redundant: int = 0
-    """Runs cut short in meaning: their last decisions only repeated an explored order."""
+    """Runs cut where their next decision only repeated an explored order (sleep sets)."""
+    pruned: int = 0
+    """Runs cut at a state an earlier run had reached with as much left to explore."""
+    states: int = 0
+    """Distinct states (fingerprints) seen at decisions, summed over the bounds searched."""
     exhaustive: bool = False
     """Every schedule within the preemption bound was covered (no violation found)."""
     first_violation: list[str] = field(default_factory=list)
     first_violation_kinds: list[str] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     max_depth: int = 0
+    per_bound: list[dict[str, int]] = field(default_factory=list)
+    """Schedules, redundant and pruned runs and states of each bound K searched."""
     wall_s: float = 0.0
+
+    @property
+    def runs(self) -> int:
+        """Every run started, whole or cut short."""
+        return self.schedules + self.redundant + self.pruned
 
     def as_json(self) -> dict[str, Any]:
         return {
             "preemptions": self.preemptions,
+            "bound": self.bound,
             "sleep_sets": self.sleep_sets,
+            "fingerprints": self.fingerprints,
+            "exhaustive": self.exhaustive,
             "schedules": self.schedules,
             "redundant": self.redundant,
-            "exhaustive": self.exhaustive,
+            "pruned": self.pruned,
+            "states": self.states,
             "max_depth": self.max_depth,
+            "per_bound": [dict(b) for b in self.per_bound],
             "by_kind": dict(self.by_kind),
             "first_violation": list(self.first_violation),
             "first_violation_kinds": list(self.first_violation_kinds),
         }
 
 
-def explore_dfs(
+def _discard_run(loop: VirtualEventLoop) -> None:
+    """Drop a run cut short: close its suspended tasks (their clean-up code needs a running
+    loop and is not needed: the store and the checker are thrown away with them)."""
+    for task in asyncio.all_tasks(loop):
+        task._log_destroy_pending = False  # type: ignore[attr-defined]
+        with contextlib.suppress(BaseException):
+            task.get_coro().close()
+        # Out of asyncio's registry of live tasks: the next run (and its fingerprints)
+        # must not see this one's leftovers.
+        asyncio.tasks._unregister_task(task)
+
+
+def run_cut(
     scenario: Scenario,
     discipline: Discipline,
+    schedule: DfsSchedule,
     *,
-    preemptions: int,
-    max_schedules: int,
-    store: str = "rust",
-    sleep_sets: bool = True,
-    stop_at_first: bool = True,
-    wanted: str | None = None,
-) -> DfsExploration:
-    """Enumerate the schedules of ``scenario`` (its seed fixed) with at most ``preemptions``
-    preemptions, depth first, re-running the simulator from the start for each (stateless
-    search). ``exhaustive`` is true when the search ended by itself, not by
-    ``max_schedules`` or a violation. The decisions of a violating run are its event names,
-    in order (:class:`~dnsrace.sim.schedule.DfsSchedule` replays them).
-
-    Sleep sets with a preemption bound: a pruned order is equivalent to an explored one, but
-    that one may need more preemptions (Coons, Musuvathi, McKinley, OOPSLA 2013), so
-    "exhaustive" means: every order within the bound, or an equivalent of it with any number
-    of preemptions, was covered by the orders explored. ``wanted``: a violation kind; the
-    first violation is then the first run that shows it (``exhaustive``: none does).
-    """
-    if scenario.clock != "virtual":
-        raise ValueError("exploration needs the virtual clock")
-    found = DfsExploration(discipline.name, preemptions, sleep_sets)
-    start = time.perf_counter()
-    loop = VirtualEventLoop()
-    path: list[DfsNode] = []
+    store: str,
+    loop: VirtualEventLoop,
+) -> RunResult | None:
+    """One run under a DFS schedule; ``None`` when the schedule cut it short."""
     try:
-        while found.schedules + found.redundant < max_schedules:
-            chosen = DfsSchedule(path, preemptions, sleep_sets=sleep_sets)
-            result = run_with_schedule(scenario, discipline, chosen, store=store, loop=loop)
+        return run_with_schedule(scenario, discipline, schedule, store=store, loop=loop)
+    except ScheduleCut:
+        _discard_run(loop)
+        return None
+
+
+def _search_bound(
+    scenario: Scenario,
+    discipline: Discipline,
+    bound: int,
+    found: DfsExploration,
+    *,
+    max_runs: int,
+    store: str,
+    stop_at_first: bool,
+    wanted: str | None,
+    loop: VirtualEventLoop,
+) -> bool:
+    """Search every schedule within ``bound`` preemptions; whether the search ended by itself
+    (not by ``max_runs`` or a violation)."""
+    path: list[DfsNode] = []
+    visited: Visited | None = {} if found.fingerprints else None
+    counts = {"preemptions": bound, "schedules": 0, "redundant": 0, "pruned": 0, "states": 0}
+    found.per_bound.append(counts)
+    complete = False
+    try:
+        while found.runs < max_runs:
+            chosen = DfsSchedule(
+                path, bound, sleep_sets=found.sleep_sets, visited=visited, cut=True
+            )
+            result = run_cut(scenario, discipline, chosen, store=store, loop=loop)
             found.max_depth = max(found.max_depth, len(path))
-            if chosen.redundant:
-                found.redundant += 1
+            if result is None:
+                kind = "redundant" if chosen.redundant else "pruned"
+                counts[kind] += 1
+                setattr(found, kind, getattr(found, kind) + 1)
             else:
+                counts["schedules"] += 1
                 found.schedules += 1
                 kinds = violations(result.metrics)
                 for kind in kinds:
@@ -412,16 +469,107 @@ def explore_dfs(
                     for n in node.names
                     if n not in node.done
                     and n not in node.sleep
-                    and node.preempted + node.cost(n) <= preemptions
+                    and node.preempted + node.cost(n) <= bound
                 ]
                 if alternatives:
                     node.choice = alternatives[0]
                     break
                 path.pop()
             if not path:
-                found.exhaustive = not found.first_violation_kinds
+                complete = True
                 break
+    finally:
+        counts["states"] = len(visited) if visited is not None else 0
+        found.states += counts["states"]
+    return complete
+
+
+def explore_dfs(
+    scenario: Scenario,
+    discipline: Discipline,
+    *,
+    preemptions: int,
+    max_schedules: int,
+    store: str = "rust",
+    sleep_sets: bool = True,
+    fingerprints: bool = True,
+    stop_at_first: bool = True,
+    wanted: str | None = None,
+    iterative: bool = True,
+) -> DfsExploration:
+    """Enumerate the schedules of ``scenario`` (its seed fixed) with at most ``preemptions``
+    preemptions, depth first, re-running the simulator from the start for each (stateless
+    search). With ``iterative`` (CHESS's iterative context bounding) the bounds 0, 1, ...
+    ``preemptions`` are searched in turn, so a violation found is one with the fewest
+    preemptions. ``max_schedules`` bounds the runs started (whole or cut short), over all
+    bounds. ``exhaustive`` is true when the search of the last bound ended by itself, not by
+    ``max_schedules`` or a violation. The decisions of a violating run are its event names,
+    in order (:func:`~dnsrace.sim.schedule.replay_schedule` replays them).
+
+    Sleep sets with a preemption bound: a pruned order is equivalent to an explored one, but
+    that one may need more preemptions (Coons, Musuvathi, McKinley, OOPSLA 2013), so
+    "exhaustive" means: every order within the bound, or an equivalent of it with any number
+    of preemptions, was covered by the orders explored. ``fingerprints``: a run that reaches
+    a state (:mod:`dnsrace.sim.fingerprint`) an earlier run reached with no more preemptions
+    used and no larger sleep set is cut there. Runs that become redundant are cut as well.
+    ``wanted``: a violation kind; the first violation is then the first run that shows it
+    (``exhaustive``: none does).
+    """
+    if scenario.clock != "virtual":
+        raise ValueError("exploration needs the virtual clock")
+    found = DfsExploration(discipline.name, preemptions, sleep_sets, fingerprints)
+    start = time.perf_counter()
+    loop = VirtualEventLoop()
+    try:
+        for bound in range(0 if iterative else preemptions, preemptions + 1):
+            found.bound = bound
+            complete = _search_bound(
+                scenario,
+                discipline,
+                bound,
+                found,
+                max_runs=max_schedules,
+                store=store,
+                stop_at_first=stop_at_first,
+                wanted=wanted,
+                loop=loop,
+            )
+            if found.first_violation_kinds and stop_at_first:
+                break
+            if not complete:
+                break
+        else:
+            found.exhaustive = not found.first_violation_kinds
     finally:
         loop.close()
     found.wall_s = time.perf_counter() - start
     return found
+
+
+def replay_dfs(
+    scenario: Scenario, discipline: Discipline, decisions: Sequence[str], *, store: str = "rust"
+) -> list[str]:
+    """The violation kinds of the run that makes ``decisions`` (then goes on as the search
+    would)."""
+    result = run_with_schedule(scenario, discipline, replay_schedule(list(decisions)), store=store)
+    return violations(result.metrics)
+
+
+def shrink_decisions(
+    scenario: Scenario, discipline: Discipline, decisions: Sequence[str], *, store: str = "rust"
+) -> tuple[list[str], list[str]]:
+    """The shortest prefix of ``decisions`` whose run still shows one of the kinds the whole
+    list shows (past the prefix the run goes on without preemptions), and its kinds."""
+    wanted = set(replay_dfs(scenario, discipline, decisions, store=store))
+    if not wanted:
+        raise ValueError("these decisions show no violation: nothing to shrink")
+    best, best_kinds = list(decisions), sorted(wanted)
+    for n in range(len(decisions)):
+        try:
+            kinds = replay_dfs(scenario, discipline, decisions[:n], store=store)
+        except Nondeterminism:
+            continue
+        if wanted.intersection(kinds):
+            best, best_kinds = list(decisions[:n]), kinds
+            break
+    return best, best_kinds

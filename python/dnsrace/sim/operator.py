@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore
@@ -58,6 +58,8 @@ class Operator:
         time, and whether the regional endpoint was one of them."""
         self._stuck_since: dict[int, float] = {}
         store.stuck_listeners.append(self._on_stuck)
+        self.probes_state: Callable[[], Hashable] = lambda: None
+        """The state of the clients whose rounds feed the alarm (set by them)."""
 
     def observe(self, empty: list[int]) -> None:
         """One round of the clients' probes: the endpoints that answered empty (the alarm's

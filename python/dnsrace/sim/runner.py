@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from dnsrace.sim.assembly import (
 )
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor
+from dnsrace.sim.fingerprint import simulation_state
 from dnsrace.sim.metrics import Metrics, RegionalTimeline
 from dnsrace.sim.observer import ObservedStore, StoreTimer
 from dnsrace.sim.planner import PlanBoard
@@ -175,6 +177,12 @@ async def _simulate(
         _Supervisor(new_enactor(parts, name, discipline, walk, len(ids)), metrics)
         for name in scenario.enactor_names
     ]
+    schedule = getattr(loop, "schedule", None)
+    if getattr(schedule, "uses_fingerprints", False) and hasattr(store.raw, "state"):
+        # The bounded search skips states it has seen (dnsrace.sim.fingerprint).
+        schedule.state = functools.partial(  # type: ignore[union-attr]
+            simulation_state, loop, store.raw, ids, board, planner, supervisors, operator, metrics
+        )
     probed = ids if control.probes.reads_everything else control.sample
     resolved = [*(("alias", i) for i in probed), "trees"]
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Final, Literal, Protocol
 
 from dnsrace.sim.seeds import substream
@@ -53,6 +53,7 @@ __all__ = [
     "PosSchedule",
     "RandomSchedule",
     "Schedule",
+    "ScheduleCut",
     "ScheduleName",
     "conflicts",
     "declare",
@@ -263,6 +264,19 @@ def event_name(handle: asyncio.Handle) -> str:
     return str(getattr(owner, "__qualname__", type(owner).__name__))
 
 
+class ScheduleCut(Exception):
+    """Raised by a DFS schedule to end a run early: the rest of it would only repeat what
+    the search covered already (a redundant order, or a state visited before)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Visited = dict[Hashable, list[tuple[int, frozenset[str]]]]
+"""Fingerprint (state, last task) -> the (preemptions used, sleep set) of each visit."""
+
+
 class Nondeterminism(RuntimeError):
     """A replayed prefix asked for an event that is not ready: the run is not a function of
     its schedule (a bug of the simulator, or a step that reads the wall clock)."""
@@ -313,16 +327,50 @@ class DfsSchedule:
 
     uses_footprints = True
 
-    def __init__(self, path: list[DfsNode], preemptions: int, *, sleep_sets: bool = True) -> None:
+    def __init__(
+        self,
+        path: list[DfsNode],
+        preemptions: int,
+        *,
+        sleep_sets: bool = True,
+        visited: Visited | None = None,
+        cut: bool = False,
+    ) -> None:
         self.steps = 0
         self.path = path
         self.preemptions = preemptions
         self.sleep_sets = sleep_sets
         self.redundant = False
+        self.visited = visited
+        """States seen by the search so far (``None``: no state pruning)."""
+        self.cut = cut
+        """End a run with :class:`ScheduleCut` once it is redundant or revisits a state,
+        instead of running it to its end."""
+        self.state: Callable[[], Hashable] | None = None
+        """The run's state fingerprint (set by the runner when ``visited`` is given)."""
         self._replay = len(path)
         self._depth = 0
         self._last: str | None = None
         self._footprints: dict[object, Footprint] = {}
+
+    @property
+    def uses_fingerprints(self) -> bool:
+        return self.visited is not None
+
+    def _seen_before(self, names: list[str], node: DfsNode) -> bool:
+        """Record this decision's state; whether an earlier visit covered it: same state and
+        last task, with no more preemptions used and a sleep set no larger (so it explored
+        at least every order this one would)."""
+        if self.visited is None or self.state is None or len(names) < 2:
+            # One event ready: no choice here, the next choice's state says as much.
+            return False
+        key = (self.state(), self._last)
+        sleep = frozenset(node.sleep)
+        visits = self.visited.setdefault(key, [])
+        if any(p <= node.preempted and s <= sleep for p, s in visits):
+            return True
+        visits.append((node.preempted, sleep))
+        return False
 
     def declare(self, owner: object, footprint: Footprint) -> None:
         self._footprints[owner] = footprint
@@ -368,6 +416,8 @@ class DfsSchedule:
                 n: self._footprints.get(_owner(h)) for n, h in zip(names, ready, strict=True)
             }
             node = self._new_node(names, footprints)
+            if self._seen_before(names, node):
+                raise ScheduleCut("visited")
             allowed = [
                 n
                 for n in names
@@ -375,6 +425,8 @@ class DfsSchedule:
             ]
             if not allowed:
                 self.redundant = True
+                if self.cut:
+                    raise ScheduleCut("redundant")
                 choice = self._last if self._last in names else min(names)
             else:
                 choice = self._last if self._last in allowed else min(allowed)

@@ -46,6 +46,17 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome a file names, by its name or, for one release, the refused kind's old name
+    /// "stale" (histories written before the rename).
+    pub fn parse(text: &str) -> Option<Outcome> {
+        if text == "stale" {
+            return Some(Outcome::Stale);
+        }
+        (0..=u8::MAX)
+            .map_while(Outcome::from_code)
+            .find(|o| o.name() == text)
+    }
+
     /// The outcome of a code written by `Store::flip_many_into`.
     pub fn from_code(code: u8) -> Option<Outcome> {
         Some(match code {
@@ -71,11 +82,13 @@ impl Mode {
 }
 
 impl Outcome {
-    /// The outcome's name in files and in the Python API.
+    /// The outcome's name in files and in the Python API. A flip refused by its mode's condition
+    /// is "outdated" ("stale" means an applied flip that lowered the alias, as in the design);
+    /// readers still accept the refused kind's old name, "stale" (`Outcome::parse`).
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Applied => "applied",
-            Outcome::Stale => "stale",
+            Outcome::Stale => "outdated",
             Outcome::Fenced => "fenced",
             Outcome::Missing => "missing",
             Outcome::Dangling => "dangling",
@@ -101,4 +114,22 @@ pub struct FlipCounts {
     pub dangling: u64,
     /// Applied flips that lowered an alias.
     pub stale_flips: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    #[test]
+    fn outcome_names_read_back_and_the_refused_kind_keeps_its_old_name_for_reading() {
+        for code in 0..=u8::MAX {
+            let Some(outcome) = Outcome::from_code(code) else {
+                break;
+            };
+            assert_eq!(Outcome::parse(outcome.name()), Some(outcome));
+        }
+        assert_eq!(Outcome::Stale.name(), "outdated");
+        assert_eq!(Outcome::parse("stale"), Some(Outcome::Stale));
+        assert_eq!(Outcome::parse("lowered"), None);
+    }
 }

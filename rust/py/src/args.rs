@@ -187,8 +187,8 @@ fn ranged_int(
     }
 }
 
-macro_rules! ranged_arg {
-    ($(#[$doc:meta])* $name:ident, $min:expr, $what:expr, $kind:expr) => {
+macro_rules! ranged_args {
+    ($($(#[$doc:meta])* $name:ident, $min:expr, $what:expr, $kind:expr;)*) => {$(
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub struct $name(pub u64);
@@ -200,38 +200,25 @@ macro_rules! ranged_arg {
                 ranged_int(&obj, $min, $what, $kind).map($name)
             }
         }
-    };
+    )*};
 }
 
-ranged_arg!(
+ranged_args! {
     /// A plan generation, 1..=2^63-1 (`InvalidGeneration`).
-    Generation, 1, "generation", Error::InvalidGeneration
-);
-ranged_arg!(
+    Generation, 1, "generation", Error::InvalidGeneration;
     /// A fencing token, 1..=2^63-1 (`InvalidToken`).
-    FenceToken, 1, "fence", Error::InvalidToken
-);
-ranged_arg!(
+    FenceToken, 1, "fence", Error::InvalidToken;
     /// A lease token, 1..=2^63-1 (`InvalidToken`).
-    LeaseToken, 1, "token", Error::InvalidToken
-);
-ranged_arg!(
+    LeaseToken, 1, "token", Error::InvalidToken;
     /// An expected version, 0..=2^63-1 (`InvalidToken`).
-    Version, 0, "expected version", Error::InvalidToken
-);
-
-ranged_arg!(
+    Version, 0, "expected version", Error::InvalidToken;
     /// The capacity of a store's history ring, 0..=2^63-1 (`InvalidArgument`).
-    HistoryCapacity, 0, "history", Error::InvalidArgument
-);
-ranged_arg!(
+    HistoryCapacity, 0, "history", Error::InvalidArgument;
     /// A history client id (`InvalidArgument`; at most 2^32-1, checked by the method).
-    HistoryClient, 0, "client", Error::InvalidArgument
-);
-ranged_arg!(
+    HistoryClient, 0, "client", Error::InvalidArgument;
     /// A virtual time in nanoseconds, 0..=2^63-1 (`InvalidArgument`).
-    TimeNs, 0, "time_ns", Error::InvalidArgument
-);
+    TimeNs, 0, "time_ns", Error::InvalidArgument;
+}
 
 /// A number of seconds (int, float or int-like, not bool); finiteness is the core's check.
 /// An `__index__` that raises something other than `TypeError` propagates unchanged.
@@ -257,26 +244,34 @@ fn seconds(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<f64> {
     }
 }
 
-/// A lease time-to-live in seconds (`InvalidArgument`).
-pub struct Ttl(pub f64);
+/// Arguments that are one value read by `read(obj, label)`: a newtype each, so that a
+/// signature says which check applies.
+macro_rules! newtype_args {
+    ($($(#[$doc:meta])* $name:ident($ty:ty) = $read:ident($label:literal);)*) => {$(
+        $(#[$doc])*
+        pub struct $name(pub $ty);
 
-impl<'a, 'py> FromPyObject<'a, 'py> for Ttl {
-    type Error = PyErr;
+        impl<'a, 'py> FromPyObject<'a, 'py> for $name {
+            type Error = PyErr;
 
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        seconds(&obj, "ttl").map(Ttl)
-    }
+            fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+                $read(&obj, $label).map($name)
+            }
+        }
+    )*};
 }
 
-/// A point in time on the caller's clock (`InvalidArgument`).
-pub struct Now(pub f64);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for Now {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        seconds(&obj, "now").map(Now)
-    }
+newtype_args! {
+    /// A lease time-to-live in seconds (`InvalidArgument`).
+    Ttl(f64) = seconds("ttl");
+    /// A point in time on the caller's clock (`InvalidArgument`).
+    Now(f64) = seconds("now");
+    /// The `linearizations` flag of `check_history`.
+    LinearizationsArg(bool) = flag("linearizations");
+    /// The `safe` flag of `delete_plans`.
+    SafeArg(bool) = flag("safe");
+    /// The `rollback` flag of `flip` and `flip_many`.
+    RollbackArg(bool) = flag("rollback");
 }
 
 /// The text of a str argument borrowed from it, or `err` (also for lone surrogates).
@@ -437,39 +432,6 @@ impl<'a, 'py> FromPyObject<'a, 'py> for TimeoutArg {
             return Ok(TimeoutArg(None));
         }
         seconds(&obj, "timeout").map(|t| TimeoutArg(Some(t)))
-    }
-}
-
-/// The `linearizations` flag of `check_history`.
-pub struct LinearizationsArg(pub bool);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for LinearizationsArg {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        flag(&obj, "linearizations").map(LinearizationsArg)
-    }
-}
-
-/// The `safe` flag of `delete_plans`.
-pub struct SafeArg(pub bool);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for SafeArg {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        flag(&obj, "safe").map(SafeArg)
-    }
-}
-
-/// The `rollback` flag of `flip` and `flip_many`.
-pub struct RollbackArg(pub bool);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for RollbackArg {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        flag(&obj, "rollback").map(RollbackArg)
     }
 }
 

@@ -11,8 +11,9 @@ use dnsrace_core::history::{
 use pyo3::exceptions::PyDeprecationWarning;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyMemoryView};
 
+use crate::args::{int_value, repr, type_name, IntArg, LinearizationsArg, TimeoutArg};
 use crate::errors::{guard, InvalidArgument, OrRaise};
 
 /// The checker's functions and its bounds (defined once, in the core) as module constants.
@@ -30,9 +31,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// Validate a `jsonl` history; returns its number of operations (`InvalidHistory` naming the
 /// line otherwise).
 #[pyfunction]
-pub fn parse_history(py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<usize> {
+pub fn parse_history(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
     guard(|| {
-        let bytes = data.as_bytes();
+        let bytes = history_bytes(data)?;
+        let bytes = bytes.as_bytes();
         py.detach(|| parse_jsonl(bytes).map(|h| h.ops.len()))
             .or_raise()
     })
@@ -40,23 +42,36 @@ pub fn parse_history(py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<usiz
 
 /// Check a `jsonl` history; returns the result document as a dict (see `_core.pyi`).
 #[pyfunction]
-#[pyo3(signature = (data, *, timeout = None, max_states = None, linearizations = false, memoize = true, threads = 0))]
+#[pyo3(signature = (data, *, timeout = TimeoutArg(None), max_states = None, linearizations = LinearizationsArg(false), memoize = None, threads = None), text_signature = "(data, *, timeout=None, max_states=None, linearizations=False, memoize=True, threads=0)")]
 pub fn check_history<'py>(
     py: Python<'py>,
-    data: &Bound<'py, PyBytes>,
-    timeout: Option<f64>,
-    max_states: Option<u64>,
-    linearizations: bool,
-    memoize: bool,
-    threads: usize,
+    data: &Bound<'py, PyAny>,
+    timeout: TimeoutArg,
+    max_states: Option<&Bound<'py, PyAny>>,
+    linearizations: LinearizationsArg,
+    memoize: Option<&Bound<'py, PyAny>>,
+    threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
-        let opts = CheckOptions {
-            threads,
-            memoize,
-            ..options(timeout, max_states, linearizations)?
+        let memoize = match memoize {
+            None => true,
+            Some(flag) => match flag.cast::<PyBool>() {
+                Ok(flag) => flag.is_true(),
+                Err(_) => {
+                    return Err(InvalidArgument::new_err(format!(
+                        "invalid memoize {}: must be True or False",
+                        repr(flag)
+                    )))
+                }
+            },
         };
-        let bytes = data.as_bytes();
+        let opts = CheckOptions {
+            threads: small_int(threads, "threads", 0, 1024)? as usize,
+            memoize,
+            ..options(timeout.0, max_states_of(max_states)?, linearizations.0)?
+        };
+        let bytes = history_bytes(data)?;
+        let bytes = bytes.as_bytes();
         let result = py
             .detach(|| parse_jsonl(bytes).map(|h| check_with(&h, opts)))
             .or_raise()?;
@@ -64,29 +79,67 @@ pub fn check_history<'py>(
     })
 }
 
-/// `RecordStore.check_history`: check a recorded history. Without `as_dict` the result is
-/// the JSON text of earlier releases, with a `DeprecationWarning` (the dict, the type
-/// `dnsrace.history.check` returns, becomes the default in the next release).
+/// The bytes of a history given as `bytes`, `bytearray` or a `memoryview` of bytes
+/// (`InvalidArgument` for anything else: a path or text is read by `dnsrace.history`).
+fn history_bytes<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        return Ok(bytes.clone());
+    }
+    if data.is_instance_of::<PyByteArray>() || data.is_instance_of::<PyMemoryView>() {
+        if let Ok(bytes) = data.py().get_type::<PyBytes>().call1((data,)) {
+            return Ok(bytes.cast_into::<PyBytes>()?);
+        }
+    }
+    Err(InvalidArgument::new_err(format!(
+        "invalid history data of type {}: must be bytes (dnsrace.history.check reads files)",
+        type_name(data)
+    )))
+}
+
+/// `max_states` as given (`None`: the default; `InvalidArgument` unless an int >= 0; the
+/// range is checked by `options`).
+fn max_states_of(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    obj.filter(|o| !o.is_none())
+        .map(|o| small_int(Some(o), "max_states", 0, i64::MAX))
+        .transpose()
+}
+
+/// An int argument in `min..=max` (`None`: `min`), `InvalidArgument` otherwise.
+fn small_int(obj: Option<&Bound<'_, PyAny>>, what: &str, min: i64, max: i64) -> PyResult<u64> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(min as u64);
+    };
+    match int_value(obj)? {
+        IntArg::Fits(v) if (min..=max).contains(&v) => Ok(v as u64),
+        _ => Err(InvalidArgument::new_err(format!(
+            "invalid {what} {}: must be an int in {min}..{max}",
+            repr(obj)
+        ))),
+    }
+}
+
+/// `RecordStore.check_history`: check a recorded history. The result is the dict
+/// `dnsrace.history.check` returns; `as_dict=False` gives the JSON text of earlier releases,
+/// for one more release, with a `DeprecationWarning`.
 pub fn check_recorded<'py>(
     py: Python<'py>,
     history: impl FnOnce() -> dnsrace_core::Result<History> + Send,
     opts: CheckOptions,
     as_dict_arg: Option<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if as_dict_arg.is_none() {
+    if as_dict_arg == Some(false) {
         PyErr::warn(
             py,
             &py.get_type::<PyDeprecationWarning>(),
-            c"RecordStore.check_history() returns JSON text for one more release; pass \
-              as_dict=True for the result dict that dnsrace.history.check returns (the default \
-              from the next release), or as_dict=False to keep the text",
+            c"RecordStore.check_history(as_dict=False) (JSON text) goes in the next release; \
+              the result dict, as dnsrace.history.check returns it, is the default",
             1,
         )?;
     }
     let result = py
         .detach(|| history().map(|h| check_with(&h, opts)))
         .or_raise()?;
-    if as_dict_arg == Some(true) {
+    if as_dict_arg != Some(false) {
         as_dict(py, &result)
     } else {
         Ok(result.to_json().to_string().into_pyobject(py)?.into_any())

@@ -4,8 +4,9 @@
 //! iterable of ints.
 //!
 //! A buffer is read without creating Python objects, with the interpreter detached: its items
-//! are first **copied** into memory the store owns (a `memcpy` per chunk of 4096 items for a
-//! contiguous buffer), then validated and converted from that copy. Another thread writing the buffer meanwhile may make
+//! are first **copied** into memory the store owns (one `memcpy` for a contiguous buffer of
+//! the output's own type, else a `memcpy` per chunk of 4096 items), then validated and
+//! converted from that copy. Another thread writing the buffer meanwhile may make
 //! the copy mix old and new values, but it cannot crash the process, and no value is used other
 //! than the one validated. (An exporter such as `array.array` refuses to resize while the
 //! buffer is held, so the memory stays valid.)
@@ -197,12 +198,16 @@ impl IntBuffer {
 /// Integer item types of buffers: a wrapping cast to u64 (exact once the value is known to
 /// be in a range within 0..=2^63-1).
 pub trait Int: Copy + Ord + Into<i128> + std::fmt::Display + Send + 'static {
+    const MIN: Self;
+    const MAX: Self;
     fn as_u64(self) -> u64;
 }
 
 macro_rules! int_items {
     ($($t:ty),*) => {$(
         impl Int for $t {
+            const MIN: Self = <$t>::MIN;
+            const MAX: Self = <$t>::MAX;
             #[inline(always)]
             fn as_u64(self) -> u64 {
                 self as u64
@@ -242,9 +247,13 @@ impl Out for u64 {
 }
 
 /// Copy `n` items of type `E` at `ptr` (byte stride `stride`), check them against `spec` and
-/// convert them, chunk by chunk: each chunk is first copied into private memory (a `memcpy`
-/// when contiguous) and only that copy is checked and used, while it is in cache, so the
-/// buffer is read once.
+/// convert them. Only the private copy is checked and used, so a writer racing the call
+/// cannot slip in a value that was not validated. A contiguous buffer whose items already
+/// have the output type (uint32 ids, uint64 versions, fences and tokens) is copied once,
+/// straight into the result; otherwise chunk by chunk (each chunk copied, then checked and
+/// converted while it is in cache). The range check is a min/max reduction the compiler
+/// vectorizes, skipped where every value of `E` is in range; the values reported are those
+/// of the whole buffer (its lowest, else its highest).
 ///
 /// # Safety
 /// `ptr + i * stride` must be readable for `size_of::<E>()` bytes for every `i < n`.
@@ -255,16 +264,25 @@ unsafe fn convert<E: Int, T: Out>(
     spec: &Spec,
 ) -> dnsrace_core::Result<Vec<T>> {
     const CHUNK: usize = 4096;
-    // `n` was bounded when the buffer was classified; the copy may still not fit in memory.
+    let contiguous = stride == size_of::<E>() as isize;
+    if contiguous && std::any::TypeId::of::<E>() == std::any::TypeId::of::<T>() {
+        // `n` was bounded when the buffer was classified; the copy may still not fit.
+        let mut copy: Vec<E> = dnsrace_core::try_vec(n, spec.what)?;
+        std::ptr::copy_nonoverlapping(ptr, copy.as_mut_ptr().cast::<u8>(), n * size_of::<E>());
+        copy.set_len(n);
+        check_bounds(bounds(&copy, spec), spec)?;
+        let copy: Box<dyn std::any::Any> = Box::new(copy);
+        return Ok(*copy.downcast::<Vec<T>>().expect("E is T"));
+    }
     let mut out: Vec<T> = dnsrace_core::try_vec(n, spec.what)?;
     let mut chunk: Vec<E> = Vec::with_capacity(CHUNK.min(n));
-    let mut bounds: Option<(E, E)> = None;
+    let mut all: Option<(E, E)> = None;
     let mut start = 0;
     while start < n {
         let len = CHUNK.min(n - start);
         chunk.clear();
         let base = ptr.offset(start as isize * stride);
-        if stride == size_of::<E>() as isize {
+        if contiguous {
             std::ptr::copy_nonoverlapping(
                 base,
                 chunk.as_mut_ptr().cast::<u8>(),
@@ -278,22 +296,44 @@ unsafe fn convert<E: Int, T: Out>(
                 ));
             }
         }
-        let (lo, hi) = chunk
-            .iter()
-            .fold((chunk[0], chunk[0]), |(lo, hi), &e| (lo.min(e), hi.max(e)));
-        bounds = Some(bounds.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        if let Some((lo, hi)) = bounds(&chunk, spec) {
+            all = Some(all.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        }
         out.extend(chunk.iter().map(|&e| T::from_u64(e.as_u64())));
         start += len;
     }
-    if let Some((lo, hi)) = bounds {
-        if lo.into() < spec.lo {
-            return Err(spec.out_of_range(lo));
-        }
-        if hi.into() > spec.hi {
-            return Err(spec.out_of_range(hi));
-        }
-    }
+    check_bounds(all, spec)?;
     Ok(out)
+}
+
+/// The lowest and highest of `items`, or `None` where `E` cannot leave `spec`'s range
+/// (nothing to check). Only the side `E` can cross is reduced (a plain min or max reduction:
+/// packed instructions); the other is given as `E`'s own bound, which is in range.
+#[inline]
+fn bounds<E: Int>(items: &[E], spec: &Spec) -> Option<(E, E)> {
+    let (check_lo, check_hi) = (E::MIN.into() < spec.lo, E::MAX.into() > spec.hi);
+    if !check_lo && !check_hi {
+        return None;
+    }
+    let lo = match check_lo {
+        true => items.iter().copied().fold(E::MAX, Ord::min),
+        false => E::MIN,
+    };
+    let hi = match check_hi {
+        true => items.iter().copied().fold(E::MIN, Ord::max),
+        false => E::MAX,
+    };
+    Some((lo, hi))
+}
+
+/// `spec`'s check of a whole buffer's bounds: the lowest value is reported if below the
+/// range, else the highest if above.
+fn check_bounds<E: Int>(bounds: Option<(E, E)>, spec: &Spec) -> dnsrace_core::Result<()> {
+    match bounds {
+        Some((lo, _)) if lo.into() < spec.lo => Err(spec.out_of_range(lo)),
+        Some((_, hi)) if hi.into() > spec.hi => Err(spec.out_of_range(hi)),
+        _ => Ok(()),
+    }
 }
 
 /// A sequence-of-ints argument, classified without converting its items.

@@ -17,7 +17,7 @@ mod testing;
 #[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<plan::PyPlan>()?;
-    m.add_class::<store::PyRecordStore>()?;
+    m.add_class::<store::RecordStore>()?;
     history::register(m)?;
     #[cfg(feature = "testing")]
     testing::register(m)?;

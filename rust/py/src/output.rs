@@ -32,7 +32,7 @@ impl Item for u64 {
     const DTYPE: &'static str = "uint64";
 }
 
-/// A fresh, zero-filled output array of `n` items and its (held) buffer.
+/// A fresh output array of `n` items and its (held) buffer.
 pub struct OutArray<'py, T: Item> {
     pub obj: Bound<'py, PyAny>,
     /// None for an empty array (whose buffer pointer need not be aligned).
@@ -40,19 +40,21 @@ pub struct OutArray<'py, T: Item> {
 }
 
 impl<'py, T: Item> OutArray<'py, T> {
+    /// A fresh array of `n` items for a caller that writes every item before the array is
+    /// returned: a numpy array is not zeroed first (one pass over the memory less), so its
+    /// items hold whatever the allocator left until then and nothing may read them before.
     /// `output` must be `Array` or `Numpy` (`List` is built by the caller from a `Vec`).
-    pub fn new(py: Python<'py>, output: Output, n: usize) -> PyResult<Self> {
+    pub fn overwritten(py: Python<'py>, output: Output, n: usize) -> PyResult<Self> {
         let obj = match output {
-            Output::Numpy => py.import("numpy")?.getattr("zeros")?.call1((n, T::DTYPE))?,
+            Output::Numpy => py.import("numpy")?.getattr("empty")?.call1((n, T::DTYPE))?,
             Output::Array | Output::List => {
                 let array = ARRAY.get_or_try_init(py, || {
                     py.import("array")?.getattr("array").map(Bound::unbind)
                 })?;
-                // bytes(n) is calloc'ed: no pass over the memory before ours.
-                let zeros = py
-                    .get_type::<pyo3::types::PyBytes>()
-                    .call1((n * std::mem::size_of::<T>(),))?;
-                array.bind(py).call1((T::TYPECODE, zeros))?
+                // One zero repeated: a single pass that fills the new array (a zeroed bytes
+                // object copied in would take two).
+                let zero = array.bind(py).call1((T::TYPECODE, (0u8,)))?;
+                zero.call_method1("__mul__", (n,))?
             }
         };
         let buf = if n == 0 {
@@ -94,7 +96,7 @@ pub fn vec_out<'py, T: Item + IntoPyObject<'py>>(
             Ok(PyList::new(py, items)?.into_any())
         }
         Output::Array | Output::Numpy => {
-            let mut out = OutArray::<T>::new(py, output, values.len())?;
+            let mut out = OutArray::<T>::overwritten(py, output, values.len())?;
             out.slice().copy_from_slice(&values);
             Ok(out.obj)
         }

@@ -172,8 +172,14 @@ def test_bad_check_result_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     bad.write_text(json.dumps(result))
     code, out = _view(tmp_path, HISTORY.read_text(), "h.jsonl", "--check-result", str(bad))
     err = capsys.readouterr().err
-    assert code == 2 and "illegal.window: must be a list of op indexes in 0..7" in err
+    assert code == 2 and "illegal.window: must be a list of op numbers in 0..7" in err
     assert not out.exists()
+    # A result that numbers ops from 1, as the checker writes them, is answered from 1 too.
+    result["op_base"] = 1
+    bad.write_text(json.dumps(result))
+    code, out = _view(tmp_path, HISTORY.read_text(), "h.jsonl", "--check-result", str(bad))
+    err = capsys.readouterr().err
+    assert code == 2 and "illegal.window: must be a list of op numbers in 1..8" in err
 
 
 def test_output_path_is_checked_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

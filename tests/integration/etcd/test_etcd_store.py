@@ -17,14 +17,9 @@ import pytest
 
 from dnsrace.backends.etcd import EtcdStore, parse_etcd_url
 from dnsrace.errors import (
-    DanglingAlias,
     InvalidArgument,
-    InvalidGeneration,
-    InvalidName,
     LeaseHeld,
-    LeaseLost,
     StoreUnavailable,
-    UnknownEndpoint,
 )
 from dnsrace.reference import Plan, PyRecordStore
 
@@ -107,41 +102,6 @@ def test_random_calls_answer_as_the_reference(etcd1: Any) -> None:
     assert store.aliases() == ref.aliases() and store.resolve_many() == ref.resolve_many()
     mine, theirs = store.stats(), ref.stats()
     assert {k: mine[k] for k in theirs} == theirs
-
-
-def test_single_calls_and_their_errors(etcd1: Any) -> None:
-    store, ref = _store(etcd1, "single"), PyRecordStore()
-    for s in (store, ref):
-        s.add_endpoints(["a.example.com", "b.example.com"])
-        s.put_plan(Plan(1, {"a.example.com": [("10.0.0.1", 1)]}))
-        s.put_plan(Plan(2, {"a.example.com": [("10.0.0.2", 1)]}))
-    assert store.flip("a.example.com", 1) and ref.flip("a.example.com", 1)
-    assert store.flip("a.example.com", 2) and ref.flip("a.example.com", 2)
-    for s in (store, ref):
-        s.delete_plans([1], safe=False)
-        s.put_plan(Plan(3, {"a.example.com": [("10.0.0.3", 1)]}))
-        s.delete_plans([2], safe=False)
-        with pytest.raises(DanglingAlias):
-            s.flip("a.example.com", 3)
-        assert s.flip("a.example.com", 3, rollback=False)
-        assert s.resolve("a.example.com") == (("10.0.0.3", 1),)
-        with pytest.raises(UnknownEndpoint):
-            s.flip("c.example.com", 3)
-        with pytest.raises(InvalidGeneration):
-            s.flip_many([0], 0)
-        with pytest.raises(InvalidName):
-            s.add_endpoints(["not a name"])
-        with pytest.raises(InvalidArgument):
-            s.put_plan(Plan(3, {"b.example.com": [("10.0.0.3", 1)]}))
-        t = s.acquire_lease(1, "x", 5.0, 0.0)
-        with pytest.raises(LeaseHeld):
-            s.acquire_lease(1, "y", 5.0, 1.0)
-        assert s.renew_lease(1, "x", t, 5.0, 4.0) == 9.0
-        with pytest.raises(LeaseLost):
-            s.renew_lease(1, "x", t + 1, 5.0, 4.0)
-        s.release_lease(1, "x", t)
-        with pytest.raises(LeaseLost):
-            s.release_lease(1, "x", t)
 
 
 def test_two_clients_in_threads_never_lose_an_acknowledged_flip(etcd1: Any) -> None:

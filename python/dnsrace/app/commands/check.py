@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
         "check",
         help="check a recorded history for linearizability (exit 0 ok, 1 illegal, 3 unknown)",
     )
-    p.add_argument("history", metavar="HISTORY", help="a jsonl history (docs/guide/histories.md)")
+    p.add_argument("history", metavar="HISTORY", help="a jsonl history (docs/guide/checker.md)")
     types.add_checker_bounds(p)
     p.add_argument("--json", metavar="PATH", help="write the result document here ('-': stdout)")
     p.add_argument(

@@ -4,20 +4,25 @@ shrunk and printed as a replay line (shell-quoted)."""
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import contextlib
-import multiprocessing
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from dnsrace.app import args as types
 from dnsrace.app.args import UsageError
-from dnsrace.app.commands import simulation
+from dnsrace.app.commands import explore_dfs, simulation
+from dnsrace.app.doors.extras import require
 from dnsrace.app.doors.outputs import Outputs
 from dnsrace.app.doors.text import markup, safe_text, shell_line
+from dnsrace.sim.schedule import SCHEDULES
 
-__all__ = ["register", "replay_argv"]
+__all__ = ["DEFAULT_SAMPLER", "register", "replay_argv"]
+
+DEFAULT_SAMPLER = "random"
+"""The schedule of ``dnsrace explore`` without ``--schedule``: the sampler with the fewest median
+runs to the first violation over the scenarios of the sampler table (bench/samplers.py;
+tests/project/test_sampler_table.py keeps the two in step)."""
 
 
 def register(sub: Any) -> None:
@@ -30,6 +35,14 @@ def register(sub: Any) -> None:
         help="runs per discipline (1000)",
     )
     simulation.add_scenario_options(p)
+    for action in p._actions:
+        if action.dest == "schedule":  # explore has one more: the bounded search
+            action.choices = (*SCHEDULES[1:], "dfs")
+            action.help = (
+                "random (default), pct, pos (partial order sampling), or dfs (bounded "
+                "depth-first search of every schedule of one seed)"
+            )
+    explore_dfs.add_options(p)
     simulation.add_set(p)
     p.add_argument(
         "--stop-at-first", action="store_true", help="stop a discipline at its first violation"
@@ -48,8 +61,21 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--jobs",
         type=types.bounded_int(1, types.MAX_JOBS),
-        help="worker processes sharing each discipline's runs (default: one per core; the "
-        "result does not depend on it)",
+        help="worker processes sharing each discipline's runs (default: one per core; with "
+        "--executor ray: the cluster's CPUs; the result does not depend on it)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where the runs go: local processes (default) or the tasks of a Ray cluster "
+        "(the 'cluster' extra); the result does not depend on it",
+    )
+    p.add_argument(
+        "--address",
+        metavar="HOST:PORT",
+        help="with --executor ray: the head of a running Ray cluster (its `ray start --head "
+        "--port`); without it a one-node Ray instance is started for the run",
     )
     p.set_defaults(handler=main, needs=("rich", "orjson", "pydantic"))
 
@@ -91,15 +117,22 @@ def main(args: argparse.Namespace) -> int:
         render_explore_table,
         table_console,
     )
+    from dnsrace.campaign import CampaignError, open_campaign
     from dnsrace.sim.explore import explore_preset, shrink
     from dnsrace.sim.runner import run_discipline
 
+    if args.schedule == "dfs":
+        return explore_dfs.main(args)
+    if args.replay is not None or args.kind is not None:
+        raise UsageError(
+            f"--{'replay' if args.replay is not None else 'kind'}: needs --schedule dfs"
+        )
     if args.shrink and not args.stop_at_first:
         raise UsageError("--shrink: needs --stop-at-first")
     scenario, _ = simulation.build_scenario(args)
     if scenario.clock != "virtual":
         raise UsageError(f"{args.scenario}: exploration needs clock = 'virtual'")
-    schedule = args.schedule or "random"
+    schedule = args.schedule or DEFAULT_SAMPLER
     if schedule == "clock":
         raise UsageError("--schedule clock: exploration needs random, pct or pos")
     histories = simulation.per_discipline_paths("--history", args.history, scenario)
@@ -114,20 +147,28 @@ def main(args: argparse.Namespace) -> int:
     depth = int(args.depth)
     seed = scenario.seed if args.seed is None else int(args.seed)
     runs = int(args.runs)
-    jobs = int(args.jobs) if args.jobs is not None else (os.cpu_count() or 1)
-    # Worker processes pay off only when each gets several blocks of runs.
-    jobs = max(1, min(jobs, runs // 512))
-    if store.startswith("etcd://"):
-        jobs = 1  # every run empties the one namespace first
+    if args.address is not None and args.executor != "ray":
+        raise UsageError("--address: needs --executor ray")
+    if args.executor == "ray":
+        require("cluster", "--executor ray")
+        if store.startswith("etcd://"):
+            raise UsageError("--executor ray: runs on the embedded stores only (not etcd)")
+        jobs = int(args.jobs) if args.jobs is not None else None
+    else:
+        jobs = int(args.jobs) if args.jobs is not None else (os.cpu_count() or 1)
+        # Worker processes pay off only when each gets several blocks of runs.
+        jobs = max(1, min(jobs, runs // 512))
+        if store.startswith("etcd://"):
+            jobs = 1  # every run empties the one namespace first
     found = []
     with contextlib.ExitStack() as stack:
-        pool = None
-        if jobs > 1:
-            pool = stack.enter_context(
-                concurrent.futures.ProcessPoolExecutor(
-                    jobs, mp_context=multiprocessing.get_context("spawn")
-                )
+        try:
+            campaign = stack.enter_context(
+                open_campaign(args.executor, workers=jobs, address=args.address)
             )
+        except CampaignError as exc:
+            raise UsageError(f"--executor {args.executor}: {exc}") from None
+        pool = campaign.pool
         progress = stack.enter_context(progress_bar(unit="runs"))
         for d in scenario.discipline_list():
             task = progress.add_task(markup(d.name), total=runs, visible=not args.quiet)
@@ -143,7 +184,7 @@ def main(args: argparse.Namespace) -> int:
                     stop_at_first=args.stop_at_first,
                     progress=lambda n, task=task: progress.update(task, completed=n),  # type: ignore[misc]
                     pool=pool,
-                    workers=jobs,
+                    workers=campaign.workers,
                 )
             )
     for d, f in zip(scenario.discipline_list(), found, strict=True):
@@ -199,4 +240,5 @@ def main(args: argparse.Namespace) -> int:
             )
             print(f"  {info['command']}", file=out)
     outs.write(doc_out, dumps(doc))
-    return 0
+    # Exit status 1: a violation was found (docs/reference/exit-codes.md).
+    return 1 if any(f.violating_runs for f in found) else 0

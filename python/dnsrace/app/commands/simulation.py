@@ -104,7 +104,7 @@ def add_history(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "--history",
         metavar="PATH",
-        help=f"record the history of {what} (jsonl, docs/guide/histories.md; dnsrace check reads "
+        help=f"record the history of {what} (jsonl, docs/guide/checker.md; dnsrace check reads "
         "it); with several disciplines: PATH's stem + '.DISCIPLINE' + its suffix",
     )
 

@@ -15,6 +15,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "plot": ("matplotlib",),
     # The simulator and its CLI (pyproject.toml's sim extra).
     "sim": ("uvloop", "rich", "orjson", "pydantic"),
+    # Campaigns on a Ray cluster (pyproject.toml's cluster extra; explore --executor ray).
+    "cluster": ("ray",),
 }
 """The modules each extra of pyproject.toml provides."""
 

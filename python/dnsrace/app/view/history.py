@@ -104,7 +104,8 @@ def read_history(path: str | os.PathLike[str], data: bytes | None = None) -> lis
 def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str, Any]:
     """A checker result's shape (``verdict``, ``illegal``, ``linearizations``, ...) with op
     numbers inside the history, returned with op indexes from 0 (the checker numbers ops from
-    ``op_base``: 1 today, 0 in results saved before it said)."""
+    ``op_base``: 1 today, 0 in results saved before it said). Errors name ops as the result
+    numbers them."""
     n = len(ops)
     if not isinstance(result, dict):
         raise HistoryError(f"{where}: must be a JSON object")
@@ -119,7 +120,9 @@ def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str
 
     def indexes(value: Any, field: str) -> list[int]:
         if not isinstance(value, list) or not all(_is_int(i) and 0 <= i < n for i in value):
-            raise HistoryError(f"{where}: {field}: must be a list of op indexes in 0..{n - 1}")
+            raise HistoryError(
+                f"{where}: {field}: must be a list of op numbers in {base}..{n - 1 + base}"
+            )
         return value
 
     illegal = result.get("illegal")
@@ -128,7 +131,7 @@ def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str
             raise HistoryError(f"{where}: illegal: must be null or an object with an endpoint")
         for i in indexes(illegal.get("window"), "illegal.window"):
             if ops[i]["endpoint"] != illegal["endpoint"]:
-                raise HistoryError(f"{where}: illegal.window: op {i} is on another endpoint")
+                raise HistoryError(f"{where}: illegal.window: op {i + base} is on another endpoint")
         if not isinstance(illegal.get("reason", ""), str):
             raise HistoryError(f"{where}: illegal.reason: must be a string")
     lins = result.get("linearizations", {})
@@ -138,7 +141,8 @@ def check_result(result: Any, ops: list[dict[str, Any]], where: str) -> dict[str
         for i in indexes(order, f"linearizations.{key}"):
             if str(ops[i]["endpoint"]) != key:
                 raise HistoryError(
-                    f"{where}: linearizations.{key}: op {i} is on endpoint {ops[i]['endpoint']}"
+                    f"{where}: linearizations.{key}: op {i + base} is on endpoint "
+                    f"{ops[i]['endpoint']}"
                 )
     violations = result.get("domain_violations", [])
     if not isinstance(violations, list):

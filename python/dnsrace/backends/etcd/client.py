@@ -189,19 +189,7 @@ class EtcdClient:
         Writes: a lost answer raises :class:`Uncertain`, after every request was sent."""
         out: list[Any] = []
         window: deque[tuple[int, Any, int]] = deque()
-        lost = 0
-
-        def collect() -> None:
-            nonlocal lost
-            pos, fut, k = window.popleft()
-            try:
-                out[pos] = fut.result()
-            except grpc.RpcError as exc:
-                if exc.code() not in _RETRYABLE:
-                    raise _failure("Txn", exc) from None
-                self._failed(k)
-                lost += 1
-
+        lost: list[int] = []
         sent = 0
         for pos, req in enumerate(requests):
             out.append(None)
@@ -209,12 +197,26 @@ class EtcdClient:
             k = self._current
             window.append((pos, self._raw_txn[k].future(req, timeout=self.timeout_s), k))
             if len(window) >= self.inflight:
-                collect()
+                self._collect(window, out, lost)
         while window:
-            collect()
+            self._collect(window, out, lost)
         if lost:
-            raise Uncertain(f"{lost} of {sent} Txns lost their answer")
+            raise Uncertain(f"{len(lost)} of {sent} Txns lost their answer")
         return out
+
+    def _collect(
+        self, window: deque[tuple[int, Any, int]], out: list[Any], lost: list[int]
+    ) -> None:
+        """The oldest Txn of ``window``'s answer into ``out``; a retryable failure marks its
+        member failed and its position ``lost``, any other raises."""
+        pos, fut, k = window.popleft()
+        try:
+            out[pos] = fut.result()
+        except grpc.RpcError as exc:
+            if exc.code() not in _RETRYABLE:
+                raise _failure("Txn", exc) from None
+            self._failed(k)
+            lost.append(pos)
 
     def txn_many(self, requests: Iterable[Any], *, idempotent: bool = False) -> list[Any]:
         """Pipelined Txns, at most ``inflight`` at once; responses in request order. A failed
@@ -224,24 +226,13 @@ class EtcdClient:
         out: list[Any] = [None] * len(reqs)
         window: deque[tuple[int, Any, int]] = deque()
         redo: list[int] = []
-
-        def collect() -> None:
-            pos, fut, k = window.popleft()
-            try:
-                out[pos] = fut.result()
-            except grpc.RpcError as exc:
-                if exc.code() not in _RETRYABLE:
-                    raise _failure("Txn", exc) from None
-                self._failed(k)
-                redo.append(pos)
-
         for pos, req in enumerate(reqs):
             k, kv = self._kv()
             window.append((pos, kv.Txn.future(req, timeout=self.timeout_s), k))
             if len(window) >= self.inflight:
-                collect()
+                self._collect(window, out, redo)
         while window:
-            collect()
+            self._collect(window, out, redo)
         if redo and not idempotent:
             raise Uncertain(f"{len(redo)} of {len(reqs)} Txns lost their answer")
         for pos in redo:

@@ -9,25 +9,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from dnsrace import _rules as rules
 from dnsrace._types import FlipCounts, FlipResult, Outcome
 from dnsrace.backends.etcd import wire
 from dnsrace.backends.etcd.client import Uncertain
 from dnsrace.backends.etcd.keys import TREES_PER_CHUNK, Keys, decode_u64, u64
 from dnsrace.backends.etcd.namespace import EtcdNamespace, Record, View
-from dnsrace.backends.etcd.ops import MAX_ROUNDS
+from dnsrace.backends.etcd.ops import MAX_ROUNDS, repetition_rounds
 from dnsrace.backends.etcd.trees import Chunk
-from dnsrace.errors import DanglingAlias, InvalidArgument, InvalidToken, StoreUnavailable
-from dnsrace.reference import (
-    _check_expected,
-    _flag,
-    _generation,
-    _int_sequence,
-    _is_scalar_int,
-    _mode,
-    _outcomes,
-    _token,
-    _typed_array,
-    _version,
+from dnsrace.errors import (
+    DanglingAlias,
+    InvalidArgument,
+    InvalidToken,
+    StoreUnavailable,
+    UnknownPlan,
 )
 
 __all__ = ["flip", "flip_many"]
@@ -81,56 +76,39 @@ def flip_many(
     rollback: bool,
     outcomes: bool | Literal["array", "numpy"],
 ) -> FlipCounts | FlipResult[Any]:
-    gen = _generation(generation)
-    _flag(rollback, "rollback")
-    output = _outcomes(outcomes)
-    code = _mode(mode)
-    _check_expected(code, expected_versions, "expected_versions")
+    gen = rules.generation(generation)
+    rules.flag(rollback, "rollback")
+    output = rules.outcomes(outcomes)
+    code = rules.mode(mode)
+    rules.check_expected(code, expected_versions, "expected_versions")
     ids = store._ids_of(endpoints)
     n = len(ids)
     expected: list[int] | None = None
     if mode == "exact":
-        raw = _int_sequence(expected_versions, InvalidToken, "expected_versions")
+        raw = rules.int_sequence(expected_versions, InvalidToken, "expected_versions")
         if len(raw) != n:
             raise InvalidArgument(f"expected_versions has {len(raw)} items for {n} endpoints")
-        expected = [_version(v) for v in raw]
+        expected = [rules.version(v) for v in raw]
     fences: list[int] | None = None
     if fence is not None:
-        if _is_scalar_int(fence):
-            fences = [_token(fence, "fence")] * n
+        if rules.is_scalar_int(fence):
+            fences = [rules.token(fence, "fence")] * n
         else:
-            raw = _int_sequence(fence, InvalidToken, "fence")
+            raw = rules.int_sequence(fence, InvalidToken, "fence")
             if len(raw) != n:
                 raise InvalidArgument(f"fence has {len(raw)} items for {n} endpoints")
-            fences = [_token(f, "fence") for f in raw]
+            fences = [rules.batch_token(f, "fence") for f in raw]
     batch = _Batch(ids, gen, mode, expected, fences, rollback, bytearray(n), [0] * n)
-    for positions in _repetition_rounds(ids, distinct=endpoints is None):
+    for positions in repetition_rounds(ids, distinct=endpoints is None):
         _flip_round(store, batch, positions, everything=endpoints is None and n > 1000)
     counts = FlipCounts(*(batch.codes.count(c) for c in range(5)))
     if output is None:
         return counts
     return FlipResult(
         counts,
-        _typed_array(list(batch.codes), "B", "uint8", output),
-        _typed_array(batch.previous, "Q", "uint64", output),
+        rules.typed_array(list(batch.codes), "B", "uint8", output),
+        rules.typed_array(batch.previous, "Q", "uint64", output),
     )
-
-
-def _repetition_rounds(ids: list[int], *, distinct: bool) -> list[list[int]]:
-    """The positions of ``ids`` in rounds: a repeated endpoint sees its earlier positions,
-    so its n-th occurrence goes in round n (``distinct``: known to have no repetition)."""
-    n = len(ids)
-    if distinct or len(set(ids)) == n:
-        return [list(range(n))] if n else []
-    rounds: list[list[int]] = []
-    seen_count: dict[int, int] = {}
-    for pos, i in enumerate(ids):
-        r = seen_count.get(i, 0)
-        seen_count[i] = r + 1
-        if r == len(rounds):
-            rounds.append([])
-        rounds[r].append(pos)
-    return rounds
 
 
 def flip(
@@ -149,15 +127,18 @@ def flip(
         generation,
         mode,
         expected_versions=None if expected_version is None else [expected_version],
-        fence=fence,
+        fence=None if fence is None else rules.token(fence, "fence"),
         rollback=rollback,
         outcomes=True,
     )
     assert isinstance(res, FlipResult)
+    name = store._names[store._id_of(endpoint)]
+    if res.outcomes[0] == Outcome.MISSING:
+        raise UnknownPlan(f"no tree of generation {generation} for endpoint {name}")
     if res.outcomes[0] == Outcome.DANGLING:
         raise DanglingAlias(
-            f"endpoint {store._names[store._id_of(endpoint)]} points at generation "
-            f"{res.previous[0]}, whose tree is gone; flip with rollback=False to repair"
+            f"endpoint {name!r}: the active tree is gone (generation {res.previous[0]}), "
+            "the rollback cannot be recorded; flip with rollback=False to repair"
         )
     return bool(res.outcomes[0] == Outcome.APPLIED)
 
@@ -388,7 +369,8 @@ class _Decider:
         else:
             own += wire.compare_value(akey, value_now, wire.EQUAL)
         gen = self.gen
-        if fence is not None and fence < highest:
+        # 0: the sentinel of a refused lease (batch fences only): never held.
+        if fence is not None and (fence < highest or fence == 0):
             return (pos, _FENCED, alias, (target,), own, b"", rev, b"", b"")
         if (self.if_newer and gen <= alias) or (
             self.exact and self.expected is not None and self.expected[pos] != rev

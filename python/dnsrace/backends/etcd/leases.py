@@ -6,17 +6,26 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from dnsrace import _rules as rules
 from dnsrace.backends.etcd.client import LeaseNotFound, Uncertain, rpc
 from dnsrace.backends.etcd.keys import decode_u64, u64
 from dnsrace.backends.etcd.namespace import EtcdNamespace
-from dnsrace.backends.etcd.ops import MAX_ROUNDS, delete_op, mod_is, put_op
+from dnsrace.backends.etcd.ops import MAX_ROUNDS, delete_op, mod_is, put_op, repetition_rounds
 from dnsrace.errors import InvalidArgument, InvalidToken, LeaseHeld, LeaseLost, StoreUnavailable
-from dnsrace.reference import _float, _holder, _int_sequence, _token, _ttl
 
-__all__ = ["acquire_lease", "acquire_leases", "release_lease", "release_leases", "renew_lease"]
+__all__ = [
+    "acquire_lease",
+    "acquire_leases",
+    "lease_of",
+    "live_leases",
+    "release_lease",
+    "release_leases",
+    "renew_lease",
+    "renew_leases",
+]
 
 _LEASE = struct.Struct(">dQQ")  # expiry (caller clock), token, etcd lease id; then the holder
 
@@ -50,22 +59,49 @@ def _lease_state(
 
 
 def acquire_leases(
-    store: EtcdNamespace, endpoints: object, holder: str, ttl: float, now: float
+    store: EtcdNamespace, endpoints: object, holder: str, ttl: float, now: float, output: object
+) -> Any:
+    who = rules.holder(holder)
+    span = rules.ttl(ttl)
+    at = rules.number(now, "now")
+    kind = rules.output(output)
+    tokens = _acquire(store, endpoints, who, span, at)
+    return (
+        tokens
+        if kind == "list"
+        else rules.typed_array([t or 0 for t in tokens], "Q", "uint64", kind)
+    )
+
+
+def _acquire(
+    store: EtcdNamespace, endpoints: object, who: str, span: float, at: float
 ) -> list[int | None]:
-    who = _holder(holder)
-    span = _ttl(ttl)
-    at = _float(now, "now")
     ids = store._ids_of(endpoints, allow_all=False)
-    k = store.keys
     out: list[int | None] = [None] * len(ids)
-    pending = list(range(len(ids)))
     lease_id = 0
+    for positions in repetition_rounds(ids):
+        lease_id = _acquire_round(store, ids, positions, who, span, at, out, lease_id)
+    return out
+
+
+def _acquire_round(
+    store: EtcdNamespace,
+    ids: list[int],
+    pending: list[int],
+    who: str,
+    span: float,
+    at: float,
+    out: list[int | None],
+    lease_id: int,
+) -> int:
+    """Grant the leases of ``pending`` (distinct endpoints) into ``out``; the etcd lease used."""
+    k = store.keys
     for _ in range(MAX_ROUNDS):
         if not pending:
             break
         leases, fences = _lease_state(store, [ids[p] for p in pending])
         inner: list[Any] = []
-        plan: list[tuple[int, int | None]] = []
+        plan: list[tuple[int, int | None, bool]] = []  # position, token granted, conflict
         for p in pending:
             i = ids[p]
             l_kv = leases.get(k.lease(i))
@@ -76,11 +112,14 @@ def acquire_leases(
             ]
             current = _Lease(l_kv.value) if l_kv is not None else None
             live = current is not None and (store.lease_clock == "etcd" or at < current.expiry)
-            if live and current is not None and current.holder != who:
+            highest = decode_u64(f_kv.value) if f_kv is not None else 0
+            conflict = live and current is not None and current.holder != who
+            if conflict or highest >= rules.MAX_I63:
+                # Refused (a conflict, or exhausted tokens: not counted), in a Txn of its own.
                 inner.append(rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compares)))
-                plan.append((p, None))
+                plan.append((p, None, conflict))
                 continue
-            token = (decode_u64(f_kv.value) if f_kv is not None else 0) + 1
+            token = highest + 1
             if store.lease_clock == "etcd" and not lease_id:
                 lease_id = store.client.lease_grant(max(1, math.ceil(span)))
             expiry = at + span if store.lease_clock == "caller" else 0.0
@@ -89,13 +128,9 @@ def acquire_leases(
                 put_op(k.fence(i), u64(token)),
             ]
             inner.append(rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compares, success=ops)))
-            plan.append((p, token))
-        reqs = [
-            rpc.TxnRequest(success=inner[lo : lo + store.txn_ops])
-            for lo in range(0, len(inner), store.txn_ops)
-        ]
+            plan.append((p, token, False))
         try:
-            resps = store.client.txn_many(reqs)
+            results = store._nested_txns(inner)
         except Uncertain:
             continue  # re-read: a landed grant shows as our own live lease, granted again
         except LeaseNotFound:
@@ -103,13 +138,12 @@ def acquire_leases(
             # stopped in between): nothing of that Txn was applied. Grant a new one.
             lease_id = 0
             continue
-        results = [op.response_txn for r in resps for op in r.responses]
         retry: list[int] = []
-        for (p, granted), res in zip(plan, results, strict=True):
+        for (p, granted, conflict), res in zip(plan, results, strict=True):
             if not res.succeeded:
                 retry.append(p)
             elif granted is None:
-                store._counters["lease_conflicts"] += 1
+                store._counters["lease_conflicts"] += conflict
             else:
                 out[p] = granted
                 store._counters["leases_granted"] += 1
@@ -118,26 +152,30 @@ def acquire_leases(
         pending = retry
     else:
         raise StoreUnavailable("lease grants kept conflicting with concurrent writers")
-    return out
+    return lease_id
 
 
 def acquire_lease(
     store: EtcdNamespace, endpoint: int | str, holder: str, ttl: float, now: float
 ) -> int:
-    token = acquire_leases(store, [endpoint], holder, ttl, now)[0]
+    who, span, at = rules.holder(holder), rules.ttl(ttl), rules.number(now, "now")
+    token = _acquire(store, [endpoint], who, span, at)[0]
     if token is None:
-        name = store._names[store._id_of(endpoint)]
-        raise LeaseHeld(f"lease on {name!r} is held by another holder")
+        i = store._id_of(endpoint)
+        current, _, expiry, highest = lease_of(store, i)
+        if highest >= rules.MAX_I63:
+            raise InvalidToken(f"fencing tokens of endpoint {store._names[i]} are exhausted")
+        raise LeaseHeld(f"endpoint {store._names[i]} is leased by {current!r} until {expiry!r}")
     return token
 
 
 def renew_lease(
     store: EtcdNamespace, endpoint: int | str, holder: str, token: int, ttl: float, now: float
 ) -> float:
-    who = _holder(holder)
-    tok = _token(token)
-    span = _ttl(ttl)
-    at = _float(now, "now")
+    who = rules.holder(holder)
+    tok = rules.token(token)
+    span = rules.ttl(ttl)
+    at = rules.number(now, "now")
     i = store._id_of(endpoint)
     key = store.keys.lease(i)
     for _ in range(MAX_ROUNDS):
@@ -170,16 +208,116 @@ def renew_lease(
 
 
 def release_leases(store: EtcdNamespace, endpoints: object, holder: str, tokens: object) -> int:
-    who = _holder(holder)
-    toks = [_token(t) for t in _int_sequence(tokens, InvalidToken, "tokens")]
+    who = rules.holder(holder)
+    ids, toks = _ids_and_tokens(store, endpoints, tokens, "release_leases")
+
+    def release(p: int, current: _Lease) -> bytes | None:
+        return b"" if toks[p] and current.holder == who and current.token == toks[p] else None
+
+    done = _rewrite_leases(store, ids, release)
+    for p in done:
+        _forget_lease_key(store, ids[p])
+    return len(done)
+
+
+def renew_leases(
+    store: EtcdNamespace,
+    endpoints: object,
+    holder: str,
+    tokens: object,
+    ttl: float,
+    now: float,
+    output: object,
+) -> Any:
+    who = rules.holder(holder)
+    ids, toks = _ids_and_tokens(store, endpoints, tokens, "renew_leases")
+    span = rules.ttl(ttl)
+    at = rules.number(now, "now")
+    kind = rules.output(output)
+    renewed: list[int | None] = [None] * len(ids)
+    if store.lease_clock == "etcd":
+        # etcd's clock: each lease is kept alive on its own (the key is not rewritten).
+        for p, i in enumerate(ids):
+            if toks[p]:
+                try:
+                    renew_lease(store, i, who, toks[p], span, at)
+                except LeaseLost:
+                    continue
+                renewed[p] = toks[p]
+    else:
+
+        def renew(p: int, current: _Lease) -> bytes | None:
+            ok = toks[p] and current.holder == who and current.token == toks[p]
+            return _Lease.encode(at + span, toks[p], 0, who) if ok and at < current.expiry else None
+
+        for p in _rewrite_leases(store, ids, renew):
+            renewed[p] = toks[p]
+    if kind == "list":
+        return renewed
+    return rules.typed_array([t or 0 for t in renewed], "Q", "uint64", kind)
+
+
+def live_leases(store: EtcdNamespace, now: float, endpoints: object, output: object) -> Any:
+    at = rules.number(now, "now")
+    kind = rules.output(output)
+    ids = store._ids_of(endpoints)
+    found = store._read([store.keys.lease(i) for i in ids])
+    live = []
+    for i in ids:
+        kv = found.get(store.keys.lease(i))
+        if kv is not None and (store.lease_clock == "etcd" or at < _Lease(kv.value).expiry):
+            live.append(i)
+    return live if kind == "list" else rules.typed_array(live, "I", "uint32", kind)
+
+
+def lease_of(store: EtcdNamespace, endpoint: int) -> tuple[str | None, int, float, int]:
+    """One endpoint's lease holder, token and expiry (``None``, 0, 0.0 if none) and its
+    highest fencing token, read in one step."""
+    k = store.keys
+    found = store._read([k.lease(endpoint), k.fence(endpoint)])
+    fence = found.get(k.fence(endpoint))
+    highest = decode_u64(fence.value) if fence is not None else 0
+    kv = found.get(k.lease(endpoint))
+    if kv is None:
+        return None, 0, 0.0, highest
+    current = _Lease(kv.value)
+    return current.holder, current.token, current.expiry, highest
+
+
+def _ids_and_tokens(
+    store: EtcdNamespace, endpoints: object, tokens: object, call: str
+) -> tuple[list[int], list[int]]:
+    """A batch lease call's endpoints and their tokens (0: a refused entry, skipped)."""
+    toks = rules.batch_tokens(tokens)
     if endpoints is None:
-        raise InvalidArgument("release_leases needs a sequence of endpoints, not None")
+        raise InvalidArgument(f"{call} needs a sequence of endpoints, not None")
     ids = store._ids_of(endpoints)
     if len(ids) != len(toks):
         raise InvalidArgument(f"{len(toks)} tokens for {len(ids)} endpoints")
+    return ids, toks
+
+
+def _rewrite_leases(
+    store: EtcdNamespace, ids: list[int], change: Callable[[int, _Lease], bytes | None]
+) -> list[int]:
+    """Rewrite the lease keys of ``ids`` that ``change`` (position, lease as read) answers
+    with a value (``b""``: delete the key; ``None``: leave it), each in a Txn comparing it as
+    read, reading and deciding again where it changed. The positions rewritten."""
+    done: list[int] = []
+    for positions in repetition_rounds(ids):
+        done += _rewrite_round(store, ids, positions, change)
+    return done
+
+
+def _rewrite_round(
+    store: EtcdNamespace,
+    ids: list[int],
+    pending: list[int],
+    change: Callable[[int, _Lease], bytes | None],
+) -> list[int]:
+    """One round of :func:`_rewrite_leases` (distinct endpoints)."""
     k = store.keys
-    released = 0
-    pending = list(range(len(ids)))
+    done: list[int] = []
     for _ in range(MAX_ROUNDS):
         if not pending:
             break
@@ -190,38 +328,27 @@ def release_leases(store: EtcdNamespace, endpoints: object, holder: str, tokens:
             kv = found.get(k.lease(ids[p]))
             if kv is None:
                 continue
-            current = _Lease(kv.value)
-            if current.holder != who or current.token != toks[p]:
+            value = change(p, _Lease(kv.value))
+            if value is None:
                 continue
+            write = put_op(kv.key, value) if value else delete_op(kv.key)
+            compare = [mod_is(kv.key, int(kv.mod_revision))]
             inner.append(
-                rpc.RequestOp(
-                    request_txn=rpc.TxnRequest(
-                        compare=[mod_is(kv.key, int(kv.mod_revision))], success=[delete_op(kv.key)]
-                    )
-                )
+                rpc.RequestOp(request_txn=rpc.TxnRequest(compare=compare, success=[write]))
             )
             mine.append(p)
-        reqs = [
-            rpc.TxnRequest(success=inner[lo : lo + store.txn_ops])
-            for lo in range(0, len(inner), store.txn_ops)
-        ]
         try:
-            resps = store.client.txn_many(reqs)
+            results = store._nested_txns(inner)
         except Uncertain:
             continue
-        results = [op.response_txn for r in resps for op in r.responses]
-        retry = []
+        pending = []
         for p, res in zip(mine, results, strict=True):
-            if res.succeeded:
-                released += 1
-                _forget_lease_key(store, ids[p])
-            else:
-                retry.append(p)
-        pending = retry
-    return released
+            (done if res.succeeded else pending).append(p)
+    return done
 
 
 def release_lease(store: EtcdNamespace, endpoint: int | str, holder: str, token: int) -> None:
+    token = rules.token(token)
     if release_leases(store, [endpoint], holder, [token]) != 1:
         name = store._names[store._id_of(endpoint)]
         raise LeaseLost(f"{holder!r} does not hold the lease on {name!r} with token {token}")

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from dnsrace import _rules as rules
 from dnsrace._types import STORE_COUNTERS, Answer
 from dnsrace.backends.etcd.client import EtcdClient, Uncertain, rpc
 from dnsrace.backends.etcd.keys import (
@@ -22,8 +23,7 @@ from dnsrace.backends.etcd.keys import (
 from dnsrace.backends.etcd.ops import CREATE, EQ, MAX_ROUNDS, delete_op, get_op, mod_is, put_op
 from dnsrace.backends.etcd.trees import Chunk, chunk_of, decode_sets
 from dnsrace.backends.etcd.url import EtcdUrl
-from dnsrace.errors import InvalidArgument, StoreUnavailable, UnknownEndpoint
-from dnsrace.reference import _int_sequence, _sequence, canonical_name
+from dnsrace.errors import InvalidArgument, StoreUnavailable
 
 __all__ = ["EtcdNamespace", "LeaseClock", "Record", "View"]
 
@@ -127,7 +127,7 @@ class EtcdNamespace:
 
     def _add_names(self, names: Iterable[str]) -> list[int]:
         """The ids of ``names``, registering the new ones (see ``EtcdStore.add_endpoints``)."""
-        canon = [canonical_name(n) for n in _sequence(names, "names")]
+        canon = [rules.canonical_name(n) for n in rules.sequence(names, "names")]
         for _ in range(MAX_ROUNDS):
             count, count_rev = self._sync_names()
             new: list[str] = []
@@ -186,7 +186,7 @@ class EtcdNamespace:
             if not allow_all:
                 raise InvalidArgument("endpoints must be a sequence, not None")
             return list(range(self._sync_names()[0]))
-        items = _int_sequence(endpoints, InvalidArgument, "endpoints")
+        items = rules.int_sequence(endpoints, InvalidArgument, "endpoints")
         ids: list[int] = []
         synced = False
         for e in items:
@@ -200,24 +200,9 @@ class EtcdNamespace:
         return ids
 
     def _id_of(self, endpoint: object) -> int:
-        if isinstance(endpoint, str):
-            i = self._ids.get(endpoint)
-            if i is None:
-                name = canonical_name(endpoint)
-                i = self._ids.get(name)
-                if i is None:
-                    self._sync_names()
-                    i = self._ids.get(name)
-                if i is None:
-                    raise UnknownEndpoint(f"unknown endpoint {name}")
-            return i
-        if isinstance(endpoint, int) and not isinstance(endpoint, bool):
-            if 0 <= endpoint < len(self._names):
-                return int(endpoint)
-            if 0 <= endpoint < self._sync_names()[0]:
-                return int(endpoint)
-            raise UnknownEndpoint(f"unknown endpoint id {endpoint}")
-        raise InvalidArgument(f"invalid endpoint {endpoint!r}: must be a name (str) or an id (int)")
+        return rules.endpoint_id(
+            endpoint, self._ids, len(self._names), lambda: self._sync_names()[0]
+        )
 
     # ================================================================== reads
 
@@ -238,6 +223,13 @@ class EtcdNamespace:
                 for kv in op.response_range.kvs:
                     out[kv.key] = kv
         return out
+
+    def _nested_txns(self, inner: Sequence[Any]) -> list[Any]:
+        """Nested Txns (``RequestOp``\\ s), packed into outer Txns of ``txn_ops`` operations and
+        pipelined: each nested one's answer, in order (``Uncertain`` propagates)."""
+        step = self.txn_ops
+        reqs = [rpc.TxnRequest(success=inner[lo : lo + step]) for lo in range(0, len(inner), step)]
+        return [op.response_txn for r in self.client.txn_many(reqs) for op in r.responses]
 
     def _read_prefix(self, prefix: bytes) -> dict[bytes, Any]:
         return self._read_prefix_at(prefix, 0)[0]

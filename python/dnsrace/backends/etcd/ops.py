@@ -6,7 +6,18 @@ from typing import Any
 
 from dnsrace.backends.etcd.client import rpc
 
-__all__ = ["CREATE", "EQ", "LT", "MAX_ROUNDS", "MOD", "delete_op", "get_op", "mod_is", "put_op"]
+__all__ = [
+    "CREATE",
+    "EQ",
+    "LT",
+    "MAX_ROUNDS",
+    "MOD",
+    "delete_op",
+    "get_op",
+    "mod_is",
+    "put_op",
+    "repetition_rounds",
+]
 
 EQ, LT = rpc.Compare.EQUAL, rpc.Compare.LESS
 MOD, CREATE = rpc.Compare.MOD, rpc.Compare.CREATE
@@ -30,3 +41,21 @@ def delete_op(key: bytes, range_end: bytes = b"") -> Any:
 
 def get_op(key: bytes, range_end: bytes = b"") -> Any:
     return rpc.RequestOp(request_range=rpc.RangeRequest(key=key, range_end=range_end))
+
+
+def repetition_rounds(ids: list[int], *, distinct: bool = False) -> list[list[int]]:
+    """The positions of ``ids`` in rounds: a repeated endpoint sees its earlier positions,
+    so its n-th occurrence goes in round n (``distinct``: known to have no repetition). etcd
+    refuses a Txn that names one key twice, and each round sees the one before."""
+    n = len(ids)
+    if distinct or len(set(ids)) == n:
+        return [list(range(n))] if n else []
+    rounds: list[list[int]] = []
+    seen_count: dict[int, int] = {}
+    for pos, i in enumerate(ids):
+        r = seen_count.get(i, 0)
+        seen_count[i] = r + 1
+        if r == len(rounds):
+            rounds.append([])
+        rounds[r].append(pos)
+    return rounds

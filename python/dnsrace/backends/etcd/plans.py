@@ -7,6 +7,8 @@ from array import array
 from collections.abc import Iterable
 from typing import Any
 
+from dnsrace import _rules as rules
+from dnsrace._plan import Plan, shared_form
 from dnsrace._types import DeleteResult
 from dnsrace.backends.etcd.client import Uncertain, rpc
 from dnsrace.backends.etcd.keys import TREES_PER_CHUNK, Keys, decode_alias, encode_tree_chunk
@@ -24,7 +26,6 @@ from dnsrace.backends.etcd.ops import (
 )
 from dnsrace.backends.etcd.trees import Chunk, encode_sets
 from dnsrace.errors import InvalidArgument, StoreUnavailable
-from dnsrace.reference import Plan, _flag, _generation, _int_sequence, shared_form
 
 __all__ = ["delete_plans", "plan_generations", "put_plan"]
 
@@ -52,6 +53,8 @@ def put_plan(store: EtcdNamespace, plan: Plan) -> None:
     absent = rpc.Compare(result=EQ, target=CREATE, key=k.plan(gen), create_revision=0)
     if client.range(k.plan(gen), keys_only=True).kvs:
         raise InvalidArgument(f"plan {gen} is already stored (plans are immutable)")
+    if not ids:
+        return  # as embedded: a plan without endpoints stores nothing
     by_chunk: dict[int, array[int]] = {}
     for i, s in zip(ids, index, strict=True):
         entries = by_chunk.get(i // TREES_PER_CHUNK)
@@ -80,11 +83,11 @@ def put_plan(store: EtcdNamespace, plan: Plan) -> None:
 
 
 def delete_plans(store: EtcdNamespace, generations: Iterable[int], safe: bool) -> DeleteResult:
-    _flag(safe, "safe")
+    rules.flag(safe, "safe")
     gens = sorted(
         {
-            _generation(g)
-            for g in _int_sequence(generations, InvalidArgument, "generations", ordered=False)
+            rules.generation(g)
+            for g in rules.int_sequence(generations, InvalidArgument, "generations", ordered=False)
         }
     )
     deleted = kept = 0
@@ -132,16 +135,11 @@ def _delete_generation(store: EtcdNamespace, gen: int, safe: bool) -> tuple[int,
             )
             inner.append(txn)
             plans.append((c, n_del, n_keep))
-        reqs = [
-            rpc.TxnRequest(success=inner[lo : lo + store.txn_ops])
-            for lo in range(0, len(inner), store.txn_ops)
-        ]
         try:
-            resps = store.client.txn_many(reqs)
+            results = store._nested_txns(inner)
         except Uncertain:
             pending = _generation_chunks(store, gen)
             continue
-        results = [op.response_txn for r in resps for op in r.responses]
         retry: dict[int, Any] = {}
         for (c, n_del, n_keep), res in zip(plans, results, strict=True):
             if res.succeeded:

@@ -31,22 +31,21 @@ This module is the public front. What every call shares (client, endpoint names,
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
+from dnsrace._plan import Plan
 from dnsrace._types import (
     Answer,
-    ArrayResult,
     DeleteResult,
-    FlipCounts,
-    FlipResult,
+    EndpointState,
     Output,
+    StoreStats,
 )
 from dnsrace.backends.etcd import flips, leases, plans, queries
 from dnsrace.backends.etcd.client import EtcdClient
 from dnsrace.backends.etcd.namespace import EtcdNamespace, LeaseClock
 from dnsrace.backends.etcd.url import EtcdUrl, parse_etcd_url
-from dnsrace.errors import InvalidArgument
-from dnsrace.reference import Plan
+from dnsrace.errors import InvalidArgument, InvalidName, UnknownEndpoint
 
 __all__ = ["EtcdStore", "LeaseClock"]
 
@@ -109,32 +108,33 @@ class EtcdStore(EtcdNamespace):
         return self._add_names(names)
 
     def endpoint_id(self, name: str) -> int:
+        if not isinstance(name, str):
+            raise InvalidArgument(f"invalid name {name!r}: endpoint_id takes a str")
         return self._id_of(name)
 
     def endpoint_name(self, endpoint: int | str) -> str:
         return self._names[self._id_of(endpoint)]
 
+    def endpoint_names(self, endpoints: object = None) -> list[str]:
+        return [self._names[i] for i in self._ids_of(endpoints)]
+
+    def __contains__(self, endpoint: object) -> bool:
+        """Whether ``endpoint`` (a name or an id) is registered; anything else is not."""
+        try:
+            self._id_of(endpoint)
+        except (InvalidArgument, InvalidName, UnknownEndpoint):
+            return False
+        return True
+
     # ================================================================== reads
 
-    @overload
-    def aliases(self, endpoints: object = None) -> list[int | None]: ...
-    @overload
-    def aliases(self, endpoints: object = None, *, output: Output) -> Any: ...
     def aliases(self, endpoints: object = None, *, output: Output = "list") -> Any:
         """Generation each endpoint points at (None: never flipped)."""
         return queries.column(self, endpoints, queries.ALIAS, output)
 
-    @overload
-    def rollbacks(self, endpoints: object = None) -> list[int | None]: ...
-    @overload
-    def rollbacks(self, endpoints: object = None, *, output: Output) -> Any: ...
     def rollbacks(self, endpoints: object = None, *, output: Output = "list") -> Any:
         return queries.column(self, endpoints, queries.ROLLBACK, output)
 
-    @overload
-    def versions(self, endpoints: object = None) -> list[int]: ...
-    @overload
-    def versions(self, endpoints: object = None, *, output: Output) -> Any: ...
     def versions(self, endpoints: object = None, *, output: Output = "list") -> Any:
         """The control records' ``mod_revision``\\ s (what ``mode="exact"`` compares)."""
         return queries.column(self, endpoints, queries.VERSION, output)
@@ -142,6 +142,17 @@ class EtcdStore(EtcdNamespace):
     def dangling_aliases(self, endpoints: object = None, *, output: Output = "list") -> Any:
         """Endpoints whose alias names a tree that is gone (they resolve to nothing)."""
         return queries.dangling_aliases(self, endpoints, output)
+
+    def state(self, endpoint: int | str) -> EndpointState:
+        """One endpoint's control record and lease, each read in one step (``version``: the
+        control record's ``mod_revision``)."""
+        i = self._id_of(endpoint)
+        alias, rollback, version = self._alias_of(self._control([i]), i)
+        holder, token, expiry, fence = leases.lease_of(self, i)
+        name = self._names[i]
+        return EndpointState(
+            i, name, alias or None, rollback or None, version, holder, token, expiry, fence
+        )
 
     def has_tree(self, endpoint: int | str, generation: int) -> bool:
         return queries.has_tree(self, endpoint, generation)
@@ -171,42 +182,6 @@ class EtcdStore(EtcdNamespace):
 
     # ================================================================== flips
 
-    @overload
-    def flip_many(
-        self,
-        endpoints: object,
-        generation: int,
-        mode: str = "if_newer",
-        *,
-        expected_versions: object = None,
-        fence: object = None,
-        rollback: bool = True,
-        outcomes: Literal[False] = False,
-    ) -> FlipCounts: ...
-    @overload
-    def flip_many(
-        self,
-        endpoints: object,
-        generation: int,
-        mode: str = "if_newer",
-        *,
-        expected_versions: object = None,
-        fence: object = None,
-        rollback: bool = True,
-        outcomes: Literal[True, "array"],
-    ) -> ArrayResult: ...
-    @overload
-    def flip_many(
-        self,
-        endpoints: object,
-        generation: int,
-        mode: str = "if_newer",
-        *,
-        expected_versions: object = None,
-        fence: object = None,
-        rollback: bool = True,
-        outcomes: Literal["numpy"],
-    ) -> FlipResult[Any]: ...
     def flip_many(
         self,
         endpoints: object,
@@ -217,7 +192,7 @@ class EtcdStore(EtcdNamespace):
         fence: object = None,
         rollback: bool = True,
         outcomes: bool | Literal["array", "numpy"] = False,
-    ) -> FlipCounts | FlipResult[Any]:
+    ) -> Any:  # FlipCounts, or a FlipResult with ``outcomes`` (typed by backends.Store)
         """Flip many endpoints to ``generation`` (``None``: all); semantics of
         ``RecordStore.flip_many``, each endpoint one atomic etcd step."""
         return flips.flip_many(
@@ -241,7 +216,7 @@ class EtcdStore(EtcdNamespace):
         fence: int | None = None,
         rollback: bool = True,
     ) -> bool:
-        """Flip one endpoint; True if applied (``DanglingAlias`` as the embedded store)."""
+        """Flip one endpoint; True if applied (``UnknownPlan``, ``DanglingAlias`` as embedded)."""
         return flips.flip(
             self,
             endpoint,
@@ -255,11 +230,11 @@ class EtcdStore(EtcdNamespace):
     # ================================================================== leases
 
     def acquire_leases(
-        self, endpoints: object, holder: str, ttl: float, now: float
-    ) -> list[int | None]:
+        self, endpoints: object, holder: str, ttl: float, now: float, *, output: Output = "list"
+    ) -> Any:
         """Lease each endpoint until ``now + ttl`` (caller clock) or for ``ceil(ttl)`` seconds of
         etcd's clock; a fresh fencing token each, or None where another holder's lease lives."""
-        return leases.acquire_leases(self, endpoints, holder, ttl, now)
+        return leases.acquire_leases(self, endpoints, holder, ttl, now, output)
 
     def acquire_lease(self, endpoint: int | str, holder: str, ttl: float, now: float) -> int:
         return leases.acquire_lease(self, endpoint, holder, ttl, now)
@@ -270,6 +245,23 @@ class EtcdStore(EtcdNamespace):
         """Extend a live lease; ``LeaseLost`` unless holder and token match and it lives."""
         return leases.renew_lease(self, endpoint, holder, token, ttl, now)
 
+    def renew_leases(
+        self,
+        endpoints: object,
+        holder: str,
+        tokens: object,
+        ttl: float,
+        now: float,
+        *,
+        output: Output = "list",
+    ) -> Any:
+        """``renew_lease`` for many endpoints: the token where renewed, None where not."""
+        return leases.renew_leases(self, endpoints, holder, tokens, ttl, now, output)
+
+    def live_leases(self, now: float, endpoints: object = None, *, output: Output = "list") -> Any:
+        """Ids (in input order) whose lease is live at ``now``."""
+        return leases.live_leases(self, now, endpoints, output)
+
     def release_leases(self, endpoints: object, holder: str, tokens: object) -> int:
         """Give up the leases whose holder and token match; how many were released."""
         return leases.release_leases(self, endpoints, holder, tokens)
@@ -279,7 +271,7 @@ class EtcdStore(EtcdNamespace):
 
     # ================================================================== accounting
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> StoreStats:
         """Gauges read from etcd (one scan) and this client's counters (see the module doc)."""
         return queries.stats(self)
 

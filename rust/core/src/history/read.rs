@@ -8,12 +8,6 @@ use super::{FastMap, History, Op, OpKind};
 use crate::error::{Error, Result, MAX_GENERATION, MAX_HOLDER_CHARS, MAX_TOKEN};
 use crate::flip_types::{Mode, Outcome};
 
-fn outcome_of(text: &str) -> Option<Outcome> {
-    (0..=u8::MAX)
-        .map_while(Outcome::from_code)
-        .find(|o| o.name() == text)
-}
-
 fn bad(line: usize, what: impl std::fmt::Display) -> Error {
     Error::InvalidHistory(format!("line {line}: {what}"))
 }
@@ -202,10 +196,10 @@ fn parse_line(text: &str, line: usize, holders: &mut Holders) -> Result<Op> {
                 // The format names four inputs; `rollback` (written always) defaults
                 // to true.
                 rollback: i.get("rollback").is_null() || i.boolean("rollback")?,
-                outcome: outcome_of(o.str("outcome")?).ok_or_else(|| {
+                outcome: Outcome::parse(o.str("outcome")?).ok_or_else(|| {
                     o.err(
                         "outcome",
-                        "must be applied, stale, fenced, missing or dangling",
+                        "must be applied, outdated, fenced, missing or dangling",
                     )
                 })?,
             }

@@ -147,11 +147,17 @@ fn run<const MODE: u8, const FENCE: u8, const SINK: bool>(
     for k in 0..n {
         let a = alias[k];
         let v = version[k];
+        // Fences and the highest fence seen are at most i64::MAX (checked before the batch):
+        // signed compares and max, as for generations, are single packed instructions where
+        // the unsigned 64-bit ones are not (they kept this loop from vectorizing).
         let (f, refused_by_fence) = match FENCE {
             NO_FENCE => (0, false),
-            ONE_FENCE => (one_fence, one_fence < highest[k]),
+            ONE_FENCE => (one_fence, (one_fence as i64) < (highest[k] as i64)),
             // 0: the sentinel of a lease that was refused: never held, so fenced.
-            _ => (fences[k], (fences[k] < highest[k]) | (fences[k] == 0)),
+            _ => (
+                fences[k],
+                ((fences[k] as i64) < (highest[k] as i64)) | (fences[k] == 0),
+            ),
         };
         let condition = match MODE {
             LWW => true,
@@ -170,7 +176,11 @@ fn run<const MODE: u8, const FENCE: u8, const SINK: bool>(
         version[k] = v + apply as u64;
         if FENCE != NO_FENCE {
             let h = highest[k];
-            highest[k] = if apply { h.max(f) } else { h };
+            highest[k] = if apply {
+                (h as i64).max(f as i64) as u64
+            } else {
+                h
+            };
         }
         applied += apply as u64;
         fenced += refused_by_fence as u64;

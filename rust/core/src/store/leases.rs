@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use hashbrown::HashMap;
 
-use super::layout::{locate, Run, Shard};
+use super::layout::{locate, Lease, Run, Shard};
 use super::Store;
 use crate::error::{check_holder, check_now, check_token, check_ttl, Error, Result, MAX_TOKEN};
 use crate::history::OpKind;
@@ -138,34 +138,26 @@ impl Store {
         check_holder(holder)?;
         check_ttl(ttl)?;
         check_now(now)?;
-        if out.len() != ids.len() {
-            return Err(Error::InvalidArgument(format!(
-                "output has {} items for {} endpoints",
-                out.len(),
-                ids.len()
-            )));
-        }
+        check_out_len(out, ids)?;
         let inner = self.inner.read();
         inner.check_ids(ids)?;
         let h = self.intern_holder(holder);
         let (mut granted, mut conflicts) = (0u64, 0u64);
-        let mut grant_at = |pos: usize, shard: &mut Shard, i: usize| {
-            out[pos] = match Self::grant(shard, i, h, ttl, now) {
-                Ok(token) => {
-                    granted += 1;
-                    token
-                }
-                Err(Grant::Held) => {
-                    conflicts += 1;
-                    0
-                }
-                Err(Grant::Exhausted) => 0,
-            }
-        };
-        // Runs of consecutive ids are walked as slices of the columns (no per-id lookup).
-        self.each_listed_runs(ids, |pos, shard, run| match run {
-            Run::Span(i, len) => (0..len).for_each(|k| grant_at(pos + k, shard, i + k)),
-            Run::One(i) => grant_at(pos, shard, i),
+        // Runs of consecutive ids are walked as zipped slices of the columns (no per-id
+        // lookup, no bounds check, no branch: the compiler can keep the loop straight).
+        self.each_listed_runs(ids, |pos, shard, run| {
+            let (i, len) = match run {
+                Run::Span(i, len) => (i, len),
+                Run::One(i) => (i, 1),
+            };
+            let (g, c) = grant_span(
+                &mut shard.lease[i..i + len],
+                &mut shard.fence[i..i + len],
+                &mut out[pos..pos + len],
+                (h, ttl, now),
+            );
+            granted += g;
+            conflicts += c;
         });
         self.counters.leases_granted.fetch_add(granted, Relaxed);
         self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
@@ -263,31 +255,29 @@ impl Store {
         check_now(now)?;
         let inner = self.inner.read();
         inner.check_ids(ids)?;
-        if out.len() != ids.len() {
-            return Err(Error::InvalidArgument(format!(
-                "output has {} items for {} endpoints",
-                out.len(),
-                ids.len()
-            )));
-        }
-        out.fill(0);
+        check_out_len(out, ids)?;
         let h = match self.history {
             Some(_) => Some(self.intern_holder(holder)),
             None => self.holders.read().get(holder),
         };
-        if let Some(h) = h {
+        let Some(h) = h else {
+            // A holder never seen holds nothing: every entry is lost.
+            out.fill(0);
+            return Ok(());
+        };
+        {
             let expiry = now + ttl;
-            let mut renew_at = |pos: usize, shard: &mut Shard, i: usize| {
-                let token = tokens[pos];
-                let lease = &mut shard.lease[i];
-                if token != 0 && lease.holder == h && lease.token == token && now < lease.expiry {
-                    lease.expiry = expiry;
-                    out[pos] = token;
-                }
-            };
-            self.each_listed_runs(ids, |pos, shard, run| match run {
-                Run::Span(i, len) => (0..len).for_each(|k| renew_at(pos + k, shard, i + k)),
-                Run::One(i) => renew_at(pos, shard, i),
+            self.each_listed_runs(ids, |pos, shard, run| {
+                let (i, len) = match run {
+                    Run::Span(i, len) => (i, len),
+                    Run::One(i) => (i, 1),
+                };
+                renew_span(
+                    &mut shard.lease[i..i + len],
+                    &tokens[pos..pos + len],
+                    &mut out[pos..pos + len],
+                    (h, now, expiry),
+                );
             });
             if self.history.is_some() {
                 let ops = (0..ids.len()).filter(|&pos| tokens[pos] != 0).map(|pos| {
@@ -434,4 +424,64 @@ fn acquire_op(holder: u32, ttl: f64, now: f64, token: Option<u64>) -> OpKind {
 enum Grant {
     Held,
     Exhausted,
+}
+
+/// An output slice of a batch lease call must align with its ids.
+fn check_out_len(out: &[u64], ids: &[u32]) -> Result<()> {
+    if out.len() != ids.len() {
+        return Err(Error::InvalidArgument(format!(
+            "output has {} items for {} endpoints",
+            out.len(),
+            ids.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Grant the leases of one run (`leases`, `fences` and `out` aligned): per entry the new
+/// token, or 0 where another holder's lease is live or the tokens are exhausted. Returns
+/// (granted, conflicts). Branch-free, so that the loop stays straight.
+#[inline(always)]
+fn grant_span(
+    leases: &mut [Lease],
+    fences: &mut [u64],
+    out: &mut [u64],
+    (holder, ttl, now): (u32, f64, f64),
+) -> (u64, u64) {
+    let (mut granted, mut conflicts) = (0u64, 0u64);
+    let expiry = now + ttl;
+    for ((lease, highest), out) in leases.iter_mut().zip(fences.iter_mut()).zip(out) {
+        let held = (lease.holder != 0) & (lease.holder != holder) & (now < lease.expiry);
+        let ok = !held & (*highest < MAX_TOKEN);
+        let token = *highest + ok as u64;
+        *highest = token;
+        if ok {
+            *lease = Lease {
+                token,
+                expiry,
+                holder,
+            };
+        }
+        *out = if ok { token } else { 0 };
+        granted += ok as u64;
+        conflicts += held as u64;
+    }
+    (granted, conflicts)
+}
+
+/// Renew the leases of one run (`leases`, `tokens` and `out` aligned): where `holder` holds a
+/// live lease with that (non-zero) token, extend it to `expiry` and answer the token; else 0.
+#[inline(always)]
+fn renew_span(
+    leases: &mut [Lease],
+    tokens: &[u64],
+    out: &mut [u64],
+    (holder, now, expiry): (u32, f64, f64),
+) {
+    for ((lease, &token), out) in leases.iter_mut().zip(tokens).zip(out) {
+        let ok = (token != 0) & (lease.holder == holder) & (lease.token == token);
+        let ok = ok & (now < lease.expiry);
+        lease.expiry = if ok { expiry } else { lease.expiry };
+        *out = if ok { token } else { 0 };
+    }
 }

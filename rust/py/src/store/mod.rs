@@ -1,23 +1,26 @@
-//! `dnsrace._core.RecordStore`.
+//! `dnsrace._core.RecordStore`: the class front (signatures and docstrings, synced from the
+//! stub by rust/py/sync_docs.py), each method handed to the module of its concern.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+mod catalog;
+mod flips;
+mod leases;
+mod persist;
+mod reads;
 
 use dnsrace_core as core;
-use dnsrace_core::{Error, Fence, Mode, Outcome, OutcomeSink};
+use dnsrace_core::Mode;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple, PyType};
 
 use crate::args::{
-    repr, Endpoint, FenceToken, FormatArg, Generation, HistoryCapacity, HistoryClient, Holder,
+    Endpoint, FenceToken, FormatArg, Generation, HistoryCapacity, HistoryClient, Holder,
     LeaseToken, LinearizationsArg, ModeArg, Name, Now, OutcomesArg, Output, RollbackArg, SafeArg,
     TimeNs, TimeoutArg, Ttl, Version,
 };
-use crate::errors::{guard, to_py, DanglingAlias, InvalidArgument, OrRaise, UnknownPlan};
-use crate::ints::{self, finish, IntSeq, Staged, Unordered};
-use crate::output::{vec_out, OutArray};
-use crate::plan::{answer, items, PyPlan};
+use crate::errors::{guard, OrRaise};
+use crate::ints::{IntSeq, Staged, Unordered};
+use flips::{FenceArg, FlipMany};
 
 static TYPES: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -36,23 +39,6 @@ fn named<'py>(
         .call1(args)
 }
 
-/// `fence` of `flip_many`: one token for all, or one per endpoint.
-pub enum FenceArg<'py> {
-    All(u64),
-    Each(IntSeq<'py>),
-}
-
-impl<'a, 'py> FromPyObject<'a, 'py> for FenceArg<'py> {
-    type Error = PyErr;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if obj.is_instance_of::<PyBool>() || crate::args::is_scalar_int(&obj)? {
-            return obj.extract::<FenceToken>().map(|t| FenceArg::All(t.0));
-        }
-        obj.extract::<IntSeq<'py>>().map(FenceArg::Each)
-    }
-}
-
 /// Thread-safe in-memory store of load-balancer DNS records (the Rust core).
 ///
 /// Per endpoint it holds the alias (generation of the active tree), the rollback (the alias
@@ -66,16 +52,13 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FenceArg<'py> {
 /// operation per endpoint it touched, with the call's start and return times: flips,
 /// reads (``state``, ``aliases``, ``rollbacks``, ``versions``), lease acquire / renew /
 /// release, and each endpoint's tree put by ``put_plan`` or looked at by ``delete_plans``.
-/// Format and clock: docs/guide/histories.md.
+/// Format and clock: docs/guide/store.md.
 #[pyclass(frozen, module = "dnsrace._core", name = "RecordStore")]
-pub struct PyRecordStore {
+pub struct RecordStore {
     store: core::Store,
 }
 
-/// A core read of one u64 column for many endpoints (`None`: all).
-type ColumnRead = fn(&core::Store, Option<&[u32]>) -> core::Result<Vec<u64>>;
-
-impl PyRecordStore {
+impl RecordStore {
     fn id(&self, endpoint: Endpoint<'_>) -> PyResult<u32> {
         self.store.endpoint_id(endpoint.0).or_raise()
     }
@@ -85,44 +68,14 @@ impl PyRecordStore {
             .map(|e| e.stage_endpoints(&self.store))
             .transpose()
     }
-
-    /// A generation column of many endpoints (aliases, rollbacks): 0 is `None` in lists.
-    fn generations<'py>(
-        &self,
-        py: Python<'py>,
-        endpoints: Option<IntSeq<'py>>,
-        output: Output,
-        read: ColumnRead,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let ids = self.ids(endpoints.as_ref())?;
-            let gens = py
-                .detach(|| read(&self.store, finish(ids)?.as_deref()))
-                .or_raise()?;
-            vec_out(py, output, gens, |g| generation_or_none(py, g))
-        })
-    }
-}
-
-/// A token of a batch lease call in a list: 0 (refused, lost) is `None`.
-fn token_or_none(py: Python<'_>, t: u64) -> PyResult<Bound<'_, PyAny>> {
-    generation_or_none(py, t)
-}
-
-fn generation_or_none(py: Python<'_>, g: u64) -> PyResult<Bound<'_, PyAny>> {
-    Ok(if g == 0 {
-        py.None().into_bound(py)
-    } else {
-        g.into_pyobject(py)?.into_any()
-    })
 }
 
 #[pymethods]
-impl PyRecordStore {
+impl RecordStore {
     #[new]
     #[pyo3(signature = (*, history = HistoryCapacity(0)), text_signature = "(*, history=0)")]
     fn new(history: HistoryCapacity) -> Self {
-        PyRecordStore {
+        RecordStore {
             store: core::Store::with_history(history.0 as usize),
         }
     }
@@ -147,20 +100,7 @@ impl PyRecordStore {
         client: Option<HistoryClient>,
         time_ns: Option<TimeNs>,
     ) -> PyResult<()> {
-        guard(|| {
-            let (client, time_ns) = (client.map(|c| c.0), time_ns.map(|t| t.0));
-            if client.is_some_and(|c| c > u32::MAX as u64) {
-                return Err(InvalidArgument::new_err(
-                    "invalid client: must be an int in 0..2**32-1",
-                ));
-            }
-            let Some(h) = self.store.recorder() else {
-                return Err(InvalidArgument::new_err(
-                    "this store records no history (make it with history=CAPACITY)",
-                ));
-            };
-            crate::history::set_context(py, h, client.map(|c| c as u32), time_ns)
-        })
+        persist::set_history_context(self, py, client, time_ns)
     }
 
     /// The recorded history, ordered by call time, as ``jsonl`` or ``jepsen`` (EDN) text.
@@ -170,23 +110,7 @@ impl PyRecordStore {
         py: Python<'py>,
         format: FormatArg<'_>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        guard(|| {
-            let format = core::history::Format::parse(format.0).or_raise()?;
-            let bytes = py
-                .detach(|| -> core::Result<Vec<u8>> {
-                    let Some((h, _)) = self.store.history() else {
-                        return Err(Error::InvalidArgument(
-                            "this store records no history (make it with history=CAPACITY)".into(),
-                        ));
-                    };
-                    Ok(match format {
-                        core::history::Format::Jsonl => core::history::write_jsonl(&h),
-                        core::history::Format::Jepsen => core::history::write_jepsen(&h),
-                    })
-                })
-                .or_raise()?;
-            Ok(PyBytes::new(py, &bytes))
-        })
+        persist::history_bytes(self, py, format)
     }
 
     /// Write the history to ``path`` atomically; returns the number of operations.
@@ -199,37 +123,22 @@ impl PyRecordStore {
         path: &Bound<'_, PyAny>,
         format: FormatArg<'_>,
     ) -> PyResult<usize> {
-        guard(|| {
-            let format = core::history::Format::parse(format.0).or_raise()?;
-            let path = snapshot_path(path)?;
-            py.detach(|| self.store.export_history(&path, format))
-                .or_raise()
-        })
+        persist::export_history(self, py, path, format)
     }
 
     /// Record only the operations on ``endpoints`` from now on (``None``: all). Each
     /// endpoint's history is complete on its own, so a sample is still a checkable history.
     #[pyo3(signature = (endpoints = None), text_signature = "($self, endpoints=None)")]
     fn set_history_endpoints(&self, endpoints: Option<IntSeq<'_>>) -> PyResult<()> {
-        guard(|| {
-            let Some(h) = self.store.recorder() else {
-                return Err(InvalidArgument::new_err(
-                    "this store records no history (make it with history=CAPACITY)",
-                ));
-            };
-            let ids = self.ids(endpoints.as_ref())?;
-            let ids = finish(ids).or_raise()?;
-            h.only_endpoints(ids.as_deref());
-            Ok(())
-        })
+        persist::set_history_endpoints(self, endpoints)
     }
 
     /// Check the recorded history in place (as ``dnsrace.history.check`` checks its file,
     /// without writing it), within the same bounds (``timeout`` seconds, ``max_states``
-    /// states kept; ``None``: the defaults). ``as_dict=True``: the result dict that
-    /// ``dnsrace.history.check`` returns; ``as_dict=False``: its JSON text. Without
-    /// ``as_dict`` the JSON text and a ``DeprecationWarning`` (the dict becomes the default
-    /// in the next release).
+    /// states kept; ``None``: the defaults). Returns the result dict that
+    /// ``dnsrace.history.check`` returns (``dnsrace.history.CheckResult``);
+    /// ``as_dict=False``: its JSON text instead, for one more release, with a
+    /// ``DeprecationWarning``.
     #[pyo3(signature = (*, timeout = TimeoutArg(None), linearizations = LinearizationsArg(false), max_states = None, as_dict = None), text_signature = "($self, *, timeout=None, linearizations=False, max_states=None, as_dict=None)")]
     fn check_history<'py>(
         &self,
@@ -241,14 +150,7 @@ impl PyRecordStore {
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
             let opts = crate::history::options(timeout.0, max_states, linearizations.0)?;
-            let history = || {
-                self.store.history().map(|(h, _)| h).ok_or_else(|| {
-                    Error::InvalidArgument(
-                        "this store records no history (make it with history=CAPACITY)".into(),
-                    )
-                })
-            };
-            crate::history::check_recorded(py, history, opts, as_dict)
+            persist::check_history(self, py, opts, as_dict)
         })
     }
 
@@ -277,23 +179,7 @@ impl PyRecordStore {
     /// Idempotent: an already registered name returns its existing id. Names are validated
     /// first (``InvalidName``); on error nothing is registered.
     fn add_endpoints(&self, py: Python<'_>, names: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
-        guard(|| {
-            let items = items(names, "names", true)?;
-            let texts = items
-                .iter()
-                .map(|n| match n.cast::<PyString>() {
-                    Ok(s) => s
-                        .to_str()
-                        .map_err(|_| Error::InvalidName(format!("invalid DNS name {}", repr(n)))),
-                    Err(_) => Err(Error::InvalidName(format!(
-                        "invalid DNS name {}: must be a str",
-                        repr(n)
-                    ))),
-                })
-                .collect::<core::Result<Vec<&str>>>()
-                .or_raise()?;
-            py.detach(|| self.store.add_endpoints(&texts)).or_raise()
-        })
+        catalog::add_endpoints(self, py, names)
     }
 
     /// The id of a registered name (``UnknownEndpoint`` otherwise).
@@ -313,30 +199,13 @@ impl PyRecordStore {
         py: Python<'_>,
         endpoints: Option<IntSeq<'_>>,
     ) -> PyResult<Vec<String>> {
-        guard(|| {
-            let ids = self.ids(endpoints.as_ref())?;
-            py.detach(|| self.store.endpoint_names(finish(ids)?.as_deref()))
-                .or_raise()
-        })
+        catalog::endpoint_names(self, py, endpoints)
     }
 
     /// Whether ``endpoint`` (a name or an id) is registered; anything else is not (no
     /// error).
     fn __contains__(&self, endpoint: &Bound<'_, PyAny>) -> PyResult<bool> {
-        guard(|| {
-            // Anything that is not a valid name or id is simply not registered.
-            if let Ok(s) = endpoint.cast::<PyString>() {
-                return Ok(s
-                    .to_str()
-                    .is_ok_and(|t| self.store.contains(core::EndpointRef::Name(t))));
-            }
-            match crate::args::int_value(endpoint)? {
-                crate::args::IntArg::Fits(v) if v >= 0 => {
-                    Ok(self.store.contains(core::EndpointRef::Id(v as u64)))
-                }
-                _ => Ok(false),
-            }
-        })
+        catalog::contains(self, endpoint)
     }
 
     /// The whole store in the snapshot format (as ``snapshot`` writes it), as bytes.
@@ -352,39 +221,24 @@ impl PyRecordStore {
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         data: &Bound<'_, PyAny>,
-    ) -> PyResult<PyRecordStore> {
-        guard(|| {
-            let data = data.cast::<PyBytes>().map_err(|_| {
-                InvalidArgument::new_err(format!("invalid data {}: must be bytes", repr(data)))
-            })?;
-            let bytes = data.as_bytes();
-            let store = py
-                .detach(|| core::Store::from_snapshot_bytes(bytes))
-                .or_raise()?;
-            Ok(PyRecordStore { store })
-        })
+    ) -> PyResult<RecordStore> {
+        persist::restore_bytes(py, data)
     }
 
     /// Pickled as its snapshot bytes: a store can be sent to a process pool. The history
     /// (if any) is not part of it.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
-        let py = slf.py();
-        let restore = slf.get_type().getattr("restore_bytes")?;
-        let data = slf.get().snapshot_bytes(py)?;
-        PyTuple::new(py, [restore, PyTuple::new(py, [data])?.into_any()])
+        persist::reduce(slf)
     }
 
     /// An independent copy through the snapshot format (no history).
-    fn __copy__(&self, py: Python<'_>) -> PyResult<PyRecordStore> {
-        let store = py.detach(|| core::Store::from_snapshot_bytes(&self.store.snapshot_bytes()));
-        Ok(PyRecordStore {
-            store: store.or_raise()?,
-        })
+    fn __copy__(&self, py: Python<'_>) -> PyResult<RecordStore> {
+        persist::copy(self, py)
     }
 
     /// As ``__copy__``: the store shares nothing with its copy.
-    fn __deepcopy__(&self, py: Python<'_>, _memo: &Bound<'_, PyAny>) -> PyResult<PyRecordStore> {
-        self.__copy__(py)
+    fn __deepcopy__(&self, py: Python<'_>, _memo: &Bound<'_, PyAny>) -> PyResult<RecordStore> {
+        persist::copy(self, py)
     }
 
     /// The canonical (lower-case, no trailing dot) name of an endpoint.
@@ -400,16 +254,7 @@ impl PyRecordStore {
     /// ``InvalidArgument`` if the generation still has a stored tree (plans are immutable); a
     /// generation whose trees were all deleted may be put again (an operator's repair).
     fn put_plan(&self, py: Python<'_>, plan: &Bound<'_, PyAny>) -> PyResult<()> {
-        guard(|| {
-            let plan = plan.cast::<PyPlan>().map_err(|_| {
-                to_py(Error::InvalidArgument(format!(
-                    "invalid plan {}: must be a dnsrace.Plan",
-                    repr(plan)
-                )))
-            })?;
-            let plan = plan.get().plan.clone();
-            py.detach(|| self.store.put_plan(&plan)).or_raise()
-        })
+        catalog::put_plan(self, py, plan)
     }
 
     /// Generations that still have at least one stored tree, ascending.
@@ -437,22 +282,7 @@ impl PyRecordStore {
         generations: Unordered<'py>,
         safe: SafeArg,
     ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let gens = generations.0.stage::<u64>(ints::GENERATIONS)?;
-            let r = py
-                .detach(|| self.store.delete_plans(&gens.finish()?, safe.0))
-                .or_raise()?;
-            named(
-                py,
-                "DeleteResult",
-                (
-                    r.deleted_trees,
-                    r.kept_trees,
-                    r.kept_generations,
-                    r.unknown_generations,
-                ),
-            )
-        })
+        catalog::delete_plans(self, py, generations, safe)
     }
 
     /// Point the endpoint's alias at ``generation``'s tree; the old alias becomes the rollback.
@@ -484,33 +314,15 @@ impl PyRecordStore {
         fence: Option<FenceToken>,
         rollback: RollbackArg,
     ) -> PyResult<bool> {
-        guard(|| {
-            let id = self.id(endpoint.extract()?)?;
-            let g = generation.0;
-            let outcome = self
-                .store
-                .flip_with(
-                    id,
-                    g,
-                    mode.0,
-                    expected_version.map(|v| v.0),
-                    fence.map(|f| f.0),
-                    rollback.0,
-                )
-                .or_raise()?;
-            match outcome {
-                Outcome::Applied => Ok(true),
-                Outcome::Stale | Outcome::Fenced => Ok(false),
-                Outcome::Missing => Err(UnknownPlan::new_err(format!(
-                    "no tree of generation {g} for endpoint {}",
-                    repr(endpoint)
-                ))),
-                Outcome::Dangling => Err(DanglingAlias::new_err(format!(
-                    "endpoint {}: the active tree is gone, the rollback cannot be recorded",
-                    repr(endpoint)
-                ))),
-            }
-        })
+        flips::flip(
+            self,
+            endpoint,
+            generation,
+            mode,
+            expected_version,
+            fence,
+            rollback,
+        )
     }
 
     /// ``flip`` for many endpoints in one call (``None``: every endpoint, in id order).
@@ -559,66 +371,16 @@ impl PyRecordStore {
         rollback: RollbackArg,
         outcomes: OutcomesArg,
     ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let ids = self.ids(endpoints.as_ref())?;
-            let expected = expected_versions
-                .as_ref()
-                .map(|v| v.stage::<u64>(ints::VERSIONS))
-                .transpose()?;
-            let (fence_all, fences) = match &fence {
-                None => (None, None),
-                Some(FenceArg::All(t)) => (Some(*t), None),
-                Some(FenceArg::Each(seq)) => (None, Some(seq.stage::<u64>(ints::FENCES)?)),
-            };
-            // Output arrays are created (zero-filled) before the batch and written in place.
-            let n = match (&endpoints, outcomes.0) {
-                (_, None) => 0,
-                (Some(e), _) => e.len(),
-                (None, _) => self.store.len(),
-            };
-            let mut arrays = match outcomes.0 {
-                Some(output) => Some((
-                    OutArray::<u8>::new(py, output, n)?,
-                    OutArray::<u64>::new(py, output, n)?,
-                )),
-                None => None,
-            };
-            let sink = arrays.as_mut().map(|(o, p)| OutcomeSink {
-                outcomes: o.slice(),
-                previous: p.slice(),
-            });
-            let (mode, g, rollback) = (mode.0, generation.0, rollback.0);
-            let c = py
-                .detach(|| -> core::Result<core::FlipCounts> {
-                    let ids = finish(ids)?;
-                    let expected = finish(expected)?;
-                    let fences = finish(fences)?;
-                    let fence = match (&fences, fence_all) {
-                        (Some(f), _) => Fence::Each(f),
-                        (None, Some(t)) => Fence::All(t),
-                        (None, None) => Fence::None,
-                    };
-                    let (ids, expected) = (ids.as_deref(), expected.as_deref());
-                    match sink {
-                        Some(sink) => self
-                            .store
-                            .flip_many_into(ids, g, mode, expected, fence, rollback, sink),
-                        None => self
-                            .store
-                            .flip_many_with(ids, g, mode, expected, fence, rollback),
-                    }
-                })
-                .or_raise()?;
-            let counts = named(
-                py,
-                "FlipCounts",
-                (c.applied, c.stale, c.fenced, c.missing, c.dangling),
-            )?;
-            match arrays {
-                None => Ok(counts),
-                Some((o, p)) => named(py, "FlipResult", (counts, o.obj, p.obj)),
-            }
-        })
+        let call = FlipMany {
+            endpoints,
+            generation,
+            mode,
+            expected_versions,
+            fence,
+            rollback,
+            outcomes,
+        };
+        flips::flip_many(self, py, call)
     }
 
     /// The records the alias points at; ``()`` (counted as an empty answer) if the alias is
@@ -628,11 +390,7 @@ impl PyRecordStore {
         py: Python<'py>,
         endpoint: Endpoint<'_>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        guard(|| {
-            let id = self.id(endpoint)?;
-            let set = self.store.resolve(id).or_raise()?;
-            answer(py, &set)
-        })
+        reads::resolve(self, py, endpoint)
     }
 
     /// ``resolve`` for many endpoints (``None``: all, in id order). Endpoints sharing a target
@@ -643,28 +401,7 @@ impl PyRecordStore {
         py: Python<'py>,
         endpoints: Option<IntSeq<'py>>,
     ) -> PyResult<Bound<'py, PyList>> {
-        guard(|| {
-            let ids = self.ids(endpoints.as_ref())?;
-            let sets = py
-                .detach(|| self.store.resolve_many(finish(ids)?.as_deref()))
-                .or_raise()?;
-            // Endpoints sharing a target set share one (immutable) tuple.
-            let mut cache: HashMap<usize, Bound<'py, PyTuple>> = HashMap::new();
-            let mut out = Vec::with_capacity(sets.len());
-            for set in &sets {
-                let key = set.as_ptr() as *const u8 as usize;
-                let t = match cache.get(&key) {
-                    Some(t) => t.clone(),
-                    None => {
-                        let t = answer(py, set)?;
-                        cache.insert(key, t.clone());
-                        t
-                    }
-                };
-                out.push(t);
-            }
-            PyList::new(py, out)
-        })
+        reads::resolve_many(self, py, endpoints)
     }
 
     /// Alias generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
@@ -684,7 +421,8 @@ impl PyRecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.generations(py, endpoints, output, core::Store::aliases)
+        let reads = (core::Store::aliases as _, core::Store::aliases_into as _);
+        reads::column(self, py, (endpoints, output), reads, true)
     }
 
     /// Rollback generation of each endpoint (``None`` where unset; in arrays, 0: uint64);
@@ -699,7 +437,11 @@ impl PyRecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.generations(py, endpoints, output, core::Store::rollbacks)
+        let reads = (
+            core::Store::rollbacks as _,
+            core::Store::rollbacks_into as _,
+        );
+        reads::column(self, py, (endpoints, output), reads, true)
     }
 
     /// Version of each endpoint (what ``mode="exact"`` compares; uint64 in arrays);
@@ -714,15 +456,8 @@ impl PyRecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let ids = self.ids(endpoints.as_ref())?;
-            let versions = py
-                .detach(|| self.store.versions(finish(ids)?.as_deref()))
-                .or_raise()?;
-            vec_out(py, output, versions, |v| {
-                Ok(v.into_pyobject(py)?.into_any())
-            })
-        })
+        let reads = (core::Store::versions as _, core::Store::versions_into as _);
+        reads::column(self, py, (endpoints, output), reads, false)
     }
 
     /// Ids (in input order; uint32 in arrays) of the endpoints whose alias is set but whose
@@ -738,15 +473,7 @@ impl PyRecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let ids = self.ids(endpoints.as_ref())?;
-            let dangling = py
-                .detach(|| self.store.dangling_aliases(finish(ids)?.as_deref()))
-                .or_raise()?;
-            vec_out(py, output, dangling, |i| {
-                Ok(i.into_pyobject(py)?.into_any())
-            })
-        })
+        reads::id_list(self, py, endpoints, output, core::Store::dangling_aliases)
     }
 
     /// Ids (in input order, ``None``: every endpoint ascending; uint32 in arrays) whose lease
@@ -763,33 +490,12 @@ impl PyRecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let ids = self.ids(endpoints.as_ref())?;
-            let live = py
-                .detach(|| self.store.live_leases(finish(ids)?.as_deref(), now.0))
-                .or_raise()?;
-            vec_out(py, output, live, |i| Ok(i.into_pyobject(py)?.into_any()))
-        })
+        reads::live_leases(self, py, now, endpoints, output)
     }
 
     /// A consistent snapshot of one endpoint's control record.
     fn state<'py>(&self, py: Python<'py>, endpoint: Endpoint<'_>) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let id = self.id(endpoint)?;
-            let s = self.store.state(id).or_raise()?;
-            let args = (
-                s.id,
-                s.name,
-                s.alias,
-                s.rollback,
-                s.version,
-                s.lease_holder,
-                s.lease_token,
-                s.lease_expiry,
-                s.highest_fence,
-            );
-            named(py, "EndpointState", args)
-        })
+        reads::state(self, py, endpoint)
     }
 
     /// Take the endpoint's lease until ``now + ttl``; return a new fencing token.
@@ -805,12 +511,7 @@ impl PyRecordStore {
         ttl: Ttl,
         now: Now,
     ) -> PyResult<u64> {
-        guard(|| {
-            let id = self.id(endpoint)?;
-            self.store
-                .acquire_lease(id, holder.0, ttl.0, now.0)
-                .or_raise()
-        })
+        leases::acquire_lease(self, endpoint, holder, ttl, now)
     }
 
     /// ``acquire_lease`` for many endpoints: per position the token, or the *refused*
@@ -838,32 +539,7 @@ impl PyRecordStore {
         now: Now,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let ids = endpoints.stage_endpoints(&self.store)?;
-            // Tokens start at 1: 0 is the refused entry's sentinel, written in place into an
-            // array (numpy or array.array) made before the call.
-            if output == Output::List {
-                let tokens = py
-                    .detach(|| -> core::Result<Vec<u64>> {
-                        let ids = ids.finish()?;
-                        let mut out = core::try_vec(ids.len(), "lease tokens")?;
-                        out.resize(ids.len(), 0);
-                        self.store
-                            .acquire_leases_into(&ids, holder.0, ttl.0, now.0, &mut out)?;
-                        Ok(out)
-                    })
-                    .or_raise()?;
-                return vec_out(py, output, tokens, |t| token_or_none(py, t));
-            }
-            let mut array = OutArray::<u64>::new(py, output, endpoints.len())?;
-            let out = array.slice();
-            py.detach(|| {
-                self.store
-                    .acquire_leases_into(&ids.finish()?, holder.0, ttl.0, now.0, out)
-            })
-            .or_raise()?;
-            Ok(array.obj)
-        })
+        leases::acquire_leases(self, py, endpoints, holder, (ttl, now), output)
     }
 
     /// ``renew_lease`` for many endpoints: extend each live lease held by ``holder`` with
@@ -893,38 +569,7 @@ impl PyRecordStore {
         now: Now,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        guard(|| {
-            let ids = endpoints.stage_endpoints(&self.store)?;
-            let tokens = tokens.stage::<u64>(ints::TOKENS)?;
-            if output == Output::List {
-                let renewed = py
-                    .detach(|| {
-                        self.store.renew_leases(
-                            &ids.finish()?,
-                            holder.0,
-                            &tokens.finish()?,
-                            ttl.0,
-                            now.0,
-                        )
-                    })
-                    .or_raise()?;
-                return vec_out(py, output, renewed, |t| token_or_none(py, t));
-            }
-            let mut array = OutArray::<u64>::new(py, output, endpoints.len())?;
-            let out = array.slice();
-            py.detach(|| {
-                self.store.renew_leases_into(
-                    &ids.finish()?,
-                    holder.0,
-                    &tokens.finish()?,
-                    ttl.0,
-                    now.0,
-                    out,
-                )
-            })
-            .or_raise()?;
-            Ok(array.obj)
-        })
+        leases::renew_leases(self, py, (endpoints, tokens), holder, (ttl, now), output)
     }
 
     /// Extend a live lease to ``now + ttl`` and return the new expiry. Raises ``LeaseLost``
@@ -937,12 +582,7 @@ impl PyRecordStore {
         ttl: Ttl,
         now: Now,
     ) -> PyResult<f64> {
-        guard(|| {
-            let id = self.id(endpoint)?;
-            self.store
-                .renew_lease(id, holder.0, token.0, ttl.0, now.0)
-                .or_raise()
-        })
+        leases::renew_lease(self, endpoint, holder, token, (ttl, now))
     }
 
     /// Give the lease up. Raises ``LeaseLost`` unless ``holder`` and ``token`` match the
@@ -953,10 +593,7 @@ impl PyRecordStore {
         holder: Holder<'_>,
         token: LeaseToken,
     ) -> PyResult<()> {
-        guard(|| {
-            let id = self.id(endpoint)?;
-            self.store.release_lease(id, holder.0, token.0).or_raise()
-        })
+        leases::release_lease(self, endpoint, holder, token)
     }
 
     /// ``release_lease`` for many endpoints; returns how many were released. Leases no longer
@@ -973,15 +610,7 @@ impl PyRecordStore {
         holder: Holder<'_>,
         tokens: IntSeq<'py>,
     ) -> PyResult<usize> {
-        guard(|| {
-            let ids = endpoints.stage_endpoints(&self.store)?;
-            let tokens = tokens.stage::<u64>(ints::TOKENS)?;
-            py.detach(|| {
-                self.store
-                    .release_leases(&ids.finish()?, holder.0, &tokens.finish()?)
-            })
-            .or_raise()
-        })
+        leases::release_leases(self, py, endpoints, holder, tokens)
     }
 
     /// Counters and gauges (docs/guide/store.md, "Store counters"). Gauges (dangling_*) are
@@ -989,48 +618,13 @@ impl PyRecordStore {
     /// ``outdated_rejections``: flips refused by the mode's condition (its old key
     /// ``stale_rejections`` still reads, with a ``DeprecationWarning``, for one release).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let s = py.detach(|| self.store.stats());
-        let d = named(py, "StoreStats", ())?;
-        for (k, v) in [
-            ("endpoints", s.endpoints),
-            ("plans", s.plans),
-            ("trees", s.trees),
-            ("target_sets", s.target_sets),
-            ("records_live", s.records_live),
-            ("flips_applied", s.flips_applied),
-            ("stale_flips", s.stale_flips),
-            // The core's `stale_rejections`: refused by the mode's condition (one word per
-            // meaning in Python: "stale" is an applied flip that lowered the alias).
-            ("outdated_rejections", s.stale_rejections),
-            ("fenced_rejections", s.fenced_rejections),
-            ("missing_rejections", s.missing_rejections),
-            ("dangling_rejections", s.dangling_rejections),
-            ("empty_answers", s.empty_answers),
-            ("dangling_aliases", s.dangling_aliases),
-            ("dangling_rollbacks", s.dangling_rollbacks),
-            ("lease_conflicts", s.lease_conflicts),
-            ("leases_granted", s.leases_granted),
-        ] {
-            d.set_item(k, v)?;
-        }
-        Ok(d)
+        reads::stats(self, py)
     }
 
     /// Estimated heap bytes by part: ``endpoints``, ``names``, ``plans``, ``target_sets``,
     /// ``total`` (capacity-based; shared target sets counted once).
     fn memory<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let m = py.detach(|| self.store.memory());
-        let d = PyDict::new(py);
-        for (k, v) in [
-            ("endpoints", m.endpoints),
-            ("names", m.names),
-            ("plans", m.plans),
-            ("target_sets", m.target_sets),
-            ("total", m.total),
-        ] {
-            d.set_item(k, v)?;
-        }
-        Ok(d)
+        reads::memory(self, py)
     }
 
     /// Save the whole store (endpoints, plans, aliases, leases, fences, counters) to ``path``.
@@ -1043,10 +637,7 @@ impl PyRecordStore {
     /// written) if ``path`` is a directory or its directory is missing or not writable;
     /// ``InvalidArgument`` if ``path`` is not a str or ``os.PathLike``.
     fn snapshot(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<()> {
-        guard(|| {
-            let path = snapshot_path(path)?;
-            py.detach(|| self.store.snapshot(&path)).or_raise()
-        })
+        persist::snapshot(self, py, path)
     }
 
     /// A new store from a file written by ``snapshot`` (by this class or the reference),
@@ -1061,28 +652,7 @@ impl PyRecordStore {
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
         history: HistoryCapacity,
-    ) -> PyResult<PyRecordStore> {
-        guard(|| {
-            let path = snapshot_path(path)?;
-            let store = py
-                .detach(|| core::Store::restore(&path))
-                .or_raise()?
-                .keep_history(history.0 as usize);
-            Ok(PyRecordStore { store })
-        })
+    ) -> PyResult<RecordStore> {
+        persist::restore(py, path, history)
     }
-}
-
-/// A snapshot path: `str` or `os.PathLike` (anything else is a caller's mistake, not an I/O
-/// failure, hence `InvalidArgument`).
-fn snapshot_path(path: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
-    if !(path.is_instance_of::<PyString>() || path.hasattr("__fspath__")?) {
-        return Err(InvalidArgument::new_err(format!(
-            "invalid path {}: must be a str or os.PathLike",
-            repr(path)
-        )));
-    }
-    path.extract::<PathBuf>().map_err(|_| {
-        InvalidArgument::new_err(format!("invalid path {}: must name a file", repr(path)))
-    })
 }

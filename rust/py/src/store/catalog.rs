@@ -1,0 +1,104 @@
+//! What the store holds: endpoints (registered by name) and plans (put, deleted).
+
+use dnsrace_core as core;
+use dnsrace_core::Error;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use super::{named, RecordStore};
+use crate::args::{int_value, repr, IntArg, SafeArg};
+use crate::errors::{guard, to_py, OrRaise};
+use crate::ints::{self, finish, IntSeq, Unordered};
+use crate::plan::{items, PyPlan};
+
+pub(super) fn add_endpoints(
+    store: &RecordStore,
+    py: Python<'_>,
+    names: &Bound<'_, PyAny>,
+) -> PyResult<Vec<u32>> {
+    guard(|| {
+        let items = items(names, "names", true)?;
+        let texts = items
+            .iter()
+            .map(|n| match n.cast::<PyString>() {
+                Ok(s) => s
+                    .to_str()
+                    .map_err(|_| Error::InvalidName(format!("invalid DNS name {}", repr(n)))),
+                Err(_) => Err(Error::InvalidName(format!(
+                    "invalid DNS name {}: must be a str",
+                    repr(n)
+                ))),
+            })
+            .collect::<core::Result<Vec<&str>>>()
+            .or_raise()?;
+        py.detach(|| store.store.add_endpoints(&texts)).or_raise()
+    })
+}
+
+pub(super) fn endpoint_names(
+    store: &RecordStore,
+    py: Python<'_>,
+    endpoints: Option<IntSeq<'_>>,
+) -> PyResult<Vec<String>> {
+    guard(|| {
+        let ids = store.ids(endpoints.as_ref())?;
+        py.detach(|| store.store.endpoint_names(finish(ids)?.as_deref()))
+            .or_raise()
+    })
+}
+
+pub(super) fn contains(store: &RecordStore, endpoint: &Bound<'_, PyAny>) -> PyResult<bool> {
+    guard(|| {
+        // Anything that is not a valid name or id is simply not registered.
+        if let Ok(s) = endpoint.cast::<PyString>() {
+            return Ok(s
+                .to_str()
+                .is_ok_and(|t| store.store.contains(core::EndpointRef::Name(t))));
+        }
+        match int_value(endpoint)? {
+            IntArg::Fits(v) if v >= 0 => Ok(store.store.contains(core::EndpointRef::Id(v as u64))),
+            _ => Ok(false),
+        }
+    })
+}
+
+pub(super) fn put_plan(
+    store: &RecordStore,
+    py: Python<'_>,
+    plan: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    guard(|| {
+        let plan = plan.cast::<PyPlan>().map_err(|_| {
+            to_py(Error::InvalidArgument(format!(
+                "invalid plan {}: must be a dnsrace.Plan",
+                repr(plan)
+            )))
+        })?;
+        let plan = plan.get().plan.clone();
+        py.detach(|| store.store.put_plan(&plan)).or_raise()
+    })
+}
+
+pub(super) fn delete_plans<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    generations: Unordered<'py>,
+    safe: SafeArg,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let gens = generations.0.stage::<u64>(ints::GENERATIONS)?;
+        let r = py
+            .detach(|| store.store.delete_plans(&gens.finish()?, safe.0))
+            .or_raise()?;
+        named(
+            py,
+            "DeleteResult",
+            (
+                r.deleted_trees,
+                r.kept_trees,
+                r.kept_generations,
+                r.unknown_generations,
+            ),
+        )
+    })
+}

@@ -1,0 +1,145 @@
+//! `flip` and `flip_many`: arguments staged with the interpreter attached, the batch run
+//! detached, outcome arrays written in place.
+
+use dnsrace_core as core;
+use dnsrace_core::{Fence, Outcome, OutcomeSink};
+use pyo3::prelude::*;
+use pyo3::types::PyBool;
+
+use super::{named, RecordStore};
+use crate::args::{repr, FenceToken, Generation, ModeArg, OutcomesArg, RollbackArg, Version};
+use crate::errors::{guard, DanglingAlias, OrRaise, UnknownPlan};
+use crate::ints::{self, finish, IntSeq};
+use crate::output::OutArray;
+
+/// `fence` of `flip_many`: one token for all, or one per endpoint.
+pub enum FenceArg<'py> {
+    All(u64),
+    Each(IntSeq<'py>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for FenceArg<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyBool>() || crate::args::is_scalar_int(&obj)? {
+            return obj.extract::<FenceToken>().map(|t| FenceArg::All(t.0));
+        }
+        obj.extract::<IntSeq<'py>>().map(FenceArg::Each)
+    }
+}
+
+pub(super) fn flip(
+    store: &RecordStore,
+    endpoint: &Bound<'_, PyAny>,
+    generation: Generation,
+    mode: ModeArg,
+    expected_version: Option<Version>,
+    fence: Option<FenceToken>,
+    rollback: RollbackArg,
+) -> PyResult<bool> {
+    guard(|| {
+        let id = store.id(endpoint.extract()?)?;
+        let g = generation.0;
+        let outcome = store
+            .store
+            .flip_with(
+                id,
+                g,
+                mode.0,
+                expected_version.map(|v| v.0),
+                fence.map(|f| f.0),
+                rollback.0,
+            )
+            .or_raise()?;
+        match outcome {
+            Outcome::Applied => Ok(true),
+            Outcome::Stale | Outcome::Fenced => Ok(false),
+            Outcome::Missing => Err(UnknownPlan::new_err(format!(
+                "no tree of generation {g} for endpoint {}",
+                repr(endpoint)
+            ))),
+            Outcome::Dangling => Err(DanglingAlias::new_err(format!(
+                "endpoint {}: the active tree is gone, the rollback cannot be recorded",
+                repr(endpoint)
+            ))),
+        }
+    })
+}
+
+/// The arguments of one `flip_many` call, as PyO3 extracted them.
+pub(super) struct FlipMany<'py> {
+    pub endpoints: Option<IntSeq<'py>>,
+    pub generation: Generation,
+    pub mode: ModeArg,
+    pub expected_versions: Option<IntSeq<'py>>,
+    pub fence: Option<FenceArg<'py>>,
+    pub rollback: RollbackArg,
+    pub outcomes: OutcomesArg,
+}
+
+pub(super) fn flip_many<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    call: FlipMany<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let ids = store.ids(call.endpoints.as_ref())?;
+        let expected = call
+            .expected_versions
+            .as_ref()
+            .map(|v| v.stage::<u64>(ints::VERSIONS))
+            .transpose()?;
+        let (fence_all, fences) = match &call.fence {
+            None => (None, None),
+            Some(FenceArg::All(t)) => (Some(*t), None),
+            Some(FenceArg::Each(seq)) => (None, Some(seq.stage::<u64>(ints::FENCES)?)),
+        };
+        // Output arrays are created before the batch and written in place: the core writes
+        // every position (numpy's are therefore not zeroed first).
+        let n = match (&call.endpoints, call.outcomes.0) {
+            (_, None) => 0,
+            (Some(e), _) => e.len(),
+            (None, _) => store.store.len(),
+        };
+        let mut arrays = match call.outcomes.0 {
+            Some(output) => Some((
+                OutArray::<u8>::overwritten(py, output, n)?,
+                OutArray::<u64>::overwritten(py, output, n)?,
+            )),
+            None => None,
+        };
+        let sink = arrays.as_mut().map(|(o, p)| OutcomeSink {
+            outcomes: o.slice(),
+            previous: p.slice(),
+        });
+        let (mode, g, rollback) = (call.mode.0, call.generation.0, call.rollback.0);
+        let c = py
+            .detach(|| -> core::Result<core::FlipCounts> {
+                let ids = finish(ids)?;
+                let expected = finish(expected)?;
+                let fences = finish(fences)?;
+                let fence = match (&fences, fence_all) {
+                    (Some(f), _) => Fence::Each(f),
+                    (None, Some(t)) => Fence::All(t),
+                    (None, None) => Fence::None,
+                };
+                let (ids, expected) = (ids.as_deref(), expected.as_deref());
+                let s = &store.store;
+                match sink {
+                    Some(sink) => s.flip_many_into(ids, g, mode, expected, fence, rollback, sink),
+                    None => s.flip_many_with(ids, g, mode, expected, fence, rollback),
+                }
+            })
+            .or_raise()?;
+        let counts = named(
+            py,
+            "FlipCounts",
+            (c.applied, c.stale, c.fenced, c.missing, c.dangling),
+        )?;
+        match arrays {
+            None => Ok(counts),
+            Some((o, p)) => named(py, "FlipResult", (counts, o.obj, p.obj)),
+        }
+    })
+}

@@ -1,0 +1,145 @@
+//! Leases: single and batch acquire, renew and release. Batch calls answer one token per
+//! endpoint, 0 (`None` in a list) where refused or lost: tokens start at 1.
+
+use dnsrace_core as core;
+use pyo3::prelude::*;
+
+use super::RecordStore;
+use crate::args::{Endpoint, Holder, LeaseToken, Now, Output, Ttl};
+use crate::errors::{guard, OrRaise};
+use crate::ints::{self, IntSeq};
+use crate::output::{vec_out, OutArray};
+
+/// A token of a batch lease call in a list: 0 (refused, lost) is `None`.
+fn token_or_none(py: Python<'_>, t: u64) -> PyResult<Bound<'_, PyAny>> {
+    super::reads::generation_or_none(py, t)
+}
+
+/// The `n` tokens that `fill` writes (detached, every position), in the requested
+/// container: an array (numpy or `array.array`) made before the call and written in place,
+/// or a list.
+fn tokens_out<'py>(
+    py: Python<'py>,
+    output: Output,
+    n: usize,
+    fill: impl FnOnce(&mut [u64]) -> core::Result<()> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    if output == Output::List {
+        let tokens = py
+            .detach(|| -> core::Result<Vec<u64>> {
+                let mut out = core::try_vec(n, "lease tokens")?;
+                out.resize(n, 0);
+                fill(&mut out)?;
+                Ok(out)
+            })
+            .or_raise()?;
+        return vec_out(py, output, tokens, |t| token_or_none(py, t));
+    }
+    // The core writes every position (0 where refused): the array needs no zeroing first.
+    let mut array = OutArray::<u64>::overwritten(py, output, n)?;
+    let out = array.slice();
+    py.detach(|| fill(out)).or_raise()?;
+    Ok(array.obj)
+}
+
+pub(super) fn acquire_lease(
+    store: &RecordStore,
+    endpoint: Endpoint<'_>,
+    holder: Holder<'_>,
+    ttl: Ttl,
+    now: Now,
+) -> PyResult<u64> {
+    guard(|| {
+        let id = store.id(endpoint)?;
+        store
+            .store
+            .acquire_lease(id, holder.0, ttl.0, now.0)
+            .or_raise()
+    })
+}
+
+pub(super) fn acquire_leases<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoints: IntSeq<'py>,
+    holder: Holder<'_>,
+    (ttl, now): (Ttl, Now),
+    output: Output,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let ids = endpoints.stage_endpoints(&store.store)?;
+        tokens_out(py, output, endpoints.len(), |out| {
+            let ids = ids.finish()?;
+            store
+                .store
+                .acquire_leases_into(&ids, holder.0, ttl.0, now.0, out)
+        })
+    })
+}
+
+pub(super) fn renew_leases<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    (endpoints, tokens): (IntSeq<'py>, IntSeq<'py>),
+    holder: Holder<'_>,
+    (ttl, now): (Ttl, Now),
+    output: Output,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let ids = endpoints.stage_endpoints(&store.store)?;
+        let tokens = tokens.stage::<u64>(ints::TOKENS)?;
+        tokens_out(py, output, endpoints.len(), |out| {
+            let (ids, tokens) = (ids.finish()?, tokens.finish()?);
+            store
+                .store
+                .renew_leases_into(&ids, holder.0, &tokens, ttl.0, now.0, out)
+        })
+    })
+}
+
+pub(super) fn renew_lease(
+    store: &RecordStore,
+    endpoint: Endpoint<'_>,
+    holder: Holder<'_>,
+    token: LeaseToken,
+    (ttl, now): (Ttl, Now),
+) -> PyResult<f64> {
+    guard(|| {
+        let id = store.id(endpoint)?;
+        store
+            .store
+            .renew_lease(id, holder.0, token.0, ttl.0, now.0)
+            .or_raise()
+    })
+}
+
+pub(super) fn release_lease(
+    store: &RecordStore,
+    endpoint: Endpoint<'_>,
+    holder: Holder<'_>,
+    token: LeaseToken,
+) -> PyResult<()> {
+    guard(|| {
+        let id = store.id(endpoint)?;
+        store.store.release_lease(id, holder.0, token.0).or_raise()
+    })
+}
+
+pub(super) fn release_leases<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoints: IntSeq<'py>,
+    holder: Holder<'_>,
+    tokens: IntSeq<'py>,
+) -> PyResult<usize> {
+    guard(|| {
+        let ids = endpoints.stage_endpoints(&store.store)?;
+        let tokens = tokens.stage::<u64>(ints::TOKENS)?;
+        py.detach(|| {
+            store
+                .store
+                .release_leases(&ids.finish()?, holder.0, &tokens.finish()?)
+        })
+        .or_raise()
+    })
+}

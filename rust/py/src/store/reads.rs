@@ -1,0 +1,199 @@
+//! Reads: answers (`resolve`), per-endpoint columns (aliases, rollbacks, versions), the
+//! dangling and leased endpoints, one endpoint's whole state.
+
+use std::collections::HashMap;
+
+use dnsrace_core as core;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+use super::{named, RecordStore};
+use crate::args::{Endpoint, Now, Output};
+use crate::errors::{guard, OrRaise};
+use crate::ints::{finish, IntSeq};
+use crate::output::{vec_out, OutArray};
+use crate::plan::answer;
+
+/// A core read of one u64 column for many endpoints (`None`: all).
+pub(super) type ColumnRead = fn(&core::Store, Option<&[u32]>) -> core::Result<Vec<u64>>;
+/// The same read into an array the caller made (every item written).
+pub(super) type ColumnReadInto = fn(&core::Store, Option<&[u32]>, &mut [u64]) -> core::Result<()>;
+
+pub(super) fn generation_or_none(py: Python<'_>, g: u64) -> PyResult<Bound<'_, PyAny>> {
+    Ok(if g == 0 {
+        py.None().into_bound(py)
+    } else {
+        g.into_pyobject(py)?.into_any()
+    })
+}
+
+pub(super) fn resolve<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoint: Endpoint<'_>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    guard(|| {
+        let id = store.id(endpoint)?;
+        let set = store.store.resolve(id).or_raise()?;
+        answer(py, &set)
+    })
+}
+
+pub(super) fn resolve_many<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoints: Option<IntSeq<'py>>,
+) -> PyResult<Bound<'py, PyList>> {
+    guard(|| {
+        let ids = store.ids(endpoints.as_ref())?;
+        let sets = py
+            .detach(|| store.store.resolve_many(finish(ids)?.as_deref()))
+            .or_raise()?;
+        // Endpoints sharing a target set share one (immutable) tuple.
+        let mut cache: HashMap<usize, Bound<'py, PyTuple>> = HashMap::new();
+        let mut out = Vec::with_capacity(sets.len());
+        for set in &sets {
+            let key = set.as_ptr() as *const u8 as usize;
+            let t = match cache.get(&key) {
+                Some(t) => t.clone(),
+                None => {
+                    let t = answer(py, set)?;
+                    cache.insert(key, t.clone());
+                    t
+                }
+            };
+            out.push(t);
+        }
+        PyList::new(py, out)
+    })
+}
+
+/// A u64 column of many endpoints, by its two core reads: `read` for a list, where a
+/// generation column (aliases, rollbacks) shows 0 as `None`; `read_into` for an array, which
+/// it fills in place (no copy between the store and the array).
+pub(super) fn column<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    (endpoints, output): (Option<IntSeq<'py>>, Output),
+    (read, read_into): (ColumnRead, ColumnReadInto),
+    zero_is_none: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let ids = store.ids(endpoints.as_ref())?;
+        if output != Output::List {
+            // With all endpoints: those registered now (the core reads the first `n`).
+            let n = endpoints
+                .as_ref()
+                .map_or_else(|| store.store.len(), IntSeq::len);
+            let mut array = OutArray::<u64>::overwritten(py, output, n)?;
+            let out = array.slice();
+            py.detach(|| read_into(&store.store, finish(ids)?.as_deref(), out))
+                .or_raise()?;
+            return Ok(array.obj);
+        }
+        let values = py
+            .detach(|| read(&store.store, finish(ids)?.as_deref()))
+            .or_raise()?;
+        vec_out(py, output, values, |v| match zero_is_none {
+            true => generation_or_none(py, v),
+            false => Ok(v.into_pyobject(py)?.into_any()),
+        })
+    })
+}
+
+/// Endpoint ids of many endpoints that `read` selects (dangling, leased).
+pub(super) fn id_list<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoints: Option<IntSeq<'py>>,
+    output: Output,
+    read: impl FnOnce(&core::Store, Option<&[u32]>) -> core::Result<Vec<u32>> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let ids = store.ids(endpoints.as_ref())?;
+        let found = py
+            .detach(|| read(&store.store, finish(ids)?.as_deref()))
+            .or_raise()?;
+        vec_out(py, output, found, |i| Ok(i.into_pyobject(py)?.into_any()))
+    })
+}
+
+pub(super) fn live_leases<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    now: Now,
+    endpoints: Option<IntSeq<'py>>,
+    output: Output,
+) -> PyResult<Bound<'py, PyAny>> {
+    id_list(store, py, endpoints, output, |s, ids| {
+        s.live_leases(ids, now.0)
+    })
+}
+
+pub(super) fn state<'py>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoint: Endpoint<'_>,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let id = store.id(endpoint)?;
+        let s = store.store.state(id).or_raise()?;
+        let args = (
+            s.id,
+            s.name,
+            s.alias,
+            s.rollback,
+            s.version,
+            s.lease_holder,
+            s.lease_token,
+            s.lease_expiry,
+            s.highest_fence,
+        );
+        named(py, "EndpointState", args)
+    })
+}
+
+/// The store's counters as a `StoreStats`.
+pub(super) fn stats<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    let s = py.detach(|| store.store.stats());
+    let d = named(py, "StoreStats", ())?;
+    for (k, v) in [
+        ("endpoints", s.endpoints),
+        ("plans", s.plans),
+        ("trees", s.trees),
+        ("target_sets", s.target_sets),
+        ("records_live", s.records_live),
+        ("flips_applied", s.flips_applied),
+        ("stale_flips", s.stale_flips),
+        // The core's `stale_rejections`: refused by the mode's condition (one word per
+        // meaning in Python: "stale" is an applied flip that lowered the alias).
+        ("outdated_rejections", s.stale_rejections),
+        ("fenced_rejections", s.fenced_rejections),
+        ("missing_rejections", s.missing_rejections),
+        ("dangling_rejections", s.dangling_rejections),
+        ("empty_answers", s.empty_answers),
+        ("dangling_aliases", s.dangling_aliases),
+        ("dangling_rollbacks", s.dangling_rollbacks),
+        ("lease_conflicts", s.lease_conflicts),
+        ("leases_granted", s.leases_granted),
+    ] {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}
+
+/// Heap bytes by part.
+pub(super) fn memory<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    let m = py.detach(|| store.store.memory());
+    let d = PyDict::new(py);
+    for (k, v) in [
+        ("endpoints", m.endpoints),
+        ("names", m.names),
+        ("plans", m.plans),
+        ("target_sets", m.target_sets),
+        ("total", m.total),
+    ] {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}
