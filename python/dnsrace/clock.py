@@ -8,7 +8,7 @@ nothing depends on the wall clock or on thread timing, so a run is a pure functi
 (byte-repeatable output for the same seed). Timers due at the same instant run in an order fixed
 by the order they were scheduled (the standard loop's heap).
 
-With a ``seed`` (or any :class:`~dnsrace.sim.schedule.Schedule`), the loop runs one ready task
+With a ``seed`` (or any :class:`Schedule`), the loop runs one ready task
 step per iteration, the one a seeded random stream picks: each ``await`` between two steps
 becomes a scheduling decision, so different seeds explore different interleavings and the same
 seed replays the same one.
@@ -38,16 +38,23 @@ import heapq
 import math
 import selectors
 import threading
+from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from dnsrace.errors import DnsraceError, InvalidArgument
 from dnsrace.history._context import task_factory
+from dnsrace.seeds import substream
 
-if TYPE_CHECKING:
-    from dnsrace.sim.schedule import Schedule
-
-__all__ = ["ThreadPolicy", "VirtualDeadlock", "VirtualEventLoop", "VirtualThreadError", "run"]
+__all__ = [
+    "RandomSchedule",
+    "Schedule",
+    "ThreadPolicy",
+    "VirtualDeadlock",
+    "VirtualEventLoop",
+    "VirtualThreadError",
+    "run",
+]
 
 ThreadPolicy = Literal["inline", "refuse"]
 T = TypeVar("T")
@@ -56,6 +63,30 @@ _THREAD_POLICIES: tuple[str, ...] = ("inline", "refuse")
 
 # asyncio caps one select() timeout at this many seconds (base_events.MAXIMUM_SELECT_TIMEOUT).
 _MAX_SELECT_TIMEOUT = 24 * 3600
+
+
+class Schedule(Protocol):
+    """Chooses the index of the ready handle to run next; counts its decisions.
+
+    The loop's extension point: :mod:`dnsrace.sim.schedule` adds PCT, POS and depth-first
+    search over the same protocol."""
+
+    steps: int
+
+    def pick(self, ready: deque[asyncio.Handle]) -> int: ...
+
+
+class RandomSchedule:
+    """A uniformly random ready task at every step (what ``seed=`` gives)."""
+
+    def __init__(self, seed: int) -> None:
+        self.steps = 0
+        self._rng = substream(seed, "schedule", "random")
+
+    def pick(self, ready: deque[asyncio.Handle]) -> int:
+        self.steps += 1
+        n = len(ready)
+        return 0 if n == 1 else self._rng.randrange(n)
 
 
 class VirtualDeadlock(DnsraceError, RuntimeError):
@@ -327,8 +358,6 @@ def run(
         if isinstance(seed, bool) or not isinstance(seed, int) or seed.bit_length() > 64:
             main.close()
             raise InvalidArgument(f"seed must be an int of at most 64 bits, got {_shown(seed)}")
-        from dnsrace.sim.schedule import RandomSchedule
-
         schedule = RandomSchedule(seed)
     try:
         loop = VirtualEventLoop(start, schedule, threads=threads)

@@ -4,23 +4,29 @@
 before anything could block on it, refuses a file larger than its kind's limit before reading
 it, and reads at most limit + 1 bytes, so a file that grows or lies about its size (``/proc``,
 ``/dev/zero``) costs no more. The CLI's door (``dnsrace.app.doors.inputs``) and the library's
-readers (``dnsrace.history.load``, ``dnsrace.config.tables.read_tables``) both read
-through it, so the API meets the same bounds as the command line (docs/reference/bounds.md,
-"Inputs"). Standard library only.
+readers (``dnsrace.history.load``, ``dnsrace.schema.tables.read_tables``) both read
+through it and parse TOML with :func:`parse_toml`, so the API meets the same bounds and
+messages as the command line (docs/reference/bounds.md, "Inputs"). Standard library only.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
+import tomllib
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "KINDS",
     "InputError",
     "InputKind",
+    "check_depth",
     "describe_mode",
     "file_identity",
+    "nested_over",
+    "parse_toml",
     "read_file",
     "size_text",
 ]
@@ -144,3 +150,53 @@ def read_file(path: str | os.PathLike[str], kind: str, label: str | None = None)
     if len(data) > limits.max_bytes:
         raise InputError(f"{where}: more than the {size_text(limits.max_bytes)} a {kind} may have")
     return data
+
+
+def parse_toml(data: bytes, where: str) -> dict[str, Any]:
+    """A TOML document's tables (bytes as :func:`read_file` gives them); every failure one
+    :class:`InputError` naming ``where``. Callers that need it scan the depth first."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: malformed TOML: {exc}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # tomllib's own int() refuses more than 4,300 digits with a plain ValueError.
+        raise InputError(f"{where}: malformed TOML: {exc}") from None
+
+
+# Strings, comments and brackets of TOML (and JSON, which has only the double-quoted strings).
+# Only brackets count; a string or comment that holds one does not. An unterminated string
+# matches nothing, so its brackets are counted: that only makes a broken input fail earlier.
+_TOML_TOKENS = re.compile(
+    rb'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]',
+    re.S,
+)
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+
+
+def nested_over(data: bytes, max_depth: int, *, toml: bool) -> bool:
+    """Whether the brackets of ``data`` (TOML or JSON) nest deeper than ``max_depth``, counted
+    without recursion before any recursive parser sees them."""
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return False  # cannot nest deeper than it has brackets
+    depth = 0
+    for token in (_TOML_TOKENS if toml else _JSON_TOKENS).finditer(data):
+        t = token.group()
+        if t in (b"[", b"{"):
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif t in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def check_depth(data: bytes, max_depth: int, where: str, *, toml: bool) -> None:
+    """Refuse ``data`` if its brackets nest deeper than ``max_depth`` (one line naming
+    ``where`` instead of a RecursionError)."""
+    if nested_over(data, max_depth, toml=toml):
+        raise InputError(f"{where}: nested more than {max_depth} levels deep")

@@ -32,7 +32,7 @@ from dnsrace.config import (
     limits,
     option_value,
 )
-from dnsrace.config.schema import _unwrap, field_type, leaf_paths
+from dnsrace.schema.fields import _unwrap, field_type, leaf_paths
 from dnsrace.sim.scenario import (
     Scenario,
     apply_overrides,

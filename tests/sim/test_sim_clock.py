@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from dnsrace.seeds import substream
 from dnsrace.sim.clock import VirtualDeadlock, VirtualEventLoop, run
-from dnsrace.sim.seeds import substream
 
 
 async def _workers() -> list[tuple[str, float]]:

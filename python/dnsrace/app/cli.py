@@ -48,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _usage_errors() -> tuple[type[BaseException], ...]:
     """Every error that means "bad input": one line, exit status 2."""
     from dnsrace.collapse.config import CollapseError
-    from dnsrace.config.errors import ScenarioError
     from dnsrace.errors import DnsraceError
+    from dnsrace.schema.errors import ScenarioError
     from dnsrace.sim.disciplines import DisciplineError
 
     return (UsageError, InputError, ScenarioError, DisciplineError, CollapseError, DnsraceError)

@@ -17,8 +17,10 @@ from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Gt, Le, Lt, MaxLen
 
-from dnsrace.config.errors import ScenarioError
-from dnsrace.config.limits import (
+from dnsrace.schema.errors import ScenarioError
+from dnsrace.schema.fields import CONFIG, Float, Int, Str, show, validating
+from dnsrace.schema.fields import validate as validate_schema
+from dnsrace.schema.limits import (
     MAX_COLLAPSE_STEPS,
     MAX_DROPLET_SAMPLES,
     MAX_DROPLETS,
@@ -32,8 +34,6 @@ from dnsrace.config.limits import (
     MAX_SEED,
     MIN_STEP_S,
 )
-from dnsrace.config.schema import CONFIG, Float, Int, Str, show, validating
-from dnsrace.config.schema import validate as validate_schema
 
 __all__ = [
     "PRESETS",

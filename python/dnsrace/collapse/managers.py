@@ -33,7 +33,7 @@ import numpy as np
 from dnsrace import RecordStore
 from dnsrace.collapse.config import CollapseConfig, Recovery
 from dnsrace.collapse.workqueue import Array, Items, WorkQueue
-from dnsrace.sim.seeds import substream
+from dnsrace.seeds import substream
 
 __all__ = ["CollapseRun", "holder_name", "simulate"]
 

@@ -2,21 +2,24 @@
 
 The frozen dataclasses of :mod:`dnsrace.sim.scenario` and :mod:`dnsrace.collapse.config` are
 the definition (types, bounds and descriptions in their annotations); pydantic v2 validates
-them (:mod:`dnsrace.config.schema`) and gives the JSON Schema. This package imports neither
-the simulator nor pydantic until asked.
+them (:mod:`dnsrace.schema.fields`) and gives the JSON Schema. This package is the face over
+both kinds, above the modules that declare them (:mod:`dnsrace.schema` is what they declare
+with); it imports neither the simulator nor pydantic until asked.
 
 - :func:`json_schema` -- the JSON Schema of a scenario file or a ``[collapse]`` table.
 - :func:`field_bounds` -- (min, max) of a numeric field, for command-line options.
 - :func:`check_field` -- one value checked against its field (type, bounds), as an option would.
 - :func:`option_value` -- a command-line option's text parsed and checked as its field.
 - :class:`ScenarioError` -- the one error of configuration input (one line, field path, value).
+- :mod:`limits` -- every upper bound (:mod:`dnsrace.schema.limits`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from dnsrace.config.errors import ScenarioError
+from dnsrace.schema import limits
+from dnsrace.schema.errors import ScenarioError
 
 __all__ = [
     "Kind",
@@ -25,6 +28,7 @@ __all__ = [
     "config_class",
     "field_bounds",
     "json_schema",
+    "limits",
     "option_value",
 ]
 
@@ -49,7 +53,7 @@ def config_class(kind: Kind) -> Any:
 def json_schema(kind: Kind) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file or of a ``[collapse]`` table, for
     editors. A scenario file may hold a ``[collapse]`` table (``dnsrace run``'s phase 2)."""
-    from dnsrace.config.schema import json_schema_of
+    from dnsrace.schema.fields import json_schema_of
 
     if kind == "collapse":
         out = _collapse_table_schema()
@@ -69,7 +73,7 @@ def _collapse_table_schema() -> dict[str, Any]:
     """A ``[collapse]`` table: CollapseConfig's fields but ``outages`` (replay windows come from
     phase 1), plus ``trigger_from``; ``deadline_s = "none"`` stands for no deadline."""
     from dnsrace.collapse.config import TRIGGER_FROM
-    from dnsrace.config.schema import json_schema_of
+    from dnsrace.schema.fields import json_schema_of
 
     out = json_schema_of(config_class("collapse"))
     props = out["properties"]
@@ -93,7 +97,7 @@ def field_bounds(kind: Kind, path: str) -> tuple[float | None, float | None]:
 
     A minimum may be exclusive (``> 0``); :func:`check_field` applies the exact rule.
     ``KeyError`` for a path that is not a field."""
-    from dnsrace.config.schema import field_bounds as bounds
+    from dnsrace.schema.fields import field_bounds as bounds
 
     return bounds(config_class(kind), path)
 
@@ -102,7 +106,7 @@ def check_field(kind: Kind, path: str, value: Any, *, name: str | None = None) -
     """``value`` checked against one field's type and bounds (not the cross-field rules),
     converted as the schema converts it; else ``ScenarioError`` naming ``name`` (an option,
     ``--horizon-s``) or the field path."""
-    from dnsrace.config.schema import check_value
+    from dnsrace.schema.fields import check_value
 
     return check_value(config_class(kind), path, value, name=name)
 
@@ -113,7 +117,7 @@ def option_value(kind: Kind, path: str, text: str, *, name: str) -> Any:
     option and the file give the same answer. ``ScenarioError`` naming ``name`` otherwise."""
     import tomllib
 
-    from dnsrace.config.schema import show
+    from dnsrace.schema.fields import show
 
     # A number: one line, no arrays or tables (so no nesting for tomllib to recurse into).
     if len(text) > 1000 or any(c in text for c in "\r\n[]{}"):

@@ -28,8 +28,8 @@ __all__ = [
     "run_discipline",
 ]
 
-# Loaded on first use, so that the light submodules (schedule, seeds: what dnsrace.clock uses)
-# import without the simulator's optional dependencies (the sim extra).
+# Loaded on first use, so that the light submodules (schedule, clock) import without the
+# simulator's optional dependencies (the sim extra).
 _HOMES = {
     "ABLATIONS": "disciplines",
     "ALL": "disciplines",

@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dnsrace.seeds import substream
 from dnsrace.sim.clients import Clients
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor, batches
@@ -23,7 +24,6 @@ from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.operator import Operator
 from dnsrace.sim.planner import PlanBoard, Planner
 from dnsrace.sim.scenario import REGIONAL_ID, Scenario
-from dnsrace.sim.seeds import substream
 
 __all__ = [
     "ControlPlane",

@@ -14,12 +14,9 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from dnsrace.clock import VirtualDeadlock, VirtualEventLoop
-
-if TYPE_CHECKING:
-    from dnsrace.sim.schedule import Schedule
+from dnsrace.clock import Schedule, VirtualDeadlock, VirtualEventLoop
 
 ClockKind = Literal["virtual", "real"]
 T = TypeVar("T")

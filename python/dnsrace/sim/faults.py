@@ -22,8 +22,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dnsrace.seeds import substream
 from dnsrace.sim.scenario import Scenario
-from dnsrace.sim.seeds import substream
 
 __all__ = ["EnactorFaults"]
 

@@ -13,11 +13,11 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
+from dnsrace.seeds import substream
 from dnsrace.sim.fleet import Fleet
 from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.scenario import Scenario
-from dnsrace.sim.seeds import substream
 
 __all__ = ["PlanBoard", "Planner", "publication_times"]
 

@@ -8,7 +8,7 @@ Unknown keys, wrong types and impossible values are refused with one :class:`Sce
 line naming the field path and the value (``enactors.lease_ttl_s: must be > 0, got 0``);
 an unknown key gets the nearest valid name suggested. Omitted keys take the defaults below,
 which describe a calm fleet: no faults, no bursts. :func:`incident_scenario` is the 2025
-replay. Every bound is in :mod:`dnsrace.config.limits` and ``docs/reference/bounds.md``.
+replay. Every bound is in :mod:`dnsrace.schema.limits` and ``docs/reference/bounds.md``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,18 @@ from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Gt, Le, MaxLen
 
-from dnsrace.config.errors import ScenarioError
-from dnsrace.config.limits import (
+from dnsrace.schema.errors import ScenarioError
+from dnsrace.schema.fields import (
+    CONFIG,
+    Bool,
+    Float,
+    Int,
+    Str,
+    show,
+    validate,
+    validating,
+)
+from dnsrace.schema.limits import (
     MAX_ENDPOINTS,
     MAX_LIST,
     MAX_NAME_CHARS,
@@ -35,17 +45,7 @@ from dnsrace.config.limits import (
     MAX_TEXT_CHARS,
     MIN_STEP_S,
 )
-from dnsrace.config.schema import (
-    CONFIG,
-    Bool,
-    Float,
-    Int,
-    Str,
-    show,
-    validate,
-    validating,
-)
-from dnsrace.config.tables import (
+from dnsrace.schema.tables import (
     apply_overrides,
     as_tables,
     parse_override,
@@ -107,7 +107,7 @@ REGIONAL = "dynamodb.us-east-1.amazonaws.com"
 REGIONAL_ID = 0
 """Its id in every simulated store: it is registered first (reports name it by this id)."""
 
-# The field types of the schema (bounds from dnsrace.config.limits).
+# The field types of the schema (bounds from dnsrace.schema.limits).
 Seconds = Annotated[Float, Ge(0), Le(MAX_SECONDS)]
 PositiveSeconds = Annotated[Float, Gt(0), Le(MAX_SECONDS)]
 StepSeconds = Annotated[Float, Ge(MIN_STEP_S), Le(MAX_SECONDS)]

@@ -38,9 +38,10 @@ import asyncio
 import random
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal
 
-from dnsrace.sim.seeds import substream
+from dnsrace.clock import RandomSchedule, Schedule
+from dnsrace.seeds import substream
 
 __all__ = [
     "SCHEDULES",
@@ -99,14 +100,6 @@ def declare(
         schedule.declare(owner, (frozenset(reads), frozenset(writes)))
 
 
-class Schedule(Protocol):
-    """Chooses the index of the ready handle to run next; counts its decisions."""
-
-    steps: int
-
-    def pick(self, ready: deque[asyncio.Handle]) -> int: ...
-
-
 class FifoSchedule:
     """asyncio's order, one step at a time: used to count the steps of a run."""
 
@@ -116,19 +109,6 @@ class FifoSchedule:
     def pick(self, ready: deque[asyncio.Handle]) -> int:
         self.steps += 1
         return 0
-
-
-class RandomSchedule:
-    """A uniformly random ready task at every step."""
-
-    def __init__(self, seed: int) -> None:
-        self.steps = 0
-        self._rng = substream(seed, "schedule", "random")
-
-    def pick(self, ready: deque[asyncio.Handle]) -> int:
-        self.steps += 1
-        n = len(ready)
-        return 0 if n == 1 else self._rng.randrange(n)
 
 
 def _owner(handle: asyncio.Handle) -> object:

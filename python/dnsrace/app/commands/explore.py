@@ -15,6 +15,7 @@ from dnsrace.app.commands import explore_dfs, simulation
 from dnsrace.app.doors.extras import require
 from dnsrace.app.doors.outputs import Outputs
 from dnsrace.app.doors.text import markup, safe_text, shell_line
+from dnsrace.schema.tables import override_text
 from dnsrace.sim.schedule import SCHEDULES
 
 __all__ = ["DEFAULT_SAMPLER", "register", "replay_argv"]
@@ -80,16 +81,6 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=main, needs=("rich", "orjson", "pydantic"))
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)
-
-
 def replay_argv(
     scenario_path: str,
     discipline: str,
@@ -105,7 +96,7 @@ def replay_argv(
     if schedule == "pct":
         argv += ["--depth", str(depth)]
     for key, value in overrides.items():
-        argv += ["--set", f"{key}={_toml_value(value)}"]
+        argv += ["--set", override_text(key, value)]
     return argv
 
 

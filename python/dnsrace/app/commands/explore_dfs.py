@@ -14,6 +14,7 @@ from dnsrace.app.args import UsageError
 from dnsrace.app.commands import simulation
 from dnsrace.app.doors.outputs import Outputs
 from dnsrace.app.doors.text import safe_text, shell_line
+from dnsrace.schema.tables import override_text
 
 __all__ = ["MAX_PREEMPTIONS", "add_options", "main", "replay_argv"]
 
@@ -62,12 +63,10 @@ def replay_argv(
     overrides: dict[str, Any],
 ) -> list[str]:
     """The ``dnsrace explore`` arguments that replay one searched schedule."""
-    from dnsrace.app.commands.explore import _toml_value  # imports this module: not at the top
-
     argv = ["dnsrace", "explore", scenario_path, "--schedule", "dfs"]
     argv += ["--discipline", discipline, "--seed", str(seed)]
     for key, value in overrides.items():
-        argv += ["--set", f"{key}={_toml_value(value)}"]
+        argv += ["--set", override_text(key, value)]
     argv += ["--replay", ",".join(decisions)]
     return argv
 

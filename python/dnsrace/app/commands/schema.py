@@ -4,10 +4,8 @@ editor to validate scenario files against."""
 from __future__ import annotations
 
 import argparse
-import importlib
 from typing import Any
 
-from dnsrace.app.args import UsageError
 from dnsrace.app.doors.outputs import Outputs
 
 __all__ = ["KINDS", "register"]
@@ -27,11 +25,8 @@ def main(args: argparse.Namespace) -> int:
 
     outs = Outputs()
     out = outs.add("-o", args.output)
-    try:
-        config = importlib.import_module("dnsrace.config")
-        json_schema = config.json_schema
-    except (ImportError, AttributeError):
-        raise UsageError("schema: not available in this build (no dnsrace.config)") from None
+    from dnsrace.config import json_schema
+
     schema = json_schema(args.kind)
     outs.write(out, orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
     return 0

@@ -13,18 +13,20 @@ The limits (docs/reference/bounds.md, "Inputs") are per kind, in :data:`KINDS`.
 
 from __future__ import annotations
 
-import re
-import tomllib
 from typing import Any
 
 from dnsrace.inputfile import (
     KINDS,
     InputError,
     InputKind,
+    check_depth,
     file_identity,
+    parse_toml,
     read_file,
     size_text,
 )
+from dnsrace.schema.errors import ScenarioError
+from dnsrace.schema.tables import override_value, split_override
 
 __all__ = [
     "KINDS",
@@ -47,32 +49,6 @@ MAX_SET_KEY_PARTS = 16
 """Most dotted parts in a ``--set`` key (a scenario nests about three tables)."""
 MAX_INT_BITS = 64
 """Widest integer accepted in a scenario or option value: every count, seed and size fits."""
-
-
-# Strings, comments and brackets of TOML (and JSON, which has only the double-quoted strings).
-# Only brackets count; a string or comment that holds one does not. An unterminated string
-# matches nothing, so its brackets are counted: that only makes a broken file fail earlier.
-_TOML_TOKENS = re.compile(
-    rb'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]',
-    re.S,
-)
-_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
-
-
-def check_depth(data: bytes, max_depth: int, where: str, *, toml: bool) -> None:
-    """Refuse ``data`` if its brackets nest deeper than ``max_depth`` (before any recursive
-    parser sees it: one line instead of a RecursionError)."""
-    if data.count(b"[") + data.count(b"{") <= max_depth:
-        return  # cannot nest deeper than it has brackets
-    depth = 0
-    for token in (_TOML_TOKENS if toml else _JSON_TOKENS).finditer(data):
-        t = token.group()
-        if t in (b"[", b"{"):
-            depth += 1
-            if depth > max_depth:
-                raise InputError(f"{where}: nested more than {max_depth} levels deep")
-        elif t in (b"]", b"}"):
-            depth -= 1
 
 
 def _check_values(value: Any, where: str, max_depth: int) -> None:
@@ -98,20 +74,6 @@ def _check_values(value: Any, where: str, max_depth: int) -> None:
             raise InputError(
                 f"{where}: {path or 'value'}: must fit in {MAX_INT_BITS} bits, got {shown}"
             )
-
-
-def _parse_toml(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{where}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: malformed TOML: {exc}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        # tomllib's own int() refuses more than 4,300 digits with a plain ValueError.
-        raise InputError(f"{where}: malformed TOML: {exc}") from None
 
 
 def _parse_json(data: bytes, where: str) -> Any:
@@ -149,7 +111,7 @@ def load_scenario_document(path: str) -> dict[str, Any]:
     data = read_file(path, "scenario")
     is_json = path.lower().endswith(".json")
     check_depth(data, limits.max_depth, path, toml=not is_json)
-    doc = _parse_json(data, path) if is_json else _parse_toml(data, path)
+    doc = _parse_json(data, path) if is_json else parse_toml(data, path)
     if not isinstance(doc, dict):
         raise InputError(
             f"{path}: a scenario must be a table (a JSON object), got {_json_type(doc)}"
@@ -168,38 +130,27 @@ def _json_type(value: Any) -> str:
     )
 
 
-_KEY_PART = re.compile(r"[A-Za-z0-9_-]+")
-
-
 def parse_set(text: str) -> tuple[str, Any]:
-    """``--set dotted.key=VALUE``, VALUE in TOML syntax, through the same caps as a file:
-    one line, at most :data:`MAX_SET_CHARS`, nesting and integers bounded."""
+    """``--set dotted.key=VALUE``, VALUE in TOML syntax: the configuration's own parser
+    (:func:`dnsrace.schema.tables.parse_override`, in two steps) behind the same caps as a
+    file: one line, at most :data:`MAX_SET_CHARS`, nesting and integers bounded."""
     limits = KINDS["--set"]
     if len(text) > limits.max_bytes:
         raise InputError(f"--set: longer than {limits.max_bytes:,} characters")
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    parts = key.split(".")
-    if not sep or not key or any(not _KEY_PART.fullmatch(p) for p in parts):
-        raise InputError(f"--set: expected KEY=VALUE (a dotted key), got {text!r}")
-    if len(parts) > MAX_SET_KEY_PARTS:
+    try:
+        key, raw = split_override(text)
+    except ScenarioError as exc:
+        raise InputError(str(exc)) from None
+    if key.count(".") >= MAX_SET_KEY_PARTS:
         raise InputError(f"--set {key[:60]}...: more than {MAX_SET_KEY_PARTS} dotted parts")
-    raw = raw.strip()
     if any(c in raw for c in "\r\n"):
         # TOML would read a second line as a second key, which the option would then drop.
         raise InputError(f"--set {key}: the value must be one line, got {raw!r}")
     where = f"--set {key}"
-    data = raw.encode("utf-8", "surrogateescape")
-    check_depth(data, limits.max_depth, where, toml=True)
+    check_depth(raw.encode("utf-8", "surrogateescape"), limits.max_depth, where, toml=True)
     try:
-        doc = tomllib.loads(f"v = {raw}")
-    except tomllib.TOMLDecodeError:
-        raise InputError(
-            f'{where}: not a TOML value: {raw!r} (quote strings: key="text")'
-        ) from None
-    except (ValueError, RecursionError, UnicodeError) as exc:
-        raise InputError(f"{where}: not a TOML value: {exc}") from None
-    if set(doc) != {"v"}:
-        raise InputError(f"{where}: one value expected, got {raw!r}")
-    _check_values(doc["v"], where, limits.max_depth)
-    return key, doc["v"]
+        value = override_value(key, raw)
+    except ScenarioError as exc:
+        raise InputError(f"--set {exc}") from None
+    _check_values(value, where, limits.max_depth)
+    return key, value

@@ -24,8 +24,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import annotated_types as at
 
-from dnsrace.config.errors import ScenarioError
-from dnsrace.config.limits import MAX_DEPTH, MAX_LIST
+from dnsrace.schema.errors import ScenarioError
+from dnsrace.schema.limits import MAX_DEPTH, MAX_LIST
 
 __all__ = [
     "CONFIG",

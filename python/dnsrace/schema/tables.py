@@ -2,7 +2,7 @@
 and turn a config dataclass tree back into tables.
 
 Nothing here knows a field of any configuration; :mod:`dnsrace.sim.scenario` validates what
-comes out (:func:`dnsrace.config.schema.validate`). Every step is bounded before it recurses:
+comes out (:func:`dnsrace.schema.fields.validate`). Every step is bounded before it recurses:
 a value's nesting is counted before ``tomllib`` reads it and checked before ``deepcopy``
 walks it, and a file is read through the input door's reader (:mod:`dnsrace.inputfile`).
 """
@@ -19,12 +19,28 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dnsrace.config.errors import ScenarioError
-from dnsrace.config.limits import MAX_DEPTH
-from dnsrace.config.schema import check_plain, show
-from dnsrace.inputfile import InputError, read_file
+from dnsrace.inputfile import (
+    KINDS,
+    InputError,
+    check_depth,
+    nested_over,
+    parse_toml,
+    read_file,
+)
+from dnsrace.schema.errors import ScenarioError
+from dnsrace.schema.fields import check_plain, show
+from dnsrace.schema.limits import MAX_DEPTH
 
-__all__ = ["apply_overrides", "as_tables", "parse_override", "read_tables", "renamed_tables"]
+__all__ = [
+    "apply_overrides",
+    "as_tables",
+    "override_text",
+    "override_value",
+    "parse_override",
+    "read_tables",
+    "renamed_tables",
+    "split_override",
+]
 
 
 @functools.cache
@@ -56,56 +72,60 @@ def as_tables(config: Any) -> dict[str, Any]:
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def _nesting(text: str) -> int:
-    """Deepest bracket nesting of a TOML value, outside strings: checked before tomllib (which
-    recurses once per level) sees it."""
-    depth = deepest = 0
-    quote = ""
-    escaped = False
-    for c in text:
-        if quote:
-            if escaped:
-                escaped = False
-            elif c == "\\" and quote == '"':
-                escaped = True
-            elif c == quote:
-                quote = ""
-        elif c in "\"'":
-            quote = c
-        elif c in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif c in "]}":
-            depth -= 1
-    return deepest
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``dotted.key=VALUE`` with VALUE in TOML syntax (``3``, ``0.5``, ``"x"``, ``[1, 2]``).
-
-    One value per override: text after the value (``seed=1\\nname="x"``) is refused, never
-    dropped. The key is checked against the schema when the tables are validated."""
+def split_override(text: str) -> tuple[str, str]:
+    """``dotted.key=VALUE`` split into its key (checked: bare dotted parts) and its raw value
+    text; ``ScenarioError`` on field ``--set`` otherwise."""
     key, sep, raw = text.partition("=")
     key = key.strip()
     parts = key.split(".")
     if not sep or not key or any(not _BARE_KEY.fullmatch(part) for part in parts):
-        raise ScenarioError(
-            "--set",
-            f"expected KEY=VALUE with a dotted key of letters, digits, _ or -, got {show(text)}",
-        )
-    if _nesting(raw) > MAX_DEPTH:
+        raise ScenarioError("--set", f"expected KEY=VALUE (a dotted key), got {show(text)}")
+    return key, raw.strip()
+
+
+def override_value(key: str, raw: str) -> Any:
+    """One TOML value (``3``, ``0.5``, ``"x"``, ``[1, 2]``): text after it (a second line) is
+    refused, never dropped. ``ScenarioError`` on field ``key`` otherwise."""
+    if nested_over(raw.encode("utf-8", "surrogateescape"), MAX_DEPTH, toml=True):
         raise ScenarioError(key, f"nested deeper than {MAX_DEPTH} arrays or tables")
     try:
-        doc = tomllib.loads(f"v = {raw.strip()}")
+        doc = tomllib.loads(f"v = {raw}")
     except tomllib.TOMLDecodeError:
         raise ScenarioError(
-            key, f'not a TOML value: {show(raw.strip())} (quote strings: key="text")'
+            key, f'not a TOML value: {show(raw)} (quote strings: key="text")'
         ) from None
-    except RecursionError:  # pragma: no cover - _nesting refuses this first
+    except RecursionError:  # pragma: no cover - nested_over refuses this first
         raise ScenarioError(key, "nested too deeply") from None
+    except (ValueError, UnicodeError) as exc:
+        # tomllib's own int() refuses more than 4,300 digits with a plain ValueError.
+        raise ScenarioError(key, f"not a TOML value: {exc}") from None
     if len(doc) != 1:
-        raise ScenarioError(key, f"one value per --set, got more after it: {show(raw.strip())}")
-    return key, doc["v"]
+        raise ScenarioError(key, f"one value per --set, got more after it: {show(raw)}")
+    return doc["v"]
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``dotted.key=VALUE`` with VALUE in TOML syntax (``3``, ``0.5``, ``"x"``, ``[1, 2]``):
+    the one ``--set`` parser (the command line's door adds its size and width caps). The key
+    is checked against the schema when the tables are validated."""
+    key, raw = split_override(text)
+    return key, override_value(key, raw)
+
+
+def override_text(key: str, value: Any) -> str:
+    """The ``--set`` text of one override (``key=VALUE``, VALUE in TOML syntax), which
+    :func:`parse_override` reads back as ``(key, value)``: replay commands print it."""
+
+    def toml(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(toml(x) for x in v) + "]"
+        return repr(v)
+
+    return f"{key}={toml(value)}"
 
 
 def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,19 +153,14 @@ def read_tables(path: str | Path, kind: str = "scenario") -> dict[str, Any]:
     """A TOML file's tables, read through the input door's reader as a ``kind`` of input
     (``ScenarioError`` if unreadable or malformed)."""
     p = Path(path)
-    # The input door's reader: regular files only, at most the kind's size limit.
+    # The input door's reader, depth scan and TOML parser: regular files only, at most the
+    # kind's size and nesting (so tomllib never recurses past it).
     try:
-        raw = read_file(p, kind)
+        data = read_file(p, kind)
+        check_depth(data, KINDS[kind].max_depth, str(p), toml=True)
+        return parse_toml(data, str(p))
     except InputError as exc:
         raise ScenarioError("", str(exc)) from None
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ScenarioError("", f"{p}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError("", f"{p}: malformed TOML: {exc}") from None
-    except RecursionError:
-        raise ScenarioError("", f"{p}: nested too deeply to read") from None
 
 
 def renamed_tables(data: Any, renamed: Mapping[str, str], *, stacklevel: int = 2) -> Any:
