@@ -14,7 +14,7 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 RUST_SRC := $(shell find rust -name '*.rs') Cargo.toml rust/core/Cargo.toml rust/py/Cargo.toml
 
-.PHONY: all run test check docs wheel stub-docs bench bench-full bench-micro bench-summary readme-bench build lint rust-test rust-check py-test py-check fmt clean system-packages etcd browser redis fuzz fuzz-short fuzz-cli
+.PHONY: all run test check docs wheel stub-docs bench bench-full bench-micro bench-summary readme-bench calibration build lint rust-test rust-check py-test py-check fmt clean system-packages etcd browser redis fuzz fuzz-short fuzz-cli
 
 # Debian packages the tests and benchmarks need, installed where missing with one apt-get update:
 # etcd-server (the distributed store; tests start and stop their own members on loopback),
@@ -64,11 +64,14 @@ wheel: $(WHEEL_STAMP)
 ## build: the virtual environment and the release-mode extension
 build: $(EXT_STAMP)
 
-## run: the main job (incident replay and the discipline comparison on the embedded store)
+## run: the main job (incident replay from one seed and the discipline comparison on the embedded
+## store, then the rates over seeds 1-6 at 1,001 endpoints)
 run: $(EXT_STAMP)
 	mkdir -p results
 	$(PY) -m dnsrace incident --json results/incident.json --plot results/incident-timeline.png
 	$(PY) -m dnsrace view results/incident.json -o results/incident-timeline.html
+	$(PY) -m dnsrace incident --endpoints 1000 --seeds 1-6 --json results/incident-rates.json \
+	  --plot results/incident-rates.png
 	$(PY) -m dnsrace explore scenarios/spin.toml --runs 2000 --json results/spin.json || [ $$? -eq 1 ]  # 1: violations found (aws2025's, expected)
 	$(PY) -m dnsrace modes --json results/modes.json
 
@@ -213,6 +216,11 @@ bench-summary: $(DEPS_STAMP)
 	  ../reference/bench-report.md
 
 readme-bench: bench-summary
+
+## calibration: the sweep of docs/guide/calibration.md (aws2025, one knob at a time, seeds 1-8 at
+## 1,001 endpoints; about 4 minutes of CPU), its table written into the page between markers
+calibration: $(EXT_STAMP)
+	$(PY) -m bench.calibration --seeds 1-8 --endpoints 1000
 
 ## bench-campaign: exploration runs per second with 1 and 2 workers, on local processes and on
 ## a Ray cluster started as separate processes (bench/results/campaign.md, a few minutes).

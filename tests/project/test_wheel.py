@@ -203,3 +203,9 @@ def test_wheel_installs_and_runs_without_a_toolchain(
     expected = dict(expected_smoke)
     del expected["installed_at"], expected["testing_module"]
     assert got == expected
+    # The store alone (no sim extra): the command line says which extra, in one line, exit 2.
+    for argv in (["-m", "dnsrace", "--help"], [str(venv / "bin" / "dnsrace"), "--help"]):
+        cmd = [str(python), "-I", *argv] if argv[0] == "-m" else argv
+        cli = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True)
+        assert cli.returncode == 2, (cli.stdout, cli.stderr)
+        assert cli.stderr.count("\n") == 1 and "pip install 'dnsrace[sim]'" in cli.stderr

@@ -309,7 +309,7 @@ def test_unknown_keys_far_from_any_name_list_the_known_ones() -> None:
     with pytest.raises(ScenarioError) as info:
         parse_scenario({"clients": {"zzzzzz": 1}})
     assert "did you mean" not in str(info.value)
-    assert "(known: probe_interval_s, sample)" in str(info.value)
+    assert "(known: probe_interval_s, sample, sweep_s)" in str(info.value)
 
 
 def test_hostile_keys_are_shown_escaped() -> None:

@@ -224,9 +224,11 @@ def test_handling_the_dangling_answer_repairs_without_the_operator() -> None:
     # The same race still deletes live trees, but the enactors flip the endpoints back
     # without a rollback instead of leaving them stuck for the operator.
     assert m["stale_flips"] > 0 and m["deleted_trees"] > 0
-    # Seed 1: 52,739 against 318,244 endpoint-seconds (6x less). Before enactors started
-    # from the applied plan, a restarted enactor re-applied the live plan and repaired more.
-    assert m["empty_endpoint_seconds"] < stuck["empty_endpoint_seconds"] / 5
+    # Seed 1: 106,469 against 429,475 endpoint-seconds (4x less; seeds 2: 11x). Before the
+    # alarm watched every probed endpoint, the operator repaired the 2025 discipline later
+    # (318,244 against 52,739 with whole-batch writes: 6x). Before enactors started from the
+    # applied plan, a restarted enactor re-applied the live plan and repaired more.
+    assert m["empty_endpoint_seconds"] < stuck["empty_endpoint_seconds"] / 3
     assert m["alarms"] < stuck["alarms"] or m["alarms"] == 0
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "number",
     "number_list",
     "seconds",
+    "seed_range",
 ]
 
 MAX_RUNS = 10_000_000
@@ -190,3 +191,26 @@ def number_list(
 
     parse.__name__ = "list"
     return parse
+
+
+MAX_SEED_RANGE = 100_000
+"""Most seeds of one ``--seeds A-B`` range."""
+
+
+def seed_range(text: str) -> tuple[int, int]:
+    """``A-B`` (or ``A``): the seeds A..B inclusive, A <= B, at most MAX_SEED_RANGE of them."""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise argparse.ArgumentTypeError(f"must be A-B, got {len(text)} characters")
+    low, sep, high = text.strip().partition("-")
+    try:
+        a = int(low)
+        b = int(high) if sep else a
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be A-B (seeds), got {_shown(text)}") from None
+    if not 0 <= a <= b <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be A-B with 0 <= A <= B, got {_shown(text)}")
+    if b - a + 1 > MAX_SEED_RANGE:
+        raise argparse.ArgumentTypeError(
+            f"at most {MAX_SEED_RANGE:,} seeds, got {b - a + 1:,} ({_shown(text)})"
+        )
+    return a, b

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dnsrace.seeds import substream
+from dnsrace.sim.clients import Clients
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor, batches
 from dnsrace.sim.faults import EnactorFaults
@@ -123,14 +124,15 @@ class ControlPlane:
     planner: Planner
     operator: Operator
     sample: list[int]
-    """The endpoints the clients resolve, the regional one first (the alarm's input)."""
+    """The endpoints the clients resolve every round, the regional one first."""
+    probes: Clients
+    """The clients' rounds: the sample, the sweep, the names retried (the alarm's input)."""
 
     async def clients(self) -> None:
-        """Probe the sample every ``clients.probe_interval_s``; the operator hears each round."""
-        store, interval = self.parts.store, self.parts.scenario.clients.probe_interval_s
+        """A round of probes every ``clients.probe_interval_s``; the operator hears each."""
+        interval = self.parts.scenario.clients.probe_interval_s
         while True:
-            answers = store.resolve_many(self.sample)
-            self.operator.observe(not answers[0])
+            self.probes.probe()
             await asyncio.sleep(interval)
 
 
@@ -151,4 +153,6 @@ def start_control_plane(
     metrics.start(now(), first)
     rng = substream(scenario.seed, "operator")
     operator = Operator(scenario.operator, store, planner, board, metrics, rng, REGIONAL_ID, now)
-    return ControlPlane(parts, planner, operator, client_sample(scenario, ids))
+    sample = client_sample(scenario, ids)
+    probes = Clients(scenario, store, operator, ids, sample)
+    return ControlPlane(parts, planner, operator, sample, probes)

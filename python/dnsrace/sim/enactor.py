@@ -101,13 +101,13 @@ class Enactor:
         if self._declare is not None:
             self._declare(self._task, (frozenset(reads), frozenset(writes)))
 
-    @staticmethod
-    def _aliases(ids: Sequence[int]) -> list[object]:
-        return [("alias", i) for i in ids]
+    def _aliases(self, ids: Sequence[int]) -> list[object]:
+        # Footprints are built only for a schedule that reads them (they cost one tuple per
+        # endpoint).
+        return [("alias", i) for i in ids] if self._declare is not None else []
 
-    @staticmethod
-    def _leases(ids: Sequence[int]) -> list[object]:
-        return [("lease", i) for i in ids]
+    def _leases(self, ids: Sequence[int]) -> list[object]:
+        return [("lease", i) for i in ids] if self._declare is not None else []
 
     # ------------------------------------------------------------------ scheduling points
 
@@ -180,37 +180,59 @@ class Enactor:
 
     # ------------------------------------------------------------------ one batch
 
-    async def _lock(self, batch: Sequence[int]) -> list[int]:
-        """Lease the whole batch, retrying with exponential backoff and jitter; the tokens."""
+    async def _lock(self, batch: Sequence[int]) -> tuple[list[int], list[int], list[int]]:
+        """Lease ``batch`` (one store call); the endpoints got, their tokens, the refused.
+
+        With footprints (exploration) a batch is all or nothing, as one step: what was got is
+        given back and the whole batch retried. Otherwise only the refused endpoints wait."""
         cfg, store = self.cfg, self.store
-        attempt = 0
-        while True:
-            await self._step(writes=self._leases(batch))
-            tokens = store.acquire_leases(batch, self.name, cfg.lease_ttl_s)
-            if None not in tokens:
-                return tokens  # type: ignore[return-value]
-            refused = tokens.count(None)
-            got = (
-                []  # the usual case: another enactor holds the whole batch
-                if refused == len(tokens)
-                else [(e, t) for e, t in zip(batch, tokens, strict=True) if t is not None]
-            )
+        await self._step(writes=self._leases(batch))
+        tokens = store.acquire_leases(batch, self.name, cfg.lease_ttl_s)
+        if None not in tokens:
+            return list(batch), tokens, []  # type: ignore[return-value]
+        if tokens.count(None) == len(tokens):
+            # The usual case: another enactor holds the whole batch.
+            self.metrics.on_lock_abort(0)
+            return [], [], list(batch)
+        got = [(e, t) for e, t in zip(batch, tokens, strict=True) if t is not None]
+        refused = [e for e, t in zip(batch, tokens, strict=True) if t is None]
+        if got and self._declare is not None:
             self.metrics.on_lock_abort(len(got))
-            if got:
-                await self._step(writes=self._leases([e for e, _ in got]))
-                store.release_leases([e for e, _ in got], self.name, [t for _, t in got])
-            ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**attempt)
-            wait = ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
-            attempt += 1
-            self.metrics.on_lock_retry(wait, now=self.now(), actor=self.name)
-            self._tell()  # the backoff's wake-up touches nothing shared
-            await asyncio.sleep(wait)
+            await self._step(writes=self._leases([e for e, _ in got]))
+            store.release_leases([e for e, _ in got], self.name, [t for _, t in got])
+            return [], [], list(batch)
+        if not got:
+            self.metrics.on_lock_abort(0)
+        return [e for e, _ in got], [t for _, t in got], refused
+
+    async def _backoff(self, attempt: int) -> None:
+        cfg = self.cfg
+        ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**attempt)
+        wait = ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
+        self.metrics.on_lock_retry(wait, now=self.now(), actor=self.name)
+        self._tell()  # the backoff's wake-up touches nothing shared
+        await asyncio.sleep(wait)
 
     async def _batch(self, batch: Sequence[int], gen: int) -> None:
+        if self.discipline.lock != "lease":
+            await self._locked(batch, None, gen)
+            return
+        # Endpoints another enactor holds wait (exponential backoff with jitter) while the
+        # others of the batch go ahead: a lock retry delays only the endpoints it concerns.
+        pending: Sequence[int] = batch
+        attempt = 0
+        while pending:
+            got, tokens, refused = await self._lock(pending)
+            if got:
+                await self._locked(got, tokens, gen)
+            if refused:
+                await self._backoff(attempt)
+                attempt += 1
+            pending = refused
+
+    async def _locked(self, batch: Sequence[int], tokens: list[int] | None, gen: int) -> None:
+        """Read (under the lease), write and release the endpoints of ``batch``."""
         d, store = self.discipline, self.store
-        tokens: list[int] | None = None
-        if d.lock == "lease":
-            tokens = await self._lock(batch)
         try:
             targets: Sequence[int] = batch
             fences = tokens if d.guard == "fence" else None
@@ -224,14 +246,7 @@ class Enactor:
                     if fences is not None:
                         fences = [fences[k] for k in keep]
             if targets:
-                write_s = len(targets) * self.write_s_per_endpoint * self.faults.slow_factor()
-                await self._step(
-                    write_s,
-                    reads=(_TREES, *self._leases(targets)),
-                    # The applied marker too: without a lock it is set in this same step.
-                    writes=(_BOARD, *self._aliases(targets)),
-                )
-                await self._flip(targets, gen, fences)
+                await self._write(targets, gen, fences)
         except asyncio.CancelledError:
             raise  # a crash: the process is gone and its leases stay until they expire
         except BaseException:
@@ -239,29 +254,81 @@ class Enactor:
             raise
         await self._release(batch, tokens)
 
+    async def _write(self, targets: Sequence[int], gen: int, fences: list[int] | None) -> None:
+        """Write ``targets``: ``pass_s / batches_per_pass`` for a full batch, times a
+        slow-batch factor. One endpoint, or a schedule that needs footprints (exploration),
+        flips at the write's end in one step; otherwise each endpoint flips at its own
+        instant of the write (:mod:`dnsrace.sim.inflight`)."""
+        d = self.discipline
+        write_s = len(targets) * self.write_s_per_endpoint * self.faults.slow_factor()
+        step_reads = (_TREES, *self._leases(targets))
+        # The applied marker too: without a lock it is set in this same step.
+        step_writes = (_BOARD, *self._aliases(targets))
+        if len(targets) == 1 or self._declare is not None or write_s <= 0:
+            await self._step(write_s, reads=step_reads, writes=step_writes)
+            dangling = self._flip(targets, gen, fences)
+        else:
+            await self._step(0.0, reads=step_reads, writes=step_writes)
+            dangling = await self._spread(targets, gen, fences, write_s)
+        if dangling and d.on_dangling == "repair":
+            await self._repair_dangling(targets, gen, fences)
+
+    async def _spread(
+        self, targets: Sequence[int], gen: int, fences: list[int] | None, write_s: float
+    ) -> int:
+        """The write in flight from now for ``write_s``; the store's dangling refusals."""
+        inflight, board = self.store.inflight, self.board
+        task = asyncio.current_task()
+        client = task.get_name() if task is not None else self.name
+        w = inflight.start(
+            self.name, client, targets, gen, self.discipline.flip_mode, write_s, fences
+        )
+        try:
+            while not w.done:
+                if w.suspended_at is not None:
+                    await board.wait_automation()
+                    continue
+                wait = w.end - self.now()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                else:
+                    inflight.settle()
+        finally:
+            # Its end, or a crash: what fell due before now was written, the rest never is.
+            inflight.finish(w)
+        if w.gone:
+            raise PlanGone(gen)
+        return w.dangling
+
     async def _release(self, batch: Sequence[int], tokens: list[int] | None) -> None:
         if tokens is not None:
             # The last batch's release and marking the plan applied are one step.
             await self._step(writes=(_BOARD, *self._leases(batch)))
             self.store.release_leases(batch, self.name, tokens)
 
-    async def _flip(self, targets: Sequence[int], gen: int, fences: list[int] | None) -> None:
-        store, d = self.store, self.discipline
-        counts = store.flip_many(targets, gen, d.flip_mode, actor=self.name, fence=fences)
+    def _flip(self, targets: Sequence[int], gen: int, fences: list[int] | None) -> int:
+        """One flip call for all ``targets``; the store's dangling refusals."""
+        counts = self.store.flip_many(
+            targets, gen, self.discipline.flip_mode, actor=self.name, fence=fences
+        )
         if counts.missing:
             raise PlanGone(gen)
-        if counts.dangling and d.on_dangling == "repair":
-            await self._step(reads=(_TREES, *self._aliases(targets)))
-            stuck = store.dangling_aliases(targets)
-            if stuck:
-                await self._step(reads=(_TREES,), writes=self._aliases(stuck))
-                gone = set(stuck)
-                fenced = None
-                if fences is not None:
-                    fenced = [f for e, f in zip(targets, fences, strict=True) if e in gone]
-                store.flip_many(
-                    stuck, gen, d.flip_mode, actor=self.name, fence=fenced, rollback=False
-                )
+        return counts.dangling
+
+    async def _repair_dangling(
+        self, targets: Sequence[int], gen: int, fences: list[int] | None
+    ) -> None:
+        """``on_dangling = repair``: flip the refused endpoints again without a rollback."""
+        store, d = self.store, self.discipline
+        await self._step(reads=(_TREES, *self._aliases(targets)))
+        stuck = store.dangling_aliases(targets)
+        if stuck:
+            await self._step(reads=(_TREES,), writes=self._aliases(stuck))
+            gone = set(stuck)
+            fenced = None
+            if fences is not None:
+                fenced = [f for e, f in zip(targets, fences, strict=True) if e in gone]
+            store.flip_many(stuck, gen, d.flip_mode, actor=self.name, fence=fenced, rollback=False)
 
     # ------------------------------------------------------------------ clean-up
 

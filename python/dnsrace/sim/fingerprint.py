@@ -167,7 +167,13 @@ def simulation_state(
             )
             for s in supervisors
         ),
-        (operator.pending, operator._empty_since, operator._detect_after, _rng(operator.rng)),
+        (
+            operator.pending,
+            tuple(sorted(operator._empty_since.items())),
+            operator._detect_after,
+            _rng(operator.rng),
+            operator.probes_state(),
+        ),
         (
             frozenset(metrics.served.items()),
             frozenset(metrics.dangling),

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from dnsrace._types import DeleteResult, FlipCounts, Outcome
 from dnsrace.backends import Backend, Store
+from dnsrace.sim.inflight import InFlight
 from dnsrace.sim.metrics import Metrics
 
 __all__ = ["ObservedStore", "StoreTimer"]
@@ -72,24 +73,32 @@ class ObservedStore:
         self.now = now
         self.timer = timer if timer is not None else StoreTimer()
         self.stuck_listeners: list[Callable[[list[int]], None]] = []
+        self.inflight = InFlight(self, now)
+        """Batch writes in flight, settled before every call (:mod:`dnsrace.sim.inflight`)."""
 
     def _tick(self, category: str, start: float) -> None:
         self.timer.seconds[category] += time.perf_counter() - start
         self.timer.calls[category] += 1
 
-    def context(self) -> None:
-        """Tell a recording store who calls next and when (nothing without a history)."""
+    def context(self, at: float | None = None, client: str | None = None) -> None:
+        """Tell a recording store who calls next and when (nothing without a history):
+        the current task now, unless a write in flight is settled for ``client`` at ``at``."""
         if not self.recording:
             return
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:
-            task = None
-        name = task.get_name() if task is not None else ""
-        client = self._clients.setdefault(name, len(self._clients))
-        self.raw.set_history_context(client, max(0, round(self.now() * 1e9)))  # type: ignore[attr-defined]
+        name = client
+        if name is None:
+            try:
+                task = asyncio.current_task()
+            except RuntimeError:
+                task = None
+            name = task.get_name() if task is not None else ""
+        number = self._clients.setdefault(name, len(self._clients))
+        t = self.now() if at is None else at
+        self.raw.set_history_context(number, max(0, round(t * 1e9)))  # type: ignore[attr-defined]
 
     def _call(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        # What writes in flight did up to now happened before this call.
+        self.inflight.settle()
         self.context()
         start = time.perf_counter()
         try:
@@ -155,15 +164,20 @@ class ObservedStore:
         fence: Sequence[int] | None = None,
         enactor: bool = True,
         rollback: bool = True,
+        at: float | None = None,
+        client: str | None = None,
     ) -> FlipCounts:
         """Flip ``ids`` (ascending) and report the change to the metrics.
 
         The store reports each endpoint's outcome and the alias it had before (0: none), so
         the metrics see exactly what this flip changed without a read before or after it.
+        ``at`` and ``client``: a part of a write in flight, settled at its own instant for
+        its writer (:class:`~dnsrace.sim.inflight.InFlight`).
         """
         metrics = self.metrics
         category = "enactor" if enactor else "operator"
-        self.context()
+        self.inflight.settle()
+        self.context(at, client)
         start = time.perf_counter()
         try:
             result = self.raw.flip_many(
@@ -191,7 +205,7 @@ class ObservedStore:
             still = set(self._call("metrics", self.raw.dangling_aliases, touched))
             healed = {i for i in touched if i not in still}
         metrics.on_flip(
-            self.now(),
+            self.now() if at is None else at,
             actor,
             generation,
             ids,

@@ -1,19 +1,22 @@
 """The operators, as in the public account: an alarm, automation off, a repair, automation on.
 
-The alarm watches the regional endpoint through the clients' probes: once it has answered
-empty for a time drawn from ``operator.detect_s``, it fires. The operator turns the automation
-off (every enactor stops at its next step), works for a time drawn from
-``operator.repair_s`` (about 2.5 hours in 2025), then puts the newest plan back if its trees
-are gone, points every stuck endpoint at it (a flip without rollback, since the active tree is
-gone) and turns the automation on again. How long the regional endpoint stays empty, and how
-often it happens, are measurements of the run, not inputs.
+The alarm watches what the clients see (:mod:`dnsrace.sim.clients`): once some probed endpoint
+has answered empty for a time drawn from ``operator.detect_s``, it fires (``operator.alarm =
+"regional"``: only the regional endpoint counts, as in the public account). The operator
+turns the automation off (every enactor stops at its next step, and writes in flight stop
+between two endpoints), works for a time drawn from ``operator.repair_s`` (about 2.5 hours in
+2025), then puts the newest plan back if its trees are gone, points every stuck endpoint at it
+(a flip without rollback, since the active tree is gone) and turns the automation on again.
+How long endpoints stay empty, and how often it happens, are measurements of the run, not
+inputs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore
@@ -47,26 +50,53 @@ class Operator:
         """Repairs under way (the run does not end before they are done)."""
         self.unrepairable: list[int] = []
         """Generations the operator could not put back (partly deleted); should stay empty."""
-        self._empty_since: float | None = None
+        self._empty_since: dict[int, float] = {}
+        """Probed endpoints answering empty, since when (continuously)."""
         self._detect_after = 0.0
+        self.alarm_log: list[tuple[float, int, bool]] = []
+        """Per alarm: when, how many probed endpoints had answered empty for the detection
+        time, and whether the regional endpoint was one of them."""
+        self._stuck_since: dict[int, float] = {}
+        store.stuck_listeners.append(self._on_stuck)
+        self.probes_state: Callable[[], Hashable] = lambda: None
+        """The state of the clients whose rounds feed the alarm (set by them)."""
 
-    def observe(self, regional_empty: bool) -> None:
-        """One probe of the regional endpoint by the clients: the alarm's input."""
+    def observe(self, empty: list[int]) -> None:
+        """One round of the clients' probes: the endpoints that answered empty (the alarm's
+        input; with ``alarm = "regional"`` only the regional endpoint counts)."""
+        if self.cfg.alarm == "regional":
+            empty = [self.regional] if self.regional in empty else []
         if not self.cfg.repair or self.pending:
             return
-        if not regional_empty:
-            self._empty_since = None
+        if not empty:
+            self._empty_since.clear()
             return
         now = self.now()
-        if self._empty_since is None:
-            self._empty_since = now
+        if not self._empty_since:
+            # A new episode of empty answers: how long until somebody acts on it.
             self._detect_after = self.rng.uniform(*self.cfg.detect_s)
-        if now - self._empty_since >= self._detect_after:
+        since = {e: self._empty_since.get(e, now) for e in empty}
+        self._empty_since = since
+        seen = [e for e, t in since.items() if now - t >= self._detect_after]
+        if seen:
+            self.alarm_log.append((now, len(seen), self.regional in seen))
             self._alarm(now)
+
+    def _on_stuck(self, ids: list[int]) -> None:
+        now = self.now()
+        for e in ids:
+            self._stuck_since.setdefault(e, now)
+
+    def unseen(self, stuck: set[int]) -> int:
+        """Endpoints of ``stuck`` (those stuck at the run's end) that got stuck after the last
+        alarm: no alarm saw them (the repair after an alarm mends every stuck endpoint)."""
+        last = self.alarm_log[-1][0] if self.alarm_log else -math.inf
+        return sum(1 for e in stuck if self._stuck_since.get(e, math.inf) > last)
 
     def _alarm(self, now: float) -> None:
         self.metrics.on_alarm(now)
         self.board.pause_automation()
+        self.store.inflight.suspend()  # writes in flight stop between two endpoints
         self.pending += 1
         asyncio.get_running_loop().call_later(self.rng.uniform(*self.cfg.repair_s), self._repair)
 
@@ -86,8 +116,11 @@ class Operator:
                     store.put_plan(self.planner.latest_plan)
                 store.flip_many(stuck, gen, "lww", actor="operator", enactor=False, rollback=False)
                 self.metrics.on_repair(self.now(), stuck)
+                for e in stuck:
+                    self._stuck_since.pop(e, None)
         finally:
             self.pending -= 1
-            self._empty_since = None
+            self._empty_since = {}
+            self.store.inflight.resume()
             self.board.resume_automation()
             self.metrics.on_resume(self.now())

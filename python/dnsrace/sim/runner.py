@@ -3,7 +3,8 @@
 :func:`run_discipline` runs a scenario under one discipline and returns its metrics, the
 regional endpoint's timeline and performance figures. The run has two phases:
 for ``duration_s`` the planner publishes and faults strike; then the fleet may settle for at
-most ``drain_s`` (the run ends as soon as every enactor is idle and no repair is pending).
+most ``drain_s`` (the run ends as soon as every enactor is idle, no repair is pending and,
+with an operator who repairs, no endpoint is stuck).
 On the virtual clock a schedule (:mod:`dnsrace.sim.schedule`) orders the tasks that are ready
 at the same instant.
 """
@@ -182,7 +183,8 @@ async def _simulate(
         schedule.state = functools.partial(  # type: ignore[union-attr]
             simulation_state, loop, store.raw, ids, board, planner, supervisors, operator, metrics
         )
-    resolved = [*(("alias", i) for i in control.sample), "trees"]
+    probed = ids if control.probes.reads_everything else control.sample
+    resolved = [*(("alias", i) for i in probed), "trees"]
 
     async def ticker() -> None:
         while progress is not None:
@@ -206,7 +208,10 @@ async def _simulate(
             await asyncio.sleep(scenario.duration_s - now())
         deadline = scenario.duration_s + scenario.drain_s
         while now() < deadline:
-            if operator.pending == 0 and all(s.idle for s in supervisors):
+            # Settled: every enactor idle, no repair under way, and nothing stuck that an
+            # operator could still see and repair.
+            stuck = scenario.operator.repair and bool(metrics.dangling)
+            if operator.pending == 0 and not stuck and all(s.idle for s in supervisors):
                 break
             await asyncio.sleep(min(_SETTLE_POLL_S, deadline - now()))
         for task in background:
@@ -222,6 +227,12 @@ async def _simulate(
         progress(end)
     report = metrics.result(end, store.stats())
     report["operator_unrepairable"] = list(operator.unrepairable)
+    report["alarm"] = {
+        "watches": scenario.operator.alarm,
+        "regional_alarms": sum(1 for _, _, regional in operator.alarm_log if regional),
+        "triggering_endpoints": [n for _, n, _ in operator.alarm_log],
+        "stuck_unseen_at_end": operator.unseen(metrics.dangling),
+    }
     if snapshot is not None:
         # Only the embedded stores can save themselves (a distributed one has its own means).
         save = getattr(store.raw, "snapshot", None)

@@ -305,16 +305,19 @@ class FaultsConfig:
 class OperatorConfig:
     """The alarm and the people behind it.
 
-    An alarm fires once the regional endpoint has answered empty for a time drawn from
-    ``detect_s``; the operator then turns the automation off (the enactors stop at their next
-    step), and after a time drawn from ``repair_s`` puts the newest plan back, points every
-    stuck or empty endpoint at it and turns the automation on again.
+    An alarm fires once a probed endpoint (``alarm = "probes"``: any endpoint the clients
+    resolve; ``"regional"``: the regional endpoint only, as in the public account) has answered
+    empty for a time drawn from ``detect_s``; the operator then turns the automation off (the
+    enactors stop at their next step), and after a time drawn from ``repair_s`` puts the newest
+    plan back, points every stuck endpoint at it and turns the automation on again.
     """
 
     __pydantic_config__ = CONFIG
 
     repair: Bool = True
     """Whether the operator repairs at all."""
+    alarm: Literal["probes", "regional"] = "probes"
+    """What the alarm watches: every endpoint the clients probe, or the regional one only."""
     detect_s: SecondsRange = (30.0, 90.0)
     """[low, high]: empty answers last this long before the alarm fires."""
     repair_s: SecondsRange = (60.0, 240.0)
@@ -329,6 +332,9 @@ class ClientsConfig:
     """Time between two probe rounds of the clients."""
     sample: Annotated[Int, Ge(0), Le(100_000)] = 256
     """Other endpoints resolved besides the regional one."""
+    sweep_s: Seconds = 120.0
+    """The clients also resolve the rest of the fleet in turn, all of it every sweep_s (0: no
+    sweep); an endpoint found empty is then probed every round until it answers again."""
 
 
 @dataclass(frozen=True)
@@ -680,6 +686,9 @@ def incident_scenario(
             slow_batches=SlowBatchesConfig(probability=0.02, factor=(2.0, 5.0)),
             slow_enactors=SlowEnactorsConfig(sigma=0.3),
         ),
-        operator=OperatorConfig(repair=True, detect_s=(30.0, 90.0), repair_s=(60.0, 240.0)),
+        operator=OperatorConfig(
+            repair=True, alarm="probes", detect_s=(30.0, 90.0), repair_s=(60.0, 240.0)
+        ),
+        clients=ClientsConfig(probe_interval_s=1.0, sample=256, sweep_s=120.0),
         disciplines=DisciplinesConfig(presets=presets),
     )

@@ -15,6 +15,12 @@ def register(sub: Any) -> None:
     simulation.add_incident_sizes(p)
     simulation.add_common(p)
     p.add_argument(
+        "--alarm",
+        choices=["probes", "regional"],
+        help="what the operator's alarm watches: every endpoint the clients probe (default) "
+        "or the regional endpoint only, as in the public account",
+    )
+    p.add_argument(
         "--then",
         choices=["collapse"],
         help="feed each discipline's regional empty windows to the lease managers (phase 2)",

@@ -88,6 +88,15 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--perf", action="store_true", help="add wall-time figures to the JSON (not deterministic)"
     )
+    p.add_argument(
+        "--seeds",
+        type=types.seed_range,
+        metavar="A-B",
+        help="run every seed A..B (in --jobs processes) and report rates per discipline: "
+        "P(regional incident) per hour with a 95%% Wilson interval, stuck endpoints, empty "
+        "endpoint-seconds, time to detect and repair, stale flips (docs/guide/rates.md); "
+        "--plot then draws the rates",
+    )
     add_history(p, "each discipline's run")
 
 
@@ -166,6 +175,10 @@ def build_scenario(args: argparse.Namespace) -> tuple[Scenario, Any]:
             clock=getattr(args, "clock", None) or "virtual",
             presets=chosen or ("all",),
         )
+        if getattr(args, "alarm", None) is not None:
+            scenario = scenario.replace(
+                operator=dataclasses.replace(scenario.operator, alarm=args.alarm)
+            )
     else:
         data = inputs.load_scenario_document(args.scenario)
         changes = overrides(args)
@@ -431,6 +444,62 @@ def phase2(
     return docs
 
 
+def execute_seeds(args: argparse.Namespace, scenario: Scenario, collapse_table: Any) -> int:
+    """``--seeds A-B``: every discipline on every seed, the rates (docs/guide/rates.md)."""
+    import os
+
+    from dnsrace.app.rates_report import plot_rates, rates_document, render_rates_table
+    from dnsrace.app.report import dumps, progress_bar, table_console
+    from dnsrace.sim.rates import run_seeds
+
+    clashes = [
+        flag
+        for flag, given in (
+            ("--seed", args.seed is not None),
+            ("--history", getattr(args, "history", None) is not None),
+            ("--snapshot", getattr(args, "snapshot", None) is not None),
+            ("--then", getattr(args, "then", None) is not None),
+            ("--schedule", (args.schedule or "clock") != "clock"),
+            ("--perf", bool(args.perf)),
+            ("a [collapse] section", collapse_table is not None),
+        )
+        if given
+    ]
+    if clashes:
+        raise UsageError(f"--seeds: cannot be combined with {', '.join(clashes)}")
+    if scenario.clock != "virtual":
+        raise UsageError("--seeds: needs the virtual clock")
+    store = store_name(args)
+    if store.startswith("etcd://"):
+        raise UsageError("--seeds: runs on the embedded stores only")
+    outs = Outputs([getattr(args, "scenario", None)])
+    doc_out = outs.add("--json", args.json)
+    plot_out = outs.add("--plot", args.plot, text=False, picture=True)
+    if plot_out is not None:
+        require("plot", "--plot")
+    a, b = args.seeds
+    seeds = list(range(a, b + 1))
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    total = len(seeds) * len(scenario.discipline_list())
+    with progress_bar() as progress:
+        task = progress.add_task(f"{total} runs", total=total, visible=not args.quiet)
+        found = run_seeds(
+            scenario,
+            seeds,
+            store=store,
+            workers=int(jobs),
+            done=lambda _: progress.advance(task),
+        )
+    doc = rates_document(scenario, (a, b), store, found)
+    if not args.quiet:
+        table_console(human_stream(doc_out)).print(render_rates_table(doc))
+    if plot_out is not None:
+        outs.stage(plot_out, lambda tmp: plot_rates(doc, tmp))
+    outs.stage(doc_out, dumps(doc))
+    outs.commit()
+    return 0
+
+
 def execute(args: argparse.Namespace) -> int:
     """``incident`` and ``run``: every discipline of the scenario, the table, the outputs."""
     import os
@@ -439,6 +508,8 @@ def execute(args: argparse.Namespace) -> int:
     from dnsrace.backends import backend
 
     scenario, collapse_table = build_scenario(args)
+    if getattr(args, "seeds", None) is not None:
+        return execute_seeds(args, scenario, collapse_table)
     setup = phase2_setup(args, collapse_table)
     snapshots = per_discipline_paths("--snapshot", getattr(args, "snapshot", None), scenario)
     histories = per_discipline_paths("--history", getattr(args, "history", None), scenario)
