@@ -68,3 +68,29 @@ def test_per_seed_results_are_byte_identical_however_they_run() -> None:
     assert b'"per_seed"' in one and b'"wilson95"' in one
     other = dumps(rates_document(scenario, (4, 6), "rust", run_seeds(scenario, [4, 5, 6])))
     assert other != one
+
+
+def test_a_seed_range_runs_on_the_campaign_it_is_given() -> None:
+    # --executor ray hands run_seeds a cluster's campaign: every run must go through its map
+    # (tests/integration/processes/test_ray_campaign.py runs it on a real cluster).
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any
+
+    from dnsrace.campaign import Campaign
+
+    class Recording(Campaign):
+        kind = "recording"
+
+        def __init__(self) -> None:
+            self.jobs: list[int] = []
+
+        def map(self, fn: Callable[..., Any], jobs: Iterable[Sequence[Any]]) -> list[Any]:
+            todo = list(jobs)
+            self.jobs.append(len(todo))
+            return [fn(*job) for job in todo]
+
+    scenario = _small()
+    recording = Recording()
+    on_campaign = run_seeds(scenario, [1, 2], campaign=recording)
+    assert recording.jobs == [2 * len(scenario.discipline_list())]
+    assert dumps(on_campaign) == dumps(run_seeds(scenario, [1, 2]))

@@ -11,20 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from dnsrace.app.plot import pyplot
+
 __all__ = ["plot_phase_diagram", "plot_runs"]
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_runs(runs: Sequence[Any], path: str | Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(3, 1, figsize=(11, 9), sharex=True)
     config = runs[0].config
     for ax in axes:
@@ -53,7 +46,7 @@ def plot_runs(runs: Sequence[Any], path: str | Path) -> None:
 
 
 def plot_phase_diagram(results: Sequence[Any], path: str | Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dnsrace.sim.metrics import RegionalTimeline
 from dnsrace.sim.runner import RunResult
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
-__all__ = ["PlotError", "choose_window", "plot_timeline"]
+__all__ = ["PlotError", "choose_window", "plot_timeline", "pyplot"]
 
 _STYLE = {
     # outcome: (colour, line width, line style, z-order)
@@ -48,6 +48,21 @@ _LABEL = {
 
 class PlotError(RuntimeError):
     """The plot cannot be drawn (matplotlib missing)."""
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (files, no display), or :class:`PlotError`
+    naming the extra to install: the one place every plotting command gets it from."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise PlotError(
+            f"--plot needs matplotlib ({exc}); install it with: pip install 'dnsrace[plot]'"
+        ) from None
+    return plt
 
 
 def choose_window(results: Sequence[RunResult]) -> tuple[float, float]:
@@ -139,17 +154,10 @@ def _panel(
 
 def plot_timeline(results: Sequence[RunResult], path: str | Path) -> None:
     """Draw the regional endpoint's timeline of every run to a PNG at ``path``."""
-    try:
-        import matplotlib
+    plt = pyplot()
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import Patch
-    except ImportError as exc:
-        raise PlotError(
-            f"--plot needs matplotlib ({exc}); install it with: pip install 'dnsrace[plot]'"
-        ) from None
     if not results:
         raise PlotError("nothing to plot")
     span = choose_window(results)

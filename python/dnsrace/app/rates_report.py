@@ -83,17 +83,9 @@ def render_rates_table(doc: dict[str, Any]) -> Table:
 def plot_rates(doc: dict[str, Any], path: str | Path) -> None:
     """Two panels: the regional incident probability per hour with its Wilson interval, and
     each seed's stuck endpoints (a dot per seed, the median as a bar), per discipline."""
-    from dnsrace.app.plot import PlotError
+    from dnsrace.app.plot import pyplot
 
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise PlotError(
-            f"--plot needs matplotlib ({exc}); install it with: pip install 'dnsrace[plot]'"
-        ) from None
+    plt = pyplot()
     names = list(doc["rates"])
     xs = list(range(len(names)))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6.0, 1.3 * len(names) + 2), 7))

@@ -27,6 +27,7 @@ import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from dnsrace.campaign import Campaign
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.metrics import RegionalTimeline, percentile
 from dnsrace.sim.runner import run_discipline
@@ -177,11 +178,21 @@ def run_seeds(
     store: str = "rust",
     workers: int = 1,
     done: Callable[[int], None] | None = None,
+    campaign: Campaign | None = None,
 ) -> dict[str, Any]:
-    """Every discipline of ``scenario`` on every seed; the per-seed records and the rates."""
+    """Every discipline of ``scenario`` on every seed; the per-seed records and the rates.
+    ``campaign``: a cluster's campaign (``dnsrace.campaign.open_campaign("ray", ...)``) runs
+    them instead of ``workers`` local processes; the records are the same bytes either way
+    (each run is deterministic, and results are taken in job order)."""
     disciplines = scenario.discipline_list()
     jobs = [(scenario.with_seed(s), d, store) for d in disciplines for s in seeds]
-    records = local_map(seed_record, jobs, workers, done)
+    if campaign is None or campaign.kind == "local":
+        records = local_map(seed_record, jobs, workers, done)
+    else:
+        records = campaign.map(seed_record, jobs)
+        if done is not None:
+            for k in range(len(jobs)):
+                done(k)
     per_seed: dict[str, list[dict[str, Any]]] = {}
     for (_, d, _), rec in zip(jobs, records, strict=True):
         per_seed.setdefault(d.name, []).append(rec)

@@ -79,4 +79,16 @@ def test_a_campaign_survives_a_killed_worker_node_with_the_same_bytes(tmp_path: 
                 campaign.wait()
         assert campaign.returncode == 1, err.decode(errors="replace")[-3000:]
         assert cluster.nodes[1].poll() is not None  # the worker node stayed dead
+
+        # A seed range (rates) on what is left of the cluster: the same bytes as local runs.
+        seeds = ["incident", "--endpoints", "30", "--seeds", "1-3", "--discipline", "aws2025"]
+        seeds += ["--quiet", "--json"]
+        rates_ray = tmp_path / "rates-ray.json"
+        argv = [sys.executable, "-m", "dnsrace", *seeds, str(rates_ray)]
+        argv += ["--executor", "ray", "--address", cluster.address]
+        done = subprocess.run(argv, capture_output=True, env=cluster.env, timeout=150)
+        assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
+    rates_local = tmp_path / "rates-local.json"
+    assert cli_main([*seeds, str(rates_local), "--jobs", "1"]) == 0
+    assert rates_ray.read_bytes() == rates_local.read_bytes()
     assert on_ray.read_bytes() == local.read_bytes()

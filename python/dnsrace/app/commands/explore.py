@@ -12,7 +12,6 @@ from typing import Any
 from dnsrace.app import args as types
 from dnsrace.app.args import UsageError
 from dnsrace.app.commands import explore_dfs, simulation
-from dnsrace.app.doors.extras import require
 from dnsrace.app.doors.outputs import Outputs
 from dnsrace.app.doors.text import markup, safe_text, shell_line
 from dnsrace.schema.tables import override_text
@@ -65,19 +64,7 @@ def register(sub: Any) -> None:
         help="worker processes sharing each discipline's runs (default: one per core; with "
         "--executor ray: the cluster's CPUs; the result does not depend on it)",
     )
-    p.add_argument(
-        "--executor",
-        choices=("local", "ray"),
-        default="local",
-        help="where the runs go: local processes (default) or the tasks of a Ray cluster "
-        "(the 'cluster' extra); the result does not depend on it",
-    )
-    p.add_argument(
-        "--address",
-        metavar="HOST:PORT",
-        help="with --executor ray: the head of a running Ray cluster (its `ray start --head "
-        "--port`); without it a one-node Ray instance is started for the run",
-    )
+    simulation.add_executor(p, "where the runs go")
     p.set_defaults(handler=main, needs=("rich", "orjson", "pydantic"))
 
 
@@ -138,12 +125,8 @@ def main(args: argparse.Namespace) -> int:
     depth = int(args.depth)
     seed = scenario.seed if args.seed is None else int(args.seed)
     runs = int(args.runs)
-    if args.address is not None and args.executor != "ray":
-        raise UsageError("--address: needs --executor ray")
+    simulation.check_executor(args, store)
     if args.executor == "ray":
-        require("cluster", "--executor ray")
-        if store.startswith("etcd://"):
-            raise UsageError("--executor ray: runs on the embedded stores only (not etcd)")
         jobs = int(args.jobs) if args.jobs is not None else None
     else:
         jobs = int(args.jobs) if args.jobs is not None else (os.cpu_count() or 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import dataclasses
 import multiprocessing
 from typing import Any
@@ -97,7 +98,36 @@ def add_common(p: argparse.ArgumentParser) -> None:
         "endpoint-seconds, time to detect and repair, stale flips (docs/guide/rates.md); "
         "--plot then draws the rates",
     )
+    add_executor(p, "with --seeds: where the runs go")
     add_history(p, "each discipline's run")
+
+
+def add_executor(p: argparse.ArgumentParser, what: str) -> None:
+    """``--executor local|ray`` and ``--address``: where a campaign's runs go
+    (docs/guide/campaigns.md); the result does not depend on it."""
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help=f"{what}: local processes (default) or the tasks of a Ray cluster (the 'cluster' "
+        "extra); the result does not depend on it",
+    )
+    p.add_argument(
+        "--address",
+        metavar="HOST:PORT",
+        help="with --executor ray: the head of a running Ray cluster (its `ray start --head "
+        "--port`); without it a one-node Ray instance is started for the run",
+    )
+
+
+def check_executor(args: argparse.Namespace, store: str) -> None:
+    """Refuse what ``--executor``/``--address`` cannot do (``UsageError``), before any work."""
+    if args.address is not None and args.executor != "ray":
+        raise UsageError("--address: needs --executor ray")
+    if args.executor == "ray":
+        require("cluster", "--executor ray")
+        if store.startswith("etcd://"):
+            raise UsageError("--executor ray: runs on the embedded stores only (not etcd)")
 
 
 def add_history(p: argparse.ArgumentParser, what: str) -> None:
@@ -450,6 +480,7 @@ def execute_seeds(args: argparse.Namespace, scenario: Scenario, collapse_table: 
 
     from dnsrace.app.rates_report import plot_rates, rates_document, render_rates_table
     from dnsrace.app.report import dumps, progress_bar, table_console
+    from dnsrace.campaign import CampaignError, open_campaign
     from dnsrace.sim.rates import run_seeds
 
     clashes = [
@@ -477,11 +508,21 @@ def execute_seeds(args: argparse.Namespace, scenario: Scenario, collapse_table: 
     plot_out = outs.add("--plot", args.plot, text=False, picture=True)
     if plot_out is not None:
         require("plot", "--plot")
+    check_executor(args, store)
     a, b = args.seeds
     seeds = list(range(a, b + 1))
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     total = len(seeds) * len(scenario.discipline_list())
-    with progress_bar() as progress:
+    with contextlib.ExitStack() as stack:
+        campaign = None
+        if args.executor == "ray":
+            try:
+                campaign = stack.enter_context(
+                    open_campaign("ray", workers=args.jobs, address=args.address)
+                )
+            except CampaignError as exc:
+                raise UsageError(f"--executor ray: {exc}") from None
+        progress = stack.enter_context(progress_bar())
         task = progress.add_task(f"{total} runs", total=total, visible=not args.quiet)
         found = run_seeds(
             scenario,
@@ -489,6 +530,7 @@ def execute_seeds(args: argparse.Namespace, scenario: Scenario, collapse_table: 
             store=store,
             workers=int(jobs),
             done=lambda _: progress.advance(task),
+            campaign=campaign,
         )
     doc = rates_document(scenario, (a, b), store, found)
     if not args.quiet:
@@ -510,6 +552,8 @@ def execute(args: argparse.Namespace) -> int:
     scenario, collapse_table = build_scenario(args)
     if getattr(args, "seeds", None) is not None:
         return execute_seeds(args, scenario, collapse_table)
+    if args.executor != "local" or args.address is not None:
+        raise UsageError("--executor/--address: need --seeds (one run per discipline here)")
     setup = phase2_setup(args, collapse_table)
     snapshots = per_discipline_paths("--snapshot", getattr(args, "snapshot", None), scenario)
     histories = per_discipline_paths("--history", getattr(args, "history", None), scenario)
