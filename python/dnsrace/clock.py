@@ -411,8 +411,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 except BaseException as exc:
                     _report_callback_error(self, handle, exc)
                 handle = None  # as Handle._run: no cycle through a raised exception
-            if self._stopping:  # type: ignore[attr-defined]
-                return
+            if self._stopping or self.schedule is not schedule:  # type: ignore[attr-defined]
+                return  # stopped, or a step changed the schedule: the next iteration sees it
 
     def _advance(self, timeout: float | None) -> None:
         if timeout is None:

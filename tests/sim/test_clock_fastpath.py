@@ -54,3 +54,31 @@ def test_debug_mode_keeps_asyncios_checks() -> None:
         handle.cancel()
     finally:
         loop.close()
+
+
+def test_a_schedule_changed_by_a_step_takes_effect_at_the_next_step() -> None:
+    loop = VirtualEventLoop(schedule=FifoSchedule())
+    order: list[str] = []
+
+    class Last:
+        steps = 0
+
+        def pick(self, ready: Any) -> int:
+            self.steps += 1
+            return len(ready) - 1
+
+    def switch() -> None:
+        order.append("switch")
+        loop.schedule = Last()
+        loop.call_soon(order.append, "a")
+        loop.call_soon(order.append, "b")
+
+    async def main() -> None:
+        loop.call_soon(switch)
+        await asyncio.sleep(1.0)
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert order == ["switch", "b", "a"]  # the new schedule picks the last ready handle
