@@ -10,6 +10,7 @@ import math
 import os
 import pathlib
 import tempfile
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -188,3 +189,17 @@ def test_the_native_functions_answer_any_argument_with_a_typed_error(
     ):
         with contextlib.suppress(DnsraceError):
             call()
+
+
+@given(
+    keywords=st.dictionaries(
+        st.sampled_from(["timeout", "max_states", "linearizations", "as_dict"]),
+        hostile(),
+        max_size=4,
+    )
+)
+def test_the_stores_check_keywords_of_any_type_are_typed_errors(keywords: dict[str, Any]) -> None:
+    store = dnsrace.RecordStore(history=64)
+    with contextlib.suppress(DnsraceError), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # as_dict=False's text form
+        store.check_history(**keywords)

@@ -98,10 +98,25 @@ fn history_bytes<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>>
 
 /// `max_states` as given (`None`: the default; `InvalidArgument` unless an int >= 0; the
 /// range is checked by `options`).
-fn max_states_of(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+pub fn max_states_of(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
     obj.filter(|o| !o.is_none())
         .map(|o| small_int(Some(o), "max_states", 0, i64::MAX))
         .transpose()
+}
+
+/// `as_dict` of `RecordStore.check_history` (`None`: not given; `InvalidArgument` unless a
+/// bool).
+pub fn as_dict_of(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<bool>> {
+    match obj.filter(|o| !o.is_none()) {
+        None => Ok(None),
+        Some(flag) => match flag.cast::<PyBool>() {
+            Ok(flag) => Ok(Some(flag.is_true())),
+            Err(_) => Err(InvalidArgument::new_err(format!(
+                "invalid as_dict {}: must be True or False",
+                repr(flag)
+            ))),
+        },
+    }
 }
 
 /// An int argument in `min..=max` (`None`: `min`), `InvalidArgument` otherwise.

@@ -145,12 +145,13 @@ impl RecordStore {
         py: Python<'py>,
         timeout: TimeoutArg,
         linearizations: LinearizationsArg,
-        max_states: Option<u64>,
-        as_dict: Option<bool>,
+        max_states: Option<&Bound<'py, PyAny>>,
+        as_dict: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
+            let max_states = crate::history::max_states_of(max_states)?;
             let opts = crate::history::options(timeout.0, max_states, linearizations.0)?;
-            persist::check_history(self, py, opts, as_dict)
+            persist::check_history(self, py, opts, crate::history::as_dict_of(as_dict)?)
         })
     }
 
