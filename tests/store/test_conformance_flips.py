@@ -299,6 +299,10 @@ def test_refused_lease_entries_are_fenced_where_no_token_was_issued(any_store: A
     assert store.flip_many([0, 1, 2], 1, fence=[0, None, 1]) == FlipCounts(1, 0, 2, 0)
     assert store.aliases() == [None, None, 1]
     assert [store.state(i).highest_fence for i in range(3)] == [0, 0, 1]
+    # Every entry refused (a batch of zeros only, as a numpy output of acquire_leases gives
+    # when no lease was granted): all fenced, not an error.
+    assert store.flip_many([0, 1], 1, fence=[0, None]) == FlipCounts(0, 0, 2, 0)
+    assert store.flip_many([2], 1, fence=[0]) == FlipCounts(0, 0, 1, 0)
 
 
 def test_flip_many_check_order(any_store: Any) -> None:

@@ -290,11 +290,14 @@ impl Store {
                     let (min, max) = f
                         .iter()
                         .fold((first, first), |(lo, hi), &t| (lo.min(t), hi.max(t)));
-                    // 0 marks an entry whose lease was refused: it is fenced, not an error.
+                    // 0 marks an entry whose lease was refused: it is fenced, not an error
+                    // (a batch of zeros only is every entry refused).
                     if min != 0 {
                         check_token(min, "fence")?;
                     }
-                    check_token(max, "fence")?;
+                    if max != 0 {
+                        check_token(max, "fence")?;
+                    }
                 }
             }
             Fence::Each(_) | Fence::None => {}
