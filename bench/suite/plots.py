@@ -19,6 +19,23 @@ def _plt() -> Any:
     return plt
 
 
+def _label(ax: Any, x: str, y: str, title: str | None = None, **grid: Any) -> None:
+    """The axis labels, the title and the light grid every figure has."""
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    if title is not None:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3, **grid)
+
+
+def _save(plt: Any, fig: Any, path: Path) -> bool:
+    """Write the figure at the report's resolution and free it; True: a figure was drawn."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def throughput(doc: dict[str, Any], path: Path) -> bool:
     rows = [r for r in doc.get("peers", []) if r["status"] == "ok"]
     if not rows:
@@ -31,15 +48,15 @@ def throughput(doc: dict[str, Any], path: Path) -> bool:
             ax.plot(*zip(*pts, strict=True), marker="o", label=peer)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("endpoints")
-    ax.set_ylabel("batch CAS flip, endpoints/s")
-    ax.set_title("Generation-CAS batch flip throughput")
-    ax.grid(True, which="both", alpha=0.3)
+    _label(
+        ax,
+        "endpoints",
+        "batch CAS flip, endpoints/s",
+        "Generation-CAS batch flip throughput",
+        which="both",
+    )
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def cas_overhead(doc: dict[str, Any], path: Path) -> bool:
@@ -63,10 +80,7 @@ def cas_overhead(doc: dict[str, Any], path: Path) -> bool:
         ax.set_title(f"{title}, {n:,} endpoints")
     axes[0].set_ylabel("time over lww (same store, same round)")
     axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def contention(doc: dict[str, Any], path: Path) -> bool:
@@ -89,15 +103,14 @@ def contention(doc: dict[str, Any], path: Path) -> bool:
         counts = sorted({r["threads"] for r in rows})
         ax.set_xticks(counts)
         ax.set_xticklabels([str(c) for c in counts])
-        ax.set_xlabel("threads")
-        ax.set_ylabel("endpoint flips attempted per second (all threads)")
-        ax.set_title(f"RecordStore, {kind} calls")
-        ax.grid(True, alpha=0.3)
+        _label(
+            ax,
+            "threads",
+            "endpoint flips attempted per second (all threads)",
+            f"RecordStore, {kind} calls",
+        )
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def sim_cost(doc: dict[str, Any], path: Path) -> bool:
@@ -112,15 +125,15 @@ def sim_cost(doc: dict[str, Any], path: Path) -> bool:
         ax.plot(*zip(*pts, strict=True), marker="o", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("endpoints")
-    ax.set_ylabel("wall s, incident replay (virtual clock)")
-    ax.set_title("Simulation cost vs fleet size")
-    ax.grid(True, which="both", alpha=0.3)
+    _label(
+        ax,
+        "endpoints",
+        "wall s, incident replay (virtual clock)",
+        "Simulation cost vs fleet size",
+        which="both",
+    )
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def violations(doc: dict[str, Any], path: Path) -> bool:
@@ -145,15 +158,10 @@ def violations(doc: dict[str, Any], path: Path) -> bool:
         ax.set_xticklabels([f"{v:g}" for v in values])
         ax.minorticks_off()
         ax.set_ylim(-0.05, 1.05)
-        ax.set_xlabel(labels.get(axis, axis))
-        ax.set_ylabel("share of runs violating")
-        ax.grid(True, alpha=0.3)
+        _label(ax, labels.get(axis, axis), "share of runs violating")
     axes[0][0].legend(fontsize=8)
     fig.suptitle("Violating runs per preset (schedule exploration)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def draw_all(doc: dict[str, Any], out: Path) -> list[str]:
