@@ -10,13 +10,15 @@ from bench.suite.peers.base import MODES
 from bench.suite.peers.registry import PEERS
 
 
-def _plt() -> Any:
+def _figure(*grid: int, **options: Any) -> tuple[Any, Any, Any]:
+    """pyplot (Agg), and a new figure with its axes (``plt.subplots``' arguments)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt
+    fig, axes = plt.subplots(*grid, **options)
+    return plt, fig, axes
 
 
 def _label(ax: Any, x: str, y: str, title: str | None = None, **grid: Any) -> None:
@@ -40,8 +42,7 @@ def throughput(doc: dict[str, Any], path: Path) -> bool:
     rows = [r for r in doc.get("peers", []) if r["status"] == "ok"]
     if not rows:
         return False
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plt, fig, ax = _figure(figsize=(7, 4.5))
     for peer in PEERS:
         pts = sorted((r["n"], r["batch_rate"]["if_newer"]) for r in rows if r["peer"] == peer)
         if pts:
@@ -64,8 +65,7 @@ def cas_overhead(doc: dict[str, Any], path: Path) -> bool:
     rows = [r for r in doc.get("peers", []) if r["status"] == "ok" and r["profile"] and r["n"] == n]
     if not rows:
         return False
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    plt, fig, axes = _figure(1, 2, figsize=(10, 4.2), sharey=True)
     width = 0.8 / len(rows)
     for ax, key, title in (
         (axes[0], "batch_over_lww", "batch calls"),
@@ -87,8 +87,7 @@ def contention(doc: dict[str, Any], path: Path) -> bool:
     rows = doc.get("contention", [])
     if not rows:
         return False
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    plt, fig, axes = _figure(1, 2, figsize=(10, 4.2))
     for ax, kind in zip(axes, ("batch", "single"), strict=True):
         for mode in ("lww", "if_newer"):
             for sets, style in (("disjoint", "-"), ("overlapping", "--")):
@@ -117,8 +116,7 @@ def sim_cost(doc: dict[str, Any], path: Path) -> bool:
     sim = doc.get("sim")
     if not sim:
         return False
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plt, fig, ax = _figure(figsize=(7, 4.5))
     for preset, exp in sim["exponent"].items():
         pts = sorted((r["endpoints"], r["wall_s"]) for r in sim["rows"] if r["preset"] == preset)
         label = preset if exp is None else f"{preset} (exponent {exp:.2f})"
@@ -140,9 +138,8 @@ def violations(doc: dict[str, Any], path: Path) -> bool:
     rows = doc.get("violations", [])
     if not rows:
         return False
-    plt = _plt()
     axes_names = list(dict.fromkeys(r["axis"] for r in rows))
-    fig, axes = plt.subplots(1, len(axes_names), figsize=(5 * len(axes_names), 4.2), squeeze=False)
+    plt, fig, axes = _figure(1, len(axes_names), figsize=(5 * len(axes_names), 4.2), squeeze=False)
     labels = {"pause": "pause median / lease TTL", "enactors": "enactors", "rate": "plans/min"}
     for ax, axis in zip(axes[0], axes_names, strict=True):
         for preset in dict.fromkeys(r["preset"] for r in rows):
