@@ -4,38 +4,26 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use dnsrace_core::{EndpointKey, Fence, Leaf, Mode, PlanBuilder, Store};
+use dnsrace_core::{Fence, Leaf, Mode};
+
+mod common;
+use common::store_with_plans;
 
 const ENDPOINTS: u32 = 500_000;
 
-fn store_with_plans(generations: u64) -> Store {
-    let store = Store::new();
-    let names: Vec<String> = (0..ENDPOINTS)
-        .map(|i| format!("ep{i}.bench.example"))
-        .collect();
-    store.add_endpoints(&names).unwrap();
-    for g in 1..=generations {
-        let mut plan = PlanBuilder::new(g).unwrap();
-        plan.reserve(ENDPOINTS as usize);
-        let sets: Vec<u32> = (0..8u8)
-            .map(|k| {
-                let leaves = (0..4u8)
-                    .map(|j| Leaf::parse(&format!("10.{g}.{k}.{j}"), 10 + j).unwrap())
-                    .collect();
-                plan.add_set(leaves).unwrap()
-            })
-            .collect();
-        for id in 0..ENDPOINTS {
-            plan.add_endpoint(EndpointKey::Id(id), sets[id as usize % 8])
-                .unwrap();
-        }
-        store.put_plan(&plan.build()).unwrap();
-    }
-    store
+/// Plan `g`'s eight target sets of four leaves each.
+fn eight_sets(g: u64) -> Vec<Vec<Leaf>> {
+    (0..8u8)
+        .map(|k| {
+            (0..4u8)
+                .map(|j| Leaf::parse(&format!("10.{g}.{k}.{j}"), 10 + j).unwrap())
+                .collect()
+        })
+        .collect()
 }
 
 fn bench_flip_many(c: &mut Criterion) {
-    let store = store_with_plans(2);
+    let store = store_with_plans(ENDPOINTS, 2, eight_sets);
     let mut group = c.benchmark_group("flip_many_500k");
     group.sample_size(30);
     let ids: Vec<u32> = (0..ENDPOINTS).collect();
