@@ -4,7 +4,7 @@ leases and persistence come from ``_leases`` and ``_persist``."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Final, Literal, final
 
 from dnsrace import _rules as rules
@@ -27,7 +27,6 @@ from dnsrace.errors import (
     InvalidArgument,
     InvalidGeneration,
     InvalidName,
-    InvalidToken,
     UnknownEndpoint,
     UnknownPlan,
 )
@@ -285,33 +284,10 @@ class PyRecordStore(Leases, Persistence):
     ) -> Any:  # FlipCounts, or a FlipResult with ``outcomes`` (typed by backends.Store)
         """``flip`` for many endpoints in one call (``None``: every endpoint, in id order);
         with ``outcomes``, also each position's outcome code and previous alias."""
-        gen = rules.generation(generation)
-        rules.flag(rollback, "rollback")
-        output = rules.outcomes(outcomes)
-        code = rules.mode(mode)
-        rules.check_expected(code, expected_versions, "expected_versions")
+        gen, code, output = rules.flip_call(generation, mode, rollback, outcomes, expected_versions)
         with self._lock:
             ids = self._eps(endpoints)
-            count = len(ids)
-            expected: Sequence[int] | None = None
-            if code == rules.EXACT:
-                raw = rules.int_sequence(expected_versions, InvalidToken, "expected_versions")
-                if len(raw) != count:
-                    raise InvalidArgument(
-                        f"expected_versions has {len(raw)} items for {count} endpoints"
-                    )
-                expected = [rules.version(v) for v in raw]
-            fences: Sequence[int] | None = None
-            single: int | None = None
-            if fence is None:
-                pass
-            elif rules.is_scalar_int(fence):
-                single = rules.token(fence, "fence")
-            else:
-                raw = rules.int_sequence(fence, InvalidToken, "fence")
-                if len(raw) != count:
-                    raise InvalidArgument(f"fence has {len(raw)} items for {count} endpoints")
-                fences = [rules.batch_token(f, "fence") for f in raw]
+            expected, single, fences = rules.flip_values(code, len(ids), expected_versions, fence)
             codes: list[int] = []
             previous: list[int] = []
             tree = self._trees.get(gen)

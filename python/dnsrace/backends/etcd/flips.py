@@ -19,8 +19,6 @@ from dnsrace.backends.etcd.ops import MAX_ROUNDS, repetition_rounds
 from dnsrace.backends.etcd.trees import Chunk
 from dnsrace.errors import (
     DanglingAlias,
-    InvalidArgument,
-    InvalidToken,
     StoreUnavailable,
     UnknownPlan,
 )
@@ -76,28 +74,12 @@ def flip_many(
     rollback: bool,
     outcomes: bool | Literal["array", "numpy"],
 ) -> FlipCounts | FlipResult[Any]:
-    gen = rules.generation(generation)
-    rules.flag(rollback, "rollback")
-    output = rules.outcomes(outcomes)
-    code = rules.mode(mode)
-    rules.check_expected(code, expected_versions, "expected_versions")
+    gen, code, output = rules.flip_call(generation, mode, rollback, outcomes, expected_versions)
     ids = store._ids_of(endpoints)
     n = len(ids)
-    expected: list[int] | None = None
-    if mode == "exact":
-        raw = rules.int_sequence(expected_versions, InvalidToken, "expected_versions")
-        if len(raw) != n:
-            raise InvalidArgument(f"expected_versions has {len(raw)} items for {n} endpoints")
-        expected = [rules.version(v) for v in raw]
-    fences: list[int] | None = None
-    if fence is not None:
-        if rules.is_scalar_int(fence):
-            fences = [rules.token(fence, "fence")] * n
-        else:
-            raw = rules.int_sequence(fence, InvalidToken, "fence")
-            if len(raw) != n:
-                raise InvalidArgument(f"fence has {len(raw)} items for {n} endpoints")
-            fences = [rules.batch_token(f, "fence") for f in raw]
+    expected, single, fences = rules.flip_values(code, n, expected_versions, fence)
+    if single is not None:
+        fences = [single] * n
     batch = _Batch(ids, gen, mode, expected, fences, rollback, bytearray(n), [0] * n)
     for positions in repetition_rounds(ids, distinct=endpoints is None):
         _flip_round(store, batch, positions, everything=endpoints is None and n > 1000)
