@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any, Final, Literal, final
+from typing import Any, Final, final
 
 from dnsrace import _rules as rules
+from dnsrace._front import FlipFront, FlipMany, FlipOne
 from dnsrace._plan import Plan
 from dnsrace._types import (
     Answer,
@@ -18,7 +19,6 @@ from dnsrace._types import (
     FlipCounts,
     FlipResult,
     Ints,
-    Mode,
     Output,
     StoreStats,
 )
@@ -44,7 +44,7 @@ _DANGLING: Final = 4
 
 
 @final
-class PyRecordStore(Leases, Persistence):
+class PyRecordStore(FlipFront, Leases, Persistence):
     """Thread-safe in-memory store of load-balancer DNS records (pure Python reference).
 
     Same API and semantics as ``dnsrace.RecordStore``; see ``dnsrace/_core.pyi``. Its typed
@@ -240,17 +240,9 @@ class PyRecordStore(Leases, Persistence):
 
     # ---------------------------------------------------------------- flips
 
-    def flip(
-        self,
-        endpoint: Endpoint,
-        generation: int,
-        mode: Mode = "if_newer",
-        *,
-        expected_version: int | None = None,
-        fence: int | None = None,
-        rollback: bool = True,
-    ) -> bool:
-        """Point the endpoint's alias at ``generation``'s tree; the old alias becomes rollback."""
+    def _flip_call(self, call: FlipOne) -> bool:
+        """``flip``: the old alias becomes the rollback."""
+        endpoint, generation, mode, expected_version, fence, rollback = call
         gen = rules.generation(generation)
         rules.flag(rollback, "rollback")
         code = rules.mode(mode)
@@ -271,19 +263,10 @@ class PyRecordStore(Leases, Persistence):
                 )
             return outcome == _APPLIED
 
-    def flip_many(
-        self,
-        endpoints: Endpoints | None,
-        generation: int,
-        mode: Mode = "if_newer",
-        *,
-        expected_versions: Ints | None = None,
-        fence: int | Ints | None = None,
-        rollback: bool = True,
-        outcomes: bool | Literal["array", "numpy"] = False,
-    ) -> Any:  # FlipCounts, or a FlipResult with ``outcomes`` (typed by backends.Store)
-        """``flip`` for many endpoints in one call (``None``: every endpoint, in id order);
-        with ``outcomes``, also each position's outcome code and previous alias."""
+    def _flip_many_call(self, call: FlipMany) -> Any:
+        """``flip_many``: with ``outcomes``, also each position's outcome code and previous
+        alias."""
+        endpoints, generation, mode, expected_versions, fence, rollback, outcomes = call
         gen, code, output = rules.flip_call(generation, mode, rollback, outcomes, expected_versions)
         with self._lock:
             ids = self._eps(endpoints)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from dnsrace import _rules as rules
+from dnsrace._front import FlipMany, FlipOne
 from dnsrace._types import FlipCounts, FlipResult, Outcome
 from dnsrace.backends.etcd import wire
 from dnsrace.backends.etcd.client import Uncertain
@@ -63,17 +64,8 @@ class _Batch:
     previous: list[int]
 
 
-def flip_many(
-    store: EtcdNamespace,
-    endpoints: object,
-    generation: int,
-    mode: str,
-    *,
-    expected_versions: object,
-    fence: object,
-    rollback: bool,
-    outcomes: bool | Literal["array", "numpy"],
-) -> FlipCounts | FlipResult[Any]:
+def flip_many(store: EtcdNamespace, call: FlipMany) -> FlipCounts | FlipResult[Any]:
+    endpoints, generation, mode, expected_versions, fence, rollback, outcomes = call
     gen, code, output = rules.flip_call(generation, mode, rollback, outcomes, expected_versions)
     ids = store._ids_of(endpoints)
     n = len(ids)
@@ -93,25 +85,12 @@ def flip_many(
     )
 
 
-def flip(
-    store: EtcdNamespace,
-    endpoint: int | str,
-    generation: int,
-    mode: str,
-    *,
-    expected_version: int | None,
-    fence: int | None,
-    rollback: bool,
-) -> bool:
+def flip(store: EtcdNamespace, call: FlipOne) -> bool:
+    endpoint, generation, mode, expected_version, fence, rollback = call
+    expected = None if expected_version is None else [expected_version]
+    token = None if fence is None else rules.token(fence, "fence")
     res = flip_many(
-        store,
-        [endpoint],
-        generation,
-        mode,
-        expected_versions=None if expected_version is None else [expected_version],
-        fence=None if fence is None else rules.token(fence, "fence"),
-        rollback=rollback,
-        outcomes=True,
+        store, FlipMany([endpoint], generation, mode, expected, token, rollback, outcomes=True)
     )
     assert isinstance(res, FlipResult)
     name = store._names[store._id_of(endpoint)]
