@@ -38,48 +38,33 @@ fn bench_flip_many(c: &mut Criterion) {
     let store = store_with_plans(2);
     let mut group = c.benchmark_group("flip_many_500k");
     group.sample_size(30);
-    // Alternate generations so every if_newer call does real work (half apply, half refuse).
-    let mut g = 1;
-    group.bench_function("if_newer_all", |b| {
-        b.iter(|| {
-            g = 3 - g;
-            black_box(
-                store
-                    .flip_many(None, g, Mode::IfNewer, None, Fence::None)
-                    .unwrap(),
-            )
-        })
-    });
-    group.bench_function("lww_all", |b| {
-        b.iter(|| {
-            g = 3 - g;
-            black_box(
-                store
-                    .flip_many(None, g, Mode::Lww, None, Fence::None)
-                    .unwrap(),
-            )
-        })
-    });
-    group.bench_function("fenced_lww_all", |b| {
-        b.iter(|| {
-            black_box(
-                store
-                    .flip_many(None, 2, Mode::Lww, None, Fence::All(1))
-                    .unwrap(),
-            )
-        })
-    });
     let ids: Vec<u32> = (0..ENDPOINTS).collect();
-    group.bench_function("if_newer_ids", |b| {
-        b.iter(|| {
-            g = 3 - g;
-            black_box(
-                store
-                    .flip_many(Some(&ids), g, Mode::IfNewer, None, Fence::None)
-                    .unwrap(),
-            )
-        })
-    });
+    // name, endpoints (None: all), mode, fence, and a fixed generation or None to alternate
+    // generations so that every if_newer call does real work (half apply, half refuse).
+    let batches = [
+        ("if_newer_all", None, Mode::IfNewer, Fence::None, None),
+        ("lww_all", None, Mode::Lww, Fence::None, None),
+        ("fenced_lww_all", None, Mode::Lww, Fence::All(1), Some(2)),
+        (
+            "if_newer_ids",
+            Some(ids.as_slice()),
+            Mode::IfNewer,
+            Fence::None,
+            None,
+        ),
+    ];
+    let mut g = 1;
+    for (name, ids, mode, fence, fixed) in batches {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let generation = fixed.unwrap_or_else(|| {
+                    g = 3 - g;
+                    g
+                });
+                black_box(store.flip_many(ids, generation, mode, None, fence).unwrap())
+            })
+        });
+    }
     group.finish();
     c.bench_function("flip_single", |b| {
         let mut id = 0;
