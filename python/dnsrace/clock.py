@@ -329,7 +329,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     # The scheduled loop's fast path: exploration runs many short runs of ~50 steps, where
     # asyncio's per-callback bookkeeping (debug checks, one frame per layer) is a large share.
     # Outside debug mode these do what the base methods do, with fewer calls; in debug mode
-    # (or on a closed loop, to raise as the base does) the base methods run.
+    # (or on a closed loop, to raise as the base does) the base methods run. The base
+    # call_later comes to call_at.
     def call_soon(  # type: ignore[override]
         self, callback: Callable[..., object], *args: Any, context: Any = None
     ) -> asyncio.Handle:
@@ -348,13 +349,6 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
         timer._scheduled = True  # type: ignore[attr-defined]
         return timer
-
-    def call_later(  # type: ignore[override]
-        self, delay: float, callback: Callable[..., object], *args: Any, context: Any = None
-    ) -> asyncio.TimerHandle:
-        if delay is None or self._debug or self._closed:  # type: ignore[attr-defined]
-            return super().call_later(delay, callback, *args, context=context)
-        return self.call_at(self._virtual_now + delay, callback, *args, context=context)
 
     def _run_once(self) -> None:
         schedule = self.schedule
