@@ -361,6 +361,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         ready: Any = self._ready  # type: ignore[attr-defined]
         heap: list[Any] = self._scheduled  # type: ignore[attr-defined]
         pick = schedule.pick
+        # The random schedule's draw, inline (RandomSchedule.pick, step for step): the most
+        # run schedule, where a method call per step is a visible share of the step.
+        rng = schedule._rng if type(schedule) is RandomSchedule else None
         heappop = heapq.heappop
         while True:
             if not ready:
@@ -386,12 +389,22 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     if self._stopping:  # type: ignore[attr-defined]
                         return
                     continue
-            index = pick(ready)
-            if not (isinstance(index, int) and 0 <= index < len(ready)):
-                raise InvalidArgument(
-                    f"schedule.pick returned {_shown(index)}, not an index of the"
-                    f" {len(ready)} ready handles"
-                )
+            if rng is not None:
+                schedule.steps += 1
+                n = len(ready)
+                index = 0
+                if n > 1:
+                    k = n.bit_length()
+                    index = rng.getrandbits(k)
+                    while index >= n:
+                        index = rng.getrandbits(k)
+            else:
+                index = pick(ready)
+                if not (isinstance(index, int) and 0 <= index < len(ready)):
+                    raise InvalidArgument(
+                        f"schedule.pick returned {_shown(index)}, not an index of the"
+                        f" {len(ready)} ready handles"
+                    )
             if index == 0:
                 handle = ready.popleft()
             else:
