@@ -158,7 +158,9 @@ def _where(a: argparse.Namespace, sections: list[str]) -> Where:
                 f"--executor ray: no scenario sweep ({', '.join(SCENARIO_SWEEPS)}) in --sections"
             )
         if importlib.util.find_spec("ray") is None:
-            raise ArgumentError("--executor ray: ray is not installed (pip install ray)")
+            raise ArgumentError(
+                "--executor ray: ray is not installed (pip install 'dnsrace[cluster]')"
+            )
         if a.address is not None:
             try:
                 check_address(a.address)
