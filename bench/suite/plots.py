@@ -117,8 +117,10 @@ def sim_cost(doc: dict[str, Any], path: Path) -> bool:
     if not sim:
         return False
     plt, fig, ax = _figure(figsize=(7, 4.5))
-    for preset, exp in sim["exponent"].items():
-        pts = sorted((r["endpoints"], r["wall_s"]) for r in sim["rows"] if r["preset"] == preset)
+    for preset, exp in sim["timing"]["exponent"].items():
+        pts = sorted(
+            (r["endpoints"], r["timing"]["wall_s"]) for r in sim["rows"] if r["preset"] == preset
+        )
         label = preset if exp is None else f"{preset} (exponent {exp:.2f})"
         ax.plot(*zip(*pts, strict=True), marker="o", label=label)
     ax.set_xscale("log")
