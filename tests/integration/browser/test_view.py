@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import importlib
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from dnsrace.app.view import read_history, render_history, render_run
 from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.runner import run_discipline
 from dnsrace.sim.scenario import incident_scenario
+from requirements import require
 
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
 HISTORY = DATA / "history-illegal.jsonl"
@@ -220,11 +220,8 @@ def browser() -> Iterator[Any]:
         from selenium.webdriver.chrome.service import Service
     except ImportError:
         missing.append("selenium (pip install selenium)")
-    if missing:
-        reason = "headless browser test needs " + ", ".join(missing) + " (make test installs them)"
-        if os.environ.get("DNSRACE_REQUIRE_BROWSER"):
-            pytest.fail(reason + " but DNSRACE_REQUIRE_BROWSER is set")
-        pytest.skip(reason)
+    need = "headless browser test needs " + ", ".join(missing) + " (make test installs them)"
+    require(not missing, "BROWSER", need)
     options = webdriver.ChromeOptions()
     options.binary_location = str(binary)
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):

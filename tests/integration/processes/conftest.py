@@ -3,21 +3,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from requirements import require
 
 
 def need_ray() -> None:
     """Skip without Ray, unless ``make test`` said it must be there (DNSRACE_REQUIRE_RAY)."""
     from dnsrace.campaign.local import ray_command
 
-    if ray_command() is None:
-        if os.environ.get("DNSRACE_REQUIRE_RAY"):
-            pytest.fail("ray is not installed but DNSRACE_REQUIRE_RAY is set")
-        pytest.skip("ray is not installed (make build installs it)")
+    require(ray_command() is not None, "RAY", "ray is not installed (make build installs it)")
 
 
 @pytest.fixture(scope="module")
