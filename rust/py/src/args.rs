@@ -382,14 +382,25 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ModeArg {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let err = || {
-            Error::InvalidArgument(format!(
-                "invalid mode {}: expected \"lww\", \"if_newer\" or \"exact\"",
-                repr(&obj)
-            ))
-        };
-        let text = text(obj, err)?;
+        let text = text(obj, one_of(&obj, "mode", &["lww", "if_newer", "exact"]))?;
         Mode::parse(text).map(ModeArg).or_raise()
+    }
+}
+
+/// The error of an argument `what` that is not one of the strings `choices`.
+fn one_of<'o>(
+    obj: &'o Borrowed<'_, '_, PyAny>,
+    what: &'o str,
+    choices: &'o [&str],
+) -> impl Fn() -> Error + 'o {
+    move || {
+        let (last, rest) = choices.split_last().unwrap_or((&"", &[]));
+        let rest: Vec<String> = rest.iter().map(|c| format!("{c:?}")).collect();
+        Error::InvalidArgument(format!(
+            "invalid {what} {}: expected {} or {last:?}",
+            repr(obj),
+            rest.join(", ")
+        ))
     }
 }
 
@@ -411,13 +422,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FormatArg<'a> {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let err = || {
-            Error::InvalidArgument(format!(
-                "invalid format {}: expected \"jsonl\" or \"jepsen\"",
-                repr(&obj)
-            ))
-        };
-        text(obj, err).map(FormatArg)
+        text(obj, one_of(&obj, "format", &["jsonl", "jepsen"])).map(FormatArg)
     }
 }
 
@@ -448,13 +453,8 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Output {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let err = || {
-            Error::InvalidArgument(format!(
-                "invalid output {}: expected \"list\", \"array\" or \"numpy\"",
-                repr(&obj)
-            ))
-        };
-        match text(obj, err)? {
+        let err = one_of(&obj, "output", &["list", "array", "numpy"]);
+        match text(obj, &err)? {
             "list" => Ok(Output::List),
             "array" => Ok(Output::Array),
             "numpy" => Ok(Output::Numpy),

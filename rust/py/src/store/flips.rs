@@ -29,28 +29,28 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FenceArg<'py> {
     }
 }
 
+/// The arguments of one `flip` call but the endpoint, as PyO3 extracted them.
+pub(super) struct FlipOne {
+    pub generation: Generation,
+    pub mode: ModeArg,
+    pub expected_version: Option<Version>,
+    pub fence: Option<FenceToken>,
+    pub rollback: RollbackArg,
+}
+
 pub(super) fn flip(
     store: &RecordStore,
     endpoint: &Bound<'_, PyAny>,
-    generation: Generation,
-    mode: ModeArg,
-    expected_version: Option<Version>,
-    fence: Option<FenceToken>,
-    rollback: RollbackArg,
+    call: FlipOne,
 ) -> PyResult<bool> {
     guard(|| {
         let id = store.id(endpoint.extract()?)?;
-        let g = generation.0;
+        let g = call.generation.0;
+        let expected = call.expected_version.map(|v| v.0);
+        let fence = call.fence.map(|f| f.0);
         let outcome = store
             .store
-            .flip_with(
-                id,
-                g,
-                mode.0,
-                expected_version.map(|v| v.0),
-                fence.map(|f| f.0),
-                rollback.0,
-            )
+            .flip_with(id, g, call.mode.0, expected, fence, call.rollback.0)
             .or_raise()?;
         match outcome {
             Outcome::Applied => Ok(true),
