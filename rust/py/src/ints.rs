@@ -120,6 +120,46 @@ enum Item {
     U64,
 }
 
+/// `$call` with the type `$e` standing for the Rust type of buffer items `$item`.
+macro_rules! for_item {
+    ($item:expr, |$e:ident| $call:expr) => {
+        match $item {
+            Item::I8 => {
+                type $e = i8;
+                $call
+            }
+            Item::U8 => {
+                type $e = u8;
+                $call
+            }
+            Item::I16 => {
+                type $e = i16;
+                $call
+            }
+            Item::U16 => {
+                type $e = u16;
+                $call
+            }
+            Item::I32 => {
+                type $e = i32;
+                $call
+            }
+            Item::U32 => {
+                type $e = u32;
+                $call
+            }
+            Item::I64 => {
+                type $e = i64;
+                $call
+            }
+            Item::U64 => {
+                type $e = u64;
+                $call
+            }
+        }
+    };
+}
+
 /// The item of `bytes` bytes among the 1-, 2-, 4- and 8-byte ones.
 fn by_size(bytes: usize, items: [Item; 4]) -> Result<Item, String> {
     match bytes {
@@ -166,32 +206,75 @@ impl IntBuffer {
         self.buf.shape().first().copied().unwrap_or(0)
     }
 
+    /// Where the items are: first item, count, byte stride (`None`: empty, whose pointer may
+    /// be null).
+    fn raw(&self) -> Option<(*const u8, usize, isize)> {
+        let (n, ptr) = (self.len(), self.buf.buf_ptr() as *const u8);
+        let stride = self.buf.strides().first().copied().unwrap_or(0);
+        (n > 0).then_some((ptr, n, stride))
+    }
+
     /// Copy, validate and convert the items (call it detached: no Python object is touched).
     pub fn to_vec<T: Out>(&self, spec: &Spec) -> dnsrace_core::Result<Vec<T>> {
         let item = self.item.as_ref().map_err(|what| {
             (spec.type_err)(format!("invalid {}s: {what}, expected integers", spec.what))
         })?;
-        let (n, ptr) = (self.len(), self.buf.buf_ptr() as *const u8);
-        if n == 0 {
-            // An empty buffer's pointer may be null.
+        let Some((ptr, n, stride)) = self.raw() else {
             return Ok(Vec::new());
-        }
-        let stride = self.buf.strides().first().copied().unwrap_or(0);
+        };
         // SAFETY: the exporter keeps `n` items at `ptr + i * stride` alive and in place while
         // the buffer is held; `convert` only reads them (see the module notes on writers).
-        unsafe {
-            match item {
-                Item::I8 => convert::<i8, T>(ptr, n, stride, spec),
-                Item::U8 => convert::<u8, T>(ptr, n, stride, spec),
-                Item::I16 => convert::<i16, T>(ptr, n, stride, spec),
-                Item::U16 => convert::<u16, T>(ptr, n, stride, spec),
-                Item::I32 => convert::<i32, T>(ptr, n, stride, spec),
-                Item::U32 => convert::<u32, T>(ptr, n, stride, spec),
-                Item::I64 => convert::<i64, T>(ptr, n, stride, spec),
-                Item::U64 => convert::<u64, T>(ptr, n, stride, spec),
-            }
-        }
+        unsafe { for_item!(*item, |E| convert::<E, T>(ptr, n, stride, spec)) }
     }
+
+    /// `(first, n)` when the `n` items are the ids `first, first + 1, ...` (an `arange`, or a
+    /// slice of one): such a batch is passed on as that range, with no copy of the list. Each
+    /// item is read once, into a private chunk that is checked (so a writer racing the call
+    /// cannot make the range name an id that was not read). Call it detached.
+    pub fn id_range(&self) -> Option<(u32, usize)> {
+        let item = *self.item.as_ref().ok()?;
+        let (ptr, n, stride) = self.raw()?;
+        // SAFETY: as in `to_vec`.
+        unsafe { for_item!(item, |E| id_range::<E>(ptr, n, stride)) }
+    }
+}
+
+/// [`IntBuffer::id_range`] for items of type `E`.
+///
+/// # Safety
+/// As for [`convert`].
+unsafe fn id_range<E: Int>(ptr: *const u8, n: usize, stride: isize) -> Option<(u32, usize)> {
+    let first = std::ptr::read_unaligned(ptr.cast::<E>()).as_u64();
+    // Ids are below 2^32: the whole range must be.
+    if first.checked_add(n as u64)? > 1 << 32 {
+        return None;
+    }
+    let contiguous = stride == size_of::<E>() as isize;
+    let mut chunk: Vec<E> = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = CHUNK.min(n - start);
+        read_chunk(
+            &mut chunk,
+            ptr.offset(start as isize * stride),
+            len,
+            stride,
+            contiguous,
+        );
+        // Low 32 bits against the wanted ids, and no item with bits above them (a negative
+        // item sign-extends): an OR of differences, plain lanes.
+        let want = (first + start as u64) as u32;
+        let (mut low, mut high) = (0u32, 0u64);
+        for (k, &e) in chunk.iter().enumerate() {
+            low |= (e.as_u64() as u32) ^ want.wrapping_add(k as u32);
+            high |= e.as_u64() >> 32;
+        }
+        if low != 0 || high != 0 {
+            return None;
+        }
+        start += len;
+    }
+    Some((first as u32, n))
 }
 
 /// Integer item types of buffers: a wrapping cast to u64 (exact once the value is known to
@@ -575,6 +658,16 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Unordered<'py> {
 pub enum Staged<'a, T> {
     Done(Vec<T>),
     Buffer(&'a IntBuffer, Spec),
+}
+
+impl Staged<'_, u32> {
+    /// [`IntBuffer::id_range`] of a staged buffer of ids (`None` for converted items).
+    pub fn id_range(&self) -> Option<(u32, usize)> {
+        match self {
+            Staged::Buffer(b, _) => b.id_range(),
+            Staged::Done(_) => None,
+        }
+    }
 }
 
 impl<T: Out> Staged<'_, T> {

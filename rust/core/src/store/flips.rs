@@ -3,11 +3,28 @@
 use super::kernel;
 use super::layout::{self, locate, Run, Shard};
 use super::plans::Trees;
-use super::{Inner, Store};
+use super::{unknown_id, Inner, Store};
 use crate::error::{check_generation, check_token, check_version, Error, Result};
 use crate::history::OpKind;
 // Mode and Outcome live in a leaf module shared with the history; their old path stays.
 pub use crate::flip_types::{FlipCounts, Mode, Outcome, OutcomeSink};
+
+/// The endpoints of a batch flip.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoints<'a> {
+    /// Every endpoint, in id order (with a sink: the first sink-length ones).
+    All,
+    /// The ids `first..first + len`: what a list of them names, without the list.
+    Range { first: u32, len: usize },
+    /// These ids, in list order (repeats flipped in that order).
+    Ids(&'a [u32]),
+}
+
+impl<'a> From<Option<&'a [u32]>> for Endpoints<'a> {
+    fn from(ids: Option<&'a [u32]>) -> Self {
+        ids.map_or(Endpoints::All, Endpoints::Ids)
+    }
+}
 
 /// Fencing tokens of a batch flip.
 #[derive(Debug, Clone, Copy)]
@@ -194,24 +211,8 @@ impl Store {
         fence: Fence<'_>,
         rollback: bool,
     ) -> Result<FlipCounts> {
-        let batch = Batch {
-            generation,
-            mode,
-            rollback,
-            expected,
-            fence,
-        };
-        if self.history.is_none() {
-            return self.flip_batch(ids, &batch, None);
-        }
-        // Recorded: the outcome of every position is needed.
-        let n = ids.map_or_else(|| self.len(), <[u32]>::len);
-        let (mut outcomes, mut previous) = (vec![0u8; n], vec![0u64; n]);
-        let sink = OutcomeSink {
-            outcomes: &mut outcomes,
-            previous: &mut previous,
-        };
-        self.flip_recorded(ids, &batch, sink)
+        let ids = Endpoints::from(ids);
+        self.flip_endpoints(ids, generation, mode, expected, fence, rollback, None)
     }
 
     /// [`Store::flip_many_with`] that also writes each position's outcome code and previous
@@ -229,6 +230,23 @@ impl Store {
         rollback: bool,
         sink: OutcomeSink<'_>,
     ) -> Result<FlipCounts> {
+        let (ids, sink) = (Endpoints::from(ids), Some(sink));
+        self.flip_endpoints(ids, generation, mode, expected, fence, rollback, sink)
+    }
+
+    /// The batch flip every other one calls: [`Store::flip_many_with`] for `ids`, writing
+    /// into `sink` as [`Store::flip_many_into`] when there is one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn flip_endpoints(
+        &self,
+        ids: Endpoints<'_>,
+        generation: u64,
+        mode: Mode,
+        expected: Option<&[u64]>,
+        fence: Fence<'_>,
+        rollback: bool,
+        sink: Option<OutcomeSink<'_>>,
+    ) -> Result<FlipCounts> {
         let batch = Batch {
             generation,
             mode,
@@ -236,13 +254,30 @@ impl Store {
             expected,
             fence,
         };
-        self.flip_recorded(ids, &batch, sink)
+        match sink {
+            Some(sink) => self.flip_recorded(ids, &batch, sink),
+            None if self.history.is_none() => self.flip_batch(ids, &batch, None),
+            // Recorded: the outcome of every position is needed.
+            None => {
+                let n = match ids {
+                    Endpoints::All => self.len(),
+                    Endpoints::Range { len, .. } => len,
+                    Endpoints::Ids(ids) => ids.len(),
+                };
+                let (mut outcomes, mut previous) = (vec![0u8; n], vec![0u64; n]);
+                let sink = OutcomeSink {
+                    outcomes: &mut outcomes,
+                    previous: &mut previous,
+                };
+                self.flip_recorded(ids, &batch, sink)
+            }
+        }
     }
 
     /// Run a batch writing into `sink`; recorded when the store keeps a history.
     fn flip_recorded(
         &self,
-        ids: Option<&[u32]>,
+        ids: Endpoints<'_>,
         batch: &Batch<'_>,
         sink: OutcomeSink<'_>,
     ) -> Result<FlipCounts> {
@@ -255,7 +290,11 @@ impl Store {
         let counts = self.flip_batch(ids, batch, Some(sink))?;
         if self.history.is_some() {
             let ops = outcomes.iter().enumerate().map(|(pos, &code)| {
-                let id = ids.map_or(pos as u32, |ids| ids[pos]);
+                let id = match ids {
+                    Endpoints::All => pos as u32,
+                    Endpoints::Range { first, .. } => first + pos as u32,
+                    Endpoints::Ids(ids) => ids[pos],
+                };
                 let op = OpKind::Flip {
                     generation: batch.generation,
                     mode: batch.mode,
@@ -273,30 +312,42 @@ impl Store {
 
     fn flip_batch(
         &self,
-        ids: Option<&[u32]>,
+        ids: Endpoints<'_>,
         batch: &Batch<'_>,
         mut sink: Option<OutcomeSink<'_>>,
     ) -> Result<FlipCounts> {
         batch.check()?;
         let inner = self.inner.read();
+        let registered = inner.names.len();
         // The batch as a range of ids where it is one (every endpoint, or ids given as
         // `first, first + 1, ...`): walked shard by shard, each shard's part streamed.
-        let (n, range) = match ids {
-            Some(ids) => {
-                let range = layout::as_range(ids).filter(|r| r.end <= inner.names.len());
+        let (n, range, listed) = match ids {
+            Endpoints::Ids(ids) => {
+                let range = layout::as_range(ids).filter(|r| r.end <= registered);
                 if range.is_none() {
                     inner.check_ids(ids)?;
                 }
-                (ids.len(), range)
+                (ids.len(), range, ids)
+            }
+            Endpoints::Range { first, len } => {
+                let end = first as usize + len;
+                if len > 0 && end > registered {
+                    // The first id that is not registered, as a list of these ids names it.
+                    return Err(unknown_id(
+                        registered.max(first as usize) as u64,
+                        registered,
+                    ));
+                }
+                (len, Some(first as usize..end), &[][..])
             }
             // With a sink, `None` means the endpoints registered when the caller sized it (the
             // store only grows, so they are all still there).
-            None => {
+            Endpoints::All => {
                 let n = match sink_len(&sink) {
-                    Some(len) if len <= inner.names.len() => len,
-                    _ => inner.names.len(),
+                    Some(len) if len <= registered => len,
+                    _ => registered,
                 };
-                (n, Some(0..n))
+                (n, Some(0..n), &[][..])
             }
         };
         let aligned = |what: &str, len: usize| {
@@ -340,13 +391,13 @@ impl Store {
                 false => batch.span(inner, target, active, at, shard, run, sink, &mut counts),
             }
         };
-        match (range, ids) {
-            (Some(range), _) => self.each_run_in(range.clone(), |first, shard, run| {
+        match range {
+            Some(range) => self.each_run_in(range.clone(), |first, shard, run| {
                 let pos = first as usize - range.start;
                 flip(Place { first, pos }, shard, run, false)
             }),
-            (None, ids) => {
-                let ids = ids.unwrap_or_default();
+            None => {
+                let ids = listed;
                 self.each_listed_runs(ids, |pos, shard, run| {
                     let at = Place {
                         first: ids[pos],

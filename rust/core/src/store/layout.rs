@@ -354,6 +354,28 @@ pub(super) enum Run {
 mod tests {
     use super::*;
 
+    /// Only ids `first, first + 1, ...` are a range: not a gap, a repeat, a descent, nor
+    /// ids that wrap past `u32::MAX`; blocks past the first are checked too.
+    #[test]
+    fn as_range_takes_only_consecutive_ids() {
+        let ids: Vec<u32> = (1000..5000).collect();
+        assert_eq!(as_range(&ids), Some(1000..5000));
+        assert_eq!(as_range(&ids[..1]), Some(1000..1001));
+        assert_eq!(as_range(&[]), None);
+        for bad in [3000, 4999] {
+            let mut gap = ids.clone();
+            gap[bad - 1000] += 1;
+            assert_eq!(as_range(&gap), None, "gap at {bad}");
+        }
+        assert_eq!(as_range(&[7, 7]), None);
+        assert_eq!(as_range(&[8, 7]), None);
+        assert_eq!(
+            as_range(&[u32::MAX - 1, u32::MAX]),
+            Some(u32::MAX as usize - 1..1 << 32)
+        );
+        assert_eq!(as_range(&[u32::MAX, 0]), None);
+    }
+
     #[test]
     fn shard_layout_is_a_bijection() {
         let mut seen = std::collections::HashSet::new();
