@@ -325,8 +325,14 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Endpoint<'a> {
 
 /// An endpoint given as an int id.
 fn endpoint_id(obj: &Bound<'_, PyAny>) -> PyResult<EndpointRef<'static>> {
+    int_id(obj, i64::MAX).map(EndpointRef::Id)
+}
+
+/// An int endpoint id in `0..=max` (`UnknownEndpoint` outside it, `InvalidArgument` for
+/// anything but an int).
+fn int_id(obj: &Bound<'_, PyAny>, max: i64) -> PyResult<u64> {
     match int_value(obj)? {
-        IntArg::Fits(v) if v >= 0 => Ok(EndpointRef::Id(v as u64)),
+        IntArg::Fits(v) if (0..=max).contains(&v) => Ok(v as u64),
         IntArg::Fits(_) | IntArg::Big => Err(to_py(Error::UnknownEndpoint(format!(
             "unknown endpoint id {}",
             repr(obj)
@@ -338,15 +344,20 @@ fn endpoint_id(obj: &Bound<'_, PyAny>) -> PyResult<EndpointRef<'static>> {
     }
 }
 
+/// The text of an endpoint name `s` (the item `obj`; `InvalidName` for lone surrogates).
+fn name_text<'a>(s: &'a Bound<'_, PyString>, obj: &Bound<'_, PyAny>) -> PyResult<&'a str> {
+    s.to_str().map_err(|_| {
+        to_py(Error::InvalidName(format!(
+            "invalid DNS name {}",
+            repr(obj)
+        )))
+    })
+}
+
 /// An endpoint item of a batch (a name borrowed from the item, or an id).
 pub fn endpoint_item<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<EndpointRef<'a>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return s.to_str().map(EndpointRef::Name).map_err(|_| {
-            to_py(Error::InvalidName(format!(
-                "invalid DNS name {}",
-                repr(obj)
-            )))
-        });
+        return name_text(s, obj).map(EndpointRef::Name);
     }
     endpoint_id(obj)
 }
@@ -354,25 +365,9 @@ pub fn endpoint_item<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<EndpointRef<'a>>
 /// How a plan names an endpoint (ids must fit 32 bits; the store checks they are registered).
 pub fn plan_key(obj: &Bound<'_, PyAny>) -> PyResult<EndpointKey> {
     if let Ok(s) = obj.cast::<PyString>() {
-        let text = s.to_str().map_err(|_| {
-            to_py(Error::InvalidName(format!(
-                "invalid DNS name {}",
-                repr(obj)
-            )))
-        })?;
-        return Ok(EndpointKey::Name(text.into()));
+        return name_text(s, obj).map(|text| EndpointKey::Name(text.into()));
     }
-    match int_value(obj)? {
-        IntArg::Fits(v) if (0..=u32::MAX as i64).contains(&v) => Ok(EndpointKey::Id(v as u32)),
-        IntArg::Fits(_) | IntArg::Big => Err(to_py(Error::UnknownEndpoint(format!(
-            "unknown endpoint id {}",
-            repr(obj)
-        )))),
-        IntArg::NotInt => Err(to_py(Error::InvalidArgument(format!(
-            "invalid endpoint {}: must be a str name or an int id",
-            repr(obj)
-        )))),
-    }
+    int_id(obj, u32::MAX as i64).map(|v| EndpointKey::Id(v as u32))
 }
 
 /// A flip mode given as a string; anything else raises `InvalidArgument`.

@@ -123,39 +123,14 @@ enum Item {
 /// `$call` with the type `$e` standing for the Rust type of buffer items `$item`.
 macro_rules! for_item {
     ($item:expr, |$e:ident| $call:expr) => {
+        for_item!(@arms $item, $e, $call; I8 i8, U8 u8, I16 i16, U16 u16, I32 i32, U32 u32, I64 i64, U64 u64)
+    };
+    (@arms $item:expr, $e:ident, $call:expr; $($variant:ident $t:ty),*) => {
         match $item {
-            Item::I8 => {
-                type $e = i8;
+            $(Item::$variant => {
+                type $e = $t;
                 $call
-            }
-            Item::U8 => {
-                type $e = u8;
-                $call
-            }
-            Item::I16 => {
-                type $e = i16;
-                $call
-            }
-            Item::U16 => {
-                type $e = u16;
-                $call
-            }
-            Item::I32 => {
-                type $e = i32;
-                $call
-            }
-            Item::U32 => {
-                type $e = u32;
-                $call
-            }
-            Item::I64 => {
-                type $e = i64;
-                $call
-            }
-            Item::U64 => {
-                type $e = u64;
-                $call
-            }
+            })*
         }
     };
 }
