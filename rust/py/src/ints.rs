@@ -224,18 +224,7 @@ unsafe fn id_range<E: Int>(ptr: *const u8, n: usize, stride: isize) -> Option<(u
     if first.checked_add(n as u64)? > 1 << 32 {
         return None;
     }
-    let contiguous = stride == size_of::<E>() as isize;
-    let mut chunk: Vec<E> = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let len = CHUNK.min(n - start);
-        read_chunk(
-            &mut chunk,
-            ptr.offset(start as isize * stride),
-            len,
-            stride,
-            contiguous,
-        );
+    let consecutive = each_chunk::<E>(ptr, n, stride, |start, chunk| {
         // Low 32 bits against the wanted ids, and no item with bits above them (a negative
         // item sign-extends): an OR of differences, plain lanes.
         let want = (first + start as u64) as u32;
@@ -244,12 +233,36 @@ unsafe fn id_range<E: Int>(ptr: *const u8, n: usize, stride: isize) -> Option<(u
             low |= (e.as_u64() as u32) ^ want.wrapping_add(k as u32);
             high |= e.as_u64() >> 32;
         }
-        if low != 0 || high != 0 {
-            return None;
+        low == 0 && high == 0
+    });
+    consecutive.then_some((first as u32, n))
+}
+
+/// Read the `n` items at `ptr` (byte stride `stride`) chunk by chunk into a private buffer,
+/// handing each to `f` with the position of its first item while `f` returns true; whether
+/// every chunk was handed over.
+///
+/// # Safety
+/// As for [`convert`].
+unsafe fn each_chunk<E: Int>(
+    ptr: *const u8,
+    n: usize,
+    stride: isize,
+    mut f: impl FnMut(usize, &[E]) -> bool,
+) -> bool {
+    let contiguous = stride == size_of::<E>() as isize;
+    let mut chunk: Vec<E> = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = CHUNK.min(n - start);
+        let base = ptr.offset(start as isize * stride);
+        read_chunk(&mut chunk, base, len, stride, contiguous);
+        if !f(start, &chunk) {
+            return false;
         }
         start += len;
     }
-    Some((first as u32, n))
+    true
 }
 
 /// Integer item types of buffers: a wrapping cast to u64 (exact once the value is known to
@@ -415,26 +428,15 @@ unsafe fn convert_checked<E: Int, T: Out>(
     stride: isize,
     spec: &Spec,
 ) -> dnsrace_core::Result<Vec<T>> {
-    let contiguous = stride == size_of::<E>() as isize;
     let mut out: Vec<T> = dnsrace_core::try_vec(n, spec.what)?;
-    let mut chunk: Vec<E> = Vec::new();
     let mut all: Option<(E, E)> = None;
-    let mut start = 0;
-    while start < n {
-        let len = CHUNK.min(n - start);
-        read_chunk(
-            &mut chunk,
-            ptr.offset(start as isize * stride),
-            len,
-            stride,
-            contiguous,
-        );
-        if let Some((lo, hi)) = bounds(&chunk, spec) {
+    each_chunk::<E>(ptr, n, stride, |_, chunk| {
+        if let Some((lo, hi)) = bounds(chunk, spec) {
             all = Some(all.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
         }
         out.extend(chunk.iter().map(|&e| T::from_u64(e.as_u64())));
-        start += len;
-    }
+        true
+    });
     check_bounds(all, spec)?;
     Ok(out)
 }
