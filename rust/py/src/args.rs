@@ -325,8 +325,14 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Endpoint<'a> {
 
 /// An endpoint given as an int id.
 fn endpoint_id(obj: &Bound<'_, PyAny>) -> PyResult<EndpointRef<'static>> {
+    int_id(obj, i64::MAX).map(EndpointRef::Id)
+}
+
+/// An int endpoint id in `0..=max` (`UnknownEndpoint` outside it, `InvalidArgument` for
+/// anything but an int).
+fn int_id(obj: &Bound<'_, PyAny>, max: i64) -> PyResult<u64> {
     match int_value(obj)? {
-        IntArg::Fits(v) if v >= 0 => Ok(EndpointRef::Id(v as u64)),
+        IntArg::Fits(v) if (0..=max).contains(&v) => Ok(v as u64),
         IntArg::Fits(_) | IntArg::Big => Err(to_py(Error::UnknownEndpoint(format!(
             "unknown endpoint id {}",
             repr(obj)
@@ -338,15 +344,20 @@ fn endpoint_id(obj: &Bound<'_, PyAny>) -> PyResult<EndpointRef<'static>> {
     }
 }
 
+/// The text of an endpoint name `s` (the item `obj`; `InvalidName` for lone surrogates).
+fn name_text<'a>(s: &'a Bound<'_, PyString>, obj: &Bound<'_, PyAny>) -> PyResult<&'a str> {
+    s.to_str().map_err(|_| {
+        to_py(Error::InvalidName(format!(
+            "invalid DNS name {}",
+            repr(obj)
+        )))
+    })
+}
+
 /// An endpoint item of a batch (a name borrowed from the item, or an id).
 pub fn endpoint_item<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<EndpointRef<'a>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return s.to_str().map(EndpointRef::Name).map_err(|_| {
-            to_py(Error::InvalidName(format!(
-                "invalid DNS name {}",
-                repr(obj)
-            )))
-        });
+        return name_text(s, obj).map(EndpointRef::Name);
     }
     endpoint_id(obj)
 }
@@ -354,25 +365,9 @@ pub fn endpoint_item<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<EndpointRef<'a>>
 /// How a plan names an endpoint (ids must fit 32 bits; the store checks they are registered).
 pub fn plan_key(obj: &Bound<'_, PyAny>) -> PyResult<EndpointKey> {
     if let Ok(s) = obj.cast::<PyString>() {
-        let text = s.to_str().map_err(|_| {
-            to_py(Error::InvalidName(format!(
-                "invalid DNS name {}",
-                repr(obj)
-            )))
-        })?;
-        return Ok(EndpointKey::Name(text.into()));
+        return name_text(s, obj).map(|text| EndpointKey::Name(text.into()));
     }
-    match int_value(obj)? {
-        IntArg::Fits(v) if (0..=u32::MAX as i64).contains(&v) => Ok(EndpointKey::Id(v as u32)),
-        IntArg::Fits(_) | IntArg::Big => Err(to_py(Error::UnknownEndpoint(format!(
-            "unknown endpoint id {}",
-            repr(obj)
-        )))),
-        IntArg::NotInt => Err(to_py(Error::InvalidArgument(format!(
-            "invalid endpoint {}: must be a str name or an int id",
-            repr(obj)
-        )))),
-    }
+    int_id(obj, u32::MAX as i64).map(|v| EndpointKey::Id(v as u32))
 }
 
 /// A flip mode given as a string; anything else raises `InvalidArgument`.
@@ -382,14 +377,25 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ModeArg {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let err = || {
-            Error::InvalidArgument(format!(
-                "invalid mode {}: expected \"lww\", \"if_newer\" or \"exact\"",
-                repr(&obj)
-            ))
-        };
-        let text = text(obj, err)?;
+        let text = text(obj, one_of(&obj, "mode", &["lww", "if_newer", "exact"]))?;
         Mode::parse(text).map(ModeArg).or_raise()
+    }
+}
+
+/// The error of an argument `what` that is not one of the strings `choices`.
+fn one_of<'o>(
+    obj: &'o Borrowed<'_, '_, PyAny>,
+    what: &'o str,
+    choices: &'o [&str],
+) -> impl Fn() -> Error + 'o {
+    move || {
+        let (last, rest) = choices.split_last().unwrap_or((&"", &[]));
+        let rest: Vec<String> = rest.iter().map(|c| format!("{c:?}")).collect();
+        Error::InvalidArgument(format!(
+            "invalid {what} {}: expected {} or {last:?}",
+            repr(obj),
+            rest.join(", ")
+        ))
     }
 }
 
@@ -411,13 +417,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FormatArg<'a> {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let err = || {
-            Error::InvalidArgument(format!(
-                "invalid format {}: expected \"jsonl\" or \"jepsen\"",
-                repr(&obj)
-            ))
-        };
-        text(obj, err).map(FormatArg)
+        text(obj, one_of(&obj, "format", &["jsonl", "jepsen"])).map(FormatArg)
     }
 }
 
@@ -448,13 +448,8 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Output {
     type Error = PyErr;
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        let err = || {
-            Error::InvalidArgument(format!(
-                "invalid output {}: expected \"list\", \"array\" or \"numpy\"",
-                repr(&obj)
-            ))
-        };
-        match text(obj, err)? {
+        let err = one_of(&obj, "output", &["list", "array", "numpy"]);
+        match text(obj, &err)? {
             "list" => Ok(Output::List),
             "array" => Ok(Output::Array),
             "numpy" => Ok(Output::Numpy),

@@ -4,9 +4,8 @@
 //! iterable of ints.
 //!
 //! A buffer is read without creating Python objects, with the interpreter detached: its items
-//! are first **copied** into memory the store owns (one `memcpy` for a contiguous buffer of
-//! the output's own type, else a `memcpy` per chunk of 4096 items), then validated and
-//! converted from that copy. Another thread writing the buffer meanwhile may make
+//! are first **copied** into memory the store owns, chunk by chunk (4096 items), each chunk
+//! validated and converted from that copy while it is in cache. Another thread writing the buffer meanwhile may make
 //! the copy mix old and new values, but it cannot crash the process, and no value is used other
 //! than the one validated. (An exporter such as `array.array` refuses to resize while the
 //! buffer is held, so the memory stays valid.)
@@ -121,6 +120,29 @@ enum Item {
     U64,
 }
 
+/// `$call` with the type `$e` standing for the Rust type of buffer items `$item`.
+macro_rules! for_item {
+    ($item:expr, |$e:ident| $call:expr) => {
+        for_item!(@arms $item, $e, $call; I8 i8, U8 u8, I16 i16, U16 u16, I32 i32, U32 u32, I64 i64, U64 u64)
+    };
+    (@arms $item:expr, $e:ident, $call:expr; $($variant:ident $t:ty),*) => {
+        match $item {
+            $(Item::$variant => {
+                type $e = $t;
+                $call
+            })*
+        }
+    };
+}
+
+/// The item of `bytes` bytes among the 1-, 2-, 4- and 8-byte ones.
+fn by_size(bytes: usize, items: [Item; 4]) -> Result<Item, String> {
+    match bytes {
+        1 | 2 | 4 | 8 => Ok(items[bytes.trailing_zeros() as usize]),
+        _ => Err(format!("a buffer of {bytes}-byte integers")),
+    }
+}
+
 /// A one-dimensional buffer of integers, held (exported) until dropped.
 pub struct IntBuffer {
     buf: PyUntypedBuffer,
@@ -142,20 +164,12 @@ impl IntBuffer {
             _ if !native => Err(format!("a big-endian buffer (format {text:?})")),
             // Chars are bytes of text, not integers (as for the reference).
             _ if code == "c" => Err("a buffer of chars".into()),
-            (ElementType::SignedInteger { bytes }, size) if bytes == size => match bytes {
-                1 => Ok(Item::I8),
-                2 => Ok(Item::I16),
-                4 => Ok(Item::I32),
-                8 => Ok(Item::I64),
-                _ => Err(format!("a buffer of {bytes}-byte integers")),
-            },
-            (ElementType::UnsignedInteger { bytes }, size) if bytes == size => match bytes {
-                1 => Ok(Item::U8),
-                2 => Ok(Item::U16),
-                4 => Ok(Item::U32),
-                8 => Ok(Item::U64),
-                _ => Err(format!("a buffer of {bytes}-byte integers")),
-            },
+            (ElementType::SignedInteger { bytes }, size) if bytes == size => {
+                by_size(bytes, [Item::I8, Item::I16, Item::I32, Item::I64])
+            }
+            (ElementType::UnsignedInteger { bytes }, size) if bytes == size => {
+                by_size(bytes, [Item::U8, Item::U16, Item::U32, Item::U64])
+            }
             (ElementType::Bool, _) => Err("a buffer of bools".into()),
             (ElementType::Float { .. }, _) => Err(format!("a buffer of floats (format {text:?})")),
             _ => Err(format!("a buffer of format {text:?}")),
@@ -167,39 +181,98 @@ impl IntBuffer {
         self.buf.shape().first().copied().unwrap_or(0)
     }
 
+    /// Where the items are: first item, count, byte stride (`None`: empty, whose pointer may
+    /// be null).
+    fn raw(&self) -> Option<(*const u8, usize, isize)> {
+        let (n, ptr) = (self.len(), self.buf.buf_ptr() as *const u8);
+        let stride = self.buf.strides().first().copied().unwrap_or(0);
+        (n > 0).then_some((ptr, n, stride))
+    }
+
     /// Copy, validate and convert the items (call it detached: no Python object is touched).
     pub fn to_vec<T: Out>(&self, spec: &Spec) -> dnsrace_core::Result<Vec<T>> {
         let item = self.item.as_ref().map_err(|what| {
             (spec.type_err)(format!("invalid {}s: {what}, expected integers", spec.what))
         })?;
-        let (n, ptr) = (self.len(), self.buf.buf_ptr() as *const u8);
-        if n == 0 {
-            // An empty buffer's pointer may be null.
+        let Some((ptr, n, stride)) = self.raw() else {
             return Ok(Vec::new());
-        }
-        let stride = self.buf.strides().first().copied().unwrap_or(0);
+        };
         // SAFETY: the exporter keeps `n` items at `ptr + i * stride` alive and in place while
         // the buffer is held; `convert` only reads them (see the module notes on writers).
-        unsafe {
-            match item {
-                Item::I8 => convert::<i8, T>(ptr, n, stride, spec),
-                Item::U8 => convert::<u8, T>(ptr, n, stride, spec),
-                Item::I16 => convert::<i16, T>(ptr, n, stride, spec),
-                Item::U16 => convert::<u16, T>(ptr, n, stride, spec),
-                Item::I32 => convert::<i32, T>(ptr, n, stride, spec),
-                Item::U32 => convert::<u32, T>(ptr, n, stride, spec),
-                Item::I64 => convert::<i64, T>(ptr, n, stride, spec),
-                Item::U64 => convert::<u64, T>(ptr, n, stride, spec),
-            }
-        }
+        unsafe { for_item!(*item, |E| convert::<E, T>(ptr, n, stride, spec)) }
+    }
+
+    /// `(first, n)` when the `n` items are the ids `first, first + 1, ...` (an `arange`, or a
+    /// slice of one): such a batch is passed on as that range, with no copy of the list. Each
+    /// item is read once, into a private chunk that is checked (so a writer racing the call
+    /// cannot make the range name an id that was not read). Call it detached.
+    pub fn id_range(&self) -> Option<(u32, usize)> {
+        let item = *self.item.as_ref().ok()?;
+        let (ptr, n, stride) = self.raw()?;
+        // SAFETY: as in `to_vec`.
+        unsafe { for_item!(item, |E| id_range::<E>(ptr, n, stride)) }
     }
 }
 
+/// [`IntBuffer::id_range`] for items of type `E`.
+///
+/// # Safety
+/// As for [`convert`].
+unsafe fn id_range<E: Int>(ptr: *const u8, n: usize, stride: isize) -> Option<(u32, usize)> {
+    let first = std::ptr::read_unaligned(ptr.cast::<E>()).as_u64();
+    // Ids are below 2^32: the whole range must be.
+    if first.checked_add(n as u64)? > 1 << 32 {
+        return None;
+    }
+    let consecutive = each_chunk::<E>(ptr, n, stride, |start, chunk| {
+        // Low 32 bits against the wanted ids, and no item with bits above them (a negative
+        // item sign-extends): an OR of differences, plain lanes.
+        let want = (first + start as u64) as u32;
+        let (mut low, mut high) = (0u32, 0u64);
+        for (k, &e) in chunk.iter().enumerate() {
+            low |= (e.as_u64() as u32) ^ want.wrapping_add(k as u32);
+            high |= e.as_u64() >> 32;
+        }
+        low == 0 && high == 0
+    });
+    consecutive.then_some((first as u32, n))
+}
+
+/// Read the `n` items at `ptr` (byte stride `stride`) chunk by chunk into a private buffer,
+/// handing each to `f` with the position of its first item while `f` returns true; whether
+/// every chunk was handed over.
+///
+/// # Safety
+/// As for [`convert`].
+unsafe fn each_chunk<E: Int>(
+    ptr: *const u8,
+    n: usize,
+    stride: isize,
+    mut f: impl FnMut(usize, &[E]) -> bool,
+) -> bool {
+    let contiguous = stride == size_of::<E>() as isize;
+    let mut chunk: Vec<E> = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let len = CHUNK.min(n - start);
+        let base = ptr.offset(start as isize * stride);
+        read_chunk(&mut chunk, base, len, stride, contiguous);
+        if !f(start, &chunk) {
+            return false;
+        }
+        start += len;
+    }
+    true
+}
+
 /// Integer item types of buffers: a wrapping cast to u64 (exact once the value is known to
-/// be in a range within 0..=2^63-1).
-pub trait Int: Copy + Ord + Into<i128> + std::fmt::Display + Send + 'static {
+/// be in a range within 0..=2^63-1; a negative value sign-extends, so its top bits are set).
+pub trait Int:
+    Copy + Ord + Into<i128> + std::fmt::Display + std::ops::BitOr<Output = Self> + Send + 'static
+{
     const MIN: Self;
     const MAX: Self;
+    const ZERO: Self;
     fn as_u64(self) -> u64;
 }
 
@@ -208,6 +281,7 @@ macro_rules! int_items {
         impl Int for $t {
             const MIN: Self = <$t>::MIN;
             const MAX: Self = <$t>::MAX;
+            const ZERO: Self = 0;
             #[inline(always)]
             fn as_u64(self) -> u64 {
                 self as u64
@@ -224,36 +298,38 @@ pub trait Out: Copy + Send + 'static {
     fn from_u64(v: u64) -> Self;
 }
 
-impl Out for u32 {
-    #[inline(always)]
-    fn from_i128(v: i128) -> Self {
-        v as u32
-    }
-    #[inline(always)]
-    fn from_u64(v: u64) -> Self {
-        v as u32
-    }
+macro_rules! out_items {
+    ($($t:ty),*) => {$(
+        impl Out for $t {
+            #[inline(always)]
+            fn from_i128(v: i128) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn from_u64(v: u64) -> Self {
+                v as $t
+            }
+        }
+    )*};
 }
 
-impl Out for u64 {
-    #[inline(always)]
-    fn from_i128(v: i128) -> Self {
-        v as u64
-    }
-    #[inline(always)]
-    fn from_u64(v: u64) -> Self {
-        v
-    }
-}
+out_items!(u32, u64);
+
+/// Items copied and checked per step: a chunk stays in the first-level cache between its copy
+/// and its check.
+const CHUNK: usize = 4096;
 
 /// Copy `n` items of type `E` at `ptr` (byte stride `stride`), check them against `spec` and
 /// convert them. Only the private copy is checked and used, so a writer racing the call
-/// cannot slip in a value that was not validated. A contiguous buffer whose items already
-/// have the output type (uint32 ids, uint64 versions, fences and tokens) is copied once,
-/// straight into the result; otherwise chunk by chunk (each chunk copied, then checked and
-/// converted while it is in cache). The range check is a min/max reduction the compiler
-/// vectorizes, skipped where every value of `E` is in range; the values reported are those
-/// of the whole buffer (its lowest, else its highest).
+/// cannot slip in a value that was not validated.
+///
+/// Ranges of the form `0..2^k` (ids, versions, fences, tokens) take one pass: chunk by chunk,
+/// the items are copied (a `memcpy` straight into the result where they already have its type
+/// and are contiguous, as uint32 ids and uint64 versions and fences) and the chunk, still in
+/// cache, is checked by an OR of its items (no bit at or above `k`; a negative item has its
+/// top bits set): plain bitwise lanes, where a 64-bit min/max reduction has no packed
+/// instruction. A failed check, and every other range, takes [`convert_checked`], which
+/// reports the lowest value if below the range, else the highest.
 ///
 /// # Safety
 /// `ptr + i * stride` must be readable for `size_of::<E>()` bytes for every `i < n`.
@@ -263,45 +339,104 @@ unsafe fn convert<E: Int, T: Out>(
     stride: isize,
     spec: &Spec,
 ) -> dnsrace_core::Result<Vec<T>> {
-    const CHUNK: usize = 4096;
+    let Some(outside) = outside_bits::<E>(spec) else {
+        return convert_checked::<E, T>(ptr, n, stride, spec);
+    };
     let contiguous = stride == size_of::<E>() as isize;
-    if contiguous && std::any::TypeId::of::<E>() == std::any::TypeId::of::<T>() {
-        // `n` was bounded when the buffer was classified; the copy may still not fit.
-        let mut copy: Vec<E> = dnsrace_core::try_vec(n, spec.what)?;
-        std::ptr::copy_nonoverlapping(ptr, copy.as_mut_ptr().cast::<u8>(), n * size_of::<E>());
-        copy.set_len(n);
-        check_bounds(bounds(&copy, spec), spec)?;
-        let copy: Box<dyn std::any::Any> = Box::new(copy);
-        return Ok(*copy.downcast::<Vec<T>>().expect("E is T"));
-    }
+    let same = std::any::TypeId::of::<E>() == std::any::TypeId::of::<T>();
     let mut out: Vec<T> = dnsrace_core::try_vec(n, spec.what)?;
-    let mut chunk: Vec<E> = Vec::with_capacity(CHUNK.min(n));
-    let mut all: Option<(E, E)> = None;
+    let mut chunk: Vec<E> = Vec::new();
     let mut start = 0;
     while start < n {
         let len = CHUNK.min(n - start);
-        chunk.clear();
         let base = ptr.offset(start as isize * stride);
-        if contiguous {
-            std::ptr::copy_nonoverlapping(
-                base,
-                chunk.as_mut_ptr().cast::<u8>(),
-                len * size_of::<E>(),
-            );
-            chunk.set_len(len);
+        let or = if contiguous && same {
+            // SAFETY: `out` has room for `n` items of `T`, which is `E`.
+            let dst = out.as_mut_ptr().add(start).cast::<E>();
+            std::ptr::copy_nonoverlapping(base.cast::<E>(), dst, len);
+            or_of(std::slice::from_raw_parts(dst, len), outside)
         } else {
-            for i in 0..len {
-                chunk.push(std::ptr::read_unaligned(
-                    base.offset(i as isize * stride).cast::<E>(),
-                ));
-            }
+            read_chunk(&mut chunk, base, len, stride, contiguous);
+            out.extend(chunk.iter().map(|&e| T::from_u64(e.as_u64())));
+            or_of(&chunk, outside)
+        };
+        if or.as_u64() & outside != 0 {
+            return convert_checked::<E, T>(ptr, n, stride, spec);
         }
-        if let Some((lo, hi)) = bounds(&chunk, spec) {
+        start += len;
+    }
+    if contiguous && same {
+        out.set_len(n);
+    }
+    Ok(out)
+}
+
+/// The bits no value of `spec`'s range has, where that range is `0..2^k` (`!(2^k - 1)`), or 0
+/// where no value of `E` can leave the range (nothing to check); `None` for another range.
+fn outside_bits<E: Int>(spec: &Spec) -> Option<u64> {
+    if E::MIN.into() >= spec.lo && E::MAX.into() <= spec.hi {
+        return Some(0);
+    }
+    let size = u64::try_from(spec.hi.checked_add(1)?).ok()?;
+    (spec.lo == 0 && size.is_power_of_two()).then(|| !(size - 1))
+}
+
+/// The OR of `items` (none when nothing is outside the range: no pass at all).
+#[inline]
+fn or_of<E: Int>(items: &[E], outside: u64) -> E {
+    if outside == 0 {
+        return E::ZERO;
+    }
+    items.iter().fold(E::ZERO, |acc, &v| acc | v)
+}
+
+/// Read `len` items at `base` (byte stride `stride`) into `chunk`.
+///
+/// # Safety
+/// As for [`convert`], for these `len` items.
+unsafe fn read_chunk<E: Int>(
+    chunk: &mut Vec<E>,
+    base: *const u8,
+    len: usize,
+    stride: isize,
+    contiguous: bool,
+) {
+    chunk.clear();
+    chunk.reserve(len);
+    if contiguous {
+        std::ptr::copy_nonoverlapping(base, chunk.as_mut_ptr().cast::<u8>(), len * size_of::<E>());
+        chunk.set_len(len);
+    } else {
+        for i in 0..len {
+            chunk.push(std::ptr::read_unaligned(
+                base.offset(i as isize * stride).cast::<E>(),
+            ));
+        }
+    }
+}
+
+/// [`convert`] for any range, and for a batch that failed the one-pass check: chunk by chunk,
+/// each copied, then reduced to its lowest and highest (only the side `E` can cross) and
+/// converted while it is in cache. The values reported are those of the whole buffer (its
+/// lowest, else its highest).
+///
+/// # Safety
+/// As for [`convert`].
+unsafe fn convert_checked<E: Int, T: Out>(
+    ptr: *const u8,
+    n: usize,
+    stride: isize,
+    spec: &Spec,
+) -> dnsrace_core::Result<Vec<T>> {
+    let mut out: Vec<T> = dnsrace_core::try_vec(n, spec.what)?;
+    let mut all: Option<(E, E)> = None;
+    each_chunk::<E>(ptr, n, stride, |_, chunk| {
+        if let Some((lo, hi)) = bounds(chunk, spec) {
             all = Some(all.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
         }
         out.extend(chunk.iter().map(|&e| T::from_u64(e.as_u64())));
-        start += len;
-    }
+        true
+    });
     check_bounds(all, spec)?;
     Ok(out)
 }
@@ -500,6 +635,16 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Unordered<'py> {
 pub enum Staged<'a, T> {
     Done(Vec<T>),
     Buffer(&'a IntBuffer, Spec),
+}
+
+impl Staged<'_, u32> {
+    /// [`IntBuffer::id_range`] of a staged buffer of ids (`None` for converted items).
+    pub fn id_range(&self) -> Option<(u32, usize)> {
+        match self {
+            Staged::Buffer(b, _) => b.id_range(),
+            Staged::Done(_) => None,
+        }
+    }
 }
 
 impl<T: Out> Staged<'_, T> {

@@ -1,13 +1,30 @@
 //! Flips: modes, fences, outcomes, and the single and batch flip paths.
 
 use super::kernel;
-use super::layout::{locate, Run, Shard};
+use super::layout::{self, locate, Run, Shard};
 use super::plans::Trees;
-use super::{Inner, Store};
+use super::{unknown_id, Inner, Store};
 use crate::error::{check_generation, check_token, check_version, Error, Result};
 use crate::history::OpKind;
 // Mode and Outcome live in a leaf module shared with the history; their old path stays.
 pub use crate::flip_types::{FlipCounts, Mode, Outcome, OutcomeSink};
+
+/// The endpoints of a batch flip.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoints<'a> {
+    /// Every endpoint, in id order (with a sink: the first sink-length ones).
+    All,
+    /// The ids `first..first + len`: what a list of them names, without the list.
+    Range { first: u32, len: usize },
+    /// These ids, in list order (repeats flipped in that order).
+    Ids(&'a [u32]),
+}
+
+impl<'a> From<Option<&'a [u32]>> for Endpoints<'a> {
+    fn from(ids: Option<&'a [u32]>) -> Self {
+        ids.map_or(Endpoints::All, Endpoints::Ids)
+    }
+}
 
 /// Fencing tokens of a batch flip.
 #[derive(Debug, Clone, Copy)]
@@ -194,17 +211,8 @@ impl Store {
         fence: Fence<'_>,
         rollback: bool,
     ) -> Result<FlipCounts> {
-        if self.history.is_none() {
-            return self.flip_batch(ids, generation, mode, expected, fence, rollback, None);
-        }
-        // Recorded: the outcome of every position is needed.
-        let n = ids.map_or_else(|| self.len(), <[u32]>::len);
-        let (mut outcomes, mut previous) = (vec![0u8; n], vec![0u64; n]);
-        let sink = OutcomeSink {
-            outcomes: &mut outcomes,
-            previous: &mut previous,
-        };
-        self.flip_many_into(ids, generation, mode, expected, fence, rollback, sink)
+        let ids = Endpoints::from(ids);
+        self.flip_endpoints(ids, generation, mode, expected, fence, rollback, None)
     }
 
     /// [`Store::flip_many_with`] that also writes each position's outcome code and previous
@@ -222,27 +230,77 @@ impl Store {
         rollback: bool,
         sink: OutcomeSink<'_>,
     ) -> Result<FlipCounts> {
+        let (ids, sink) = (Endpoints::from(ids), Some(sink));
+        self.flip_endpoints(ids, generation, mode, expected, fence, rollback, sink)
+    }
+
+    /// The batch flip every other one calls: [`Store::flip_many_with`] for `ids`, writing
+    /// into `sink` as [`Store::flip_many_into`] when there is one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn flip_endpoints(
+        &self,
+        ids: Endpoints<'_>,
+        generation: u64,
+        mode: Mode,
+        expected: Option<&[u64]>,
+        fence: Fence<'_>,
+        rollback: bool,
+        sink: Option<OutcomeSink<'_>>,
+    ) -> Result<FlipCounts> {
+        let batch = Batch {
+            generation,
+            mode,
+            rollback,
+            expected,
+            fence,
+        };
+        match sink {
+            Some(sink) => self.flip_recorded(ids, &batch, sink),
+            None if self.history.is_none() => self.flip_batch(ids, &batch, None),
+            // Recorded: the outcome of every position is needed.
+            None => {
+                let n = match ids {
+                    Endpoints::All => self.len(),
+                    Endpoints::Range { len, .. } => len,
+                    Endpoints::Ids(ids) => ids.len(),
+                };
+                let (mut outcomes, mut previous) = (vec![0u8; n], vec![0u64; n]);
+                let sink = OutcomeSink {
+                    outcomes: &mut outcomes,
+                    previous: &mut previous,
+                };
+                self.flip_recorded(ids, &batch, sink)
+            }
+        }
+    }
+
+    /// Run a batch writing into `sink`; recorded when the store keeps a history.
+    fn flip_recorded(
+        &self,
+        ids: Endpoints<'_>,
+        batch: &Batch<'_>,
+        sink: OutcomeSink<'_>,
+    ) -> Result<FlipCounts> {
         let call = self.stamp();
         let OutcomeSink { outcomes, previous } = sink;
         let sink = OutcomeSink {
             outcomes: &mut *outcomes,
             previous: &mut *previous,
         };
-        let counts =
-            self.flip_batch(ids, generation, mode, expected, fence, rollback, Some(sink))?;
+        let counts = self.flip_batch(ids, batch, Some(sink))?;
         if self.history.is_some() {
             let ops = outcomes.iter().enumerate().map(|(pos, &code)| {
-                let id = ids.map_or(pos as u32, |ids| ids[pos]);
+                let id = match ids {
+                    Endpoints::All => pos as u32,
+                    Endpoints::Range { first, .. } => first + pos as u32,
+                    Endpoints::Ids(ids) => ids[pos],
+                };
                 let op = OpKind::Flip {
-                    generation,
-                    mode,
-                    expected: expected.map(|e| e[pos]),
-                    fence: match fence {
-                        Fence::None => None,
-                        Fence::All(f) => Some(f),
-                        Fence::Each(f) => Some(f[pos]),
-                    },
-                    rollback,
+                    generation: batch.generation,
+                    mode: batch.mode,
+                    expected: batch.expected.map(|e| e[pos]),
+                    fence: batch.fence.at(pos),
+                    rollback: batch.rollback,
                     outcome: Outcome::from_code(code).unwrap_or(Outcome::Missing),
                 };
                 (id, op)
@@ -252,68 +310,45 @@ impl Store {
         Ok(counts)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn flip_batch(
         &self,
-        ids: Option<&[u32]>,
-        generation: u64,
-        mode: Mode,
-        expected: Option<&[u64]>,
-        fence: Fence<'_>,
-        rollback: bool,
+        ids: Endpoints<'_>,
+        batch: &Batch<'_>,
         mut sink: Option<OutcomeSink<'_>>,
     ) -> Result<FlipCounts> {
-        check_generation(generation)?;
-        if mode == Mode::Exact && expected.is_none() {
-            return Err(Error::InvalidArgument(
-                "mode \"exact\" requires expected_versions".into(),
-            ));
-        }
-        if mode != Mode::Exact && expected.is_some() {
-            return Err(Error::InvalidArgument(
-                "expected_versions is only allowed with mode \"exact\"".into(),
-            ));
-        }
-        // One vectorised pass checks the range; only a bad batch looks for the value to name
-        // (the worst one).
-        if let Some(e) = expected.filter(|e| !kernel::below_top_bit(e)) {
-            if let Some(&max) = e.iter().max() {
-                check_version(max)?;
-            }
-        }
-        match fence {
-            Fence::All(f) => {
-                check_token(f, "fence")?;
-            }
-            Fence::Each(f) if !(kernel::below_top_bit(f) && kernel::no_zero(f)) => {
-                if let Some(&first) = f.first() {
-                    let (min, max) = f
-                        .iter()
-                        .fold((first, first), |(lo, hi), &t| (lo.min(t), hi.max(t)));
-                    // 0 marks an entry whose lease was refused: it is fenced, not an error
-                    // (a batch of zeros only is every entry refused).
-                    if min != 0 {
-                        check_token(min, "fence")?;
-                    }
-                    if max != 0 {
-                        check_token(max, "fence")?;
-                    }
-                }
-            }
-            Fence::Each(_) | Fence::None => {}
-        }
+        batch.check()?;
         let inner = self.inner.read();
-        let n = match ids {
-            Some(ids) => {
-                inner.check_ids(ids)?;
-                ids.len()
+        let registered = inner.names.len();
+        // The batch as a range of ids where it is one (every endpoint, or ids given as
+        // `first, first + 1, ...`): walked shard by shard, each shard's part streamed.
+        let (n, range, listed) = match ids {
+            Endpoints::Ids(ids) => {
+                let range = layout::as_range(ids).filter(|r| r.end <= registered);
+                if range.is_none() {
+                    inner.check_ids(ids)?;
+                }
+                (ids.len(), range, ids)
+            }
+            Endpoints::Range { first, len } => {
+                let end = first as usize + len;
+                if len > 0 && end > registered {
+                    // The first id that is not registered, as a list of these ids names it.
+                    return Err(unknown_id(
+                        registered.max(first as usize) as u64,
+                        registered,
+                    ));
+                }
+                (len, Some(first as usize..end), &[][..])
             }
             // With a sink, `None` means the endpoints registered when the caller sized it (the
             // store only grows, so they are all still there).
-            None => match sink_len(&sink) {
-                Some(len) if len <= inner.names.len() => len,
-                _ => inner.names.len(),
-            },
+            Endpoints::All => {
+                let n = match sink_len(&sink) {
+                    Some(len) if len <= registered => len,
+                    _ => registered,
+                };
+                (n, Some(0..n), &[][..])
+            }
         };
         let aligned = |what: &str, len: usize| {
             if len == n {
@@ -324,72 +359,56 @@ impl Store {
                 )))
             }
         };
-        if let Some(e) = expected {
+        if let Some(e) = batch.expected {
             aligned("expected_versions", e.len())?;
         }
-        if let Fence::Each(f) = fence {
+        if let Fence::Each(f) = batch.fence {
             aligned("fence", f.len())?;
         }
         if let Some(len) = sink_len(&sink) {
             aligned("outcome sink", len)?;
         }
-        let target = inner.plans.get(&generation);
-        let batch = Batch {
-            generation,
-            mode,
-            rollback,
-            expected,
-            fence,
-        };
+        let target = inner.plans.get(&batch.generation);
         let mut counts = FlipCounts::default();
         // The trees of the aliases met last (most endpoints of a batch share their alias).
         let mut active = ActiveCache::default();
-        match ids {
-            None => self.each_run(n, |first, shard, run| {
-                let pos = first as usize;
-                let sink = sink.as_mut().map(|s| s.span(pos, run.len()));
-                batch.span(
-                    &inner,
+        // A run of consecutive ids (`one`: a single id of a listed batch, flipped without
+        // the span's checks).
+        let mut flip = |at: Place, shard: &mut Shard, run: std::ops::Range<usize>, one: bool| {
+            let sink = sink.as_mut().map(|s| s.span(at.pos, run.len()));
+            let (inner, active) = (&*inner, &mut active);
+            match one {
+                true => batch.one(
+                    inner,
                     target,
-                    &mut active,
-                    first,
+                    active,
+                    at,
                     shard,
-                    run,
-                    pos,
+                    run.start,
                     sink,
                     &mut counts,
-                );
+                ),
+                false => batch.span(inner, target, active, at, shard, run, sink, &mut counts),
+            }
+        };
+        match range {
+            Some(range) => self.each_run_in(range.clone(), |first, shard, run| {
+                let pos = first as usize - range.start;
+                flip(Place { first, pos }, shard, run, false)
             }),
-            Some(ids) => self.each_listed_runs(ids, |pos, shard, run| match run {
-                Run::Span(i, len) => {
-                    let sink = sink.as_mut().map(|s| s.span(pos, len));
-                    batch.span(
-                        &inner,
-                        target,
-                        &mut active,
-                        ids[pos],
-                        shard,
-                        i..i + len,
+            None => {
+                let ids = listed;
+                self.each_listed_runs(ids, |pos, shard, run| {
+                    let at = Place {
+                        first: ids[pos],
                         pos,
-                        sink,
-                        &mut counts,
-                    );
-                }
-                Run::One(i) => {
-                    let sink = sink.as_mut().map(|s| s.span(pos, 1));
-                    batch.one(
-                        &inner,
-                        target,
-                        &mut active,
-                        ids[pos],
-                        shard,
-                        i,
-                        pos,
-                        sink,
-                        &mut counts,
-                    );
-                }
-            }),
+                    };
+                    match run {
+                        Run::Span(i, len) => flip(at, shard, i..i + len, false),
+                        Run::One(i) => flip(at, shard, i..i + 1, true),
+                    }
+                })
+            }
         }
         self.counters.add_flips(&counts);
         Ok(counts)
@@ -448,8 +467,72 @@ struct Batch<'a> {
     fence: Fence<'a>,
 }
 
+/// Where a run of a batch starts: its first endpoint and that endpoint's batch position.
+#[derive(Clone, Copy)]
+struct Place {
+    first: u32,
+    pos: usize,
+}
+
+impl Fence<'_> {
+    /// The fence of batch position `pos`.
+    #[inline]
+    fn at(&self, pos: usize) -> Option<u64> {
+        match *self {
+            Fence::None => None,
+            Fence::All(f) => Some(f),
+            Fence::Each(f) => Some(f[pos]),
+        }
+    }
+}
+
 impl<'a> Batch<'a> {
-    /// Flip one endpoint of the batch (position `pos`, record `i` of `shard`).
+    /// Everything about the values checked before the first change (lengths are checked
+    /// against the batch once its endpoints are known).
+    fn check(&self) -> Result<()> {
+        check_generation(self.generation)?;
+        if self.mode == Mode::Exact && self.expected.is_none() {
+            return Err(Error::InvalidArgument(
+                "mode \"exact\" requires expected_versions".into(),
+            ));
+        }
+        if self.mode != Mode::Exact && self.expected.is_some() {
+            return Err(Error::InvalidArgument(
+                "expected_versions is only allowed with mode \"exact\"".into(),
+            ));
+        }
+        // One vectorised pass checks the range; only a bad batch looks for the value to name
+        // (the worst one).
+        if let Some(e) = self.expected.filter(|e| !kernel::below_top_bit(e)) {
+            if let Some(&max) = e.iter().max() {
+                check_version(max)?;
+            }
+        }
+        match self.fence {
+            Fence::All(f) => {
+                check_token(f, "fence")?;
+            }
+            // 0 marks an entry whose lease was refused: it is fenced, not an error, so every
+            // value below the top bit is valid.
+            Fence::Each(f) if !kernel::below_top_bit(f) => {
+                if let Some(&first) = f.first() {
+                    let (min, max) = f
+                        .iter()
+                        .fold((first, first), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+                    if min != 0 {
+                        check_token(min, "fence")?;
+                    }
+                    if max != 0 {
+                        check_token(max, "fence")?;
+                    }
+                }
+            }
+            Fence::Each(_) | Fence::None => {}
+        }
+        Ok(())
+    }
+
+    /// Flip one endpoint of the batch (`at`, record `i` of `shard`).
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn one<'i>(
@@ -457,19 +540,14 @@ impl<'a> Batch<'a> {
         inner: &'i Inner,
         target: Option<&Trees>,
         active: &mut ActiveCache<'i>,
-        id: u32,
+        at: Place,
         shard: &mut Shard,
         i: usize,
-        pos: usize,
         sink: Option<OutcomeSink<'_>>,
         counts: &mut FlipCounts,
     ) {
-        let fence = match self.fence {
-            Fence::None => None,
-            Fence::All(f) => Some(f),
-            Fence::Each(f) => Some(f[pos]),
-        };
-        let expected = self.expected.map_or(0, |e| e[pos]);
+        let id = at.first;
+        let expected = self.expected.map_or(0, |e| e[at.pos]);
         let mut hot = Hot::load(shard, i);
         let previous = hot.alias;
         let outcome = hot.flip(
@@ -477,7 +555,7 @@ impl<'a> Batch<'a> {
             target.is_some_and(|t| t.get(id).is_some()),
             self.mode,
             expected,
-            fence,
+            self.fence.at(at.pos),
             self.rollback,
             |alias| {
                 active
@@ -495,11 +573,11 @@ impl<'a> Batch<'a> {
         }
     }
 
-    /// Flip the consecutive endpoints `first..` at records `run` of `shard` (positions
-    /// `pos..` of the batch). When every one of them has a tree of the generation and none
-    /// can find its active tree gone (they share an alias whose trees cover the run, or no
-    /// rollback is recorded), no per-endpoint tree look-up is needed and the decision is made
-    /// by the branch-free kernel; otherwise endpoint by endpoint.
+    /// Flip the consecutive endpoints from `at` at records `run` of `shard`. When every one
+    /// of them has a tree of the generation and none can find its active tree gone (they
+    /// share an alias whose trees cover the run, or no rollback is recorded), no
+    /// per-endpoint tree look-up is needed and the decision is made by the branch-free
+    /// kernel; otherwise endpoint by endpoint.
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn span<'i>(
@@ -507,14 +585,13 @@ impl<'a> Batch<'a> {
         inner: &'i Inner,
         target: Option<&Trees>,
         active: &mut ActiveCache<'i>,
-        first: u32,
+        at: Place,
         shard: &mut Shard,
         run: std::ops::Range<usize>,
-        pos: usize,
         mut sink: Option<OutcomeSink<'_>>,
         counts: &mut FlipCounts,
     ) {
-        let len = run.len();
+        let (first, pos, len) = (at.first, at.pos, run.len());
         let targets_present = target.is_some_and(|t| t.covers(first, len));
         let no_dangling = !self.rollback || {
             let aliases = &shard.alias[run.clone()];
@@ -544,17 +621,11 @@ impl<'a> Batch<'a> {
         }
         for (k, i) in run.enumerate() {
             let one = sink.as_mut().map(|s| s.span(k, 1));
-            self.one(
-                inner,
-                target,
-                active,
-                first + k as u32,
-                shard,
-                i,
-                pos + k,
-                one,
-                counts,
-            );
+            let at = Place {
+                first: first + k as u32,
+                pos: pos + k,
+            };
+            self.one(inner, target, active, at, shard, i, one, counts);
         }
     }
 }

@@ -175,12 +175,8 @@ fn run<const MODE: u8, const FENCE: u8, const SINK: bool>(
         alias[k] = if apply { g } else { a };
         version[k] = v + apply as u64;
         if FENCE != NO_FENCE {
-            let h = highest[k];
-            highest[k] = if apply {
-                (h as i64).max(f as i64) as u64
-            } else {
-                h
-            };
+            // Applied: not fenced, so `f` is at least the highest fence: the new highest.
+            highest[k] = if apply { f } else { highest[k] };
         }
         applied += apply as u64;
         fenced += refused_by_fence as u64;
@@ -205,34 +201,42 @@ fn run<const MODE: u8, const FENCE: u8, const SINK: bool>(
     counts.stale_flips += lowered;
 }
 
-/// Whether every item of `items` equals `value` (a check before a span; vectorised, on
-/// x86-64 with AVX2 where the processor has it: the baseline target has no 64-bit compare).
-#[inline]
-pub(super) fn all_equal(items: &[u64], value: u64) -> bool {
-    #[inline(always)]
-    fn run(items: &[u64], value: u64) -> bool {
-        // An OR of differences: plain bitwise lanes, no compare-and-reduce of flags.
-        items.iter().fold(0, |acc, &a| acc | (a ^ value)) == 0
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        unsafe fn run_avx2(items: &[u64], value: u64) -> bool {
-            run(items, value)
+/// A function of slices, compiled twice (baseline and AVX2) and chosen at run time.
+macro_rules! vectorised {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty $body:block) => {
+        $(#[$doc])*
+        #[inline]
+        pub(super) fn $name($($arg: $ty),*) -> $ret {
+            #[inline(always)]
+            fn run($($arg: $ty),*) -> $ret $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                unsafe fn run_avx2($($arg: $ty),*) -> $ret {
+                    run($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the processor has AVX2 (checked just above).
+                    return unsafe { run_avx2($($arg),*) };
+                }
+            }
+            run($($arg),*)
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2 (checked just above).
-            return unsafe { run_avx2(items, value) };
-        }
-    }
-    run(items, value)
+    };
 }
 
-/// Whether `ids` are `first, first + 1, ...` (vectorised as [`all_equal`]).
-#[inline]
-pub(super) fn consecutive(ids: &[u32], first: u32) -> bool {
-    #[inline(always)]
-    fn run(ids: &[u32], first: u32) -> bool {
+vectorised! {
+    /// Whether every item of `items` equals `value` (a check before a span; on x86-64 with
+    /// AVX2 where the processor has it: the baseline target has no 64-bit compare). An OR of
+    /// differences: plain bitwise lanes, no compare-and-reduce of flags.
+    fn all_equal(items: &[u64], value: u64) -> bool {
+        items.iter().fold(0, |acc, &a| acc | (a ^ value)) == 0
+    }
+}
+
+vectorised! {
+    /// Whether `ids` are `first, first + 1, ...` (wrapping past `u32::MAX`).
+    fn consecutive(ids: &[u32], first: u32) -> bool {
         let mut want = first;
         let mut acc = 0;
         for &id in ids {
@@ -241,42 +245,6 @@ pub(super) fn consecutive(ids: &[u32], first: u32) -> bool {
         }
         acc == 0
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        unsafe fn run_avx2(ids: &[u32], first: u32) -> bool {
-            run(ids, first)
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2 (checked just above).
-            return unsafe { run_avx2(ids, first) };
-        }
-    }
-    run(ids, first)
-}
-
-/// A function of a slice, compiled twice (baseline and AVX2) and chosen at run time.
-macro_rules! vectorised {
-    ($(#[$doc:meta])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
-        $(#[$doc])*
-        #[inline]
-        pub(super) fn $name($arg: $ty) -> $ret {
-            #[inline(always)]
-            fn run($arg: $ty) -> $ret $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2")]
-                unsafe fn run_avx2($arg: $ty) -> $ret {
-                    run($arg)
-                }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the processor has AVX2 (checked just above).
-                    return unsafe { run_avx2($arg) };
-                }
-            }
-            run($arg)
-        }
-    };
 }
 
 vectorised! {
@@ -290,17 +258,10 @@ vectorised! {
 }
 
 vectorised! {
-    /// Whether every value is at most `2^63 - 1` (the top bit clear): versions, and with
-    /// [`no_zero`] tokens. An OR of all values, so no 64-bit compare is needed.
+    /// Whether every value is at most `2^63 - 1` (the top bit clear): versions, and fences
+    /// (where 0 marks a refused lease). An OR of all values, so no 64-bit compare is needed.
     fn below_top_bit(values: &[u64]) -> bool {
         values.iter().fold(0, |acc, &v| acc | v) >> 63 == 0
-    }
-}
-
-vectorised! {
-    /// Whether no value is 0.
-    fn no_zero(values: &[u64]) -> bool {
-        values.iter().fold(0u64, |acc, &v| acc | (v == 0) as u64) == 0
     }
 }
 

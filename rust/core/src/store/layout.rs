@@ -212,21 +212,35 @@ impl Store {
     pub(super) fn each_run(
         &self,
         limit: usize,
+        f: impl FnMut(u32, &mut Shard, std::ops::Range<usize>),
+    ) {
+        self.each_run_in(0..limit, f);
+    }
+
+    /// [`Store::each_run`] over the ids `ids` (registered ones): a shard's chunks lie one
+    /// after the other in its columns, so this streams each shard's part in one go.
+    pub(super) fn each_run_in(
+        &self,
+        ids: std::ops::Range<usize>,
         mut f: impl FnMut(u32, &mut Shard, std::ops::Range<usize>),
     ) {
+        if ids.is_empty() {
+            return;
+        }
+        let (first_chunk, last_chunk) = (ids.start >> CHUNK_BITS, (ids.end - 1) >> CHUNK_BITS);
         for (s, shard) in self.shards.iter().enumerate() {
+            // This shard's first chunk at or after `first_chunk`.
+            let mut chunk = first_chunk + (s + SHARDS - first_chunk % SHARDS) % SHARDS;
+            if chunk > last_chunk {
+                continue;
+            }
             let mut guard = shard.lock();
-            let len = guard.len();
-            let mut start = 0;
-            while start < len {
-                let first = id_at(s, start) as usize;
-                // Ids grow with the index within a shard.
-                if first >= limit {
-                    break;
-                }
-                let run = CHUNK.min(len - start).min(limit - first);
-                f(first as u32, &mut guard, start..start + run);
-                start += run;
+            while chunk <= last_chunk {
+                let lo = ids.start.max(chunk << CHUNK_BITS);
+                let hi = ids.end.min((chunk + 1) << CHUNK_BITS);
+                let start = locate(lo as u32).1;
+                f(lo as u32, &mut guard, start..start + (hi - lo));
+                chunk += SHARDS;
             }
         }
     }
@@ -313,6 +327,20 @@ impl Store {
     }
 }
 
+/// The ids `ids` name when they are `first, first + 1, ...` (an `arange`, or a slice of
+/// one): such a batch names each endpoint once, so it can be walked in any order, as
+/// [`Store::each_run_in`] does. Checked block by block, stopping at the first that is not.
+pub(super) fn as_range(ids: &[u32]) -> Option<std::ops::Range<usize>> {
+    let first = *ids.first()?;
+    let consecutive = ids.chunks(CHUNK).enumerate().all(|(b, block)| {
+        let want = (first as usize).checked_add(b * CHUNK);
+        want.is_some_and(|w| w <= u32::MAX as usize && super::kernel::consecutive(block, w as u32))
+    });
+    let end = first as usize + ids.len();
+    // Past u32::MAX the ids would have wrapped: not one range.
+    (consecutive && end <= u32::MAX as usize + 1).then_some(first as usize..end)
+}
+
 /// What [`Store::each_listed_runs`] hands over.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Run {
@@ -325,6 +353,28 @@ pub(super) enum Run {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only ids `first, first + 1, ...` are a range: not a gap, a repeat, a descent, nor
+    /// ids that wrap past `u32::MAX`; blocks past the first are checked too.
+    #[test]
+    fn as_range_takes_only_consecutive_ids() {
+        let ids: Vec<u32> = (1000..5000).collect();
+        assert_eq!(as_range(&ids), Some(1000..5000));
+        assert_eq!(as_range(&ids[..1]), Some(1000..1001));
+        assert_eq!(as_range(&[]), None);
+        for bad in [3000, 4999] {
+            let mut gap = ids.clone();
+            gap[bad - 1000] += 1;
+            assert_eq!(as_range(&gap), None, "gap at {bad}");
+        }
+        assert_eq!(as_range(&[7, 7]), None);
+        assert_eq!(as_range(&[8, 7]), None);
+        assert_eq!(
+            as_range(&[u32::MAX - 1, u32::MAX]),
+            Some(u32::MAX as usize - 1..1 << 32)
+        );
+        assert_eq!(as_range(&[u32::MAX, 0]), None);
+    }
 
     #[test]
     fn shard_layout_is_a_bijection() {

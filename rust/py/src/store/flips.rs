@@ -2,14 +2,14 @@
 //! detached, outcome arrays written in place.
 
 use dnsrace_core as core;
-use dnsrace_core::{Fence, Outcome, OutcomeSink};
+use dnsrace_core::{Endpoints, Fence, Outcome, OutcomeSink};
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
 
 use super::{named, RecordStore};
 use crate::args::{repr, FenceToken, Generation, ModeArg, OutcomesArg, RollbackArg, Version};
 use crate::errors::{guard, DanglingAlias, OrRaise, UnknownPlan};
-use crate::ints::{self, finish, IntSeq};
+use crate::ints::{self, finish, IntSeq, Staged};
 use crate::output::OutArray;
 
 /// `fence` of `flip_many`: one token for all, or one per endpoint.
@@ -29,28 +29,28 @@ impl<'a, 'py> FromPyObject<'a, 'py> for FenceArg<'py> {
     }
 }
 
+/// The arguments of one `flip` call but the endpoint, as PyO3 extracted them.
+pub(super) struct FlipOne {
+    pub generation: Generation,
+    pub mode: ModeArg,
+    pub expected_version: Option<Version>,
+    pub fence: Option<FenceToken>,
+    pub rollback: RollbackArg,
+}
+
 pub(super) fn flip(
     store: &RecordStore,
     endpoint: &Bound<'_, PyAny>,
-    generation: Generation,
-    mode: ModeArg,
-    expected_version: Option<Version>,
-    fence: Option<FenceToken>,
-    rollback: RollbackArg,
+    call: FlipOne,
 ) -> PyResult<bool> {
     guard(|| {
         let id = store.id(endpoint.extract()?)?;
-        let g = generation.0;
+        let g = call.generation.0;
+        let expected = call.expected_version.map(|v| v.0);
+        let fence = call.fence.map(|f| f.0);
         let outcome = store
             .store
-            .flip_with(
-                id,
-                g,
-                mode.0,
-                expected_version.map(|v| v.0),
-                fence.map(|f| f.0),
-                rollback.0,
-            )
+            .flip_with(id, g, call.mode.0, expected, fence, call.rollback.0)
             .or_raise()?;
         match outcome {
             Outcome::Applied => Ok(true),
@@ -116,7 +116,12 @@ pub(super) fn flip_many<'py>(
         let (mode, g, rollback) = (call.mode.0, call.generation.0, call.rollback.0);
         let c = py
             .detach(|| -> core::Result<core::FlipCounts> {
-                let ids = finish(ids)?;
+                // Ids `first, first + 1, ...` in a buffer go as that range (no copy of them).
+                let range = ids.as_ref().and_then(Staged::id_range);
+                let ids = match range {
+                    Some(_) => None,
+                    None => finish(ids)?,
+                };
                 let expected = finish(expected)?;
                 let fences = finish(fences)?;
                 let fence = match (&fences, fence_all) {
@@ -124,12 +129,13 @@ pub(super) fn flip_many<'py>(
                     (None, Some(t)) => Fence::All(t),
                     (None, None) => Fence::None,
                 };
-                let (ids, expected) = (ids.as_deref(), expected.as_deref());
+                let endpoints = match (range, &ids) {
+                    (Some((first, len)), _) => Endpoints::Range { first, len },
+                    (None, ids) => Endpoints::from(ids.as_deref()),
+                };
+                let expected = expected.as_deref();
                 let s = &store.store;
-                match sink {
-                    Some(sink) => s.flip_many_into(ids, g, mode, expected, fence, rollback, sink),
-                    None => s.flip_many_with(ids, g, mode, expected, fence, rollback),
-                }
+                s.flip_endpoints(endpoints, g, mode, expected, fence, rollback, sink)
             })
             .or_raise()?;
         let counts = named(

@@ -20,7 +20,7 @@ use crate::args::{
 };
 use crate::errors::{guard, OrRaise};
 use crate::ints::{IntSeq, Staged, Unordered};
-use flips::{FenceArg, FlipMany};
+use flips::{FenceArg, FlipMany, FlipOne};
 
 static TYPES: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -315,15 +315,14 @@ impl RecordStore {
         fence: Option<FenceToken>,
         rollback: RollbackArg,
     ) -> PyResult<bool> {
-        flips::flip(
-            self,
-            endpoint,
+        let call = FlipOne {
             generation,
             mode,
             expected_version,
             fence,
             rollback,
-        )
+        };
+        flips::flip(self, endpoint, call)
     }
 
     /// ``flip`` for many endpoints in one call (``None``: every endpoint, in id order).
