@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use dnsrace_core::history::{
-    check, check_with, parse_jsonl, write_jepsen, write_jsonl, CheckOptions, History, Op, OpKind,
-    Verdict,
+    check, check_with, parse_jsonl, write_jepsen, write_jsonl, CheckOptions, FlipOp, History, Op,
+    OpKind, Verdict,
 };
 use dnsrace_core::{Error, Fence, Mode, Outcome, Store};
 
@@ -28,14 +28,14 @@ fn put(g: u64) -> OpKind {
 }
 
 fn flip(g: u64, mode: Mode, fence: Option<u64>, outcome: Outcome) -> OpKind {
-    OpKind::Flip {
+    OpKind::Flip(FlipOp {
         generation: g,
         mode,
         expected: None,
         fence,
         rollback: true,
         outcome,
-    }
+    })
 }
 
 fn read(alias: u64, rollback: u64, version: u64) -> OpKind {
@@ -415,14 +415,14 @@ mod arbitrary {
             )
                 .prop_map(|(g, m, fence, rollback, o)| {
                     let mode = [Mode::Lww, Mode::IfNewer, Mode::Exact][m];
-                    OpKind::Flip {
+                    OpKind::Flip(FlipOp {
                         generation: g,
                         mode,
                         expected: (mode == Mode::Exact).then_some(g % 3),
                         fence,
                         rollback,
                         outcome: Outcome::from_code(o as u8).unwrap(),
-                    }
+                    })
                 }),
             (0u64..6, 0u64..6, 0u64..4).prop_map(|(a, r, v)| read(a, r, v)),
             (0u32..2, 0u32..4, proptest::option::of(1u64..4))
@@ -481,7 +481,10 @@ fn a_flip_without_rollback_in_its_input_records_one() {
                 {\"generation\":1,\"mode\":\"lww\",\"expected_version\":null,\"fence\":null},\
                 \"output\":{\"outcome\":\"missing\"}}\n";
     let h = parse_jsonl(line.as_bytes()).unwrap();
-    assert!(matches!(h.ops[0].kind, OpKind::Flip { rollback: true, .. }));
+    assert!(matches!(
+        h.ops[0].kind,
+        OpKind::Flip(FlipOp { rollback: true, .. })
+    ));
     let read = "{\"client\":0,\"endpoint\":0,\"op\":\"read\",\"call\":1,\"return\":2,\"input\":{},\
                 \"output\":{\"alias\":null,\"version\":0}}\n";
     assert!(

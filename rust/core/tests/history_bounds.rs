@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use dnsrace_core::history::{
-    check_with, CheckOptions, CheckResult, History, Op, OpKind, Verdict, DEFAULT_MAX_STATES,
-    DEFAULT_TIMEOUT,
+    check_with, CheckOptions, CheckResult, FlipOp, History, Op, OpKind, Verdict,
+    DEFAULT_MAX_STATES, DEFAULT_TIMEOUT,
 };
 use dnsrace_core::{Mode, Outcome};
 
@@ -28,14 +28,14 @@ fn wide_illegal(flips: u64) -> History {
             endpoint: 0,
             call: 100,
             ret: 200,
-            kind: OpKind::Flip {
+            kind: OpKind::Flip(FlipOp {
                 generation: g,
                 mode: Mode::Lww,
                 expected: None,
                 fence: None,
                 rollback: true,
                 outcome: Outcome::Applied,
-            },
+            }),
         });
     }
     ops.push(Op {

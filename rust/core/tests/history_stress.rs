@@ -156,8 +156,8 @@ fn eight_threads_record_a_history_the_checker_judges() {
     let mut kinds = std::collections::BTreeSet::new();
     for op in &history.ops {
         kinds.insert(op.kind.name());
-        if let OpKind::Flip { outcome, .. } = op.kind {
-            outcomes[outcome as usize] += 1;
+        if let OpKind::Flip(f) = op.kind {
+            outcomes[f.outcome as usize] += 1;
         }
     }
     assert_eq!(kinds.len(), 7, "{kinds:?}");

@@ -15,14 +15,9 @@ pub struct DomainViolation {
 
 fn applied_flip(op: &Op) -> Option<(u64, Mode, Option<u64>, bool)> {
     match op.kind {
-        OpKind::Flip {
-            generation,
-            mode,
-            fence,
-            rollback,
-            outcome: Outcome::Applied,
-            ..
-        } => Some((generation, mode, fence, rollback)),
+        OpKind::Flip(f) if f.outcome == Outcome::Applied => {
+            Some((f.generation, f.mode, f.fence, f.rollback))
+        }
         _ => None,
     }
 }

@@ -66,22 +66,15 @@ impl OpKind {
         // 0 is the store's "no generation".
         let generation = |g: u64| OptInt((g != 0).then_some(g));
         match *self {
-            OpKind::Flip {
-                generation,
-                mode,
-                expected,
-                fence,
-                rollback,
-                outcome,
-            } => OpFields::new(
+            OpKind::Flip(f) => OpFields::new(
                 &[
-                    ("generation", Int(generation)),
-                    ("mode", Name(mode.name())),
-                    ("expected_version", OptInt(expected)),
-                    ("fence", OptInt(fence)),
-                    ("rollback", Bool(rollback)),
+                    ("generation", Int(f.generation)),
+                    ("mode", Name(f.mode.name())),
+                    ("expected_version", OptInt(f.expected)),
+                    ("fence", OptInt(f.fence)),
+                    ("rollback", Bool(f.rollback)),
                 ],
-                &[("outcome", Name(outcome.name()))],
+                &[("outcome", Name(f.outcome.name()))],
             ),
             OpKind::Read {
                 alias,

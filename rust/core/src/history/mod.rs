@@ -56,17 +56,22 @@ pub struct Op {
     pub kind: OpKind,
 }
 
+/// A flip's call and answer: its own struct, so that the recorder, the writers and the model
+/// name its fields once each instead of spelling the whole variant out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlipOp {
+    pub generation: u64,
+    pub mode: Mode,
+    pub expected: Option<u64>,
+    pub fence: Option<u64>,
+    pub rollback: bool,
+    pub outcome: Outcome,
+}
+
 /// What an operation asked and answered. Holders are indexes into the history's holder names.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpKind {
-    Flip {
-        generation: u64,
-        mode: Mode,
-        expected: Option<u64>,
-        fence: Option<u64>,
-        rollback: bool,
-        outcome: Outcome,
-    },
+    Flip(FlipOp),
     /// A read of the control record (0 = none for alias and rollback).
     Read {
         alias: u64,
@@ -108,7 +113,7 @@ pub enum OpKind {
 impl OpKind {
     pub fn name(&self) -> &'static str {
         match self {
-            OpKind::Flip { .. } => "flip",
+            OpKind::Flip(_) => "flip",
             OpKind::Read { .. } => "read",
             OpKind::Acquire { .. } => "acquire",
             OpKind::Renew { .. } => "renew",

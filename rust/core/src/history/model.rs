@@ -99,41 +99,34 @@ pub(super) enum Step {
 /// The store's answer to `op` from `s`, compared with the recorded one.
 pub(super) fn step(s: &State, op: &OpKind) -> Step {
     match *op {
-        OpKind::Flip {
-            generation,
-            mode,
-            expected,
-            fence,
-            rollback,
-            outcome,
-        } => {
-            let model = if !s.has_tree(generation) {
+        OpKind::Flip(f) => {
+            let model = if !s.has_tree(f.generation) {
                 Outcome::Missing
-            } else if fence.is_some_and(|f| f < s.fence) {
+            } else if f.fence.is_some_and(|fence| fence < s.fence) {
                 Outcome::Fenced
-            } else if !match mode {
+            } else if !match f.mode {
                 Mode::Lww => true,
-                Mode::IfNewer => generation > s.alias,
-                Mode::Exact => Some(s.version) == expected,
+                Mode::IfNewer => f.generation > s.alias,
+                Mode::Exact => Some(s.version) == f.expected,
             } {
                 Outcome::Stale
-            } else if rollback && s.alias != 0 && !s.has_tree(s.alias) {
+            } else if f.rollback && s.alias != 0 && !s.has_tree(s.alias) {
                 Outcome::Dangling
             } else {
                 Outcome::Applied
             };
-            if model != outcome {
+            if model != f.outcome {
                 return Step::Fail;
             }
-            if outcome != Outcome::Applied {
+            if f.outcome != Outcome::Applied {
                 return Step::Same;
             }
             s.changed(|n| {
-                if let Some(f) = fence {
-                    n.fence = n.fence.max(f);
+                if let Some(fence) = f.fence {
+                    n.fence = n.fence.max(fence);
                 }
-                n.rollback = if rollback { s.alias } else { 0 };
-                n.alias = generation;
+                n.rollback = if f.rollback { s.alias } else { 0 };
+                n.alias = f.generation;
                 n.version += 1;
             })
         }

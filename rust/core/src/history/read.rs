@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::format::TRUNCATED_KEY;
-use super::{FastMap, History, Op, OpKind};
+use super::{FastMap, FlipOp, History, Op, OpKind};
 use crate::error::{Error, Result, MAX_GENERATION, MAX_HOLDER_CHARS, MAX_TOKEN};
 use crate::flip_types::{Mode, Outcome};
 
@@ -188,7 +188,7 @@ fn parse_line(text: &str, line: usize, holders: &mut Holders) -> Result<Op> {
                     "must be an integer with mode \"exact\" and null otherwise",
                 ));
             }
-            OpKind::Flip {
+            OpKind::Flip(FlipOp {
                 generation,
                 mode,
                 expected,
@@ -202,7 +202,7 @@ fn parse_line(text: &str, line: usize, holders: &mut Holders) -> Result<Op> {
                         "must be applied, outdated, fenced, missing or dangling",
                     )
                 })?,
-            }
+            })
         }
         "read" => {
             let (_, o) = io(&[], &["alias", "rollback", "version"])?;

@@ -133,7 +133,7 @@ fn edn_entries(fields: &[Field<'_>]) -> String {
 /// `:ok` unless the operation definitely changed nothing (a refused flip, lease or delete).
 fn completed_ok(kind: &OpKind) -> bool {
     match *kind {
-        OpKind::Flip { outcome, .. } => outcome == Outcome::Applied,
+        OpKind::Flip(f) => f.outcome == Outcome::Applied,
         OpKind::Read { .. } | OpKind::PutTree { .. } => true,
         OpKind::Acquire { token, .. } => token.is_some(),
         OpKind::Renew { expiry, .. } => expiry.is_some(),

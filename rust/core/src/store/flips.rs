@@ -5,7 +5,7 @@ use super::layout::{self, locate, Run, Shard};
 use super::plans::Trees;
 use super::{unknown_id, Inner, Store};
 use crate::error::{check_generation, check_token, check_version, Error, Result};
-use crate::history::OpKind;
+use crate::history::{FlipOp, OpKind};
 // Mode and Outcome live in a leaf module shared with the history; their old path stays.
 pub use crate::flip_types::{FlipCounts, Mode, Outcome, OutcomeSink};
 
@@ -175,14 +175,14 @@ impl Store {
             call,
             [(
                 id,
-                OpKind::Flip {
+                OpKind::Flip(FlipOp {
                     generation,
                     mode,
                     expected,
                     fence,
                     rollback,
                     outcome,
-                },
+                }),
             )],
         );
         Ok(outcome)
@@ -295,14 +295,14 @@ impl Store {
                     Endpoints::Range { first, .. } => first + pos as u32,
                     Endpoints::Ids(ids) => ids[pos],
                 };
-                let op = OpKind::Flip {
+                let op = OpKind::Flip(FlipOp {
                     generation: batch.generation,
                     mode: batch.mode,
                     expected: batch.expected.map(|e| e[pos]),
                     fence: batch.fence.at(pos),
                     rollback: batch.rollback,
                     outcome: Outcome::from_code(code).unwrap_or(Outcome::Missing),
-                };
+                });
                 (id, op)
             });
             self.record(call, ops);
