@@ -314,14 +314,19 @@ class Metrics:
         if not self._pending:
             return
         served = self.served
-        lowest = min((g for g, c in served.items() if c > 0), default=0)
+        # The smallest key is the answer when it has endpoints (the usual case: _prune drops
+        # empty keys), without a generator over the counter.
+        lowest = min(served, default=0)
+        if lowest in served and served[lowest] <= 0:
+            lowest = min((g for g, c in served.items() if c > 0), default=0)
         while self._pending and lowest >= self._pending[0]:
             gen = self._pending.popleft()
             self.converged_after[gen] = self._now - self.published[gen]
 
     def _prune(self) -> None:
-        for g in [g for g, c in self.served.items() if c == 0]:
-            del self.served[g]
+        if 0 in self.served.values():
+            for g in [g for g, c in self.served.items() if c == 0]:
+                del self.served[g]
 
     # ------------------------------------------------------------------ events
 
@@ -364,18 +369,21 @@ class Metrics:
         healed: set[int] | None = None,
         *,
         enactor: bool = True,
+        touches_dangling: bool | None = None,
     ) -> None:
         """A batch flip happened: ``before`` are the aliases just before it.
 
         ``after`` (the aliases just after) is needed only when the outcome cannot be deduced
         from ``counts`` and ``mode``; ``healed`` are the formerly dangling ids of ``ids`` that
         no longer dangle. ``ids`` must be ascending (the regional endpoint, id 0, comes first).
+        ``touches_dangling``: whether some of ``ids`` dangle, when the caller knows already.
         """
         self.advance(now)
         n = len(ids)
         gen = generation
         served = self.served
-        touches_dangling = bool(self.dangling) and not self.dangling.isdisjoint(ids)
+        if touches_dangling is None:
+            touches_dangling = bool(self.dangling) and not self.dangling.isdisjoint(ids)
         regional_after: int | None
         useful = 0
         if counts.applied == 0:

@@ -235,6 +235,7 @@ class ObservedStore:
             after,
             healed,
             enactor=enactor,
+            touches_dangling=bool(touched),
         )
         return counts
 
