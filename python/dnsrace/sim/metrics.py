@@ -369,21 +369,18 @@ class Metrics:
         healed: set[int] | None = None,
         *,
         enactor: bool = True,
-        touches_dangling: bool | None = None,
     ) -> None:
         """A batch flip happened: ``before`` are the aliases just before it.
 
         ``after`` (the aliases just after) is needed only when the outcome cannot be deduced
         from ``counts`` and ``mode``; ``healed`` are the formerly dangling ids of ``ids`` that
         no longer dangle. ``ids`` must be ascending (the regional endpoint, id 0, comes first).
-        ``touches_dangling``: whether some of ``ids`` dangle, when the caller knows already.
         """
         self.advance(now)
         n = len(ids)
         gen = generation
         served = self.served
-        if touches_dangling is None:
-            touches_dangling = bool(self.dangling) and not self.dangling.isdisjoint(ids)
+        touches_dangling = bool(self.dangling) and not self.dangling.isdisjoint(ids)
         regional_after: int | None
         useful = 0
         if counts.applied == 0:

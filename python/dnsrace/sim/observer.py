@@ -235,7 +235,6 @@ class ObservedStore:
             after,
             healed,
             enactor=enactor,
-            touches_dangling=bool(touched),
         )
         return counts
 
