@@ -10,8 +10,10 @@ go to the operator's alarm.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 
+from dnsrace._types import Answer
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.operator import Operator
 from dnsrace.sim.scenario import Scenario
@@ -72,13 +74,32 @@ class Clients:
         """One round: resolve, remember the sweep's empty endpoints, tell the alarm."""
         ids = self._round_ids()
         answers = self.store.resolve_many(ids)
-        empty = [i for i, a in zip(ids, answers, strict=True) if not a]
+        empty_at = _empty_positions(answers)
+        empty = [ids[k] for k in empty_at]
         if self._per_round:
             fixed = len(self.sample)
             watched = self.watched
-            for i, a in zip(ids[fixed:], answers[fixed:], strict=True):
-                if a:
+            # In id order over the sweep's part, an empty answer is retried from now on (while
+            # there is room) and an answer ends a retry. Only the positions answered empty and
+            # those of retried names (all in the round, ascending after the sample) can change
+            # anything, so only those are visited, in the same order.
+            sweep = ids[fixed:]
+            relevant = {k for k in empty_at if k >= fixed}
+            relevant.update(fixed + bisect_left(sweep, i) for i in watched)
+            for k in sorted(relevant):
+                i = ids[k]
+                if answers[k]:
                     watched.discard(i)
                 elif len(watched) < self._watch_most:
                     watched.add(i)
         self.operator.observe(empty)
+
+
+def _empty_positions(answers: list[Answer]) -> list[int]:
+    """Positions of the empty answers (``()``), found by the list's own search."""
+    found: list[int] = []
+    k = -1
+    for _ in range(answers.count(())):
+        k = answers.index((), k + 1)
+        found.append(k)
+    return found

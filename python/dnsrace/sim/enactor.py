@@ -41,6 +41,7 @@ from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.planner import PlanBoard
 from dnsrace.sim.scenario import EnactorsConfig
 from dnsrace.sim.schedule import Footprint
+from dnsrace.sim.vectors import positions_below, zero_positions
 
 # Footprint keys (see dnsrace.sim.schedule): the plan board (newest, applied), the stored
 # trees, and per endpoint its alias with its rollback and its lease.
@@ -200,30 +201,34 @@ class Enactor:
 
     # ------------------------------------------------------------------ one batch
 
-    async def _lock(self, batch: Sequence[int]) -> tuple[list[int], list[int], list[int]]:
+    async def _lock(
+        self, batch: Sequence[int]
+    ) -> tuple[Sequence[int], Sequence[int], Sequence[int]]:
         """Lease ``batch`` (one store call); the endpoints got, their tokens, the refused.
 
         With footprints (exploration) a batch is all or nothing, as one step: what was got is
         given back and the whole batch retried. Otherwise only the refused endpoints wait."""
         cfg, store = self.cfg, self.store
         await self._step(writes=self._leases(batch))
-        tokens = store.acquire_leases(batch, self.name, cfg.lease_ttl_s)
-        if None not in tokens:
-            return list(batch), tokens, []  # type: ignore[return-value]
-        if tokens.count(None) == len(tokens):
+        # An array of tokens (0: refused): no Python object per endpoint on the usual paths.
+        tokens = store.acquire_leases(batch, self.name, cfg.lease_ttl_s, output="array")
+        refused_at = zero_positions(tokens)
+        if not refused_at:
+            return batch, tokens, []
+        if len(refused_at) == len(tokens):
             # The usual case: another enactor holds the whole batch.
             self.metrics.on_lock_abort(0)
-            return [], [], list(batch)
-        got = [(e, t) for e, t in zip(batch, tokens, strict=True) if t is not None]
-        refused = [e for e, t in zip(batch, tokens, strict=True) if t is None]
-        if got and self._declare is not None:
+            return [], [], batch
+        refused_set = set(refused_at)
+        got_at = [k for k in range(len(batch)) if k not in refused_set]
+        got = [batch[k] for k in got_at]
+        got_tokens = [tokens[k] for k in got_at]
+        if self._declare is not None:
             self.metrics.on_lock_abort(len(got))
-            await self._step(writes=self._leases([e for e, _ in got]))
-            store.release_leases([e for e, _ in got], self.name, [t for _, t in got])
-            return [], [], list(batch)
-        if not got:
-            self.metrics.on_lock_abort(0)
-        return [e for e, _ in got], [t for _, t in got], refused
+            await self._step(writes=self._leases(got))
+            store.release_leases(got, self.name, got_tokens)
+            return [], [], batch
+        return got, got_tokens, [batch[k] for k in refused_at]
 
     async def _backoff(self, attempt: int) -> None:
         cfg = self.cfg
@@ -250,7 +255,7 @@ class Enactor:
                 attempt += 1
             pending = refused
 
-    async def _locked(self, batch: Sequence[int], tokens: list[int] | None, gen: int) -> None:
+    async def _locked(self, batch: Sequence[int], tokens: Sequence[int] | None, gen: int) -> None:
         """Read (under the lease), write and release the endpoints of ``batch``."""
         d, store = self.discipline, self.store
         try:
@@ -258,9 +263,9 @@ class Enactor:
             fences = tokens if d.guard == "fence" else None
             if d.guard in ("under_lock", "fence"):
                 await self._step(reads=self._aliases(batch))
-                current = store.aliases(batch)
-                keep = [k for k, a in enumerate(current) if a is None or a < gen]
-                if len(keep) < len(batch):
+                current = store.aliases(batch, output="array")
+                keep = positions_below(current, gen)
+                if keep is not None:
                     self.metrics.on_filtered(len(batch) - len(keep))
                     targets = [batch[k] for k in keep]
                     if fences is not None:
@@ -274,7 +279,7 @@ class Enactor:
             raise
         await self._release(batch, tokens)
 
-    async def _write(self, targets: Sequence[int], gen: int, fences: list[int] | None) -> None:
+    async def _write(self, targets: Sequence[int], gen: int, fences: Sequence[int] | None) -> None:
         """Write ``targets``: ``pass_s / batches_per_pass`` for a full batch, times a
         slow-batch factor. One endpoint, or a schedule that needs footprints (exploration),
         flips at the write's end in one step; otherwise each endpoint flips at its own
@@ -294,7 +299,7 @@ class Enactor:
             await self._repair_dangling(targets, gen, fences)
 
     async def _spread(
-        self, targets: Sequence[int], gen: int, fences: list[int] | None, write_s: float
+        self, targets: Sequence[int], gen: int, fences: Sequence[int] | None, write_s: float
     ) -> int:
         """The write in flight from now for ``write_s``; the store's dangling refusals."""
         inflight, board = self.store.inflight, self.board
@@ -320,13 +325,13 @@ class Enactor:
             raise PlanGone(gen)
         return w.dangling
 
-    async def _release(self, batch: Sequence[int], tokens: list[int] | None) -> None:
+    async def _release(self, batch: Sequence[int], tokens: Sequence[int] | None) -> None:
         if tokens is not None:
             # The last batch's release and marking the plan applied are one step.
             await self._step(writes=(_BOARD, *self._leases(batch)))
             self.store.release_leases(batch, self.name, tokens)
 
-    def _flip(self, targets: Sequence[int], gen: int, fences: list[int] | None) -> int:
+    def _flip(self, targets: Sequence[int], gen: int, fences: Sequence[int] | None) -> int:
         """One flip call for all ``targets``; the store's dangling refusals."""
         counts = self.store.flip_many(
             targets, gen, self.discipline.flip_mode, actor=self.name, fence=fences
@@ -336,7 +341,7 @@ class Enactor:
         return counts.dangling
 
     async def _repair_dangling(
-        self, targets: Sequence[int], gen: int, fences: list[int] | None
+        self, targets: Sequence[int], gen: int, fences: Sequence[int] | None
     ) -> None:
         """``on_dangling = repair``: flip the refused endpoints again without a rollback."""
         store, d = self.store, self.discipline

@@ -38,7 +38,7 @@ class SpreadWrite:
     client: str
     """The writer's task name (a recorded history attributes every part to it)."""
     ids: array[int]
-    fences: list[int] | None
+    fences: array[int] | None
     generation: int
     mode: Literal["lww", "if_newer"]
     start: float
@@ -69,18 +69,22 @@ class SpreadWrite:
 
     def due(self, now: float) -> int:
         """Index one past the last endpoint whose instant is <= ``now``."""
-        if self.done or self.suspended_at is not None:
-            return self.pos
+        pos = self.pos
         n = len(self.ids)
-        if self.instant(n - 1) <= now:
+        if self.gone or pos >= n or self.suspended_at is not None:
+            return pos
+        base = self.start + self.shift
+        step = self.step
+        # base + (k + 1) * step is instant(k), spelled out: the same float formula.
+        if base + n * step <= now:
             return n
         # The first k whose instant is > now: a guess by division, then corrected with the
         # same float formula that decides the end, so that the two never disagree.
-        k = int((now - self.start - self.shift) / self.step) - 1
-        k = min(max(k, self.pos), n - 1)
-        while k > self.pos and self.instant(k - 1) > now:
+        k = int((now - base) / step) - 1
+        k = min(max(k, pos), n - 1)
+        while k > pos and base + k * step > now:
             k -= 1
-        while k < n - 1 and self.instant(k) <= now:
+        while k < n - 1 and base + (k + 1) * step <= now:
             k += 1
         return k
 
@@ -111,11 +115,13 @@ class InFlight:
         """A write of ``ids`` (ascending) starting now and lasting ``write_s``."""
         self.settle()
         self._registered += 1
+        # The walk's batches and the lease tokens come as typed arrays already: no copy
+        # (nobody changes them), no Python object per endpoint.
         w = SpreadWrite(
             actor,
             client,
-            array("I", ids),
-            None if fences is None else list(fences),
+            ids if isinstance(ids, array) and ids.typecode == "I" else array("I", ids),
+            fences if fences is None or isinstance(fences, array) else array("Q", fences),
             generation,
             mode,
             self._now(),
@@ -153,22 +159,31 @@ class InFlight:
         self._settling = True
         try:
             now = self._now()
+            writes = self._writes
+            if len(writes) == 1:
+                # The usual case (one writer at a time): its due part in one call.
+                w = writes[0]
+                limit = w.due(now)
+                if limit > w.pos:
+                    self._flip(w, limit)
+                return
+            # A write's due index depends only on now and on itself (flipping one write
+            # leaves the others as they were), so it is computed once per settle.
+            limits = [(w, w.due(now)) for w in writes]
             while True:
-                limits = {id(w): w.due(now) for w in self._writes}
-                ready = [w for w in self._writes if limits[id(w)] > w.pos]
+                ready = [(w, lim) for w, lim in limits if lim > w.pos and not w.gone]
                 if not ready:
                     return
                 if len(ready) == 1:
-                    w = ready[0]
-                    self._flip(w, limits[id(w)])
+                    w, limit = ready[0]
+                    self._flip(w, limit)
                     continue
                 # The write whose next endpoint comes first goes first, up to the first of
                 # its endpoints that another write must flip before it.
-                first = min(ready, key=lambda w: (w.instant(w.pos), w.order))
-                stop = limits[id(first)]
-                for other in ready:
+                first, stop = min(ready, key=lambda r: (r[0].instant(r[0].pos), r[0].order))
+                for other, other_limit in ready:
                     if other is not first:
-                        stop = min(stop, _first_blocked(first, stop, other, limits[id(other)]))
+                        stop = min(stop, _first_blocked(first, stop, other, other_limit))
                 self._flip(first, stop)
         finally:
             self._settling = False

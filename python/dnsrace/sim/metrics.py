@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dnsrace._types import FlipCounts
+from dnsrace.sim.vectors import histogram
 
 __all__ = [
     "Metrics",
@@ -156,6 +157,15 @@ class RegionalTimeline:
     """(time, endpoints repaired) of every operator repair."""
     fleet: list[tuple[float, int, int]] = field(default_factory=list)
     """(time, empty endpoints, stuck endpoints), appended whenever either count changes."""
+
+    def __repr__(self) -> str:
+        # Short: asyncio's runner formats the finished main task's result (the run's
+        # timeline among it) when it restores the SIGINT handler, and a whole timeline's
+        # repr took a few percent of a run.
+        return (
+            f"RegionalTimeline({self.name!r}, end={self.end}, flips={len(self.flips)}, "
+            f"passes={len(self.passes)}, fleet={len(self.fleet)})"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (docs/reference/json.md: ``timelines``); times in run seconds."""
@@ -304,14 +314,19 @@ class Metrics:
         if not self._pending:
             return
         served = self.served
-        lowest = min((g for g, c in served.items() if c > 0), default=0)
+        # The smallest key is the answer when it has endpoints (the usual case: _prune drops
+        # empty keys), without a generator over the counter.
+        lowest = min(served, default=0)
+        if lowest in served and served[lowest] <= 0:
+            lowest = min((g for g, c in served.items() if c > 0), default=0)
         while self._pending and lowest >= self._pending[0]:
             gen = self._pending.popleft()
             self.converged_after[gen] = self._now - self.published[gen]
 
     def _prune(self) -> None:
-        for g in [g for g, c in self.served.items() if c == 0]:
-            del self.served[g]
+        if 0 in self.served.values():
+            for g in [g for g, c in self.served.items() if c == 0]:
+                del self.served[g]
 
     # ------------------------------------------------------------------ events
 
@@ -379,7 +394,7 @@ class Metrics:
         ):
             # Fast path, no per-endpoint Python: lww with everything applied moves every
             # endpoint to gen; if_newer moves exactly those below gen.
-            hb = _served_counter(before)
+            hb = histogram(before)
             useful = sum(c for g, c in hb.items() if g < gen)
             if mode == "if_newer":
                 for g in [g for g in hb if g < gen]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
-from dnsrace._types import DeleteResult, FlipCounts, Outcome
+from dnsrace._types import DeleteResult, FlipCounts, Outcome, Output
 from dnsrace.backends import Backend, Store
 from dnsrace.sim.inflight import InFlight
 from dnsrace.sim.metrics import Metrics
@@ -141,8 +142,12 @@ class ObservedStore:
 
     # ------------------------------------------------------------------ enactor reads and locks
 
-    def aliases(self, ids: Sequence[int] | None) -> list[int | None]:
-        return self._call("enactor", self.raw.aliases, ids)
+    @overload
+    def aliases(self, ids: Sequence[int] | None) -> list[int | None]: ...
+    @overload
+    def aliases(self, ids: Sequence[int] | None, output: Literal["array"]) -> array[int]: ...
+    def aliases(self, ids: Sequence[int] | None, output: Output = "list") -> Any:
+        return self._call("enactor", self.raw.aliases, ids, output=output)
 
     def rollbacks(self, ids: Sequence[int] | None) -> list[int | None]:
         return self._call("enactor", self.raw.rollbacks, ids)
@@ -150,8 +155,19 @@ class ObservedStore:
     def dangling_aliases(self, ids: Sequence[int] | None) -> list[int]:
         return self._call("enactor", self.raw.dangling_aliases, ids)
 
-    def acquire_leases(self, ids: Sequence[int], holder: str, ttl: float) -> list[int | None]:
-        return self._call("enactor", self.raw.acquire_leases, ids, holder, ttl, self.now())
+    @overload
+    def acquire_leases(self, ids: Sequence[int], holder: str, ttl: float) -> list[int | None]: ...
+    @overload
+    def acquire_leases(
+        self, ids: Sequence[int], holder: str, ttl: float, output: Literal["array"]
+    ) -> array[int]: ...
+    def acquire_leases(
+        self, ids: Sequence[int], holder: str, ttl: float, output: Output = "list"
+    ) -> Any:
+        """Leases as ``acquire_leases`` gives them (``output="array"``: 0 is refused)."""
+        return self._call(
+            "enactor", self.raw.acquire_leases, ids, holder, ttl, self.now(), output=output
+        )
 
     def release_leases(self, ids: Sequence[int], holder: str, tokens: Sequence[int]) -> int:
         return self._call("enactor", self.raw.release_leases, ids, holder, tokens)
