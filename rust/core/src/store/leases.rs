@@ -267,32 +267,42 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> Result<Vec<u64>> {
-        let mut out = crate::error::try_vec(ids.len(), "renewed tokens")?;
-        out.resize(ids.len(), 0u64);
-        self.renew_leases_into(ids, holder, tokens, ttl, now, &mut out)?;
+        let mut out = crate::error::try_vec(tokens.len(), "renewed tokens")?;
+        out.extend_from_slice(tokens);
+        self.renew_leases_in_place(ids, holder, &mut out, ttl, now)?;
         Ok(out)
     }
 
-    /// [`Store::renew_leases`] writing into `out` (aligned with `ids`), in place.
-    pub fn renew_leases_into(
+    /// [`Store::renew_leases`] in place: `tokens` (aligned with `ids`) holds the tokens given
+    /// back and receives the answer, so that a caller's array that holds a copy of the
+    /// tokens becomes the output (one array streamed instead of two).
+    pub fn renew_leases_in_place(
         &self,
         ids: &[u32],
         holder: &str,
-        tokens: &[u64],
+        tokens: &mut [u64],
         ttl: f64,
         now: f64,
-        out: &mut [u64],
     ) -> Result<()> {
         let call = self.stamp();
-        let _inner = self.check_batch(ids, holder, Some(tokens), (ttl, now), out)?;
+        let _inner = self.check_batch(ids, holder, Some(tokens), (ttl, now), tokens)?;
         let h = match self.history {
             Some(_) => Some(self.intern_holder(holder)),
             None => self.holders.read().get(holder),
         };
         let Some(h) = h else {
             // A holder never seen holds nothing: every entry is lost.
-            out.fill(0);
+            tokens.fill(0);
             return Ok(());
+        };
+        // The history records the tokens given, which the answer overwrites.
+        let given = match self.history {
+            Some(_) => {
+                let mut given = crate::error::try_vec(tokens.len(), "renewed tokens")?;
+                given.extend_from_slice(tokens);
+                given
+            }
+            None => Vec::new(),
         };
         let expiry = now + ttl;
         self.each_lease_span(ids, |pos, shard, i, len| {
@@ -302,20 +312,19 @@ impl Store {
                     token: &lease.token[i..i + len],
                     expiry: &mut lease.expiry[i..i + len],
                     holder: &lease.holder[i..i + len],
-                    tokens: &tokens[pos..pos + len],
-                    out: &mut out[pos..pos + len],
+                    out: &mut tokens[pos..pos + len],
                 },
                 (h, now, expiry),
             );
         });
         if self.history.is_some() {
-            let ops = (0..ids.len()).filter(|&pos| tokens[pos] != 0).map(|pos| {
+            let ops = (0..ids.len()).filter(|&pos| given[pos] != 0).map(|pos| {
                 let op = OpKind::Renew {
                     holder: h - 1,
-                    token: tokens[pos],
+                    token: given[pos],
                     ttl,
                     now,
-                    expiry: (out[pos] != 0).then_some(expiry),
+                    expiry: (tokens[pos] != 0).then_some(expiry),
                 };
                 (ids[pos], op)
             });
@@ -486,30 +495,39 @@ struct GrantSpan<'a> {
 }
 
 /// The columns a batch renew reads and writes over one run of records, with the run's part of
-/// the tokens and of the output (all the same length).
+/// the tokens given, which become the output (all the same length).
 struct RenewSpan<'a> {
     token: &'a [u64],
     expiry: &'a mut [f64],
     holder: &'a [u32],
-    tokens: &'a [u64],
     out: &'a mut [u64],
 }
 
-/// `fn $name(span, args)`: `$run(span, args)`, compiled twice (baseline and AVX2: packed
-/// 64-bit compares and blends, which the baseline target lacks) and chosen at run time; a
-/// run shorter than `SHORT_SPAN` takes the baseline copy (no vector set-up for one id).
+/// `fn $name(span, args)`: `$run(span, args)`, compiled three times and chosen at run time:
+/// for AVX-512 (8 lanes, per-lane masks in their own registers: the compares of the 32-bit
+/// holders and of the 64-bit columns combine without packing), for AVX2 (packed 64-bit
+/// compares and blends), and for the baseline target. A run shorter than `SHORT_SPAN` takes
+/// the baseline copy (no vector set-up for one id).
 macro_rules! span_kernel {
     ($(#[$doc:meta])* fn $name:ident($span:ident: $ty:ty, $args:ident: $args_ty:ty) -> $ret:ty = $run:ident) => {
         $(#[$doc])*
         #[inline]
         fn $name($span: $ty, $args: $args_ty) -> $ret {
             #[cfg(target_arch = "x86_64")]
-            {
+            if $span.out.len() >= SHORT_SPAN {
+                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq")]
+                unsafe fn avx512($span: $ty, $args: $args_ty) -> $ret {
+                    $run($span, $args)
+                }
                 #[target_feature(enable = "avx2")]
                 unsafe fn avx2($span: $ty, $args: $args_ty) -> $ret {
                     $run($span, $args)
                 }
-                if $span.out.len() >= SHORT_SPAN && std::arch::is_x86_feature_detected!("avx2") {
+                if has_avx512() {
+                    // SAFETY: the processor has these AVX-512 extensions (checked just above).
+                    return unsafe { avx512($span, $args) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the processor has AVX2 (checked just above).
                     return unsafe { avx2($span, $args) };
                 }
@@ -517,6 +535,15 @@ macro_rules! span_kernel {
             $run($span, $args)
         }
     };
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512dq")
 }
 
 /// Runs shorter than this take the baseline loop.
@@ -571,15 +598,14 @@ fn grant_run(span: GrantSpan<'_>, (holder, ttl, now): (u32, f64, f64)) -> (u64, 
 #[inline(always)]
 fn renew_run(span: RenewSpan<'_>, (holder, now, new_expiry): (u32, f64, f64)) {
     let n = span.out.len();
-    let (token, expiry, holders, tokens, out) = (
+    let (token, expiry, holders, out) = (
         &span.token[..n],
         &mut span.expiry[..n],
         &span.holder[..n],
-        &span.tokens[..n],
         &mut span.out[..n],
     );
     for k in 0..n {
-        let (t, e) = (tokens[k], expiry[k]);
+        let (t, e) = (out[k], expiry[k]);
         let ok = (t != 0) & (holders[k] == holder) & (token[k] == t) & (now < e);
         expiry[k] = if ok { new_expiry } else { e };
         out[k] = if ok { t } else { 0 };

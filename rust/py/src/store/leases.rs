@@ -118,16 +118,24 @@ pub(super) fn renew_leases<'py>(
     (ttl, now): (Ttl, Now),
     output: Output,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let stage = || stage_tokens(&tokens);
+    let n = tokens.len();
+    let renew = move |s: &core::Store, ids: &[u32], tokens: Staged<'_, u64>, out: &mut [u64]| {
+        let (holder, ttl, now) = (holder.0, ttl.0, now.0);
+        if n != out.len() {
+            // The core names the mismatch.
+            return s.renew_leases_in_place(ids, holder, &mut tokens.finish()?, ttl, now);
+        }
+        // The tokens are copied into the output array and renewed there.
+        tokens.finish_into(out)?;
+        s.renew_leases_in_place(ids, holder, out, ttl, now)
+    };
     lease_batch(
         store,
         py,
         &endpoints,
         output,
-        stage,
-        |s, ids, tokens, out| {
-            s.renew_leases_into(ids, holder.0, &tokens.finish()?, ttl.0, now.0, out)
-        },
+        || stage_tokens(&tokens),
+        renew,
     )
 }
 
