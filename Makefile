@@ -243,7 +243,8 @@ bench-micro: $(EXT_STAMP) etcd
 	$(PY) -m pytest bench -q --benchmark-json results/bench.json --benchmark-columns=min,median,mean,rounds
 	$(PY) -m bench.benchreport results/bench.json
 
-## stub-docs: copy the docstrings of python/dnsrace/_core.pyi into the binding's Rust doc
+## stub-docs: copy the docstrings of python/dnsrace/_core.pyi (and, for the calls every store
+## shares, of the Store protocol in python/dnsrace/_api.pyi) into the binding's Rust doc
 ## comments (PyO3 makes them __doc__; tests/store/test_store_docs.py fails while they disagree)
 stub-docs:
 	$(PY) rust/py/sync_docs.py

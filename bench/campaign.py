@@ -168,20 +168,33 @@ def markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def table_parser(doc: str) -> argparse.ArgumentParser:
+    """The parser of a table generator of ``bench/`` (described by the first line of its
+    ``doc``), with its ``--out`` folder."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    return parser
+
+
+def write_table(out: Path, name: str, doc: dict[str, Any], table: str) -> None:
+    """``NAME.json`` and ``NAME.md`` into ``out`` (``bench.suite.report`` includes the table
+    in REPORT.md), and the table printed."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    (out / f"{name}.md").write_text(table)
+    print(table)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = table_parser(__doc__)
     parser.add_argument("--runs", type=int, default=2048)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     if not 512 <= args.runs <= 1_000_000 or not 1 <= args.rounds <= 100:
         parser.error("--runs in 512..1000000, --rounds in 1..100")
     doc = measure(args.runs, args.rounds)
     doc["command"] = f"python -m bench.campaign --runs {args.runs} --rounds {args.rounds}"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "campaign.json").write_text(json.dumps(doc, indent=1) + "\n")
-    (args.out / "campaign.md").write_text(markdown(doc))
-    print(markdown(doc))
+    write_table(args.out, "campaign", doc, markdown(doc))
 
 
 if __name__ == "__main__":

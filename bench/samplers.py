@@ -19,16 +19,15 @@ default; about 20 minutes with 2 workers on this shared 2-core machine).
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.campaign import SessionPool
-from dnsrace.campaign import EXECUTORS, open_campaign
+from bench.campaign import SessionPool, table_parser, write_table
+from dnsrace.campaign import EXECUTORS, CampaignError, open_campaign
 from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.explore import violating_runs
 from dnsrace.sim.scenario import Scenario, load_scenario
@@ -257,10 +256,9 @@ def markdown(doc: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = table_parser(__doc__)
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--cap", type=int, default=1000)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument(
         "--scenarios",
         default=",".join(TABLE_SCENARIOS),
@@ -276,15 +274,18 @@ def main() -> None:
             parser.error(f"--scenarios: unknown {name!r} (one of {', '.join(SCENARIOS)})")
     if not 1 <= args.seeds <= 10_000 or not 1 <= args.cap <= 1_000_000:
         parser.error("--seeds in 1..10000, --cap in 1..1000000")
-    doc = measure(scenarios, args.seeds, args.cap, args.jobs, args.executor, args.address)
+    try:
+        doc = measure(scenarios, args.seeds, args.cap, args.jobs, args.executor, args.address)
+    except CampaignError as exc:  # a bad or silent --address, no ray: one line
+        print(
+            f"python -m bench.samplers: error: --executor {args.executor}: {exc}", file=sys.stderr
+        )
+        raise SystemExit(2) from None
     doc["command"] = (
         f"python -m bench.samplers --seeds {args.seeds} --cap {args.cap} "
         f"--scenarios {args.scenarios}"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "samplers.json").write_text(json.dumps(doc, indent=1) + "\n")
-    (args.out / "samplers.md").write_text(markdown(doc))
-    print(markdown(doc))
+    write_table(args.out, "samplers", doc, markdown(doc))
 
 
 if __name__ == "__main__":

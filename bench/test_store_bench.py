@@ -7,6 +7,7 @@ same run; ``python -m bench.benchreport results/bench.json`` prints the ratios.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +17,19 @@ from bench.conftest import ENDPOINTS, BenchStore
 from dnsrace.sim.workload import shared_plan
 
 MODES = ["lww", "if_newer", "exact", "fenced"]
+
+
+def _each_round(ids: Any, call: Callable[[int, int], object]) -> Callable[[], object]:
+    """A single call per benchmark round: ``call(round, endpoint)``, the endpoint striding
+    over ``ids`` by a prime, so that consecutive rounds are not neighbours."""
+    n = len(ids)
+    rounds = itertools.count()
+
+    def one() -> object:
+        i = next(rounds)
+        return call(i, (i * 7919) % n)
+
+    return one
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -51,16 +65,9 @@ def test_flip_many_baseline_loop(benchmark: Any) -> None:
 
 def test_flip_single(benchmark: Any, impl: BenchStore) -> None:
     """One flip by id from Python: the per-call cost a simulation pays."""
-    store, ids = impl.store, impl.ids
+    store = impl.store
     benchmark.group = "flip single (by id)"
-    n = len(ids)
-    counter = itertools.count()
-
-    def one() -> bool:
-        i = next(counter)
-        return store.flip((i * 7919) % n, 1 + (i & 1), "lww")
-
-    benchmark(one)
+    benchmark(_each_round(impl.ids, lambda i, e: store.flip(e, 1 + (i & 1), "lww")))
 
 
 def test_resolve_many(benchmark: Any, impl: BenchStore) -> None:
@@ -86,16 +93,9 @@ def test_put_plan(benchmark: Any, impl: BenchStore) -> None:
 
 
 def test_lease_acquire(benchmark: Any, impl: BenchStore) -> None:
-    store, ids = impl.store, impl.ids
+    store = impl.store
     benchmark.group = "acquire_lease single"
-    n = len(ids)
-    counter = itertools.count()
-
-    def one() -> int:
-        i = next(counter)
-        return store.acquire_lease((i * 7919) % n, "bench", 5.0, float(i))
-
-    benchmark(one)
+    benchmark(_each_round(impl.ids, lambda i, e: store.acquire_lease(e, "bench", 5.0, float(i))))
 
 
 def test_lease_renew(benchmark: Any, impl: BenchStore) -> None:

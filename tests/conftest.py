@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, settings
 
 from dnsrace.reference import Plan as RefPlan
 from dnsrace.reference import PyRecordStore
+from requirements import require
 
 # ------------------------------------------------------------------------------ tiers
 
@@ -189,12 +190,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _need_etcd() -> None:
     from dnsrace.backends.etcd.local import etcd_binary
 
-    if etcd_binary() is None:
-        # `make test` installs Debian's etcd-server and sets DNSRACE_REQUIRE_ETCD: there a
-        # missing server fails the run instead of skipping the distributed half.
-        if os.environ.get("DNSRACE_REQUIRE_ETCD"):
-            pytest.fail("etcd is not installed but DNSRACE_REQUIRE_ETCD is set")
-        pytest.skip("etcd is not installed (make test installs Debian's etcd-server)")
+    require(
+        etcd_binary() is not None, "ETCD", "etcd is not installed (make test installs etcd-server)"
+    )
 
 
 @pytest.fixture(scope="session")

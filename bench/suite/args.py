@@ -1,7 +1,12 @@
 """Command-line arguments of the suite: a profile, then overrides of its sweeps.
 
 Bad arguments (an unknown axis, peer or section, an empty range, a size that is not a
-positive integer) end the program with exit status 2 and one line on stderr.
+positive integer, a cluster address that is malformed or does not answer) end the program with
+exit status 2 and one line on stderr, before any measurement.
+
+``--executor local|ray [--address HOST:PORT] [--workers N]`` say where the cells of the
+scenario sweeps (``sim``, ``violations``) run: see docs/guide/campaigns.md. The other sections
+measure this machine and always run here, one at a time.
 
 Lists are comma-separated; an integer range ``A..B`` means A, 2A, 4A, ... up to B (the
 doubling steps of the thread and enactor axes), so ``2..32`` is 2,4,8,16,32 and ``8..2`` is
@@ -11,17 +16,36 @@ empty (an error).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 from bench.suite.peers.registry import PEERS
 from bench.suite.profiles import PROFILES, SECTIONS, Profile
 from bench.suite.sweeps.violations import AXES
+from dnsrace.campaign import EXECUTORS, MAX_WORKERS, CampaignError, check_address
 
 
 class ArgumentError(Exception):
     """A bad argument: one line, exit status 2."""
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the scenario sweeps' cells run (:func:`dnsrace.campaign.open_campaign`'s
+    arguments)."""
+
+    executor: str = "local"
+    workers: int | None = 1
+    """Local: processes (1: this process, as the other sections); ray: at most this many cells
+    at a time (None: the cluster's CPUs)."""
+    address: str | None = None
+
+
+SCENARIO_SWEEPS: tuple[str, ...] = ("sim", "violations")
+"""The sections whose cells are campaign jobs."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,11 +121,57 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--enactors", help="enactor counts, e.g. 2..32")
     p.add_argument("--rate", help="plans per minute, e.g. 2,30,120")
     p.add_argument("--runs", help="seeded runs per point of the violation curves")
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="where the cells of the sim and violations sweeps run: local processes (default) "
+        "or the tasks of a Ray cluster; their results do not depend on it, their timings do",
+    )
+    p.add_argument(
+        "--address",
+        metavar="HOST:PORT",
+        help="with --executor ray: the head of a running Ray cluster (without it a one-node "
+        "Ray instance is started for the sweeps)",
+    )
+    p.add_argument(
+        "--workers",
+        help="cells at a time (local: processes, default 1 = this process; ray: default the "
+        "cluster's CPUs)",
+    )
     return p
 
 
-def parse(argv: list[str]) -> tuple[Profile, Path]:
-    """The profile with every override applied (``ArgumentError`` on a bad argument)."""
+def _where(a: argparse.Namespace, sections: list[str]) -> Where:
+    """The executor options, checked before any work (a bad or silent address, no Ray)."""
+    workers = None if a.executor == "ray" else 1
+    if a.workers is not None:
+        values = _ints(a.workers, "--workers")
+        if len(values) != 1 or values[0] > MAX_WORKERS:
+            raise ArgumentError(f"--workers: one value in 1..{MAX_WORKERS} expected")
+        workers = values[0]
+    if a.address is not None and a.executor != "ray":
+        raise ArgumentError("--address: needs --executor ray")
+    if a.executor == "ray":
+        if not set(SCENARIO_SWEEPS) & set(sections):
+            raise ArgumentError(
+                f"--executor ray: no scenario sweep ({', '.join(SCENARIO_SWEEPS)}) in --sections"
+            )
+        if importlib.util.find_spec("ray") is None:
+            raise ArgumentError(
+                "--executor ray: ray is not installed (pip install 'dnsrace[cluster]')"
+            )
+        if a.address is not None:
+            try:
+                check_address(a.address)
+            except CampaignError as exc:
+                raise ArgumentError(f"--address: {exc}") from None
+    return Where(a.executor, workers, a.address)
+
+
+def parse(argv: list[str]) -> tuple[Profile, Path, Where]:
+    """The profile with every override applied and where its scenario sweeps run
+    (``ArgumentError`` on a bad argument)."""
     a = parser().parse_args(argv)
     prof = PROFILES[a.profile]()
     if a.sections is not None:
@@ -140,10 +210,10 @@ def parse(argv: list[str]) -> tuple[Profile, Path]:
             prof.axes[axis] = _numbers(text, f"--{axis}", integer=integer)
     if "violations" in prof.sections and not prof.axes:
         raise ArgumentError("--axes: no axis left to sweep")
-    return prof, Path(a.out)
+    return prof, Path(a.out), _where(a, prof.sections)
 
 
-def parse_or_exit(argv: list[str]) -> tuple[Profile, Path]:
+def parse_or_exit(argv: list[str]) -> tuple[Profile, Path, Where]:
     try:
         return parse(argv)
     except ArgumentError as exc:

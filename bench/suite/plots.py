@@ -10,36 +10,54 @@ from bench.suite.peers.base import MODES
 from bench.suite.peers.registry import PEERS
 
 
-def _plt() -> Any:
+def _figure(*grid: int, **options: Any) -> tuple[Any, Any, Any]:
+    """pyplot (Agg), and a new figure with its axes (``plt.subplots``' arguments)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt
+    fig, axes = plt.subplots(*grid, **options)
+    return plt, fig, axes
+
+
+def _label(ax: Any, x: str, y: str, title: str | None = None, **grid: Any) -> None:
+    """The axis labels, the title and the light grid every figure has."""
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    if title is not None:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3, **grid)
+
+
+def _save(plt: Any, fig: Any, path: Path) -> bool:
+    """Write the figure at the report's resolution and free it; True: a figure was drawn."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 def throughput(doc: dict[str, Any], path: Path) -> bool:
     rows = [r for r in doc.get("peers", []) if r["status"] == "ok"]
     if not rows:
         return False
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plt, fig, ax = _figure(figsize=(7, 4.5))
     for peer in PEERS:
         pts = sorted((r["n"], r["batch_rate"]["if_newer"]) for r in rows if r["peer"] == peer)
         if pts:
             ax.plot(*zip(*pts, strict=True), marker="o", label=peer)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("endpoints")
-    ax.set_ylabel("batch CAS flip, endpoints/s")
-    ax.set_title("Generation-CAS batch flip throughput")
-    ax.grid(True, which="both", alpha=0.3)
+    _label(
+        ax,
+        "endpoints",
+        "batch CAS flip, endpoints/s",
+        "Generation-CAS batch flip throughput",
+        which="both",
+    )
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def cas_overhead(doc: dict[str, Any], path: Path) -> bool:
@@ -47,8 +65,7 @@ def cas_overhead(doc: dict[str, Any], path: Path) -> bool:
     rows = [r for r in doc.get("peers", []) if r["status"] == "ok" and r["profile"] and r["n"] == n]
     if not rows:
         return False
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    plt, fig, axes = _figure(1, 2, figsize=(10, 4.2), sharey=True)
     width = 0.8 / len(rows)
     for ax, key, title in (
         (axes[0], "batch_over_lww", "batch calls"),
@@ -63,18 +80,14 @@ def cas_overhead(doc: dict[str, Any], path: Path) -> bool:
         ax.set_title(f"{title}, {n:,} endpoints")
     axes[0].set_ylabel("time over lww (same store, same round)")
     axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def contention(doc: dict[str, Any], path: Path) -> bool:
     rows = doc.get("contention", [])
     if not rows:
         return False
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    plt, fig, axes = _figure(1, 2, figsize=(10, 4.2))
     for ax, kind in zip(axes, ("batch", "single"), strict=True):
         for mode in ("lww", "if_newer"):
             for sets, style in (("disjoint", "-"), ("overlapping", "--")):
@@ -89,47 +102,46 @@ def contention(doc: dict[str, Any], path: Path) -> bool:
         counts = sorted({r["threads"] for r in rows})
         ax.set_xticks(counts)
         ax.set_xticklabels([str(c) for c in counts])
-        ax.set_xlabel("threads")
-        ax.set_ylabel("endpoint flips attempted per second (all threads)")
-        ax.set_title(f"RecordStore, {kind} calls")
-        ax.grid(True, alpha=0.3)
+        _label(
+            ax,
+            "threads",
+            "endpoint flips attempted per second (all threads)",
+            f"RecordStore, {kind} calls",
+        )
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def sim_cost(doc: dict[str, Any], path: Path) -> bool:
     sim = doc.get("sim")
     if not sim:
         return False
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for preset, exp in sim["exponent"].items():
-        pts = sorted((r["endpoints"], r["wall_s"]) for r in sim["rows"] if r["preset"] == preset)
+    plt, fig, ax = _figure(figsize=(7, 4.5))
+    for preset, exp in sim["timing"]["exponent"].items():
+        pts = sorted(
+            (r["endpoints"], r["timing"]["wall_s"]) for r in sim["rows"] if r["preset"] == preset
+        )
         label = preset if exp is None else f"{preset} (exponent {exp:.2f})"
         ax.plot(*zip(*pts, strict=True), marker="o", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("endpoints")
-    ax.set_ylabel("wall s, incident replay (virtual clock)")
-    ax.set_title("Simulation cost vs fleet size")
-    ax.grid(True, which="both", alpha=0.3)
+    _label(
+        ax,
+        "endpoints",
+        "wall s, incident replay (virtual clock)",
+        "Simulation cost vs fleet size",
+        which="both",
+    )
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def violations(doc: dict[str, Any], path: Path) -> bool:
     rows = doc.get("violations", [])
     if not rows:
         return False
-    plt = _plt()
     axes_names = list(dict.fromkeys(r["axis"] for r in rows))
-    fig, axes = plt.subplots(1, len(axes_names), figsize=(5 * len(axes_names), 4.2), squeeze=False)
+    plt, fig, axes = _figure(1, len(axes_names), figsize=(5 * len(axes_names), 4.2), squeeze=False)
     labels = {"pause": "pause median / lease TTL", "enactors": "enactors", "rate": "plans/min"}
     for ax, axis in zip(axes[0], axes_names, strict=True):
         for preset in dict.fromkeys(r["preset"] for r in rows):
@@ -145,15 +157,10 @@ def violations(doc: dict[str, Any], path: Path) -> bool:
         ax.set_xticklabels([f"{v:g}" for v in values])
         ax.minorticks_off()
         ax.set_ylim(-0.05, 1.05)
-        ax.set_xlabel(labels.get(axis, axis))
-        ax.set_ylabel("share of runs violating")
-        ax.grid(True, alpha=0.3)
+        _label(ax, labels.get(axis, axis), "share of runs violating")
     axes[0][0].legend(fontsize=8)
     fig.suptitle("Violating runs per preset (schedule exploration)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(plt, fig, path)
 
 
 def draw_all(doc: dict[str, Any], out: Path) -> list[str]:

@@ -279,6 +279,20 @@ def _contention(doc: dict[str, Any]) -> list[str]:
     ]
 
 
+def _where(doc: dict[str, Any]) -> list[str]:
+    """Where the scenario sweeps' cells ran, when that is not this process alone (their
+    timings are then of other processes or machines, next to other cells)."""
+    c = doc.get("campaign")
+    if c is None or (c["executor"] == "local" and c["workers"] == 1):
+        return []
+    at = f" at {c['address']}" if c.get("address") else ""
+    return [
+        f"Its cells ran as jobs of a {c['executor']} campaign{at}, {c['workers']} at a time: "
+        "each wall time is of the process (and machine) that ran the cell, beside the others "
+        "(docs/guide/campaigns.md).",
+    ]
+
+
 def _sim(doc: dict[str, Any]) -> list[str]:
     sim = doc.get("sim")
     if not sim:
@@ -287,9 +301,9 @@ def _sim(doc: dict[str, Any]) -> list[str]:
         [
             r["preset"],
             f"{r['endpoints']:,}",
-            f"{r['wall_s']:.2f}",
-            f"{r['store_s']:.2f}",
-            f"{r['store_share']:.0%}",
+            f"{r['timing']['wall_s']:.2f}",
+            f"{r['timing']['store_s']:.2f}",
+            f"{r['timing']['store_share']:.0%}",
             f"{r['flip_attempts']:,}",
         ]
         for r in sim["rows"]
@@ -298,8 +312,8 @@ def _sim(doc: dict[str, Any]) -> list[str]:
     def fmt(e: float | None) -> str:
         return "-" if e is None else f"{e:.2f}"
 
-    top = sim.get("exponent_top", {})
-    exps = [[p, fmt(e), fmt(top.get(p))] for p, e in sim["exponent"].items()]
+    top = sim["timing"].get("exponent_top", {})
+    exps = [[p, fmt(e), fmt(top.get(p))] for p, e in sim["timing"]["exponent"].items()]
     sizes = ", ".join(f"{n:,}" for n in doc["settings"]["sim_sizes"])
     hour = doc["settings"].get("sim_duration_s")
     span = "one simulated hour" if hour is None else f"{hour:g} s of publishing (shortened)"
@@ -308,6 +322,7 @@ def _sim(doc: dict[str, Any]) -> list[str]:
         f"virtual clock, seed 1) per preset at {sizes} endpoints: wall time, seconds",
         "inside store calls and their share of the wall time (the rest is the simulator's",
         "Python).",
+        *_where(doc),
         "",
         *_table(["preset", "endpoints", "wall s", "store s", "store share", "flip attempts"], rows),
         "Fitted exponent of wall time against endpoints (least squares on log-log; 1.0 =",

@@ -1,8 +1,18 @@
-"""Runs the sections of a profile, with progress bars, into one results document."""
+"""Runs the sections of a profile, with progress bars, into one results document.
+
+The sections that measure this machine (peers, anchor, fit, contention) run here, one at a
+time. The scenario sweeps (sim, violations) run their cells as the jobs of one campaign
+(:mod:`dnsrace.campaign`: local processes or a Ray cluster), gathered in the order of the
+cells; every row keeps what it measured of speed under ``timing``, apart from its counts.
+``suite.json`` holds everything; ``sweeps.json`` the scenario sweeps without any timing, the
+same bytes whatever the executor and the worker count.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +20,16 @@ import orjson
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.suite import machine
+from bench.suite.args import Where
 from bench.suite.peers.registry import fast
 from bench.suite.profiles import Profile
 from bench.suite.sweeps import anchor, contention, fit, peers, simcost, violations
+from dnsrace.campaign import Campaign, open_campaign
+
+SWEEP_SETTINGS: tuple[str, ...] = ("sim_presets", "sim_sizes", "sim_duration_s", "axes", "runs")
+"""The settings that decide the scenario sweeps' results (with the code's constants)."""
+TIMING = "timing"
+"""The key of what a row or section measured of speed (left out of ``sweeps.json``)."""
 
 
 def peer_tasks(prof: Profile) -> list[peers.PeerTask]:
@@ -35,7 +52,58 @@ def peer_tasks(prof: Profile) -> list[peers.PeerTask]:
     return tasks
 
 
-def run(prof: Profile, out: Path, command: str) -> dict[str, Any]:
+def deterministic(doc: dict[str, Any]) -> dict[str, Any]:
+    """The scenario sweeps' results without their timing: a function of the settings and the
+    seeds alone (``sweeps.json``)."""
+    out: dict[str, Any] = {"settings": {k: doc["settings"][k] for k in SWEEP_SETTINGS}}
+    if "sim" in doc:
+        out["sim"] = [_untimed(r) for r in doc["sim"]["rows"]]
+    if "violations" in doc:
+        out["violations"] = [_untimed(r) for r in doc["violations"]]
+    return out
+
+
+def _untimed(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != TIMING}
+
+
+def sweeps_json(doc: dict[str, Any]) -> bytes:
+    return orjson.dumps(deterministic(doc), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+
+
+Sweep = Callable[[Campaign, Callable[[], None]], Any]
+
+
+def _scenario_sweeps(prof: Profile) -> list[tuple[str, str, int, Sweep]]:
+    """(section, progress title, cells, call) of each scenario sweep of the profile."""
+    out: list[tuple[str, str, int, Sweep]] = []
+    if "sim" in prof.sections:
+        out.append(
+            (
+                "sim",
+                "simulation cost",
+                len(prof.sim_sizes) * len(prof.sim_presets),
+                lambda campaign, step: simcost.sim_cost(
+                    campaign, prof.sim_presets, prof.sim_sizes, prof.sim_duration_s, step
+                ),
+            )
+        )
+    if "violations" in prof.sections:
+        out.append(
+            (
+                "violations",
+                "violation curves",
+                sum(len(v) for v in prof.axes.values()) * len(prof.sim_presets),
+                lambda campaign, step: violations.violation_curves(
+                    campaign, prof.axes, prof.sim_presets, prof.runs, step
+                ),
+            )
+        )
+    return out
+
+
+def run(prof: Profile, out: Path, command: str, where: Where | None = None) -> dict[str, Any]:
+    where = where or Where()
     started = time.time()
     doc: dict[str, Any] = {
         "profile": prof.name,
@@ -89,23 +157,25 @@ def run(prof: Profile, out: Path, command: str) -> dict[str, Any]:
                 progress=lambda: bar.advance(t),
             )
             lap("contention")
-        if "sim" in prof.sections:
-            t = bar.add_task("simulation cost", total=len(prof.sim_sizes) * len(prof.sim_presets))
-            doc["sim"] = simcost.sim_cost(
-                prof.sim_presets,
-                prof.sim_sizes,
-                prof.sim_duration_s,
-                progress=lambda: bar.advance(t),
-            )
-            lap("sim")
-        if "violations" in prof.sections:
-            points = sum(len(v) for v in prof.axes.values()) * len(prof.sim_presets)
-            t = bar.add_task("violation curves", total=points)
-            doc["violations"] = violations.violation_curves(
-                prof.axes, prof.sim_presets, prof.runs, progress=lambda: bar.advance(t)
-            )
-            lap("violations")
+        sweeps = _scenario_sweeps(prof)
+        if sweeps:
+            # Opened after the sections above: a Ray instance started here would run beside
+            # their timings.
+            with open_campaign(
+                where.executor, workers=where.workers, address=where.address
+            ) as campaign:
+                doc["campaign"] = {
+                    "executor": campaign.kind,
+                    "workers": campaign.workers,
+                    "address": where.address,
+                }
+                for section, title, cells, sweep in sweeps:
+                    t = bar.add_task(title, total=cells)
+                    doc[section] = sweep(campaign, partial(bar.advance, t))
+                    lap(section)
     doc["wall_s"] = time.time() - started
     out.mkdir(parents=True, exist_ok=True)
     (out / "suite.json").write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    if sweeps:
+        (out / "sweeps.json").write_bytes(sweeps_json(doc))
     return doc

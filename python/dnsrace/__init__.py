@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dnsrace import errors
 from dnsrace._types import (
     NONE,
     DeleteResult,
@@ -17,25 +18,9 @@ from dnsrace._types import (
     Outcome,
     StoreStats,
 )
-from dnsrace.errors import (
-    DanglingAlias,
-    DnsraceError,
-    InternalError,
-    InvalidAddress,
-    InvalidArgument,
-    InvalidGeneration,
-    InvalidName,
-    InvalidToken,
-    InvalidWeight,
-    LeaseError,
-    LeaseHeld,
-    LeaseLost,
-    OutOfMemory,
-    SnapshotError,
-    TooLarge,
-    UnknownEndpoint,
-    UnknownPlan,
-)
+
+# Every error class, as errors.__all__ lists them (one list of the public errors).
+from dnsrace.errors import *  # noqa: F403
 
 if TYPE_CHECKING:
     from dnsrace._core import Plan, RecordStore
@@ -44,32 +29,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NONE",
-    "DanglingAlias",
     "DeleteResult",
-    "DnsraceError",
     "EndpointState",
     "FlipCounts",
     "FlipResult",
-    "InternalError",
-    "InvalidAddress",
-    "InvalidArgument",
-    "InvalidGeneration",
-    "InvalidName",
-    "InvalidToken",
-    "InvalidWeight",
-    "LeaseError",
-    "LeaseHeld",
-    "LeaseLost",
-    "OutOfMemory",
     "Outcome",
     "Plan",
     "RecordStore",
-    "SnapshotError",
     "StoreStats",
-    "TooLarge",
-    "UnknownEndpoint",
-    "UnknownPlan",
 ]
+__all__ += errors.__all__
 
 
 def __getattr__(name: str) -> Any:

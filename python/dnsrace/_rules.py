@@ -377,6 +377,47 @@ def outcomes(outcomes: object) -> Output | None:
     )
 
 
+def flip_call(
+    raw_generation: object,
+    raw_mode: object,
+    rollback: object,
+    raw_outcomes: object,
+    expected_versions: object,
+) -> tuple[int, int, Output | None]:
+    """``flip_many``'s scalar arguments, checked in the binding's order: the generation, the
+    mode's code and the outcome container (None: counts only)."""
+    gen = generation(raw_generation)
+    flag(rollback, "rollback")
+    output = outcomes(raw_outcomes)
+    code = mode(raw_mode)
+    check_expected(code, expected_versions, "expected_versions")
+    return gen, code, output
+
+
+def flip_values(
+    code: int, count: int, expected_versions: object, fence: object
+) -> tuple[list[int] | None, int | None, list[int] | None]:
+    """``flip_many``'s per-endpoint values for a batch of ``count`` endpoints, each list checked
+    and aligned with it: the expected versions (mode ``exact`` only), and the fence, as one
+    token for every endpoint or one per endpoint (0: a refused lease, never held)."""
+    expected: list[int] | None = None
+    if code == EXACT:
+        raw = int_sequence(expected_versions, errors.InvalidToken, "expected_versions")
+        if len(raw) != count:
+            raise errors.InvalidArgument(
+                f"expected_versions has {len(raw)} items for {count} endpoints"
+            )
+        expected = [version(v) for v in raw]
+    if fence is None:
+        return expected, None, None
+    if is_scalar_int(fence):
+        return expected, token(fence, "fence"), None
+    raw = int_sequence(fence, errors.InvalidToken, "fence")
+    if len(raw) != count:
+        raise errors.InvalidArgument(f"fence has {len(raw)} items for {count} endpoints")
+    return expected, None, [batch_token(f, "fence") for f in raw]
+
+
 def typed_array(values: list[int], typecode: str, dtype: str, output: Output) -> Any:
     """``values`` as an ``array.array`` or, only when asked, a numpy array."""
     if output == "numpy":

@@ -329,7 +329,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     # The scheduled loop's fast path: exploration runs many short runs of ~50 steps, where
     # asyncio's per-callback bookkeeping (debug checks, one frame per layer) is a large share.
     # Outside debug mode these do what the base methods do, with fewer calls; in debug mode
-    # (or on a closed loop, to raise as the base does) the base methods run.
+    # (or on a closed loop, to raise as the base does) the base methods run. The base
+    # call_later comes to call_at.
     def call_soon(  # type: ignore[override]
         self, callback: Callable[..., object], *args: Any, context: Any = None
     ) -> asyncio.Handle:
@@ -349,13 +350,6 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         timer._scheduled = True  # type: ignore[attr-defined]
         return timer
 
-    def call_later(  # type: ignore[override]
-        self, delay: float, callback: Callable[..., object], *args: Any, context: Any = None
-    ) -> asyncio.TimerHandle:
-        if delay is None or self._debug or self._closed:  # type: ignore[attr-defined]
-            return super().call_later(delay, callback, *args, context=context)
-        return self.call_at(self._virtual_now + delay, callback, *args, context=context)
-
     def _run_once(self) -> None:
         schedule = self.schedule
         if schedule is None:
@@ -367,6 +361,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         ready: Any = self._ready  # type: ignore[attr-defined]
         heap: list[Any] = self._scheduled  # type: ignore[attr-defined]
         pick = schedule.pick
+        # The random schedule's draw, inline (RandomSchedule.pick, step for step): the most
+        # run schedule, where a method call per step is a visible share of the step.
+        rng = schedule._rng if type(schedule) is RandomSchedule else None
         heappop = heapq.heappop
         while True:
             if not ready:
@@ -392,12 +389,22 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     if self._stopping:  # type: ignore[attr-defined]
                         return
                     continue
-            index = pick(ready)
-            if not (isinstance(index, int) and 0 <= index < len(ready)):
-                raise InvalidArgument(
-                    f"schedule.pick returned {_shown(index)}, not an index of the"
-                    f" {len(ready)} ready handles"
-                )
+            if rng is not None:
+                schedule.steps += 1
+                n = len(ready)
+                index = 0
+                if n > 1:
+                    k = n.bit_length()
+                    index = rng.getrandbits(k)
+                    while index >= n:
+                        index = rng.getrandbits(k)
+            else:
+                index = pick(ready)
+                if not (isinstance(index, int) and 0 <= index < len(ready)):
+                    raise InvalidArgument(
+                        f"schedule.pick returned {_shown(index)}, not an index of the"
+                        f" {len(ready)} ready handles"
+                    )
             if index == 0:
                 handle = ready.popleft()
             else:

@@ -99,15 +99,21 @@ def file_identity(path: str) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def check_path_text(name: str, where: str, error: type[Exception]) -> None:
+    """Refuse, as ``error`` naming ``where``, a path no file can have: empty, or holding a NUL
+    (the input and the output doors alike)."""
+    if not name:
+        raise error(f"{where}: empty path")
+    if "\0" in name:
+        raise error(f"{where}: path holds a NUL character")
+
+
 def read_file(path: str | os.PathLike[str], kind: str, label: str | None = None) -> bytes:
     """The bytes of a regular file of ``kind`` (see :data:`KINDS`), or :class:`InputError`."""
     limits = KINDS[kind]
     name = os.fspath(path)
     where = label or name
-    if not name:
-        raise InputError(f"{where}: empty path")
-    if "\0" in name:
-        raise InputError(f"{where}: path holds a NUL character")
+    check_path_text(name, where, InputError)
     try:
         # stat first: opening a FIFO for reading would block until a writer came.
         st = os.stat(name)
@@ -161,10 +167,9 @@ def parse_toml(data: bytes, where: str) -> dict[str, Any]:
         raise InputError(f"{where}: not UTF-8 text (byte {exc.start})") from None
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: malformed TOML: {exc}") from None
     except (ValueError, RecursionError, MemoryError) as exc:
-        # tomllib's own int() refuses more than 4,300 digits with a plain ValueError.
+        # TOMLDecodeError is a ValueError, and so is what tomllib's own int() raises for more
+        # than 4,300 digits.
         raise InputError(f"{where}: malformed TOML: {exc}") from None
 
 

@@ -18,24 +18,43 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 STUB = ROOT / "python" / "dnsrace" / "_core.pyi"
+# The calls every store shares are declared in the Store protocol; a stub class whose base is
+# ``Store[...]`` gets their docstrings too (its own declaration of a call wins).
+API = ROOT / "python" / "dnsrace" / "_api.pyi"
 # Stub class -> Rust file holding its #[pyclass] struct and #[pymethods] block.
 CLASSES = {"Plan": ROOT / "rust/py/src/plan.rs", "RecordStore": ROOT / "rust/py/src/store/mod.rs"}
 STRUCTS = {"Plan": "PyPlan", "RecordStore": "RecordStore"}
 
 
+def _member_docs(node: ast.ClassDef) -> dict[str, str]:
+    """Per member (first overload with a docstring), the cleaned docstring."""
+    docs: dict[str, str] = {}
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef):
+            doc = ast.get_docstring(item)
+            if doc and item.name not in docs:
+                docs[item.name] = inspect.cleandoc(doc)
+    return docs
+
+
+def _base_names(node: ast.ClassDef) -> list[str]:
+    return [ast.unparse(b.value if isinstance(b, ast.Subscript) else b) for b in node.bases]
+
+
 def stub_docs() -> dict[str, dict[str, str]]:
-    """Per stub class, per member (first overload with a docstring), the cleaned docstring;
-    the class's own under ``""``."""
+    """Per stub class, per member (first overload with a docstring, the class's own before
+    its bases'), the cleaned docstring; the class's own under ``""``."""
+    api = {n.name: n for n in ast.parse(API.read_text()).body if isinstance(n, ast.ClassDef)}
     tree = ast.parse(STUB.read_text())
     out: dict[str, dict[str, str]] = {}
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name in CLASSES:
             docs = {"": inspect.cleandoc(ast.get_docstring(node) or "")}
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef):
-                    doc = ast.get_docstring(item)
-                    if doc and item.name not in docs:
-                        docs[item.name] = inspect.cleandoc(doc)
+            docs.update(_member_docs(node))
+            for base in _base_names(node):
+                if base in api:
+                    for name, doc in _member_docs(api[base]).items():
+                        docs.setdefault(name, doc)
             out[node.name] = docs
     return out
 

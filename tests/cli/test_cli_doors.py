@@ -563,3 +563,12 @@ def test_cli_and_collapse_do_not_import_each_other() -> None:
         timeout=60,
     )
     assert proc.stdout.strip() == "False", proc.stderr
+
+
+@pytest.mark.parametrize(("path", "needle"), [("", "empty path"), ("a\0b", "NUL character")])
+def test_a_path_no_file_can_have_is_refused_at_both_doors(
+    history: Path, capsys: Any, path: str, needle: str
+) -> None:
+    # One check (inputfile.check_path_text) serves the input door and the output door.
+    refused(["check", path], capsys, needle)
+    refused(["check", history, "--json", path], capsys, needle)

@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 import dnsrace
+from concurrent_calls import run_threads
 from dnsrace import history
 from dnsrace.errors import InvalidArgument, InvalidHistory
 from dnsrace.reference import PyRecordStore
@@ -661,11 +662,7 @@ def test_eight_threads_with_the_interpreter_detached_leave_a_linearizable_histor
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(worker, 8)
     assert not errors
     assert store.history_dropped() == 0
     data = store.history_bytes()

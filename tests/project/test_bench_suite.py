@@ -93,6 +93,26 @@ def test_report_renders_every_section(tiny_run: tuple[Path, dict[str, Any]]) -> 
     assert {r["value"] for r in doc["violations"] if r["axis"] == "enactors"} == {2, 4}
 
 
+def test_the_sweeps_results_are_kept_apart_from_their_timing(
+    tiny_run: tuple[Path, dict[str, Any]],
+) -> None:
+    out, doc = tiny_run
+    # Every scenario-sweep row measured its speed, under "timing" only.
+    rows = doc["sim"]["rows"] + doc["violations"]
+    assert all(r["timing"]["wall_s"] > 0 and "wall_s" not in r for r in rows)
+    assert set(doc["sim"]["timing"]) == {"exponent", "exponent_top"}
+    assert doc["campaign"] == {"executor": "local", "workers": 1, "address": None}
+    # sweeps.json: the same rows in the same order, without any timing.
+    results = orjson.loads((out / "sweeps.json").read_bytes())
+    assert b"timing" not in (out / "sweeps.json").read_bytes()
+    assert results["sim"] == [
+        {k: v for k, v in r.items() if k != "timing"} for r in doc["sim"]["rows"]
+    ]
+    assert [(r["axis"], r["value"], r["preset"]) for r in results["violations"]] == [
+        (r["axis"], r["value"], r["preset"]) for r in doc["violations"]
+    ]
+
+
 def test_missing_peer_is_a_skipped_row_with_its_reason(
     tiny_run: tuple[Path, dict[str, Any]],
 ) -> None:
@@ -147,6 +167,13 @@ def test_redis_peer_measures_real_work() -> None:
         (["--sizes", "10,abc"], "not an integer"),
         (["--peers", "Cassandra"], "unknown 'Cassandra'"),
         (["--profile", "huge"], "invalid choice"),
+        (["--executor", "cluster"], "invalid choice"),
+        (["--address", "127.0.0.1:6379"], "--address: needs --executor ray"),
+        (["--executor", "ray", "--address", "nowhere"], "expected HOST:PORT"),
+        (["--executor", "ray", "--address", "127.0.0.1:1"], "cannot reach the Ray cluster"),
+        (["--executor", "ray", "--sections", "fit"], "no scenario sweep"),
+        (["--workers", "0"], "must be positive"),
+        (["--workers", "1,2"], "one value"),
     ],
 )
 def test_bad_sweep_arguments_exit_2_with_one_line(

@@ -33,6 +33,20 @@ def test_results_come_in_the_order_of_the_jobs_not_of_their_arrival(workers: int
         assert campaign.map(_late_echo, jobs) == list(range(6))
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_done_is_called_once_per_finished_job_in_the_calling_thread(workers: int) -> None:
+    import threading
+
+    calls: list[str] = []
+    jobs = [(i, 0.02 * (4 - i)) for i in range(4)]
+    with open_campaign("local", workers=workers) as campaign:
+        results = campaign.map(
+            _late_echo, jobs, done=lambda: calls.append(threading.current_thread().name)
+        )
+    assert results == list(range(4))
+    assert calls == [threading.current_thread().name] * 4
+
+
 def test_explore_gives_the_same_bytes_with_one_and_two_local_workers(tmp_path: Path) -> None:
     outputs = []
     for jobs in ("1", "2"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from dnsrace.clock import VirtualEventLoop
+from dnsrace.clock import RandomSchedule, VirtualEventLoop
 from dnsrace.sim.schedule import FifoSchedule
 
 
@@ -82,3 +82,35 @@ def test_a_schedule_changed_by_a_step_takes_effect_at_the_next_step() -> None:
     finally:
         loop.close()
     assert order == ["switch", "b", "a"]  # the new schedule picks the last ready handle
+
+
+class _CalledRandom(RandomSchedule):
+    """The random schedule through its pick method (the loop draws inline only for the
+    exact class)."""
+
+
+def _interleaving(schedule: Any) -> list[str]:
+    loop = VirtualEventLoop(schedule=schedule)
+    order: list[str] = []
+
+    async def worker(name: str) -> None:
+        for i in range(12):
+            order.append(f"{name}{i}")
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        await asyncio.gather(*(worker(n) for n in "abcde"))
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    return order
+
+
+def test_the_inline_random_draw_is_the_random_schedules_pick() -> None:
+    for seed in range(1, 8):
+        inline, called = RandomSchedule(seed), _CalledRandom(seed)
+        assert _interleaving(inline) == _interleaving(called)
+        assert inline.steps == called.steps > 60
+    assert _interleaving(RandomSchedule(1)) != _interleaving(RandomSchedule(2))

@@ -56,9 +56,16 @@ def _d(name: str) -> Discipline:
     return lookup(name).with_trees_kept(spin().disciplines.trees_kept or 2)
 
 
+def explore_spin(
+    d: Discipline, schedule: str, runs: int, seed: int = 1, depth: int = 3
+) -> PresetExploration:
+    """``runs`` seeded runs of ``d`` on spin.toml from ``seed`` under ``schedule``."""
+    return explore_preset(spin(), d, runs=runs, schedule=schedule, depth=depth, seed=seed)
+
+
 @cache
 def explored(name: str, schedule: str, runs: int, seed: int = 1) -> PresetExploration:
-    return explore_preset(spin(), _d(name), runs=runs, schedule=schedule, depth=3, seed=seed)
+    return explore_spin(_d(name), schedule, runs, seed)
 
 
 def test_spin_has_the_public_models_size() -> None:
@@ -109,7 +116,7 @@ def test_pct_at_depth_3_can_miss_the_empty_answer_for_thousands_of_runs() -> Non
     shallow = explored("aws2025", "pct", 3000)
     assert shallow.by_kind["stale_flip"] > 100
     assert shallow.by_kind["empty_answer"] == 0
-    deep = explore_preset(spin(), _d("aws2025"), runs=700, schedule="pct", depth=4, seed=1)
+    deep = explore_spin(_d("aws2025"), "pct", 700, depth=4)
     assert deep.by_kind["empty_answer"] >= 1
 
 
@@ -193,14 +200,7 @@ def test_spin_exact_reaches_spins_verdicts(name: str, empties: bool) -> None:
 def test_the_start_check_prevents_some_stale_flips() -> None:
     # The same enactor without its start-of-plan check (guard none, same lock and clean-up).
     with_check = explored("aws2025+safe_cleanup", "pct", 2000)
-    without = explore_preset(
-        spin(),
-        Discipline("no_start_check", "none", "lease", "safe", 2),
-        runs=2000,
-        schedule="pct",
-        depth=3,
-        seed=1,
-    )
+    without = explore_spin(Discipline("no_start_check", "none", "lease", "safe", 2), "pct", 2000)
     # 134 against 174 stale runs in these seeds: the check stops the plans that were already
     # beaten when picked up, not those overtaken after it (removing it makes the two equal).
     assert with_check.by_kind["stale_flip"] < 0.85 * without.by_kind["stale_flip"]
@@ -210,15 +210,10 @@ def test_the_start_check_prevents_some_stale_flips() -> None:
 def test_the_lock_makes_read_then_write_safe() -> None:
     # lease: read under the lock, then write. Without concurrent pauses it never goes stale;
     # the same read-then-write without the lock does.
-    locked = explore_preset(spin(), _d("lease"), runs=2000, schedule="random", depth=3, seed=1)
+    locked = explore_spin(_d("lease"), "random", 2000)
     assert locked.by_kind["stale_flip"] == 0
-    unlocked = explore_preset(
-        spin(),
-        Discipline("read_then_write", "plan_start", "none", "safe", 2),
-        runs=2000,
-        schedule="random",
-        depth=3,
-        seed=1,
+    unlocked = explore_spin(
+        Discipline("read_then_write", "plan_start", "none", "safe", 2), "random", 2000
     )
     assert unlocked.by_kind["stale_flip"] > 0
 

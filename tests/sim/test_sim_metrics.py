@@ -23,6 +23,15 @@ from dnsrace.sim.observer import ObservedStore
 STATS = {"stale_flips": 0, "empty_answers": 0, "lease_conflicts": 0}
 
 
+def published(endpoints: int, window_s: float, at: float) -> Metrics:
+    """A collector of ``endpoints`` (endpoint 0, r.example, the regional one) started at 0 on
+    plan 1, with plan 2 published at ``at``."""
+    c = Metrics(endpoints, regional_name="r.example", current_window_s=window_s)
+    c.start(0.0, 1)
+    c.on_publish(at, 2)
+    return c
+
+
 def _backends() -> list[Any]:
     params: list[Any] = [pytest.param("reference", id="reference")]
     try:
@@ -54,9 +63,7 @@ def test_flip_counts_have_a_dangling_field() -> None:
 
 
 def test_integrals_and_convergence_by_hand() -> None:
-    c = Metrics(4, regional_name="r.example", current_window_s=5.0)
-    c.start(0.0, 1)
-    c.on_publish(10.0, 2)
+    c = published(4, 5.0, at=10.0)
     # t=12: endpoints 0 and 1 move to 2 (lww, all applied).
     c.on_flip(12.0, "A", 2, [0, 1], [1, 1], FlipCounts(2, 0, 0, 0), "lww")
     # t=20: endpoint 0 goes back to 1 (a stale flip), then its tree 1 is deleted at t=22.
@@ -105,9 +112,7 @@ def test_integrals_and_convergence_by_hand() -> None:
 
 
 def test_wasted_writes_fleet_split_and_operator_hooks_by_hand() -> None:
-    c = Metrics(3, regional_name="r.example", current_window_s=100.0)
-    c.start(0.0, 1)
-    c.on_publish(1.0, 2)
+    c = published(3, 100.0, at=1.0)
     c.on_flip(2.0, "A", 2, [0, 1, 2], [1, 1, 1], FlipCounts(3, 0, 0, 0), "lww")  # 3 useful
     c.on_publish(3.0, 3)
     c.on_flip(4.0, "B", 1, [1], [2], FlipCounts(1, 0, 0, 0), "lww")  # stale, not regional
@@ -153,9 +158,7 @@ def test_wasted_writes_fleet_split_and_operator_hooks_by_hand() -> None:
 
 
 def test_a_refused_regional_flip_is_stuck_and_each_window_an_incident() -> None:
-    c = Metrics(2, regional_name="r.example", current_window_s=1.0)
-    c.start(0.0, 1)
-    c.on_publish(1.0, 2)
+    c = published(2, 1.0, at=1.0)
     c.on_dangling(2.0, [0], [1])
     c.on_flip(3.0, "A", 2, [0, 1], [1, 1], FlipCounts(1, 0, 0, 0, 1), "lww", [1, 2], set())
     c.on_flip(4.0, "operator", 2, [0], [1], FlipCounts(1, 0, 0, 0), "lww", [2], {0}, enactor=False)
@@ -176,18 +179,14 @@ def test_a_refused_regional_flip_is_stuck_and_each_window_an_incident() -> None:
 
 def test_converged_is_not_final_converged() -> None:
     """Every plan reached every endpoint once, but a stale flip undid it afterwards."""
-    c = Metrics(2, regional_name="r.example", current_window_s=1.0)
-    c.start(0.0, 1)
-    c.on_publish(1.0, 2)
+    c = published(2, 1.0, at=1.0)
     c.on_flip(2.0, "A", 2, [0, 1], [1, 1], FlipCounts(2, 0, 0, 0), "lww")
     c.on_flip(3.0, "B", 1, [1], [2], FlipCounts(1, 0, 0, 0), "lww")
     r = c.result(4.0, {**STATS, "stale_flips": 1})
     assert r["converged"] and not r["final_converged"]
     assert r["fleet"]["stale_flips"] == 1 and r["regional"]["stale_flips"] == 0
     # A plan that never reached an endpoint: neither.
-    c2 = Metrics(2, regional_name="r.example", current_window_s=1.0)
-    c2.start(0.0, 1)
-    c2.on_publish(1.0, 2)
+    c2 = published(2, 1.0, at=1.0)
     c2.on_flip(2.0, "A", 2, [0], [1], FlipCounts(1, 0, 0, 0), "lww")
     r2 = c2.result(4.0, STATS)
     assert not r2["converged"] and not r2["final_converged"]
@@ -196,9 +195,7 @@ def test_converged_is_not_final_converged() -> None:
 
 def test_operator_repairs_are_not_goodput() -> None:
     def run(enactor: bool) -> dict[str, Any]:
-        c = Metrics(2, regional_name="r.example", current_window_s=1.0)
-        c.start(0.0, 1)
-        c.on_publish(1.0, 2)
+        c = published(2, 1.0, at=1.0)
         c.on_dangling(2.0, [1], [1])
         c.on_flip(3.0, "X", 2, [1], [1], FlipCounts(1, 0, 0, 0), "lww", [2], {1}, enactor=enactor)
         return c.result(4.0, STATS)

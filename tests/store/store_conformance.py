@@ -10,7 +10,12 @@ says so, once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import pytest
+
+from dnsrace import UnknownEndpoint
 
 MAX = 2**63 - 1
 NAMES = ["a.example", "b.example", "c.example"]
@@ -49,3 +54,18 @@ def new_store(any_store: Any, n: int = 3, gens: tuple[int, ...] = ()) -> Any:
 
 def stats_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: after[k] - before[k] for k in after if after[k] != before[k]}
+
+
+def assert_stats(store: Any, **expected: int) -> None:
+    """The store's counters named in ``expected`` have those values (the others are not read)."""
+    stats = store.stats()
+    named = {k: stats[k] for k in expected}
+    assert named == expected, named
+
+
+def assert_unknown_endpoints_refused(call: Callable[[object], object]) -> None:
+    """``call(endpoint)`` raises UnknownEndpoint for an id past the last (3 of 3 endpoints) and
+    for a valid name that was never added."""
+    for unknown in (3, "zz.example"):
+        with pytest.raises(UnknownEndpoint):
+            call(unknown)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from store_conformance import MAX, NAMES, T1, T2, new_store
+from store_conformance import (
+    MAX,
+    NAMES,
+    T1,
+    T2,
+    assert_stats,
+    assert_unknown_endpoints_refused,
+    new_store,
+)
 
 from conftest import versions_count_flips
 from dnsrace import (
@@ -40,10 +48,7 @@ def test_flip_if_newer(any_store: Any) -> None:
     assert st.version > version
     if versions_count_flips(any_store):
         assert (version, st.version) == (1, 2)
-    stats = store.stats()
-    assert stats["flips_applied"] == 2
-    assert stats["outdated_rejections"] == 3
-    assert stats["stale_flips"] == 0
+    assert_stats(store, flips_applied=2, outdated_rejections=3, stale_flips=0)
 
 
 def test_flip_lww_counts_stale_flips(any_store: Any) -> None:
@@ -56,10 +61,7 @@ def test_flip_lww_counts_stale_flips(any_store: Any) -> None:
     assert (st.alias, st.rollback) == (2, 1)
     if versions_count_flips(any_store):
         assert st.version == 4
-    stats = store.stats()
-    assert stats["flips_applied"] == 4
-    assert stats["stale_flips"] == 1
-    assert stats["outdated_rejections"] == 0
+    assert_stats(store, flips_applied=4, stale_flips=1, outdated_rejections=0)
 
 
 def test_flip_exact(any_store: Any) -> None:
@@ -77,10 +79,7 @@ def test_flip_exact(any_store: Any) -> None:
     assert v0 < v1 < v2 < st.version
     if versions_count_flips(any_store):
         assert (v0, v1, v2, st.version) == (0, 1, 2, 3)
-    stats = store.stats()
-    assert stats["flips_applied"] == 3
-    assert stats["stale_flips"] == 1
-    assert stats["outdated_rejections"] == 2
+    assert_stats(store, flips_applied=3, stale_flips=1, outdated_rejections=2)
     assert store.flip(1, 1, "exact", expected_version=MAX) is False
 
 
@@ -141,9 +140,7 @@ def test_flip_missing_tree(any_store: Any) -> None:
     store.flip(0, 1, fence=10)
     with pytest.raises(UnknownPlan):
         store.flip(0, 7, fence=1)
-    stats = store.stats()
-    assert stats["missing_rejections"] == 4
-    assert stats["fenced_rejections"] == 0
+    assert_stats(store, missing_rejections=4, fenced_rejections=0)
     # A deleted tree is missing too.
     store.delete_plans([2], safe=False)
     with pytest.raises(UnknownPlan):
@@ -205,17 +202,12 @@ def test_flip_bad_generation(any_store: Any, gen: object) -> None:
 
 def test_flip_bad_endpoint(any_store: Any) -> None:
     store = new_store(any_store, gens=(1,))
-    with pytest.raises(UnknownEndpoint):
-        store.flip(3, 1)
-    with pytest.raises(UnknownEndpoint):
-        store.flip("zz.example", 1)
+    assert_unknown_endpoints_refused(lambda ep: store.flip(ep, 1))
     with pytest.raises(InvalidName):
         store.flip("zz..example", 1)
     with pytest.raises(InvalidArgument):
         store.flip(True, 1)
-    stats = store.stats()
-    assert stats["missing_rejections"] == 0
-    assert stats["flips_applied"] == 0
+    assert_stats(store, missing_rejections=0, flips_applied=0)
 
 
 # ============================================================================================
@@ -232,10 +224,7 @@ def test_flip_many_all(any_store: Any) -> None:
     assert store.flip_many(None, 1) == FlipCounts(0, 3, 0, 0)
     assert store.flip_many(None, 2, "lww") == FlipCounts(3, 0, 0, 0)
     assert store.flip_many(None, 1, "lww") == FlipCounts(3, 0, 0, 0)
-    stats = store.stats()
-    assert stats["stale_flips"] == 3
-    assert stats["flips_applied"] == 9
-    assert stats["outdated_rejections"] == 3
+    assert_stats(store, stale_flips=3, flips_applied=9, outdated_rejections=3)
 
 
 def test_flip_many_list_with_duplicates(any_store: Any) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from store_conformance import MAX, T1, T2, T3, new_store
+from store_conformance import (
+    MAX,
+    T1,
+    T2,
+    T3,
+    assert_stats,
+    assert_unknown_endpoints_refused,
+    new_store,
+)
 
 from dnsrace import (
     DeleteResult,
@@ -51,9 +59,7 @@ def test_put_plan_empty_sets_count_as_trees(any_store: Any) -> None:
     store.put_plan(any_store.Plan(1, {"a.example": [], "b.example": []}))
     assert store.plan_generations() == [1]
     assert store.has_tree("a.example", 1)
-    stats = store.stats()
-    assert stats["trees"] == 2
-    assert stats["records_live"] == 0
+    assert_stats(store, trees=2, records_live=0)
     assert store.flip(0, 1) is True
     assert store.resolve(0) == ()
     assert store.dangling_aliases() == []
@@ -150,10 +156,7 @@ def test_put_plan_same_endpoint_by_name_and_id(any_store: Any) -> None:
 
 def test_has_tree_errors(any_store: Any) -> None:
     store = new_store(any_store, gens=(1,))
-    with pytest.raises(UnknownEndpoint):
-        store.has_tree(3, 1)
-    with pytest.raises(UnknownEndpoint):
-        store.has_tree("zz.example", 1)
+    assert_unknown_endpoints_refused(lambda ep: store.has_tree(ep, 1))
     with pytest.raises(InvalidArgument):
         store.has_tree(None, 1)
     for gen in (0, -1, 2**63, True, 1.0, None):
@@ -196,11 +199,7 @@ def test_delete_plans_unsafe(any_store: Any) -> None:
     assert store.plan_generations() == [3]
     assert store.resolve(0) == ()
     assert store.dangling_aliases() == [0, 1, 2]
-    stats = store.stats()
-    assert stats["dangling_aliases"] == 3
-    assert stats["dangling_rollbacks"] == 3
-    assert stats["trees"] == 3
-    assert stats["plans"] == 1
+    assert_stats(store, dangling_aliases=3, dangling_rollbacks=3, trees=3, plans=1)
 
 
 def test_delete_plans_safe_keeps_alias_and_rollback(any_store: Any) -> None:
@@ -220,10 +219,7 @@ def test_delete_plans_safe_keeps_alias_and_rollback(any_store: Any) -> None:
     assert store.has_tree(0, 3)
     assert not store.has_tree(1, 3)
     assert store.dangling_aliases() == []
-    stats = store.stats()
-    assert stats["dangling_aliases"] == 0
-    assert stats["dangling_rollbacks"] == 0
-    assert stats["trees"] == 6
+    assert_stats(store, dangling_aliases=0, dangling_rollbacks=0, trees=6)
     assert store.resolve(0) == tuple(sorted(T1))
 
 

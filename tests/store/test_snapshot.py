@@ -14,6 +14,7 @@ import pytest
 
 from conftest import PY_IMPL, StoreImpl, rust_impl
 from dnsrace import DnsraceError, InvalidArgument, LeaseHeld, SnapshotError
+from requirements import require
 
 NAMES = [f"ep{i}.snap.example" for i in range(40)]
 
@@ -69,10 +70,8 @@ def test_a_restored_store_equals_the_saved_one(store_cls: StoreImpl, tmp_path: P
 def test_snapshots_cross_between_the_stores(writer: str, reader: str, tmp_path: Path) -> None:
     by_name = {"py": PY_IMPL, "rust": rust_impl()}
     w, r = by_name[writer], by_name[reader]
-    if w is None or r is None:
-        if os.environ.get("DNSRACE_REQUIRE_CORE"):
-            pytest.fail("dnsrace._core is not importable but DNSRACE_REQUIRE_CORE is set")
-        pytest.skip("dnsrace._core is not built")
+    require(w is not None and r is not None, "CORE", "dnsrace._core is not built")
+    assert w is not None and r is not None
     store = busy(w)
     store.snapshot(tmp_path / "x.snap")
     back = r.Store.restore(tmp_path / "x.snap")

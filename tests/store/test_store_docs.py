@@ -73,6 +73,17 @@ def test_native_docstrings_are_the_stubs() -> None:
             assert inspect.cleandoc(runtime or "") == doc, f"{cls_name}.{name}"
 
 
+def test_every_native_method_is_documented_in_the_stubs() -> None:
+    # RecordStore's shared calls are declared on its base, the Store protocol (_api.pyi):
+    # their docstrings must be found there, not silently left unchecked.
+    sync = _sync_docs()
+    documented = sync.stub_docs()
+    for cls_name, cls in (("RecordStore", core.RecordStore), ("Plan", core.Plan)):
+        public = [name for name, _ in _members(cls) if not name.startswith("__")]
+        missing = [name for name in public if name not in documented[cls_name]]
+        assert missing == [], f"{cls_name}: no stub docstring for {missing}"
+
+
 def test_help_of_flip_many_shows_parameters_and_errors() -> None:
     text = pydoc.render_doc(core.RecordStore.flip_many, renderer=pydoc.plaintext)
     for word in ("endpoints", "generation", "expected_versions", "fence", "outcomes"):

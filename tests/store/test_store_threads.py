@@ -4,32 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
 from typing import Any
 
+from concurrent_calls import THREADS, run_threads
 from dnsrace import LeaseHeld, LeaseLost
-
-THREADS = 8
-
-
-def run_threads(target: Callable[[int], None], n: int = THREADS) -> None:
-    barrier = threading.Barrier(n)
-    errors: list[BaseException] = []
-
-    def body(k: int) -> None:
-        try:
-            barrier.wait()
-            target(k)
-        except BaseException as exc:  # re-raised in the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
 
 
 def make_store(store_cls: Any, endpoints: int, generations: int) -> Any:

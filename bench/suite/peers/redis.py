@@ -51,6 +51,7 @@ from bench.suite.peers.base import (
     PeerUnavailable,
     next_fence,
 )
+from dnsrace._children import reap
 from dnsrace.sim.workload import endpoint_name, target_groups
 
 CHUNK = 1000
@@ -242,11 +243,7 @@ class RedisServer:
             self.client.close()
         if self.process.poll() is None:
             self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            reap(self.process, 10)
         self.tmp.cleanup()
 
 

@@ -2,48 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import cast
 
 from bench.suite.peers.base import Peer
 
-PEERS: tuple[str, ...] = (
-    "RecordStore",
-    "numpy",
-    "PyRecordStore",
-    "Redis",
-    "Redis per-key pipelined",
-    "EtcdStore",
-)
+_FACTORIES: dict[str, tuple[str, str]] = {
+    "RecordStore": ("embedded", "record_store"),
+    "numpy": ("numpy_store", "NumpyPeer"),
+    "PyRecordStore": ("embedded", "py_record_store"),
+    "Redis": ("redis", "RedisChunkPeer"),
+    "Redis per-key pipelined": ("redis", "RedisPeer"),
+    "EtcdStore": ("etcd", "EtcdPeer"),
+}
+"""Each peer's module in ``bench.suite.peers`` and the callable there that makes it; a module
+is imported only when its peer is asked for (Redis, etcd and numpy are optional)."""
+
+PEERS: tuple[str, ...] = tuple(_FACTORIES)
 REFERENCE = "RecordStore"
 """Every ratio of the report is against this peer, measured in the same run."""
 
 
 def factory(name: str) -> Callable[[], Peer]:
-    if name == "RecordStore":
-        from bench.suite.peers.embedded import record_store
-
-        return record_store
-    if name == "PyRecordStore":
-        from bench.suite.peers.embedded import py_record_store
-
-        return py_record_store
-    if name == "numpy":
-        from bench.suite.peers.numpy_store import NumpyPeer
-
-        return NumpyPeer
-    if name == "Redis":
-        from bench.suite.peers.redis import RedisChunkPeer
-
-        return RedisChunkPeer
-    if name == "Redis per-key pipelined":
-        from bench.suite.peers.redis import RedisPeer
-
-        return RedisPeer
-    if name == "EtcdStore":
-        from bench.suite.peers.etcd import EtcdPeer
-
-        return EtcdPeer
-    raise KeyError(name)
+    module, attr = _FACTORIES[name]
+    found = getattr(importlib.import_module(f"bench.suite.peers.{module}"), attr)
+    return cast("Callable[[], Peer]", found)
 
 
 def fast(name: str) -> bool:

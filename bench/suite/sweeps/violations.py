@@ -10,6 +10,9 @@ The base scenario is the incident replay at ``ENDPOINTS`` endpoints, shortened t
   minute per enactor), x from 0.1 to 10;
 - ``enactors``: the number of enactors (2 to 32);
 - ``rate``: plans published per minute (the planner's interval is 60 / rate seconds).
+
+Each (axis, value, preset) point is one job of a campaign (:mod:`dnsrace.campaign`); its counts
+are a function of the seeds alone, its ``timing`` a measurement of the machine that ran it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from dnsrace.campaign import Campaign
 from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.explore import explore_preset
 from dnsrace.sim.scenario import (
@@ -56,34 +60,38 @@ def scenario_at(axis: str, value: float) -> Scenario:
     return parse_scenario(apply_overrides(base, {**fixed, **axis_overrides(axis, value)}))
 
 
+def violation_cell(axis: str, value: float, preset: str, runs: int) -> dict[str, Any]:
+    """One point of one curve (a campaign job): ``runs`` seeded runs from ``SEED``, in this
+    process."""
+    found = explore_preset(
+        scenario_at(axis, value), lookup(preset), runs=runs, schedule="random", depth=3, seed=SEED
+    )
+    first = found.first_violation_seed
+    return {
+        "axis": axis,
+        "value": value,
+        "preset": preset,
+        "runs": found.runs,
+        "violating_runs": found.violating_runs,
+        "share": found.violating_runs / found.runs,
+        "by_kind": dict(found.by_kind),
+        "seeds_to_first": None if first is None else first - SEED + 1,
+        "timing": {"wall_s": found.wall_s},
+    }
+
+
 def violation_curves(
+    campaign: Campaign,
     axes: Mapping[str, Sequence[float]],
     presets: Sequence[str],
     runs: int,
     progress: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
-    rows = []
-    for axis, values in axes.items():
-        for value in values:
-            scenario = scenario_at(axis, value)
-            for preset in presets:
-                found = explore_preset(
-                    scenario, lookup(preset), runs=runs, schedule="random", depth=3, seed=SEED
-                )
-                first = found.first_violation_seed
-                rows.append(
-                    {
-                        "axis": axis,
-                        "value": value,
-                        "preset": preset,
-                        "runs": found.runs,
-                        "violating_runs": found.violating_runs,
-                        "share": found.violating_runs / found.runs,
-                        "by_kind": dict(found.by_kind),
-                        "seeds_to_first": None if first is None else first - SEED + 1,
-                        "wall_s": found.wall_s,
-                    }
-                )
-                if progress is not None:
-                    progress()
-    return rows
+    """Every (axis, value, preset) point as a job of ``campaign``, rows in that order."""
+    cells = [
+        (axis, value, preset, runs)
+        for axis, values in axes.items()
+        for value in values
+        for preset in presets
+    ]
+    return campaign.map(violation_cell, cells, done=progress)

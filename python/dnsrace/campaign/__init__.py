@@ -46,10 +46,12 @@ __all__ = [
     "DEFAULT_RETRIES",
     "EXECUTORS",
     "MAX_RETRIES",
+    "MAX_WORKERS",
     "Campaign",
     "CampaignError",
     "LocalCampaign",
     "RayCampaign",
+    "check_address",
     "open_campaign",
     "parse_address",
 ]
@@ -86,6 +88,19 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, port
 
 
+def check_address(address: str) -> None:
+    """Refuse (:class:`CampaignError`) an address that is not ``HOST:PORT`` or that does not
+    accept a TCP connection within :data:`CONNECT_TIMEOUT_S`: a command checks it before any
+    work, and ``ray.init`` would wait about a minute for an address that does not answer."""
+    host, port = parse_address(address)
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise CampaignError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}"
+        ) from None
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -105,12 +120,28 @@ class Campaign:
         """An executor over the workers (``None``: run in the calling process)."""
         raise NotImplementedError
 
-    def map(self, fn: Callable[..., R], jobs: Iterable[Sequence[Any]]) -> list[R]:
-        """``[fn(*job) for job in jobs]``, run on the workers, in the order of ``jobs``."""
+    def map(
+        self,
+        fn: Callable[..., R],
+        jobs: Iterable[Sequence[Any]],
+        done: Callable[[], None] | None = None,
+    ) -> list[R]:
+        """``[fn(*job) for job in jobs]``, run on the workers, in the order of ``jobs``.
+
+        ``done`` (a progress bar's step) is called in the calling thread once per finished
+        job, in the order they finish; the results still come in the order of ``jobs``."""
         pool = self.pool
         if pool is None:
-            return [fn(*job) for job in jobs]
+            results = []
+            for job in jobs:
+                results.append(fn(*job))
+                if done is not None:
+                    done()
+            return results
         futures = [pool.submit(fn, *job) for job in jobs]
+        if done is not None:
+            for _ in concurrent.futures.as_completed(futures):
+                done()
         return [f.result() for f in futures]
 
     def close(self) -> None:
@@ -197,14 +228,7 @@ class RayCampaign(Campaign):
         if not 0 <= max_retries <= MAX_RETRIES:
             raise CampaignError(f"max_retries: must be in 0..{MAX_RETRIES}, got {max_retries}")
         if address is not None:
-            host, port = parse_address(address)
-            # ray.init waits about a minute for an address that does not answer: fail fast.
-            try:
-                socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
-            except OSError as exc:
-                raise CampaignError(
-                    f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}"
-                ) from None
+            check_address(address)
         try:
             import ray
         except ImportError:

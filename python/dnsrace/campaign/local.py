@@ -98,6 +98,14 @@ def _free_range(size: int) -> int:
     raise RuntimeError("no range of free loopback ports for Ray's workers")
 
 
+START_ATTEMPTS: Final = 2
+"""Starts of the whole cluster before a node that exits while starting is an error."""
+
+
+class _NodeExited(RuntimeError):
+    """A node's ``ray start`` process ended before the cluster was up."""
+
+
 class LocalRayCluster:
     """A head node with ``head_cpus`` CPUs and one worker node per entry of ``worker_cpus``."""
 
@@ -108,8 +116,8 @@ class LocalRayCluster:
         self._ray = command
         # Short: Ray's Unix sockets live under it and a socket path has at most 107 bytes.
         self.temp_dir = Path(tempfile.mkdtemp(prefix="dnsray-", dir="/tmp"))
-        self.port = _free_ports(1)[0]
-        self.address = f"{self.node_ip(0)}:{self.port}"
+        self.port = 0
+        self.address = ""
         # Token authentication with a token of this cluster's own: Ray otherwise decides by
         # whether ~/.ray/auth_token exists (a head enables it, a joining node may not) and
         # every cluster of the machine would share that one file.
@@ -128,14 +136,29 @@ class LocalRayCluster:
         self.nodes: list[subprocess.Popen[bytes]] = []
         self.expected_cpus = head_cpus + sum(worker_cpus)
         try:
-            self._start(head=True, cpus=head_cpus)
-            self._wait_for_port()
-            for cpus in worker_cpus:
-                self._start(head=False, cpus=cpus)
-            self._wait_for_cpus(self.expected_cpus)
+            for attempt in range(1, START_ATTEMPTS + 1):
+                try:
+                    self._start_nodes(head_cpus, worker_cpus)
+                    break
+                except _NodeExited:
+                    # `ray start` gives a node a fixed 30 s to register with the head, which a
+                    # machine loaded many times over its cores can miss: start again, on
+                    # fresh ports.
+                    if attempt == START_ATTEMPTS:
+                        raise
+                    self._kill_nodes()
         except BaseException:
             self.close()
             raise
+
+    def _start_nodes(self, head_cpus: int, worker_cpus: tuple[int, ...]) -> None:
+        self.port = _free_ports(1)[0]
+        self.address = f"{self.node_ip(0)}:{self.port}"
+        self._start(head=True, cpus=head_cpus)
+        self._wait_for_port()
+        for cpus in worker_cpus:
+            self._start(head=False, cpus=cpus)
+        self._wait_for_cpus(self.expected_cpus)
 
     @staticmethod
     def node_ip(index: int) -> str:
@@ -195,7 +218,7 @@ class LocalRayCluster:
         for i, node in enumerate(self.nodes):
             if node.poll() is not None:
                 log = (self.temp_dir / f"node-{i}.log").read_text(errors="replace")
-                raise RuntimeError(f"ray node {i} exited ({node.returncode}):\n{log[-2000:]}")
+                raise _NodeExited(f"ray node {i} exited ({node.returncode}):\n{log[-2000:]}")
 
     def _wait_for_port(self) -> None:
         """Until the head's GCS accepts connections (worker nodes need it to join)."""
@@ -267,9 +290,13 @@ class LocalRayCluster:
         """Kill every node (workers first, then the head) and remove the temporary directory.
         SIGKILL at once: a node keeps nothing worth a clean shutdown, and Ray's own takes
         seconds per node on a loaded machine."""
+        self._kill_nodes()
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    def _kill_nodes(self) -> None:
         for index in reversed(range(len(self.nodes))):
             self.kill_node(index)
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        self.nodes = []
 
     def __enter__(self) -> LocalRayCluster:
         return self

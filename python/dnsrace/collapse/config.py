@@ -214,6 +214,13 @@ def _as_tables(c: CollapseConfig) -> dict[str, Any]:
     return out
 
 
+def _at_most(field: str, work: float, limit: int, what: str) -> None:
+    """Refuse a run whose ``work`` (``what``: how the fields multiply into it) is over its
+    bound, naming the field to change."""
+    if work > limit:
+        raise CollapseError(field, f"{what} (at most {limit:,})")
+
+
 def _check_cross_fields(c: CollapseConfig) -> None:
     """The rules between fields, including the bounds on the run's work: every count of steps,
     samples and checks that horizon_s and the periods multiply into."""
@@ -222,38 +229,39 @@ def _check_cross_fields(c: CollapseConfig) -> None:
     if c.sample_s < c.step_s:
         raise CollapseError("sample_s", f"must be >= step_s ({c.step_s:g}), got {c.sample_s:g}")
     steps = math.ceil(c.horizon_s / c.step_s)
-    if steps > MAX_COLLAPSE_STEPS:
-        raise CollapseError(
-            "step_s",
-            f"horizon_s / step_s = {show(c.horizon_s)} / {show(c.step_s)} gives {steps:,} "
-            f"steps (at most {MAX_COLLAPSE_STEPS:,})",
-        )
-    if steps * c.managers > MAX_MANAGER_STEPS:
-        raise CollapseError(
-            "managers",
-            f"{c.managers:,} managers x {steps:,} steps = {steps * c.managers:,} manager steps "
-            f"(at most {MAX_MANAGER_STEPS:,})",
-        )
+    _at_most(
+        "step_s",
+        steps,
+        MAX_COLLAPSE_STEPS,
+        f"horizon_s / step_s = {show(c.horizon_s)} / {show(c.step_s)} gives {steps:,} steps",
+    )
+    _at_most(
+        "managers",
+        steps * c.managers,
+        MAX_MANAGER_STEPS,
+        f"{c.managers:,} managers x {steps:,} steps = {steps * c.managers:,} manager steps",
+    )
     samples = math.ceil(c.horizon_s / c.sample_s)
-    if samples > MAX_SAMPLES:
-        raise CollapseError(
-            "sample_s",
-            f"horizon_s / sample_s = {show(c.horizon_s)} / {show(c.sample_s)} gives "
-            f"{samples:,} samples (at most {MAX_SAMPLES:,})",
-        )
-    if samples * c.droplets > MAX_DROPLET_SAMPLES:
-        raise CollapseError(
-            "sample_s",
-            f"{c.droplets:,} droplets x {samples:,} samples = {samples * c.droplets:,} lease "
-            f"reads (at most {MAX_DROPLET_SAMPLES:,})",
-        )
+    _at_most(
+        "sample_s",
+        samples,
+        MAX_SAMPLES,
+        f"horizon_s / sample_s = {show(c.horizon_s)} / {show(c.sample_s)} gives "
+        f"{samples:,} samples",
+    )
+    _at_most(
+        "sample_s",
+        samples * c.droplets,
+        MAX_DROPLET_SAMPLES,
+        f"{c.droplets:,} droplets x {samples:,} samples = {samples * c.droplets:,} lease reads",
+    )
     checks = c.droplets * c.horizon_s / c.check_period_s
-    if checks > MAX_LEASE_CHECKS:
-        raise CollapseError(
-            "check_period_s",
-            f"{c.droplets:,} droplets x horizon_s / check_period_s = {checks:,.0f} lease "
-            f"checks (at most {MAX_LEASE_CHECKS:,})",
-        )
+    _at_most(
+        "check_period_s",
+        checks,
+        MAX_LEASE_CHECKS,
+        f"{c.droplets:,} droplets x horizon_s / check_period_s = {checks:,.0f} lease checks",
+    )
     for i, (start, end) in enumerate(c.outages or ()):
         if end < start:
             raise CollapseError(

@@ -19,6 +19,20 @@ __all__ = ["EtcdBoard"]
 POLL_S = 0.02
 
 
+class _RisingGeneration:
+    """A generation of the board (``newest``, ``applied``) read from its key at each use; a
+    write only ever raises it, in one compare-and-swap loop (:meth:`EtcdBoard._raise_to`)."""
+
+    def __init__(self, name: bytes) -> None:
+        self._name = name
+
+    def __get__(self, board: EtcdBoard, owner: object = None) -> int:
+        return decode_u64(board._get(board._base + self._name) or b"")
+
+    def __set__(self, board: EtcdBoard, value: int) -> None:
+        board._raise_to(board._base + self._name, value)
+
+
 class EtcdBoard(PlanBoard):
     """A :class:`PlanBoard` whose state lives under the store's ``board/`` keys."""
 
@@ -26,8 +40,7 @@ class EtcdBoard(PlanBoard):
         # No super().__init__(): the state is in etcd, not in attributes.
         self._client = store.client
         base = store.keys.prefix + b"board/"
-        self._newest = base + b"newest"
-        self._applied = base + b"applied"
+        self._base = base
         self._paused = base + b"paused"
         self._started = base + b"started"
         self.published_at: dict[int, float] = {}
@@ -61,21 +74,8 @@ class EtcdBoard(PlanBoard):
             if done.succeeded:
                 return
 
-    @property
-    def newest(self) -> int:
-        return decode_u64(self._get(self._newest) or b"")
-
-    @newest.setter
-    def newest(self, value: int) -> None:
-        self._raise_to(self._newest, value)
-
-    @property
-    def applied(self) -> int:
-        return decode_u64(self._get(self._applied) or b"")
-
-    @applied.setter
-    def applied(self, value: int) -> None:
-        self._raise_to(self._applied, value)
+    newest = _RisingGeneration(b"newest")
+    applied = _RisingGeneration(b"applied")
 
     @property
     def automation_on(self) -> bool:
@@ -111,11 +111,11 @@ class EtcdBoard(PlanBoard):
             await asyncio.sleep(self.poll_s)
 
     def publish(self, generation: int, now: float) -> None:
-        self._raise_to(self._newest, generation)
+        self.newest = generation  # raised, never lowered (_RisingGeneration)
         self.published_at[generation] = now
 
     def mark_applied(self, generation: int) -> None:
-        self._raise_to(self._applied, generation)
+        self.applied = generation  # raised, never lowered
 
     async def wait_newer(self, than: int) -> int:
         while True:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import orjson
 
+from dnsrace._children import reap
 from dnsrace.backends.etcd import EtcdStore
 from dnsrace.dist.board import EtcdBoard
 from dnsrace.dist.recorder import COUNTERS, merge
@@ -216,11 +217,7 @@ def cluster_run(
             role.signal(signal.SIGTERM)
         for role in roles.values():
             if role.process is not None:
-                try:
-                    role.process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    role.process.kill()
-                    role.process.wait()
+                reap(role.process, 20)
     metrics = new_metrics(scenario)
     files = [f for role in roles.values() for f in role.files if f.exists()]
     totals, unrepairable = merge(files, metrics)

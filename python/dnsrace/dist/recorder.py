@@ -205,6 +205,20 @@ def _by_file(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+_ONE_CALL: dict[str, Callable[[Metrics, dict[str, Any]], None]] = {
+    "skipped": lambda m, ev: m.on_plan_skipped(),
+    "filtered": lambda m, ev: m.on_filtered(ev["n"]),
+    "lock_abort": lambda m, ev: m.on_lock_abort(ev["n"]),
+    "alarm": lambda m, ev: m.on_alarm(ev["t"]),
+    "resume": lambda m, ev: m.on_resume(ev["t"]),
+    "lock_retry": lambda m, ev: m.on_lock_retry(ev["wait"]),
+    "abandon": lambda m, ev: m.on_abandon(),
+    "crash": lambda m, ev: m.on_crash(),
+    "pause": lambda m, ev: m.on_pause(ev["length"]),
+}
+"""The recorded events that replay as one call of the metrics with the event's values."""
+
+
 def merge(
     paths: Iterable[Path],
     metrics: Metrics,
@@ -256,24 +270,8 @@ def merge(
         elif kind == "resolve":
             answers: list[tuple[Any, ...]] = [() if e else (("x", 1),) for e in ev["empty"]]
             metrics.on_resolve(t, ev["ids"], answers)
-        elif kind == "skipped":
-            metrics.on_plan_skipped()
-        elif kind == "filtered":
-            metrics.on_filtered(ev["n"])
-        elif kind == "lock_abort":
-            metrics.on_lock_abort(ev["n"])
-        elif kind == "alarm":
-            metrics.on_alarm(t)
-        elif kind == "resume":
-            metrics.on_resume(t)
-        elif kind == "lock_retry":
-            metrics.on_lock_retry(ev["wait"])
-        elif kind == "abandon":
-            metrics.on_abandon()
-        elif kind == "crash":
-            metrics.on_crash()
-        elif kind == "pause":
-            metrics.on_pause(ev["length"])
+        elif kind in _ONE_CALL:
+            _ONE_CALL[kind](metrics, ev)
         elif kind == "unrepairable":
             unrepairable.extend(ev["generations"])
     return totals, unrepairable

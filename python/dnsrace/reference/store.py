@@ -4,10 +4,11 @@ leases and persistence come from ``_leases`` and ``_persist``."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import Any, Final, Literal, final
+from collections.abc import Iterable
+from typing import Any, Final, final
 
 from dnsrace import _rules as rules
+from dnsrace._front import FlipFront, FlipMany, FlipOne
 from dnsrace._plan import Plan
 from dnsrace._types import (
     Answer,
@@ -18,7 +19,6 @@ from dnsrace._types import (
     FlipCounts,
     FlipResult,
     Ints,
-    Mode,
     Output,
     StoreStats,
 )
@@ -27,7 +27,6 @@ from dnsrace.errors import (
     InvalidArgument,
     InvalidGeneration,
     InvalidName,
-    InvalidToken,
     UnknownEndpoint,
     UnknownPlan,
 )
@@ -45,7 +44,7 @@ _DANGLING: Final = 4
 
 
 @final
-class PyRecordStore(Leases, Persistence):
+class PyRecordStore(FlipFront, Leases, Persistence):
     """Thread-safe in-memory store of load-balancer DNS records (pure Python reference).
 
     Same API and semantics as ``dnsrace.RecordStore``; see ``dnsrace/_core.pyi``. Its typed
@@ -241,17 +240,9 @@ class PyRecordStore(Leases, Persistence):
 
     # ---------------------------------------------------------------- flips
 
-    def flip(
-        self,
-        endpoint: Endpoint,
-        generation: int,
-        mode: Mode = "if_newer",
-        *,
-        expected_version: int | None = None,
-        fence: int | None = None,
-        rollback: bool = True,
-    ) -> bool:
-        """Point the endpoint's alias at ``generation``'s tree; the old alias becomes rollback."""
+    def _flip_call(self, call: FlipOne) -> bool:
+        """``flip``: the old alias becomes the rollback."""
+        endpoint, generation, mode, expected_version, fence, rollback = call
         gen = rules.generation(generation)
         rules.flag(rollback, "rollback")
         code = rules.mode(mode)
@@ -272,46 +263,14 @@ class PyRecordStore(Leases, Persistence):
                 )
             return outcome == _APPLIED
 
-    def flip_many(
-        self,
-        endpoints: Endpoints | None,
-        generation: int,
-        mode: Mode = "if_newer",
-        *,
-        expected_versions: Ints | None = None,
-        fence: int | Ints | None = None,
-        rollback: bool = True,
-        outcomes: bool | Literal["array", "numpy"] = False,
-    ) -> Any:  # FlipCounts, or a FlipResult with ``outcomes`` (typed by backends.Store)
-        """``flip`` for many endpoints in one call (``None``: every endpoint, in id order);
-        with ``outcomes``, also each position's outcome code and previous alias."""
-        gen = rules.generation(generation)
-        rules.flag(rollback, "rollback")
-        output = rules.outcomes(outcomes)
-        code = rules.mode(mode)
-        rules.check_expected(code, expected_versions, "expected_versions")
+    def _flip_many_call(self, call: FlipMany) -> Any:
+        """``flip_many``: with ``outcomes``, also each position's outcome code and previous
+        alias."""
+        endpoints, generation, mode, expected_versions, fence, rollback, outcomes = call
+        gen, code, output = rules.flip_call(generation, mode, rollback, outcomes, expected_versions)
         with self._lock:
             ids = self._eps(endpoints)
-            count = len(ids)
-            expected: Sequence[int] | None = None
-            if code == rules.EXACT:
-                raw = rules.int_sequence(expected_versions, InvalidToken, "expected_versions")
-                if len(raw) != count:
-                    raise InvalidArgument(
-                        f"expected_versions has {len(raw)} items for {count} endpoints"
-                    )
-                expected = [rules.version(v) for v in raw]
-            fences: Sequence[int] | None = None
-            single: int | None = None
-            if fence is None:
-                pass
-            elif rules.is_scalar_int(fence):
-                single = rules.token(fence, "fence")
-            else:
-                raw = rules.int_sequence(fence, InvalidToken, "fence")
-                if len(raw) != count:
-                    raise InvalidArgument(f"fence has {len(raw)} items for {count} endpoints")
-                fences = [rules.batch_token(f, "fence") for f in raw]
+            expected, single, fences = rules.flip_values(code, len(ids), expected_versions, fence)
             codes: list[int] = []
             previous: list[int] = []
             tree = self._trees.get(gen)

@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import types
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.faults import EnactorFaults
@@ -47,6 +48,13 @@ _BOARD = "board"
 _TREES = "trees"
 
 __all__ = ["Enactor", "PlanGone", "batches"]
+
+
+@types.coroutine
+def _yield_now() -> Generator[None, None, None]:
+    """What ``asyncio.sleep(0)`` does, one bare yield (the task steps again at its next
+    turn), without its two frames: every store call an enactor makes is preceded by one."""
+    yield
 
 
 class PlanGone(Exception):
@@ -93,6 +101,10 @@ class Enactor:
         self._declare: Callable[[object, Footprint], None] | None = None
         self._task: object = None
         self._all_ids = sorted(i for batch in walk for i in batch)
+        # Fixed for the run: whether pauses can strike, and the round trip when it does not
+        # vary (None: drawn per call).
+        self._pausing = bool(faults.pauses)
+        self._latency = faults.fixed_latency
 
     # ------------------------------------------------------------------ footprints
 
@@ -125,12 +137,19 @@ class Enactor:
         """
         if self._declare is not None:
             self._tell(reads, writes)
-        pause = self.faults.pause_due(self.now())
-        if pause > 0:
-            self.metrics.on_pause(pause, now=self.now(), actor=self.name)
-            await asyncio.sleep(pause)
-        # sleep(0) still yields: every store call is preceded by a scheduling decision.
-        await asyncio.sleep(self.faults.call_latency() if duration is None else duration)
+        if self._pausing:
+            pause = self.faults.pause_due(self.now())
+            if pause > 0:
+                self.metrics.on_pause(pause, now=self.now(), actor=self.name)
+                await asyncio.sleep(pause)
+        wait = duration if duration is not None else self._latency
+        if wait is None:
+            wait = self.faults.call_latency()
+        # No wait still yields: every store call is preceded by a scheduling decision.
+        if wait > 0:
+            await asyncio.sleep(wait)
+        else:
+            await _yield_now()
         board = self.board
         if not board.automation_on:
             await board.wait_automation()
@@ -155,7 +174,8 @@ class Enactor:
             self.idle = False
             if self.cfg.pickup_jitter_s > 0:
                 await asyncio.sleep(self.rng.uniform(0.0, self.cfg.pickup_jitter_s))
-            self.faults.pause_due(self.now())  # pauses while idle did no harm: forget them
+            if self._pausing:
+                self.faults.pause_due(self.now())  # pauses while idle did no harm: forget them
             await self._step(reads=(_BOARD,))
             gen = board.newest  # plan pick-up
             seen = gen

@@ -110,19 +110,21 @@ class PresetExploration:
         }
 
 
+@dataclass
 class _Runner:
     """Runs one discipline under one schedule kind, reusing an event loop between runs."""
 
-    def __init__(
-        self, scenario: Scenario, discipline: Discipline, schedule: str, depth: int, store: str
-    ) -> None:
-        self.scenario = scenario
-        self.discipline = discipline
-        self.schedule = schedule
-        self.depth = depth
-        self.store = store
-        self.loop = VirtualEventLoop()
-        self.horizon = pct_horizon(scenario, discipline, store=store) if schedule == "pct" else 0
+    scenario: Scenario
+    discipline: Discipline
+    schedule: str
+    depth: int
+    store: str
+    loop: VirtualEventLoop = field(init=False, default_factory=VirtualEventLoop)
+    horizon: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        if self.schedule == "pct":
+            self.horizon = pct_horizon(self.scenario, self.discipline, store=self.store)
 
     def run(self, seed: int) -> RunResult:
         chosen = make_schedule(self.schedule, seed, depth=self.depth, horizon=self.horizon)

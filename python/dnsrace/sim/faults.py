@@ -106,6 +106,14 @@ class EnactorFaults:
         ``SIGSTOP``/``SIGCONT``)."""
         return list(self._pauses)
 
+    @property
+    def fixed_latency(self) -> float | None:
+        """What every :meth:`call_latency` returns when it draws nothing (None: it draws)."""
+        median = self._latency_median * self.slowness
+        if median <= 0:
+            return 0.0
+        return median if self._latency_rng is None else None
+
     def call_latency(self) -> float:
         """Seconds one store round trip takes."""
         median = self._latency_median * self.slowness

@@ -16,7 +16,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use dnsrace_core::{EndpointKey, Fence, Leaf, Mode, PlanBuilder, Store};
+use dnsrace_core::{Fence, Leaf, Mode};
+
+mod common;
+use common::store_with_plans;
 
 #[derive(Clone, Copy, Default)]
 #[repr(C)]
@@ -82,23 +85,6 @@ fn avx2() -> bool {
     }
 }
 
-fn store(n: u32) -> Store {
-    let store = Store::new();
-    let names: Vec<String> = (0..n).map(|i| format!("ep{i}.anchor.example")).collect();
-    store.add_endpoints(&names).unwrap();
-    for g in 1..=2u64 {
-        let mut plan = PlanBuilder::new(g).unwrap();
-        let set = plan
-            .add_set(vec![Leaf::parse(&format!("10.0.0.{g}"), 1).unwrap()])
-            .unwrap();
-        for id in 0..n {
-            plan.add_endpoint(EndpointKey::Id(id), set).unwrap();
-        }
-        store.put_plan(&plan.build()).unwrap();
-    }
-    store
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -120,7 +106,10 @@ fn main() {
     let mut rows = vec![row; n];
     let (mut alias, mut rollback, mut version) = (vec![0u64; n], vec![1u64; n], vec![1u64; n]);
     alias.fill(1);
-    let st = store(n as u32);
+    // One set of one leaf per plan, every endpoint on it.
+    let st = store_with_plans(n as u32, 2, |g| {
+        vec![vec![Leaf::parse(&format!("10.0.0.{g}"), 1).unwrap()]]
+    });
     let names = ["store", "rows56", "rows56_avx2", "columns", "columns_avx2"];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let has_avx2 = avx2();

@@ -4,82 +4,55 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use dnsrace_core::{EndpointKey, Fence, Leaf, Mode, PlanBuilder, Store};
+use dnsrace_core::{Fence, Leaf, Mode};
+
+mod common;
+use common::store_with_plans;
 
 const ENDPOINTS: u32 = 500_000;
 
-fn store_with_plans(generations: u64) -> Store {
-    let store = Store::new();
-    let names: Vec<String> = (0..ENDPOINTS)
-        .map(|i| format!("ep{i}.bench.example"))
-        .collect();
-    store.add_endpoints(&names).unwrap();
-    for g in 1..=generations {
-        let mut plan = PlanBuilder::new(g).unwrap();
-        plan.reserve(ENDPOINTS as usize);
-        let sets: Vec<u32> = (0..8u8)
-            .map(|k| {
-                let leaves = (0..4u8)
-                    .map(|j| Leaf::parse(&format!("10.{g}.{k}.{j}"), 10 + j).unwrap())
-                    .collect();
-                plan.add_set(leaves).unwrap()
-            })
-            .collect();
-        for id in 0..ENDPOINTS {
-            plan.add_endpoint(EndpointKey::Id(id), sets[id as usize % 8])
-                .unwrap();
-        }
-        store.put_plan(&plan.build()).unwrap();
-    }
-    store
+/// Plan `g`'s eight target sets of four leaves each.
+fn eight_sets(g: u64) -> Vec<Vec<Leaf>> {
+    (0..8u8)
+        .map(|k| {
+            (0..4u8)
+                .map(|j| Leaf::parse(&format!("10.{g}.{k}.{j}"), 10 + j).unwrap())
+                .collect()
+        })
+        .collect()
 }
 
 fn bench_flip_many(c: &mut Criterion) {
-    let store = store_with_plans(2);
+    let store = store_with_plans(ENDPOINTS, 2, eight_sets);
     let mut group = c.benchmark_group("flip_many_500k");
     group.sample_size(30);
-    // Alternate generations so every if_newer call does real work (half apply, half refuse).
-    let mut g = 1;
-    group.bench_function("if_newer_all", |b| {
-        b.iter(|| {
-            g = 3 - g;
-            black_box(
-                store
-                    .flip_many(None, g, Mode::IfNewer, None, Fence::None)
-                    .unwrap(),
-            )
-        })
-    });
-    group.bench_function("lww_all", |b| {
-        b.iter(|| {
-            g = 3 - g;
-            black_box(
-                store
-                    .flip_many(None, g, Mode::Lww, None, Fence::None)
-                    .unwrap(),
-            )
-        })
-    });
-    group.bench_function("fenced_lww_all", |b| {
-        b.iter(|| {
-            black_box(
-                store
-                    .flip_many(None, 2, Mode::Lww, None, Fence::All(1))
-                    .unwrap(),
-            )
-        })
-    });
     let ids: Vec<u32> = (0..ENDPOINTS).collect();
-    group.bench_function("if_newer_ids", |b| {
-        b.iter(|| {
-            g = 3 - g;
-            black_box(
-                store
-                    .flip_many(Some(&ids), g, Mode::IfNewer, None, Fence::None)
-                    .unwrap(),
-            )
-        })
-    });
+    // name, endpoints (None: all), mode, fence, and a fixed generation or None to alternate
+    // generations so that every if_newer call does real work (half apply, half refuse).
+    let batches = [
+        ("if_newer_all", None, Mode::IfNewer, Fence::None, None),
+        ("lww_all", None, Mode::Lww, Fence::None, None),
+        ("fenced_lww_all", None, Mode::Lww, Fence::All(1), Some(2)),
+        (
+            "if_newer_ids",
+            Some(ids.as_slice()),
+            Mode::IfNewer,
+            Fence::None,
+            None,
+        ),
+    ];
+    let mut g = 1;
+    for (name, ids, mode, fence, fixed) in batches {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let generation = fixed.unwrap_or_else(|| {
+                    g = 3 - g;
+                    g
+                });
+                black_box(store.flip_many(ids, generation, mode, None, fence).unwrap())
+            })
+        });
+    }
     group.finish();
     c.bench_function("flip_single", |b| {
         let mut id = 0;

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use dnsrace_core::history::{
-    check_with, CheckOptions, History, Op, OpKind, Verdict, DEFAULT_MAX_STATES, DEFAULT_TIMEOUT,
+    check_with, CheckOptions, CheckResult, History, Op, OpKind, Verdict, DEFAULT_MAX_STATES,
+    DEFAULT_TIMEOUT,
 };
 use dnsrace_core::{Mode, Outcome};
 
@@ -55,6 +56,25 @@ fn wide_illegal(flips: u64) -> History {
     }
 }
 
+/// The check of the 20-wide history within these bounds, which must end `unknown`, and the
+/// reason it names.
+fn unknown_within(timeout: Duration, max_states: usize) -> (CheckResult, String) {
+    let r = check_with(
+        &wide_illegal(20),
+        CheckOptions {
+            timeout: Some(timeout),
+            max_states,
+            ..CheckOptions::default()
+        },
+    );
+    assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
+    let reason = r
+        .unknown_reason
+        .clone()
+        .expect("an unknown verdict names its reason");
+    (r, reason)
+}
+
 #[test]
 fn the_defaults_bound_time_and_states() {
     let opts = CheckOptions::default();
@@ -64,19 +84,10 @@ fn the_defaults_bound_time_and_states() {
 
 #[test]
 fn a_small_memory_bound_gives_unknown_naming_it() {
-    let r = check_with(
-        &wide_illegal(20),
-        CheckOptions {
-            // Far above what the memory bound needs: without the memory bound the search runs
-            // into this instead, and the reason differs.
-            timeout: Some(Duration::from_secs(30)),
-            max_states: 10_000,
-            ..CheckOptions::default()
-        },
-    );
-    assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
+    // The time bound is far above what the memory bound needs: without the memory bound the
+    // search runs into it instead, and the reason differs.
+    let (r, reason) = unknown_within(Duration::from_secs(30), 10_000);
     assert_eq!(r.unknown_endpoints, vec![0]);
-    let reason = r.unknown_reason.clone().unwrap();
     assert!(
         reason.starts_with("memory bound exceeded: more than 10000 states"),
         "{reason}"
@@ -88,19 +99,11 @@ fn a_small_memory_bound_gives_unknown_naming_it() {
 
 #[test]
 fn a_small_time_bound_gives_unknown_naming_it() {
-    let r = check_with(
-        &wide_illegal(20),
-        CheckOptions {
-            timeout: Some(Duration::from_millis(50)),
-            max_states: usize::MAX,
-            ..CheckOptions::default()
-        },
+    let (_, reason) = unknown_within(Duration::from_millis(50), usize::MAX);
+    assert!(
+        reason.starts_with("time bound exceeded: 0.05 s"),
+        "{reason}"
     );
-    assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
-    assert!(r
-        .unknown_reason
-        .unwrap()
-        .starts_with("time bound exceeded: 0.05 s"));
 }
 
 /// Within the bounds the same shape, narrower, is still judged: the bound does not turn an

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from concurrent_calls import run_threads
 from dnsrace.backends.etcd import EtcdStore, parse_etcd_url
 from dnsrace.errors import (
     InvalidArgument,
@@ -131,11 +132,7 @@ def test_two_clients_in_threads_never_lose_an_acknowledged_flip(etcd1: Any) -> N
                         if prev > g:
                             lowered.append(e)
 
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work, 4)
     final = setup.aliases(ids)
     assert not lowered
     assert all(final[e] == g for e, g in acked.items())

@@ -81,9 +81,7 @@ def _parse_json(data: bytes, where: str) -> Any:
 
     try:
         return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"{where}: malformed JSON: {exc}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
+    except (ValueError, RecursionError, MemoryError) as exc:  # JSONDecodeError is a ValueError
         raise InputError(f"{where}: malformed JSON: {exc}") from None
 
 

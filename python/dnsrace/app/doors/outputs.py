@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dnsrace.atomicfile import prepare, publish
-from dnsrace.inputfile import InputError, describe_mode, file_identity
+from dnsrace.inputfile import InputError, check_path_text, describe_mode, file_identity
 
 __all__ = ["PICTURE_SUFFIXES", "Output", "OutputError", "Outputs"]
 
@@ -165,10 +165,7 @@ class Outputs:
 
     def _check(self, flag: str, path: str) -> None:
         where = f"{flag} {path}"
-        if not path:
-            raise OutputError(f"{flag}: empty path")
-        if "\0" in path:
-            raise OutputError(f"{flag}: path holds a NUL character")
+        check_path_text(path, flag, OutputError)
         try:
             st = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):

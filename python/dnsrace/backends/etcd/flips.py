@@ -7,9 +7,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from dnsrace import _rules as rules
+from dnsrace._front import FlipMany, FlipOne
 from dnsrace._types import FlipCounts, FlipResult, Outcome
 from dnsrace.backends.etcd import wire
 from dnsrace.backends.etcd.client import Uncertain
@@ -19,8 +20,6 @@ from dnsrace.backends.etcd.ops import MAX_ROUNDS, repetition_rounds
 from dnsrace.backends.etcd.trees import Chunk
 from dnsrace.errors import (
     DanglingAlias,
-    InvalidArgument,
-    InvalidToken,
     StoreUnavailable,
     UnknownPlan,
 )
@@ -65,39 +64,14 @@ class _Batch:
     previous: list[int]
 
 
-def flip_many(
-    store: EtcdNamespace,
-    endpoints: object,
-    generation: int,
-    mode: str,
-    *,
-    expected_versions: object,
-    fence: object,
-    rollback: bool,
-    outcomes: bool | Literal["array", "numpy"],
-) -> FlipCounts | FlipResult[Any]:
-    gen = rules.generation(generation)
-    rules.flag(rollback, "rollback")
-    output = rules.outcomes(outcomes)
-    code = rules.mode(mode)
-    rules.check_expected(code, expected_versions, "expected_versions")
+def flip_many(store: EtcdNamespace, call: FlipMany) -> FlipCounts | FlipResult[Any]:
+    endpoints, generation, mode, expected_versions, fence, rollback, outcomes = call
+    gen, code, output = rules.flip_call(generation, mode, rollback, outcomes, expected_versions)
     ids = store._ids_of(endpoints)
     n = len(ids)
-    expected: list[int] | None = None
-    if mode == "exact":
-        raw = rules.int_sequence(expected_versions, InvalidToken, "expected_versions")
-        if len(raw) != n:
-            raise InvalidArgument(f"expected_versions has {len(raw)} items for {n} endpoints")
-        expected = [rules.version(v) for v in raw]
-    fences: list[int] | None = None
-    if fence is not None:
-        if rules.is_scalar_int(fence):
-            fences = [rules.token(fence, "fence")] * n
-        else:
-            raw = rules.int_sequence(fence, InvalidToken, "fence")
-            if len(raw) != n:
-                raise InvalidArgument(f"fence has {len(raw)} items for {n} endpoints")
-            fences = [rules.batch_token(f, "fence") for f in raw]
+    expected, single, fences = rules.flip_values(code, n, expected_versions, fence)
+    if single is not None:
+        fences = [single] * n
     batch = _Batch(ids, gen, mode, expected, fences, rollback, bytearray(n), [0] * n)
     for positions in repetition_rounds(ids, distinct=endpoints is None):
         _flip_round(store, batch, positions, everything=endpoints is None and n > 1000)
@@ -111,25 +85,12 @@ def flip_many(
     )
 
 
-def flip(
-    store: EtcdNamespace,
-    endpoint: int | str,
-    generation: int,
-    mode: str,
-    *,
-    expected_version: int | None,
-    fence: int | None,
-    rollback: bool,
-) -> bool:
+def flip(store: EtcdNamespace, call: FlipOne) -> bool:
+    endpoint, generation, mode, expected_version, fence, rollback = call
+    expected = None if expected_version is None else [expected_version]
+    token = None if fence is None else rules.token(fence, "fence")
     res = flip_many(
-        store,
-        [endpoint],
-        generation,
-        mode,
-        expected_versions=None if expected_version is None else [expected_version],
-        fence=None if fence is None else rules.token(fence, "fence"),
-        rollback=rollback,
-        outcomes=True,
+        store, FlipMany([endpoint], generation, mode, expected, token, rollback, outcomes=True)
     )
     assert isinstance(res, FlipResult)
     name = store._names[store._id_of(endpoint)]

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dnsrace._children import reap
 from dnsrace.errors import StoreUnavailable
 
 __all__ = ["ETCD_BINARY", "LocalCluster", "Member", "etcd_binary", "netns_unavailable"]
@@ -310,11 +311,7 @@ class LocalCluster:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(m.process.pid, signal.SIGCONT)
                 m.process.terminate()
-                try:
-                    m.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    m.process.kill()
-                    m.process.wait()
+                reap(m.process, 10)
                 m.process = None
         self._drop_network()
         if self._tmp is not None:

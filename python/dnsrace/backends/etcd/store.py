@@ -31,8 +31,9 @@ This module is the public front. What every call shares (client, endpoint names,
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, Literal
+from typing import Any
 
+from dnsrace._front import FlipFront, FlipMany, FlipOne
 from dnsrace._plan import Plan
 from dnsrace._types import (
     Answer,
@@ -50,7 +51,7 @@ from dnsrace.errors import InvalidArgument, InvalidName, UnknownEndpoint
 __all__ = ["EtcdStore", "LeaseClock"]
 
 
-class EtcdStore(EtcdNamespace):
+class EtcdStore(FlipFront, EtcdNamespace):
     """The record store on an etcd cluster (see the module docstring for the mapping).
 
     ``EtcdStore("etcd://127.0.0.1:2379/ns")`` attaches to namespace ``ns`` (creating it empty
@@ -182,50 +183,13 @@ class EtcdStore(EtcdNamespace):
 
     # ================================================================== flips
 
-    def flip_many(
-        self,
-        endpoints: object,
-        generation: int,
-        mode: str = "if_newer",
-        *,
-        expected_versions: object = None,
-        fence: object = None,
-        rollback: bool = True,
-        outcomes: bool | Literal["array", "numpy"] = False,
-    ) -> Any:  # FlipCounts, or a FlipResult with ``outcomes`` (typed by backends.Store)
-        """Flip many endpoints to ``generation`` (``None``: all); semantics of
-        ``RecordStore.flip_many``, each endpoint one atomic etcd step."""
-        return flips.flip_many(
-            self,
-            endpoints,
-            generation,
-            mode,
-            expected_versions=expected_versions,
-            fence=fence,
-            rollback=rollback,
-            outcomes=outcomes,
-        )
+    def _flip_many_call(self, call: FlipMany) -> Any:
+        """``flip_many``: each endpoint one atomic etcd step."""
+        return flips.flip_many(self, call)
 
-    def flip(
-        self,
-        endpoint: int | str,
-        generation: int,
-        mode: str = "if_newer",
-        *,
-        expected_version: int | None = None,
-        fence: int | None = None,
-        rollback: bool = True,
-    ) -> bool:
-        """Flip one endpoint; True if applied (``UnknownPlan``, ``DanglingAlias`` as embedded)."""
-        return flips.flip(
-            self,
-            endpoint,
-            generation,
-            mode,
-            expected_version=expected_version,
-            fence=fence,
-            rollback=rollback,
-        )
+    def _flip_call(self, call: FlipOne) -> bool:
+        """``flip``: True if applied (``UnknownPlan``, ``DanglingAlias`` as embedded)."""
+        return flips.flip(self, call)
 
     # ================================================================== leases
 

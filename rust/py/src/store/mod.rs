@@ -391,7 +391,9 @@ impl RecordStore {
         py: Python<'py>,
         endpoint: Endpoint<'_>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        reads::resolve(self, py, endpoint)
+        reads::one(self, endpoint, core::Store::resolve, |set| {
+            crate::plan::answer(py, &set)
+        })
     }
 
     /// ``resolve`` for many endpoints (``None``: all, in id order). Endpoints sharing a target
@@ -496,7 +498,9 @@ impl RecordStore {
 
     /// A consistent snapshot of one endpoint's control record.
     fn state<'py>(&self, py: Python<'py>, endpoint: Endpoint<'_>) -> PyResult<Bound<'py, PyAny>> {
-        reads::state(self, py, endpoint)
+        reads::one(self, endpoint, core::Store::state, |s| {
+            reads::endpoint_state(py, s)
+        })
     }
 
     /// Take the endpoint's lease until ``now + ttl``; return a new fencing token.

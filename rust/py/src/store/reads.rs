@@ -27,15 +27,18 @@ pub(super) fn generation_or_none(py: Python<'_>, g: u64) -> PyResult<Bound<'_, P
     })
 }
 
-pub(super) fn resolve<'py>(
+/// The core's `read` of one endpoint (a name or an id), then `convert` of what it answered;
+/// all under the guard.
+#[inline]
+pub(super) fn one<T, R>(
     store: &RecordStore,
-    py: Python<'py>,
     endpoint: Endpoint<'_>,
-) -> PyResult<Bound<'py, PyTuple>> {
+    read: impl FnOnce(&core::Store, u32) -> core::Result<T>,
+    convert: impl FnOnce(T) -> PyResult<R>,
+) -> PyResult<R> {
     guard(|| {
         let id = store.id(endpoint)?;
-        let set = store.store.resolve(id).or_raise()?;
-        answer(py, &set)
+        convert(read(&store.store, id).or_raise()?)
     })
 }
 
@@ -130,70 +133,72 @@ pub(super) fn live_leases<'py>(
     })
 }
 
-pub(super) fn state<'py>(
-    store: &RecordStore,
-    py: Python<'py>,
-    endpoint: Endpoint<'_>,
-) -> PyResult<Bound<'py, PyAny>> {
-    guard(|| {
-        let id = store.id(endpoint)?;
-        let s = store.store.state(id).or_raise()?;
-        let args = (
-            s.id,
-            s.name,
-            s.alias,
-            s.rollback,
-            s.version,
-            s.lease_holder,
-            s.lease_token,
-            s.lease_expiry,
-            s.highest_fence,
-        );
-        named(py, "EndpointState", args)
-    })
+/// One endpoint's control record as an `EndpointState`.
+pub(super) fn endpoint_state(py: Python<'_>, s: core::EndpointState) -> PyResult<Bound<'_, PyAny>> {
+    let args = (
+        s.id,
+        s.name,
+        s.alias,
+        s.rollback,
+        s.version,
+        s.lease_holder,
+        s.lease_token,
+        s.lease_expiry,
+        s.highest_fence,
+    );
+    named(py, "EndpointState", args)
 }
 
 /// The store's counters as a `StoreStats`.
 pub(super) fn stats<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
     let s = py.detach(|| store.store.stats());
-    let d = named(py, "StoreStats", ())?;
-    for (k, v) in [
-        ("endpoints", s.endpoints),
-        ("plans", s.plans),
-        ("trees", s.trees),
-        ("target_sets", s.target_sets),
-        ("records_live", s.records_live),
-        ("flips_applied", s.flips_applied),
-        ("stale_flips", s.stale_flips),
-        // The core's `stale_rejections`: refused by the mode's condition (one word per
-        // meaning in Python: "stale" is an applied flip that lowered the alias).
-        ("outdated_rejections", s.stale_rejections),
-        ("fenced_rejections", s.fenced_rejections),
-        ("missing_rejections", s.missing_rejections),
-        ("dangling_rejections", s.dangling_rejections),
-        ("empty_answers", s.empty_answers),
-        ("dangling_aliases", s.dangling_aliases),
-        ("dangling_rollbacks", s.dangling_rollbacks),
-        ("lease_conflicts", s.lease_conflicts),
-        ("leases_granted", s.leases_granted),
-    ] {
-        d.set_item(k, v)?;
-    }
-    Ok(d)
+    with_figures(
+        named(py, "StoreStats", ())?,
+        [
+            ("endpoints", s.endpoints),
+            ("plans", s.plans),
+            ("trees", s.trees),
+            ("target_sets", s.target_sets),
+            ("records_live", s.records_live),
+            ("flips_applied", s.flips_applied),
+            ("stale_flips", s.stale_flips),
+            // The core's `stale_rejections`: refused by the mode's condition (one word per
+            // meaning in Python: "stale" is an applied flip that lowered the alias).
+            ("outdated_rejections", s.stale_rejections),
+            ("fenced_rejections", s.fenced_rejections),
+            ("missing_rejections", s.missing_rejections),
+            ("dangling_rejections", s.dangling_rejections),
+            ("empty_answers", s.empty_answers),
+            ("dangling_aliases", s.dangling_aliases),
+            ("dangling_rollbacks", s.dangling_rollbacks),
+            ("lease_conflicts", s.lease_conflicts),
+            ("leases_granted", s.leases_granted),
+        ],
+    )
 }
 
 /// Heap bytes by part.
 pub(super) fn memory<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
     let m = py.detach(|| store.store.memory());
-    let d = PyDict::new(py);
-    for (k, v) in [
-        ("endpoints", m.endpoints),
-        ("names", m.names),
-        ("plans", m.plans),
-        ("target_sets", m.target_sets),
-        ("total", m.total),
-    ] {
-        d.set_item(k, v)?;
+    with_figures(
+        PyDict::new(py),
+        [
+            ("endpoints", m.endpoints),
+            ("names", m.names),
+            ("plans", m.plans),
+            ("target_sets", m.target_sets),
+            ("total", m.total),
+        ],
+    )
+}
+
+/// `d` (a dict, or a dict subclass such as `StoreStats`) with each figure set under its name.
+fn with_figures<'py, D>(
+    d: Bound<'py, D>,
+    figures: impl IntoIterator<Item = (&'static str, u64)>,
+) -> PyResult<Bound<'py, D>> {
+    for (name, value) in figures {
+        d.as_any().set_item(name, value)?;
     }
     Ok(d)
 }
