@@ -125,3 +125,63 @@ def test_snapshot_bytes_cross_between_stores(any_store: Any) -> None:
     assert other is not None
     c = other.Store.restore_bytes(s.snapshot_bytes())
     assert c.stats() == s.stats()
+
+
+TOKEN_FORMS = ["list", "uint64", "uint64 strided", "int64", "array Q"]
+
+
+def _token_form(tokens: list[int | None], form: str) -> Any:
+    zeroed = [t or 0 for t in tokens]
+    if form == "list":
+        return tokens
+    if form == "uint64":  # copied into the output array
+        return numpy.array(zeroed, dtype=numpy.uint64)
+    if form == "uint64 strided":
+        return numpy.repeat(numpy.array(zeroed, dtype=numpy.uint64), 2)[::2]
+    if form == "int64":
+        return numpy.array(zeroed, dtype=numpy.int64)
+    return array("Q", zeroed)
+
+
+@pytest.mark.parametrize("form", TOKEN_FORMS)
+def test_renew_leases_alike_for_every_token_container(any_store: Any, form: str) -> None:
+    s = _store(any_store)
+    t = s.acquire_leases([0, 1, 2], "me", 5.0, 0.0)
+    assert t == [1, None, 1]
+    given = _token_form([t[0], None, t[2] + 1], form)  # renewed, refused, wrong token
+    renewed = s.renew_leases([0, 1, 2], "me", given, 5.0, 1.0, output="numpy")
+    assert renewed.tolist() == [1, 0, 0]
+    assert s.state(0).lease_expiry == 6.0 and s.state(2).lease_expiry == 5.0
+
+
+@pytest.mark.parametrize("form", ["list", "uint64", "uint64 strided", "array Q"])
+def test_out_of_range_token_buffers_raise_and_change_nothing(any_store: Any, form: str) -> None:
+    # A uint64 buffer's range is checked by the store's core, not by the binding's copy.
+    s = _store(any_store)
+    t = s.acquire_leases([0, 2], "me", 5.0, 0.0)
+    before = (s.stats(), [s.state(i) for i in range(3)])
+    bad = _token_form([t[0], 2**63], form)
+    with pytest.raises(InvalidToken, match="9223372036854775808"):
+        s.renew_leases([0, 2], "me", bad, 5.0, 1.0, output="numpy")
+    with pytest.raises(InvalidToken, match="9223372036854775808"):
+        s.release_leases([0, 2], "me", bad)
+    assert (s.stats(), [s.state(i) for i in range(3)]) == before
+
+
+def test_renewal_in_place_records_the_tokens_given() -> None:
+    # The answer overwrites the tokens given back (in the output array): the history must
+    # still record each given token, lost ones included.
+    import json
+
+    import dnsrace
+
+    s = dnsrace.RecordStore(history=64)
+    s.add_endpoints(["a.example", "b.example", "c.example"])
+    t = s.acquire_leases([0, 1, 2], "me", 5.0, 0.0, output="numpy")
+    given = numpy.array([t[0], t[1] + 5, 0], dtype=numpy.uint64)
+    assert s.renew_leases([0, 1, 2], "me", given, 5.0, 1.0, output="numpy").tolist() == [1, 0, 0]
+    ops = [json.loads(line) for line in s.history_bytes().splitlines()]
+    renews = [op for op in ops if op.get("op") == "renew"]
+    assert len(renews) == 2, renews  # the refused entry (0) is not recorded
+    assert [r["input"]["token"] for r in renews] == [1, 6], renews
+    assert s.check_history()["verdict"] == "ok"

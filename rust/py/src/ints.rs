@@ -656,6 +656,44 @@ impl<T: Out> Staged<'_, T> {
     }
 }
 
+impl Staged<'_, u64> {
+    /// [`Staged::finish`] into `out` (the staged length): a contiguous uint64 buffer is copied
+    /// straight into it (a caller's private output array, filled in place) and checked there
+    /// as [`IntBuffer::to_vec`] checks its copy; anything else goes through a `Vec`.
+    pub fn finish_into(self, out: &mut [u64]) -> dnsrace_core::Result<()> {
+        match self {
+            Staged::Buffer(b, spec)
+                if b.item == Ok(Item::U64)
+                    && b.len() == out.len()
+                    && b.buf.strides().first() == Some(&8) =>
+            {
+                if !out.is_empty() {
+                    // SAFETY: `out.len()` contiguous u64 items (checked above), held and kept
+                    // in place while staged; `out` is the caller's own, not this buffer.
+                    unsafe {
+                        let src = b.buf.buf_ptr() as *const u8;
+                        let dst = out.as_mut_ptr().cast::<u8>();
+                        std::ptr::copy_nonoverlapping(src, dst, out.len() * 8);
+                    }
+                }
+                check_bounds(bounds(&*out, &spec), &spec)
+            }
+            other => {
+                let values = other.finish()?;
+                if values.len() != out.len() {
+                    return Err(Error::InvalidArgument(format!(
+                        "{} items staged for {} places",
+                        values.len(),
+                        out.len()
+                    )));
+                }
+                out.copy_from_slice(&values);
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Finish an optional staged conversion.
 pub fn finish<T: Out>(staged: Option<Staged<'_, T>>) -> dnsrace_core::Result<Option<Vec<T>>> {
     staged.map(Staged::finish).transpose()

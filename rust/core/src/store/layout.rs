@@ -91,13 +91,60 @@ pub(super) struct Slot {
     pub(super) holder: u32,
 }
 
-/// The cold part of a control record: what only the lease calls touch.
+/// The cold part of a control record, what only the lease calls touch, as a value.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Lease {
     pub(super) token: u64,
     pub(super) expiry: f64,
     /// Interned holder id + 1; 0 when no lease is recorded.
     pub(super) holder: u32,
+}
+
+/// The leases of one shard, by column: a batch acquire or renew streams each field as its own
+/// array, so that its loop reads and writes whole vectors of one type (an array of 24-byte
+/// records interleaves them and keeps the compiler from vectorizing).
+#[derive(Debug, Default)]
+pub(super) struct Leases {
+    pub(super) token: Vec<u64>,
+    pub(super) expiry: Vec<f64>,
+    /// Interned holder id + 1; 0 when no lease is recorded.
+    pub(super) holder: Vec<u32>,
+}
+
+impl Leases {
+    fn with_capacity(n: usize) -> Self {
+        Leases {
+            token: Vec::with_capacity(n),
+            expiry: Vec::with_capacity(n),
+            holder: Vec::with_capacity(n),
+        }
+    }
+
+    #[inline]
+    pub(super) fn get(&self, i: usize) -> Lease {
+        Lease {
+            token: self.token[i],
+            expiry: self.expiry[i],
+            holder: self.holder[i],
+        }
+    }
+
+    #[inline]
+    pub(super) fn set(&mut self, i: usize, lease: Lease) {
+        self.token[i] = lease.token;
+        self.expiry[i] = lease.expiry;
+        self.holder[i] = lease.holder;
+    }
+
+    fn push(&mut self, lease: Lease) {
+        self.token.push(lease.token);
+        self.expiry.push(lease.expiry);
+        self.holder.push(lease.holder);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.token.capacity() * 8 + self.expiry.capacity() * 8 + self.holder.capacity() * 4
+    }
 }
 
 /// The control records of one shard, by column: a flip streams only the hot columns it reads
@@ -110,7 +157,7 @@ pub(super) struct Shard {
     pub(super) rollback: Vec<u64>,
     pub(super) version: Vec<u64>,
     pub(super) fence: Vec<u64>,
-    pub(super) lease: Vec<Lease>,
+    pub(super) lease: Leases,
 }
 
 impl Shard {
@@ -120,7 +167,7 @@ impl Shard {
             rollback: Vec::with_capacity(n),
             version: Vec::with_capacity(n),
             fence: Vec::with_capacity(n),
-            lease: Vec::with_capacity(n),
+            lease: Leases::with_capacity(n),
         }
     }
 
@@ -134,20 +181,22 @@ impl Shard {
         let exact = n >= self.len();
         let len = self.len() + n;
         macro_rules! grow {
-            ($($col:ident),*) => {$(
+            ($($col:expr),*) => {$(
                 if exact {
-                    self.$col.reserve_exact(n);
+                    $col.reserve_exact(n);
                 }
-                self.$col.resize(len, Default::default());
+                $col.resize(len, Default::default());
             )*};
         }
-        grow!(alias, rollback, version, fence, lease);
+        grow!(self.alias, self.rollback, self.version, self.fence);
+        let lease = &mut self.lease;
+        grow!(lease.token, lease.expiry, lease.holder);
     }
 
     /// The whole record at `i`.
     #[inline]
     pub(super) fn slot(&self, i: usize) -> Slot {
-        let lease = self.lease[i];
+        let lease = self.lease.get(i);
         Slot {
             alias: self.alias[i],
             rollback: self.rollback[i],
@@ -178,7 +227,7 @@ impl Shard {
             + self.version.capacity()
             + self.fence.capacity())
             * 8
-            + self.lease.capacity() * std::mem::size_of::<Lease>()
+            + self.lease.heap_bytes()
     }
 }
 

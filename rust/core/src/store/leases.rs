@@ -50,7 +50,7 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> std::result::Result<u64, Grant> {
-        let lease = &mut shard.lease[i];
+        let lease = shard.lease.get(i);
         if lease.holder != 0 && lease.holder != holder && now < lease.expiry {
             return Err(Grant::Held);
         }
@@ -60,9 +60,15 @@ impl Store {
         }
         let token = *highest + 1;
         *highest = token;
-        lease.holder = holder;
-        lease.token = token;
-        lease.expiry = now + ttl;
+        let expiry = now + ttl;
+        shard.lease.set(
+            i,
+            Lease {
+                token,
+                expiry,
+                holder,
+            },
+        );
         Ok(token)
     }
 
@@ -79,7 +85,7 @@ impl Store {
         let (granted, seen) = {
             let mut shard = self.shards[s].lock();
             let granted = Self::grant(&mut shard, i, h, ttl, now);
-            (granted, shard.lease[i])
+            (granted, shard.lease.get(i))
         };
         let token = granted.as_ref().ok().copied();
         self.record(call, [(id, acquire_op(h, ttl, now, token))]);
@@ -135,25 +141,19 @@ impl Store {
         out: &mut [u64],
     ) -> Result<()> {
         let call = self.stamp();
-        check_holder(holder)?;
-        check_ttl(ttl)?;
-        check_now(now)?;
-        check_out_len(out, ids)?;
-        let inner = self.inner.read();
-        inner.check_ids(ids)?;
+        let _inner = self.check_batch(ids, holder, None, (ttl, now), out)?;
         let h = self.intern_holder(holder);
         let (mut granted, mut conflicts) = (0u64, 0u64);
-        // Runs of consecutive ids are walked as zipped slices of the columns (no per-id
-        // lookup, no bounds check, no branch: the compiler can keep the loop straight).
-        self.each_listed_runs(ids, |pos, shard, run| {
-            let (i, len) = match run {
-                Run::Span(i, len) => (i, len),
-                Run::One(i) => (i, 1),
-            };
+        self.each_lease_span(ids, |pos, shard, i, len| {
+            let Shard { fence, lease, .. } = shard;
             let (g, c) = grant_span(
-                &mut shard.lease[i..i + len],
-                &mut shard.fence[i..i + len],
-                &mut out[pos..pos + len],
+                GrantSpan {
+                    token: &mut lease.token[i..i + len],
+                    expiry: &mut lease.expiry[i..i + len],
+                    holder: &mut lease.holder[i..i + len],
+                    fence: &mut fence[i..i + len],
+                    out: &mut out[pos..pos + len],
+                },
                 (h, ttl, now),
             );
             granted += g;
@@ -167,6 +167,40 @@ impl Store {
             ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, (t != 0).then_some(t)))),
         );
         Ok(())
+    }
+
+    /// The checks every batch acquire and renew makes before it changes anything, in this
+    /// order: holder, tokens (renew), ttl, now, output length, ids. Answers the read lock of
+    /// the endpoint table, held while the batch runs.
+    fn check_batch(
+        &self,
+        ids: &[u32],
+        holder: &str,
+        tokens: Option<&[u64]>,
+        (ttl, now): (f64, f64),
+        out: &[u64],
+    ) -> Result<parking_lot::RwLockReadGuard<'_, super::Inner>> {
+        check_holder(holder)?;
+        if let Some(tokens) = tokens {
+            check_batch_tokens(ids, tokens)?;
+        }
+        check_ttl(ttl)?;
+        check_now(now)?;
+        check_out_len(out, ids)?;
+        let inner = self.inner.read();
+        inner.check_ids(ids)?;
+        Ok(inner)
+    }
+
+    /// Visit the records of `ids` as spans of consecutive records: `f(pos, shard, i, len)`
+    /// for positions `pos..pos + len` and indexes `i..i + len` of the shard (`len` 1 for an
+    /// id that continues no run), in list order.
+    #[inline(always)]
+    fn each_lease_span(&self, ids: &[u32], mut f: impl FnMut(usize, &mut Shard, usize, usize)) {
+        self.each_listed_runs(ids, |pos, shard, run| match run {
+            Run::Span(i, len) => f(pos, shard, i, len),
+            Run::One(i) => f(pos, shard, i, 1),
+        });
     }
 
     /// Extend a live lease; `LeaseLost` unless holder and token match and it has not expired.
@@ -193,10 +227,11 @@ impl Store {
         let (s, i) = locate(id);
         let renewed = {
             let mut shard = self.shards[s].lock();
-            let lease = &mut shard.lease[i];
+            let lease = shard.lease.get(i);
             if h == Some(lease.holder) && lease.token == token && now < lease.expiry {
-                lease.expiry = now + ttl;
-                Some(lease.expiry)
+                let expiry = now + ttl;
+                shard.lease.expiry[i] = expiry;
+                Some(expiry)
             } else {
                 None
             }
@@ -232,66 +267,68 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> Result<Vec<u64>> {
-        let mut out = crate::error::try_vec(ids.len(), "renewed tokens")?;
-        out.resize(ids.len(), 0u64);
-        self.renew_leases_into(ids, holder, tokens, ttl, now, &mut out)?;
+        let mut out = crate::error::try_vec(tokens.len(), "renewed tokens")?;
+        out.extend_from_slice(tokens);
+        self.renew_leases_in_place(ids, holder, &mut out, ttl, now)?;
         Ok(out)
     }
 
-    /// [`Store::renew_leases`] writing into `out` (aligned with `ids`), in place.
-    pub fn renew_leases_into(
+    /// [`Store::renew_leases`] in place: `tokens` (aligned with `ids`) holds the tokens given
+    /// back and receives the answer, so that a caller's array that holds a copy of the
+    /// tokens becomes the output (one array streamed instead of two).
+    pub fn renew_leases_in_place(
         &self,
         ids: &[u32],
         holder: &str,
-        tokens: &[u64],
+        tokens: &mut [u64],
         ttl: f64,
         now: f64,
-        out: &mut [u64],
     ) -> Result<()> {
         let call = self.stamp();
-        check_holder(holder)?;
-        check_batch_tokens(ids, tokens)?;
-        check_ttl(ttl)?;
-        check_now(now)?;
-        let inner = self.inner.read();
-        inner.check_ids(ids)?;
-        check_out_len(out, ids)?;
+        let _inner = self.check_batch(ids, holder, Some(tokens), (ttl, now), tokens)?;
         let h = match self.history {
             Some(_) => Some(self.intern_holder(holder)),
             None => self.holders.read().get(holder),
         };
         let Some(h) = h else {
             // A holder never seen holds nothing: every entry is lost.
-            out.fill(0);
+            tokens.fill(0);
             return Ok(());
         };
-        {
-            let expiry = now + ttl;
-            self.each_listed_runs(ids, |pos, shard, run| {
-                let (i, len) = match run {
-                    Run::Span(i, len) => (i, len),
-                    Run::One(i) => (i, 1),
-                };
-                renew_span(
-                    &mut shard.lease[i..i + len],
-                    &tokens[pos..pos + len],
-                    &mut out[pos..pos + len],
-                    (h, now, expiry),
-                );
-            });
-            if self.history.is_some() {
-                let ops = (0..ids.len()).filter(|&pos| tokens[pos] != 0).map(|pos| {
-                    let op = OpKind::Renew {
-                        holder: h - 1,
-                        token: tokens[pos],
-                        ttl,
-                        now,
-                        expiry: (out[pos] != 0).then_some(expiry),
-                    };
-                    (ids[pos], op)
-                });
-                self.record(call, ops);
+        // The history records the tokens given, which the answer overwrites.
+        let given = match self.history {
+            Some(_) => {
+                let mut given = crate::error::try_vec(tokens.len(), "renewed tokens")?;
+                given.extend_from_slice(tokens);
+                given
             }
+            None => Vec::new(),
+        };
+        let expiry = now + ttl;
+        self.each_lease_span(ids, |pos, shard, i, len| {
+            let lease = &mut shard.lease;
+            renew_span(
+                RenewSpan {
+                    token: &lease.token[i..i + len],
+                    expiry: &mut lease.expiry[i..i + len],
+                    holder: &lease.holder[i..i + len],
+                    out: &mut tokens[pos..pos + len],
+                },
+                (h, now, expiry),
+            );
+        });
+        if self.history.is_some() {
+            let ops = (0..ids.len()).filter(|&pos| given[pos] != 0).map(|pos| {
+                let op = OpKind::Renew {
+                    holder: h - 1,
+                    token: given[pos],
+                    ttl,
+                    now,
+                    expiry: (tokens[pos] != 0).then_some(expiry),
+                };
+                (ids[pos], op)
+            });
+            self.record(call, ops);
         }
         Ok(())
     }
@@ -326,9 +363,9 @@ impl Store {
         let mut released = 0;
         let mut done = vec![false; if self.history.is_some() { ids.len() } else { 0 }];
         let mut release_at = |pos: usize, shard: &mut Shard, i: usize| {
-            let lease = &mut shard.lease[i];
+            let lease = shard.lease.get(i);
             if tokens[pos] != 0 && lease.holder == h && lease.token == tokens[pos] {
-                *lease = Default::default();
+                shard.lease.set(i, Lease::default());
                 released += 1;
                 if let Some(d) = done.get_mut(pos) {
                     *d = true;
@@ -364,7 +401,7 @@ impl Store {
     pub fn live_leases(&self, ids: Option<&[u32]>, now: f64) -> Result<Vec<u32>> {
         check_now(now)?;
         let inner = self.inner.read();
-        let live = |l: &super::layout::Lease| l.holder != 0 && now < l.expiry;
+        let live = |holder: u32, expiry: f64| holder != 0 && now < expiry;
         let mut out = Vec::new();
         match ids {
             None => {
@@ -372,9 +409,11 @@ impl Store {
                 let mut flags = vec![false; inner.names.len()];
                 self.each_run(flags.len(), |first, shard, run| {
                     let first = first as usize;
-                    let leases = &shard.lease[run];
-                    for (f, l) in flags[first..first + leases.len()].iter_mut().zip(leases) {
-                        *f = live(l);
+                    let (holders, expiries) =
+                        (&shard.lease.holder[run.clone()], &shard.lease.expiry[run]);
+                    let flags = &mut flags[first..first + holders.len()];
+                    for ((f, &h), &e) in flags.iter_mut().zip(holders).zip(expiries) {
+                        *f = live(h, e);
                     }
                 });
                 out.extend((0..flags.len() as u32).filter(|&id| flags[id as usize]));
@@ -382,7 +421,9 @@ impl Store {
             Some(ids) => {
                 inner.check_ids(ids)?;
                 let mut flags = vec![false; ids.len()];
-                self.each_listed(ids, |pos, shard, i| flags[pos] = live(&shard.lease[i]));
+                self.each_listed(ids, |pos, shard, i| {
+                    flags[pos] = live(shard.lease.holder[i], shard.lease.expiry[i])
+                });
                 out.extend(
                     ids.iter()
                         .zip(&flags)
@@ -395,19 +436,24 @@ impl Store {
     }
 }
 
-/// Tokens of a batch lease call: aligned with the ids, each 0 (a refused entry) or a token.
+/// Tokens of a batch lease call: each 0 (a refused entry) or a token, aligned with the ids.
+/// The range is checked first, named as the binding names a bad item: the binding leaves the
+/// range of a uint64 buffer to this check (one pass over the tokens instead of two).
 fn check_batch_tokens(ids: &[u32], tokens: &[u64]) -> Result<()> {
+    // MAX_TOKEN is 2^63 - 1: a top-bit test of all tokens (one vectorised OR) finds a bad
+    // batch, and only then is the largest token looked for, to name it.
+    if !super::kernel::below_top_bit(tokens) {
+        let max = tokens.iter().copied().max().unwrap_or(0);
+        return Err(Error::InvalidToken(format!(
+            "invalid token {max}: must be an int in 0..{MAX_TOKEN}"
+        )));
+    }
     if ids.len() != tokens.len() {
         return Err(Error::InvalidArgument(format!(
             "tokens has {} items for {} endpoints",
             tokens.len(),
             ids.len()
         )));
-    }
-    if let Some(&max) = tokens.iter().max() {
-        if max > MAX_TOKEN {
-            check_token(max, "token")?;
-        }
     }
     Ok(())
 }
@@ -438,50 +484,130 @@ fn check_out_len(out: &[u64], ids: &[u32]) -> Result<()> {
     Ok(())
 }
 
-/// Grant the leases of one run (`leases`, `fences` and `out` aligned): per entry the new
-/// token, or 0 where another holder's lease is live or the tokens are exhausted. Returns
-/// (granted, conflicts). Branch-free, so that the loop stays straight.
-#[inline(always)]
-fn grant_span(
-    leases: &mut [Lease],
-    fences: &mut [u64],
-    out: &mut [u64],
-    (holder, ttl, now): (u32, f64, f64),
-) -> (u64, u64) {
-    let (mut granted, mut conflicts) = (0u64, 0u64);
-    let expiry = now + ttl;
-    for ((lease, highest), out) in leases.iter_mut().zip(fences.iter_mut()).zip(out) {
-        let held = (lease.holder != 0) & (lease.holder != holder) & (now < lease.expiry);
-        let ok = !held & (*highest < MAX_TOKEN);
-        let token = *highest + ok as u64;
-        *highest = token;
-        if ok {
-            *lease = Lease {
-                token,
-                expiry,
-                holder,
-            };
+/// The columns a batch acquire reads and writes over one run of records, with the run's part
+/// of the output (all the same length).
+struct GrantSpan<'a> {
+    token: &'a mut [u64],
+    expiry: &'a mut [f64],
+    holder: &'a mut [u32],
+    fence: &'a mut [u64],
+    out: &'a mut [u64],
+}
+
+/// The columns a batch renew reads and writes over one run of records, with the run's part of
+/// the tokens given, which become the output (all the same length).
+struct RenewSpan<'a> {
+    token: &'a [u64],
+    expiry: &'a mut [f64],
+    holder: &'a [u32],
+    out: &'a mut [u64],
+}
+
+/// `fn $name(span, args)`: `$run(span, args)`, compiled three times and chosen at run time:
+/// for AVX-512 (8 lanes, per-lane masks in their own registers: the compares of the 32-bit
+/// holders and of the 64-bit columns combine without packing), for AVX2 (packed 64-bit
+/// compares and blends), and for the baseline target. A run shorter than `SHORT_SPAN` takes
+/// the baseline copy (no vector set-up for one id).
+macro_rules! span_kernel {
+    ($(#[$doc:meta])* fn $name:ident($span:ident: $ty:ty, $args:ident: $args_ty:ty) -> $ret:ty = $run:ident) => {
+        $(#[$doc])*
+        #[inline]
+        fn $name($span: $ty, $args: $args_ty) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            if $span.out.len() >= SHORT_SPAN {
+                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq")]
+                unsafe fn avx512($span: $ty, $args: $args_ty) -> $ret {
+                    $run($span, $args)
+                }
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2($span: $ty, $args: $args_ty) -> $ret {
+                    $run($span, $args)
+                }
+                if has_avx512() {
+                    // SAFETY: the processor has these AVX-512 extensions (checked just above).
+                    return unsafe { avx512($span, $args) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the processor has AVX2 (checked just above).
+                    return unsafe { avx2($span, $args) };
+                }
+            }
+            $run($span, $args)
         }
-        *out = if ok { token } else { 0 };
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512dq")
+}
+
+/// Runs shorter than this take the baseline loop.
+const SHORT_SPAN: usize = 8;
+
+span_kernel! {
+    /// Grant the leases of one run: per entry the new token, or 0 where another holder's
+    /// lease is live or the tokens are exhausted. Returns (granted, conflicts).
+    fn grant_span(span: GrantSpan<'_>, args: (u32, f64, f64)) -> (u64, u64) = grant_run
+}
+
+span_kernel! {
+    /// Renew the leases of one run: where `holder` holds a live lease with that (non-zero)
+    /// token, extend it to `expiry` and answer the token; else 0.
+    fn renew_span(span: RenewSpan<'_>, args: (u32, f64, f64)) -> () = renew_run
+}
+
+/// [`grant_span`]'s loop: branch-free (selects, counts in registers), every column read and
+/// written once, so that the compiler vectorizes it.
+#[inline(always)]
+fn grant_run(span: GrantSpan<'_>, (holder, ttl, now): (u32, f64, f64)) -> (u64, u64) {
+    let n = span.out.len();
+    let (token, expiry, holders, fence, out) = (
+        &mut span.token[..n],
+        &mut span.expiry[..n],
+        &mut span.holder[..n],
+        &mut span.fence[..n],
+        &mut span.out[..n],
+    );
+    let new_expiry = now + ttl;
+    let (mut granted, mut conflicts) = (0u64, 0u64);
+    for k in 0..n {
+        let (h, e, f) = (holders[k], expiry[k], fence[k]);
+        let held = (h != 0) & (h != holder) & (now < e);
+        // The highest fence is at most MAX_TOKEN = i64::MAX (checked on every path that sets
+        // it, snapshots included): the signed compare is the same and is one packed
+        // instruction where the unsigned one is not.
+        let ok = !held & ((f as i64) < (MAX_TOKEN as i64));
+        let t = f + ok as u64;
+        fence[k] = t;
+        token[k] = if ok { t } else { token[k] };
+        expiry[k] = if ok { new_expiry } else { e };
+        holders[k] = if ok { holder } else { h };
+        out[k] = if ok { t } else { 0 };
         granted += ok as u64;
         conflicts += held as u64;
     }
     (granted, conflicts)
 }
 
-/// Renew the leases of one run (`leases`, `tokens` and `out` aligned): where `holder` holds a
-/// live lease with that (non-zero) token, extend it to `expiry` and answer the token; else 0.
+/// [`renew_span`]'s loop, branch-free as [`grant_run`].
 #[inline(always)]
-fn renew_span(
-    leases: &mut [Lease],
-    tokens: &[u64],
-    out: &mut [u64],
-    (holder, now, expiry): (u32, f64, f64),
-) {
-    for ((lease, &token), out) in leases.iter_mut().zip(tokens).zip(out) {
-        let ok = (token != 0) & (lease.holder == holder) & (lease.token == token);
-        let ok = ok & (now < lease.expiry);
-        lease.expiry = if ok { expiry } else { lease.expiry };
-        *out = if ok { token } else { 0 };
+fn renew_run(span: RenewSpan<'_>, (holder, now, new_expiry): (u32, f64, f64)) {
+    let n = span.out.len();
+    let (token, expiry, holders, out) = (
+        &span.token[..n],
+        &mut span.expiry[..n],
+        &span.holder[..n],
+        &mut span.out[..n],
+    );
+    for k in 0..n {
+        let (t, e) = (out[k], expiry[k]);
+        let ok = (t != 0) & (holders[k] == holder) & (token[k] == t) & (now < e);
+        expiry[k] = if ok { new_expiry } else { e };
+        out[k] = if ok { t } else { 0 };
     }
 }

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use super::RecordStore;
 use crate::args::{Endpoint, Holder, LeaseToken, Now, Output, Ttl};
 use crate::errors::{guard, OrRaise};
-use crate::ints::{self, IntSeq};
+use crate::ints::{self, IntSeq, Spec, Staged};
 use crate::output::{vec_out, OutArray};
 
 /// A token of a batch lease call in a list: 0 (refused, lost) is `None`.
@@ -58,6 +58,40 @@ pub(super) fn acquire_lease(
     })
 }
 
+/// A batch acquire or renew: the ids staged (then what `stage` stages), and `run` given
+/// them, finished detached, with the output to fill (see [`tokens_out`]).
+fn lease_batch<'py, S: Send>(
+    store: &RecordStore,
+    py: Python<'py>,
+    endpoints: &IntSeq<'py>,
+    output: Output,
+    stage: impl FnOnce() -> PyResult<S>,
+    run: impl FnOnce(&core::Store, &[u32], S, &mut [u64]) -> core::Result<()> + Send,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let ids = endpoints.stage_endpoints(&store.store)?;
+        let staged = stage()?;
+        tokens_out(py, output, endpoints.len(), |out| {
+            run(&store.store, &ids.finish()?, staged, out)
+        })
+    })
+}
+
+/// Tokens given back to a batch call. The core checks their range itself (`InvalidToken`,
+/// named as here), so a uint64 buffer is only copied: the binding's check of it would be a
+/// second pass over the same values. Other item types still convert here (a negative int64
+/// is refused as itself, not as its wrapped uint64).
+fn stage_tokens<'a>(tokens: &'a IntSeq<'_>) -> PyResult<Staged<'a, u64>> {
+    let spec = match tokens {
+        IntSeq::Buffer(_) => Spec {
+            hi: u64::MAX as i128,
+            ..ints::TOKENS
+        },
+        _ => ints::TOKENS,
+    };
+    tokens.stage::<u64>(spec)
+}
+
 pub(super) fn acquire_leases<'py>(
     store: &RecordStore,
     py: Python<'py>,
@@ -66,15 +100,14 @@ pub(super) fn acquire_leases<'py>(
     (ttl, now): (Ttl, Now),
     output: Output,
 ) -> PyResult<Bound<'py, PyAny>> {
-    guard(|| {
-        let ids = endpoints.stage_endpoints(&store.store)?;
-        tokens_out(py, output, endpoints.len(), |out| {
-            let ids = ids.finish()?;
-            store
-                .store
-                .acquire_leases_into(&ids, holder.0, ttl.0, now.0, out)
-        })
-    })
+    lease_batch(
+        store,
+        py,
+        &endpoints,
+        output,
+        || Ok(()),
+        |s, ids, (), out| s.acquire_leases_into(ids, holder.0, ttl.0, now.0, out),
+    )
 }
 
 pub(super) fn renew_leases<'py>(
@@ -85,16 +118,25 @@ pub(super) fn renew_leases<'py>(
     (ttl, now): (Ttl, Now),
     output: Output,
 ) -> PyResult<Bound<'py, PyAny>> {
-    guard(|| {
-        let ids = endpoints.stage_endpoints(&store.store)?;
-        let tokens = tokens.stage::<u64>(ints::TOKENS)?;
-        tokens_out(py, output, endpoints.len(), |out| {
-            let (ids, tokens) = (ids.finish()?, tokens.finish()?);
-            store
-                .store
-                .renew_leases_into(&ids, holder.0, &tokens, ttl.0, now.0, out)
-        })
-    })
+    let n = tokens.len();
+    let renew = move |s: &core::Store, ids: &[u32], tokens: Staged<'_, u64>, out: &mut [u64]| {
+        let (holder, ttl, now) = (holder.0, ttl.0, now.0);
+        if n != out.len() {
+            // The core names the mismatch.
+            return s.renew_leases_in_place(ids, holder, &mut tokens.finish()?, ttl, now);
+        }
+        // The tokens are copied into the output array and renewed there.
+        tokens.finish_into(out)?;
+        s.renew_leases_in_place(ids, holder, out, ttl, now)
+    };
+    lease_batch(
+        store,
+        py,
+        &endpoints,
+        output,
+        || stage_tokens(&tokens),
+        renew,
+    )
 }
 
 pub(super) fn renew_lease(
@@ -134,7 +176,7 @@ pub(super) fn release_leases<'py>(
 ) -> PyResult<usize> {
     guard(|| {
         let ids = endpoints.stage_endpoints(&store.store)?;
-        let tokens = tokens.stage::<u64>(ints::TOKENS)?;
+        let tokens = stage_tokens(&tokens)?;
         py.detach(|| {
             store
                 .store
