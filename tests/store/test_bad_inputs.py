@@ -234,26 +234,25 @@ def test_unknown_plans_and_endpoints_in_plans(any_store: StoreImpl) -> None:
 
 SPIN = str(Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml")
 
+
+def run_with(*settings: str) -> list[str]:
+    """``dnsrace run spin.toml`` with each of ``settings`` given by ``--set``."""
+    return ["run", SPIN, *(arg for setting in settings for arg in ("--set", setting))]
+
+
 # (description, argv, text the one error line must contain). "OUT" is a fresh directory;
 # "FILE" an existing file in it.
 CLI_CASES: list[tuple[str, list[str], str]] = [
     # The failures a new user reported (issue 10).
-    ("regional empty", ["run", SPIN, "--set", 'endpoints.regional=""'], "endpoints.regional"),
+    ("regional empty", run_with('endpoints.regional=""'), "endpoints.regional"),
     (
         "domain with space",
-        ["run", SPIN, "--set", 'endpoints.domain="lb example"'],
+        run_with('endpoints.domain="lb example"'),
         "endpoints.domain: not a valid DNS name: 'lb example'",
     ),
     (
         "regional equal to e1.<domain>",
-        [
-            "run",
-            SPIN,
-            "--set",
-            "endpoints.count=3",
-            "--set",
-            'endpoints.regional="E1.lb.us-east-1.example"',
-        ],
+        run_with("endpoints.count=3", 'endpoints.regional="E1.lb.us-east-1.example"'),
         "endpoints.regional: 'E1.lb.us-east-1.example' is also the name of generated endpoint 1",
     ),
     ("--json a directory", ["run", SPIN, "--json", "OUT"], "--json"),
@@ -264,72 +263,63 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
     ("--json = --plot", ["run", SPIN, "--json", "OUT/a", "--plot", "OUT/a"], "same file"),
     (
         "1e12 endpoints",
-        ["run", SPIN, "--set", "endpoints.count=1000000000000"],
+        run_with("endpoints.count=1000000000000"),
         "endpoints.count: must be <= 5000000, got 1000000000000",
     ),
     (
         "23-digit count",
-        ["run", SPIN, "--set", "endpoints.count=10000000000000000000000"],
+        run_with("endpoints.count=10000000000000000000000"),
         "got 10000000000000000000000",
     ),
     (
         "interval 1e-9",
-        ["run", SPIN, "--set", "planner.interval_s=1e-9"],
+        run_with("planner.interval_s=1e-9"),
         "planner.interval_s: must be 0 (back to back) or >= 0.001, got 1e-09",
     ),
-    ("duration 1e300", ["run", SPIN, "--set", "duration_s=1e300"], "duration_s: must be <="),
-    ("duration nan", ["run", SPIN, "--set", "duration_s=nan"], "duration_s: must be finite"),
-    ("duration inf", ["run", SPIN, "--set", "duration_s=inf"], "duration_s: must be finite"),
+    ("duration 1e300", run_with("duration_s=1e300"), "duration_s: must be <="),
+    ("duration nan", run_with("duration_s=nan"), "duration_s: must be finite"),
+    ("duration inf", run_with("duration_s=inf"), "duration_s: must be finite"),
     (
         "burst of 1e8 plans",
-        ["run", SPIN, "--set", "planner.bursts=[{plans=100000000}]"],
+        run_with("planner.bursts=[{plans=100000000}]"),
         "planner.bursts[0].plans: must be <= 100000, got 100000000",
     ),
     (
         "1e8 load balancers",
-        ["run", SPIN, "--set", "fleet.load_balancers=100000000"],
+        run_with("fleet.load_balancers=100000000"),
         "fleet.load_balancers: must be <= 100000, got 100000000",
     ),
     (
         "probe 1e-9",
-        ["run", SPIN, "--set", "clients.probe_interval_s=1e-9"],
+        run_with("clients.probe_interval_s=1e-9"),
         "clients.probe_interval_s: must be >= 0.001, got 1e-09",
     ),
     (
         "too many plans by interval",
-        [
-            "run",
-            SPIN,
-            "--set",
-            "planner.plans=0",
-            "--set",
-            "planner.interval_s=0.001",
-            "--set",
-            "duration_s=1000",
-        ],
+        run_with("planner.plans=0", "planner.interval_s=0.001", "duration_s=1000"),
         "planner.interval_s: the planner would publish about 1,000,000 plans",
     ),
     (
         "lease ttl 1e308",
-        ["run", SPIN, "--set", "enactors.lease_ttl_s=1e308"],
+        run_with("enactors.lease_ttl_s=1e308"),
         "enactors.lease_ttl_s: must be <= 604800, got 1e+308",
     ),
     (
         "trees_kept 2**63-1",
-        ["run", SPIN, "--set", "disciplines.trees_kept=9223372036854775807"],
+        run_with("disciplines.trees_kept=9223372036854775807"),
         "disciplines.trees_kept: must be <= 100, got 9223372036854775807",
     ),
     (
         "escape in name",
-        ["run", SPIN, "--set", 'name="\\u001b[31mred"'],
+        run_with('name="\\u001b[31mred"'),
         "name: must hold printable characters only, got '\\x1b[31mred'",
     ),
-    ("name too long", ["run", SPIN, "--set", f'name="{"n" * 101}"'], "name: must be at most 100"),
+    ("name too long", run_with(f'name="{"n" * 101}"'), "name: must be at most 100"),
     ("seed 2**64", ["run", SPIN, "--seed", str(2**64)], "seed"),
     ("seed negative", ["run", SPIN, "--seed", "-1"], "--seed"),
-    ("wrong type", ["run", SPIN, "--set", 'endpoints.count="many"'], "endpoints.count"),
-    ("unknown field", ["run", SPIN, "--set", "endpoints.colour=1"], "endpoints.colour"),
-    ("bad TOML value", ["run", SPIN, "--set", "duration_s=1e"], "duration_s"),
+    ("wrong type", run_with('endpoints.count="many"'), "endpoints.count"),
+    ("unknown field", run_with("endpoints.colour=1"), "endpoints.colour"),
+    ("bad TOML value", run_with("duration_s=1e"), "duration_s"),
     ("missing scenario", ["run", "OUT/none.toml"], "cannot read"),
     ("scenario a directory", ["run", "OUT"], "cannot read"),
     ("duration flag 0", ["run", SPIN, "--duration", "0"], "--duration"),
