@@ -9,6 +9,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
+# Under check's and test's -j sub-make, cargo would look for make's jobserver in MAKEFLAGS and
+# warn that its descriptors are closed (make passes them to recursive commands only). Cargo
+# reads CARGO_MAKEFLAGS first: empty, it is no jobserver, and cargo uses the cores itself.
+export CARGO_MAKEFLAGS :=
 
 DEPS_STAMP := $(VENV)/.deps-stamp
 # The extension's cargo profile (Cargo.toml): release for make build, make test, benchmarks and
