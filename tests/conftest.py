@@ -50,6 +50,16 @@ def examples(at_ci: int) -> int:
 _FIXTURE_MARKERS = {"etcd1": "etcd", "etcd3": "etcd", "etcd3_netns": "etcd", "browser": "browser"}
 
 
+def _module_scoped_fixtures(item: pytest.Item) -> list[str]:
+    """The module-scoped fixtures a test uses (each is computed once per module and worker)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    return [
+        name for name, defs in info.name2fixturedefs.items() if defs and defs[-1].scope == "module"
+    ]
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m selects on the markers added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
@@ -60,6 +70,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("browser") is not None:
             # One headless chromium per module scope: keep its tests on one xdist worker.
             item.add_marker(pytest.mark.xdist_group("browser"))
+        elif _module_scoped_fixtures(item):
+            # A module-scoped fixture (the benchmark suite's tiny run, the wheel) is computed
+            # once per worker that runs one of its tests: keep those tests on one worker.
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    # Longest first: xdist hands out tests in this order, so a long test started last cannot
+    # leave the other cores idle at the end of the run. Stable: the rest keep their order.
+    items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in ("slow", "browser")))
 
 
 class StoreImpl(NamedTuple):
