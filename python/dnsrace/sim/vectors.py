@@ -11,6 +11,7 @@ take the plain way, where numpy's fixed cost per call is larger than the loop.
 
 from __future__ import annotations
 
+import importlib
 from array import array
 from collections import Counter
 from collections.abc import Sequence
@@ -18,23 +19,31 @@ from typing import Any
 
 __all__ = ["MIN_VECTOR", "histogram", "positions_below", "zero_positions"]
 
-_np: Any
-try:
-    import numpy as _np
-except ImportError:  # pragma: no cover - the numpy extra is not installed
-    _np = None
-
 MIN_VECTOR = 64
 """Batches at least this long go through numpy (when it is installed)."""
 
 _DTYPES = {"I": "uint32", "L": "uint64", "Q": "uint64", "B": "uint8"}
-numpy: Any = _np
-"""The numpy module, or None: tests set it to None to check the plain way."""
+_UNLOADED: Any = object()
+numpy: Any = _UNLOADED
+"""The numpy module once a batch needed it, or None without it (tests set None to check the
+plain way). Imported on first use, not with the simulator: ``dnsrace check`` and the other
+commands that run no simulation do not pay numpy's import (nor its BLAS buffers, which a
+memory-limited process may not be able to allocate)."""
+
+
+def _numpy() -> Any:
+    global numpy
+    if numpy is _UNLOADED:
+        try:
+            numpy = importlib.import_module("numpy")
+        except ImportError:  # pragma: no cover - the numpy extra is not installed
+            numpy = None
+    return numpy
 
 
 def _vector(values: Sequence[int | None]) -> Any:
     """``values`` as a numpy array without a copy, or None when the plain way applies."""
-    if numpy is None or len(values) < MIN_VECTOR or not isinstance(values, array):
+    if len(values) < MIN_VECTOR or not isinstance(values, array) or _numpy() is None:
         return None
     dtype = _DTYPES.get(values.typecode)
     if dtype is None or values.itemsize != numpy.dtype(dtype).itemsize:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from bench.suite.args import parse
 from bench.suite.run import run
 
 from dnsrace.app.cli import main as cli_main
+from requirements import require
 
 # About 70-120 s for the module on this shared machine, 30-55 s of it the two Ray nodes starting
 # (the ray_cluster fixture, once for both tests): make test, not check.
@@ -44,6 +46,17 @@ CAMPAIGN = ["--discipline", "aws2025,cas", "--runs", "1024", "--seed", "7", "--q
 TASK_TITLE = "ray::_call"
 """The process title Ray gives a worker process while it runs a campaign job (dnsrace.campaign
 ._call); an idle one reads ``ray::IDLE``."""
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[Any]:
+    """A head and a worker node of one CPU each, shared by this module's tests (a conftest.py
+    here would shadow tests/conftest.py for the modules that import from it)."""
+    from dnsrace.campaign.local import LocalRayCluster, ray_command
+
+    require(ray_command() is not None, "RAY", "ray is not installed (make build installs it)")
+    with LocalRayCluster(head_cpus=1, worker_cpus=(1,)) as cluster:
+        yield cluster
 
 
 def _busy(cluster: object, node: int) -> bool:
