@@ -12,7 +12,7 @@
 
 use std::mem::size_of;
 
-use dnsrace_core::{check_batch_len, try_vec, EndpointRef, Error, Store};
+use dnsrace_core::{check_batch_len, try_vec, EndpointRef, Endpoints, Error, Store};
 use pyo3::buffer::{ElementType, PyUntypedBuffer};
 use pyo3::prelude::*;
 use pyo3::types::{PyRange, PyRangeMethods, PyString};
@@ -692,6 +692,20 @@ impl Staged<'_, u64> {
             }
         }
     }
+}
+
+/// Run `f` on staged ids as the core's batch endpoints (`None`: all): ids `first, first + 1,
+/// ...` in a buffer as that range (found on private chunk copies; no copy of the ids), else
+/// the converted ids. Call it detached.
+pub fn with_endpoints<R>(
+    ids: Option<Staged<'_, u32>>,
+    f: impl FnOnce(Endpoints<'_>) -> dnsrace_core::Result<R>,
+) -> dnsrace_core::Result<R> {
+    if let Some((first, len)) = ids.as_ref().and_then(Staged::id_range) {
+        return f(Endpoints::Range { first, len });
+    }
+    let ids = finish(ids)?;
+    f(Endpoints::from(ids.as_deref()))
 }
 
 /// Finish an optional staged conversion.

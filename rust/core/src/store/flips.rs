@@ -1,9 +1,9 @@
 //! Flips: modes, fences, outcomes, and the single and batch flip paths.
 
 use super::kernel;
-use super::layout::{self, locate, Run, Shard};
+use super::layout::{locate, Run, Shard, Walk};
 use super::plans::Trees;
-use super::{unknown_id, Inner, Store};
+use super::{Inner, Store};
 use crate::error::{check_generation, check_token, check_version, Error, Result};
 use crate::history::{FlipOp, OpKind};
 // Mode and Outcome live in a leaf module shared with the history; their old path stays.
@@ -322,24 +322,6 @@ impl Store {
         // The batch as a range of ids where it is one (every endpoint, or ids given as
         // `first, first + 1, ...`): walked shard by shard, each shard's part streamed.
         let (n, range, listed) = match ids {
-            Endpoints::Ids(ids) => {
-                let range = layout::as_range(ids).filter(|r| r.end <= registered);
-                if range.is_none() {
-                    inner.check_ids(ids)?;
-                }
-                (ids.len(), range, ids)
-            }
-            Endpoints::Range { first, len } => {
-                let end = first as usize + len;
-                if len > 0 && end > registered {
-                    // The first id that is not registered, as a list of these ids names it.
-                    return Err(unknown_id(
-                        registered.max(first as usize) as u64,
-                        registered,
-                    ));
-                }
-                (len, Some(first as usize..end), &[][..])
-            }
             // With a sink, `None` means the endpoints registered when the caller sized it (the
             // store only grows, so they are all still there).
             Endpoints::All => {
@@ -349,6 +331,12 @@ impl Store {
                 };
                 (n, Some(0..n), &[][..])
             }
+            // The batch as a range of ids where it is one (ids given as `first, first + 1,
+            // ...`): walked shard by shard, each shard's part streamed.
+            ids => match inner.walk(ids)? {
+                Walk::Range(range) => (range.len(), Some(range), &[][..]),
+                Walk::Listed(ids) => (ids.len(), None, ids),
+            },
         };
         let aligned = |what: &str, len: usize| {
             if len == n {

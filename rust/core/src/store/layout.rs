@@ -2,7 +2,8 @@
 
 use parking_lot::MutexGuard;
 
-use super::{Inner, Store};
+use super::flips::Endpoints;
+use super::{unknown_id, Inner, Store};
 use crate::error::Result;
 
 pub(super) const CHUNK_BITS: u32 = 10;
@@ -388,6 +389,63 @@ pub(super) fn as_range(ids: &[u32]) -> Option<std::ops::Range<usize>> {
     let end = first as usize + ids.len();
     // Past u32::MAX the ids would have wrapped: not one range.
     (consecutive && end <= u32::MAX as usize + 1).then_some(first as usize..end)
+}
+
+/// How a batch walks its endpoints, as [`Inner::walk`] found them.
+pub(super) enum Walk<'a> {
+    /// The ids of this range, each named once: walked shard by shard
+    /// ([`Store::each_run_in`]), with no grouping of positions.
+    Range(std::ops::Range<usize>),
+    /// These ids, in list order (repeats in that order): [`Store::each_listed_runs`].
+    Listed(&'a [u32]),
+}
+
+impl Walk<'_> {
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Walk::Range(r) => r.len(),
+            Walk::Listed(ids) => ids.len(),
+        }
+    }
+
+    /// The id at batch position `pos`.
+    #[inline]
+    pub(super) fn id(&self, pos: usize) -> u32 {
+        match self {
+            Walk::Range(r) => (r.start + pos) as u32,
+            Walk::Listed(ids) => ids[pos],
+        }
+    }
+}
+
+impl Inner {
+    /// The endpoints of a batch, checked registered, as a walk: a range where they are one
+    /// (given as `Endpoints::Range`, or listed as `first, first + 1, ...`), else listed.
+    /// `All` is every registered endpoint.
+    pub(super) fn walk<'a>(&self, ids: Endpoints<'a>) -> Result<Walk<'a>> {
+        let registered = self.names.len();
+        Ok(match ids {
+            Endpoints::All => Walk::Range(0..registered),
+            Endpoints::Ids(ids) => match as_range(ids).filter(|r| r.end <= registered) {
+                Some(range) => Walk::Range(range),
+                None => {
+                    self.check_ids(ids)?;
+                    Walk::Listed(ids)
+                }
+            },
+            Endpoints::Range { first, len } => {
+                let end = first as usize + len;
+                if len > 0 && end > registered {
+                    // The first id that is not registered, as a list of these ids names it.
+                    return Err(unknown_id(
+                        registered.max(first as usize) as u64,
+                        registered,
+                    ));
+                }
+                Walk::Range(first as usize..end)
+            }
+        })
+    }
 }
 
 /// What [`Store::each_listed_runs`] hands over.

@@ -4,7 +4,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use hashbrown::HashMap;
 
-use super::layout::{locate, Lease, Run, Shard};
+use super::flips::Endpoints;
+use super::layout::{locate, Lease, Run, Shard, Walk};
 use super::Store;
 use crate::error::{check_holder, check_now, check_token, check_ttl, Error, Result, MAX_TOKEN};
 use crate::history::OpKind;
@@ -140,11 +141,24 @@ impl Store {
         now: f64,
         out: &mut [u64],
     ) -> Result<()> {
+        self.acquire_endpoint_leases(Endpoints::Ids(ids), holder, ttl, now, out)
+    }
+
+    /// [`Store::acquire_leases_into`] for the endpoints `ids` (`All`: every registered one):
+    /// a range of ids is walked shard by shard.
+    pub fn acquire_endpoint_leases(
+        &self,
+        ids: Endpoints<'_>,
+        holder: &str,
+        ttl: f64,
+        now: f64,
+        out: &mut [u64],
+    ) -> Result<()> {
         let call = self.stamp();
-        let _inner = self.check_batch(ids, holder, None, (ttl, now), out)?;
+        let (_inner, walk) = self.check_batch(ids, holder, None, (ttl, now), out)?;
         let h = self.intern_holder(holder);
         let (mut granted, mut conflicts) = (0u64, 0u64);
-        self.each_lease_span(ids, |pos, shard, i, len| {
+        self.each_lease_span(&walk, |pos, shard, i, len| {
             let Shard { fence, lease, .. } = shard;
             let (g, c) = grant_span(
                 GrantSpan {
@@ -161,46 +175,54 @@ impl Store {
         });
         self.counters.leases_granted.fetch_add(granted, Relaxed);
         self.counters.lease_conflicts.fetch_add(conflicts, Relaxed);
-        let ops = ids.iter().zip(out.iter());
+        let ops = out.iter().enumerate();
         self.record(
             call,
-            ops.map(|(&id, &t)| (id, acquire_op(h, ttl, now, (t != 0).then_some(t)))),
+            ops.map(|(pos, &t)| (walk.id(pos), acquire_op(h, ttl, now, (t != 0).then_some(t)))),
         );
         Ok(())
     }
 
     /// The checks every batch acquire and renew makes before it changes anything, in this
     /// order: holder, tokens (renew), ttl, now, output length, ids. Answers the read lock of
-    /// the endpoint table, held while the batch runs.
-    fn check_batch(
+    /// the endpoint table, held while the batch runs, and the batch's walk.
+    #[allow(clippy::type_complexity)]
+    fn check_batch<'a>(
         &self,
-        ids: &[u32],
+        ids: Endpoints<'a>,
         holder: &str,
         tokens: Option<&[u64]>,
         (ttl, now): (f64, f64),
         out: &[u64],
-    ) -> Result<parking_lot::RwLockReadGuard<'_, super::Inner>> {
+    ) -> Result<(parking_lot::RwLockReadGuard<'_, super::Inner>, Walk<'a>)> {
+        let inner = self.inner.read();
+        let n = batch_len(ids, &inner);
         check_holder(holder)?;
         if let Some(tokens) = tokens {
-            check_batch_tokens(ids, tokens)?;
+            check_batch_tokens(n, tokens)?;
         }
         check_ttl(ttl)?;
         check_now(now)?;
-        check_out_len(out, ids)?;
-        let inner = self.inner.read();
-        inner.check_ids(ids)?;
-        Ok(inner)
+        check_out_len(out, n)?;
+        let walk = inner.walk(ids)?;
+        Ok((inner, walk))
     }
 
-    /// Visit the records of `ids` as spans of consecutive records: `f(pos, shard, i, len)`
+    /// Visit the records of a batch as spans of consecutive records: `f(pos, shard, i, len)`
     /// for positions `pos..pos + len` and indexes `i..i + len` of the shard (`len` 1 for an
-    /// id that continues no run), in list order.
+    /// id that continues no run). A range goes shard by shard (it names each endpoint once);
+    /// listed ids in list order.
     #[inline(always)]
-    fn each_lease_span(&self, ids: &[u32], mut f: impl FnMut(usize, &mut Shard, usize, usize)) {
-        self.each_listed_runs(ids, |pos, shard, run| match run {
-            Run::Span(i, len) => f(pos, shard, i, len),
-            Run::One(i) => f(pos, shard, i, 1),
-        });
+    fn each_lease_span(&self, walk: &Walk<'_>, mut f: impl FnMut(usize, &mut Shard, usize, usize)) {
+        match walk {
+            Walk::Range(range) => self.each_run_in(range.clone(), |first, shard, run| {
+                f(first as usize - range.start, shard, run.start, run.len())
+            }),
+            Walk::Listed(ids) => self.each_listed_runs(ids, |pos, shard, run| match run {
+                Run::Span(i, len) => f(pos, shard, i, len),
+                Run::One(i) => f(pos, shard, i, 1),
+            }),
+        }
     }
 
     /// Extend a live lease; `LeaseLost` unless holder and token match and it has not expired.
@@ -284,8 +306,21 @@ impl Store {
         ttl: f64,
         now: f64,
     ) -> Result<()> {
+        self.renew_endpoint_leases(Endpoints::Ids(ids), holder, tokens, ttl, now)
+    }
+
+    /// [`Store::renew_leases_in_place`] for the endpoints `ids` (`All`: every registered
+    /// one): a range of ids is walked shard by shard.
+    pub fn renew_endpoint_leases(
+        &self,
+        ids: Endpoints<'_>,
+        holder: &str,
+        tokens: &mut [u64],
+        ttl: f64,
+        now: f64,
+    ) -> Result<()> {
         let call = self.stamp();
-        let _inner = self.check_batch(ids, holder, Some(tokens), (ttl, now), tokens)?;
+        let (_inner, walk) = self.check_batch(ids, holder, Some(tokens), (ttl, now), tokens)?;
         let h = match self.history {
             Some(_) => Some(self.intern_holder(holder)),
             None => self.holders.read().get(holder),
@@ -305,7 +340,7 @@ impl Store {
             None => Vec::new(),
         };
         let expiry = now + ttl;
-        self.each_lease_span(ids, |pos, shard, i, len| {
+        self.each_lease_span(&walk, |pos, shard, i, len| {
             let lease = &mut shard.lease;
             renew_span(
                 RenewSpan {
@@ -318,7 +353,7 @@ impl Store {
             );
         });
         if self.history.is_some() {
-            let ops = (0..ids.len()).filter(|&pos| given[pos] != 0).map(|pos| {
+            let ops = (0..walk.len()).filter(|&pos| given[pos] != 0).map(|pos| {
                 let op = OpKind::Renew {
                     holder: h - 1,
                     token: given[pos],
@@ -326,7 +361,7 @@ impl Store {
                     now,
                     expiry: (tokens[pos] != 0).then_some(expiry),
                 };
-                (ids[pos], op)
+                (walk.id(pos), op)
             });
             self.record(call, ops);
         }
@@ -348,11 +383,22 @@ impl Store {
     /// token of 0 (the sentinel of an entry [`Store::acquire_leases`] refused) is skipped and
     /// not recorded.
     pub fn release_leases(&self, ids: &[u32], holder: &str, tokens: &[u64]) -> Result<usize> {
+        self.release_endpoint_leases(Endpoints::Ids(ids), holder, tokens)
+    }
+
+    /// [`Store::release_leases`] for the endpoints `ids` (`All`: every registered one): a
+    /// range of ids is walked shard by shard.
+    pub fn release_endpoint_leases(
+        &self,
+        ids: Endpoints<'_>,
+        holder: &str,
+        tokens: &[u64],
+    ) -> Result<usize> {
         let call = self.stamp();
-        check_holder(holder)?;
-        check_batch_tokens(ids, tokens)?;
         let inner = self.inner.read();
-        inner.check_ids(ids)?;
+        check_holder(holder)?;
+        check_batch_tokens(batch_len(ids, &inner), tokens)?;
+        let walk = inner.walk(ids)?;
         let h = match self.history {
             Some(_) => self.intern_holder(holder),
             None => match self.holders.read().get(holder) {
@@ -361,7 +407,14 @@ impl Store {
             },
         };
         let mut released = 0;
-        let mut done = vec![false; if self.history.is_some() { ids.len() } else { 0 }];
+        let mut done = vec![
+            false;
+            if self.history.is_some() {
+                walk.len()
+            } else {
+                0
+            }
+        ];
         let mut release_at = |pos: usize, shard: &mut Shard, i: usize| {
             let lease = shard.lease.get(i);
             if tokens[pos] != 0 && lease.holder == h && lease.token == tokens[pos] {
@@ -372,17 +425,16 @@ impl Store {
                 }
             }
         };
-        self.each_listed_runs(ids, |pos, shard, run| match run {
-            Run::Span(i, len) => (0..len).for_each(|k| release_at(pos + k, shard, i + k)),
-            Run::One(i) => release_at(pos, shard, i),
+        self.each_lease_span(&walk, |pos, shard, i, len| {
+            (0..len).for_each(|k| release_at(pos + k, shard, i + k))
         });
         if self.history.is_some() {
-            let ops = ids
-                .iter()
+            let ops = (0..walk.len())
+                .map(|pos| walk.id(pos))
                 .zip(tokens)
                 .zip(&done)
                 .filter(|((_, &token), _)| token != 0)
-                .map(|((&id, &token), &d)| {
+                .map(|((id, &token), &d)| {
                     let op = OpKind::Release {
                         holder: h - 1,
                         token,
@@ -439,7 +491,7 @@ impl Store {
 /// Tokens of a batch lease call: each 0 (a refused entry) or a token, aligned with the ids.
 /// The range is checked first, named as the binding names a bad item: the binding leaves the
 /// range of a uint64 buffer to this check (one pass over the tokens instead of two).
-fn check_batch_tokens(ids: &[u32], tokens: &[u64]) -> Result<()> {
+fn check_batch_tokens(n: usize, tokens: &[u64]) -> Result<()> {
     // MAX_TOKEN is 2^63 - 1: a top-bit test of all tokens (one vectorised OR) finds a bad
     // batch, and only then is the largest token looked for, to name it.
     if !super::kernel::below_top_bit(tokens) {
@@ -448,14 +500,22 @@ fn check_batch_tokens(ids: &[u32], tokens: &[u64]) -> Result<()> {
             "invalid token {max}: must be an int in 0..{MAX_TOKEN}"
         )));
     }
-    if ids.len() != tokens.len() {
+    if n != tokens.len() {
         return Err(Error::InvalidArgument(format!(
-            "tokens has {} items for {} endpoints",
+            "tokens has {} items for {n} endpoints",
             tokens.len(),
-            ids.len()
         )));
     }
     Ok(())
+}
+
+/// How many endpoints a batch names (`All`: every registered one).
+fn batch_len(ids: Endpoints<'_>, inner: &super::Inner) -> usize {
+    match ids {
+        Endpoints::All => inner.names.len(),
+        Endpoints::Range { len, .. } => len,
+        Endpoints::Ids(ids) => ids.len(),
+    }
 }
 
 fn acquire_op(holder: u32, ttl: f64, now: f64, token: Option<u64>) -> OpKind {
@@ -473,12 +533,11 @@ enum Grant {
 }
 
 /// An output slice of a batch lease call must align with its ids.
-fn check_out_len(out: &[u64], ids: &[u32]) -> Result<()> {
-    if out.len() != ids.len() {
+fn check_out_len(out: &[u64], n: usize) -> Result<()> {
+    if out.len() != n {
         return Err(Error::InvalidArgument(format!(
-            "output has {} items for {} endpoints",
+            "output has {} items for {n} endpoints",
             out.len(),
-            ids.len()
         )));
     }
     Ok(())

@@ -2,14 +2,14 @@
 //! detached, outcome arrays written in place.
 
 use dnsrace_core as core;
-use dnsrace_core::{Endpoints, Fence, Outcome, OutcomeSink};
+use dnsrace_core::{Fence, Outcome, OutcomeSink};
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
 
 use super::{named, RecordStore};
 use crate::args::{repr, FenceToken, Generation, ModeArg, OutcomesArg, RollbackArg, Version};
 use crate::errors::{guard, DanglingAlias, OrRaise, UnknownPlan};
-use crate::ints::{self, finish, IntSeq, Staged};
+use crate::ints::{self, finish, IntSeq};
 use crate::output::OutArray;
 
 /// `fence` of `flip_many`: one token for all, or one per endpoint.
@@ -117,25 +117,18 @@ pub(super) fn flip_many<'py>(
         let c = py
             .detach(|| -> core::Result<core::FlipCounts> {
                 // Ids `first, first + 1, ...` in a buffer go as that range (no copy of them).
-                let range = ids.as_ref().and_then(Staged::id_range);
-                let ids = match range {
-                    Some(_) => None,
-                    None => finish(ids)?,
-                };
-                let expected = finish(expected)?;
-                let fences = finish(fences)?;
-                let fence = match (&fences, fence_all) {
-                    (Some(f), _) => Fence::Each(f),
-                    (None, Some(t)) => Fence::All(t),
-                    (None, None) => Fence::None,
-                };
-                let endpoints = match (range, &ids) {
-                    (Some((first, len)), _) => Endpoints::Range { first, len },
-                    (None, ids) => Endpoints::from(ids.as_deref()),
-                };
-                let expected = expected.as_deref();
-                let s = &store.store;
-                s.flip_endpoints(endpoints, g, mode, expected, fence, rollback, sink)
+                ints::with_endpoints(ids, |endpoints| {
+                    let expected = finish(expected)?;
+                    let fences = finish(fences)?;
+                    let fence = match (&fences, fence_all) {
+                        (Some(f), _) => Fence::Each(f),
+                        (None, Some(t)) => Fence::All(t),
+                        (None, None) => Fence::None,
+                    };
+                    let expected = expected.as_deref();
+                    let s = &store.store;
+                    s.flip_endpoints(endpoints, g, mode, expected, fence, rollback, sink)
+                })
             })
             .or_raise()?;
         let counts = named(

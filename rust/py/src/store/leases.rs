@@ -2,6 +2,7 @@
 //! endpoint, 0 (`None` in a list) where refused or lost: tokens start at 1.
 
 use dnsrace_core as core;
+use dnsrace_core::Endpoints;
 use pyo3::prelude::*;
 
 use super::RecordStore;
@@ -59,20 +60,21 @@ pub(super) fn acquire_lease(
 }
 
 /// A batch acquire or renew: the ids staged (then what `stage` stages), and `run` given
-/// them, finished detached, with the output to fill (see [`tokens_out`]).
+/// them, finished detached (consecutive ids in a buffer as a range, see
+/// [`ints::with_endpoints`]), with the output to fill (see [`tokens_out`]).
 fn lease_batch<'py, S: Send>(
     store: &RecordStore,
     py: Python<'py>,
     endpoints: &IntSeq<'py>,
     output: Output,
     stage: impl FnOnce() -> PyResult<S>,
-    run: impl FnOnce(&core::Store, &[u32], S, &mut [u64]) -> core::Result<()> + Send,
+    run: impl FnOnce(&core::Store, Endpoints<'_>, S, &mut [u64]) -> core::Result<()> + Send,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
         let ids = endpoints.stage_endpoints(&store.store)?;
         let staged = stage()?;
         tokens_out(py, output, endpoints.len(), |out| {
-            run(&store.store, &ids.finish()?, staged, out)
+            ints::with_endpoints(Some(ids), |ids| run(&store.store, ids, staged, out))
         })
     })
 }
@@ -106,7 +108,7 @@ pub(super) fn acquire_leases<'py>(
         &endpoints,
         output,
         || Ok(()),
-        |s, ids, (), out| s.acquire_leases_into(ids, holder.0, ttl.0, now.0, out),
+        |s, ids, (), out| s.acquire_endpoint_leases(ids, holder.0, ttl.0, now.0, out),
     )
 }
 
@@ -119,16 +121,17 @@ pub(super) fn renew_leases<'py>(
     output: Output,
 ) -> PyResult<Bound<'py, PyAny>> {
     let n = tokens.len();
-    let renew = move |s: &core::Store, ids: &[u32], tokens: Staged<'_, u64>, out: &mut [u64]| {
-        let (holder, ttl, now) = (holder.0, ttl.0, now.0);
-        if n != out.len() {
-            // The core names the mismatch.
-            return s.renew_leases_in_place(ids, holder, &mut tokens.finish()?, ttl, now);
-        }
-        // The tokens are copied into the output array and renewed there.
-        tokens.finish_into(out)?;
-        s.renew_leases_in_place(ids, holder, out, ttl, now)
-    };
+    let renew =
+        move |s: &core::Store, ids: Endpoints<'_>, tokens: Staged<'_, u64>, out: &mut [u64]| {
+            let (holder, ttl, now) = (holder.0, ttl.0, now.0);
+            if n != out.len() {
+                // The core names the mismatch.
+                return s.renew_endpoint_leases(ids, holder, &mut tokens.finish()?, ttl, now);
+            }
+            // The tokens are copied into the output array and renewed there.
+            tokens.finish_into(out)?;
+            s.renew_endpoint_leases(ids, holder, out, ttl, now)
+        };
     lease_batch(
         store,
         py,
@@ -178,9 +181,10 @@ pub(super) fn release_leases<'py>(
         let ids = endpoints.stage_endpoints(&store.store)?;
         let tokens = stage_tokens(&tokens)?;
         py.detach(|| {
-            store
-                .store
-                .release_leases(&ids.finish()?, holder.0, &tokens.finish()?)
+            ints::with_endpoints(Some(ids), |ids| {
+                let tokens = tokens.finish()?;
+                store.store.release_endpoint_leases(ids, holder.0, &tokens)
+            })
         })
         .or_raise()
     })
