@@ -169,6 +169,18 @@ def _where(a: argparse.Namespace, sections: list[str]) -> Where:
     return Where(a.executor, workers, a.address)
 
 
+def _out_dir(text: str) -> Path:
+    """``--out``: a directory, or a path where one can be made. Checked before anything is
+    measured, so a file, a device or a FIFO given by mistake fails at once in one line."""
+    out = Path(text)
+    for place in (out, *out.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise ArgumentError(f"--out: {str(place)!r} exists and is not a directory")
+            return out
+    return out
+
+
 def parse(argv: list[str]) -> tuple[Profile, Path, Where]:
     """The profile with every override applied and where its scenario sweeps run
     (``ArgumentError`` on a bad argument)."""
@@ -210,7 +222,7 @@ def parse(argv: list[str]) -> tuple[Profile, Path, Where]:
             prof.axes[axis] = _numbers(text, f"--{axis}", integer=integer)
     if "violations" in prof.sections and not prof.axes:
         raise ArgumentError("--axes: no axis left to sweep")
-    return prof, Path(a.out), _where(a, prof.sections)
+    return prof, _out_dir(a.out), _where(a, prof.sections)
 
 
 def parse_or_exit(argv: list[str]) -> tuple[Profile, Path, Where]:

@@ -174,6 +174,8 @@ def test_redis_peer_measures_real_work() -> None:
         (["--executor", "ray", "--sections", "fit"], "no scenario sweep"),
         (["--workers", "0"], "must be positive"),
         (["--workers", "1,2"], "one value"),
+        (["--out", "/dev/zero"], "is not a directory"),
+        (["--out", __file__ + "/results"], "is not a directory"),
     ],
 )
 def test_bad_sweep_arguments_exit_2_with_one_line(
