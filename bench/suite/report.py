@@ -135,7 +135,7 @@ def _anchor(doc: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "**The physical anchor**: bare single-threaded Rust loops doing the work of the",
-        "`if_newer` batch flip over every endpoint (`rust/core/benches/anchor.rs`: newer than",
+        "`if_newer` batch flip over every endpoint (`rust/bench/src/bin/anchor.rs`: newer than",
         "the alias? then rollback, alias, version; no locks, no validation, no tree look-up),",
         "in a process of their own, alternating round by round with `RecordStore.flip_many(None,",
         "g, 'if_newer')` called from Python here (median of 7 calls each per round); `store` is",
@@ -526,8 +526,8 @@ def render(
         "  (less work than the store). `Redis per-key pipelined`: the same data with one EVALSHA",
         "  per endpoint through pipelines of 1,000 (last-write-wins: pipelined `HSET` of the",
         "  alias alone), kept for comparison. Most of its time is redis-py encoding here.",
-        "- Bare Rust loops: `cargo bench -p dnsrace-core --bench anchor` (release profile, thin",
-        "  LTO), the AVX2 copies chosen at run time as the store's kernel is.",
+        "- Bare Rust loops: `cargo run --release -p dnsrace-bench --bin anchor` (release",
+        "  profile, thin LTO), the AVX2 copies chosen at run time as the store's kernel is.",
         "- Reads (`aliases`) and batch leases (acquire, renew, release over the same ids) are",
         "  paired with a RecordStore in the same process as the flips are; RecordStore reads",
         "  with `output='numpy'` and takes numpy ids; its tokens come as a numpy array where the",

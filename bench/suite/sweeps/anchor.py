@@ -1,5 +1,5 @@
 """The physical anchor: bare Rust loops doing the work of an ``if_newer`` batch flip over every
-endpoint (``rust/core/benches/anchor.rs``: 56-byte records as the store kept them before its
+endpoint (``rust/bench/src/bin/anchor.rs``: 56-byte records as the store kept them before its
 hot columns, and three columns in one fused pass; each for the baseline target and for AVX2),
 against ``RecordStore.flip_many(None, g, "if_newer")`` called from Python.
 
@@ -31,7 +31,7 @@ def anchor_binary() -> tuple[str | None, str]:
     cargo = shutil.which("cargo")
     if cargo is None:
         return None, "cargo not found"
-    cmd = [cargo, "bench", "-p", "dnsrace-core", "--bench", "anchor", "--no-run"]
+    cmd = [cargo, "build", "--release", "-p", "dnsrace-bench", "--bin", "anchor"]
     proc = subprocess.run(
         [*cmd, "--message-format=json", "--quiet"],
         cwd=ROOT,
@@ -43,7 +43,7 @@ def anchor_binary() -> tuple[str | None, str]:
         msg = json.loads(line) if line.startswith("{") else {}
         if msg.get("target", {}).get("name") == "anchor" and msg.get("executable"):
             return str(msg["executable"]), ""
-    return None, f"cargo bench --no-run failed: {proc.stderr.strip()[-200:]}"
+    return None, f"cargo build failed: {proc.stderr.strip()[-200:]}"
 
 
 def measure(n: int, rounds: int) -> dict[str, Any]:

@@ -1,13 +1,12 @@
 //! Batch flip over 500k endpoints without Python, so the binding's overhead is visible next to
-//! the pytest-benchmark figures. Run: `cargo bench -p dnsrace-core --bench flip`.
+//! the pytest-benchmark figures. Run: `cargo bench -p dnsrace-bench --bench flip`.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use dnsrace_core::{Fence, Leaf, Mode};
 
-mod common;
-use common::store_with_plans;
+use dnsrace_bench::store_with_plans;
 
 const ENDPOINTS: u32 = 500_000;
 

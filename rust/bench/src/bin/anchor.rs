@@ -9,8 +9,8 @@
 //! alias, rollback and version as three arrays in one fused pass. Each is compiled twice: for
 //! the baseline target and, chosen at run time like the store's kernel, for AVX2.
 //!
-//! Run: `cargo bench -p dnsrace-core --bench anchor -- [ENDPOINTS] [ROUNDS]`; prints one JSON
-//! object: per variant, the median seconds per call over the rounds (each round times one
+//! Run: `cargo run --release -p dnsrace-bench --bin anchor -- [ENDPOINTS] [ROUNDS]`; prints
+//! one JSON object: per variant, the median seconds per call over the rounds (each round times one
 //! call of every variant, in rotating order) and the median per-round ratio to the store.
 
 use std::hint::black_box;
@@ -18,8 +18,7 @@ use std::time::Instant;
 
 use dnsrace_core::{Fence, Leaf, Mode};
 
-mod common;
-use common::store_with_plans;
+use dnsrace_bench::store_with_plans;
 
 #[derive(Clone, Copy, Default)]
 #[repr(C)]

@@ -1,5 +1,10 @@
-//! The store both benches time: endpoints by id, and a plan per generation whose target sets
-//! are spread over the endpoints in turn.
+//! The benchmarks of dnsrace-core without Python: criterion's flip bench (`benches/flip.rs`) and
+//! the anchor loops (`src/bin/anchor.rs`), in a crate of their own so that the core's
+//! `cargo test` compiles no criterion; `make test` lints and type-checks them (clippy
+//! --all-targets), so they do not rot.
+//!
+//! The library is the store both benches time: endpoints by id, and a plan per generation whose
+//! target sets are spread over the endpoints in turn.
 
 use dnsrace_core::{EndpointKey, Leaf, PlanBuilder, Store};
 
