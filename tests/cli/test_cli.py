@@ -56,6 +56,7 @@ KIND_KEYS = {"stale_flip", "empty_answer", "stuck", "not_converged"}
 # ------------------------------------------------------------------------------ incident, run
 
 
+@pytest.mark.slow
 def test_incident_writes_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, png = tmp_path / "r.json", tmp_path / "t.png"
     assert main(["incident", *SMALL, "--seed", "3", "--json", str(out), "--plot", str(png)]) == 0
@@ -108,6 +109,7 @@ def test_single_discipline_and_perf(tmp_path: Path) -> None:
     assert {"wall_s", "store_s", "store_share", "cpu_s"} <= doc["perf"]["cas"].keys()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("schedule", ["random", "pct"])
 def test_incident_with_a_schedule_is_reproducible(tmp_path: Path, schedule: str) -> None:
     argv = ["incident", *SMALL, "--discipline", "aws2025,cas", "--schedule", schedule, "--quiet"]
@@ -151,8 +153,10 @@ def test_run_scenario_file_with_overrides(
     "argv",
     [
         pytest.param(["--schedule", "random"], id="random"),
-        pytest.param(["--schedule", "pct"], id="pct"),
-        pytest.param(["--schedule", "pct", "--depth", "2"], id="pct-depth-2"),
+        pytest.param(["--schedule", "pct"], id="pct", marks=pytest.mark.slow),
+        pytest.param(
+            ["--schedule", "pct", "--depth", "2"], id="pct-depth-2", marks=pytest.mark.slow
+        ),
     ],
 )
 def test_run_spin_with_a_schedule_is_byte_identical(tmp_path: Path, argv: list[str]) -> None:
@@ -194,6 +198,7 @@ def _explore(tmp_path: Path, name: str, *argv: str) -> bytes:
     return out.read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("schedule", ["random", "pct"])
 def test_explore_writes_the_documented_json(tmp_path: Path, schedule: str) -> None:
     data = _explore(tmp_path, "e.json", "--schedule", schedule, "--seed", "7")

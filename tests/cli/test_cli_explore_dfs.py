@@ -22,6 +22,7 @@ def _search(tmp_path: Path, name: str, *argv: str) -> tuple[int, bytes]:
     return code, out.read_bytes()
 
 
+@pytest.mark.slow
 def test_dfs_finds_aws2025s_stale_flip_exits_1_and_its_replay_line_replays(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

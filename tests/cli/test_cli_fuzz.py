@@ -22,7 +22,9 @@ Cases run in-process (fast); every :data:`SUBPROCESS_EVERY`-th runs ``python -m 
 a child (what a user runs, hangs and aborts included). Sizes are kept small (the spin
 scenario, one discipline, few runs) so that the default :data:`CASES` fit in about a minute.
 
-``DNSRACE_CLI_FUZZ_CASES`` (default 2000; ``make fuzz-cli``: 20000), ``DNSRACE_CLI_FUZZ_SEED``
+``DNSRACE_CLI_FUZZ_CASES`` (default 2000 under the ``ci`` hypothesis profile of ``make test``,
+scaled with the profile like a hypothesis size: the first 400 of the same cases under ``dev``,
+``make check``'s; ``make fuzz-cli``: 20000), ``DNSRACE_CLI_FUZZ_SEED``
 (default 17); a failure names its case, its seed and its command line:
 ``DNSRACE_CLI_FUZZ_ONLY=N`` replays case N alone.
 """
@@ -48,6 +50,7 @@ from typing import Any
 
 import pytest
 
+from conftest import examples
 from dnsrace.app.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +58,7 @@ SPIN = (ROOT / "scenarios" / "spin.toml").read_bytes()
 HISTORY = (ROOT / "tests" / "data" / "history-illegal.jsonl").read_bytes()
 CHECK = (ROOT / "tests" / "data" / "history-illegal.check.json").read_bytes()
 
-CASES = int(os.environ.get("DNSRACE_CLI_FUZZ_CASES", "2000"))
+CASES = int(os.environ.get("DNSRACE_CLI_FUZZ_CASES", examples(2000)))
 SEED = int(os.environ.get("DNSRACE_CLI_FUZZ_SEED", "17"))
 ONLY = os.environ.get("DNSRACE_CLI_FUZZ_ONLY")
 BATCHES = 20

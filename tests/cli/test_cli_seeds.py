@@ -16,6 +16,7 @@ def _dnsrace(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_incident_seed_range_writes_the_rates(tmp_path: Path) -> None:
     out = tmp_path / "rates.json"
     done = _dnsrace(

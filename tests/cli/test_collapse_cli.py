@@ -59,6 +59,7 @@ def test_bad_input_exits_2_naming_it_and_writes_nothing(
     assert not out.exists() and not plot.exists()
 
 
+@pytest.mark.slow
 def test_plot_and_sweep_table(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     png = tmp_path / "sweep.png"
@@ -70,6 +71,7 @@ def test_plot_and_sweep_table(tmp_path: Path) -> None:
     assert lines[0].startswith("aws2025") and lines[2].split() == ["0.50", ".", "X"]
 
 
+@pytest.mark.slow
 def test_incident_then_collapse_end_to_end(tmp_path: Path) -> None:
     """Phase 1's regional empty windows are phase 2's dependency outage: aws2025 writes
     leave the endpoint empty long enough to collapse the aws2025 managers; cas leaves no

@@ -327,6 +327,7 @@ def test_check_reports_the_window_of_an_illegal_history() -> None:
     assert "linearizations" not in r
 
 
+@pytest.mark.slow
 def test_cli_check_exit_statuses(tmp_path: Path) -> None:
     store, ids = _store()
     store.put_plan(_plan(1, ids))
@@ -391,6 +392,7 @@ def test_a_memory_bound_ends_the_wide_search_unknown_naming_it() -> None:
     assert r["bounds"]["max_states"] == 50_000
 
 
+@pytest.mark.slow
 def test_cli_check_of_the_wide_history_is_bounded_exit_3(tmp_path: Path) -> None:
     wide = tmp_path / "wide.jsonl"
     wide.write_bytes(WIDE20)
@@ -413,6 +415,7 @@ def test_cli_check_of_the_wide_history_is_bounded_exit_3(tmp_path: Path) -> None
         assert '"verdict":"unknown"' in (tmp_path / page).read_text()
 
 
+@pytest.mark.slow
 def test_cli_check_turns_an_allocation_failure_in_the_search_into_unknown(
     tmp_path: Path,
 ) -> None:
@@ -700,6 +703,7 @@ def test_the_same_seed_gives_the_same_history(tmp_path: Path) -> None:
     assert all(o["call"] < o["return"] for o in ops)
 
 
+@pytest.mark.slow
 def test_cli_run_writes_one_history_per_discipline(tmp_path: Path) -> None:
     out = tmp_path / "h.jsonl"
     r = _dnsrace(

@@ -58,6 +58,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     return out, orjson.loads((out / "suite.json").read_bytes())
 
 
+@pytest.mark.slow
 def test_report_renders_every_section(tiny_run: tuple[Path, dict[str, Any]]) -> None:
     out, doc = tiny_run
     text = (out / "REPORT.md").read_text()
@@ -93,6 +94,7 @@ def test_report_renders_every_section(tiny_run: tuple[Path, dict[str, Any]]) -> 
     assert {r["value"] for r in doc["violations"] if r["axis"] == "enactors"} == {2, 4}
 
 
+@pytest.mark.slow
 def test_the_sweeps_results_are_kept_apart_from_their_timing(
     tiny_run: tuple[Path, dict[str, Any]],
 ) -> None:
@@ -113,6 +115,7 @@ def test_the_sweeps_results_are_kept_apart_from_their_timing(
     ]
 
 
+@pytest.mark.slow
 def test_missing_peer_is_a_skipped_row_with_its_reason(
     tiny_run: tuple[Path, dict[str, Any]],
 ) -> None:
@@ -125,6 +128,7 @@ def test_missing_peer_is_a_skipped_row_with_its_reason(
     assert len(rows) == 1 and f"**skipped**: {MISSING_REDIS} not found" in rows[0]
 
 
+@pytest.mark.slow
 def test_every_target_has_a_verdict_and_tiny_sizes_pass_none_falsely(
     tiny_run: tuple[Path, dict[str, Any]],
 ) -> None:

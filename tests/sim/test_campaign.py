@@ -47,6 +47,7 @@ def test_done_is_called_once_per_finished_job_in_the_calling_thread(workers: int
     assert calls == [threading.current_thread().name] * 4
 
 
+@pytest.mark.slow
 def test_explore_gives_the_same_bytes_with_one_and_two_local_workers(tmp_path: Path) -> None:
     outputs = []
     for jobs in ("1", "2"):

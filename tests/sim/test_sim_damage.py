@@ -43,6 +43,7 @@ def _stuck_steps(r: RunResult) -> list[int]:
     return steps
 
 
+@pytest.mark.slow
 def test_stuck_endpoints_are_counted_per_endpoint_not_per_batch() -> None:
     batch = _scenario(1).enactors.batch_size(OTHERS + 1)
     assert batch == 10 and (OTHERS + 1) % batch == 0  # every batch full: no odd last batch
@@ -53,7 +54,7 @@ def test_stuck_endpoints_are_counted_per_endpoint_not_per_batch() -> None:
     assert any(n % batch for n in steps), steps
 
 
-@pytest.mark.parametrize("discipline", ["aws2025", "lww"])
+@pytest.mark.parametrize("discipline", ["aws2025", pytest.param("lww", marks=pytest.mark.slow)])
 def test_the_probe_alarm_sees_every_stuck_endpoint(discipline: str) -> None:
     for seed in SEEDS:
         m = _run(discipline, seed).metrics
@@ -66,6 +67,7 @@ def test_the_probe_alarm_sees_every_stuck_endpoint(discipline: str) -> None:
         assert m["flips_while_paused"] == 0
 
 
+@pytest.mark.slow
 def test_the_accounts_regional_alarm_stays_a_knob() -> None:
     for seed in SEEDS:
         m = _run("aws2025", seed, "regional").metrics

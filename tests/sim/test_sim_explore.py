@@ -76,6 +76,7 @@ def test_spin_has_the_public_models_size() -> None:
     assert s.enactors.call_latency_s == 0 and s.enactors.pass_s == 0
 
 
+@pytest.mark.slow
 def test_aws2025_empties_the_endpoint_but_nothing_is_refused_after() -> None:
     # Seeds 1..1400 of the random schedule (the first empty answer is at run 42). The plans
     # end with the race: no enactor flips the emptied endpoint again, so the store refuses
@@ -249,7 +250,7 @@ def test_shrinking_keeps_the_violation() -> None:
     assert violations(again.metrics) == small.kinds
 
 
-@pytest.mark.parametrize("stop_at_first", [False, True])
+@pytest.mark.parametrize("stop_at_first", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_worker_processes_give_the_same_exploration(stop_at_first: bool) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -307,6 +308,7 @@ def test_dfs_proves_cas_and_fenced_clean_within_one_preemption(name: str) -> Non
     assert not found.first_violation_kinds and sum(found.by_kind.values()) == 0
 
 
+@pytest.mark.slow
 def test_dfs_finds_the_aws2025_stale_flip_and_its_path_replays() -> None:
     # No stale flip with at most one preemption: exhaustively so; with two, one is found,
     # at bound 2 (iterative bounding searched 0 and 1 first).
@@ -318,6 +320,7 @@ def test_dfs_finds_the_aws2025_stale_flip_and_its_path_replays() -> None:
     assert violations(replay.metrics) == found.first_violation_kinds
 
 
+@pytest.mark.slow
 def test_a_violation_shrinks_to_a_shorter_prefix_that_still_fails() -> None:
     found = dfs("aws2025", 2)
     short, kinds = shrink_decisions(spin(), _d("aws2025"), found.first_violation)
@@ -325,6 +328,7 @@ def test_a_violation_shrinks_to_a_shorter_prefix_that_still_fails() -> None:
     assert "stale_flip" in replay_dfs(spin(), _d("aws2025"), short)
 
 
+@pytest.mark.slow
 def test_sleep_sets_prune_equivalent_orders_without_changing_the_verdict() -> None:
     # Fails if the sleep sets are removed: the same exhaustive search then runs more orders.
     pruned = dfs("aws2025", 1, fingerprints=False)
@@ -334,6 +338,7 @@ def test_sleep_sets_prune_equivalent_orders_without_changing_the_verdict() -> No
     assert pruned.runs < full.schedules
 
 
+@pytest.mark.slow
 def test_visited_states_are_not_searched_again() -> None:
     # Fails if the state pruning is removed (no run is cut at a visited state, the search
     # then starts as many runs as without fingerprints).
@@ -364,6 +369,7 @@ def test_a_run_cut_short_leaves_no_task_behind() -> None:
         loop.close()
 
 
+@pytest.mark.slow
 def test_dfs_looks_past_other_kinds_for_the_wanted_one() -> None:
     found = explore_dfs(
         spin(), _d("aws2025"), preemptions=2, max_schedules=1000, wanted="empty_answer"

@@ -141,6 +141,7 @@ def test_lww_has_stale_flips_empty_answers_and_the_regional_incident(seed: int) 
 # ------------------------------------------------------------------------------ lease
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_lease_is_safe_while_pauses_stay_below_the_ttl(seed: int) -> None:
     r = lease_run("lease", seed, long_pauses=False)
@@ -150,6 +151,7 @@ def test_lease_is_safe_while_pauses_stay_below_the_ttl(seed: int) -> None:
     assert r.metrics["empty_answers"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_lease_gets_stale_flips_once_a_pause_exceeds_the_ttl(seed: int) -> None:
     r = lease_run("lease", seed, long_pauses=True)
@@ -157,6 +159,7 @@ def test_lease_gets_stale_flips_once_a_pause_exceeds_the_ttl(seed: int) -> None:
     assert r.metrics["stale_flips"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_fencing_survives_pauses_longer_than_the_ttl(seed: int) -> None:
     r = lease_run("fenced", seed, long_pauses=True)
@@ -171,7 +174,7 @@ def test_fencing_survives_pauses_longer_than_the_ttl(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("discipline", ["cas", "fenced"])
+@pytest.mark.parametrize("discipline", ["cas", pytest.param("fenced", marks=pytest.mark.slow)])
 def test_cas_and_fenced_are_safe_and_converge(discipline: str, seed: int) -> None:
     r = incident(discipline, seed)
     _self_consistent(r)
@@ -187,6 +190,7 @@ def test_cas_and_fenced_are_safe_and_converge(discipline: str, seed: int) -> Non
     assert m["alarms"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_cas_and_fenced_stay_safe_with_long_pauses_and_crashes(seed: int) -> None:
     base = _with_pauses(incident_scenario(seed=seed, endpoints=ENDPOINTS), LONG_PAUSES)
@@ -202,6 +206,7 @@ def test_cas_and_fenced_stay_safe_with_long_pauses_and_crashes(seed: int) -> Non
 # ------------------------------------------------------------------------------ knob by knob
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_each_fix_has_its_share(seed: int) -> None:
     base = incident("aws2025", seed).metrics
@@ -217,6 +222,7 @@ def test_each_fix_has_its_share(seed: int) -> None:
     assert both["converged"]
 
 
+@pytest.mark.slow
 def test_handling_the_dangling_answer_repairs_without_the_operator() -> None:
     stuck = incident("aws2025", 1).metrics
     r = incident("aws2025+repair_dangling", 1)
@@ -258,7 +264,8 @@ def _document(seed: int, store: str, endpoints: int = 200) -> bytes:
     return dumps(build_document(scenario, results))
 
 
-@pytest.mark.parametrize("seed", [4, pytest.param(5, marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [4, 5])
 def test_same_seed_gives_byte_identical_json(seed: int) -> None:
     first = _document(seed, STORE)
     assert first == _document(seed, STORE)
@@ -280,6 +287,7 @@ def test_seeded_schedules_are_repeatable(schedule: str) -> None:
     assert runs[0] == runs[1]
 
 
+@pytest.mark.slow
 def test_rust_and_reference_stores_give_the_same_run() -> None:
     if not _have_rust():
         pytest.fail("dnsrace._core is not built: run `make build`")

@@ -60,6 +60,7 @@ def _small() -> Scenario:
     return incident_scenario(endpoints=60, presets=("aws2025", "cas")).replace(duration_s=300.0)
 
 
+@pytest.mark.slow
 def test_per_seed_results_are_byte_identical_however_they_run() -> None:
     scenario = _small()
     one = dumps(rates_document(scenario, (1, 3), "rust", run_seeds(scenario, [1, 2, 3])))

@@ -523,6 +523,7 @@ def test_a_reused_loop_gives_the_same_run_as_a_fresh_one() -> None:
     assert differ == []
 
 
+@pytest.mark.slow
 def test_explored_runs_replay_on_their_own() -> None:
     """Run i of an exploration with root seed S is the run ``--seed S+i`` replays."""
     s = load_scenario(SPIN)

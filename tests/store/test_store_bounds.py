@@ -68,6 +68,7 @@ def test_oversized_sequence_refused_before_allocation(any_store: Any, call: str,
     assert (s.aliases(), s.versions(), s.stats()) == before
 
 
+@pytest.mark.slow
 def test_endless_generator_stops_at_the_bound(any_store: Any) -> None:
     s = _store(any_store)
 

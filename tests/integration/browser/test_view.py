@@ -57,6 +57,7 @@ def run_document() -> dict[str, Any]:
 # ------------------------------------------------------------------------------ the page
 
 
+@pytest.mark.slow
 def test_run_page_is_one_self_contained_file() -> None:
     page = render_run(run_document())
     assert page.startswith("<!DOCTYPE html>")
@@ -82,6 +83,7 @@ def test_run_json_carries_the_timeline_the_page_draws() -> None:
     assert any(c[0] == tl["stuck"][0][0] for c in tl["cleanups"])
 
 
+@pytest.mark.slow
 def test_data_cannot_end_the_script_element() -> None:
     doc = json.loads(json.dumps(run_document()))
     doc["scenario"] = "</script><script>alert(1)</script>"
