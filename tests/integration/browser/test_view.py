@@ -69,6 +69,7 @@ def test_run_page_is_one_self_contained_file() -> None:
     assert render_run(run_document()) == page  # same document, same bytes
 
 
+@pytest.mark.slow
 def test_run_json_carries_the_timeline_the_page_draws() -> None:
     doc = run_document()
     tl = doc["timelines"]["aws2025"]
@@ -146,6 +147,7 @@ def test_bad_history_exits_2_naming_the_line_and_writes_nothing(
     assert not out.exists()
 
 
+@pytest.mark.slow  # run_document(): the incident at 1,000 endpoints
 def test_bad_run_document_exits_2_naming_the_field(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
