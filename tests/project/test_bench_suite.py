@@ -5,10 +5,14 @@ reason, that every target gets a verdict, and that bad sweep arguments exit 2 wi
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +45,12 @@ TINY = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """One tiny quick run with Redis made unavailable (its binary name points nowhere)."""
-    out = tmp_path_factory.mktemp("suite")
+@functools.cache
+def _tiny_run_once() -> tuple[Path, dict[str, Any]]:
+    # Once per process, not per fixture set-up: an xdist worker that runs out of queued tests
+    # tears its module fixtures down, and make test's log showed this run set up twice.
+    out = Path(tempfile.mkdtemp(prefix="suite-"))
+    atexit.register(shutil.rmtree, out, True)
     env = {**os.environ, "DNSRACE_REDIS": MISSING_REDIS, "COLUMNS": "120"}
     done = subprocess.run(
         [sys.executable, "-m", "bench.suite", "--out", str(out), *TINY],
@@ -56,6 +62,12 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return out, orjson.loads((out / "suite.json").read_bytes())
+
+
+@pytest.fixture(scope="module")  # module scope: conftest keeps its tests on one xdist worker
+def tiny_run() -> tuple[Path, dict[str, Any]]:
+    """One tiny quick run with Redis made unavailable (its binary name points nowhere)."""
+    return _tiny_run_once()
 
 
 @pytest.mark.slow
