@@ -101,10 +101,11 @@ test: system-packages
 ## check: the fast tier to run after each change, from a fresh clone or a built tree (target:
 ## under 2 minutes from a fresh clone on 2 cores). The extension in the quick cargo profile (a
 ## build for the tests, not for timing), lint, the core's cargo tests and pytest's check tier
-## (py-check), JOBS steps at a time. py-check is named first, so the extension is the first cargo
-## build (cargo runs one build at a time per target dir) and pytest, the longest step, runs while
-## clippy and the core's tests compile.
+## (py-check), JOBS steps at a time. The extension is built first, on its own: cargo runs one
+## build at a time per target dir, and side by side clippy and the core's tests took the lock
+## first and pytest, the longest step, waited for them; now it runs while they compile.
 check:
+	$(SUBMAKE) EXT_PROFILE=quick build
 	$(SUBMAKE) EXT_PROFILE=quick CLIPPY_PACKAGES='--workspace --exclude dnsrace-bench' \
 	  py-check lint rust-check
 
