@@ -198,44 +198,15 @@ impl Store {
         expected: Option<&[u64]>,
         fence: Fence<'_>,
     ) -> Result<FlipCounts> {
-        self.flip_many_with(ids, generation, mode, expected, fence, true)
-    }
-
-    /// [`Store::flip_many`]; `rollback` as in [`Store::flip_with`].
-    pub fn flip_many_with(
-        &self,
-        ids: Option<&[u32]>,
-        generation: u64,
-        mode: Mode,
-        expected: Option<&[u64]>,
-        fence: Fence<'_>,
-        rollback: bool,
-    ) -> Result<FlipCounts> {
         let ids = Endpoints::from(ids);
-        self.flip_endpoints(ids, generation, mode, expected, fence, rollback, None)
+        self.flip_endpoints(ids, generation, mode, expected, fence, true, None)
     }
 
-    /// [`Store::flip_many_with`] that also writes each position's outcome code and previous
-    /// alias into `sink`, whose slices must have the batch's length (`InvalidArgument`). With
-    /// `ids = None` the batch is the first `sink` length endpoints (every endpoint registered
-    /// when the caller sized the sink; an endpoint added since is not flipped).
-    #[allow(clippy::too_many_arguments)]
-    pub fn flip_many_into(
-        &self,
-        ids: Option<&[u32]>,
-        generation: u64,
-        mode: Mode,
-        expected: Option<&[u64]>,
-        fence: Fence<'_>,
-        rollback: bool,
-        sink: OutcomeSink<'_>,
-    ) -> Result<FlipCounts> {
-        let (ids, sink) = (Endpoints::from(ids), Some(sink));
-        self.flip_endpoints(ids, generation, mode, expected, fence, rollback, sink)
-    }
-
-    /// The batch flip every other one calls: [`Store::flip_many_with`] for `ids`, writing
-    /// into `sink` as [`Store::flip_many_into`] when there is one.
+    /// The batch flip every other one calls: `rollback` as in [`Store::flip_with`]. With a
+    /// `sink` it also writes each position's outcome code and previous alias into it, whose
+    /// slices must have the batch's length (`InvalidArgument`); with `Endpoints::All` the batch
+    /// is then the first sink-length endpoints (every endpoint registered when the caller sized
+    /// the sink; an endpoint added since is not flipped).
     #[allow(clippy::too_many_arguments)]
     pub fn flip_endpoints(
         &self,

@@ -267,7 +267,7 @@ vectorised! {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{Fence, Mode, Outcome, OutcomeSink, Store};
+    use crate::store::{Endpoints::All, Fence, Mode, Outcome, OutcomeSink, Store};
     use crate::target::{EndpointKey, Leaf, PlanBuilder};
 
     const N: u32 = 5000;
@@ -346,8 +346,14 @@ mod tests {
                                 previous: &mut prev,
                             };
                             let counts = batch
-                                .flip_many_into(
-                                    ids, generation, mode, expect, fence, rollback, sink,
+                                .flip_endpoints(
+                                    ids.into(),
+                                    generation,
+                                    mode,
+                                    expect,
+                                    fence,
+                                    rollback,
+                                    Some(sink),
                                 )
                                 .unwrap();
                             let mut applied = 0;
@@ -472,7 +478,15 @@ mod tests {
             previous: &mut prev,
         };
         let counts = store
-            .flip_many_into(None, 5, Mode::Lww, None, Fence::Each(&fences), true, sink)
+            .flip_endpoints(
+                All,
+                5,
+                Mode::Lww,
+                None,
+                Fence::Each(&fences),
+                true,
+                Some(sink),
+            )
             .unwrap();
         for (pos, &f) in fences.iter().enumerate() {
             if f == 0 {
