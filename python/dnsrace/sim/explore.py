@@ -134,6 +134,7 @@ class _Runner:
             chosen,
             store=self.store,
             loop=self.loop,
+            verdict_only=True,
         )
 
     def close(self) -> None:
@@ -413,7 +414,9 @@ def run_cut(
 ) -> RunResult | None:
     """One run under a DFS schedule; ``None`` when the schedule cut it short."""
     try:
-        return run_with_schedule(scenario, discipline, schedule, store=store, loop=loop)
+        return run_with_schedule(
+            scenario, discipline, schedule, store=store, loop=loop, verdict_only=True
+        )
     except ScheduleCut:
         _discard_run(loop)
         return None

@@ -608,13 +608,30 @@ class Metrics:
         newest = max(self.published, default=0)
         return not self.dangling and self.served.get(newest, 0) == self.endpoints
 
+    def _plans_and_convergence(self) -> tuple[list[int], list[float]]:
+        """The plans published during the run, and the convergence time of those that did."""
+        plans = [g for g in self.published if g != self._initial]
+        return plans, [self.converged_after[g] for g in plans if g in self.converged_after]
+
+    def verdict(self, store_stats: Mapping[str, int]) -> dict[str, Any]:
+        """The part of :meth:`result` a run's verdict reads (exploration's runs), the same
+        values from the same definitions, without the rest of the report."""
+        plans, times = self._plans_and_convergence()
+        return {
+            "stale_flips": store_stats["stale_flips"],
+            "empty_answers": store_stats["empty_answers"],
+            "converged": len(times) == len(plans),
+            "final_converged": self._serves_newest(),
+            "empty_endpoints": len(self.ever_stuck),
+            "store": {k: store_stats[k] for k in ("dangling_rejections",) if k in store_stats},
+        }
+
     def result(self, now: float, store_stats: Mapping[str, int]) -> dict[str, Any]:
         """Every metric of the run, ended at ``now``, as a JSON-ready dict."""
         self.advance(now)
         self.timeline.end = now
         duration = now
-        plans = [g for g in self.published if g != self._initial]
-        times = [self.converged_after[g] for g in plans if g in self.converged_after]
+        plans, times = self._plans_and_convergence()
         fleet_time = self.endpoints * duration
         regional_final = None if self.regional in self.dangling else self._regional_alias
         return {

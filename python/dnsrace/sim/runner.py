@@ -16,6 +16,7 @@ import contextlib
 import functools
 import sys
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,24 @@ class _Supervisor:
         return not self.down and self.enactor.idle
 
 
+_fixed: list[Any] = [None, None, [], []]
+"""The last scenario's endpoint settings, enactor settings, endpoint names and walk."""
+
+
+def _names_and_walk(scenario: Scenario) -> tuple[list[str], list[array[int]]]:
+    """The endpoint names and the enactors' walk, which depend on the endpoint and enactor
+    settings alone: made once for the many runs (seeds) of one exploration, not per run."""
+    if _fixed[0] is not scenario.endpoints or _fixed[1] is not scenario.enactors:
+        names = endpoint_names(scenario)
+        _fixed[:] = [
+            scenario.endpoints,
+            scenario.enactors,
+            names,
+            walk_batches(scenario, len(names)),
+        ]
+    return list(_fixed[2]), _fixed[3]
+
+
 async def _simulate(
     scenario: Scenario,
     discipline: Discipline,
@@ -147,6 +166,7 @@ async def _simulate(
     progress: Progress | None,
     snapshot: str | None = None,
     history: str | None = None,
+    verdict_only: bool = False,
 ) -> tuple[dict[str, Any], RegionalTimeline, list[str]]:
     loop = asyncio.get_running_loop()
     t0 = loop.time()
@@ -162,8 +182,9 @@ async def _simulate(
         # No history: a task need not know itself from its creation (the binding puts the
         # factory back at a recording run's first call), and exploration makes ~7 per run.
         loop.set_task_factory(None)
-    store = ObservedStore(chosen, metrics, now, timer, history=capacity)
-    ids = store.add_endpoints(endpoint_names(scenario))
+    store = ObservedStore(chosen, metrics, now, timer, history=capacity, timed=not verdict_only)
+    names, walk = _names_and_walk(scenario)
+    ids = store.add_endpoints(names)
     if sinks and history is None and len(ids) > SINK_FULL_ENDPOINTS:
         # A sink (a test) gets a sample of endpoints: each one's history is whole.
         step = -(-(len(ids) - 1) // SINK_FULL_ENDPOINTS)  # at most SINK_FULL_ENDPOINTS
@@ -177,7 +198,6 @@ async def _simulate(
     parts = RunParts(scenario, store, board, metrics, now)
     control = start_control_plane(parts, ids)
     planner, operator = control.planner, control.operator
-    walk = walk_batches(scenario, len(ids))
     supervisors = [
         _Supervisor(new_enactor(parts, name, discipline, walk, len(ids)), metrics)
         for name in scenario.enactor_names
@@ -230,14 +250,19 @@ async def _simulate(
     end = now()
     if progress is not None:
         progress(end)
-    report = metrics.result(end, store.stats())
-    report["operator_unrepairable"] = list(operator.unrepairable)
-    report["alarm"] = {
-        "watches": scenario.operator.alarm,
-        "regional_alarms": sum(1 for _, _, regional in operator.alarm_log if regional),
-        "triggering_endpoints": [n for _, n, _ in operator.alarm_log],
-        "stuck_unseen_at_end": operator.unseen(metrics.dangling),
-    }
+    if verdict_only:
+        # An exploration run: its verdict is all that is read (a violating run is replayed
+        # whole by `dnsrace run` with the same seed and schedule).
+        report = metrics.verdict(store.stats())
+    else:
+        report = metrics.result(end, store.stats())
+        report["operator_unrepairable"] = list(operator.unrepairable)
+        report["alarm"] = {
+            "watches": scenario.operator.alarm,
+            "regional_alarms": sum(1 for _, _, regional in operator.alarm_log if regional),
+            "triggering_endpoints": [n for _, n, _ in operator.alarm_log],
+            "stuck_unseen_at_end": operator.unseen(metrics.dangling),
+        }
     if snapshot is not None:
         # Only the embedded stores can save themselves (a distributed one has its own means).
         save = getattr(store.raw, "snapshot", None)
@@ -272,23 +297,33 @@ def run_with_schedule(
     loop: clock.VirtualEventLoop | None = None,
     snapshot: str | None = None,
     history: str | None = None,
+    verdict_only: bool = False,
 ) -> RunResult:
     """Run ``scenario`` under ``discipline`` with a ready-made schedule object (``None``:
     asyncio's order). ``loop``: a virtual loop to reuse (exploration runs many short runs).
     ``snapshot``: save the final store there (``RecordStore.snapshot``). ``history``: record
-    the run's history and write it there (jsonl; the Rust store only)."""
+    the run's history and write it there (jsonl; the Rust store only). ``verdict_only``:
+    the same run, whose metrics are only what :meth:`Metrics.verdict` gives (no report, no
+    store timing, no perf figures)."""
+    if verdict_only and (snapshot is not None or history is not None):
+        raise ValueError("a verdict-only run saves no snapshot and records no history")
     timer = StoreTimer()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
 
     def main() -> Any:
-        return _simulate(scenario, discipline, store, timer, progress, snapshot, history)
+        return _simulate(
+            scenario, discipline, store, timer, progress, snapshot, history, verdict_only
+        )
 
     if loop is not None:
         loop.reset(schedule)
         metrics, timeline, names = loop.run_until_complete(main())
     else:
         metrics, timeline, names = clock.run(main, scenario.clock, schedule)
+    steps = schedule.steps if schedule is not None else 0
+    if verdict_only:
+        return RunResult(scenario, discipline, store, metrics, timeline, {}, names, steps)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     perf = {
