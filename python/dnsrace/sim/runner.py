@@ -17,7 +17,7 @@ import functools
 import sys
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,23 +96,37 @@ class RunResult:
     """Scheduling decisions taken (0 on the clock schedule, which does not count them)."""
 
 
+def _spawn(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    """``asyncio.create_task(coro, name=name)``; on the virtual loop without a task factory
+    (an exploration run makes seven per run) the same task made without its layers."""
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, clock.VirtualEventLoop) and loop.get_task_factory() is None:
+        task = asyncio.Task(coro, loop=loop)  # named "Task-N" first, as create_task does
+        task.set_name(name)
+        return task
+    return asyncio.create_task(coro, name=name)
+
+
 class _Supervisor:
     """Runs an enactor, crashes it on schedule and restarts it after the restart delay."""
 
-    def __init__(self, enactor: Enactor, metrics: Metrics) -> None:
+    def __init__(self, enactor: Enactor, metrics: Metrics, *, footprints: bool = True) -> None:
         self.enactor = enactor
         self.faults = enactor.faults
         self.metrics = metrics
         self.down = False
+        self.footprints = footprints
+        """Whether the schedule reads footprints (else no :func:`declare` is needed)."""
 
     async def run(self, now: Callable[[], float]) -> None:
         crashes = list(self.faults.crashes)
         while True:
-            task = asyncio.create_task(self.enactor.run(), name=self.enactor.name)
+            task = _spawn(self.enactor.run(), self.enactor.name)
             # Footprints for a schedule that uses them (POS, DFS): the enactor's first step
             # reads the board; this task's own steps touch nothing shared.
-            declare(reads=("board",), task=task)
-            declare()
+            if self.footprints:
+                declare(reads=("board",), task=task)
+                declare()
             try:
                 while crashes and crashes[0].at < now():
                     crashes.pop(0)  # fell due while the enactor was down: it cannot die twice
@@ -126,7 +140,8 @@ class _Supervisor:
                     return
             finally:
                 if not task.done():
-                    declare(task=task)  # cancelled: nothing shared on its way out
+                    if self.footprints:
+                        declare(task=task)  # cancelled: nothing shared on its way out
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
@@ -191,42 +206,46 @@ async def _simulate(
         store.raw.set_history_endpoints(sorted({REGIONAL_ID, *ids[1::step]}))  # type: ignore[attr-defined]
     board = PlanBoard()
 
+    schedule = getattr(loop, "schedule", None)
+    footprints = bool(getattr(schedule, "uses_footprints", False))
     # This task publishes plans (trees, board) and ends the run once every enactor is idle
     # (flags their board steps set): its footprint for a schedule that uses them.
-    declare(reads=("board", "trees"), writes=("board", "trees"))
+    if footprints:
+        declare(reads=("board", "trees"), writes=("board", "trees"))
 
     parts = RunParts(scenario, store, board, metrics, now)
     control = start_control_plane(parts, ids)
     planner, operator = control.planner, control.operator
     supervisors = [
-        _Supervisor(new_enactor(parts, name, discipline, walk, len(ids)), metrics)
+        _Supervisor(
+            new_enactor(parts, name, discipline, walk, len(ids)), metrics, footprints=footprints
+        )
         for name in scenario.enactor_names
     ]
-    schedule = getattr(loop, "schedule", None)
     if getattr(schedule, "uses_fingerprints", False) and hasattr(store.raw, "state"):
         # The bounded search skips states it has seen (dnsrace.sim.fingerprint).
         schedule.state = functools.partial(  # type: ignore[union-attr]
             simulation_state, loop, store.raw, ids, board, planner, supervisors, operator, metrics
         )
-    probed = ids if control.probes.reads_everything else control.sample
-    resolved = [*(("alias", i) for i in probed), "trees"]
 
     async def ticker() -> None:
         while progress is not None:
             progress(now())
             await asyncio.sleep(_PROGRESS_S)
 
-    background = [
-        asyncio.create_task(s.run(now), name=f"supervisor-{s.enactor.name}") for s in supervisors
-    ]
-    background.append(asyncio.create_task(control.clients(), name="clients"))
-    background.append(asyncio.create_task(ticker(), name="progress"))
-    for task in background[:-2]:
-        declare(task=task)  # a supervisor's first step starts its enactor: nothing shared
-    # The clients resolve, and the operator may switch the automation off in the same step.
-    declare(reads=resolved, writes=("board",), task=background[-2])
-    if progress is None:
-        declare(task=background[-1])
+    background = [_spawn(s.run(now), f"supervisor-{s.enactor.name}") for s in supervisors]
+    background.append(_spawn(control.clients(), "clients"))
+    background.append(_spawn(ticker(), "progress"))
+    if footprints:
+        for task in background[:-2]:
+            declare(task=task)  # a supervisor's first step starts its enactor: nothing shared
+        # The clients resolve, and the operator may switch the automation off in the same
+        # step.
+        probed = ids if control.probes.reads_everything else control.sample
+        resolved = [*(("alias", i) for i in probed), "trees"]
+        declare(reads=resolved, writes=("board",), task=background[-2])
+        if progress is None:
+            declare(task=background[-1])
     try:
         await planner.run()
         if now() < scenario.duration_s:
@@ -244,7 +263,8 @@ async def _simulate(
                 task.result()  # surface a crash of the simulator itself
     finally:
         for task in background:
-            declare(task=task)  # a cancelled task touches nothing shared on its way out
+            if footprints:
+                declare(task=task)  # a cancelled task touches nothing shared on its way out
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
     end = now()
