@@ -278,6 +278,9 @@ class Metrics:
         self.deleted_trees = 0
         self.kept_trees = 0
         self.timeline = RegionalTimeline(regional_name)
+        self.keep_timeline = True
+        """Record the timeline's passes, regional flips, fleet points and clean-ups (a run
+        that only needs its verdict, an exploration's, does not)."""
         self._regional_alias: int | None = None
         self._open_passes: dict[str, Pass] = {}
         self._fleet_last: tuple[int, int] = (-1, -1)
@@ -344,6 +347,8 @@ class Metrics:
 
     def _fleet_point(self) -> None:
         """Append to the fleet series if the count of empty or stuck endpoints changed."""
+        if not self.keep_timeline:
+            return
         point = (self.served.get(0, 0), len(self.dangling))
         if point != self._fleet_last:
             self._fleet_last = point
@@ -461,6 +466,11 @@ class Metrics:
         counts: FlipCounts,
         n: int,
     ) -> None:
+        if not self.keep_timeline:  # the counter and the alias, as below, without the entry
+            if after != before and after is not None and before is not None and after < before:
+                self.regional_stale_flips += 1
+            self._regional_alias = after
+            return
         if after != before and after is not None:
             if before is not None and after < before:
                 outcome = "stale"
@@ -525,7 +535,7 @@ class Metrics:
         self.cleanups += 1
         self.deleted_trees += deleted_trees
         self.kept_trees += kept_trees
-        if now is not None:
+        if now is not None and self.keep_timeline:
             self.timeline.cleanups.append((now, actor, generation, deleted_trees, kept_trees))
 
     # The timeline's enactor events: each takes the time and the enactor's name. The
@@ -533,6 +543,8 @@ class Metrics:
 
     def on_pass_start(self, now: float, actor: str, generation: int) -> None:
         """An enactor picked up ``generation`` (a pass begins; the start check may skip it)."""
+        if not self.keep_timeline:
+            return
         self._end_pass(now, actor, "open")
         p = Pass(actor, generation, now)
         self._open_passes[actor] = p

@@ -186,10 +186,14 @@ async def _simulate(
     loop = asyncio.get_running_loop()
     t0 = loop.time()
 
-    def now() -> float:
+    def since_start() -> float:
         return loop.time() - t0
 
+    # A virtual loop starts the run at 0: its time is the run's (x - 0.0 is x), one call less
+    # for each of the run's many reads of the time.
+    now: Callable[[], float] = loop.time if t0 == 0.0 else since_start
     metrics = new_metrics(scenario)
+    metrics.keep_timeline = not verdict_only
     chosen = load_backend(store_name)
     sinks = list(_history_sinks) if chosen.new_recording_store is not None else []
     capacity = DEFAULT_HISTORY_CAPACITY if history is not None or sinks else 0
