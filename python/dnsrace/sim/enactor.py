@@ -179,7 +179,8 @@ class Enactor:
         seen = board.applied
         while True:
             self.idle = True
-            self._tell((_BOARD,))
+            if self._declare is not None:
+                self._tell((_BOARD,))
             await board.wait_newer(seen)
             self.idle = False
             if self.cfg.pickup_jitter_s > 0:

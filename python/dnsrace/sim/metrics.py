@@ -428,7 +428,8 @@ class Metrics:
         if n and ids[0] == self.regional:
             self._regional_flip(now, actor, gen, before[0], regional_after, counts, n)
         self._check_convergence()
-        self._fleet_point()
+        if self.keep_timeline:
+            self._fleet_point()
 
     def _flip_slow_path(
         self,
