@@ -1,0 +1,213 @@
+//! Per-endpoint 64-bit values a batch call takes (expected versions, fences), as a [`Column`]:
+//! a slice, or memory a caller lends for the call that other threads may write meanwhile (a
+//! buffer shared with code that runs without any lock of ours, such as numpy).
+//!
+//! The store reads lent memory only through [`Column::read`]: chunk by chunk, each value read
+//! exactly once into the store's own chunk, which is then checked and used. So no value is
+//! used other than the one checked, whatever a writer does, and the batch needs no private copy
+//! of the whole column. The reads are made by the processor's own copy instruction on x86-64
+//! (outside Rust's memory model, so a racing writer is no undefined behaviour for us; it can
+//! only make the values mixed) and by relaxed atomic loads elsewhere.
+
+use std::marker::PhantomData;
+
+/// Values that are never valid (the top bit set): every valid value is at most `2^63 - 1`.
+pub(crate) const TOP_BIT: u64 = 1 << 63;
+
+/// One value per position of a batch, read by the store chunk by chunk.
+#[derive(Clone, Copy)]
+pub struct Column<'a> {
+    ptr: *const u64,
+    len: usize,
+    /// Memory another thread may write during the call (read through [`copy_lent`]).
+    lent: bool,
+    _borrow: PhantomData<&'a [u64]>,
+}
+
+// SAFETY: a column only reads its memory, which outlives it ('a); lent memory is read with
+// reads that tolerate concurrent writers (see the module notes).
+unsafe impl Send for Column<'_> {}
+unsafe impl Sync for Column<'_> {}
+
+impl<'a> From<&'a [u64]> for Column<'a> {
+    fn from(values: &'a [u64]) -> Self {
+        Column {
+            ptr: values.as_ptr(),
+            len: values.len(),
+            lent: false,
+            _borrow: PhantomData,
+        }
+    }
+}
+
+impl std::fmt::Debug for Column<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Column")
+            .field("len", &self.len)
+            .field("lent", &self.lent)
+            .finish()
+    }
+}
+
+impl<'a> Column<'a> {
+    /// `len` values at `ptr` that other threads may write while the store reads them.
+    ///
+    /// # Safety
+    /// `ptr` must be readable for `len` `u64`s, 8-byte aligned, and stay allocated and in
+    /// place for `'a` (for a Python buffer: while it is held). Concurrent writes are allowed.
+    pub unsafe fn lent(ptr: *const u64, len: usize) -> Self {
+        Column {
+            ptr,
+            len,
+            lent: true,
+            _borrow: PhantomData,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copy the values of positions `pos..pos + out.len()` into `out`, each read once.
+    /// Panics if that range is outside the column.
+    #[inline]
+    pub(crate) fn read(&self, pos: usize, out: &mut [u64]) {
+        assert!(
+            pos <= self.len && out.len() <= self.len - pos,
+            "column range"
+        );
+        // SAFETY: in bounds (asserted); readable for 'a (constructors).
+        unsafe {
+            let src = self.ptr.add(pos);
+            if self.lent {
+                copy_lent(src, out);
+            } else {
+                out.copy_from_slice(std::slice::from_raw_parts(src, out.len()));
+            }
+        }
+    }
+
+    /// The value at `pos`, read once.
+    #[inline]
+    pub(crate) fn get(&self, pos: usize) -> u64 {
+        let mut one = [0u64];
+        self.read(pos, &mut one);
+        one[0]
+    }
+
+    /// The first value with the top bit set (a value no batch column accepts), reading
+    /// every value once, chunk by chunk; `None` if there is none.
+    pub(crate) fn first_invalid(&self) -> Option<u64> {
+        let mut chunk = [0u64; READ_CHUNK];
+        let mut pos = 0;
+        while pos < self.len {
+            let part = &mut chunk[..READ_CHUNK.min(self.len - pos)];
+            self.read(pos, part);
+            if !below_top_bit(part) {
+                return part.iter().copied().find(|v| v & TOP_BIT != 0);
+            }
+            pos += part.len();
+        }
+        None
+    }
+
+    /// The whole column as a private vector, each value read once (unchecked).
+    pub(crate) fn read_all(&self) -> Vec<u64> {
+        let mut out = vec![0u64; self.len];
+        self.read(0, &mut out);
+        out
+    }
+}
+
+/// Values read per step of [`Column::first_invalid`] (8 KiB: stays in the first-level cache).
+const READ_CHUNK: usize = 1024;
+
+/// Whether every value has the top bit clear: an OR of all of them (plain bitwise lanes).
+#[inline]
+pub(crate) fn below_top_bit(values: &[u64]) -> bool {
+    values.iter().fold(0, |acc, &v| acc | v) & TOP_BIT == 0
+}
+
+/// Replace every value with the top bit set by `invalid_as`. A batch checks its columns before
+/// its first change; a value that is invalid when read again later was written meanwhile by
+/// another thread, and becomes a value that refuses the flip (the refused-lease fence 0, an
+/// expected version no record has) instead of entering the batch.
+#[inline]
+pub(crate) fn sanitize(values: &mut [u64], invalid_as: u64) {
+    if !below_top_bit(values) {
+        for v in values.iter_mut().filter(|v| **v & TOP_BIT != 0) {
+            *v = invalid_as;
+        }
+    }
+}
+
+/// Copy `out.len()` values from `src`, memory other threads may write meanwhile.
+///
+/// # Safety
+/// `src` must be readable for `out.len()` `u64`s (and 8-byte aligned off x86-64).
+#[inline]
+unsafe fn copy_lent(src: *const u64, out: &mut [u64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // `rep movsb` (fast for whole chunks on processors with ERMS/FSRM): the reads happen
+        // in the processor, not as Rust reads of shared memory. Writes `out` only.
+        std::arch::asm!(
+            "rep movsb",
+            inout("rcx") out.len() * 8 => _,
+            inout("rsi") src => _,
+            inout("rdi") out.as_mut_ptr() => _,
+            options(nostack, preserves_flags)
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        for (k, v) in out.iter_mut().enumerate() {
+            *v = (*src.add(k).cast::<AtomicU64>()).load(Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lent_and_slice_columns_read_the_same() {
+        let values: Vec<u64> = (0..3000).map(|v| v * 7).collect();
+        let slice = Column::from(&values[..]);
+        // SAFETY: `values` outlives the column and is not written.
+        let lent = unsafe { Column::lent(values.as_ptr(), values.len()) };
+        for column in [slice, lent] {
+            let mut out = vec![0u64; 1500];
+            column.read(1000, &mut out);
+            assert_eq!(out, values[1000..2500]);
+            assert_eq!(column.get(2999), 2999 * 7);
+            assert_eq!(column.first_invalid(), None);
+            assert_eq!(column.read_all(), values);
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_found_and_replaced() {
+        let mut values = vec![5u64; 2500];
+        values[2100] = 1 << 63;
+        values[2200] = u64::MAX;
+        let column = Column::from(&values[..]);
+        assert_eq!(column.first_invalid(), Some(1 << 63));
+        let mut clean = column.read_all();
+        sanitize(&mut clean, 0);
+        assert_eq!((clean[2100], clean[2200], clean[2099]), (0, 0, 5));
+    }
+
+    #[test]
+    #[should_panic(expected = "column range")]
+    fn reads_outside_panic() {
+        let values = [1u64; 4];
+        Column::from(&values[..]).read(2, &mut [0u64; 3]);
+    }
+}
