@@ -172,6 +172,115 @@ unsafe fn copy_lent(src: *const u64, out: &mut [u64]) {
     }
 }
 
+/// `first` when the `n` ids at `ptr`, memory other threads may write meanwhile, are `first,
+/// first + 1, ...` up to at most `u32::MAX` (`None` if not, or if `n` is 0).
+///
+/// # Safety
+/// As for [`lent_ids_are_range`].
+pub unsafe fn lent_id_range(ptr: *const u32, n: usize) -> Option<u32> {
+    let mut first = [0u32];
+    if n == 0 {
+        return None;
+    }
+    copy_lent_u32(ptr, &mut first);
+    let first = first[0];
+    let fits = first as u64 + n as u64 <= 1 << 32;
+    (fits && lent_ids_are_range(ptr, n, first)).then_some(first)
+}
+
+/// Whether the `n` ids at `ptr`, memory other threads may write meanwhile, are `first,
+/// first + 1, ...` (wrapping past `u32::MAX`): each id read once and compared (with AVX2 where
+/// the processor has it, 8 ids per step read straight from the caller's memory; else chunk by
+/// chunk through a private copy).
+///
+/// # Safety
+/// `ptr` must be readable for `n` `u32`s (and 4-byte aligned off x86-64).
+pub unsafe fn lent_ids_are_range(ptr: *const u32, n: usize, first: u32) -> bool {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if n >= 8 && std::arch::is_x86_feature_detected!("avx2") {
+        done = n & !7;
+        if ids_differ_avx2(ptr, done / 8, first) {
+            return false;
+        }
+    }
+    let mut chunk = [0u32; 2 * READ_CHUNK];
+    while done < n {
+        let part = &mut chunk[..(2 * READ_CHUNK).min(n - done)];
+        copy_lent_u32(ptr.add(done), part);
+        let want = first.wrapping_add(done as u32);
+        let mut diff = 0;
+        for (k, &id) in part.iter().enumerate() {
+            diff |= id ^ want.wrapping_add(k as u32);
+        }
+        if diff != 0 {
+            return false;
+        }
+        done += part.len();
+    }
+    true
+}
+
+/// Whether any of the `blocks * 8` ids at `ptr` differs from `first, first + 1, ...`.
+///
+/// # Safety
+/// `ptr` readable for `blocks * 8` `u32`s, `blocks > 0`, and the processor has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn ids_differ_avx2(ptr: *const u32, blocks: usize, first: u32) -> bool {
+    use std::arch::x86_64::*;
+    let mut want = _mm256_add_epi32(
+        _mm256_set1_epi32(first as i32),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    );
+    let step = _mm256_set1_epi32(8);
+    let mut diff = _mm256_setzero_si256();
+    // The loads are the processor's, not Rust reads of memory a writer may change (see the
+    // module notes): an OR of each block XOR the wanted ids.
+    std::arch::asm!(
+        "2:",
+        "vmovdqu {x}, ymmword ptr [{p}]",
+        "vpxor {x}, {x}, {w}",
+        "vpor {d}, {d}, {x}",
+        "vpaddd {w}, {w}, {step}",
+        "add {p}, 32",
+        "dec {n}",
+        "jnz 2b",
+        p = inout(reg) ptr => _,
+        n = inout(reg) blocks => _,
+        w = inout(ymm_reg) want,
+        d = inout(ymm_reg) diff,
+        step = in(ymm_reg) step,
+        x = out(ymm_reg) _,
+        options(nostack, readonly)
+    );
+    let _ = want;
+    _mm256_testz_si256(diff, diff) == 0
+}
+
+/// [`copy_lent`] for `u32`s.
+///
+/// # Safety
+/// `src` must be readable for `out.len()` `u32`s (and 4-byte aligned off x86-64).
+#[inline]
+unsafe fn copy_lent_u32(src: *const u32, out: &mut [u32]) {
+    #[cfg(target_arch = "x86_64")]
+    std::arch::asm!(
+        "rep movsb",
+        inout("rcx") out.len() * 4 => _,
+        inout("rsi") src => _,
+        inout("rdi") out.as_mut_ptr() => _,
+        options(nostack, preserves_flags)
+    );
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        for (k, v) in out.iter_mut().enumerate() {
+            *v = (*src.add(k).cast::<AtomicU32>()).load(Ordering::Relaxed);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +311,29 @@ mod tests {
         let mut clean = column.read_all();
         sanitize(&mut clean, 0);
         assert_eq!((clean[2100], clean[2200], clean[2099]), (0, 0, 5));
+    }
+
+    #[test]
+    fn lent_ids_ranges_are_found() {
+        for n in [0usize, 1, 7, 8, 9, 1000, 5000] {
+            for first in [0u32, 5, u32::MAX - 3] {
+                let mut ids: Vec<u32> = (0..n as u32).map(|k| first.wrapping_add(k)).collect();
+                // SAFETY: `ids` outlives the calls and is not written meanwhile.
+                let range = |ids: &[u32]| unsafe { lent_ids_are_range(ids.as_ptr(), n, first) };
+                assert!(range(&ids), "{n} {first}");
+                // SAFETY: as above.
+                let found = unsafe { lent_id_range(ids.as_ptr(), n) };
+                let fits = first as u64 + n as u64 <= 1 << 32;
+                assert_eq!(found, (n > 0 && fits).then_some(first), "{n} {first}");
+                for bad in [0, n / 2, n.saturating_sub(1)] {
+                    if bad < n {
+                        ids[bad] ^= 1 << 20;
+                        assert!(!range(&ids), "{n} {first} {bad}");
+                        ids[bad] ^= 1 << 20;
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -223,6 +223,13 @@ impl IntBuffer {
     pub fn id_range(&self) -> Option<(u32, usize)> {
         let item = *self.item.as_ref().ok()?;
         let (ptr, n, stride) = self.raw()?;
+        if item == Item::U32 && stride == 4 && (ptr as usize).is_multiple_of(4) {
+            // Contiguous uint32 ids (numpy, `array('I')`): compared where they are, each read
+            // once by the core (no private chunk copy).
+            // SAFETY: `n` aligned u32 items, held in place while the buffer is held.
+            let first = unsafe { dnsrace_core::lent_id_range(ptr.cast::<u32>(), n) }?;
+            return Some((first, n));
+        }
         // SAFETY: as in `to_vec`.
         unsafe { for_item!(item, |E| id_range::<E>(ptr, n, stride)) }
     }
