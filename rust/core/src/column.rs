@@ -258,6 +258,82 @@ unsafe fn ids_differ_avx2(ptr: *const u32, blocks: usize, first: u32) -> bool {
     _mm256_testz_si256(diff, diff) == 0
 }
 
+/// [`lent_id_range`] for ids held as 64-bit integers (numpy's default `int64`, or `uint64`):
+/// every item must be below `2^32` (a negative one, seen as `u64`, is not).
+///
+/// # Safety
+/// `ptr` must be readable for `n` `u64`s (and 8-byte aligned off x86-64).
+pub unsafe fn lent_id_range_u64(ptr: *const u64, n: usize) -> Option<u32> {
+    if n == 0 {
+        return None;
+    }
+    let mut first = [0u64];
+    copy_lent(ptr, &mut first);
+    let first = first[0];
+    if first.checked_add(n as u64)? > 1 << 32 {
+        return None;
+    }
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if n >= 4 && std::arch::is_x86_feature_detected!("avx2") {
+        done = n & !3;
+        if ids_differ_u64_avx2(ptr, done / 4, first) {
+            return None;
+        }
+    }
+    let mut chunk = [0u64; READ_CHUNK];
+    while done < n {
+        let part = &mut chunk[..READ_CHUNK.min(n - done)];
+        copy_lent(ptr.add(done), part);
+        let want = first + done as u64;
+        let mut diff = 0;
+        for (k, &id) in part.iter().enumerate() {
+            diff |= id ^ (want + k as u64);
+        }
+        if diff != 0 {
+            return None;
+        }
+        done += part.len();
+    }
+    Some(first as u32)
+}
+
+/// Whether any of the `blocks * 4` 64-bit ids at `ptr` differs from `first, first + 1, ...`.
+///
+/// # Safety
+/// `ptr` readable for `blocks * 4` `u64`s, `blocks > 0`, and the processor has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn ids_differ_u64_avx2(ptr: *const u64, blocks: usize, first: u64) -> bool {
+    use std::arch::x86_64::*;
+    let mut want = _mm256_add_epi64(
+        _mm256_set1_epi64x(first as i64),
+        _mm256_setr_epi64x(0, 1, 2, 3),
+    );
+    let step = _mm256_set1_epi64x(4);
+    let mut diff = _mm256_setzero_si256();
+    // As in `ids_differ_avx2`, 4 ids per step.
+    std::arch::asm!(
+        "2:",
+        "vmovdqu {x}, ymmword ptr [{p}]",
+        "vpxor {x}, {x}, {w}",
+        "vpor {d}, {d}, {x}",
+        "vpaddq {w}, {w}, {step}",
+        "add {p}, 32",
+        "dec {n}",
+        "jnz 2b",
+        p = inout(reg) ptr => _,
+        n = inout(reg) blocks => _,
+        w = inout(ymm_reg) want,
+        d = inout(ymm_reg) diff,
+        step = in(ymm_reg) step,
+        x = out(ymm_reg) _,
+        options(nostack, readonly)
+    );
+    let _ = want;
+    _mm256_testz_si256(diff, diff) == 0
+}
+
 /// [`copy_lent`] for `u32`s.
 ///
 /// # Safety
@@ -325,6 +401,18 @@ mod tests {
                 let found = unsafe { lent_id_range(ids.as_ptr(), n) };
                 let fits = first as u64 + n as u64 <= 1 << 32;
                 assert_eq!(found, (n > 0 && fits).then_some(first), "{n} {first}");
+                let wide: Vec<u64> = (0..n as u64).map(|k| first as u64 + k).collect();
+                // SAFETY: as above.
+                let found = unsafe { lent_id_range_u64(wide.as_ptr(), n) };
+                assert_eq!(found, (n > 0 && fits).then_some(first), "{n} {first}");
+                for bad in [0, n / 2, n.saturating_sub(1)] {
+                    if bad < n {
+                        let mut wide = wide.clone();
+                        wide[bad] |= 1 << 40;
+                        // SAFETY: as above.
+                        assert_eq!(unsafe { lent_id_range_u64(wide.as_ptr(), n) }, None);
+                    }
+                }
                 for bad in [0, n / 2, n.saturating_sub(1)] {
                     if bad < n {
                         ids[bad] ^= 1 << 20;

@@ -230,6 +230,13 @@ impl IntBuffer {
             let first = unsafe { dnsrace_core::lent_id_range(ptr.cast::<u32>(), n) }?;
             return Some((first, n));
         }
+        let wide = matches!(item, Item::I64 | Item::U64);
+        if wide && stride == 8 && (ptr as usize).is_multiple_of(8) {
+            // Contiguous 64-bit ids (numpy's default int64): likewise.
+            // SAFETY: `n` aligned 8-byte items, held in place while the buffer is held.
+            let first = unsafe { dnsrace_core::lent_id_range_u64(ptr.cast::<u64>(), n) }?;
+            return Some((first, n));
+        }
         // SAFETY: as in `to_vec`.
         unsafe { for_item!(item, |E| id_range::<E>(ptr, n, stride)) }
     }
