@@ -102,6 +102,18 @@ impl<'a> Column<'a> {
     /// The first value with the top bit set (a value no batch column accepts), reading
     /// every value once, chunk by chunk; `None` if there is none.
     pub(crate) fn first_invalid(&self) -> Option<u64> {
+        #[cfg(target_arch = "x86_64")]
+        if self.lent && self.len >= 4 && std::arch::is_x86_feature_detected!("avx2") {
+            let whole = self.len & !3;
+            // SAFETY: `whole` readable values (constructor), at least 4; AVX2 checked.
+            let clean = unsafe { !top_bit_set_avx2(self.ptr, whole / 4) };
+            let tail = &mut [0u64; 4][..self.len - whole];
+            self.read(whole, tail);
+            if clean && below_top_bit(tail) {
+                return None;
+            }
+            // Invalid (or made so by a writer meanwhile): find the value to name.
+        }
         let mut chunk = [0u64; READ_CHUNK];
         let mut pos = 0;
         while pos < self.len {
@@ -334,6 +346,43 @@ unsafe fn ids_differ_u64_avx2(ptr: *const u64, blocks: usize, first: u64) -> boo
     _mm256_testz_si256(diff, diff) == 0
 }
 
+/// Whether any of the `blocks * 4` values at `ptr` has its top bit set: an OR of them all,
+/// read where they are (as in `ids_differ_avx2`), 8 per step.
+///
+/// # Safety
+/// `ptr` readable for `blocks * 4` `u64`s, `blocks > 0`, and the processor has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn top_bit_set_avx2(ptr: *const u64, blocks: usize) -> bool {
+    use std::arch::x86_64::*;
+    let (mut a, mut b) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+    let pairs = blocks / 2;
+    if pairs > 0 {
+        std::arch::asm!(
+            "2:",
+            "vpor {a}, {a}, ymmword ptr [{p}]",
+            "vpor {b}, {b}, ymmword ptr [{p} + 32]",
+            "add {p}, 64",
+            "dec {n}",
+            "jnz 2b",
+            p = inout(reg) ptr => _,
+            n = inout(reg) pairs => _,
+            a = inout(ymm_reg) a,
+            b = inout(ymm_reg) b,
+            options(nostack, readonly)
+        );
+    }
+    if blocks % 2 == 1 {
+        std::arch::asm!(
+            "vpor {a}, {a}, ymmword ptr [{p}]",
+            p = in(reg) ptr.add(pairs * 8),
+            a = inout(ymm_reg) a,
+            options(nostack, readonly, preserves_flags)
+        );
+    }
+    _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_or_si256(a, b))) != 0
+}
+
 /// [`copy_lent`] for `u32`s.
 ///
 /// # Safety
@@ -374,6 +423,21 @@ mod tests {
             assert_eq!(column.get(2999), 2999 * 7);
             assert_eq!(column.first_invalid(), None);
             assert_eq!(column.read_all(), values);
+        }
+    }
+
+    #[test]
+    fn lent_columns_find_invalid_values_anywhere() {
+        for n in [1usize, 3, 4, 5, 8, 9, 1000, 3001] {
+            let mut values = vec![9u64; n];
+            // SAFETY: `values` outlives the column and is not written while it is read.
+            let lent = |v: &[u64]| unsafe { Column::lent(v.as_ptr(), v.len()) };
+            assert_eq!(lent(&values).first_invalid(), None, "{n}");
+            for bad in [0, n / 2, n - 1] {
+                values[bad] = u64::MAX - bad as u64;
+                assert_eq!(lent(&values).first_invalid(), Some(u64::MAX - bad as u64));
+                values[bad] = 9;
+            }
         }
     }
 
