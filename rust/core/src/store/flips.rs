@@ -5,7 +5,7 @@ use super::layout::{locate, Run, Shard, Walk, CHUNK};
 use super::plans::Trees;
 use super::{Inner, Store};
 use crate::column::{sanitize, Column};
-use crate::error::{check_generation, check_token, check_version, Error, Result};
+use crate::error::{check_generation, check_token, check_version, Error, Result, MAX_TOKEN};
 use crate::history::{FlipOp, OpKind};
 // Mode and Outcome live in a leaf module shared with the history; their old path stays.
 pub use crate::flip_types::{FlipCounts, Mode, Outcome, OutcomeSink};
@@ -571,7 +571,9 @@ impl<'a> Batch<'a> {
             // value below the top bit is valid.
             Fences::Each(f) => {
                 if let Some(bad) = f.first_invalid() {
-                    check_token(bad, "fence")?;
+                    return Err(Error::InvalidToken(format!(
+                        "invalid fence {bad}: must be an int in 0..{MAX_TOKEN}"
+                    )));
                 }
             }
             Fences::None => {}
