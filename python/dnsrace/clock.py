@@ -213,6 +213,41 @@ class _ReadyHandle(asyncio.Handle):
         self._source_traceback = None
 
 
+class _VirtualTimer(asyncio.TimerHandle):
+    """asyncio's ``TimerHandle`` made and cancelled without its debug-mode checks (only made
+    outside debug): every ``asyncio.sleep`` makes one and cancels it when it wakes."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop,
+        context: Any,
+    ) -> None:
+        self._context = contextvars.copy_context() if context is None else context
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._repr = None
+        self._source_traceback = None
+        self._when = when
+        self._scheduled = False
+
+    def cancel(self) -> None:
+        if not self._cancelled:
+            if self._scheduled:
+                self._loop._timer_cancelled_count += 1  # type: ignore[attr-defined]
+            self._cancelled = True
+            if self._loop._debug:  # type: ignore[attr-defined]
+                self._repr = repr(self)  # type: ignore[assignment]
+            self._callback = None  # type: ignore[assignment]
+            self._args = None  # type: ignore[assignment]
+
+
 def _report_callback_error(
     loop: asyncio.AbstractEventLoop, handle: asyncio.Handle, exc: BaseException
 ) -> None:
@@ -345,9 +380,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.TimerHandle:
         if when is None or self._debug or self._closed:  # type: ignore[attr-defined]
             return super().call_at(when, callback, *args, context=context)
-        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        timer = _VirtualTimer(when, callback, args, self, context)
         heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
-        timer._scheduled = True  # type: ignore[attr-defined]
+        timer._scheduled = True
         return timer
 
     def _run_once(self) -> None:

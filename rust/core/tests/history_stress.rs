@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dnsrace_core::history::{check_with, CheckOptions, OpKind, Verdict};
-use dnsrace_core::{Endpoints::Ids, Fence, Mode, Outcome, Store};
+use dnsrace_core::{Column, Endpoints::Ids, Fence, Mode, Outcome, Store};
 
 mod common;
 use common::one_leaf_plan;
@@ -90,7 +90,7 @@ fn run_stress() -> Store {
                                 Ids(&batch),
                                 g,
                                 mode,
-                                expected.as_deref(),
+                                expected.as_deref().map(Column::from),
                                 fence,
                                 rollback,
                                 None,

@@ -6,7 +6,7 @@
 //! as proptest cases and saved regression inputs (`tests/`, part of `cargo test`).
 
 use dnsrace_core::{
-    EndpointKey, Endpoints, Error, Fence, Leaf, Mode, OutcomeSink, PlanBuilder, Store,
+    Column, EndpointKey, Endpoints, Error, Fence, Leaf, Mode, OutcomeSink, PlanBuilder, Store,
     MAX_GENERATION,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -257,7 +257,7 @@ pub fn batch_flips(data: &[u8]) {
                 let generation = input.small_or_any(8);
                 let rollback = !input.u8().is_multiple_of(4);
                 let batch = (!all).then_some(&ids[..]);
-                let expected = expected.as_deref();
+                let expected = expected.as_deref().map(Column::from);
                 // With a sink the batch has the sink's length, checked by the store.
                 let with_sink = input.u8().is_multiple_of(2);
                 let batch_len = if with_sink {
