@@ -192,6 +192,24 @@ class _NonBlockingSelector(selectors.BaseSelector):
         return self._real.get_map()
 
 
+def _init_handle(
+    handle: asyncio.Handle,
+    callback: Callable[..., object],
+    args: tuple[Any, ...],
+    loop: asyncio.AbstractEventLoop,
+    context: Any,
+) -> None:
+    """What ``asyncio.Handle.__init__`` sets, less its debug-mode check."""
+    h: Any = handle
+    h._context = contextvars.copy_context() if context is None else context
+    h._loop = loop
+    h._callback = callback
+    h._args = args
+    h._cancelled = False
+    h._repr = None
+    h._source_traceback = None
+
+
 class _ReadyHandle(asyncio.Handle):
     """asyncio's ``Handle`` made without its debug-mode check (only made outside debug)."""
 
@@ -204,13 +222,7 @@ class _ReadyHandle(asyncio.Handle):
         loop: asyncio.AbstractEventLoop,
         context: Any,
     ) -> None:
-        self._context = contextvars.copy_context() if context is None else context
-        self._loop = loop
-        self._callback = callback
-        self._args = args
-        self._cancelled = False
-        self._repr = None
-        self._source_traceback = None
+        _init_handle(self, callback, args, loop, context)
 
 
 class _VirtualTimer(asyncio.TimerHandle):
@@ -227,15 +239,9 @@ class _VirtualTimer(asyncio.TimerHandle):
         loop: asyncio.AbstractEventLoop,
         context: Any,
     ) -> None:
-        self._context = contextvars.copy_context() if context is None else context
-        self._loop = loop
-        self._callback = callback
-        self._args = args
-        self._cancelled = False
-        self._repr = None
-        self._source_traceback = None
         self._when = when
         self._scheduled = False
+        _init_handle(self, callback, args, loop, context)
 
     def cancel(self) -> None:
         if not self._cancelled:
@@ -243,8 +249,8 @@ class _VirtualTimer(asyncio.TimerHandle):
                 self._loop._timer_cancelled_count += 1  # type: ignore[attr-defined]
             self._cancelled = True
             if self._loop._debug:  # type: ignore[attr-defined]
-                self._repr = repr(self)  # type: ignore[assignment]
-            self._callback = None  # type: ignore[assignment]
+                self._repr = repr(self)
+            self._callback = None
             self._args = None  # type: ignore[assignment]
 
 

@@ -20,6 +20,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import numpy as np
+import pytest
 
 import dnsrace
 from dnsrace.errors import InvalidToken, UnknownEndpoint
@@ -86,25 +87,19 @@ def run_racing(call: Callable[[int], Any], errors: type[Exception]) -> int:
     return races
 
 
-def test_racing_fence_buffer_never_stores_an_invalid_fence() -> None:
+@pytest.mark.parametrize(
+    "scattered",
+    [
+        pytest.param(False, id="every-endpoint"),
+        pytest.param(True, id="scattered-ids"),
+    ],
+)
+def test_racing_fence_buffer_never_stores_an_invalid_fence(scattered: bool) -> None:
     """Every endpoint: flips to plans 1 and 2 take the vectorised kernel, to plan 3 one
-    endpoint at a time."""
+    endpoint at a time. Scattered ids: every endpoint flipped one by one."""
     store = store_with_holes()
-    fences = np.full(N, VALID_FENCE, dtype=np.uint64)
-    with writing(fences, [VALID_FENCE, INVALID_FENCE]):
-        races = run_racing(
-            lambda g: store.flip_many(None, g, "lww", fence=fences, outcomes="numpy"),
-            InvalidToken,
-        )
-    assert max(highest_fences(store)) == VALID_FENCE
-    assert races > 0, "the writer never raced a call"
-
-
-def test_racing_fence_buffer_with_scattered_ids_never_stores_an_invalid_fence() -> None:
-    """Scattered ids: every endpoint flipped one by one."""
-    store = store_with_holes()
-    ids = np.arange(N - 1, -1, -3, dtype=np.uint32)
-    fences = np.full(len(ids), VALID_FENCE, dtype=np.uint64)
+    ids = np.arange(N - 1, -1, -3, dtype=np.uint32) if scattered else None
+    fences = np.full(N if ids is None else len(ids), VALID_FENCE, dtype=np.uint64)
     with writing(fences, [VALID_FENCE, INVALID_FENCE]):
         races = run_racing(
             lambda g: store.flip_many(ids, g, "lww", fence=fences, outcomes="numpy"),

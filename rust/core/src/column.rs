@@ -241,34 +241,43 @@ pub unsafe fn lent_ids_are_range(ptr: *const u32, n: usize, first: u32) -> bool 
 #[target_feature(enable = "avx2")]
 unsafe fn ids_differ_avx2(ptr: *const u32, blocks: usize, first: u32) -> bool {
     use std::arch::x86_64::*;
-    let mut want = _mm256_add_epi32(
+    let want = _mm256_add_epi32(
         _mm256_set1_epi32(first as i32),
         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
     );
-    let step = _mm256_set1_epi32(8);
-    let mut diff = _mm256_setzero_si256();
-    // The loads are the processor's, not Rust reads of memory a writer may change (see the
-    // module notes): an OR of each block XOR the wanted ids.
-    std::arch::asm!(
-        "2:",
-        "vmovdqu {x}, ymmword ptr [{p}]",
-        "vpxor {x}, {x}, {w}",
-        "vpor {d}, {d}, {x}",
-        "vpaddd {w}, {w}, {step}",
-        "add {p}, 32",
-        "dec {n}",
-        "jnz 2b",
-        p = inout(reg) ptr => _,
-        n = inout(reg) blocks => _,
-        w = inout(ymm_reg) want,
-        d = inout(ymm_reg) diff,
-        step = in(ymm_reg) step,
-        x = out(ymm_reg) _,
-        options(nostack, readonly)
-    );
-    let _ = want;
-    _mm256_testz_si256(diff, diff) == 0
+    blocks_differ_avx2!("vpaddd", ptr, blocks, want, _mm256_set1_epi32(8))
 }
+
+/// The body of [`ids_differ_avx2`] and [`ids_differ_u64_avx2`]: whether any 32-byte block
+/// of the `$blocks` at `$ptr` differs from `$want`, which grows by `$step` per block (added
+/// by the lane-wide add `$add`). The loads are the processor's, not Rust reads of memory a
+/// writer may change (see the module notes): an OR of each block XOR the wanted ids.
+#[cfg(target_arch = "x86_64")]
+macro_rules! blocks_differ_avx2 {
+    ($add:literal, $ptr:expr, $blocks:expr, $want:expr, $step:expr) => {{
+        let mut diff = _mm256_setzero_si256();
+        std::arch::asm!(
+            "2:",
+            "vmovdqu {x}, ymmword ptr [{p}]",
+            "vpxor {x}, {x}, {w}",
+            "vpor {d}, {d}, {x}",
+            concat!($add, " {w}, {w}, {step}"),
+            "add {p}, 32",
+            "dec {n}",
+            "jnz 2b",
+            p = inout(reg) $ptr => _,
+            n = inout(reg) $blocks => _,
+            w = inout(ymm_reg) $want => _,
+            d = inout(ymm_reg) diff,
+            step = in(ymm_reg) $step,
+            x = out(ymm_reg) _,
+            options(nostack, readonly)
+        );
+        _mm256_testz_si256(diff, diff) == 0
+    }};
+}
+#[cfg(target_arch = "x86_64")]
+use blocks_differ_avx2;
 
 /// [`lent_id_range`] for ids held as 64-bit integers (numpy's default `int64`, or `uint64`):
 /// every item must be below `2^32` (a negative one, seen as `u64`, is not).
@@ -318,32 +327,11 @@ pub unsafe fn lent_id_range_u64(ptr: *const u64, n: usize) -> Option<u32> {
 #[target_feature(enable = "avx2")]
 unsafe fn ids_differ_u64_avx2(ptr: *const u64, blocks: usize, first: u64) -> bool {
     use std::arch::x86_64::*;
-    let mut want = _mm256_add_epi64(
+    let want = _mm256_add_epi64(
         _mm256_set1_epi64x(first as i64),
         _mm256_setr_epi64x(0, 1, 2, 3),
     );
-    let step = _mm256_set1_epi64x(4);
-    let mut diff = _mm256_setzero_si256();
-    // As in `ids_differ_avx2`, 4 ids per step.
-    std::arch::asm!(
-        "2:",
-        "vmovdqu {x}, ymmword ptr [{p}]",
-        "vpxor {x}, {x}, {w}",
-        "vpor {d}, {d}, {x}",
-        "vpaddq {w}, {w}, {step}",
-        "add {p}, 32",
-        "dec {n}",
-        "jnz 2b",
-        p = inout(reg) ptr => _,
-        n = inout(reg) blocks => _,
-        w = inout(ymm_reg) want,
-        d = inout(ymm_reg) diff,
-        step = in(ymm_reg) step,
-        x = out(ymm_reg) _,
-        options(nostack, readonly)
-    );
-    let _ = want;
-    _mm256_testz_si256(diff, diff) == 0
+    blocks_differ_avx2!("vpaddq", ptr, blocks, want, _mm256_set1_epi64x(4))
 }
 
 /// Whether any of the `blocks * 4` values at `ptr` has its top bit set: an OR of them all,
