@@ -289,7 +289,12 @@ class Metrics:
 
     def _correct_count(self) -> int:
         threshold = max(self._threshold, 1)
-        return sum(c for g, c in self.served.items() if g >= threshold)
+        # A loop, not a generator: called at every event of a run.
+        total = 0
+        for g, c in self.served.items():
+            if g >= threshold:
+                total += c
+        return total
 
     def _integrate_to(self, t: float) -> None:
         dt = t - self._now
