@@ -4,10 +4,18 @@ asyncio's own methods do: the same errors reported, the same order, the same han
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 from dnsrace.clock import RandomSchedule, VirtualEventLoop
 from dnsrace.sim.schedule import FifoSchedule
+
+
+def run_and_close(loop: asyncio.AbstractEventLoop, main: Coroutine[Any, Any, None]) -> None:
+    try:
+        loop.run_until_complete(main)
+    finally:
+        loop.close()
 
 
 def _errors_of(schedule: Any) -> list[dict[str, Any]]:
@@ -27,10 +35,7 @@ def _errors_of(schedule: Any) -> list[dict[str, Any]]:
         await asyncio.sleep(3.0)
         order.append("end")
 
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    run_and_close(loop, main())
     assert order == ["boom", "early", "late", "end"]
     return seen
 
@@ -77,10 +82,7 @@ def test_a_schedule_changed_by_a_step_takes_effect_at_the_next_step() -> None:
         loop.call_soon(switch)
         await asyncio.sleep(1.0)
 
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    run_and_close(loop, main())
     assert order == ["switch", "b", "a"]  # the new schedule picks the last ready handle
 
 
@@ -101,10 +103,7 @@ def _interleaving(schedule: Any) -> list[str]:
     async def main() -> None:
         await asyncio.gather(*(worker(n) for n in "abcde"))
 
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    run_and_close(loop, main())
     return order
 
 
@@ -145,10 +144,7 @@ def _timer_order(debug: bool) -> list[int]:
         loop.call_soon(fire, -1)
         await asyncio.sleep(50.0)
 
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    run_and_close(loop, main())
     return order
 
 

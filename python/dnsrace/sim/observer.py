@@ -103,22 +103,21 @@ class ObservedStore:
         t = self.now() if at is None else at
         self.raw.set_history_context(number, max(0, round(t * 1e9)))  # type: ignore[attr-defined]
 
+    def _before_call(self, at: float | None = None, client: str | None = None) -> None:
+        """What writes in flight did up to now happened before this call; a recording store
+        is told who calls (see :meth:`context`)."""
+        if self.inflight._writes:
+            self.inflight.settle()
+        if self.recording:
+            self.context(at, client)
+
     def _call_untimed(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """:meth:`_call` without the timer."""
-        inflight = self.inflight
-        if inflight._writes:
-            inflight.settle()
-        if self.recording:
-            self.context()
+        self._before_call()
         return fn(*args, **kwargs)
 
     def _call(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        # What writes in flight did up to now happened before this call.
-        inflight = self.inflight
-        if inflight._writes:
-            inflight.settle()
-        if self.recording:
-            self.context()
+        self._before_call()
         start = time.perf_counter()
         try:
             return fn(*args, **kwargs)
@@ -213,10 +212,7 @@ class ObservedStore:
         """
         metrics = self.metrics
         category = "enactor" if enactor else "operator"
-        if self.inflight._writes:
-            self.inflight.settle()
-        if self.recording:
-            self.context(at, client)
+        self._before_call(at, client)
         if self.timed:
             start = time.perf_counter()
             try:
