@@ -19,9 +19,12 @@ Conventions shared by every method (and by ``dnsrace.reference.PyRecordStore``):
 * Buffers in (``Ints``): every sequence of endpoint ids, expected versions, fences, tokens, set
   indices or generations may be a list or tuple, a ``range``, or any one-dimensional buffer of
   native signed or unsigned 8- to 64-bit integers (``array.array``, ``memoryview``, ``bytes``,
-  numpy arrays). Buffers are read with the interpreter detached and without Python objects:
-  the items are **copied** first (a snapshot; a thread writing the buffer meanwhile cannot crash
-  the process, and only the validated copy is used), then checked. A buffer of another item type
+  numpy arrays). Buffers are read with the interpreter detached and without Python objects,
+  each item read once into memory the store owns (a whole copy, or chunk by chunk for uint64
+  versions and fences and for ``first, first + 1, ...`` ids) and checked there: a thread
+  writing the buffer meanwhile cannot crash the process, and no unchecked value is used (a
+  fence that reads invalid after the batch's check, which only such a writer causes, is
+  fenced). A buffer of another item type
   (floats, bools, chars, big-endian, several dimensions) raises the same class as a wrong item
   in a list: ``InvalidArgument`` for endpoints and set indices, ``InvalidToken`` for versions,
   fences and tokens, ``InvalidGeneration`` for generations; so does a value out of range

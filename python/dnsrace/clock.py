@@ -65,6 +65,15 @@ _THREAD_POLICIES: tuple[str, ...] = ("inline", "refuse")
 
 # asyncio caps one select() timeout at this many seconds (base_events.MAXIMUM_SELECT_TIMEOUT).
 _MAX_SELECT_TIMEOUT = 24 * 3600
+# asyncio rebuilds its timer heap when more than this many timers are scheduled and more than
+# this share of them is cancelled (base_events._MIN_SCHEDULED_TIMER_HANDLES and
+# _MIN_CANCELLED_TIMER_HANDLES_FRACTION): the FIFO fast path does the same, so that timers due
+# at the same instant leave the heap in the same order.
+_MIN_SCHEDULED_TIMER_HANDLES = 100
+_MIN_CANCELLED_FRACTION = 0.5
+# The FIFO fast path polls the real selector (the loop's self-pipe) once per this many
+# iterations, and whenever no timer is left.
+_POLL_EVERY = 64
 
 
 class Schedule(Protocol):
@@ -192,6 +201,24 @@ class _NonBlockingSelector(selectors.BaseSelector):
         return self._real.get_map()
 
 
+def _init_handle(
+    handle: asyncio.Handle,
+    callback: Callable[..., object],
+    args: tuple[Any, ...],
+    loop: asyncio.AbstractEventLoop,
+    context: Any,
+) -> None:
+    """What ``asyncio.Handle.__init__`` sets, less its debug-mode check."""
+    h: Any = handle
+    h._context = contextvars.copy_context() if context is None else context
+    h._loop = loop
+    h._callback = callback
+    h._args = args
+    h._cancelled = False
+    h._repr = None
+    h._source_traceback = None
+
+
 class _ReadyHandle(asyncio.Handle):
     """asyncio's ``Handle`` made without its debug-mode check (only made outside debug)."""
 
@@ -204,13 +231,36 @@ class _ReadyHandle(asyncio.Handle):
         loop: asyncio.AbstractEventLoop,
         context: Any,
     ) -> None:
-        self._context = contextvars.copy_context() if context is None else context
-        self._loop = loop
-        self._callback = callback
-        self._args = args
-        self._cancelled = False
-        self._repr = None
-        self._source_traceback = None
+        _init_handle(self, callback, args, loop, context)
+
+
+class _VirtualTimer(asyncio.TimerHandle):
+    """asyncio's ``TimerHandle`` made and cancelled without its debug-mode checks (only made
+    outside debug): every ``asyncio.sleep`` makes one and cancels it when it wakes."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop,
+        context: Any,
+    ) -> None:
+        self._when = when
+        self._scheduled = False
+        _init_handle(self, callback, args, loop, context)
+
+    def cancel(self) -> None:
+        if not self._cancelled:
+            if self._scheduled:
+                self._loop._timer_cancelled_count += 1  # type: ignore[attr-defined]
+            self._cancelled = True
+            if self._loop._debug:  # type: ignore[attr-defined]
+                self._repr = repr(self)
+            self._callback = None
+            self._args = None  # type: ignore[assignment]
 
 
 def _report_callback_error(
@@ -246,6 +296,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         threads: ThreadPolicy = "inline",
     ) -> None:
         self._virtual_now = 0.0
+        self._fifo_polls = 0
         self.schedule = schedule
         self.threads: ThreadPolicy = threads
         super().__init__(_NonBlockingSelector(self._advance))
@@ -345,15 +396,18 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.TimerHandle:
         if when is None or self._debug or self._closed:  # type: ignore[attr-defined]
             return super().call_at(when, callback, *args, context=context)
-        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        timer = _VirtualTimer(when, callback, args, self, context)
         heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
-        timer._scheduled = True  # type: ignore[attr-defined]
+        timer._scheduled = True
         return timer
 
     def _run_once(self) -> None:
         schedule = self.schedule
         if schedule is None:
-            super()._run_once()  # type: ignore[misc]
+            if self._debug:  # type: ignore[attr-defined]
+                super()._run_once()  # type: ignore[misc]
+            else:
+                self._run_fifo()
             return
         # One scheduled step per iteration of the base loop's run_forever, which stops after
         # the iteration that set _stopping: the steps run here in a row until then, the same
@@ -420,6 +474,86 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 handle = None  # as Handle._run: no cycle through a raised exception
             if self._stopping or self.schedule is not schedule:  # type: ignore[attr-defined]
                 return  # stopped, or a step changed the schedule: the next iteration sees it
+
+    def _run_fifo(self) -> None:
+        """asyncio's own ``_run_once`` (Python 3.11-3.13, outside debug mode), iteration for
+        iteration, on virtual time: the same cancelled-timer clean-up, the same timers made
+        ready, every handle ready at the iteration's start run in FIFO order, so the same
+        order, whatever runs. What it leaves out is what the virtual clock never needs per
+        iteration: the real selector (only the self-pipe, written by another thread or a
+        signal) is polled every ``_POLL_EVERY`` iterations and whenever no timer is left, not
+        at each one (a ~50 us simulated step spent a tenth of its time in that epoll call),
+        and the base loop's frames (``time()``, the resolution property, ``select``,
+        ``Handle._run``) are inlined. As in the scheduled loop, iterations run in a row here
+        until one sets ``_stopping`` (the base ``run_forever`` checks it after each)."""
+        heappop = heapq.heappop
+        real = self._selector._real  # type: ignore[attr-defined]
+        base_resolution = self._base_resolution
+        ulp = math.ulp
+        polls = self._fifo_polls
+        while True:
+            heap: list[Any] = self._scheduled  # type: ignore[attr-defined]
+            sched_count = len(heap)
+            if (
+                sched_count > _MIN_SCHEDULED_TIMER_HANDLES
+                and self._timer_cancelled_count / sched_count > _MIN_CANCELLED_FRACTION
+            ):
+                kept = []
+                for handle in heap:
+                    if handle._cancelled:
+                        handle._scheduled = False
+                    else:
+                        kept.append(handle)
+                heapq.heapify(kept)
+                # (asyncio's own field, which mypy does not know: set by name)
+                object.__setattr__(self, "_scheduled", kept)
+                heap = kept
+                self._timer_cancelled_count = 0
+            else:
+                while heap and heap[0]._cancelled:
+                    self._timer_cancelled_count -= 1
+                    heappop(heap)._scheduled = False
+            ready: Any = self._ready  # type: ignore[attr-defined]
+            timeout: float | None = None
+            if ready or self._stopping:  # type: ignore[attr-defined]
+                timeout = 0
+            elif heap:
+                timeout = min(max(0, heap[0]._when - self._virtual_now), _MAX_SELECT_TIMEOUT)
+            polls += 1
+            if timeout is None or polls >= _POLL_EVERY:
+                polls = 0
+                events = real.select(0)
+                if events:
+                    self._process_events(events)  # type: ignore[attr-defined]
+                elif timeout is None or timeout > 0:
+                    self._advance(timeout)
+                events = None
+            elif timeout > 0:
+                self._advance(timeout)
+            now = self._virtual_now
+            resolution = 2 * ulp(now)
+            end_time = now + (resolution if resolution > base_resolution else base_resolution)
+            while heap:
+                if heap[0]._when >= end_time:
+                    break
+                handle = heappop(heap)
+                handle._scheduled = False
+                ready.append(handle)
+            for _ in range(len(ready)):
+                handle = ready.popleft()
+                if handle._cancelled:
+                    continue
+                try:
+                    handle._context.run(handle._callback, *handle._args)
+                except (SystemExit, KeyboardInterrupt):
+                    self._fifo_polls = polls
+                    raise
+                except BaseException as exc:
+                    _report_callback_error(self, handle, exc)
+            handle = None  # as Handle._run: no cycle through a raised exception
+            if self._stopping or self.schedule is not None or self._debug:  # type: ignore[attr-defined]
+                self._fifo_polls = polls
+                return
 
     def _advance(self, timeout: float | None) -> None:
         if timeout is None:

@@ -18,18 +18,21 @@ __all__ = ["substream"]
 class _UnseededStream(random.Random):
     """A ``random.Random`` that takes its seed at its first use.
 
-    Seeding a Mersenne Twister from a 128-bit key costs about 8 us, several streams per run,
-    and a short exploration run leaves most of them undrawn (no bursts, no backoff, no
-    repair). At its first use the object seeds itself exactly as ``random.Random(key)`` does
-    and becomes a plain ``random.Random``: the same numbers, and no cost per draw after.
+    Hashing the stream's name and seeding a Mersenne Twister from it cost about 8 us,
+    several streams per run, and a short exploration run leaves most of them undrawn (no
+    bursts, no backoff, no repair). At its first use the object seeds itself exactly as
+    ``random.Random(key)`` does (key: the hash) and becomes a plain ``random.Random``: the
+    same numbers, and no cost per draw after.
     Every draw of ``random.Random`` goes through ``random()`` or ``getrandbits()`` (both
     overridden, so the class keeps ``_randbelow_with_getrandbits``, as ``random.Random``);
     the state methods wake it too.
     """
 
-    _key: int
+    _key: bytes
 
-    def __init__(self, key: int) -> None:  # no seeding here: that is the point
+    def __init__(self, key: bytes) -> None:  # no seeding here: that is the point
+        # The stream's name; hashed into the seed only at the first draw (most streams of
+        # an exploration run are never drawn from).
         self._key = key
         self.gauss_next = None
 
@@ -62,14 +65,13 @@ class _UnseededStream(random.Random):
 
 def _wake(stream: random.Random) -> None:
     """Seed an unseeded stream as ``random.Random(key)`` would, and make it a plain one."""
-    key = stream.__dict__.pop("_key", None)
-    if key is not None:
-        _random.Random.seed(stream, key)
+    name = stream.__dict__.pop("_key", None)
+    if name is not None:
+        digest = hashlib.sha256(name).digest()
+        _random.Random.seed(stream, int.from_bytes(digest[:16], "big"))
         stream.__class__ = random.Random
 
 
 def substream(seed: int, *names: str) -> random.Random:
     """The random stream called ``names`` under root ``seed`` (same inputs, same numbers)."""
-    key = "\x1f".join([str(seed), *names]).encode()
-    digest = hashlib.sha256(key).digest()
-    return _UnseededStream(int.from_bytes(digest[:16], "big"))
+    return _UnseededStream("\x1f".join([str(seed), *names]).encode())

@@ -83,29 +83,6 @@ def test_sampling_explore_exits_1_on_a_violation_and_0_when_clean(tmp_path: Path
     assert main([*base, "--discipline", "cas"]) == 0
 
 
-@pytest.mark.parametrize(
-    ("argv", "named"),
-    [
-        (["--preemptions", "-1"], "--preemptions"),
-        (["--preemptions", "99"], "--preemptions"),
-        (["--max-schedules", "0"], "--max-schedules"),
-        (["--replay", "main,,B"], "--replay"),
-        (["--replay", "main,nobody"], "--replay"),
-        (["--shrink"], "--schedule dfs"),
-        (["--kind", "nope"], "--kind"),
-    ],
-)
-def test_bad_dfs_options_are_one_line_errors(
-    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as exc:
-        code = main([*DFS, "--discipline", "cas", *argv])
-        raise SystemExit(code)
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("dnsrace: error:") and named in err[0]
-
-
 def test_replay_and_kind_need_dfs(capsys: pytest.CaptureFixture[str]) -> None:
     for flag, value in (("--replay", "main"), ("--kind", "stuck")):
         assert main(["explore", SPIN, "--runs", "1", flag, value]) == 2

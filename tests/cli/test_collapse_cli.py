@@ -38,27 +38,6 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     assert doc["results"]["aws2025"]["metastable"] and doc["results"]["backoff"]["recovered"]
 
 
-@pytest.mark.parametrize(
-    ("argv", "field"),
-    [
-        (["--droplets", "0"], "--droplets"),
-        (["--managers", "0"], "--managers"),
-        (["--trigger-s", "-5"], "--trigger-s"),
-        (["--deadline-s", "0"], "--deadline-s"),
-        (["--recovery", "nope"], "--recovery"),
-    ],
-)
-def test_bad_input_exits_2_naming_it_and_writes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], field: str
-) -> None:
-    out = tmp_path / "out.json"
-    plot = tmp_path / "out.png"
-    code = exit_code(["collapse", *SMALL, *argv, "--json", str(out), "--plot", str(plot)])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and field in err[0], err
-    assert not out.exists() and not plot.exists()
-
-
 @pytest.mark.slow
 def test_plot_and_sweep_table(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")

@@ -4,10 +4,18 @@ asyncio's own methods do: the same errors reported, the same order, the same han
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 from dnsrace.clock import RandomSchedule, VirtualEventLoop
 from dnsrace.sim.schedule import FifoSchedule
+
+
+def run_and_close(loop: asyncio.AbstractEventLoop, main: Coroutine[Any, Any, None]) -> None:
+    try:
+        loop.run_until_complete(main)
+    finally:
+        loop.close()
 
 
 def _errors_of(schedule: Any) -> list[dict[str, Any]]:
@@ -27,10 +35,7 @@ def _errors_of(schedule: Any) -> list[dict[str, Any]]:
         await asyncio.sleep(3.0)
         order.append("end")
 
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    run_and_close(loop, main())
     assert order == ["boom", "early", "late", "end"]
     return seen
 
@@ -77,10 +82,7 @@ def test_a_schedule_changed_by_a_step_takes_effect_at_the_next_step() -> None:
         loop.call_soon(switch)
         await asyncio.sleep(1.0)
 
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    run_and_close(loop, main())
     assert order == ["switch", "b", "a"]  # the new schedule picks the last ready handle
 
 
@@ -101,10 +103,7 @@ def _interleaving(schedule: Any) -> list[str]:
     async def main() -> None:
         await asyncio.gather(*(worker(n) for n in "abcde"))
 
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    run_and_close(loop, main())
     return order
 
 
@@ -114,3 +113,43 @@ def test_the_inline_random_draw_is_the_random_schedules_pick() -> None:
         assert _interleaving(inline) == _interleaving(called)
         assert inline.steps == called.steps > 60
     assert _interleaving(RandomSchedule(1)) != _interleaving(RandomSchedule(2))
+
+
+def _timer_order(debug: bool) -> list[int]:
+    """Hundreds of timers at a few shared instants, most cancelled (asyncio then rebuilds its
+    heap, which reorders equal instants), scheduled from callbacks along the way."""
+    import random
+
+    loop = VirtualEventLoop()
+    loop.set_debug(debug)
+    loop.slow_callback_duration = 1e9  # debug mode: no warnings about slow steps
+    rng = random.Random(7)
+    order: list[int] = []
+    handles: list[asyncio.TimerHandle] = []
+
+    def fire(k: int) -> None:
+        order.append(k)
+        if k % 2 == 0 and len(handles) < 3000:
+            for _ in range(3):
+                j = len(handles)
+                handles.append(loop.call_later(rng.choice((0.0, 0.5, 1.0)), fire, j))
+            for h in rng.sample(handles, 2):
+                h.cancel()
+
+    async def main() -> None:
+        for k in range(400):
+            handles.append(loop.call_at(rng.choice((1.0, 2.0, 3.0)), fire, k))
+        for h in rng.sample(handles, 300):
+            h.cancel()
+        loop.call_soon(fire, -1)
+        await asyncio.sleep(50.0)
+
+    run_and_close(loop, main())
+    return order
+
+
+def test_the_fifo_fast_path_runs_timers_in_asyncios_order() -> None:
+    # Debug mode takes asyncio's own _run_once; outside it the loop's inlined copy runs.
+    fast, base = _timer_order(debug=False), _timer_order(debug=True)
+    assert len(fast) > 500
+    assert fast == base

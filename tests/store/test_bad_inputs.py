@@ -235,6 +235,14 @@ def test_unknown_plans_and_endpoints_in_plans(any_store: StoreImpl) -> None:
 SPIN = str(Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml")
 
 
+DFS = ["explore", SPIN, "--schedule", "dfs", "--quiet", "--discipline", "cas"]
+"""``dnsrace explore`` with the bounded search, before its bad option."""
+COLLAPSE = ["collapse", "--droplets", "1000", "--managers", "4", "--horizon-s", "5400"]
+"""A small ``dnsrace collapse``, before its bad option."""
+COLLAPSE_OUT = ["--json", "OUT/out.json", "--plot", "OUT/out.png"]
+"""The outputs a refused collapse must not write."""
+
+
 def run_with(*settings: str) -> list[str]:
     """``dnsrace run spin.toml`` with each of ``settings`` given by ``--set``."""
     return ["run", SPIN, *(arg for setting in settings for arg in ("--set", setting))]
@@ -339,6 +347,18 @@ CLI_CASES: list[tuple[str, list[str], str]] = [
     ("modes 0 endpoints", ["modes", "--endpoints", "0"], "--endpoints"),
     ("modes huge endpoints", ["modes", "--endpoints", str(10**12)], "--endpoints"),
     ("modes --json dir", ["modes", "--endpoints", "10", "--json", "OUT"], "--json"),
+    ("explore dfs preemptions -1", [*DFS, "--preemptions", "-1"], "--preemptions"),
+    ("explore dfs preemptions 99", [*DFS, "--preemptions", "99"], "--preemptions"),
+    ("explore dfs max-schedules 0", [*DFS, "--max-schedules", "0"], "--max-schedules"),
+    ("explore dfs replay empty decision", [*DFS, "--replay", "main,,B"], "--replay"),
+    ("explore dfs replay unknown task", [*DFS, "--replay", "main,nobody"], "--replay"),
+    ("explore dfs shrink", [*DFS, "--shrink"], "--schedule dfs"),
+    ("explore dfs unknown kind", [*DFS, "--kind", "nope"], "--kind"),
+    ("collapse 0 droplets", [*COLLAPSE, "--droplets", "0", *COLLAPSE_OUT], "--droplets"),
+    ("collapse 0 managers", [*COLLAPSE, "--managers", "0", *COLLAPSE_OUT], "--managers"),
+    ("collapse trigger -5", [*COLLAPSE, "--trigger-s", "-5", *COLLAPSE_OUT], "--trigger-s"),
+    ("collapse deadline 0", [*COLLAPSE, "--deadline-s", "0", *COLLAPSE_OUT], "--deadline-s"),
+    ("collapse bad recovery", [*COLLAPSE, "--recovery", "nope", *COLLAPSE_OUT], "--recovery"),
     ("unknown command", ["launch"], "launch"),
 ]
 
@@ -358,6 +378,7 @@ def test_bad_command_lines_exit_2_with_one_line(
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, captured.err
+    assert lines[0].startswith("dnsrace: error:"), lines[0]
     assert expected in lines[0], lines[0]
     assert lines[0].isprintable()
     assert captured.out == ""

@@ -740,15 +740,23 @@ class StoreMachine(RuleBasedStateMachine):
             return held
         return self.holder(data, False)
 
-    @rule(data=st.data())
-    def renew_lease(self, data: st.DataObject) -> None:
-        slot = self.bad_slot(data, ["ep", "holder", "token", "ttl", "now"])
+    def lease_call(
+        self, data: st.DataObject, slots: list[str], bad_tokens: list[object]
+    ) -> tuple[str, Any, int | None, Any, Any]:
+        """What renewing or releasing one lease names: the argument to break (``bad_slot``),
+        the endpoint, its id, the holder and the token (``bad_tokens`` when the token is broken)."""
+        slot = self.bad_slot(data, slots)
         ep = self.lease_ep(data, slot == "ep")
         i = self.id_of(ep)
         holder = self.current_holder(data, i, slot == "holder")
-        token = (
-            data.draw(st.sampled_from(BAD_TOKENS)) if slot == "token" else self.token_value(data, i)
-        )
+        if slot == "token":
+            return slot, ep, i, holder, data.draw(st.sampled_from(bad_tokens))
+        return slot, ep, i, holder, self.token_value(data, i)
+
+    @rule(data=st.data())
+    def renew_lease(self, data: st.DataObject) -> None:
+        slots = ["ep", "holder", "token", "ttl", "now"]
+        slot, ep, i, holder, token = self.lease_call(data, slots, BAD_TOKENS)
         now = self.now(data, slot == "now")
         expiry = 0.0 if i is None else self.state(i).lease_expiry
         if slot != "now" and expiry and data.draw(st.integers(0, 2)) > 0:
@@ -758,15 +766,7 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def release_lease(self, data: st.DataObject) -> None:
-        slot = self.bad_slot(data, ["ep", "holder", "token"])
-        ep = self.lease_ep(data, slot == "ep")
-        i = self.id_of(ep)
-        holder = self.current_holder(data, i, slot == "holder")
-        token = (
-            data.draw(st.sampled_from(BAD_TOKENS[:-1]))
-            if slot == "token"
-            else self.token_value(data, i)
-        )
+        _, ep, _, holder, token = self.lease_call(data, ["ep", "holder", "token"], BAD_TOKENS[:-1])
         self.call("release_lease", ep, holder, token)
 
     @rule(data=st.data())

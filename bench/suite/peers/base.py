@@ -8,8 +8,10 @@ the work was done (a batch that applies nowhere is not a measurement).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal, Protocol
+
+from dnsrace.sim.workload import target_groups
 
 Mode = Literal["lww", "if_newer", "exact", "fenced"]
 LeaseOp = Literal["acquire", "renew", "release"]
@@ -25,6 +27,33 @@ TTL_S = 30.0
 
 
 _fences = iter(range(1 << 40, 1 << 62, 1 << 20))
+
+
+def fleet_plans() -> Iterator[tuple[int, list[list[tuple[str, int]]]]]:
+    """Plans 1..PLANS, each as its generation and its GROUPS target sets of TARGETS targets
+    (endpoint ``i`` is on set ``group_of(i)``): the fleet every peer loads, defined here once."""
+    for generation in range(1, PLANS + 1):
+        yield generation, target_groups(generation, GROUPS, TARGETS)
+
+
+def group_of(endpoint: int) -> int:
+    """The target set of endpoint ``endpoint`` in every plan of ``fleet_plans``."""
+    return endpoint % GROUPS
+
+
+class LeaseClock:
+    """The virtual time of the lease benchmarks: each acquire round starts 10 TTLs after the
+    previous one (so no lease of that round is still live) and renews come 1 s into it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def acquire_round(self) -> float:
+        self.now += 10 * TTL_S
+        return self.now
+
+    def renew_time(self) -> float:
+        return self.now + 1.0
 
 
 def next_fence() -> int:

@@ -10,16 +10,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.suite.peers.base import (
-    GROUPS,
     HOLDER,
-    PLANS,
-    TARGETS,
     TTL_S,
+    LeaseClock,
     LeaseOp,
     Mode,
+    fleet_plans,
+    group_of,
     next_fence,
 )
-from dnsrace.sim.workload import endpoint_name, shared_plan
+from dnsrace.sim.workload import endpoint_name
 
 
 def rss_bytes() -> int:
@@ -46,7 +46,7 @@ class ApiPeer:
         self._versions: Sequence[int] | None = None
         self._fence = next_fence()
         self._tokens: dict[int, int] = {}
-        self._clock = 0.0
+        self._clock = LeaseClock()
         # numpy arrays in and out where the store takes and gives them (RecordStore): ids
         # converted untimed, as a simulation keeps its id arrays.
         self.arrays = arrays
@@ -60,9 +60,9 @@ class ApiPeer:
                 [endpoint_name(i) for i in range(start, min(n, start + 50_000))]
             )
         ids = range(n)
-        for g in range(1, PLANS + 1):
-            plan = shared_plan(self.plan_cls, g, ids, groups=GROUPS, targets_per_endpoint=TARGETS)
-            self.store.put_plan(plan)
+        index = [group_of(i) for i in ids]
+        for g, sets in fleet_plans():
+            self.store.put_plan(self.plan_cls.from_shared(g, sets, ids, index))
         self.store.flip_many(None, 1, "lww")
         self.n = n
 
@@ -118,8 +118,7 @@ class ApiPeer:
             return self._lease_batch_arrays(ids, op)
         s = self.store
         if op == "acquire":
-            self._clock += 10 * TTL_S
-            tokens = s.acquire_leases(ids, HOLDER, TTL_S, self._clock)
+            tokens = s.acquire_leases(ids, HOLDER, TTL_S, self._clock.acquire_round())
             self._tokens = {i: t for i, t in zip(ids, tokens, strict=True) if t is not None}
             return len(self._tokens)
         if op == "release":
@@ -134,11 +133,11 @@ class ApiPeer:
 
         s, arr = self.store, self._array(ids)
         if op == "acquire":
-            self._clock += 10 * TTL_S
+            now = self._clock.acquire_round()
             try:
-                tokens = s.acquire_leases(arr, HOLDER, TTL_S, self._clock, output="numpy")
+                tokens = s.acquire_leases(arr, HOLDER, TTL_S, now, output="numpy")
             except TypeError:  # a binding without output=
-                tokens = s.acquire_leases(arr, HOLDER, TTL_S, self._clock)
+                tokens = s.acquire_leases(arr, HOLDER, TTL_S, now)
                 self._token_array = tokens
                 return sum(t is not None for t in tokens)
             self._token_array = tokens
@@ -147,7 +146,7 @@ class ApiPeer:
             renew = getattr(s, "renew_leases", None)
             if renew is None:
                 return None
-            now = self._clock + 1.0
+            now = self._clock.renew_time()
             try:
                 done = renew(arr, HOLDER, self._token_array, TTL_S, now, output="numpy")
             except TypeError:  # a binding without output=
@@ -158,13 +157,12 @@ class ApiPeer:
     def lease_single(self, ids: Sequence[int], op: LeaseOp) -> int:
         s, done = self.store, 0
         if op == "acquire":
-            self._clock += 10 * TTL_S
-            now = self._clock
+            now = self._clock.acquire_round()
             for i in ids:
                 self._tokens[i] = s.acquire_lease(i, HOLDER, TTL_S, now)
                 done += 1
         elif op == "renew":
-            now = self._clock + 1.0
+            now = self._clock.renew_time()
             for i in ids:
                 s.renew_lease(i, HOLDER, self._tokens[i], TTL_S, now)
                 done += 1

@@ -25,7 +25,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bench.suite.peers.base import HOLDER, PLANS, TTL_S, LeaseOp, Mode, PeerUnavailable, next_fence
+from bench.suite.peers.base import (
+    HOLDER,
+    PLANS,
+    TTL_S,
+    LeaseClock,
+    LeaseOp,
+    Mode,
+    PeerUnavailable,
+    next_fence,
+)
 from bench.suite.peers.embedded import rss_bytes
 
 
@@ -170,7 +179,7 @@ class NumpyPeer:
         self._versions: Any = None
         self._fence = next_fence()
         self._tokens: Any = None
-        self._clock = 0.0
+        self._clock = LeaseClock()
         self._arrays: dict[int, Any] = {}
         self._single: dict[int, Any] = {}
         self._base = 0
@@ -241,11 +250,11 @@ class NumpyPeer:
         assert self.store is not None
         arr = self._array(ids)
         if op == "acquire":
-            self._clock += 10 * TTL_S
-            self._tokens = self.store.acquire(arr, HOLDER, TTL_S, self._clock)
+            now = self._clock.acquire_round()
+            self._tokens = self.store.acquire(arr, HOLDER, TTL_S, now)
             return int(self.np.count_nonzero(self._tokens))
         if op == "renew":
-            return self.store.renew(arr, HOLDER, self._tokens, TTL_S, self._clock + 1.0)
+            return self.store.renew(arr, HOLDER, self._tokens, TTL_S, self._clock.renew_time())
         return self.store.release(arr, HOLDER, self._tokens)
 
     def lease_single(self, ids: Sequence[int], op: LeaseOp) -> int:
@@ -253,16 +262,16 @@ class NumpyPeer:
         assert self.store is not None
         np, s, done = self.np, self.store, 0
         if op == "acquire":
-            self._clock += 10 * TTL_S
+            self._clock.acquire_round()
             self._single = {}
         for i in ids:
             one = np.array([i], np.int64)
             if op == "acquire":
-                token = s.acquire(one, HOLDER, TTL_S, self._clock)
+                token = s.acquire(one, HOLDER, TTL_S, self._clock.now)
                 self._single[i] = token
                 done += int(token[0] != 0)
             elif op == "renew":
-                done += s.renew(one, HOLDER, self._single[i], TTL_S, self._clock + 1.0)
+                done += s.renew(one, HOLDER, self._single[i], TTL_S, self._clock.renew_time())
             else:
                 done += s.release(one, HOLDER, self._single[i])
         return done

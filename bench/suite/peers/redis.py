@@ -41,18 +41,18 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bench.suite.peers.base import (
-    GROUPS,
     HOLDER,
     PLANS,
-    TARGETS,
     TTL_S,
     LeaseOp,
     Mode,
     PeerUnavailable,
+    fleet_plans,
+    group_of,
     next_fence,
 )
 from dnsrace._children import reap
-from dnsrace.sim.workload import endpoint_name, target_groups
+from dnsrace.sim.workload import endpoint_name
 
 CHUNK = 1000
 """Calls per pipeline round trip."""
@@ -271,12 +271,12 @@ class RedisPeer:
             ids = range(lo, min(n, lo + CHUNK))
             pipe.hset("n", mapping={endpoint_name(i): i for i in ids})
             for g in range(1, PLANS + 1):
-                pipe.hset(f"p:{g}", mapping={i: i % GROUPS for i in ids})
+                pipe.hset(f"p:{g}", mapping={i: group_of(i) for i in ids})
             for i in ids:
                 pipe.hset(f"e:{i}", mapping={"a": 1, "v": 1})
             pipe.execute()
-        for g in range(1, PLANS + 1):
-            for k, targets in enumerate(target_groups(g, GROUPS, TARGETS)):
+        for g, sets in fleet_plans():
+            for k, targets in enumerate(sets):
                 pipe.set(f"s:{g}:{k}", ";".join(f"{ip},{w}" for ip, w in targets))
             # Every endpoint has a tree of every plan here.
             pipe.set(f"p:{g}:full", 1)

@@ -20,6 +20,7 @@ from dnsrace.app.args import OneLineParser, UsageError
 from dnsrace.app.doors.extras import require
 from dnsrace.app.doors.inputs import InputError
 from dnsrace.app.doors.text import print_error
+from dnsrace.sim.pool import Terminated
 
 __all__ = ["EXIT_USAGE", "build_parser", "main"]
 
@@ -28,6 +29,7 @@ EXIT_VIOLATION = 1
 EXIT_USAGE = 2
 EXIT_UNKNOWN = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print_error("interrupted")
         return EXIT_INTERRUPTED
+    except Terminated:
+        # SIGTERM while worker processes ran (dnsrace.sim.pool): they are gone already.
+        print_error("terminated")
+        return EXIT_TERMINATED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -60,6 +60,8 @@ def walk_batches(scenario: Scenario, endpoints: int) -> list[array[int]]:
 
 def client_sample(scenario: Scenario, ids: list[int]) -> list[int]:
     """The endpoints the clients probe: the regional one first, then a seeded sample."""
+    if scenario.clients.sample == 0 or len(ids) <= 1:
+        return [REGIONAL_ID]  # nobody else to sample: the stream would draw nothing
     rng = substream(scenario.seed, "clients")
     others = [i for i in ids if i != REGIONAL_ID]
     return [REGIONAL_ID, *sorted(rng.sample(others, min(len(others), scenario.clients.sample)))]

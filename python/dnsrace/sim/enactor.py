@@ -101,7 +101,8 @@ class Enactor:
         """Waiting for a newer plan (the run may end when every enactor is idle)."""
         self._declare: Callable[[object, Footprint], None] | None = None
         self._task: object = None
-        self._all_ids = sorted(i for batch in walk for i in batch)
+        self._all_ids: list[int] | None = None
+        """Every endpoint the walk covers, ascending (made when a footprint needs it)."""
         # Fixed for the run: whether pauses can strike, and the round trip when it does not
         # vary (None: drawn per call).
         self._pausing = bool(faults.pauses)
@@ -118,6 +119,14 @@ class Enactor:
         # Footprints are built only for a schedule that reads them (they cost one tuple per
         # endpoint).
         return [("alias", i) for i in ids] if self._declare is not None else []
+
+    def _all_aliases(self) -> list[object]:
+        """Every walked endpoint's alias, for a footprint (nothing without footprints)."""
+        if self._declare is None:
+            return []
+        if self._all_ids is None:
+            self._all_ids = sorted(i for batch in self.walk for i in batch)
+        return self._aliases(self._all_ids)
 
     def _leases(self, ids: Sequence[int]) -> list[object]:
         return [("lease", i) for i in ids] if self._declare is not None else []
@@ -170,7 +179,8 @@ class Enactor:
         seen = board.applied
         while True:
             self.idle = True
-            self._tell((_BOARD,))
+            if self._declare is not None:
+                self._tell((_BOARD,))
             await board.wait_newer(seen)
             self.idle = False
             if self.cfg.pickup_jitter_s > 0:
@@ -365,11 +375,11 @@ class Enactor:
             return
         if d.cleanup == "checked":
             # Check, then act later: what no alias or rollback uses *now* is deleted.
-            await self._step(reads=self._aliases(self._all_ids))
+            await self._step(reads=self._all_aliases())
             in_use = set(store.aliases(None)) | set(store.rollbacks(None))
             old = [g for g in old if g not in in_use]
         # A delete changes what every alias resolves to; a safe one also reads them all.
-        delete_reads = self._aliases(self._all_ids) if d.safe_cleanup else ()
+        delete_reads = self._all_aliases() if d.safe_cleanup else ()
         for g in old:
             await self._step(reads=delete_reads, writes=(_TREES,))
             store.delete_plans([g], safe=d.safe_cleanup, actor=self.name)

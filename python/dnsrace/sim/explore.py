@@ -134,6 +134,7 @@ class _Runner:
             chosen,
             store=self.store,
             loop=self.loop,
+            verdict_only=True,
         )
 
     def close(self) -> None:
@@ -403,6 +404,18 @@ def _discard_run(loop: VirtualEventLoop) -> None:
         asyncio.tasks._unregister_task(task)
 
 
+def _forget_finished_tasks(loop: VirtualEventLoop) -> None:
+    """Take the finished tasks of ``loop`` out of asyncio's registry of tasks. They are left
+    there until the garbage collector frees them (a cancelled task and its frames form a
+    cycle), and every fingerprint of the next runs would walk past them in ``all_tasks``,
+    which leaves out finished tasks anyway."""
+    registry = getattr(asyncio.tasks, "_all_tasks", None)
+    if registry is None:  # pragma: no cover - another Python's asyncio: nothing to forget
+        return
+    for task in [t for t in registry if t.done() and t.get_loop() is loop]:
+        asyncio.tasks._unregister_task(task)
+
+
 def run_cut(
     scenario: Scenario,
     discipline: Discipline,
@@ -413,10 +426,14 @@ def run_cut(
 ) -> RunResult | None:
     """One run under a DFS schedule; ``None`` when the schedule cut it short."""
     try:
-        return run_with_schedule(scenario, discipline, schedule, store=store, loop=loop)
+        return run_with_schedule(
+            scenario, discipline, schedule, store=store, loop=loop, verdict_only=True
+        )
     except ScheduleCut:
         _discard_run(loop)
         return None
+    finally:
+        _forget_finished_tasks(loop)
 
 
 def _search_bound(

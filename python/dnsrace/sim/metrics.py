@@ -278,6 +278,9 @@ class Metrics:
         self.deleted_trees = 0
         self.kept_trees = 0
         self.timeline = RegionalTimeline(regional_name)
+        self.keep_timeline = True
+        """Record the timeline's passes, regional flips, fleet points and clean-ups (a run
+        that only needs its verdict, an exploration's, does not)."""
         self._regional_alias: int | None = None
         self._open_passes: dict[str, Pass] = {}
         self._fleet_last: tuple[int, int] = (-1, -1)
@@ -286,7 +289,12 @@ class Metrics:
 
     def _correct_count(self) -> int:
         threshold = max(self._threshold, 1)
-        return sum(c for g, c in self.served.items() if g >= threshold)
+        # A loop, not a generator: called at every event of a run.
+        total = 0
+        for g, c in self.served.items():
+            if g >= threshold:
+                total += c
+        return total
 
     def _integrate_to(self, t: float) -> None:
         dt = t - self._now
@@ -344,6 +352,8 @@ class Metrics:
 
     def _fleet_point(self) -> None:
         """Append to the fleet series if the count of empty or stuck endpoints changed."""
+        if not self.keep_timeline:
+            return
         point = (self.served.get(0, 0), len(self.dangling))
         if point != self._fleet_last:
             self._fleet_last = point
@@ -423,7 +433,8 @@ class Metrics:
         if n and ids[0] == self.regional:
             self._regional_flip(now, actor, gen, before[0], regional_after, counts, n)
         self._check_convergence()
-        self._fleet_point()
+        if self.keep_timeline:
+            self._fleet_point()
 
     def _flip_slow_path(
         self,
@@ -461,6 +472,11 @@ class Metrics:
         counts: FlipCounts,
         n: int,
     ) -> None:
+        if not self.keep_timeline:  # the counter and the alias, as below, without the entry
+            if after != before and after is not None and before is not None and after < before:
+                self.regional_stale_flips += 1
+            self._regional_alias = after
+            return
         if after != before and after is not None:
             if before is not None and after < before:
                 outcome = "stale"
@@ -525,7 +541,7 @@ class Metrics:
         self.cleanups += 1
         self.deleted_trees += deleted_trees
         self.kept_trees += kept_trees
-        if now is not None:
+        if now is not None and self.keep_timeline:
             self.timeline.cleanups.append((now, actor, generation, deleted_trees, kept_trees))
 
     # The timeline's enactor events: each takes the time and the enactor's name. The
@@ -533,6 +549,8 @@ class Metrics:
 
     def on_pass_start(self, now: float, actor: str, generation: int) -> None:
         """An enactor picked up ``generation`` (a pass begins; the start check may skip it)."""
+        if not self.keep_timeline:
+            return
         self._end_pass(now, actor, "open")
         p = Pass(actor, generation, now)
         self._open_passes[actor] = p
@@ -608,13 +626,30 @@ class Metrics:
         newest = max(self.published, default=0)
         return not self.dangling and self.served.get(newest, 0) == self.endpoints
 
+    def _plans_and_convergence(self) -> tuple[list[int], list[float]]:
+        """The plans published during the run, and the convergence time of those that did."""
+        plans = [g for g in self.published if g != self._initial]
+        return plans, [self.converged_after[g] for g in plans if g in self.converged_after]
+
+    def verdict(self, store_stats: Mapping[str, int]) -> dict[str, Any]:
+        """The part of :meth:`result` a run's verdict reads (exploration's runs), the same
+        values from the same definitions, without the rest of the report."""
+        plans, times = self._plans_and_convergence()
+        return {
+            "stale_flips": store_stats["stale_flips"],
+            "empty_answers": store_stats["empty_answers"],
+            "converged": len(times) == len(plans),
+            "final_converged": self._serves_newest(),
+            "empty_endpoints": len(self.ever_stuck),
+            "store": {k: store_stats[k] for k in ("dangling_rejections",) if k in store_stats},
+        }
+
     def result(self, now: float, store_stats: Mapping[str, int]) -> dict[str, Any]:
         """Every metric of the run, ended at ``now``, as a JSON-ready dict."""
         self.advance(now)
         self.timeline.end = now
         duration = now
-        plans = [g for g in self.published if g != self._initial]
-        times = [self.converged_after[g] for g in plans if g in self.converged_after]
+        plans, times = self._plans_and_convergence()
         fleet_time = self.endpoints * duration
         regional_final = None if self.regional in self.dangling else self._regional_alias
         return {

@@ -58,6 +58,8 @@ class ObservedStore:
         now: Callable[[], float],
         timer: StoreTimer | None = None,
         history: int = 0,
+        *,
+        timed: bool = True,
     ) -> None:
         self.backend = backend
         # With a history, each call is recorded as the asyncio task making it (clients
@@ -73,6 +75,10 @@ class ObservedStore:
         self.metrics = metrics
         self.now = now
         self.timer = timer if timer is not None else StoreTimer()
+        self.timed = timed
+        if not timed:
+            # Nobody reads the times (an exploration run): calls go untimed.
+            self._call = self._call_untimed  # type: ignore[method-assign]
         self.stuck_listeners: list[Callable[[list[int]], None]] = []
         self.inflight = InFlight(self, now)
         """Batch writes in flight, settled before every call (:mod:`dnsrace.sim.inflight`)."""
@@ -97,11 +103,21 @@ class ObservedStore:
         t = self.now() if at is None else at
         self.raw.set_history_context(number, max(0, round(t * 1e9)))  # type: ignore[attr-defined]
 
-    def _call(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        # What writes in flight did up to now happened before this call.
-        self.inflight.settle()
+    def _before_call(self, at: float | None = None, client: str | None = None) -> None:
+        """What writes in flight did up to now happened before this call; a recording store
+        is told who calls (see :meth:`context`)."""
+        if self.inflight._writes:
+            self.inflight.settle()
         if self.recording:
-            self.context()
+            self.context(at, client)
+
+    def _call_untimed(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """:meth:`_call` without the timer."""
+        self._before_call()
+        return fn(*args, **kwargs)
+
+    def _call(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self._before_call()
         start = time.perf_counter()
         try:
             return fn(*args, **kwargs)
@@ -196,15 +212,22 @@ class ObservedStore:
         """
         metrics = self.metrics
         category = "enactor" if enactor else "operator"
-        self.inflight.settle()
-        self.context(at, client)
-        start = time.perf_counter()
-        try:
+        self._before_call(at, client)
+        if self.timed:
+            start = time.perf_counter()
+            try:
+                result = self.raw.flip_many(
+                    ids, generation, mode, fence=fence, rollback=rollback, outcomes=True
+                )
+            finally:
+                # _tick, inline: every part of a write in flight comes through here.
+                timer = self.timer
+                timer.seconds[category] += time.perf_counter() - start
+                timer.calls[category] += 1
+        else:
             result = self.raw.flip_many(
                 ids, generation, mode, fence=fence, rollback=rollback, outcomes=True
             )
-        finally:
-            self._tick(category, start)
         counts, before = result.counts, result.previous
         touched: list[int] = []
         if metrics.dangling and not metrics.dangling.isdisjoint(ids):

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
-import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from dnsrace.campaign import Campaign
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.metrics import RegionalTimeline, percentile
+from dnsrace.sim.pool import worker_pool
 from dnsrace.sim.runner import run_discipline
 from dnsrace.sim.scenario import Scenario
 
@@ -159,8 +159,7 @@ def local_map(
             if done is not None:
                 done(k)
         return out
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(min(workers, len(todo)), mp_context=ctx) as pool:
+    with worker_pool(min(workers, len(todo))) as pool:
         futures = {pool.submit(_call, (fn, args)): k for k, args in enumerate(todo)}
         results: dict[int, R] = {}
         for f in concurrent.futures.as_completed(futures):

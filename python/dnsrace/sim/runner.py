@@ -16,10 +16,12 @@ import contextlib
 import functools
 import sys
 import time
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from dnsrace.backends import Backend
 from dnsrace.backends import backend as load_backend
 from dnsrace.history._context import task_factory
 from dnsrace.sim import clock
@@ -95,23 +97,37 @@ class RunResult:
     """Scheduling decisions taken (0 on the clock schedule, which does not count them)."""
 
 
+def _spawn(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    """``asyncio.create_task(coro, name=name)``; on the virtual loop without a task factory
+    (an exploration run makes seven per run) the same task made without its layers."""
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, clock.VirtualEventLoop) and loop.get_task_factory() is None:
+        task = asyncio.Task(coro, loop=loop)  # named "Task-N" first, as create_task does
+        task.set_name(name)
+        return task
+    return asyncio.create_task(coro, name=name)
+
+
 class _Supervisor:
     """Runs an enactor, crashes it on schedule and restarts it after the restart delay."""
 
-    def __init__(self, enactor: Enactor, metrics: Metrics) -> None:
+    def __init__(self, enactor: Enactor, metrics: Metrics, *, footprints: bool = True) -> None:
         self.enactor = enactor
         self.faults = enactor.faults
         self.metrics = metrics
         self.down = False
+        self.footprints = footprints
+        """Whether the schedule reads footprints (else no :func:`declare` is needed)."""
 
     async def run(self, now: Callable[[], float]) -> None:
         crashes = list(self.faults.crashes)
         while True:
-            task = asyncio.create_task(self.enactor.run(), name=self.enactor.name)
+            task = _spawn(self.enactor.run(), self.enactor.name)
             # Footprints for a schedule that uses them (POS, DFS): the enactor's first step
             # reads the board; this task's own steps touch nothing shared.
-            declare(reads=("board",), task=task)
-            declare()
+            if self.footprints:
+                declare(reads=("board",), task=task)
+                declare()
             try:
                 while crashes and crashes[0].at < now():
                     crashes.pop(0)  # fell due while the enactor was down: it cannot die twice
@@ -125,7 +141,8 @@ class _Supervisor:
                     return
             finally:
                 if not task.done():
-                    declare(task=task)  # cancelled: nothing shared on its way out
+                    if self.footprints:
+                        declare(task=task)  # cancelled: nothing shared on its way out
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
@@ -139,6 +156,38 @@ class _Supervisor:
         return not self.down and self.enactor.idle
 
 
+_embedded: dict[str, Backend] = {}
+
+
+def _backend(name: str) -> Backend:
+    """The store backend called ``name``; an embedded one looked up once per process (a
+    distributed one is made per run: each new one empties its namespace)."""
+    found = _embedded.get(name)
+    if found is None:
+        found = load_backend(name)
+        if name in ("rust", "embedded", "reference"):
+            _embedded[name] = found
+    return found
+
+
+_fixed: list[Any] = [None, None, [], []]
+"""The last scenario's endpoint settings, enactor settings, endpoint names and walk."""
+
+
+def _names_and_walk(scenario: Scenario) -> tuple[list[str], list[array[int]]]:
+    """The endpoint names and the enactors' walk, which depend on the endpoint and enactor
+    settings alone: made once for the many runs (seeds) of one exploration, not per run."""
+    if _fixed[0] is not scenario.endpoints or _fixed[1] is not scenario.enactors:
+        names = endpoint_names(scenario)
+        _fixed[:] = [
+            scenario.endpoints,
+            scenario.enactors,
+            names,
+            walk_batches(scenario, len(names)),
+        ]
+    return list(_fixed[2]), _fixed[3]
+
+
 async def _simulate(
     scenario: Scenario,
     discipline: Discipline,
@@ -147,66 +196,75 @@ async def _simulate(
     progress: Progress | None,
     snapshot: str | None = None,
     history: str | None = None,
+    verdict_only: bool = False,
 ) -> tuple[dict[str, Any], RegionalTimeline, list[str]]:
     loop = asyncio.get_running_loop()
     t0 = loop.time()
 
-    def now() -> float:
+    def since_start() -> float:
         return loop.time() - t0
 
+    # A virtual loop starts the run at 0: its time is the run's (x - 0.0 is x), one call less
+    # for each of the run's many reads of the time.
+    now: Callable[[], float] = loop.time if t0 == 0.0 else since_start
     metrics = new_metrics(scenario)
-    chosen = load_backend(store_name)
+    metrics.keep_timeline = not verdict_only
+    chosen = _backend(store_name)
     sinks = list(_history_sinks) if chosen.new_recording_store is not None else []
     capacity = DEFAULT_HISTORY_CAPACITY if history is not None or sinks else 0
     if capacity == 0 and loop.get_task_factory() is task_factory:
         # No history: a task need not know itself from its creation (the binding puts the
         # factory back at a recording run's first call), and exploration makes ~7 per run.
         loop.set_task_factory(None)
-    store = ObservedStore(chosen, metrics, now, timer, history=capacity)
-    ids = store.add_endpoints(endpoint_names(scenario))
+    store = ObservedStore(chosen, metrics, now, timer, history=capacity, timed=not verdict_only)
+    names, walk = _names_and_walk(scenario)
+    ids = store.add_endpoints(names)
     if sinks and history is None and len(ids) > SINK_FULL_ENDPOINTS:
         # A sink (a test) gets a sample of endpoints: each one's history is whole.
         step = -(-(len(ids) - 1) // SINK_FULL_ENDPOINTS)  # at most SINK_FULL_ENDPOINTS
         store.raw.set_history_endpoints(sorted({REGIONAL_ID, *ids[1::step]}))  # type: ignore[attr-defined]
     board = PlanBoard()
 
+    schedule = getattr(loop, "schedule", None)
+    footprints = bool(getattr(schedule, "uses_footprints", False))
     # This task publishes plans (trees, board) and ends the run once every enactor is idle
     # (flags their board steps set): its footprint for a schedule that uses them.
-    declare(reads=("board", "trees"), writes=("board", "trees"))
+    if footprints:
+        declare(reads=("board", "trees"), writes=("board", "trees"))
 
     parts = RunParts(scenario, store, board, metrics, now)
     control = start_control_plane(parts, ids)
     planner, operator = control.planner, control.operator
-    walk = walk_batches(scenario, len(ids))
     supervisors = [
-        _Supervisor(new_enactor(parts, name, discipline, walk, len(ids)), metrics)
+        _Supervisor(
+            new_enactor(parts, name, discipline, walk, len(ids)), metrics, footprints=footprints
+        )
         for name in scenario.enactor_names
     ]
-    schedule = getattr(loop, "schedule", None)
     if getattr(schedule, "uses_fingerprints", False) and hasattr(store.raw, "state"):
         # The bounded search skips states it has seen (dnsrace.sim.fingerprint).
         schedule.state = functools.partial(  # type: ignore[union-attr]
             simulation_state, loop, store.raw, ids, board, planner, supervisors, operator, metrics
         )
-    probed = ids if control.probes.reads_everything else control.sample
-    resolved = [*(("alias", i) for i in probed), "trees"]
 
     async def ticker() -> None:
         while progress is not None:
             progress(now())
             await asyncio.sleep(_PROGRESS_S)
 
-    background = [
-        asyncio.create_task(s.run(now), name=f"supervisor-{s.enactor.name}") for s in supervisors
-    ]
-    background.append(asyncio.create_task(control.clients(), name="clients"))
-    background.append(asyncio.create_task(ticker(), name="progress"))
-    for task in background[:-2]:
-        declare(task=task)  # a supervisor's first step starts its enactor: nothing shared
-    # The clients resolve, and the operator may switch the automation off in the same step.
-    declare(reads=resolved, writes=("board",), task=background[-2])
-    if progress is None:
-        declare(task=background[-1])
+    background = [_spawn(s.run(now), f"supervisor-{s.enactor.name}") for s in supervisors]
+    background.append(_spawn(control.clients(), "clients"))
+    background.append(_spawn(ticker(), "progress"))
+    if footprints:
+        for task in background[:-2]:
+            declare(task=task)  # a supervisor's first step starts its enactor: nothing shared
+        # The clients resolve, and the operator may switch the automation off in the same
+        # step.
+        probed = ids if control.probes.reads_everything else control.sample
+        resolved = [*(("alias", i) for i in probed), "trees"]
+        declare(reads=resolved, writes=("board",), task=background[-2])
+        if progress is None:
+            declare(task=background[-1])
     try:
         await planner.run()
         if now() < scenario.duration_s:
@@ -224,20 +282,26 @@ async def _simulate(
                 task.result()  # surface a crash of the simulator itself
     finally:
         for task in background:
-            declare(task=task)  # a cancelled task touches nothing shared on its way out
+            if footprints:
+                declare(task=task)  # a cancelled task touches nothing shared on its way out
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
     end = now()
     if progress is not None:
         progress(end)
-    report = metrics.result(end, store.stats())
-    report["operator_unrepairable"] = list(operator.unrepairable)
-    report["alarm"] = {
-        "watches": scenario.operator.alarm,
-        "regional_alarms": sum(1 for _, _, regional in operator.alarm_log if regional),
-        "triggering_endpoints": [n for _, n, _ in operator.alarm_log],
-        "stuck_unseen_at_end": operator.unseen(metrics.dangling),
-    }
+    if verdict_only:
+        # An exploration run: its verdict is all that is read (a violating run is replayed
+        # whole by `dnsrace run` with the same seed and schedule).
+        report = metrics.verdict(store.stats())
+    else:
+        report = metrics.result(end, store.stats())
+        report["operator_unrepairable"] = list(operator.unrepairable)
+        report["alarm"] = {
+            "watches": scenario.operator.alarm,
+            "regional_alarms": sum(1 for _, _, regional in operator.alarm_log if regional),
+            "triggering_endpoints": [n for _, n, _ in operator.alarm_log],
+            "stuck_unseen_at_end": operator.unseen(metrics.dangling),
+        }
     if snapshot is not None:
         # Only the embedded stores can save themselves (a distributed one has its own means).
         save = getattr(store.raw, "snapshot", None)
@@ -272,23 +336,34 @@ def run_with_schedule(
     loop: clock.VirtualEventLoop | None = None,
     snapshot: str | None = None,
     history: str | None = None,
+    verdict_only: bool = False,
 ) -> RunResult:
     """Run ``scenario`` under ``discipline`` with a ready-made schedule object (``None``:
     asyncio's order). ``loop``: a virtual loop to reuse (exploration runs many short runs).
     ``snapshot``: save the final store there (``RecordStore.snapshot``). ``history``: record
-    the run's history and write it there (jsonl; the Rust store only)."""
+    the run's history and write it there (jsonl; the Rust store only). ``verdict_only``:
+    the same run, whose metrics are only what :meth:`Metrics.verdict` gives (no report, no
+    store timing, no perf figures)."""
+    if verdict_only and (snapshot is not None or history is not None):
+        raise ValueError("a verdict-only run saves no snapshot and records no history")
     timer = StoreTimer()
-    cpu0 = time.process_time()
-    wall0 = time.perf_counter()
+    # Not read by a verdict-only run.
+    cpu0 = 0.0 if verdict_only else time.process_time()
+    wall0 = 0.0 if verdict_only else time.perf_counter()
 
     def main() -> Any:
-        return _simulate(scenario, discipline, store, timer, progress, snapshot, history)
+        return _simulate(
+            scenario, discipline, store, timer, progress, snapshot, history, verdict_only
+        )
 
     if loop is not None:
         loop.reset(schedule)
         metrics, timeline, names = loop.run_until_complete(main())
     else:
         metrics, timeline, names = clock.run(main, scenario.clock, schedule)
+    steps = schedule.steps if schedule is not None else 0
+    if verdict_only:
+        return RunResult(scenario, discipline, store, metrics, timeline, {}, names, steps)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     perf = {

@@ -53,6 +53,9 @@ def _vector(values: Sequence[int | None]) -> Any:
 
 def histogram(values: Sequence[int | None]) -> dict[int, int]:
     """Value -> how many times it occurs (``None``, an unset alias in a list, counts as 0)."""
+    if len(values) == 1:  # one endpoint (the model-sized scenarios): no Counter
+        one = values[0]
+        return {0 if one is None else one: 1}
     vec = _vector(values)
     if vec is None:
         counts: Counter[int] = Counter(values)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ impl Mode {
 }
 
 /// Result of one flip. The discriminants are the per-endpoint outcome codes of
-/// `Store::flip_many_into` (and of the Python binding), in the order of `FlipCounts`.
+/// `Store::flip_endpoints` with a sink (and of the Python binding), in the order of `FlipCounts`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Outcome {
@@ -57,7 +57,7 @@ impl Outcome {
             .find(|o| o.name() == text)
     }
 
-    /// The outcome of a code written by `Store::flip_many_into`.
+    /// The outcome of a code written by `Store::flip_endpoints` with a sink.
     pub fn from_code(code: u8) -> Option<Outcome> {
         Some(match code {
             0 => Outcome::Applied,

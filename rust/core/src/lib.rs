@@ -17,6 +17,7 @@
 //! ```
 
 mod atomic_file;
+mod column;
 mod error;
 mod flip_types;
 pub mod history;
@@ -24,6 +25,7 @@ mod name;
 mod store;
 mod target;
 
+pub use column::{lent_id_range, lent_id_range_u64, lent_ids_are_range, Column};
 pub use error::{
     check_batch_len, check_generation, check_holder, check_now, check_token, check_ttl,
     check_version, try_vec, Error, Result, MAX_BATCH, MAX_GENERATION, MAX_HOLDER_CHARS, MAX_TOKEN,

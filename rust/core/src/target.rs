@@ -443,10 +443,16 @@ impl SetTable {
 
     /// Drop one reference; the set is freed with its last one.
     pub(crate) fn release(&mut self, i: u32) {
+        self.release_many(i, 1);
+    }
+
+    /// Drop `refs` references at once (what `refs` calls of [`SetTable::release`] do).
+    pub(crate) fn release_many(&mut self, i: u32, refs: u32) {
         let Some((set, n)) = &mut self.sets[i as usize] else {
             return;
         };
-        *n -= 1;
+        debug_assert!(refs <= *n, "released more references than a set has");
+        *n -= refs.min(*n);
         if *n > 0 {
             return;
         }

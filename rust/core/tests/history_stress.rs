@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dnsrace_core::history::{check_with, CheckOptions, OpKind, Verdict};
-use dnsrace_core::{Fence, Mode, Outcome, Store};
+use dnsrace_core::{Column, Endpoints::Ids, Fence, Mode, Outcome, Store};
 
 mod common;
 use common::one_leaf_plan;
@@ -86,13 +86,14 @@ fn run_stress() -> Store {
                                 1 => Fence::All(fences[0]),
                                 _ => Fence::Each(&fences),
                             };
-                            let _ = store.flip_many_with(
-                                Some(&batch),
+                            let _ = store.flip_endpoints(
+                                Ids(&batch),
                                 g,
                                 mode,
-                                expected.as_deref(),
+                                expected.as_deref().map(Column::from),
                                 fence,
                                 rollback,
+                                None,
                             );
                         }
                         5 => {

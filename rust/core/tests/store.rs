@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::thread;
 
 use dnsrace_core::{
-    EndpointKey, EndpointRef, Error, Fence, FlipCounts, Leaf, Mode, Outcome, OutcomeSink, Plan,
-    PlanBuilder, PlanKeys, Store,
+    EndpointKey, EndpointRef, Endpoints::Ids, Error, Fence, FlipCounts, Leaf, Mode, Outcome,
+    OutcomeSink, Plan, PlanBuilder, PlanKeys, Store,
 };
 use proptest::prelude::*;
 
@@ -276,7 +276,15 @@ fn a_flip_needs_the_active_tree_to_record_the_rollback() {
     assert_eq!(s.stats().dangling_rejections, 5);
     // A flip without rollback repairs, and leaves no rollback behind.
     let c = s
-        .flip_many_with(Some(&ids[1..]), 3, Mode::IfNewer, None, Fence::None, false)
+        .flip_endpoints(
+            Ids(&ids[1..]),
+            3,
+            Mode::IfNewer,
+            None,
+            Fence::None,
+            false,
+            None,
+        )
         .unwrap();
     assert_eq!((c.applied, c.dangling), (2, 0));
     assert_eq!(
@@ -367,7 +375,7 @@ fn repeated_endpoints_in_a_batch_apply_in_order() {
     assert_eq!(s.state(1).unwrap().version, 3);
 }
 
-/// `flip_many_into` (no fence, with rollback) through a sink of `sink_len` (outcomes, previous
+/// `flip_endpoints` with a sink (no fence, with rollback) through a sink of `sink_len` (outcomes, previous
 /// aliases) positions, filled with 9 first so that a position the store did not write shows:
 /// the counts, and what the sink holds after.
 fn flip_into(
@@ -382,7 +390,15 @@ fn flip_into(
         outcomes: &mut outcomes,
         previous: &mut previous,
     };
-    let counts = s.flip_many_into(ids, generation, mode, None, Fence::None, true, sink);
+    let counts = s.flip_endpoints(
+        ids.into(),
+        generation,
+        mode,
+        None,
+        Fence::None,
+        true,
+        Some(sink),
+    );
     (counts, outcomes, previous)
 }
 

@@ -6,7 +6,8 @@
 //! as proptest cases and saved regression inputs (`tests/`, part of `cargo test`).
 
 use dnsrace_core::{
-    EndpointKey, Error, Fence, Leaf, Mode, OutcomeSink, PlanBuilder, Store, MAX_GENERATION,
+    Column, EndpointKey, Endpoints, Error, Fence, Leaf, Mode, OutcomeSink, PlanBuilder, Store,
+    MAX_GENERATION,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -256,30 +257,27 @@ pub fn batch_flips(data: &[u8]) {
                 let generation = input.small_or_any(8);
                 let rollback = !input.u8().is_multiple_of(4);
                 let batch = (!all).then_some(&ids[..]);
-                let expected = expected.as_deref();
+                let expected = expected.as_deref().map(Column::from);
                 // With a sink the batch has the sink's length, checked by the store.
-                let (counts, batch_len) = if input.u8().is_multiple_of(2) {
-                    let sink_len = len + (input.u8().is_multiple_of(8)) as usize;
-                    let mut outcomes = vec![0u8; sink_len];
-                    let mut previous = vec![0u64; sink_len];
-                    let sink = OutcomeSink {
-                        outcomes: &mut outcomes,
-                        previous: &mut previous,
-                    };
-                    let counts =
-                        typed(store.flip_many_into(
-                            batch, generation, mode, expected, fence, rollback, sink,
-                        ));
-                    if counts.is_some() {
-                        assert!(outcomes.iter().all(|&o| o <= 4));
-                    }
-                    (counts, sink_len)
+                let with_sink = input.u8().is_multiple_of(2);
+                let batch_len = if with_sink {
+                    len + (input.u8().is_multiple_of(8)) as usize
                 } else {
-                    let counts = typed(
-                        store.flip_many_with(batch, generation, mode, expected, fence, rollback),
-                    );
-                    (counts, len)
+                    len
                 };
+                let mut outcomes = vec![0u8; batch_len];
+                let mut previous = vec![0u64; batch_len];
+                let sink = with_sink.then_some(OutcomeSink {
+                    outcomes: &mut outcomes,
+                    previous: &mut previous,
+                });
+                let ids = Endpoints::from(batch);
+                let counts = typed(
+                    store.flip_endpoints(ids, generation, mode, expected, fence, rollback, sink),
+                );
+                if counts.is_some() {
+                    assert!(outcomes.iter().all(|&o| o <= 4));
+                }
                 if let Some(c) = counts {
                     let total = c.applied + c.stale + c.fenced + c.missing + c.dangling;
                     assert_eq!(total as usize, batch_len);

@@ -12,7 +12,7 @@
 
 use std::mem::size_of;
 
-use dnsrace_core::{check_batch_len, try_vec, EndpointRef, Endpoints, Error, Store};
+use dnsrace_core::{check_batch_len, try_vec, Column, EndpointRef, Endpoints, Error, Store};
 use pyo3::buffer::{ElementType, PyUntypedBuffer};
 use pyo3::prelude::*;
 use pyo3::types::{PyRange, PyRangeMethods, PyString};
@@ -202,6 +202,20 @@ impl IntBuffer {
         unsafe { for_item!(*item, |E| convert::<E, T>(ptr, n, stride, spec)) }
     }
 
+    /// The items as a column the store reads itself, value by value, and checks (no copy and
+    /// no check here): contiguous, aligned unsigned 64-bit items (numpy `uint64`, `array('Q')`).
+    /// `None` for any other buffer, which goes through [`IntBuffer::to_vec`].
+    pub fn as_column(&self) -> Option<Column<'_>> {
+        let aligned = (self.buf.buf_ptr() as usize).is_multiple_of(std::mem::align_of::<u64>());
+        let contiguous = self.buf.strides().first() == Some(&8);
+        (self.item == Ok(Item::U64) && aligned && contiguous && self.len() > 0).then(|| {
+            // SAFETY: `len` aligned u64 items, kept alive and in place while the buffer is
+            // held (for as long as `self` is borrowed); other threads may write them, which
+            // `Column` allows.
+            unsafe { Column::lent(self.buf.buf_ptr() as *const u64, self.len()) }
+        })
+    }
+
     /// `(first, n)` when the `n` items are the ids `first, first + 1, ...` (an `arange`, or a
     /// slice of one): such a batch is passed on as that range, with no copy of the list. Each
     /// item is read once, into a private chunk that is checked (so a writer racing the call
@@ -209,6 +223,20 @@ impl IntBuffer {
     pub fn id_range(&self) -> Option<(u32, usize)> {
         let item = *self.item.as_ref().ok()?;
         let (ptr, n, stride) = self.raw()?;
+        if item == Item::U32 && stride == 4 && (ptr as usize).is_multiple_of(4) {
+            // Contiguous uint32 ids (numpy, `array('I')`): compared where they are, each read
+            // once by the core (no private chunk copy).
+            // SAFETY: `n` aligned u32 items, held in place while the buffer is held.
+            let first = unsafe { dnsrace_core::lent_id_range(ptr.cast::<u32>(), n) }?;
+            return Some((first, n));
+        }
+        let wide = matches!(item, Item::I64 | Item::U64);
+        if wide && stride == 8 && (ptr as usize).is_multiple_of(8) {
+            // Contiguous 64-bit ids (numpy's default int64): likewise.
+            // SAFETY: `n` aligned 8-byte items, held in place while the buffer is held.
+            let first = unsafe { dnsrace_core::lent_id_range_u64(ptr.cast::<u64>(), n) }?;
+            return Some((first, n));
+        }
         // SAFETY: as in `to_vec`.
         unsafe { for_item!(item, |E| id_range::<E>(ptr, n, stride)) }
     }
@@ -644,6 +672,41 @@ impl Staged<'_, u32> {
             Staged::Buffer(b, _) => b.id_range(),
             Staged::Done(_) => None,
         }
+    }
+}
+
+/// Per-endpoint 64-bit values for the store: a buffer it reads itself ([`IntBuffer::as_column`]),
+/// or values converted (and checked) here.
+pub enum Values<'a> {
+    Lent(Column<'a>),
+    Staged(Staged<'a, u64>),
+}
+
+impl<'a> Values<'a> {
+    /// Stage `seq` under `spec`: lent where the store can read the buffer as it is.
+    pub fn stage(seq: &'a IntSeq<'_>, spec: Spec) -> PyResult<Values<'a>> {
+        if let IntSeq::Buffer(b) = seq {
+            if let Some(column) = b.as_column() {
+                return Ok(Values::Lent(column));
+            }
+        }
+        seq.stage::<u64>(spec).map(Values::Staged)
+    }
+
+    /// Converted values where they were staged (call it detached); `None` for a lent column.
+    pub fn finish(self) -> dnsrace_core::Result<Result<Column<'a>, Vec<u64>>> {
+        match self {
+            Values::Lent(column) => Ok(Ok(column)),
+            Values::Staged(staged) => staged.finish().map(Err),
+        }
+    }
+}
+
+/// The column of finished [`Values`]: the lent one, or the converted values.
+pub fn column_of<'a>(finished: &'a Result<Column<'a>, Vec<u64>>) -> Column<'a> {
+    match finished {
+        Ok(column) => *column,
+        Err(owned) => Column::from(&owned[..]),
     }
 }
 

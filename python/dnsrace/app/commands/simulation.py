@@ -17,6 +17,7 @@ from dnsrace.app.doors.extras import require
 from dnsrace.app.doors.outputs import Output, Outputs
 from dnsrace.app.doors.text import markup, safe_text
 from dnsrace.sim.disciplines import KNOWN, Discipline, DisciplineError, resolve_names
+from dnsrace.sim.pool import worker_pool
 from dnsrace.sim.runner import RunResult, run_discipline
 from dnsrace.sim.scenario import MAX_ENDPOINTS, Scenario, apply_overrides, incident_scenario
 from dnsrace.sim.schedule import SCHEDULES
@@ -369,9 +370,7 @@ def run_all(
             return results
         ctx = multiprocessing.get_context("spawn")
         queue = ctx.Manager().Queue()
-        with concurrent.futures.ProcessPoolExecutor(
-            jobs, mp_context=ctx, initializer=_worker_init, initargs=(queue,)
-        ) as pool:
+        with worker_pool(jobs, _worker_init, (queue,)) as pool:
             futures = [
                 pool.submit(
                     _run_one,

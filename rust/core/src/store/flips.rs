@@ -1,10 +1,11 @@
 //! Flips: modes, fences, outcomes, and the single and batch flip paths.
 
 use super::kernel;
-use super::layout::{locate, Run, Shard, Walk};
+use super::layout::{locate, Run, Shard, Walk, CHUNK};
 use super::plans::Trees;
 use super::{Inner, Store};
-use crate::error::{check_generation, check_token, check_version, Error, Result};
+use crate::column::{sanitize, Column};
+use crate::error::{check_generation, check_token, check_version, Error, Result, MAX_TOKEN};
 use crate::history::{FlipOp, OpKind};
 // Mode and Outcome live in a leaf module shared with the history; their old path stays.
 pub use crate::flip_types::{FlipCounts, Mode, Outcome, OutcomeSink};
@@ -33,7 +34,33 @@ pub enum Fence<'a> {
     All(u64),
     /// One token per endpoint, aligned with the batch.
     Each(&'a [u64]),
+    /// One token per endpoint, aligned with the batch, in a column (which may be memory a
+    /// caller lends and other threads write: each value is read once, checked and used).
+    Column(Column<'a>),
 }
+
+/// A batch's fences as it reads them.
+#[derive(Clone, Copy)]
+enum Fences<'a> {
+    None,
+    All(u64),
+    Each(Column<'a>),
+}
+
+impl<'a> From<Fence<'a>> for Fences<'a> {
+    fn from(fence: Fence<'a>) -> Self {
+        match fence {
+            Fence::None => Fences::None,
+            Fence::All(f) => Fences::All(f),
+            Fence::Each(f) => Fences::Each(f.into()),
+            Fence::Column(f) => Fences::Each(f),
+        }
+    }
+}
+
+/// What a per-endpoint fence found invalid when read again (written meanwhile by another
+/// thread) becomes: the refused-lease sentinel, so that entry is fenced.
+const FENCE_IF_INVALID: u64 = 0;
 
 /// The hot fields of one record, loaded for a flip and stored back.
 struct Hot {
@@ -198,62 +225,48 @@ impl Store {
         expected: Option<&[u64]>,
         fence: Fence<'_>,
     ) -> Result<FlipCounts> {
-        self.flip_many_with(ids, generation, mode, expected, fence, true)
+        let (ids, expected) = (Endpoints::from(ids), expected.map(Column::from));
+        self.flip_endpoints(ids, generation, mode, expected, fence, true, None)
     }
 
-    /// [`Store::flip_many`]; `rollback` as in [`Store::flip_with`].
-    pub fn flip_many_with(
-        &self,
-        ids: Option<&[u32]>,
-        generation: u64,
-        mode: Mode,
-        expected: Option<&[u64]>,
-        fence: Fence<'_>,
-        rollback: bool,
-    ) -> Result<FlipCounts> {
-        let ids = Endpoints::from(ids);
-        self.flip_endpoints(ids, generation, mode, expected, fence, rollback, None)
-    }
-
-    /// [`Store::flip_many_with`] that also writes each position's outcome code and previous
-    /// alias into `sink`, whose slices must have the batch's length (`InvalidArgument`). With
-    /// `ids = None` the batch is the first `sink` length endpoints (every endpoint registered
-    /// when the caller sized the sink; an endpoint added since is not flipped).
-    #[allow(clippy::too_many_arguments)]
-    pub fn flip_many_into(
-        &self,
-        ids: Option<&[u32]>,
-        generation: u64,
-        mode: Mode,
-        expected: Option<&[u64]>,
-        fence: Fence<'_>,
-        rollback: bool,
-        sink: OutcomeSink<'_>,
-    ) -> Result<FlipCounts> {
-        let (ids, sink) = (Endpoints::from(ids), Some(sink));
-        self.flip_endpoints(ids, generation, mode, expected, fence, rollback, sink)
-    }
-
-    /// The batch flip every other one calls: [`Store::flip_many_with`] for `ids`, writing
-    /// into `sink` as [`Store::flip_many_into`] when there is one.
+    /// The batch flip every other one calls: `rollback` as in [`Store::flip_with`]. With a
+    /// `sink` it also writes each position's outcome code and previous alias into it, whose
+    /// slices must have the batch's length (`InvalidArgument`); with `Endpoints::All` the batch
+    /// is then the first sink-length endpoints (every endpoint registered when the caller sized
+    /// the sink; an endpoint added since is not flipped). `expected` and [`Fence::Column`] are
+    /// read once per value (see [`Column`]) and checked by the store before the first change.
     #[allow(clippy::too_many_arguments)]
     pub fn flip_endpoints(
         &self,
         ids: Endpoints<'_>,
         generation: u64,
         mode: Mode,
-        expected: Option<&[u64]>,
+        expected: Option<Column<'_>>,
         fence: Fence<'_>,
         rollback: bool,
         sink: Option<OutcomeSink<'_>>,
     ) -> Result<FlipCounts> {
-        let batch = Batch {
+        let mut batch = Batch {
             generation,
             mode,
             rollback,
             expected,
-            fence,
+            fence: fence.into(),
         };
+        // A recorded batch records the values it used: columns are read once into private
+        // copies first (which are then checked and used as any slice).
+        let private = |c: Column<'_>| self.history.is_some().then(|| c.read_all());
+        let expected_copy = batch.expected.and_then(private);
+        let fence_copy = match batch.fence {
+            Fences::Each(c) => private(c),
+            _ => None,
+        };
+        if let Some(e) = &expected_copy {
+            batch.expected = Some(Column::from(&e[..]));
+        }
+        if let Some(f) = &fence_copy {
+            batch.fence = Fences::Each(Column::from(&f[..]));
+        }
         match sink {
             Some(sink) => self.flip_recorded(ids, &batch, sink),
             None if self.history.is_none() => self.flip_batch(ids, &batch, None),
@@ -298,8 +311,8 @@ impl Store {
                 let op = OpKind::Flip(FlipOp {
                     generation: batch.generation,
                     mode: batch.mode,
-                    expected: batch.expected.map(|e| e[pos]),
-                    fence: batch.fence.at(pos),
+                    expected: batch.expected.map(|e| e.get(pos)),
+                    fence: batch.fence_at(pos),
                     rollback: batch.rollback,
                     outcome: Outcome::from_code(code).unwrap_or(Outcome::Missing),
                 });
@@ -350,7 +363,7 @@ impl Store {
         if let Some(e) = batch.expected {
             aligned("expected_versions", e.len())?;
         }
-        if let Fence::Each(f) = batch.fence {
+        if let Fences::Each(f) = batch.fence {
             aligned("fence", f.len())?;
         }
         if let Some(len) = sink_len(&sink) {
@@ -360,6 +373,8 @@ impl Store {
         let mut counts = FlipCounts::default();
         // The trees of the aliases met last (most endpoints of a batch share their alias).
         let mut active = ActiveCache::default();
+        // Where each span's part of the per-endpoint columns is read (once) and checked.
+        let mut scratch = Scratch::for_batch(batch);
         // A run of consecutive ids (`one`: a single id of a listed batch, flipped without
         // the span's checks).
         let mut flip = |at: Place, shard: &mut Shard, run: std::ops::Range<usize>, one: bool| {
@@ -376,7 +391,20 @@ impl Store {
                     sink,
                     &mut counts,
                 ),
-                false => batch.span(inner, target, active, at, shard, run, sink, &mut counts),
+                false => {
+                    let scratch = &mut scratch;
+                    batch.span(
+                        inner,
+                        target,
+                        active,
+                        scratch,
+                        at,
+                        shard,
+                        run,
+                        sink,
+                        &mut counts,
+                    )
+                }
             }
         };
         match range {
@@ -451,8 +479,30 @@ struct Batch<'a> {
     generation: u64,
     mode: Mode,
     rollback: bool,
-    expected: Option<&'a [u64]>,
-    fence: Fence<'a>,
+    expected: Option<Column<'a>>,
+    fence: Fences<'a>,
+}
+
+/// A span's part of the batch's per-endpoint columns, as read once and checked.
+struct Scratch {
+    expected: Vec<u64>,
+    fence: Vec<u64>,
+}
+
+impl Scratch {
+    fn for_batch(batch: &Batch<'_>) -> Scratch {
+        let room = |present: bool| {
+            if present {
+                vec![0u64; CHUNK]
+            } else {
+                Vec::new()
+            }
+        };
+        Scratch {
+            expected: room(batch.expected.is_some()),
+            fence: room(matches!(batch.fence, Fences::Each(_))),
+        }
+    }
 }
 
 /// Where a run of a batch starts: its first endpoint and that endpoint's batch position.
@@ -460,18 +510,6 @@ struct Batch<'a> {
 struct Place {
     first: u32,
     pos: usize,
-}
-
-impl Fence<'_> {
-    /// The fence of batch position `pos`.
-    #[inline]
-    fn at(&self, pos: usize) -> Option<u64> {
-        match *self {
-            Fence::None => None,
-            Fence::All(f) => Some(f),
-            Fence::Each(f) => Some(f[pos]),
-        }
-    }
 }
 
 impl<'a> Batch<'a> {
@@ -489,35 +527,41 @@ impl<'a> Batch<'a> {
                 "expected_versions is only allowed with mode \"exact\"".into(),
             ));
         }
-        // One vectorised pass checks the range; only a bad batch looks for the value to name
-        // (the worst one).
-        if let Some(e) = self.expected.filter(|e| !kernel::below_top_bit(e)) {
-            if let Some(&max) = e.iter().max() {
-                check_version(max)?;
-            }
+        // The one check of the columns' values (a caller does not check them first): one
+        // read of each value, an OR per chunk; valid values are those below the top bit.
+        if let Some(bad) = self.expected.and_then(|e| e.first_invalid()) {
+            check_version(bad)?;
         }
         match self.fence {
-            Fence::All(f) => {
+            Fences::All(f) => {
                 check_token(f, "fence")?;
             }
             // 0 marks an entry whose lease was refused: it is fenced, not an error, so every
             // value below the top bit is valid.
-            Fence::Each(f) if !kernel::below_top_bit(f) => {
-                if let Some(&first) = f.first() {
-                    let (min, max) = f
-                        .iter()
-                        .fold((first, first), |(lo, hi), &t| (lo.min(t), hi.max(t)));
-                    if min != 0 {
-                        check_token(min, "fence")?;
-                    }
-                    if max != 0 {
-                        check_token(max, "fence")?;
-                    }
+            Fences::Each(f) => {
+                if let Some(bad) = f.first_invalid() {
+                    return Err(Error::InvalidToken(format!(
+                        "invalid fence {bad}: must be an int in 0..{MAX_TOKEN}"
+                    )));
                 }
             }
-            Fence::Each(_) | Fence::None => {}
+            Fences::None => {}
         }
         Ok(())
+    }
+
+    /// The fence of batch position `pos` (read once; see [`FENCE_IF_INVALID`]).
+    #[inline]
+    fn fence_at(&self, pos: usize) -> Option<u64> {
+        match self.fence {
+            Fences::None => None,
+            Fences::All(f) => Some(f),
+            Fences::Each(f) => {
+                let mut one = [f.get(pos)];
+                sanitize(&mut one, FENCE_IF_INVALID);
+                Some(one[0])
+            }
+        }
     }
 
     /// Flip one endpoint of the batch (`at`, record `i` of `shard`).
@@ -535,7 +579,8 @@ impl<'a> Batch<'a> {
         counts: &mut FlipCounts,
     ) {
         let id = at.first;
-        let expected = self.expected.map_or(0, |e| e[at.pos]);
+        // An expected version read invalid here (written meanwhile) matches no record.
+        let expected = self.expected.map_or(0, |e| e.get(at.pos));
         let mut hot = Hot::load(shard, i);
         let previous = hot.alias;
         let outcome = hot.flip(
@@ -543,7 +588,7 @@ impl<'a> Batch<'a> {
             target.is_some_and(|t| t.get(id).is_some()),
             self.mode,
             expected,
-            self.fence.at(at.pos),
+            self.fence_at(at.pos),
             self.rollback,
             |alias| {
                 active
@@ -573,6 +618,7 @@ impl<'a> Batch<'a> {
         inner: &'i Inner,
         target: Option<&Trees>,
         active: &mut ActiveCache<'i>,
+        scratch: &mut Scratch,
         at: Place,
         shard: &mut Shard,
         run: std::ops::Range<usize>,
@@ -588,23 +634,42 @@ impl<'a> Batch<'a> {
             shared && (a0 == 0 || active.get(inner, a0).is_some_and(|t| t.covers(first, len)))
         };
         if targets_present && no_dangling {
-            let span = kernel::Span {
-                alias: &mut shard.alias[run.clone()],
-                rollback: &mut shard.rollback[run.clone()],
-                version: &mut shard.version[run.clone()],
-                fence: &mut shard.fence[run],
-            };
-            let args = kernel::Args {
-                generation: self.generation,
-                rollback: self.rollback,
-                expected: self.expected.map(|e| &e[pos..pos + len]),
-                fence: match self.fence {
-                    Fence::None => kernel::SpanFence::None,
-                    Fence::All(f) => kernel::SpanFence::All(f),
-                    Fence::Each(f) => kernel::SpanFence::Each(&f[pos..pos + len]),
-                },
-            };
-            kernel::flip_span(span, self.mode, &args, sink, counts);
+            // Runs lie within one chunk; a longer one would go piece by piece.
+            for piece in (0..len).step_by(CHUNK) {
+                let part = piece..len.min(piece + CHUNK);
+                let records = run.start + part.start..run.start + part.end;
+                let span = kernel::Span {
+                    alias: &mut shard.alias[records.clone()],
+                    rollback: &mut shard.rollback[records.clone()],
+                    version: &mut shard.version[records.clone()],
+                    fence: &mut shard.fence[records],
+                };
+                let from = pos + part.start;
+                // Each value read once into the scratch chunk, which the kernel then uses.
+                let expected = self.expected.map(|e| {
+                    let values = &mut scratch.expected[..part.len()];
+                    e.read(from, values);
+                    &*values
+                });
+                let fence = match self.fence {
+                    Fences::None => kernel::SpanFence::None,
+                    Fences::All(f) => kernel::SpanFence::All(f),
+                    Fences::Each(f) => {
+                        let values = &mut scratch.fence[..part.len()];
+                        f.read(from, values);
+                        sanitize(values, FENCE_IF_INVALID);
+                        kernel::SpanFence::Each(values)
+                    }
+                };
+                let args = kernel::Args {
+                    generation: self.generation,
+                    rollback: self.rollback,
+                    expected,
+                    fence,
+                };
+                let sink = sink.as_mut().map(|s| s.span(part.start, part.len()));
+                kernel::flip_span(span, self.mode, &args, sink, counts);
+            }
             return;
         }
         for (k, i) in run.enumerate() {

@@ -267,7 +267,8 @@ vectorised! {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{Fence, Mode, Outcome, OutcomeSink, Store};
+    use crate::column::Column;
+    use crate::store::{Endpoints::All, Fence, Mode, Outcome, OutcomeSink, Store};
     use crate::target::{EndpointKey, Leaf, PlanBuilder};
 
     const N: u32 = 5000;
@@ -336,7 +337,15 @@ mod tests {
             let each: Vec<u64> = (0..n).map(|p| fences[id_at(p) as usize]).collect();
             for generation in [1u64, 2, 3, 4, 5] {
                 for mode in [Mode::Lww, Mode::IfNewer, Mode::Exact] {
-                    for fence in [Fence::None, Fence::All(1), Fence::Each(&each)] {
+                    // SAFETY: `each` outlives the column and nothing writes it.
+                    let lent = unsafe { Column::lent(each.as_ptr(), each.len()) };
+                    let fences = [
+                        Fence::None,
+                        Fence::All(1),
+                        Fence::Each(&each),
+                        Fence::Column(lent),
+                    ];
+                    for fence in fences {
                         for rollback in [true, false] {
                             let expect = (mode == Mode::Exact).then_some(&expected[..]);
                             let (batch, single) = (copy(&base), copy(&base));
@@ -346,8 +355,14 @@ mod tests {
                                 previous: &mut prev,
                             };
                             let counts = batch
-                                .flip_many_into(
-                                    ids, generation, mode, expect, fence, rollback, sink,
+                                .flip_endpoints(
+                                    ids.into(),
+                                    generation,
+                                    mode,
+                                    expect.map(Column::from),
+                                    fence,
+                                    rollback,
+                                    Some(sink),
                                 )
                                 .unwrap();
                             let mut applied = 0;
@@ -358,6 +373,7 @@ mod tests {
                                     Fence::None => None,
                                     Fence::All(f) => Some(f),
                                     Fence::Each(f) => Some(f[pos]),
+                                    Fence::Column(f) => Some(f.get(pos)),
                                 };
                                 let e = expect.map(|e| e[pos]);
                                 let o = single
@@ -472,7 +488,15 @@ mod tests {
             previous: &mut prev,
         };
         let counts = store
-            .flip_many_into(None, 5, Mode::Lww, None, Fence::Each(&fences), true, sink)
+            .flip_endpoints(
+                All,
+                5,
+                Mode::Lww,
+                None,
+                Fence::Each(&fences),
+                true,
+                Some(sink),
+            )
             .unwrap();
         for (pos, &f) in fences.iter().enumerate() {
             if f == 0 {

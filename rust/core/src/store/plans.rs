@@ -1,6 +1,6 @@
 //! Plans: the trees of each generation, storing them and the clean-up that deletes them.
 
-use super::layout::{locate, NO_TREE};
+use super::layout::{locate, Shard, NO_TREE};
 use super::{EndpointRef, Store};
 use crate::error::{check_generation, Error, Result};
 use crate::history::OpKind;
@@ -22,6 +22,11 @@ pub(super) struct Trees {
     pub(super) by_endpoint: Vec<u32>,
     pub(super) count: u64,
     pub(super) records: u64,
+    /// While no tree of the plan was deleted: each set it uses with its number of trees, in
+    /// the order of each set's last tree (endpoint order), so that a clean-up deleting the
+    /// whole plan releases every set once (a set is freed where a tree-by-tree release would
+    /// have freed it). Empty once a tree was deleted, or for a restored plan.
+    pub(super) whole: Vec<(u32, u32)>,
 }
 
 impl Trees {
@@ -61,8 +66,11 @@ impl Store {
             PlanKeys::Keys(keys) => Cow::Owned(self.key_ids(generation, keys)?),
         };
         let mut uses = vec![0u32; plan.sets().len()];
-        for &s in plan.set_of() {
+        // Each set's last endpoint id + 1 (0: unused).
+        let mut last = vec![0u32; plan.sets().len()];
+        for (&s, &id) in plan.set_of().iter().zip(ids.iter()) {
             uses[s as usize] += 1;
+            last[s as usize] = last[s as usize].max(id.saturating_add(1));
         }
         let mut inner = self.inner.write();
         if inner.plans.contains_key(&generation) {
@@ -90,12 +98,16 @@ impl Store {
         inner.trees += count;
         inner.records_live += plan.records();
         if count > 0 {
+            let mut used: Vec<usize> = (0..uses.len()).filter(|&s| uses[s] > 0).collect();
+            used.sort_unstable_by_key(|&s| last[s]);
+            let whole = used.iter().map(|&s| (global[s], uses[s])).collect();
             inner.plans.insert(
                 generation,
                 Trees {
                     by_endpoint,
                     count,
                     records: plan.records(),
+                    whole,
                 },
             );
         }
@@ -145,6 +157,22 @@ impl Store {
         Ok(inner.has_tree(generation, id))
     }
 
+    /// Whether an alias or rollback of an endpoint with a tree in `by_endpoint` is `g`.
+    fn any_live(
+        shards: &[impl std::ops::Deref<Target = Shard>],
+        by_endpoint: &[u32],
+        g: u64,
+    ) -> bool {
+        by_endpoint.iter().enumerate().any(|(id, &tree)| {
+            if tree == NO_TREE {
+                return false;
+            }
+            let (s, i) = locate(id as u32);
+            let shard = &shards[s];
+            shard.alias[i] == g || shard.rollback[i] == g
+        })
+    }
+
     /// Delete the trees of `generations`. `safe` keeps trees an alias or rollback refers to.
     pub fn delete_plans(&self, generations: &[u64], safe: bool) -> Result<DeleteReport> {
         let call = self.stamp();
@@ -166,6 +194,21 @@ impl Store {
                 report.unknown_generations.push(g);
                 continue;
             };
+            let whole = !recording
+                && !trees.whole.is_empty()
+                && (!safe || !Self::any_live(&shards, &trees.by_endpoint, g));
+            if whole {
+                // Every tree goes: each set is released once, with all its trees.
+                for &(set, n) in &trees.whole {
+                    let leaves = inner.sets.get(set).len() as u64 * u64::from(n);
+                    inner.sets.release_many(set, n);
+                    inner.records_live -= leaves;
+                }
+                inner.trees -= trees.count;
+                report.deleted_trees += trees.count;
+                inner.plans.remove(&g);
+                continue;
+            }
             let mut kept = 0u64;
             for (id, tree) in trees.by_endpoint.iter_mut().enumerate() {
                 if *tree == NO_TREE {
@@ -185,6 +228,7 @@ impl Store {
                 if recording {
                     seen.push((id as u32, g, true));
                 }
+                trees.whole.clear();
                 let set = *tree;
                 let leaves = inner.sets.get(set).len() as u64;
                 inner.sets.release(set);
@@ -215,5 +259,87 @@ impl Store {
         };
         self.record(call, seen.iter().map(op));
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Fence, Mode};
+    use crate::target::SetTable;
+    use crate::target::{Leaf, PlanBuilder};
+
+    const N: u32 = 300;
+
+    /// Plans `first..=last`, endpoint `id` on one of four sets (two shared by every plan),
+    /// in an order where each set's last tree comes at a different place.
+    fn fill(store: &Store, first: u64, last: u64) {
+        for g in first..=last {
+            let mut plan = PlanBuilder::new(g).unwrap();
+            let sets: Vec<_> = [1u8, 2, g as u8 + 10, g as u8 + 100]
+                .iter()
+                .map(|&x| {
+                    let leaf = Leaf::parse(&format!("10.0.{x}.1"), x).unwrap();
+                    plan.add_set(vec![leaf]).unwrap()
+                })
+                .collect();
+            for id in 0..N {
+                let k = ((id as u64 * 7 + g) % 4) as usize;
+                plan.add_endpoint(EndpointKey::Id(id), sets[k]).unwrap();
+            }
+            store.put_plan(&plan.build()).unwrap();
+        }
+    }
+
+    fn run(store: &Store) -> Vec<DeleteReport> {
+        let names: Vec<String> = (0..N).map(|i| format!("e{i}.example")).collect();
+        store.add_endpoints(&names).unwrap();
+        fill(store, 1, 6);
+        store
+            .flip_many(None, 2, Mode::Lww, None, Fence::None)
+            .unwrap();
+        let some: Vec<u32> = (0..N).step_by(5).collect();
+        store
+            .flip_many(Some(&some), 3, Mode::Lww, None, Fence::None)
+            .unwrap();
+        let mut reports = vec![
+            store.delete_plans(&[1], false).unwrap(),   // whole, unsafe
+            store.delete_plans(&[3], true).unwrap(),    // safe, some live: tree by tree
+            store.delete_plans(&[5, 4], true).unwrap(), // safe, nothing live: whole
+            store.delete_plans(&[2], false).unwrap(),   // live but unsafe: whole
+        ];
+        // Plan 3 lost trees: its remaining ones go tree by tree.
+        reports.push(store.delete_plans(&[3], false).unwrap());
+        fill(store, 7, 9); // new sets take the freed places
+        reports
+    }
+
+    /// Deleting a whole plan at once leaves the store exactly as deleting it tree by tree
+    /// (what a recording store does): the same reports, stats, trees and set places (the sets
+    /// freed in the same order, so that later plans reuse the same places).
+    #[test]
+    fn whole_plan_delete_equals_tree_by_tree() {
+        let (fast, slow) = (Store::new(), Store::with_history(1 << 16));
+        assert_eq!(run(&fast), run(&slow));
+        assert_eq!(fast.stats(), slow.stats());
+        let (a, b) = (fast.inner.read(), slow.inner.read());
+        assert_eq!(
+            a.plans.keys().collect::<Vec<_>>(),
+            b.plans.keys().collect::<Vec<_>>()
+        );
+        for (g, trees) in &a.plans {
+            assert_eq!(trees.by_endpoint, b.plans[g].by_endpoint, "plan {g}");
+            assert_eq!(
+                (trees.count, trees.records),
+                (b.plans[g].count, b.plans[g].records)
+            );
+        }
+        let live = |s: &SetTable| {
+            s.iter_live()
+                .map(|(i, t)| (i, t.to_vec()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(live(&a.sets), live(&b.sets));
+        assert_eq!((a.trees, a.records_live), (b.trees, b.records_live));
     }
 }

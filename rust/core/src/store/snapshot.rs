@@ -249,6 +249,7 @@ impl Store {
                     by_endpoint,
                     count,
                     records,
+                    whole: Vec::new(),
                 };
                 (generation, t)
             })

@@ -113,7 +113,12 @@ impl Store {
         let plans: usize = inner
             .plans
             .values()
-            .map(|t| t.by_endpoint.capacity() * 4 + std::mem::size_of::<Trees>() + 16)
+            .map(|t| {
+                t.by_endpoint.capacity() * 4
+                    + t.whole.capacity() * 8
+                    + std::mem::size_of::<Trees>()
+                    + 16
+            })
             .sum();
         let sets = inner.sets.heap_bytes();
         Memory {

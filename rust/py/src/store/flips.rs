@@ -9,7 +9,7 @@ use pyo3::types::PyBool;
 use super::{named, RecordStore};
 use crate::args::{repr, FenceToken, Generation, ModeArg, OutcomesArg, RollbackArg, Version};
 use crate::errors::{guard, DanglingAlias, OrRaise, UnknownPlan};
-use crate::ints::{self, finish, IntSeq};
+use crate::ints::{self, IntSeq, Values};
 use crate::output::OutArray;
 
 /// `fence` of `flip_many`: one token for all, or one per endpoint.
@@ -88,12 +88,12 @@ pub(super) fn flip_many<'py>(
         let expected = call
             .expected_versions
             .as_ref()
-            .map(|v| v.stage::<u64>(ints::VERSIONS))
+            .map(|v| Values::stage(v, ints::VERSIONS))
             .transpose()?;
         let (fence_all, fences) = match &call.fence {
             None => (None, None),
             Some(FenceArg::All(t)) => (Some(*t), None),
-            Some(FenceArg::Each(seq)) => (None, Some(seq.stage::<u64>(ints::FENCES)?)),
+            Some(FenceArg::Each(seq)) => (None, Some(Values::stage(seq, ints::FENCES)?)),
         };
         // Output arrays are created before the batch and written in place: the core writes
         // every position (numpy's are therefore not zeroed first).
@@ -118,14 +118,17 @@ pub(super) fn flip_many<'py>(
             .detach(|| -> core::Result<core::FlipCounts> {
                 // Ids `first, first + 1, ...` in a buffer go as that range (no copy of them).
                 ints::with_endpoints(ids, |endpoints| {
-                    let expected = finish(expected)?;
-                    let fences = finish(fences)?;
+                    // A uint64 buffer is lent to the store, which reads and checks each value
+                    // once; other values were converted here (and are checked there too).
+                    let expected = expected.map(Values::finish).transpose()?;
+                    let fences = fences.map(Values::finish).transpose()?;
+                    let column = ints::column_of;
                     let fence = match (&fences, fence_all) {
-                        (Some(f), _) => Fence::Each(f),
+                        (Some(f), _) => Fence::Column(column(f)),
                         (None, Some(t)) => Fence::All(t),
                         (None, None) => Fence::None,
                     };
-                    let expected = expected.as_deref();
+                    let expected = expected.as_ref().map(column);
                     let s = &store.store;
                     s.flip_endpoints(endpoints, g, mode, expected, fence, rollback, sink)
                 })

@@ -1,0 +1,70 @@
+"""Exploration's verdict-only runs (``run_with_schedule(..., verdict_only=True)``) and the
+bounded search's fingerprint of undrawn random streams: faster, and the same verdicts, steps
+and state partition as the whole runs they stand for."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from dnsrace.seeds import substream
+from dnsrace.sim.disciplines import lookup
+from dnsrace.sim.explore import violations
+from dnsrace.sim.fingerprint import _rng
+from dnsrace.sim.runner import run_with_schedule
+from dnsrace.sim.scenario import Scenario, load_scenario
+from dnsrace.sim.schedule import make_schedule
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@cache
+def _scenario(name: str) -> Scenario:
+    return load_scenario(SCENARIOS / name)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "preset", "schedule"),
+    [
+        ("spin.toml", "aws2025", "random"),
+        ("spin.toml", "aws2025+checked_cleanup", "pos"),
+        ("spin_exact.toml", "model_race", "random"),
+        ("spin_late.toml", "aws2025", "random"),
+        ("spin_2x3.toml", "aws2025", "random"),
+    ],
+)
+def test_a_verdict_only_run_gives_the_whole_runs_verdict(
+    scenario: str, preset: str, schedule: str
+) -> None:
+    s = _scenario(scenario)
+    d = {d.name: d for d in s.discipline_list()}[preset]
+    seen: set[str] = set()
+    for seed in range(1, 61):
+        whole = run_with_schedule(s.with_seed(seed), d, make_schedule(schedule, seed))
+        quick = run_with_schedule(
+            s.with_seed(seed), d, make_schedule(schedule, seed), verdict_only=True
+        )
+        assert violations(quick.metrics) == violations(whole.metrics), seed
+        assert quick.steps == whole.steps
+        seen.update(violations(whole.metrics))
+    assert seen, "the seeds show some violation (else the comparison proves little)"
+
+
+def test_a_verdict_only_run_records_nothing() -> None:
+    with pytest.raises(ValueError, match="verdict-only"):
+        run_with_schedule(
+            _scenario("spin.toml"), lookup("cas"), None, verdict_only=True, history="x.jsonl"
+        )
+
+
+def test_an_undrawn_stream_is_fingerprinted_without_seeding_it() -> None:
+    a, b = substream(7, "enactor", "A"), substream(7, "enactor", "A")
+    assert _rng(a) == _rng(b)
+    assert "_key" in a.__dict__  # still unseeded: the fingerprint did not wake it
+    a.random()
+    assert _rng(a) != _rng(b)  # a drawn stream is never in its initial state again
+    b.random()
+    assert _rng(a) == _rng(b)
+    assert _rng(substream(7, "enactor", "B")) != _rng(substream(7, "enactor", "A"))
