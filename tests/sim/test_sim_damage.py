@@ -92,7 +92,7 @@ class _Store:
 def test_overlapping_writes_flip_each_endpoint_in_instant_order() -> None:
     clock = [0.0]
     store = _Store()
-    inflight = InFlight(store, lambda: clock[0])  # type: ignore[arg-type]
+    inflight = InFlight(store.flip_many, lambda: clock[0])
     ids = list(range(10))
     # a: endpoint e at e + 1; b starts later but is twice as fast and overtakes a at e = 0.
     a = inflight.start("a", "a", ids, 2, "lww", 10.0, None)

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dnsrace.sim.metrics import RegionalTimeline
 from dnsrace.sim.runner import RunResult
+from dnsrace.sim.timeline import RegionalTimeline
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist

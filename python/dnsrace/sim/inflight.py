@@ -22,10 +22,9 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    from dnsrace.sim.observer import ObservedStore
+from dnsrace._types import FlipCounts
 
 __all__ = ["InFlight", "SpreadWrite"]
 
@@ -92,8 +91,10 @@ class SpreadWrite:
 class InFlight:
     """The writes in flight on one store, settled before every other call."""
 
-    def __init__(self, store: ObservedStore, now: Callable[[], float]) -> None:
-        self._store = store
+    def __init__(self, flip_many: Callable[..., FlipCounts], now: Callable[[], float]) -> None:
+        # The observed store's flip_many, which records and reports each part (handed in, so
+        # that this module needs nothing of the store that owns it).
+        self._flip_many = flip_many
         self._now = now
         self._writes: list[SpreadWrite] = []
         self._registered = 0
@@ -192,7 +193,7 @@ class InFlight:
         lo = w.pos
         ids = w.ids[lo:stop]
         fences = None if w.fences is None else w.fences[lo:stop]
-        counts = self._store.flip_many(
+        counts = self._flip_many(
             ids,
             w.generation,
             w.mode,

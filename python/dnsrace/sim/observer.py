@@ -80,7 +80,7 @@ class ObservedStore:
             # Nobody reads the times (an exploration run): calls go untimed.
             self._call = self._call_untimed  # type: ignore[method-assign]
         self.stuck_listeners: list[Callable[[list[int]], None]] = []
-        self.inflight = InFlight(self, now)
+        self.inflight = InFlight(self.flip_many, now)
         """Batch writes in flight, settled before every call (:mod:`dnsrace.sim.inflight`)."""
 
     def _tick(self, category: str, start: float) -> None:

@@ -28,10 +28,11 @@ from typing import Any, TypeVar
 
 from dnsrace.campaign import Campaign
 from dnsrace.sim.disciplines import Discipline
-from dnsrace.sim.metrics import RegionalTimeline, percentile
+from dnsrace.sim.metrics import percentile
 from dnsrace.sim.pool import worker_pool
 from dnsrace.sim.runner import run_discipline
 from dnsrace.sim.scenario import Scenario
+from dnsrace.sim.timeline import RegionalTimeline
 
 __all__ = [
     "MAX_SEEDS",

@@ -36,11 +36,12 @@ from dnsrace.sim.assembly import (
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor
 from dnsrace.sim.fingerprint import simulation_state
-from dnsrace.sim.metrics import Metrics, RegionalTimeline
+from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore, StoreTimer
 from dnsrace.sim.planner import PlanBoard
 from dnsrace.sim.scenario import REGIONAL_ID, Scenario
 from dnsrace.sim.schedule import FifoSchedule, Schedule, declare, make_schedule
+from dnsrace.sim.timeline import RegionalTimeline
 
 __all__ = [
     "DEFAULT_HISTORY_CAPACITY",

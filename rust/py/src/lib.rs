@@ -5,6 +5,7 @@
 use pyo3::prelude::*;
 
 mod args;
+mod buffers;
 mod errors;
 mod history;
 mod ints;

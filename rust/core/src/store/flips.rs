@@ -1,7 +1,7 @@
 //! Flips: modes, fences, outcomes, and the single and batch flip paths.
 
 use super::kernel;
-use super::layout::{locate, Run, Shard, Walk, CHUNK};
+use super::layout::{locate, Endpoints, Run, Shard, Walk, CHUNK};
 use super::plans::Trees;
 use super::{Inner, Store};
 use crate::column::{sanitize, Column};
@@ -9,23 +9,6 @@ use crate::error::{check_generation, check_token, check_version, Error, Result, 
 use crate::history::{FlipOp, OpKind};
 // Mode and Outcome live in a leaf module shared with the history; their old path stays.
 pub use crate::flip_types::{FlipCounts, Mode, Outcome, OutcomeSink};
-
-/// The endpoints of a batch flip.
-#[derive(Debug, Clone, Copy)]
-pub enum Endpoints<'a> {
-    /// Every endpoint, in id order (with a sink: the first sink-length ones).
-    All,
-    /// The ids `first..first + len`: what a list of them names, without the list.
-    Range { first: u32, len: usize },
-    /// These ids, in list order (repeats flipped in that order).
-    Ids(&'a [u32]),
-}
-
-impl<'a> From<Option<&'a [u32]>> for Endpoints<'a> {
-    fn from(ids: Option<&'a [u32]>) -> Self {
-        ids.map_or(Endpoints::All, Endpoints::Ids)
-    }
-}
 
 /// Fencing tokens of a batch flip.
 #[derive(Debug, Clone, Copy)]

@@ -2,9 +2,25 @@
 
 use parking_lot::MutexGuard;
 
-use super::flips::Endpoints;
 use super::{unknown_id, Inner, Store};
 use crate::error::Result;
+
+/// The endpoints of a batch flip.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoints<'a> {
+    /// Every endpoint, in id order (with a sink: the first sink-length ones).
+    All,
+    /// The ids `first..first + len`: what a list of them names, without the list.
+    Range { first: u32, len: usize },
+    /// These ids, in list order (repeats flipped in that order).
+    Ids(&'a [u32]),
+}
+
+impl<'a> From<Option<&'a [u32]>> for Endpoints<'a> {
+    fn from(ids: Option<&'a [u32]>) -> Self {
+        ids.map_or(Endpoints::All, Endpoints::Ids)
+    }
+}
 
 pub(super) const CHUNK_BITS: u32 = 10;
 pub(super) const CHUNK: usize = 1 << CHUNK_BITS;

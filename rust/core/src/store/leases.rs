@@ -4,8 +4,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use hashbrown::HashMap;
 
-use super::flips::Endpoints;
-use super::layout::{locate, Lease, Run, Shard, Walk};
+use super::layout::{locate, Endpoints, Lease, Run, Shard, Walk};
 use super::Store;
 use crate::error::{check_holder, check_now, check_token, check_ttl, Error, Result, MAX_TOKEN};
 use crate::history::OpKind;

@@ -30,7 +30,8 @@ mod reads;
 mod snapshot;
 mod stats;
 
-pub use flips::{Endpoints, Fence, FlipCounts, Mode, Outcome, OutcomeSink};
+pub use flips::{Fence, FlipCounts, Mode, Outcome, OutcomeSink};
+pub use layout::Endpoints;
 pub use plans::DeleteReport;
 pub use reads::EndpointState;
 pub use snapshot::{check_output_path, write_atomic, SNAPSHOT_MAGIC, SNAPSHOT_VERSION};
