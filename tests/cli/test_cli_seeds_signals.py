@@ -68,7 +68,14 @@ def _wait_for(what: str, check: object) -> None:
 
 
 def _start() -> tuple[subprocess.Popen[bytes], list[int]]:
-    proc = subprocess.Popen(_COMMAND, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Ctrl-C as at a terminal: a runner started in the background (CI, a job of a
+    # non-interactive shell) passes SIGINT on ignored, and Python then keeps it ignored.
+    proc = subprocess.Popen(
+        _COMMAND,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     workers: list[int] = []
 
     def started() -> bool:
