@@ -40,9 +40,10 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[3]
 SPIN = str(ROOT / "scenarios" / "spin.toml")
-# Two presets, one that breaks and one that does not, 1,024 runs each: 8 blocks of 256 runs,
-# so the campaign is still running when the worker node dies.
-CAMPAIGN = ["--discipline", "aws2025,cas", "--runs", "1024", "--seed", "7", "--quiet"]
+# Two presets, one that breaks and one that does not, 4,096 runs each: 32 blocks of 256 runs,
+# so the campaign is still running when the worker node dies (1,024 each, 8 blocks, became
+# too short for the worker node to start a task once runs got faster).
+CAMPAIGN = ["--discipline", "aws2025,cas", "--runs", "4096", "--seed", "7", "--quiet"]
 TASK_TITLE = "ray::_call"
 """The process title Ray gives a worker process while it runs a campaign job (dnsrace.campaign
 ._call); an idle one reads ``ray::IDLE``."""
