@@ -20,7 +20,7 @@ from dnsrace.app.args import OneLineParser, UsageError
 from dnsrace.app.doors.extras import require
 from dnsrace.app.doors.inputs import InputError
 from dnsrace.app.doors.text import print_error
-from dnsrace.sim.pool import Terminated
+from dnsrace.sim.pool import EXIT_TERMINATED, Terminated
 
 __all__ = ["EXIT_USAGE", "build_parser", "main"]
 
@@ -29,7 +29,6 @@ EXIT_VIOLATION = 1
 EXIT_USAGE = 2
 EXIT_UNKNOWN = 3
 EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
 
 
 def build_parser() -> argparse.ArgumentParser:

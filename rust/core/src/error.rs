@@ -70,7 +70,7 @@ pub fn check_token(token: u64, what: &str) -> Result<u64> {
 pub fn check_version(version: u64) -> Result<u64> {
     if version > MAX_TOKEN {
         return Err(Error::InvalidToken(format!(
-            "invalid expected_version {version}: must be 0..{MAX_TOKEN}"
+            "invalid expected version {version}: must be an int in 0..{MAX_TOKEN}"
         )));
     }
     Ok(version)
