@@ -96,6 +96,9 @@ class RunResult:
     enactor_names: list[str] = field(default_factory=list)
     steps: int = 0
     """Scheduling decisions taken (0 on the clock schedule, which does not count them)."""
+    settled_steps: int = 0
+    """The decisions taken until the fleet settled: a verdict-only run ends there (the
+    whole run's further steps only unwind its waiting tasks), so the two agree on this."""
 
 
 def _spawn(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -119,11 +122,15 @@ class _Supervisor:
         self.down = False
         self.footprints = footprints
         """Whether the schedule reads footprints (else no :func:`declare` is needed)."""
+        self.task: asyncio.Task[None] | None = None
+        """The running incarnation's task."""
+        self.abandoned = False
+        """The run ended without cancelling: the incarnation's coroutine was closed."""
 
     async def run(self, now: Callable[[], float]) -> None:
         crashes = list(self.faults.crashes)
         while True:
-            task = _spawn(self.enactor.run(), self.enactor.name)
+            task = self.task = _spawn(self.enactor.run(), self.enactor.name)
             # Footprints for a schedule that uses them (POS, DFS): the enactor's first step
             # reads the board; this task's own steps touch nothing shared.
             if self.footprints:
@@ -141,7 +148,7 @@ class _Supervisor:
                     task.result()
                     return
             finally:
-                if not task.done():
+                if not task.done() and not self.abandoned:
                     if self.footprints:
                         declare(task=task)  # cancelled: nothing shared on its way out
                     task.cancel()
@@ -155,6 +162,31 @@ class _Supervisor:
     @property
     def idle(self) -> bool:
         return not self.down and self.enactor.idle
+
+
+def _abandon(
+    loop: asyncio.AbstractEventLoop,
+    background: list[asyncio.Task[None]],
+    supervisors: list[_Supervisor],
+) -> None:
+    """End a settled run's tasks without running their cancellation: close each waiting
+    coroutine (an enactor's first, then its supervisor's, which then skips waiting for it),
+    drop their queued steps and take them out of asyncio's registry of live tasks."""
+    tasks = [s.task for s in supervisors if s.task is not None]
+    for s in supervisors:
+        s.abandoned = True
+    tasks.extend(background)
+    for task in tasks:
+        if not task.done():
+            task._log_destroy_pending = False  # type: ignore[attr-defined]
+            task.get_coro().close()
+            asyncio.tasks._unregister_task(task)
+    ready = loop._ready  # type: ignore[attr-defined]
+    if ready:
+        closed = set(tasks)
+        for handle in ready:
+            if getattr(handle._callback, "__self__", None) in closed:
+                handle.cancel()
 
 
 _embedded: dict[str, Backend] = {}
@@ -198,7 +230,7 @@ async def _simulate(
     snapshot: str | None = None,
     history: str | None = None,
     verdict_only: bool = False,
-) -> tuple[dict[str, Any], RegionalTimeline, list[str]]:
+) -> tuple[dict[str, Any], RegionalTimeline, list[str], int]:
     loop = asyncio.get_running_loop()
     t0 = loop.time()
 
@@ -266,27 +298,39 @@ async def _simulate(
         declare(reads=resolved, writes=("board",), task=background[-2])
         if progress is None:
             declare(task=background[-1])
+    quiet = False
+    settled_steps = 0
     try:
         await planner.run()
         if now() < scenario.duration_s:
             await asyncio.sleep(scenario.duration_s - now())
         deadline = scenario.duration_s + scenario.drain_s
+        settled = False
         while now() < deadline:
             # Settled: every enactor idle, no repair under way, and nothing stuck that an
             # operator could still see and repair.
             stuck = scenario.operator.repair and bool(metrics.dangling)
             if operator.pending == 0 and not stuck and all(s.idle for s in supervisors):
+                settled = True
+                settled_steps = getattr(schedule, "steps", 0)
                 break
             await asyncio.sleep(min(_SETTLE_POLL_S, deadline - now()))
         for task in background:
             if task.done():
                 task.result()  # surface a crash of the simulator itself
+        # A settled fleet only waits: cancelled, every task just unwinds (no store call, no
+        # metric), so a verdict-only run, which reads nothing after this, skips those steps
+        # (unless the schedule searches them too: the bounded search counts every step).
+        quiet = verdict_only and settled and not getattr(schedule, "whole_run", False)
     finally:
-        for task in background:
-            if footprints:
-                declare(task=task)  # a cancelled task touches nothing shared on its way out
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        if quiet:
+            _abandon(loop, background, supervisors)
+        else:
+            for task in background:
+                if footprints:
+                    declare(task=task)  # a cancelled task touches nothing shared on its way out
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
     end = now()
     if progress is not None:
         progress(end)
@@ -324,7 +368,7 @@ async def _simulate(
     close = getattr(store.raw, "close", None)
     if close is not None:
         close()  # a distributed store's connections
-    return report, metrics.timeline, scenario.enactor_names
+    return report, metrics.timeline, scenario.enactor_names, settled_steps
 
 
 def run_with_schedule(
@@ -359,12 +403,12 @@ def run_with_schedule(
 
     if loop is not None:
         loop.reset(schedule)
-        metrics, timeline, names = loop.run_until_complete(main())
+        metrics, timeline, names, settled = loop.run_until_complete(main())
     else:
-        metrics, timeline, names = clock.run(main, scenario.clock, schedule)
+        metrics, timeline, names, settled = clock.run(main, scenario.clock, schedule)
     steps = schedule.steps if schedule is not None else 0
     if verdict_only:
-        return RunResult(scenario, discipline, store, metrics, timeline, {}, names, steps)
+        return RunResult(scenario, discipline, store, metrics, timeline, {}, names, steps, settled)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     perf = {
@@ -376,8 +420,7 @@ def run_with_schedule(
         "python_s": max(0.0, cpu - timer.total),
         "run_s": metrics["elapsed_s"],
     }
-    steps = schedule.steps if schedule is not None else 0
-    return RunResult(scenario, discipline, store, metrics, timeline, perf, names, steps)
+    return RunResult(scenario, discipline, store, metrics, timeline, perf, names, steps, settled)
 
 
 def pct_horizon(scenario: Scenario, discipline: Discipline, *, store: str = "rust") -> int:

@@ -306,6 +306,9 @@ class DfsSchedule:
     """
 
     uses_footprints = True
+    whole_run = True
+    """The search covers every step of a run, its tasks' unwinding at the end included
+    (a verdict-only run does not skip it: the counts would change)."""
 
     def __init__(
         self,
