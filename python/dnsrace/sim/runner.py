@@ -189,6 +189,17 @@ def _abandon(
                 handle.cancel()
 
 
+class _Ending:
+    """How a run ended: whether its fleet settled, and after how many decisions. Kept out of
+    the simulating coroutine's locals, which the bounded search's fingerprints read."""
+
+    __slots__ = ("settled", "steps")
+
+    def __init__(self) -> None:
+        self.settled = False
+        self.steps = 0
+
+
 _embedded: dict[str, Backend] = {}
 
 
@@ -230,8 +241,11 @@ async def _simulate(
     snapshot: str | None = None,
     history: str | None = None,
     verdict_only: bool = False,
-) -> tuple[dict[str, Any], RegionalTimeline, list[str], int]:
+    ending: _Ending | None = None,
+) -> tuple[dict[str, Any], RegionalTimeline, list[str]]:
     loop = asyncio.get_running_loop()
+    if ending is None:
+        ending = _Ending()
     t0 = loop.time()
 
     def since_start() -> float:
@@ -299,20 +313,18 @@ async def _simulate(
         if progress is None:
             declare(task=background[-1])
     quiet = False
-    settled_steps = 0
     try:
         await planner.run()
         if now() < scenario.duration_s:
             await asyncio.sleep(scenario.duration_s - now())
         deadline = scenario.duration_s + scenario.drain_s
-        settled = False
         while now() < deadline:
             # Settled: every enactor idle, no repair under way, and nothing stuck that an
             # operator could still see and repair.
             stuck = scenario.operator.repair and bool(metrics.dangling)
             if operator.pending == 0 and not stuck and all(s.idle for s in supervisors):
-                settled = True
-                settled_steps = getattr(schedule, "steps", 0)
+                ending.settled = True
+                ending.steps = getattr(schedule, "steps", 0)
                 break
             await asyncio.sleep(min(_SETTLE_POLL_S, deadline - now()))
         for task in background:
@@ -321,7 +333,7 @@ async def _simulate(
         # A settled fleet only waits: cancelled, every task just unwinds (no store call, no
         # metric), so a verdict-only run, which reads nothing after this, skips those steps
         # (unless the schedule searches them too: the bounded search counts every step).
-        quiet = verdict_only and settled and not getattr(schedule, "whole_run", False)
+        quiet = verdict_only and ending.settled and not getattr(schedule, "whole_run", False)
     finally:
         if quiet:
             _abandon(loop, background, supervisors)
@@ -368,7 +380,7 @@ async def _simulate(
     close = getattr(store.raw, "close", None)
     if close is not None:
         close()  # a distributed store's connections
-    return report, metrics.timeline, scenario.enactor_names, settled_steps
+    return report, metrics.timeline, scenario.enactor_names
 
 
 def run_with_schedule(
@@ -396,16 +408,19 @@ def run_with_schedule(
     cpu0 = 0.0 if verdict_only else time.process_time()
     wall0 = 0.0 if verdict_only else time.perf_counter()
 
+    ending = _Ending()
+
     def main() -> Any:
         return _simulate(
-            scenario, discipline, store, timer, progress, snapshot, history, verdict_only
+            scenario, discipline, store, timer, progress, snapshot, history, verdict_only, ending
         )
 
     if loop is not None:
         loop.reset(schedule)
-        metrics, timeline, names, settled = loop.run_until_complete(main())
+        metrics, timeline, names = loop.run_until_complete(main())
     else:
-        metrics, timeline, names, settled = clock.run(main, scenario.clock, schedule)
+        metrics, timeline, names = clock.run(main, scenario.clock, schedule)
+    settled = ending.steps
     steps = schedule.steps if schedule is not None else 0
     if verdict_only:
         return RunResult(scenario, discipline, store, metrics, timeline, {}, names, steps, settled)
