@@ -74,6 +74,8 @@ _MIN_CANCELLED_FRACTION = 0.5
 # The FIFO fast path polls the real selector (the loop's self-pipe) once per this many
 # iterations, and whenever no timer is left.
 _POLL_EVERY = 64
+# n.bit_length() for the ready queue's usual lengths: the random schedule's draw per step.
+_BIT_LENGTHS = [n.bit_length() for n in range(64)]
 
 
 class Schedule(Protocol):
@@ -432,7 +434,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         pick = schedule.pick
         # The random schedule's draw, inline (RandomSchedule.pick, step for step): the most
         # run schedule, where a method call per step is a visible share of the step.
-        rng = schedule._rng if type(schedule) is RandomSchedule else None
+        draw = schedule._rng.getrandbits if type(schedule) is RandomSchedule else None
+        bits = _BIT_LENGTHS
         heappop = heapq.heappop
         while True:
             if not ready:
@@ -458,15 +461,15 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     if self._stopping:  # type: ignore[attr-defined]
                         return
                     continue
-            if rng is not None:
+            if draw is not None:
                 schedule.steps += 1
                 n = len(ready)
                 index = 0
                 if n > 1:
-                    k = n.bit_length()
-                    index = rng.getrandbits(k)
+                    k = bits[n] if n < 64 else n.bit_length()
+                    index = draw(k)
                     while index >= n:
-                        index = rng.getrandbits(k)
+                        index = draw(k)
             else:
                 index = pick(ready)
                 if not (isinstance(index, int) and 0 <= index < len(ready)):

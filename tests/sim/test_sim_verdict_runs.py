@@ -4,11 +4,15 @@ and state partition as the whole runs they stand for."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 from functools import cache
 from pathlib import Path
 
 import pytest
 
+from dnsrace.clock import VirtualEventLoop
 from dnsrace.seeds import substream
 from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.explore import violations
@@ -73,3 +77,27 @@ def test_an_undrawn_stream_is_fingerprinted_without_seeding_it() -> None:
     b.random()
     assert _rng(a) == _rng(b)
     assert _rng(substream(7, "enactor", "B")) != _rng(substream(7, "enactor", "A"))
+
+
+def test_a_quick_run_leaves_no_task_behind(caplog: pytest.LogCaptureFixture) -> None:
+    """The tasks a verdict-only run closes instead of cancelling: none is woken after its
+    coroutine is closed (its exception never retrieved), none logged as destroyed pending,
+    none left among the loop's live tasks for the next run to see."""
+    s = _scenario("spin.toml")
+    d = lookup("aws2025")
+    loop = VirtualEventLoop()
+    try:
+        with caplog.at_level(logging.DEBUG, logger="asyncio"):
+            for seed in range(1, 201):
+                run_with_schedule(
+                    s.with_seed(seed),
+                    d,
+                    make_schedule("random", seed),
+                    loop=loop,
+                    verdict_only=True,
+                )
+                assert not asyncio.all_tasks(loop), seed
+            gc.collect()
+    finally:
+        loop.close()
+    assert not [r for r in caplog.records if r.name == "asyncio"]

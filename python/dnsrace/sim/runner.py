@@ -171,7 +171,9 @@ def _abandon(
 ) -> None:
     """End a settled run's tasks without running their cancellation: close each waiting
     coroutine (an enactor's first, then its supervisor's, which then skips waiting for it),
-    drop their queued steps and take them out of asyncio's registry of live tasks."""
+    take them out of asyncio's registry of live tasks, and drop every queued step (a wake-up
+    or a timer's callback due now: nothing of the run is read after this, and a wake-up of
+    a closed coroutine would fail the task)."""
     tasks = [s.task for s in supervisors if s.task is not None]
     for s in supervisors:
         s.abandoned = True
@@ -181,12 +183,7 @@ def _abandon(
             task._log_destroy_pending = False  # type: ignore[attr-defined]
             task.get_coro().close()
             asyncio.tasks._unregister_task(task)
-    ready = loop._ready  # type: ignore[attr-defined]
-    if ready:
-        closed = set(tasks)
-        for handle in ready:
-            if getattr(handle._callback, "__self__", None) in closed:
-                handle.cancel()
+    loop._ready.clear()  # type: ignore[attr-defined]
 
 
 class _Ending:
