@@ -237,7 +237,10 @@ def make_schedule(name: str, seed: int, *, depth: int = 3, horizon: int = 1000) 
 def event_name(handle: asyncio.Handle) -> str:
     """A name for a ready event that is the same in every run of one scenario: the task's
     name (``main`` for the run's own task), or the callback's qualified name."""
-    owner = _owner(handle)
+    return _owner_name(_owner(handle))
+
+
+def _owner_name(owner: object) -> str:
     if isinstance(owner, asyncio.Task):
         name = owner.get_name()
         return "main" if name.startswith("Task-") else name
@@ -375,13 +378,14 @@ class DfsSchedule:
 
     def pick(self, ready: deque[asyncio.Handle]) -> int:
         self.steps += 1
-        for i, handle in enumerate(ready):
-            owner = _owner(handle)
-            if _is_local(owner) or self._footprints.get(owner) == LOCAL:
+        declared = self._footprints
+        owners = [_owner(handle) for handle in ready]
+        for i, owner in enumerate(owners):
+            if _is_local(owner) or declared.get(owner) == LOCAL:
                 return i  # touches nothing shared: commutes with every step, no decision
         names: list[str] = []
-        for handle in ready:
-            name = event_name(handle)
+        for owner in owners:
+            name = _owner_name(owner)
             while name in names:
                 name += "'"  # two ready events of one owner: numbered in queue order
             names.append(name)
@@ -395,9 +399,7 @@ class DfsSchedule:
         elif self.redundant:
             choice = self._last if self._last in names else min(names)
         else:
-            footprints = {
-                n: self._footprints.get(_owner(h)) for n, h in zip(names, ready, strict=True)
-            }
+            footprints = {n: declared.get(o) for n, o in zip(names, owners, strict=True)}
             node = self._new_node(names, footprints)
             if self._seen_before(names, node):
                 raise ScheduleCut("visited")
