@@ -74,8 +74,6 @@ _MIN_CANCELLED_FRACTION = 0.5
 # The FIFO fast path polls the real selector (the loop's self-pipe) once per this many
 # iterations, and whenever no timer is left.
 _POLL_EVERY = 64
-# n.bit_length() for the ready queue's usual lengths: the random schedule's draw per step.
-_BIT_LENGTHS = [n.bit_length() for n in range(64)]
 
 
 class Schedule(Protocol):
@@ -223,13 +221,10 @@ def _init_handle(
 
 class _ReadyHandle(asyncio.Handle):
     """asyncio's ``Handle`` as :meth:`VirtualEventLoop.call_soon` makes it outside debug mode:
-    without its debug-mode check, and with the fields every new handle shares read from the
-    class (a cancelled handle keeps its own ``_cancelled`` in its instance dict), so making
-    one stores four fields, not seven, in no ``__init__`` frame: a run makes one per step."""
+    its fields stored in place, without the debug-mode check and the two ``__init__`` frames
+    (a run makes one per step)."""
 
-    _cancelled = False
-    _repr = None
-    _source_traceback = None
+    __slots__ = ()
 
 
 _new_object = object.__new__
@@ -393,6 +388,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         handle._args = args
         handle._loop = self
         handle._context = contextvars.copy_context() if context is None else context
+        handle._cancelled = False
+        handle._repr = None
+        handle._source_traceback = None
         self._ready.append(handle)  # type: ignore[attr-defined]
         return handle  # type: ignore[no-any-return]
 
@@ -434,8 +432,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         pick = schedule.pick
         # The random schedule's draw, inline (RandomSchedule.pick, step for step): the most
         # run schedule, where a method call per step is a visible share of the step.
-        draw = schedule._rng.getrandbits if type(schedule) is RandomSchedule else None
-        bits = _BIT_LENGTHS
+        # (getrandbits looked up at each draw: the stream becomes a plain Random at its first
+        # draw, after which the lookup finds the C method; a method bound before would not.)
+        rng = schedule._rng if type(schedule) is RandomSchedule else None
         heappop = heapq.heappop
         while True:
             if not ready:
@@ -461,15 +460,15 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     if self._stopping:  # type: ignore[attr-defined]
                         return
                     continue
-            if draw is not None:
+            if rng is not None:
                 schedule.steps += 1
                 n = len(ready)
                 index = 0
                 if n > 1:
-                    k = bits[n] if n < 64 else n.bit_length()
-                    index = draw(k)
+                    k = n.bit_length()
+                    index = rng.getrandbits(k)
                     while index >= n:
-                        index = draw(k)
+                        index = rng.getrandbits(k)
             else:
                 index = pick(ready)
                 if not (isinstance(index, int) and 0 <= index < len(ready)):
