@@ -24,44 +24,60 @@ __all__ = ["PlanBoard", "Planner", "publication_times"]
 
 class PlanBoard:
     """Newest published generation, publication times, the applied marker, and the
-    automation switch the operator turns off while repairing."""
+    automation switch the operator turns off while repairing.
+
+    Waiters are bare futures, woken in the order they started waiting: what an
+    ``asyncio.Event`` replaced at every publication does (the same futures, callbacks and
+    order), without its lock-guarded loop binding and its extra frame per wait."""
 
     def __init__(self) -> None:
         self.newest = 0
         self.applied = 0
         """Newest generation some enactor finished applying (what 'newer than' compares to)."""
         self.published_at: dict[int, float] = {}
-        self._changed = asyncio.Event()
+        self._changed: list[asyncio.Future[bool]] = []
         self.automation_on = True
-        self._resumed = asyncio.Event()
+        self._resumed: list[asyncio.Future[bool]] = []
 
     def pause_automation(self) -> None:
         self.automation_on = False
-        self._resumed = asyncio.Event()
+        self._resumed = []
 
     def resume_automation(self) -> None:
         self.automation_on = True
-        self._resumed.set()
+        _wake_all(self._resumed)
 
     async def wait_automation(self) -> None:
         """Wait until the automation is on again."""
         while not self.automation_on:
-            await self._resumed.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            self._resumed.append(waiter)
+            await waiter
 
     def publish(self, generation: int, now: float) -> None:
         self.newest = generation
         self.published_at[generation] = now
-        self._changed.set()
-        self._changed = asyncio.Event()
+        waiters, self._changed = self._changed, []
+        _wake_all(waiters)
 
     def mark_applied(self, generation: int) -> None:
-        self.applied = max(self.applied, generation)
+        if generation > self.applied:
+            self.applied = generation
 
     async def wait_newer(self, than: int) -> int:
         """Wait until a generation newer than ``than`` is published; return the newest."""
         while self.newest <= than:
-            await self._changed.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            self._changed.append(waiter)
+            await waiter
         return self.newest
+
+
+def _wake_all(waiters: list[asyncio.Future[bool]]) -> None:
+    """Wake every waiter still waiting (a cancelled one is done already)."""
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(True)
 
 
 def publication_times(scenario: Scenario, rng: random.Random) -> list[float]:
