@@ -51,13 +51,6 @@ _TREES = "trees"
 __all__ = ["Enactor", "PlanGone", "batches"]
 
 
-@types.coroutine
-def _yield_now() -> Generator[None, None, None]:
-    """What ``asyncio.sleep(0)`` does, one bare yield (the task steps again at its next
-    turn), without its two frames: every store call an enactor makes is preceded by one."""
-    yield
-
-
 class PlanGone(Exception):
     """The plan being applied was deleted by a clean-up: abandon it."""
 
@@ -107,6 +100,9 @@ class Enactor:
         # vary (None: drawn per call).
         self._pausing = bool(faults.pauses)
         self._latency = faults.fixed_latency
+        # The discipline's derived knobs, read at every step (properties of a frozen class).
+        self._mode = discipline.flip_mode
+        self._safe = discipline.safe_cleanup
 
     # ------------------------------------------------------------------ footprints
 
@@ -133,36 +129,38 @@ class Enactor:
 
     # ------------------------------------------------------------------ scheduling points
 
-    async def _step(
+    @types.coroutine
+    def _step(
         self,
         duration: float | None = None,
         reads: Sequence[object] = (),
         writes: Sequence[object] = (),
-    ) -> None:
+    ) -> Generator[object, None, None]:
         """A scheduling point before a store call: pause, round trip, automation switch.
 
-        The call follows this coroutine's return with no ``await`` in between, so an enactor
+        The call follows this step's return with no ``await`` in between, so an enactor
         never calls the store while the operator has the automation off. ``reads`` and
-        ``writes`` are that call's footprint.
+        ``writes`` are that call's footprint. A generator-based coroutine: a step with no
+        wait is one bare yield (what ``asyncio.sleep(0)`` does) in this one frame.
         """
         if self._declare is not None:
-            self._tell(reads, writes)
+            self._declare(self._task, (frozenset(reads), frozenset(writes)))
         if self._pausing:
             pause = self.faults.pause_due(self.now())
             if pause > 0:
                 self.metrics.on_pause(pause, now=self.now(), actor=self.name)
-                await asyncio.sleep(pause)
+                yield from asyncio.sleep(pause)
         wait = duration if duration is not None else self._latency
         if wait is None:
             wait = self.faults.call_latency()
         # No wait still yields: every store call is preceded by a scheduling decision.
         if wait > 0:
-            await asyncio.sleep(wait)
+            yield from asyncio.sleep(wait)
         else:
-            await _yield_now()
+            yield None
         board = self.board
         if not board.automation_on:
-            await board.wait_automation()
+            yield from board.wait_automation()
 
     # ------------------------------------------------------------------ main loop
 
@@ -294,18 +292,20 @@ class Enactor:
         slow-batch factor. One endpoint, or a schedule that needs footprints (exploration),
         flips at the write's end in one step; otherwise each endpoint flips at its own
         instant of the write (:mod:`dnsrace.sim.inflight`)."""
-        d = self.discipline
         write_s = len(targets) * self.write_s_per_endpoint * self.faults.slow_factor()
-        step_reads = (_TREES, *self._leases(targets))
-        # The applied marker too: without a lock it is set in this same step.
-        step_writes = (_BOARD, *self._aliases(targets))
+        step_reads: Sequence[object] = ()
+        step_writes: Sequence[object] = ()
+        if self._declare is not None:
+            step_reads = (_TREES, *self._leases(targets))
+            # The applied marker too: without a lock it is set in this same step.
+            step_writes = (_BOARD, *self._aliases(targets))
         if len(targets) == 1 or self._declare is not None or write_s <= 0:
             await self._step(write_s, reads=step_reads, writes=step_writes)
             dangling = self._flip(targets, gen, fences)
         else:
             await self._step(0.0, reads=step_reads, writes=step_writes)
             dangling = await self._spread(targets, gen, fences, write_s)
-        if dangling and d.on_dangling == "repair":
+        if dangling and self.discipline.on_dangling == "repair":
             await self._repair_dangling(targets, gen, fences)
 
     async def _spread(
@@ -343,9 +343,7 @@ class Enactor:
 
     def _flip(self, targets: Sequence[int], gen: int, fences: Sequence[int] | None) -> int:
         """One flip call for all ``targets``; the store's dangling refusals."""
-        counts = self.store.flip_many(
-            targets, gen, self.discipline.flip_mode, actor=self.name, fence=fences
-        )
+        counts = self.store.flip_many(targets, gen, self._mode, actor=self.name, fence=fences)
         if counts.missing:
             raise PlanGone(gen)
         return counts.dangling
@@ -379,7 +377,7 @@ class Enactor:
             in_use = set(store.aliases(None)) | set(store.rollbacks(None))
             old = [g for g in old if g not in in_use]
         # A delete changes what every alias resolves to; a safe one also reads them all.
-        delete_reads = self._all_aliases() if d.safe_cleanup else ()
+        delete_reads = self._all_aliases() if self._safe else ()
         for g in old:
             await self._step(reads=delete_reads, writes=(_TREES,))
-            store.delete_plans([g], safe=d.safe_cleanup, actor=self.name)
+            store.delete_plans([g], safe=self._safe, actor=self.name)

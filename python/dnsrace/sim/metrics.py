@@ -189,7 +189,8 @@ class Metrics:
             t, gen = steps.popleft()
             self._integrate_to(t)
             self._threshold = max(self._threshold, gen)
-        self._integrate_to(now)
+        if now > self._now:  # _integrate_to's own test, without the call at every event
+            self._integrate_to(now)
 
     def _check_convergence(self) -> None:
         if not self._pending:
@@ -287,8 +288,12 @@ class Metrics:
                 first = before[0] if n else None
                 regional_after = gen if first is None or first < gen else first
             else:
-                lowered = sum(c for g, c in hb.items() if g > gen)
-                served.subtract(hb)
+                lowered = 0
+                # Counter.subtract, spelled out (it checks its argument's type each time).
+                for g, c in hb.items():
+                    served[g] -= c
+                    if g > gen:
+                        lowered += c
                 served[gen] += n
                 regional_after = gen
             self.stale_flips_observed += lowered

@@ -113,7 +113,9 @@ class ObservedStore:
 
     def _call_untimed(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """:meth:`_call` without the timer."""
-        self._before_call()
+        # _before_call, inline: an exploration run's every store call comes through here.
+        if self.inflight._writes or self.recording:
+            self._before_call()
         return fn(*args, **kwargs)
 
     def _call(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -211,9 +213,10 @@ class ObservedStore:
         its writer (:class:`~dnsrace.sim.inflight.InFlight`).
         """
         metrics = self.metrics
-        category = "enactor" if enactor else "operator"
-        self._before_call(at, client)
+        if self.inflight._writes or self.recording:
+            self._before_call(at, client)
         if self.timed:
+            category = "enactor" if enactor else "operator"
             start = time.perf_counter()
             try:
                 result = self.raw.flip_many(
@@ -230,8 +233,9 @@ class ObservedStore:
             )
         counts, before = result.counts, result.previous
         touched: list[int] = []
-        if metrics.dangling and not metrics.dangling.isdisjoint(ids):
-            touched = [i for i in ids if i in metrics.dangling]
+        dangling = metrics.dangling
+        if dangling and not dangling.isdisjoint(ids):
+            touched = [i for i in ids if i in dangling]
         after = None
         partial = 0 < counts.applied < len(ids)
         if touched or (

@@ -104,6 +104,45 @@ def publication_times(scenario: Scenario, rng: random.Random) -> list[float]:
     return times[: cfg.plans - 1] if cfg.plans else times
 
 
+_buffers: dict[tuple[int, int], tuple[array[int], array[int]]] = {}
+
+
+def _plan_buffers(ids: list[int], groups: int) -> tuple[array[int], array[int]]:
+    """The plan's endpoint ids and each one's group, as buffers the store reads without one
+    Python object per endpoint. Every run of one scenario registers the same ids (0 ..
+    n-1): made once per process and shared (the store only reads them)."""
+    n = len(ids)
+    if ids != list(range(n)):
+        return _make_plan_buffers(ids, groups)
+    found = _buffers.get((n, groups))
+    if found is None:
+        if len(_buffers) > 8:
+            _buffers.clear()
+        found = _buffers[(n, groups)] = _make_plan_buffers(ids, groups)
+    return found
+
+
+def _make_plan_buffers(ids: list[int], groups: int) -> tuple[array[int], array[int]]:
+    set_index = array("I", [0] + [1 + (i % groups) for i in range(len(ids) - 1)])
+    return array("I", ids), set_index
+
+
+_times: list[Any] = [None, None, []]
+"""The last scenario's planner settings and duration, and its publication times."""
+
+
+def _publication_times(scenario: Scenario) -> list[float]:
+    """:func:`publication_times` of this run; made once for the many runs (seeds) of one
+    exploration when no random burst can move them."""
+    cfg = scenario.planner
+    if cfg.burst_rate_per_min > 0:
+        return publication_times(scenario, substream(scenario.seed, "planner", "bursts"))
+    if _times[0] is not cfg or _times[1] != scenario.duration_s:
+        # Without random bursts the stream is never drawn from: any stream will do.
+        _times[:] = [cfg, scenario.duration_s, publication_times(scenario, random.Random(0))]
+    return list(_times[2])
+
+
 class Planner:
     """Watches the fleet and publishes plans built from a few shared LB groups."""
 
@@ -125,13 +164,10 @@ class Planner:
         ep = scenario.endpoints
         # Group 0 serves the regional endpoint alone; the others share groups 1..groups.
         self._fleet = Fleet(scenario.fleet, groups=ep.groups + 1, targets=ep.targets, rng=rng)
-        # Buffers: the store reads them without one Python object per endpoint.
-        self._ids = array("I", ids)
-        self._set_index = array("I", [0] + [1 + (i % ep.groups) for i in range(len(ids) - 1)])
-        self._times = publication_times(scenario, substream(scenario.seed, "planner", "bursts"))
+        self._ids, self._set_index = _plan_buffers(ids, ep.groups)
+        self._times = _publication_times(scenario)
         self.generation = 0
         self.latest_plan: Any = None
-        self.events: list[tuple[float, int, list[str]]] = []
 
     @property
     def schedule(self) -> list[float]:
@@ -141,12 +177,12 @@ class Planner:
         """Build, store and announce the next generation (fleet events happen first)."""
         self.generation += 1
         gen = self.generation
-        events = self._fleet.step() if gen > 1 else []
+        if gen > 1:
+            self._fleet.step()
         plan = self._store.build_plan(gen, self._fleet.group_sets(), self._ids, self._set_index)
         self._store.put_plan(plan)
         self.latest_plan = plan
         now = self._now()
-        self.events.append((now, gen, events))
         self._board.publish(gen, now)
         if gen > 1:
             self._metrics.on_publish(now, gen)
