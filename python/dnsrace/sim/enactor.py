@@ -103,6 +103,8 @@ class Enactor:
         # The discipline's derived knobs, read at every step (properties of a frozen class).
         self._mode = discipline.flip_mode
         self._safe = discipline.safe_cleanup
+        self._fenced = discipline.guard == "fence"
+        self._reads_under_lock = discipline.guard in ("under_lock", "fence")
 
     # ------------------------------------------------------------------ footprints
 
@@ -188,23 +190,28 @@ class Enactor:
             await self._step(reads=(_BOARD,))
             gen = board.newest  # plan pick-up
             seen = gen
-            self.metrics.on_pass_start(self.now(), self.name, gen)
+            metrics = self.metrics
+            if metrics.keep_timeline:  # the passes are the timeline's alone
+                metrics.on_pass_start(self.now(), self.name, gen)
             if d.guard != "none":
                 await self._step(reads=(_BOARD,))
                 # The 2025 check: once, at plan start, newer than the plan applied before.
                 if gen <= board.applied:
-                    self.metrics.on_plan_skipped()
-                    self.metrics.on_pass_end(self.now(), self.name, "skipped")
+                    metrics.on_plan_skipped()
+                    if metrics.keep_timeline:
+                        metrics.on_pass_end(self.now(), self.name, "skipped")
                     continue
             try:
                 for batch in self.walk:
                     await self._batch(batch, gen)
             except PlanGone:
-                self.metrics.on_abandon()
-                self.metrics.on_pass_end(self.now(), self.name, "abandoned")
+                metrics.on_abandon()
+                if metrics.keep_timeline:
+                    metrics.on_pass_end(self.now(), self.name, "abandoned")
                 continue
             board.mark_applied(gen)
-            self.metrics.on_pass_end(self.now(), self.name, "applied")
+            if metrics.keep_timeline:
+                metrics.on_pass_end(self.now(), self.name, "applied")
             await self._cleanup(gen)
 
     # ------------------------------------------------------------------ one batch
@@ -220,6 +227,8 @@ class Enactor:
         await self._step(writes=self._leases(batch))
         # An array of tokens (0: refused): no Python object per endpoint on the usual paths.
         tokens = store.acquire_leases(batch, self.name, cfg.lease_ttl_s, output="array")
+        if all(tokens):  # every lease granted (0 or None: refused), the usual case
+            return batch, tokens, []
         refused_at = zero_positions(tokens)
         if not refused_at:
             return batch, tokens, []
@@ -243,7 +252,8 @@ class Enactor:
         ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**attempt)
         wait = ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
         self.metrics.on_lock_retry(wait, now=self.now(), actor=self.name)
-        self._tell()  # the backoff's wake-up touches nothing shared
+        if self._declare is not None:
+            self._tell()  # the backoff's wake-up touches nothing shared
         await asyncio.sleep(wait)
 
     async def _batch(self, batch: Sequence[int], gen: int) -> None:
@@ -265,11 +275,11 @@ class Enactor:
 
     async def _locked(self, batch: Sequence[int], tokens: Sequence[int] | None, gen: int) -> None:
         """Read (under the lease), write and release the endpoints of ``batch``."""
-        d, store = self.discipline, self.store
+        store = self.store
         try:
             targets: Sequence[int] = batch
-            fences = tokens if d.guard == "fence" else None
-            if d.guard in ("under_lock", "fence"):
+            fences = tokens if self._fenced else None
+            if self._reads_under_lock:
                 await self._step(reads=self._aliases(batch))
                 current = store.aliases(batch, output="array")
                 keep = positions_below(current, gen)

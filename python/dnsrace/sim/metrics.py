@@ -238,7 +238,8 @@ class Metrics:
         self.published[generation] = now
         self._pending.append(generation)
         self._threshold_steps.append((now + self.current_window_s, generation))
-        self.timeline.publications[generation] = now
+        if self.keep_timeline:
+            self.timeline.publications[generation] = now
 
     def on_flip(
         self,
@@ -307,10 +308,12 @@ class Metrics:
             self.flip_attempts += n
             self.useful_flips += useful
             self.wasted_writes += n - useful
-        self._prune()
+        if 0 in served.values():  # _prune's own test, without the call at every flip
+            self._prune()
         if n and ids[0] == self.regional:
             self._regional_flip(now, actor, gen, before[0], regional_after, counts, n)
-        self._check_convergence()
+        if self._pending:
+            self._check_convergence()
         if self.keep_timeline:
             self._fleet_point()
 
@@ -479,7 +482,7 @@ class Metrics:
     def on_lock_retry(self, wait_s: float, *, now: float | None = None, actor: str = "") -> None:
         self.lock_retries += 1
         self.lease_wait_s += wait_s
-        if now is not None:
+        if now is not None and self.keep_timeline:
             self.timeline.lock_waits.append((now, actor, wait_s))
 
     def on_abandon(self) -> None:
