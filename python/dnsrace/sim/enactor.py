@@ -250,7 +250,8 @@ class Enactor:
     async def _backoff(self, attempt: int) -> None:
         cfg = self.cfg
         ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**attempt)
-        wait = ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
+        # rng.uniform(0.0, ceiling / 2), spelled out as documented (a + (b-a) * random()).
+        wait = ceiling / 2 + (0.0 + (ceiling / 2 - 0.0) * self.rng.random())
         self.metrics.on_lock_retry(wait, now=self.now(), actor=self.name)
         if self._declare is not None:
             self._tell()  # the backoff's wake-up touches nothing shared

@@ -216,7 +216,9 @@ class Metrics:
         """Every endpoint serves ``generation`` (the initial plan) from ``now`` on."""
         self._now = now
         self._initial = generation
-        self.served = Counter({generation: self.endpoints})
+        served = self.served  # empty: Counter({generation: n}) without its type checks
+        served.clear()
+        served[generation] = self.endpoints
         self.published[generation] = now
         self.converged_after[generation] = 0.0
         self._threshold = generation
@@ -279,21 +281,25 @@ class Metrics:
         ):
             # Fast path, no per-endpoint Python: lww with everything applied moves every
             # endpoint to gen; if_newer moves exactly those below gen.
+            # One loop over the histogram: the useful (to a newer generation) and lowered
+            # counts, and the served counts (Counter.subtract, spelled out: it checks its
+            # argument's type each time).
             hb = histogram(before)
-            useful = sum(c for g, c in hb.items() if g < gen)
+            lowered = 0
             if mode == "if_newer":
-                for g in [g for g in hb if g < gen]:
-                    served[g] -= hb[g]
+                for g, c in hb.items():
+                    if g < gen:
+                        served[g] -= c
+                        useful += c
                 served[gen] += useful
-                lowered = 0
                 first = before[0] if n else None
                 regional_after = gen if first is None or first < gen else first
             else:
-                lowered = 0
-                # Counter.subtract, spelled out (it checks its argument's type each time).
                 for g, c in hb.items():
                     served[g] -= c
-                    if g > gen:
+                    if g < gen:
+                        useful += c
+                    elif g > gen:
                         lowered += c
                 served[gen] += n
                 regional_after = gen

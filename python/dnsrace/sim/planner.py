@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import types
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from dnsrace.seeds import substream
@@ -71,6 +72,13 @@ class PlanBoard:
             self._changed.append(waiter)
             await waiter
         return self.newest
+
+
+@types.coroutine
+def _yield_now() -> Generator[None, None, None]:
+    """What ``asyncio.sleep(0)`` does: one bare yield (the task steps again at its next
+    turn)."""
+    yield
 
 
 def _wake_all(waiters: list[asyncio.Future[bool]]) -> None:
@@ -194,5 +202,9 @@ class Planner:
         start = loop.time() - self._now()
         for t in self._times:
             # Always yield: publishing is a step the schedule orders like any other.
-            await asyncio.sleep(max(0.0, start + t - loop.time()))
+            delay = start + t - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                await _yield_now()  # asyncio.sleep(0)'s one bare yield, without its frame
             self.publish()
