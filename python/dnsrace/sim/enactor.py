@@ -51,13 +51,6 @@ _TREES = "trees"
 __all__ = ["Enactor", "PlanGone", "batches"]
 
 
-@types.coroutine
-def _yield_now() -> Generator[None, None, None]:
-    """What ``asyncio.sleep(0)`` does, one bare yield (the task steps again at its next
-    turn), without its two frames: every store call an enactor makes is preceded by one."""
-    yield
-
-
 class PlanGone(Exception):
     """The plan being applied was deleted by a clean-up: abandon it."""
 
@@ -107,6 +100,11 @@ class Enactor:
         # vary (None: drawn per call).
         self._pausing = bool(faults.pauses)
         self._latency = faults.fixed_latency
+        # The discipline's derived knobs, read at every step (properties of a frozen class).
+        self._mode = discipline.flip_mode
+        self._safe = discipline.safe_cleanup
+        self._fenced = discipline.guard == "fence"
+        self._reads_under_lock = discipline.guard in ("under_lock", "fence")
 
     # ------------------------------------------------------------------ footprints
 
@@ -133,36 +131,38 @@ class Enactor:
 
     # ------------------------------------------------------------------ scheduling points
 
-    async def _step(
+    @types.coroutine
+    def _step(
         self,
         duration: float | None = None,
         reads: Sequence[object] = (),
         writes: Sequence[object] = (),
-    ) -> None:
+    ) -> Generator[object, None, None]:
         """A scheduling point before a store call: pause, round trip, automation switch.
 
-        The call follows this coroutine's return with no ``await`` in between, so an enactor
+        The call follows this step's return with no ``await`` in between, so an enactor
         never calls the store while the operator has the automation off. ``reads`` and
-        ``writes`` are that call's footprint.
+        ``writes`` are that call's footprint. A generator-based coroutine: a step with no
+        wait is one bare yield (what ``asyncio.sleep(0)`` does) in this one frame.
         """
         if self._declare is not None:
-            self._tell(reads, writes)
+            self._declare(self._task, (frozenset(reads), frozenset(writes)))
         if self._pausing:
             pause = self.faults.pause_due(self.now())
             if pause > 0:
                 self.metrics.on_pause(pause, now=self.now(), actor=self.name)
-                await asyncio.sleep(pause)
+                yield from asyncio.sleep(pause)
         wait = duration if duration is not None else self._latency
         if wait is None:
             wait = self.faults.call_latency()
         # No wait still yields: every store call is preceded by a scheduling decision.
         if wait > 0:
-            await asyncio.sleep(wait)
+            yield from asyncio.sleep(wait)
         else:
-            await _yield_now()
+            yield None
         board = self.board
         if not board.automation_on:
-            await board.wait_automation()
+            yield from board.wait_automation()
 
     # ------------------------------------------------------------------ main loop
 
@@ -190,23 +190,28 @@ class Enactor:
             await self._step(reads=(_BOARD,))
             gen = board.newest  # plan pick-up
             seen = gen
-            self.metrics.on_pass_start(self.now(), self.name, gen)
+            metrics = self.metrics
+            if metrics.keep_timeline:  # the passes are the timeline's alone
+                metrics.on_pass_start(self.now(), self.name, gen)
             if d.guard != "none":
                 await self._step(reads=(_BOARD,))
                 # The 2025 check: once, at plan start, newer than the plan applied before.
                 if gen <= board.applied:
-                    self.metrics.on_plan_skipped()
-                    self.metrics.on_pass_end(self.now(), self.name, "skipped")
+                    metrics.on_plan_skipped()
+                    if metrics.keep_timeline:
+                        metrics.on_pass_end(self.now(), self.name, "skipped")
                     continue
             try:
                 for batch in self.walk:
                     await self._batch(batch, gen)
             except PlanGone:
-                self.metrics.on_abandon()
-                self.metrics.on_pass_end(self.now(), self.name, "abandoned")
+                metrics.on_abandon()
+                if metrics.keep_timeline:
+                    metrics.on_pass_end(self.now(), self.name, "abandoned")
                 continue
             board.mark_applied(gen)
-            self.metrics.on_pass_end(self.now(), self.name, "applied")
+            if metrics.keep_timeline:
+                metrics.on_pass_end(self.now(), self.name, "applied")
             await self._cleanup(gen)
 
     # ------------------------------------------------------------------ one batch
@@ -222,6 +227,8 @@ class Enactor:
         await self._step(writes=self._leases(batch))
         # An array of tokens (0: refused): no Python object per endpoint on the usual paths.
         tokens = store.acquire_leases(batch, self.name, cfg.lease_ttl_s, output="array")
+        if all(tokens):  # every lease granted (0 or None: refused), the usual case
+            return batch, tokens, []
         refused_at = zero_positions(tokens)
         if not refused_at:
             return batch, tokens, []
@@ -243,9 +250,11 @@ class Enactor:
     async def _backoff(self, attempt: int) -> None:
         cfg = self.cfg
         ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2.0**attempt)
-        wait = ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
+        # rng.uniform(0.0, ceiling / 2), spelled out as documented (a + (b-a) * random()).
+        wait = ceiling / 2 + (0.0 + (ceiling / 2 - 0.0) * self.rng.random())
         self.metrics.on_lock_retry(wait, now=self.now(), actor=self.name)
-        self._tell()  # the backoff's wake-up touches nothing shared
+        if self._declare is not None:
+            self._tell()  # the backoff's wake-up touches nothing shared
         await asyncio.sleep(wait)
 
     async def _batch(self, batch: Sequence[int], gen: int) -> None:
@@ -267,11 +276,11 @@ class Enactor:
 
     async def _locked(self, batch: Sequence[int], tokens: Sequence[int] | None, gen: int) -> None:
         """Read (under the lease), write and release the endpoints of ``batch``."""
-        d, store = self.discipline, self.store
+        store = self.store
         try:
             targets: Sequence[int] = batch
-            fences = tokens if d.guard == "fence" else None
-            if d.guard in ("under_lock", "fence"):
+            fences = tokens if self._fenced else None
+            if self._reads_under_lock:
                 await self._step(reads=self._aliases(batch))
                 current = store.aliases(batch, output="array")
                 keep = positions_below(current, gen)
@@ -294,18 +303,20 @@ class Enactor:
         slow-batch factor. One endpoint, or a schedule that needs footprints (exploration),
         flips at the write's end in one step; otherwise each endpoint flips at its own
         instant of the write (:mod:`dnsrace.sim.inflight`)."""
-        d = self.discipline
         write_s = len(targets) * self.write_s_per_endpoint * self.faults.slow_factor()
-        step_reads = (_TREES, *self._leases(targets))
-        # The applied marker too: without a lock it is set in this same step.
-        step_writes = (_BOARD, *self._aliases(targets))
+        step_reads: Sequence[object] = ()
+        step_writes: Sequence[object] = ()
+        if self._declare is not None:
+            step_reads = (_TREES, *self._leases(targets))
+            # The applied marker too: without a lock it is set in this same step.
+            step_writes = (_BOARD, *self._aliases(targets))
         if len(targets) == 1 or self._declare is not None or write_s <= 0:
             await self._step(write_s, reads=step_reads, writes=step_writes)
             dangling = self._flip(targets, gen, fences)
         else:
             await self._step(0.0, reads=step_reads, writes=step_writes)
             dangling = await self._spread(targets, gen, fences, write_s)
-        if dangling and d.on_dangling == "repair":
+        if dangling and self.discipline.on_dangling == "repair":
             await self._repair_dangling(targets, gen, fences)
 
     async def _spread(
@@ -343,9 +354,7 @@ class Enactor:
 
     def _flip(self, targets: Sequence[int], gen: int, fences: Sequence[int] | None) -> int:
         """One flip call for all ``targets``; the store's dangling refusals."""
-        counts = self.store.flip_many(
-            targets, gen, self.discipline.flip_mode, actor=self.name, fence=fences
-        )
+        counts = self.store.flip_many(targets, gen, self._mode, actor=self.name, fence=fences)
         if counts.missing:
             raise PlanGone(gen)
         return counts.dangling
@@ -379,7 +388,7 @@ class Enactor:
             in_use = set(store.aliases(None)) | set(store.rollbacks(None))
             old = [g for g in old if g not in in_use]
         # A delete changes what every alias resolves to; a safe one also reads them all.
-        delete_reads = self._all_aliases() if d.safe_cleanup else ()
+        delete_reads = self._all_aliases() if self._safe else ()
         for g in old:
             await self._step(reads=delete_reads, writes=(_TREES,))
-            store.delete_plans([g], safe=d.safe_cleanup, actor=self.name)
+            store.delete_plans([g], safe=self._safe, actor=self.name)

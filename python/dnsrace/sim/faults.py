@@ -66,8 +66,11 @@ class EnactorFaults:
         self._latency_median = e.call_latency_s
         self._latency_sigma = e.call_latency_sigma
         # Streams of faults that are switched off are never drawn from: not even created.
+        # (A zero median never draws: every round trip takes no time.)
         self._latency_rng = (
-            substream(seed, "faults", "latency", name) if e.call_latency_sigma > 0 else None
+            substream(seed, "faults", "latency", name)
+            if e.call_latency_sigma > 0 and e.call_latency_s > 0
+            else None
         )
         slow = f.slow_enactors
         self.slowness = 1.0

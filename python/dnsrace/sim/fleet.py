@@ -37,6 +37,14 @@ def _score(group: int, address: str) -> int:
     return int.from_bytes(digest, "big")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _address(index: int, ipv6: bool) -> str:
+    """The address of load balancer ``index`` in its family (the same in every run)."""
+    if ipv6:
+        return f"fd00:ddb:{index >> 16:x}::{index & 0xFFFF:x}"
+    return f"10.{(index >> 16) & 0xFF}.{(index >> 8) & 0xFF}.{index & 0xFF}"
+
+
 class Fleet:
     """A seeded fleet of IPv4 and IPv6 load balancers and the groups that share them."""
 
@@ -54,10 +62,7 @@ class Fleet:
 
     def _add(self) -> LoadBalancer:
         index = len(self.lbs)
-        if self._rng.random() < self._cfg.ipv6_share:
-            address = f"fd00:ddb:{index >> 16:x}::{index & 0xFFFF:x}"
-        else:
-            address = f"10.{(index >> 16) & 0xFF}.{(index >> 8) & 0xFF}.{index & 0xFF}"
+        address = _address(index, self._rng.random() < self._cfg.ipv6_share)
         lb = LoadBalancer(address, self._rng.randint(40, 200))
         self.lbs.append(lb)
         for g in range(self._groups):
@@ -70,14 +75,15 @@ class Fleet:
 
     def step(self) -> list[str]:
         """Apply this plan interval's random health and capacity events; describe them."""
-        cfg, rng, events = self._cfg, self._rng, []
-        healthy = [lb for lb in self.lbs if lb.healthy]
+        cfg, rng, events, lbs = self._cfg, self._rng, [], self.lbs
+        healthy = [lb for lb in lbs if lb.healthy]
         # Never fail the LB that would leave fewer healthy LBs than one endpoint needs.
         if rng.random() < cfg.failure_probability and len(healthy) > self._targets:
             lb = rng.choice(healthy)
             lb.healthy = False
             events.append(f"fail {lb.address}")
-        failed = [lb for lb in self.lbs if not lb.healthy]
+        # Listed only when some LB is down (usually none is).
+        failed = [lb for lb in lbs if not lb.healthy] if events or len(healthy) < len(lbs) else []
         if failed and rng.random() < cfg.recovery_probability:
             lb = rng.choice(failed)
             lb.healthy = True
@@ -87,7 +93,9 @@ class Fleet:
             events.append(f"add {lb.address}")
         if rng.random() < cfg.traffic_shift_probability:
             for lb in rng.sample(self.lbs, k=min(3, len(self.lbs))):
-                lb.capacity = max(1, min(255, round(lb.capacity * rng.uniform(0.6, 1.5))))
+                # rng.uniform(0.6, 1.5), spelled out as documented (a + (b-a) * random()).
+                factor = 0.6 + (1.5 - 0.6) * rng.random()
+                lb.capacity = max(1, min(255, round(lb.capacity * factor)))
             events.append("shift")
         return events
 

@@ -189,7 +189,8 @@ class Metrics:
             t, gen = steps.popleft()
             self._integrate_to(t)
             self._threshold = max(self._threshold, gen)
-        self._integrate_to(now)
+        if now > self._now:  # _integrate_to's own test, without the call at every event
+            self._integrate_to(now)
 
     def _check_convergence(self) -> None:
         if not self._pending:
@@ -215,7 +216,9 @@ class Metrics:
         """Every endpoint serves ``generation`` (the initial plan) from ``now`` on."""
         self._now = now
         self._initial = generation
-        self.served = Counter({generation: self.endpoints})
+        served = self.served  # empty: Counter({generation: n}) without its type checks
+        served.clear()
+        served[generation] = self.endpoints
         self.published[generation] = now
         self.converged_after[generation] = 0.0
         self._threshold = generation
@@ -237,7 +240,8 @@ class Metrics:
         self.published[generation] = now
         self._pending.append(generation)
         self._threshold_steps.append((now + self.current_window_s, generation))
-        self.timeline.publications[generation] = now
+        if self.keep_timeline:
+            self.timeline.publications[generation] = now
 
     def on_flip(
         self,
@@ -277,18 +281,26 @@ class Metrics:
         ):
             # Fast path, no per-endpoint Python: lww with everything applied moves every
             # endpoint to gen; if_newer moves exactly those below gen.
+            # One loop over the histogram: the useful (to a newer generation) and lowered
+            # counts, and the served counts (Counter.subtract, spelled out: it checks its
+            # argument's type each time).
             hb = histogram(before)
-            useful = sum(c for g, c in hb.items() if g < gen)
+            lowered = 0
             if mode == "if_newer":
-                for g in [g for g in hb if g < gen]:
-                    served[g] -= hb[g]
+                for g, c in hb.items():
+                    if g < gen:
+                        served[g] -= c
+                        useful += c
                 served[gen] += useful
-                lowered = 0
                 first = before[0] if n else None
                 regional_after = gen if first is None or first < gen else first
             else:
-                lowered = sum(c for g, c in hb.items() if g > gen)
-                served.subtract(hb)
+                for g, c in hb.items():
+                    served[g] -= c
+                    if g < gen:
+                        useful += c
+                    elif g > gen:
+                        lowered += c
                 served[gen] += n
                 regional_after = gen
             self.stale_flips_observed += lowered
@@ -302,10 +314,12 @@ class Metrics:
             self.flip_attempts += n
             self.useful_flips += useful
             self.wasted_writes += n - useful
-        self._prune()
+        if 0 in served.values():  # _prune's own test, without the call at every flip
+            self._prune()
         if n and ids[0] == self.regional:
             self._regional_flip(now, actor, gen, before[0], regional_after, counts, n)
-        self._check_convergence()
+        if self._pending:
+            self._check_convergence()
         if self.keep_timeline:
             self._fleet_point()
 
@@ -474,7 +488,7 @@ class Metrics:
     def on_lock_retry(self, wait_s: float, *, now: float | None = None, actor: str = "") -> None:
         self.lock_retries += 1
         self.lease_wait_s += wait_s
-        if now is not None:
+        if now is not None and self.keep_timeline:
             self.timeline.lock_waits.append((now, actor, wait_s))
 
     def on_abandon(self) -> None:

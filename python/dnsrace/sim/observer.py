@@ -82,6 +82,9 @@ class ObservedStore:
         self.stuck_listeners: list[Callable[[list[int]], None]] = []
         self.inflight = InFlight(self.flip_many, now)
         """Batch writes in flight, settled before every call (:mod:`dnsrace.sim.inflight`)."""
+        self._direct = not timed and not self.recording
+        """Untimed and unrecorded: while no write is in flight, the enactors' and the
+        planner's calls go straight to the store (an exploration run's every step)."""
 
     def _tick(self, category: str, start: float) -> None:
         self.timer.seconds[category] += time.perf_counter() - start
@@ -113,7 +116,9 @@ class ObservedStore:
 
     def _call_untimed(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """:meth:`_call` without the timer."""
-        self._before_call()
+        # _before_call, inline: an exploration run's every store call comes through here.
+        if self.inflight._writes or self.recording:
+            self._before_call()
         return fn(*args, **kwargs)
 
     def _call(self, category: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -140,14 +145,21 @@ class ObservedStore:
         set_index: Sequence[int],
     ) -> Any:
         plan_cls = self.backend.plan_cls
+        if self._direct and not self.inflight._writes:
+            return plan_cls.from_shared(generation, target_sets, endpoints, set_index)
         return self._call(
             "planner", plan_cls.from_shared, generation, target_sets, endpoints, set_index
         )
 
     def put_plan(self, plan: Any) -> None:
-        self._call("planner", self.raw.put_plan, plan)
+        if self._direct and not self.inflight._writes:
+            self.raw.put_plan(plan)
+        else:
+            self._call("planner", self.raw.put_plan, plan)
 
     def plan_generations(self) -> list[int]:
+        if self._direct and not self.inflight._writes:
+            return self.raw.plan_generations()
         return self._call("cleanup", self.raw.plan_generations)
 
     def has_tree(self, endpoint: int, generation: int) -> bool:
@@ -181,11 +193,15 @@ class ObservedStore:
         self, ids: Sequence[int], holder: str, ttl: float, output: Output = "list"
     ) -> Any:
         """Leases as ``acquire_leases`` gives them (``output="array"``: 0 is refused)."""
+        if self._direct and not self.inflight._writes:
+            return self.raw.acquire_leases(ids, holder, ttl, self.now(), output=output)
         return self._call(
             "enactor", self.raw.acquire_leases, ids, holder, ttl, self.now(), output=output
         )
 
     def release_leases(self, ids: Sequence[int], holder: str, tokens: Sequence[int]) -> int:
+        if self._direct and not self.inflight._writes:
+            return self.raw.release_leases(ids, holder, tokens)
         return self._call("enactor", self.raw.release_leases, ids, holder, tokens)
 
     # ------------------------------------------------------------------ observed writes
@@ -211,9 +227,10 @@ class ObservedStore:
         its writer (:class:`~dnsrace.sim.inflight.InFlight`).
         """
         metrics = self.metrics
-        category = "enactor" if enactor else "operator"
-        self._before_call(at, client)
+        if not self._direct or self.inflight._writes:
+            self._before_call(at, client)
         if self.timed:
+            category = "enactor" if enactor else "operator"
             start = time.perf_counter()
             try:
                 result = self.raw.flip_many(
@@ -230,8 +247,9 @@ class ObservedStore:
             )
         counts, before = result.counts, result.previous
         touched: list[int] = []
-        if metrics.dangling and not metrics.dangling.isdisjoint(ids):
-            touched = [i for i in ids if i in metrics.dangling]
+        dangling = metrics.dangling
+        if dangling and not dangling.isdisjoint(ids):
+            touched = [i for i in ids if i in dangling]
         after = None
         partial = 0 < counts.applied < len(ids)
         if touched or (
@@ -263,7 +281,11 @@ class ObservedStore:
 
     def delete_plans(self, generations: list[int], *, safe: bool, actor: str = "") -> DeleteResult:
         """Clean-up; endpoints it leaves dangling are reported to the metrics and listeners."""
-        result: DeleteResult = self._call("cleanup", self.raw.delete_plans, generations, safe=safe)
+        result: DeleteResult
+        if self._direct and not self.inflight._writes:
+            result = self.raw.delete_plans(generations, safe=safe)
+        else:
+            result = self._call("cleanup", self.raw.delete_plans, generations, safe=safe)
         self.metrics.on_cleanup(
             result.deleted_trees,
             result.kept_trees,
@@ -286,6 +308,9 @@ class ObservedStore:
         return result
 
     def resolve_many(self, ids: list[int]) -> list[tuple[Any, ...]]:
-        answers = self._call("clients", self.raw.resolve_many, ids)
+        if self._direct and not self.inflight._writes:
+            answers = self.raw.resolve_many(ids)
+        else:
+            answers = self._call("clients", self.raw.resolve_many, ids)
         self.metrics.on_resolve(self.now(), ids, answers)
         return answers

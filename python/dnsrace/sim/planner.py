@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import types
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from dnsrace.seeds import substream
@@ -24,44 +25,67 @@ __all__ = ["PlanBoard", "Planner", "publication_times"]
 
 class PlanBoard:
     """Newest published generation, publication times, the applied marker, and the
-    automation switch the operator turns off while repairing."""
+    automation switch the operator turns off while repairing.
+
+    Waiters are bare futures, woken in the order they started waiting: what an
+    ``asyncio.Event`` replaced at every publication does (the same futures, callbacks and
+    order), without its lock-guarded loop binding and its extra frame per wait."""
 
     def __init__(self) -> None:
         self.newest = 0
         self.applied = 0
         """Newest generation some enactor finished applying (what 'newer than' compares to)."""
         self.published_at: dict[int, float] = {}
-        self._changed = asyncio.Event()
+        self._changed: list[asyncio.Future[bool]] = []
         self.automation_on = True
-        self._resumed = asyncio.Event()
+        self._resumed: list[asyncio.Future[bool]] = []
 
     def pause_automation(self) -> None:
         self.automation_on = False
-        self._resumed = asyncio.Event()
+        self._resumed = []
 
     def resume_automation(self) -> None:
         self.automation_on = True
-        self._resumed.set()
+        _wake_all(self._resumed)
 
     async def wait_automation(self) -> None:
         """Wait until the automation is on again."""
         while not self.automation_on:
-            await self._resumed.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            self._resumed.append(waiter)
+            await waiter
 
     def publish(self, generation: int, now: float) -> None:
         self.newest = generation
         self.published_at[generation] = now
-        self._changed.set()
-        self._changed = asyncio.Event()
+        waiters, self._changed = self._changed, []
+        _wake_all(waiters)
 
     def mark_applied(self, generation: int) -> None:
-        self.applied = max(self.applied, generation)
+        if generation > self.applied:
+            self.applied = generation
 
     async def wait_newer(self, than: int) -> int:
         """Wait until a generation newer than ``than`` is published; return the newest."""
         while self.newest <= than:
-            await self._changed.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            self._changed.append(waiter)
+            await waiter
         return self.newest
+
+
+@types.coroutine
+def _yield_now() -> Generator[None, None, None]:
+    """What ``asyncio.sleep(0)`` does: one bare yield (the task steps again at its next
+    turn)."""
+    yield
+
+
+def _wake_all(waiters: list[asyncio.Future[bool]]) -> None:
+    """Wake every waiter still waiting (a cancelled one is done already)."""
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(True)
 
 
 def publication_times(scenario: Scenario, rng: random.Random) -> list[float]:
@@ -88,6 +112,45 @@ def publication_times(scenario: Scenario, rng: random.Random) -> list[float]:
     return times[: cfg.plans - 1] if cfg.plans else times
 
 
+_buffers: dict[tuple[int, int], tuple[array[int], array[int]]] = {}
+
+
+def _plan_buffers(ids: list[int], groups: int) -> tuple[array[int], array[int]]:
+    """The plan's endpoint ids and each one's group, as buffers the store reads without one
+    Python object per endpoint. Every run of one scenario registers the same ids (0 ..
+    n-1): made once per process and shared (the store only reads them)."""
+    n = len(ids)
+    if ids != list(range(n)):
+        return _make_plan_buffers(ids, groups)
+    found = _buffers.get((n, groups))
+    if found is None:
+        if len(_buffers) > 8:
+            _buffers.clear()
+        found = _buffers[(n, groups)] = _make_plan_buffers(ids, groups)
+    return found
+
+
+def _make_plan_buffers(ids: list[int], groups: int) -> tuple[array[int], array[int]]:
+    set_index = array("I", [0] + [1 + (i % groups) for i in range(len(ids) - 1)])
+    return array("I", ids), set_index
+
+
+_times: list[Any] = [None, None, []]
+"""The last scenario's planner settings and duration, and its publication times."""
+
+
+def _publication_times(scenario: Scenario) -> list[float]:
+    """:func:`publication_times` of this run; made once for the many runs (seeds) of one
+    exploration when no random burst can move them."""
+    cfg = scenario.planner
+    if cfg.burst_rate_per_min > 0:
+        return publication_times(scenario, substream(scenario.seed, "planner", "bursts"))
+    if _times[0] is not cfg or _times[1] != scenario.duration_s:
+        # Without random bursts the stream is never drawn from: any stream will do.
+        _times[:] = [cfg, scenario.duration_s, publication_times(scenario, random.Random(0))]
+    return list(_times[2])
+
+
 class Planner:
     """Watches the fleet and publishes plans built from a few shared LB groups."""
 
@@ -109,13 +172,10 @@ class Planner:
         ep = scenario.endpoints
         # Group 0 serves the regional endpoint alone; the others share groups 1..groups.
         self._fleet = Fleet(scenario.fleet, groups=ep.groups + 1, targets=ep.targets, rng=rng)
-        # Buffers: the store reads them without one Python object per endpoint.
-        self._ids = array("I", ids)
-        self._set_index = array("I", [0] + [1 + (i % ep.groups) for i in range(len(ids) - 1)])
-        self._times = publication_times(scenario, substream(scenario.seed, "planner", "bursts"))
+        self._ids, self._set_index = _plan_buffers(ids, ep.groups)
+        self._times = _publication_times(scenario)
         self.generation = 0
         self.latest_plan: Any = None
-        self.events: list[tuple[float, int, list[str]]] = []
 
     @property
     def schedule(self) -> list[float]:
@@ -125,12 +185,12 @@ class Planner:
         """Build, store and announce the next generation (fleet events happen first)."""
         self.generation += 1
         gen = self.generation
-        events = self._fleet.step() if gen > 1 else []
+        if gen > 1:
+            self._fleet.step()
         plan = self._store.build_plan(gen, self._fleet.group_sets(), self._ids, self._set_index)
         self._store.put_plan(plan)
         self.latest_plan = plan
         now = self._now()
-        self.events.append((now, gen, events))
         self._board.publish(gen, now)
         if gen > 1:
             self._metrics.on_publish(now, gen)
@@ -142,5 +202,9 @@ class Planner:
         start = loop.time() - self._now()
         for t in self._times:
             # Always yield: publishing is a step the schedule orders like any other.
-            await asyncio.sleep(max(0.0, start + t - loop.time()))
+            delay = start + t - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                await _yield_now()  # asyncio.sleep(0)'s one bare yield, without its frame
             self.publish()

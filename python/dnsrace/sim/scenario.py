@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -455,7 +456,13 @@ class Scenario:
 
 def enactor_names(count: int) -> list[str]:
     """A, B, C, ... (one per availability zone); E27, E28, ... past Z."""
-    return [chr(ord("A") + i) if i < 26 else f"E{i + 1}" for i in range(count)]
+    return list(_enactor_names(count))
+
+
+@functools.lru_cache(maxsize=64)
+def _enactor_names(count: int) -> tuple[str, ...]:
+    # Read twice by every run of an exploration: made once per count.
+    return tuple(chr(ord("A") + i) if i < 26 else f"E{i + 1}" for i in range(count))
 
 
 def _custom(c: CustomDiscipline, path: str) -> Discipline:

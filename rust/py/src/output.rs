@@ -15,21 +15,36 @@ static ARRAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 pub trait Item: Element + Copy + Send + 'static {
     const TYPECODE: &'static str;
     const DTYPE: &'static str;
+    /// A one-item zero `array.array` of this type, made once: every output array is a
+    /// repeat of it.
+    fn zero() -> &'static PyOnceLock<Py<PyAny>>;
 }
 
 impl Item for u8 {
     const TYPECODE: &'static str = "B";
     const DTYPE: &'static str = "uint8";
+    fn zero() -> &'static PyOnceLock<Py<PyAny>> {
+        static ZERO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        &ZERO
+    }
 }
 
 impl Item for u32 {
     const TYPECODE: &'static str = "I";
     const DTYPE: &'static str = "uint32";
+    fn zero() -> &'static PyOnceLock<Py<PyAny>> {
+        static ZERO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        &ZERO
+    }
 }
 
 impl Item for u64 {
     const TYPECODE: &'static str = "Q";
     const DTYPE: &'static str = "uint64";
+    fn zero() -> &'static PyOnceLock<Py<PyAny>> {
+        static ZERO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        &ZERO
+    }
 }
 
 /// A fresh output array of `n` items and its (held) buffer.
@@ -48,13 +63,19 @@ impl<'py, T: Item> OutArray<'py, T> {
         let obj = match output {
             Output::Numpy => py.import("numpy")?.getattr("empty")?.call1((n, T::DTYPE))?,
             Output::Array | Output::List => {
-                let array = ARRAY.get_or_try_init(py, || {
-                    py.import("array")?.getattr("array").map(Bound::unbind)
+                let zero = T::zero().get_or_try_init(py, || {
+                    let array = ARRAY.get_or_try_init(py, || {
+                        py.import("array")?.getattr("array").map(Bound::unbind)
+                    })?;
+                    array
+                        .bind(py)
+                        .call1((T::TYPECODE, (0u8,)))
+                        .map(Bound::unbind)
                 })?;
-                // One zero repeated: a single pass that fills the new array (a zeroed bytes
-                // object copied in would take two).
-                let zero = array.bind(py).call1((T::TYPECODE, (0u8,)))?;
-                zero.call_method1("__mul__", (n,))?
+                // One zero repeated (a sequence repeat: a new array filled in a single pass;
+                // a zeroed bytes object copied in would take two). The one-item array itself
+                // is never handed out.
+                zero.bind(py).mul(n)?
             }
         };
         let buf = if n == 0 {

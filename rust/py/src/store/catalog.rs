@@ -5,7 +5,7 @@ use dnsrace_core::Error;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::{named, RecordStore};
+use super::{named_tuple, RecordStore};
 use crate::args::{int_value, repr, IntArg, SafeArg};
 use crate::errors::{guard, to_py, OrRaise};
 use crate::ints::{self, finish, IntSeq, Unordered};
@@ -90,7 +90,7 @@ pub(super) fn delete_plans<'py>(
         let r = py
             .detach(|| store.store.delete_plans(&gens.finish()?, safe.0))
             .or_raise()?;
-        named(
+        named_tuple(
             py,
             "DeleteResult",
             (
@@ -98,7 +98,8 @@ pub(super) fn delete_plans<'py>(
                 r.kept_trees,
                 r.kept_generations,
                 r.unknown_generations,
-            ),
+            )
+                .into_pyobject(py)?,
         )
     })
 }

@@ -6,7 +6,7 @@ use dnsrace_core::{Fence, Outcome, OutcomeSink};
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
 
-use super::{named, RecordStore};
+use super::{named_tuple, RecordStore};
 use crate::args::{repr, FenceToken, Generation, ModeArg, OutcomesArg, RollbackArg, Version};
 use crate::errors::{guard, DanglingAlias, OrRaise, UnknownPlan};
 use crate::ints::{self, IntSeq, Values};
@@ -134,14 +134,16 @@ pub(super) fn flip_many<'py>(
                 })
             })
             .or_raise()?;
-        let counts = named(
+        let counts = named_tuple(
             py,
             "FlipCounts",
-            (c.applied, c.stale, c.fenced, c.missing, c.dangling),
+            (c.applied, c.stale, c.fenced, c.missing, c.dangling).into_pyobject(py)?,
         )?;
         match arrays {
             None => Ok(counts),
-            Some((o, p)) => named(py, "FlipResult", (counts, o.obj, p.obj)),
+            Some((o, p)) => {
+                named_tuple(py, "FlipResult", (counts, o.obj, p.obj).into_pyobject(py)?)
+            }
         }
     })
 }

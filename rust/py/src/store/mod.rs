@@ -24,19 +24,42 @@ use flips::{FenceArg, FlipMany, FlipOne};
 
 static TYPES: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
+static TUPLE_NEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// The result type of `dnsrace._types` called `class`.
+fn result_type<'py>(py: Python<'py>, class: &str) -> PyResult<Bound<'py, PyAny>> {
+    TYPES
+        .get_or_try_init(py, || {
+            PyModule::import(py, "dnsrace._types").map(Bound::unbind)
+        })?
+        .bind(py)
+        .getattr(class)
+}
+
 /// An instance of a result type of `dnsrace._types`.
 fn named<'py>(
     py: Python<'py>,
     class: &str,
     args: impl pyo3::call::PyCallArgs<'py>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    TYPES
-        .get_or_try_init(py, || {
-            PyModule::import(py, "dnsrace._types").map(Bound::unbind)
-        })?
-        .bind(py)
-        .getattr(class)?
-        .call1(args)
+    result_type(py, class)?.call1(args)
+}
+
+/// An instance of a named tuple of `dnsrace._types`, made as its generated `__new__` makes
+/// it (`tuple.__new__(cls, values)`) without running that Python function: the flip and
+/// clean-up calls of every simulated step return one or two. `values` must have one item
+/// per field (`__new__` would check the count; nothing does here).
+fn named_tuple<'py>(
+    py: Python<'py>,
+    class: &str,
+    values: Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let tuple_new = TUPLE_NEW.get_or_try_init(py, || {
+        py.get_type::<PyTuple>()
+            .getattr("__new__")
+            .map(Bound::unbind)
+    })?;
+    tuple_new.bind(py).call1((result_type(py, class)?, values))
 }
 
 /// Thread-safe in-memory store of load-balancer DNS records (the Rust core).
