@@ -153,7 +153,9 @@ fn run<const MODE: u8, const FENCE: u8, const SINK: bool>(
         let (f, refused_by_fence) = match FENCE {
             NO_FENCE => (0, false),
             ONE_FENCE => (one_fence, (one_fence as i64) < (highest[k] as i64)),
-            // 0: the sentinel of a lease that was refused: never held, so fenced.
+            // 0: the sentinel of a lease that was refused: never held, so fenced. A value with
+            // the top bit set (made invalid by a writer after the batch's check: the caller
+            // does not sanitize) is negative here, below every highest fence: fenced too.
             _ => (
                 fences[k],
                 ((fences[k] as i64) < (highest[k] as i64)) | (fences[k] == 0),
@@ -504,5 +506,46 @@ mod tests {
             }
         }
         assert_eq!(counts.fenced, (n as u64).div_ceil(10));
+    }
+
+    /// A fence that reaches the kernel with its top bit set (a caller's value written invalid
+    /// after the batch's check: the span hands the kernel its values as read, unsanitized) is
+    /// fenced, as 0 is, and never becomes a highest fence.
+    #[test]
+    fn invalid_fence_in_the_kernel_is_fenced() {
+        use super::{flip_span, Args, Span, SpanFence};
+        use crate::flip_types::FlipCounts;
+        let fences = [u64::MAX, 1 << 63, 0, 7, (1 << 63) | 7];
+        let n = fences.len();
+        let (mut alias, mut rollback, mut version) = (vec![1u64; n], vec![0u64; n], vec![0; n]);
+        let mut highest = vec![5u64; n];
+        let (mut out, mut prev) = (vec![9u8; n], vec![0u64; n]);
+        let mut counts = FlipCounts::default();
+        let span = Span {
+            alias: &mut alias,
+            rollback: &mut rollback,
+            version: &mut version,
+            fence: &mut highest,
+        };
+        let args = Args {
+            generation: 2,
+            rollback: true,
+            expected: None,
+            fence: SpanFence::Each(&fences),
+        };
+        let sink = OutcomeSink {
+            outcomes: &mut out,
+            previous: &mut prev,
+        };
+        flip_span(span, Mode::IfNewer, &args, Some(sink), &mut counts);
+        let fenced = Some(Outcome::Fenced);
+        let outcomes: Vec<_> = out.iter().map(|&c| Outcome::from_code(c)).collect();
+        assert_eq!(
+            outcomes,
+            [fenced, fenced, fenced, Some(Outcome::Applied), fenced]
+        );
+        assert_eq!(alias, [1, 1, 1, 2, 1]);
+        assert_eq!(highest, [5, 5, 5, 7, 5]);
+        assert_eq!((counts.applied, counts.fenced), (1, 4));
     }
 }
