@@ -19,7 +19,7 @@ from dnsrace.sim.explore import violations
 from dnsrace.sim.fingerprint import _rng
 from dnsrace.sim.runner import run_with_schedule
 from dnsrace.sim.scenario import Scenario, load_scenario
-from dnsrace.sim.schedule import make_schedule
+from dnsrace.sim.schedule import DfsSchedule, make_schedule
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -101,3 +101,13 @@ def test_a_quick_run_leaves_no_task_behind(caplog: pytest.LogCaptureFixture) -> 
     finally:
         loop.close()
     assert not [r for r in caplog.records if r.name == "asyncio"]
+
+
+def test_a_bounded_search_run_keeps_the_unwinding() -> None:
+    """The bounded search counts every step of a run, the tasks' unwinding at its end too:
+    a verdict-only run under a DFS schedule does not skip it (its counts would change)."""
+    s = _scenario("spin.toml")
+    whole = run_with_schedule(s, lookup("cas"), DfsSchedule([], 0))
+    quick = run_with_schedule(s, lookup("cas"), DfsSchedule([], 0), verdict_only=True)
+    assert quick.settled_steps == whole.settled_steps > 0
+    assert quick.steps == whole.steps > quick.settled_steps

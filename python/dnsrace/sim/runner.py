@@ -105,10 +105,10 @@ def _spawn(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
     """``asyncio.create_task(coro, name=name)``; on the virtual loop without a task factory
     (an exploration run makes seven per run) the same task made without its layers."""
     loop = asyncio.get_running_loop()
-    if isinstance(loop, clock.VirtualEventLoop) and loop.get_task_factory() is None:
-        task = asyncio.Task(coro, loop=loop)  # named "Task-N" first, as create_task does
-        task.set_name(name)
-        return task
+    if isinstance(loop, clock.VirtualEventLoop) and loop._task_factory is None:  # type: ignore[attr-defined]
+        # Named at creation: it takes no "Task-N" number then, which only unnamed tasks
+        # show (and every name reader maps "Task-N" to "main").
+        return asyncio.Task(coro, loop=loop, name=name)
     return asyncio.create_task(coro, name=name)
 
 
