@@ -147,6 +147,9 @@ class Enactor:
         """
         if self._declare is not None:
             self._declare(self._task, (frozenset(reads), frozenset(writes)))
+        # Told: the footprint is no part of the state a bounded search fingerprints while
+        # this step waits (the caller's position and locals determine it).
+        del reads, writes
         if self._pausing:
             pause = self.faults.pause_due(self.now())
             if pause > 0:
