@@ -470,3 +470,32 @@ assert "numpy" in sys.modules
     if rust_impl() is None:
         pytest.skip("dnsrace._core is not built (make test builds it)")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_output_arrays_are_fresh_and_result_tuples_whole() -> None:
+    """Each call's output arrays are new objects (made as repeats of one zero item the
+    binding keeps): writing into one result changes no later one, every item starts from the
+    store. Flip and clean-up results are their named tuple types with every field."""
+    impl = rust_impl()
+    if impl is None:
+        pytest.skip("dnsrace._core is not built")
+    store = impl[0]()
+    ids = store.add_endpoints([f"e{i}.example" for i in range(3)])
+    store.put_plan(impl[1].from_shared(1, [[("10.0.0.1", 1)]], ids, [0, 0, 0]))
+    for n in (1, 3):
+        first = store.flip_many(ids[:n], 1, "lww", outcomes=True)
+        assert type(first) is FlipResult and type(first.counts).__name__ == "FlipCounts"
+        assert tuple(first.counts) == (n, 0, 0, 0, 0) and first.counts.applied == n
+        first.outcomes[0] = Outcome.DANGLING
+        first.previous[0] = 99
+        again = store.flip_many(ids[:n], 1, "lww", outcomes=True)
+        assert again.outcomes is not first.outcomes and again.previous is not first.previous
+        assert list(again.outcomes) == [Outcome.APPLIED] * n
+        assert list(again.previous) == [1] * n
+        tokens = store.acquire_leases(ids[:n], "me", 10.0, 0.0, output="array")
+        tokens[0] = 0
+        assert all(store.aliases(ids[:n], output="array"))
+        assert list(store.aliases(ids[:n], output="array")) == [1] * n
+    deleted = store.delete_plans([1, 7], safe=False)
+    assert type(deleted).__name__ == "DeleteResult" and len(deleted) == 4
+    assert deleted.deleted_trees == 3 and deleted.unknown_generations == [7]

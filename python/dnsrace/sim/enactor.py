@@ -129,6 +129,14 @@ class Enactor:
     def _leases(self, ids: Sequence[int]) -> list[object]:
         return [("lease", i) for i in ids] if self._declare is not None else []
 
+    def _write_footprint(self, targets: Sequence[int]) -> tuple[Sequence[object], ...]:
+        """A write step's reads and writes (not kept in the writer's frame, which a bounded
+        search fingerprints at every decision)."""
+        if self._declare is None:
+            return ()
+        # The applied marker too: without a lock it is set in this same step.
+        return (_TREES, *self._leases(targets)), (_BOARD, *self._aliases(targets))
+
     # ------------------------------------------------------------------ scheduling points
 
     @types.coroutine
@@ -147,6 +155,9 @@ class Enactor:
         """
         if self._declare is not None:
             self._declare(self._task, (frozenset(reads), frozenset(writes)))
+        # Told: the footprint is no part of the state a bounded search fingerprints while
+        # this step waits (the caller's position and locals determine it).
+        del reads, writes
         if self._pausing:
             pause = self.faults.pause_due(self.now())
             if pause > 0:
@@ -304,17 +315,11 @@ class Enactor:
         flips at the write's end in one step; otherwise each endpoint flips at its own
         instant of the write (:mod:`dnsrace.sim.inflight`)."""
         write_s = len(targets) * self.write_s_per_endpoint * self.faults.slow_factor()
-        step_reads: Sequence[object] = ()
-        step_writes: Sequence[object] = ()
-        if self._declare is not None:
-            step_reads = (_TREES, *self._leases(targets))
-            # The applied marker too: without a lock it is set in this same step.
-            step_writes = (_BOARD, *self._aliases(targets))
         if len(targets) == 1 or self._declare is not None or write_s <= 0:
-            await self._step(write_s, reads=step_reads, writes=step_writes)
+            await self._step(write_s, *self._write_footprint(targets))
             dangling = self._flip(targets, gen, fences)
         else:
-            await self._step(0.0, reads=step_reads, writes=step_writes)
+            await self._step(0.0, *self._write_footprint(targets))
             dangling = await self._spread(targets, gen, fences, write_s)
         if dangling and self.discipline.on_dangling == "repair":
             await self._repair_dangling(targets, gen, fences)
