@@ -22,6 +22,7 @@ mod error;
 mod flip_types;
 pub mod history;
 mod name;
+mod parallel;
 mod store;
 mod target;
 

@@ -290,23 +290,14 @@ impl Store {
         ids: std::ops::Range<usize>,
         mut f: impl FnMut(u32, &mut Shard, std::ops::Range<usize>),
     ) {
-        if ids.is_empty() {
-            return;
-        }
-        let (first_chunk, last_chunk) = (ids.start >> CHUNK_BITS, (ids.end - 1) >> CHUNK_BITS);
         for (s, shard) in self.shards.iter().enumerate() {
-            // This shard's first chunk at or after `first_chunk`.
-            let mut chunk = first_chunk + (s + SHARDS - first_chunk % SHARDS) % SHARDS;
-            if chunk > last_chunk {
+            let mut runs = runs_in_shard(s, ids.clone()).peekable();
+            if runs.peek().is_none() {
                 continue;
             }
             let mut guard = shard.lock();
-            while chunk <= last_chunk {
-                let lo = ids.start.max(chunk << CHUNK_BITS);
-                let hi = ids.end.min((chunk + 1) << CHUNK_BITS);
-                let start = locate(lo as u32).1;
-                f(lo as u32, &mut guard, start..start + (hi - lo));
-                chunk += SHARDS;
+            for (first, run) in runs {
+                f(first, &mut guard, run);
             }
         }
     }
@@ -336,7 +327,9 @@ impl Store {
     }
 
     /// [`Store::gather`] into `out`, which must have the batch's length (`None`: the first
-    /// `out.len()` endpoints, at most all of them; checked by the caller).
+    /// `out.len()` endpoints, at most all of them; checked by the caller). A large batch is
+    /// copied in parts shared with the helper thread ([`crate::parallel`]): shard by shard
+    /// for all endpoints, blocks of positions for listed ids.
     pub(super) fn gather_into(
         &self,
         inner: &Inner,
@@ -344,6 +337,37 @@ impl Store {
         column: fn(&Shard) -> &[u64],
         out: &mut [u64],
     ) -> Result<()> {
+        if crate::parallel::worth_sharing(out.len()) {
+            if let Some(ids) = ids {
+                inner.check_ids(ids)?;
+            }
+            let out = SharedOut::new(out);
+            match ids {
+                None => crate::parallel::share(SHARDS, &|s| {
+                    let mut runs = runs_in_shard(s, 0..out.len).peekable();
+                    if runs.peek().is_none() {
+                        return;
+                    }
+                    let shard = self.shards[s].lock();
+                    for (first, run) in runs {
+                        // SAFETY: the ids of a shard's runs are its own; no other task writes them.
+                        unsafe { out.part(first as usize, run.len()) }
+                            .copy_from_slice(&column(&shard)[run]);
+                    }
+                }),
+                Some(ids) => {
+                    let blocks = ids.len().div_ceil(GATHER_BLOCK);
+                    crate::parallel::share(blocks, &|b| {
+                        let from = b * GATHER_BLOCK;
+                        let block = &ids[from..ids.len().min(from + GATHER_BLOCK)];
+                        // SAFETY: the positions of block `b` are written by its task only.
+                        let part = unsafe { out.part(from, block.len()) };
+                        self.gather_listed(block, column, part);
+                    });
+                }
+            }
+            return Ok(());
+        }
         match ids {
             None => {
                 self.each_run(out.len(), |first, shard, run| {
@@ -354,15 +378,18 @@ impl Store {
             }
             Some(ids) => {
                 inner.check_ids(ids)?;
-                self.each_listed_runs(ids, |pos, shard, run| match run {
-                    Run::Span(i, len) => {
-                        out[pos..pos + len].copy_from_slice(&column(shard)[i..i + len])
-                    }
-                    Run::One(i) => out[pos] = column(shard)[i],
-                });
+                self.gather_listed(ids, column, out);
                 Ok(())
             }
         }
+    }
+
+    /// The values of registered `ids` into `out` (of their length).
+    fn gather_listed(&self, ids: &[u32], column: fn(&Shard) -> &[u64], out: &mut [u64]) {
+        self.each_listed_runs(ids, |pos, shard, run| match run {
+            Run::Span(i, len) => out[pos..pos + len].copy_from_slice(&column(shard)[i..i + len]),
+            Run::One(i) => out[pos] = column(shard)[i],
+        });
     }
 
     /// [`Store::each_listed`] that hands over, where `ids` continue as consecutive ids within
@@ -390,6 +417,57 @@ impl Store {
             let rest = &ids[pos..];
             walk_listed!(self, rest, |p, shard, i| f(pos + p, shard, Run::One(i)));
         }
+    }
+}
+
+/// Positions of listed ids per task of a shared gather: large enough that a task's walk
+/// (its lock runs, or its grouping by shard for scattered ids) is not dominated by its setup.
+const GATHER_BLOCK: usize = 1 << 15;
+
+/// The runs of shard `s` among the ids `ids`, in id order: `(first id, range of indexes)`,
+/// one per chunk of the shard that `ids` reach (clipped to `ids`). A shard's chunks lie one
+/// after the other in its columns, so these ranges follow each other too.
+fn runs_in_shard(
+    s: usize,
+    ids: std::ops::Range<usize>,
+) -> impl Iterator<Item = (u32, std::ops::Range<usize>)> {
+    let (first_chunk, last_chunk) = match ids.is_empty() {
+        true => (1, 0),
+        false => (ids.start >> CHUNK_BITS, (ids.end - 1) >> CHUNK_BITS),
+    };
+    // This shard's first chunk at or after `first_chunk`.
+    let chunk = first_chunk + (s + SHARDS - first_chunk % SHARDS) % SHARDS;
+    (chunk..=last_chunk).step_by(SHARDS).map(move |chunk| {
+        let lo = ids.start.max(chunk << CHUNK_BITS);
+        let hi = ids.end.min((chunk + 1) << CHUNK_BITS);
+        let start = locate(lo as u32).1;
+        (lo as u32, start..start + (hi - lo))
+    })
+}
+
+/// An output written in disjoint parts by the tasks of a shared gather.
+struct SharedOut {
+    ptr: *mut u64,
+    len: usize,
+}
+
+// SAFETY: tasks write disjoint parts (`part`'s contract); the slice outlives the share.
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    fn new(out: &mut [u64]) -> Self {
+        SharedOut {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+        }
+    }
+
+    /// Items `from..from + len`. SAFETY: in bounds (checked), and no other task writes any
+    /// of them while this part is in use.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn part(&self, from: usize, len: usize) -> &mut [u64] {
+        assert!(from <= self.len && len <= self.len - from);
+        std::slice::from_raw_parts_mut(self.ptr.add(from), len)
     }
 }
 

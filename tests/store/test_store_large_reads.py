@@ -1,0 +1,142 @@
+"""Batch column reads large enough to be copied in parts shared with the store's helper
+thread (64Ki values and more): every output kind, every way of naming the endpoints, each
+value where the endpoint's own record (``state``) has it."""
+
+from __future__ import annotations
+
+import array
+import os
+import threading
+from typing import Any
+
+import pytest
+
+from conftest import rust_impl
+
+# Above the shared-copy threshold (65,536 values), not a multiple of the shard chunk (1,024)
+# nor of a shared task's block of ids (32,768).
+N = 150_001
+SETS = [[("10.0.0.1", 1)], [("10.0.0.2", 2)]]
+
+
+@pytest.fixture(scope="module")
+def loaded() -> tuple[Any, dict[str, list[int]]]:
+    """A store whose aliases, rollbacks and versions differ from endpoint to endpoint, and
+    each column as ``state`` reads it, one endpoint at a time."""
+    impl = rust_impl()
+    if impl is None:
+        pytest.skip("dnsrace._core is not built")
+    store_cls, plan_cls = impl.Store, impl.Plan
+    store = store_cls()
+    for start in range(0, N, 50_000):
+        store.add_endpoints([f"e{i}.example" for i in range(start, min(N, start + 50_000))])
+    ids = range(N)
+    for g in (1, 2, 3, 4):
+        store.put_plan(plan_cls.from_shared(g, SETS, ids, [i % 2 for i in ids]))
+    for g, step in ((1, 1), (2, 3), (3, 5), (4, 7)):
+        store.flip_many(range(0, N, step), g, "lww")
+    store.flip_many(range(0, N, 11), 2, "lww")
+    states = [store.state(i) for i in ids]
+    columns = {
+        "aliases": [s.alias or 0 for s in states],
+        "rollbacks": [s.rollback or 0 for s in states],
+        "versions": [s.version for s in states],
+    }
+    assert len(set(columns["aliases"])) == 4 and len(set(columns["versions"])) > 3
+    return store, columns
+
+
+def _id_arrays() -> dict[str, Any]:
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(7)
+    return {
+        "arange": np.arange(N, dtype=np.uint32),
+        "slice": np.arange(N, dtype=np.int64)[1000:],
+        "reversed": np.arange(N, dtype=np.uint32)[::-1].copy(),
+        "scattered": rng.integers(0, N, 2 * N, dtype=np.uint32),
+        "repeated": np.repeat(np.arange(0, N, 1000, dtype=np.uint32), 900),
+        "blocks": np.concatenate([np.arange(s, N, dtype=np.uint32) for s in (5, 70_000)]),
+    }
+
+
+@pytest.mark.parametrize("column", ["aliases", "rollbacks", "versions"])
+@pytest.mark.parametrize("output", ["numpy", "array"])
+def test_every_endpoint(loaded: tuple[Any, dict[str, list[int]]], column: str, output: str) -> None:
+    store, columns = loaded
+    read = getattr(store, column)(None, output=output)
+    expected = columns[column]
+    if output == "numpy":
+        assert read.dtype.name == "uint64" and read.flags.writeable
+        assert read.tolist() == expected
+    else:
+        assert isinstance(read, array.array) and read.typecode == "Q"
+        assert read.tolist() == expected
+
+
+@pytest.mark.parametrize("column", ["aliases", "rollbacks", "versions"])
+@pytest.mark.parametrize("kind", list(_id_arrays()) if rust_impl() else [])
+def test_id_arrays(loaded: tuple[Any, dict[str, list[int]]], column: str, kind: str) -> None:
+    store, columns = loaded
+    ids = _id_arrays()[kind]
+    expected = [columns[column][i] for i in ids.tolist()]
+    assert getattr(store, column)(ids, output="numpy").tolist() == expected
+    assert getattr(store, column)(ids, output="array").tolist() == expected
+
+
+def test_lists_and_other_readers(loaded: tuple[Any, dict[str, list[int]]]) -> None:
+    """The list outputs (generations of 0 shown as None) and the reads built on the same
+    gather: dangling aliases (none here) and resolve_many."""
+    store, columns = loaded
+    assert store.aliases() == [g or None for g in columns["aliases"]]
+    assert store.versions(range(N)) == columns["versions"]
+    assert store.dangling_aliases() == []
+    answers = store.resolve_many(range(0, N, 997))
+    assert [len(a) for a in answers] == [1] * len(answers)
+
+
+def test_unknown_id_in_a_large_batch_is_refused(loaded: tuple[Any, dict[str, list[int]]]) -> None:
+    from dnsrace import UnknownEndpoint
+
+    np = pytest.importorskip("numpy")
+    store, _ = loaded
+    ids = np.arange(N, dtype=np.uint32)
+    ids[-1] = N
+    with pytest.raises(UnknownEndpoint):
+        store.aliases(ids, output="numpy")
+
+
+def test_threads_reading_at_once(loaded: tuple[Any, dict[str, list[int]]]) -> None:
+    """Several threads reading large columns at once (one of them shares its copy with the
+    helper, the others work alone) each get their whole column."""
+    np = pytest.importorskip("numpy")
+    store, columns = loaded
+    expected = {c: np.array(v, dtype=np.uint64) for c, v in columns.items()}
+    failures: list[str] = []
+
+    def reader(column: str) -> None:
+        for _ in range(20):
+            if not np.array_equal(getattr(store, column)(None, output="numpy"), expected[column]):
+                failures.append(column)
+
+    threads = [threading.Thread(target=reader, args=(c,)) for c in [*columns, *columns]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_reads(loaded: tuple[Any, dict[str, list[int]]]) -> None:
+    """A child forked after the parent's helper thread started (it does not exist in the
+    child) still reads whole columns: it gets a helper of its own or works alone."""
+    store, columns = loaded
+    store.aliases(None, output="numpy")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        ok = all(
+            store.aliases(None, output="numpy").tolist() == columns["aliases"] for _ in range(3)
+        )
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
