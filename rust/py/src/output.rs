@@ -10,6 +10,9 @@ use pyo3::types::PyList;
 use crate::args::Output;
 
 static ARRAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// `numpy.empty`, looked up once (an import and an attribute look-up per call are a good
+/// part of a small read's cost).
+static NUMPY_EMPTY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Item types of output arrays, with their `array` type code and numpy dtype.
 pub trait Item: Element + Copy + Send + 'static {
@@ -46,7 +49,12 @@ impl<'py, T: Item> OutArray<'py, T> {
     /// `output` must be `Array` or `Numpy` (`List` is built by the caller from a `Vec`).
     pub fn overwritten(py: Python<'py>, output: Output, n: usize) -> PyResult<Self> {
         let obj = match output {
-            Output::Numpy => py.import("numpy")?.getattr("empty")?.call1((n, T::DTYPE))?,
+            Output::Numpy => {
+                let empty = NUMPY_EMPTY.get_or_try_init(py, || {
+                    py.import("numpy")?.getattr("empty").map(Bound::unbind)
+                })?;
+                empty.bind(py).call1((n, T::DTYPE))?
+            }
             Output::Array | Output::List => {
                 let array = ARRAY.get_or_try_init(py, || {
                     py.import("array")?.getattr("array").map(Bound::unbind)
