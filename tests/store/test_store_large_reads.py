@@ -5,6 +5,7 @@ value where the endpoint's own record (``state``) has it."""
 from __future__ import annotations
 
 import array
+import json
 import os
 import threading
 from typing import Any
@@ -140,3 +141,30 @@ def test_a_forked_child_reads(loaded: tuple[Any, dict[str, list[int]]]) -> None:
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_recorded_reads_of_a_range_buffer(tmp_path: Any) -> None:
+    """With a history, ids given as an arange buffer (read as a range) give the values and
+    the recorded operations (times aside) that the same ids as a list give."""
+    np = pytest.importorskip("numpy")
+    impl = rust_impl()
+    assert impl is not None
+    files = []
+    for kind in ("list", "buffer"):
+        store = impl.Store(history=1000)
+        store.add_endpoints([f"e{i}.example" for i in range(20)])
+        store.put_plan(impl.Plan.from_shared(3, SETS, range(20), [0] * 20))
+        store.flip_many(range(0, 20, 3), 3, "lww")
+        ids: Any = list(range(4, 12)) if kind == "list" else np.arange(4, 12, dtype=np.uint32)
+        assert store.aliases(ids, output="numpy").tolist() == [0, 0, 3, 0, 0, 3, 0, 0]
+        assert store.versions(ids, output="array").tolist() == [0, 0, 1, 0, 0, 1, 0, 0]
+        files.append(tmp_path / f"{kind}.jsonl")
+        store.export_history(files[-1])
+    ops = [
+        [
+            {k: v for k, v in json.loads(line).items() if k not in ("call", "return")}
+            for line in f.read_text().splitlines()
+        ]
+        for f in files
+    ]
+    assert ops[0] == ops[1] and sum(op["op"] == "read" for op in ops[0]) == 16

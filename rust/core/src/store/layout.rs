@@ -322,66 +322,67 @@ impl Store {
     ) -> Result<Vec<u64>> {
         let n = ids.map_or(inner.names.len(), <[u32]>::len);
         let mut out = vec![0u64; n];
-        self.gather_into(inner, ids, column, &mut out)?;
+        self.gather_into(inner, ids.into(), column, &mut out)?;
         Ok(out)
     }
 
-    /// [`Store::gather`] into `out`, which must have the batch's length (`None`: the first
-    /// `out.len()` endpoints, at most all of them; checked by the caller). A large batch is
-    /// copied in parts shared with the helper thread ([`crate::parallel`]): shard by shard
-    /// for all endpoints, blocks of positions for listed ids.
+    /// [`Store::gather`] into `out`, which must have the batch's length (`All`: the first
+    /// `out.len()` endpoints, at most all of them; checked by the caller). Ids that are
+    /// `first, first + 1, ...` are read as that range, like every endpoint. A large batch is
+    /// copied in parts shared with the helper thread ([`crate::parallel`]): a range shard by
+    /// shard; listed ids in blocks of positions, with every shard locked for the read (a
+    /// scattered batch then reads each value where it lies, as a gather of one array does,
+    /// instead of grouping its positions by shard first).
     pub(super) fn gather_into(
         &self,
         inner: &Inner,
-        ids: Option<&[u32]>,
+        ids: Endpoints<'_>,
         column: fn(&Shard) -> &[u64],
         out: &mut [u64],
     ) -> Result<()> {
-        if crate::parallel::worth_sharing(out.len()) {
-            if let Some(ids) = ids {
-                inner.check_ids(ids)?;
-            }
-            let out = SharedOut::new(out);
-            match ids {
-                None => crate::parallel::share(SHARDS, &|s| {
-                    let mut runs = runs_in_shard(s, 0..out.len).peekable();
+        let walk = match ids {
+            Endpoints::All => Walk::Range(0..out.len()),
+            ids => inner.walk(ids)?,
+        };
+        let shared = crate::parallel::worth_sharing(out.len());
+        match walk {
+            Walk::Range(range) if shared => {
+                let out = SharedOut::new(out);
+                crate::parallel::share(SHARDS, &|s| {
+                    let mut runs = runs_in_shard(s, range.clone()).peekable();
                     if runs.peek().is_none() {
                         return;
                     }
                     let shard = self.shards[s].lock();
                     for (first, run) in runs {
                         // SAFETY: the ids of a shard's runs are its own; no other task writes them.
-                        unsafe { out.part(first as usize, run.len()) }
+                        unsafe { out.part(first as usize - range.start, run.len()) }
                             .copy_from_slice(&column(&shard)[run]);
                     }
-                }),
-                Some(ids) => {
-                    let blocks = ids.len().div_ceil(GATHER_BLOCK);
-                    crate::parallel::share(blocks, &|b| {
-                        let from = b * GATHER_BLOCK;
-                        let block = &ids[from..ids.len().min(from + GATHER_BLOCK)];
-                        // SAFETY: the positions of block `b` are written by its task only.
-                        let part = unsafe { out.part(from, block.len()) };
-                        self.gather_listed(block, column, part);
-                    });
-                }
-            }
-            return Ok(());
-        }
-        match ids {
-            None => {
-                self.each_run(out.len(), |first, shard, run| {
-                    let first = first as usize;
-                    out[first..first + run.len()].copy_from_slice(&column(shard)[run]);
                 });
-                Ok(())
             }
-            Some(ids) => {
-                inner.check_ids(ids)?;
-                self.gather_listed(ids, column, out);
-                Ok(())
+            Walk::Range(range) => self.each_run_in(range.clone(), |first, shard, run| {
+                let pos = first as usize - range.start;
+                out[pos..pos + run.len()].copy_from_slice(&column(shard)[run]);
+            }),
+            Walk::Listed(ids) if shared => {
+                let guards = self.lock_all();
+                let columns: Vec<&[u64]> = guards.iter().map(|g| column(g)).collect();
+                let out = SharedOut::new(out);
+                crate::parallel::share(ids.len().div_ceil(GATHER_BLOCK), &|b| {
+                    let from = b * GATHER_BLOCK;
+                    let block = &ids[from..ids.len().min(from + GATHER_BLOCK)];
+                    // SAFETY: the positions of block `b` are written by its task only.
+                    let part = unsafe { out.part(from, block.len()) };
+                    for (value, &id) in part.iter_mut().zip(block) {
+                        let (s, i) = locate(id);
+                        *value = columns[s][i];
+                    }
+                });
             }
+            Walk::Listed(ids) => self.gather_listed(ids, column, out),
         }
+        Ok(())
     }
 
     /// The values of registered `ids` into `out` (of their length).
@@ -420,8 +421,8 @@ impl Store {
     }
 }
 
-/// Positions of listed ids per task of a shared gather: large enough that a task's walk
-/// (its lock runs, or its grouping by shard for scattered ids) is not dominated by its setup.
+/// Positions of listed ids per task of a shared gather (a few tasks each, so that the one
+/// that finishes first takes more of the rest).
 const GATHER_BLOCK: usize = 1 << 15;
 
 /// The runs of shard `s` among the ids `ids`, in id order: `(first id, range of indexes)`,
