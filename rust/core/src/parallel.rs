@@ -62,6 +62,7 @@ struct Helper {
     pid: u32,
     offer: AtomicPtr<Job>,
     thread: Thread,
+    placement: placement::Placement,
 }
 
 static HELPER: AtomicPtr<Helper> = AtomicPtr::new(std::ptr::null_mut());
@@ -100,6 +101,7 @@ fn helper() -> Option<&'static Helper> {
             pid,
             offer: AtomicPtr::new(std::ptr::null_mut()),
             thread: handle.thread().clone(),
+            placement: placement::Placement::default(),
         }));
         HELPER.store(h as *const Helper as *mut Helper, Release);
         h.thread.unpark(); // it waits for its `Helper` to be published
@@ -119,6 +121,7 @@ fn serve() {
             _ => std::thread::park(),
         }
     };
+    helper.placement.register_helper();
     loop {
         let offered = helper.offer.swap(std::ptr::null_mut(), AcqRel);
         if offered.is_null() {
@@ -150,6 +153,7 @@ pub(crate) fn share(tasks: usize, task: &Task<'_>) {
             let raw = Arc::into_raw(Arc::clone(&job)).cast_mut();
             let null = std::ptr::null_mut();
             if h.offer.compare_exchange(null, raw, AcqRel, Acquire).is_ok() {
+                h.placement.keep_off_the_callers_cpu();
                 h.thread.unpark();
                 Some((h, raw))
             } else {
@@ -186,6 +190,84 @@ pub(crate) fn share(tasks: usize, task: &Task<'_>) {
     }
 }
 
+/// Where the helper may run: on Linux, every CPU the process may use but the one the
+/// caller is on. Woken while the other CPUs are busy, the scheduler would otherwise put the
+/// helper on the caller's own CPU (to share its cache), where the two copy in turns instead of
+/// at once.
+mod placement {
+    #[cfg(target_os = "linux")]
+    mod imp {
+        use std::sync::atomic::Ordering::Relaxed;
+        use std::sync::atomic::{AtomicI32, AtomicUsize};
+        use std::sync::OnceLock;
+
+        #[derive(Default)]
+        pub(in crate::parallel) struct Placement {
+            /// The helper's thread id (0 until it has started).
+            tid: AtomicI32,
+            /// The CPUs the helper was started with (those of the thread that spawned it).
+            allowed: OnceLock<libc::cpu_set_t>,
+            /// The CPU it was last kept off, plus one (0: none yet).
+            avoided: AtomicUsize,
+        }
+
+        impl Placement {
+            #[cfg(test)]
+            pub(in crate::parallel) fn tid(&self) -> i32 {
+                self.tid.load(Relaxed)
+            }
+
+            /// Called by the helper thread as it starts.
+            pub(in crate::parallel) fn register_helper(&self) {
+                // SAFETY: a zeroed cpu_set_t is an empty set; the call gets its size.
+                unsafe {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    if libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) == 0 {
+                        let _ = self.allowed.set(set);
+                    }
+                    self.tid.store(libc::gettid(), Relaxed);
+                }
+            }
+
+            pub(in crate::parallel) fn keep_off_the_callers_cpu(&self) {
+                let (tid, Some(allowed)) = (self.tid.load(Relaxed), self.allowed.get()) else {
+                    return;
+                };
+                // SAFETY: sched_getcpu has no preconditions.
+                let cpu = unsafe { libc::sched_getcpu() };
+                if tid == 0 || cpu < 0 || self.avoided.load(Relaxed) == cpu as usize + 1 {
+                    return;
+                }
+                let mut set = *allowed;
+                // SAFETY: `cpu` is checked within the set; the call gets its size.
+                unsafe {
+                    if (cpu as usize) < 8 * std::mem::size_of_val(&set) {
+                        libc::CPU_CLR(cpu as usize, &mut set);
+                    }
+                    if libc::CPU_COUNT(&set) > 0
+                        && libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set) == 0
+                    {
+                        self.avoided.store(cpu as usize + 1, Relaxed);
+                    }
+                }
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    mod imp {
+        #[derive(Default)]
+        pub(in crate::parallel) struct Placement;
+
+        impl Placement {
+            pub(in crate::parallel) fn register_helper(&self) {}
+            pub(in crate::parallel) fn keep_off_the_callers_cpu(&self) {}
+        }
+    }
+
+    pub(super) use imp::Placement;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +296,46 @@ mod tests {
             threads[0] != threads[1]
         });
         assert!(together, "no call had its two tasks run on two threads");
+    }
+
+    /// On Linux with two CPUs or more, a shared call moves the helper off the caller's CPU.
+    /// Other tests' calls move it too (off theirs), so a few calls are allowed; without the
+    /// placement the helper keeps every CPU and the test fails.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_helper_leaves_the_callers_cpu() {
+        // SAFETY: plain libc calls on a zeroed set of the size given.
+        let cpu_set = |tid: i32| unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            let ok = libc::sched_getaffinity(tid, std::mem::size_of_val(&set), &mut set) == 0;
+            ok.then_some(set)
+        };
+        let mine = cpu_set(0).expect("this thread's CPUs");
+        // SAFETY: reads of a set.
+        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| unsafe { libc::CPU_ISSET(c, &mine) })
+            .collect();
+        if cpus.len() < 2 {
+            return; // one CPU: the helper has nowhere else to go
+        }
+        let left = std::thread::spawn(move || {
+            (0..200).any(|_| {
+                let cpu = cpus[0];
+                // SAFETY: this thread pins itself to one of its CPUs.
+                unsafe {
+                    let mut only: libc::cpu_set_t = std::mem::zeroed();
+                    libc::CPU_SET(cpu, &mut only);
+                    libc::sched_setaffinity(0, std::mem::size_of_val(&only), &only);
+                }
+                share(2, &|_| {});
+                let helper = helper().expect("a helper");
+                let tid = helper.placement.tid();
+                std::thread::sleep(Duration::from_millis(1));
+                // SAFETY: reads of a set.
+                tid != 0 && cpu_set(tid).is_some_and(|set| unsafe { !libc::CPU_ISSET(cpu, &set) })
+            })
+        });
+        assert!(left.join().unwrap(), "the helper kept the caller's CPU");
     }
 
     /// Every task runs exactly once, whoever claims it, across many calls (the helper takes
