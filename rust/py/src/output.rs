@@ -18,21 +18,35 @@ static NUMPY_EMPTY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 pub trait Item: Element + Copy + Send + 'static {
     const TYPECODE: &'static str;
     const DTYPE: &'static str;
+    /// The numpy dtype object, made once (a dtype given by name is parsed at every call).
+    fn numpy_dtype() -> &'static PyOnceLock<Py<PyAny>>;
+}
+
+macro_rules! numpy_dtype {
+    () => {
+        fn numpy_dtype() -> &'static PyOnceLock<Py<PyAny>> {
+            static DTYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+            &DTYPE
+        }
+    };
 }
 
 impl Item for u8 {
     const TYPECODE: &'static str = "B";
     const DTYPE: &'static str = "uint8";
+    numpy_dtype!();
 }
 
 impl Item for u32 {
     const TYPECODE: &'static str = "I";
     const DTYPE: &'static str = "uint32";
+    numpy_dtype!();
 }
 
 impl Item for u64 {
     const TYPECODE: &'static str = "Q";
     const DTYPE: &'static str = "uint64";
+    numpy_dtype!();
 }
 
 /// A fresh output array of `n` items and its (held) buffer.
@@ -53,7 +67,14 @@ impl<'py, T: Item> OutArray<'py, T> {
                 let empty = NUMPY_EMPTY.get_or_try_init(py, || {
                     py.import("numpy")?.getattr("empty").map(Bound::unbind)
                 })?;
-                empty.bind(py).call1((n, T::DTYPE))?
+                let dtype = T::numpy_dtype().get_or_try_init(py, || {
+                    let numpy = py.import("numpy")?;
+                    numpy
+                        .getattr("dtype")?
+                        .call1((T::DTYPE,))
+                        .map(Bound::unbind)
+                })?;
+                empty.bind(py).call1((n, dtype))?
             }
             Output::Array | Output::List => {
                 let array = ARRAY.get_or_try_init(py, || {
