@@ -190,25 +190,22 @@ pub(crate) fn share(tasks: usize, task: &Task<'_>) {
     }
 }
 
-/// Where the helper may run: on Linux, every CPU the process may use but the one the
-/// caller is on. Woken while the other CPUs are busy, the scheduler would otherwise put the
+/// Where the helper may run: on Linux, the CPUs the caller may use, less the one it is on
+/// (all of them if it may use only that one: a process pinned to one CPU keeps its helper
+/// there too). Woken while the other CPUs are busy, the scheduler would otherwise put the
 /// helper on the caller's own CPU (to share its cache), where the two copy in turns instead of
-/// at once.
+/// at once. Set at every shared call (two system calls, against a copy of 512 KB or more),
+/// so that the helper follows the caller's CPUs as they change.
 mod placement {
     #[cfg(target_os = "linux")]
     mod imp {
+        use std::sync::atomic::AtomicI32;
         use std::sync::atomic::Ordering::Relaxed;
-        use std::sync::atomic::{AtomicI32, AtomicUsize};
-        use std::sync::OnceLock;
 
         #[derive(Default)]
         pub(in crate::parallel) struct Placement {
             /// The helper's thread id (0 until it has started).
             tid: AtomicI32,
-            /// The CPUs the helper was started with (those of the thread that spawned it).
-            allowed: OnceLock<libc::cpu_set_t>,
-            /// The CPU it was last kept off, plus one (0: none yet).
-            avoided: AtomicUsize,
         }
 
         impl Placement {
@@ -219,36 +216,28 @@ mod placement {
 
             /// Called by the helper thread as it starts.
             pub(in crate::parallel) fn register_helper(&self) {
-                // SAFETY: a zeroed cpu_set_t is an empty set; the call gets its size.
-                unsafe {
-                    let mut set: libc::cpu_set_t = std::mem::zeroed();
-                    if libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) == 0 {
-                        let _ = self.allowed.set(set);
-                    }
-                    self.tid.store(libc::gettid(), Relaxed);
-                }
+                // SAFETY: gettid has no preconditions.
+                self.tid.store(unsafe { libc::gettid() }, Relaxed);
             }
 
             pub(in crate::parallel) fn keep_off_the_callers_cpu(&self) {
-                let (tid, Some(allowed)) = (self.tid.load(Relaxed), self.allowed.get()) else {
-                    return;
-                };
-                // SAFETY: sched_getcpu has no preconditions.
-                let cpu = unsafe { libc::sched_getcpu() };
-                if tid == 0 || cpu < 0 || self.avoided.load(Relaxed) == cpu as usize + 1 {
+                let tid = self.tid.load(Relaxed);
+                if tid == 0 {
                     return;
                 }
-                let mut set = *allowed;
-                // SAFETY: `cpu` is checked within the set; the call gets its size.
+                // SAFETY: a zeroed cpu_set_t is an empty set; the calls get its size; `cpu`
+                // is checked within the set.
                 unsafe {
-                    if (cpu as usize) < 8 * std::mem::size_of_val(&set) {
+                    let cpu = libc::sched_getcpu();
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    let size = std::mem::size_of_val(&set);
+                    if cpu < 0 || libc::sched_getaffinity(0, size, &mut set) != 0 {
+                        return;
+                    }
+                    if libc::CPU_COUNT(&set) > 1 && (cpu as usize) < 8 * size {
                         libc::CPU_CLR(cpu as usize, &mut set);
                     }
-                    if libc::CPU_COUNT(&set) > 0
-                        && libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set) == 0
-                    {
-                        self.avoided.store(cpu as usize + 1, Relaxed);
-                    }
+                    libc::sched_setaffinity(tid, size, &set);
                 }
             }
         }
@@ -298,44 +287,69 @@ mod tests {
         assert!(together, "no call had its two tasks run on two threads");
     }
 
-    /// On Linux with two CPUs or more, a shared call moves the helper off the caller's CPU.
-    /// Other tests' calls move it too (off theirs), so a few calls are allowed; without the
-    /// placement the helper keeps every CPU and the test fails.
+    /// The CPUs a thread may use (None if they cannot be read).
+    #[cfg(target_os = "linux")]
+    fn cpus_of(tid: i32) -> Option<Vec<usize>> {
+        // SAFETY: a zeroed set of the size given; reads of it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(tid, std::mem::size_of_val(&set), &mut set) != 0 {
+                return None;
+            }
+            Some(
+                (0..libc::CPU_SETSIZE as usize)
+                    .filter(|&c| libc::CPU_ISSET(c, &set))
+                    .collect(),
+            )
+        }
+    }
+
+    /// Restrict the calling thread to `cpus`.
+    #[cfg(target_os = "linux")]
+    fn pin(cpus: &[usize]) {
+        // SAFETY: a set of CPUs this thread may use.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            for &c in cpus {
+                libc::CPU_SET(c, &mut set);
+            }
+            libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
+        }
+    }
+
+    /// On Linux, a shared call puts the helper on the caller's CPUs less the one the caller
+    /// is on, or on that one if the caller may use no other. Other tests' calls move it too
+    /// (after theirs), so a few calls are allowed; without the placement the helper keeps
+    /// the CPUs it started with and the test fails.
     #[cfg(target_os = "linux")]
     #[test]
-    fn the_helper_leaves_the_callers_cpu() {
-        // SAFETY: plain libc calls on a zeroed set of the size given.
-        let cpu_set = |tid: i32| unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            let ok = libc::sched_getaffinity(tid, std::mem::size_of_val(&set), &mut set) == 0;
-            ok.then_some(set)
-        };
-        let mine = cpu_set(0).expect("this thread's CPUs");
-        // SAFETY: reads of a set.
-        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| unsafe { libc::CPU_ISSET(c, &mine) })
-            .collect();
+    fn the_helper_leaves_the_callers_cpu_within_the_callers_cpus() {
+        let cpus = cpus_of(0).expect("this thread's CPUs");
         if cpus.len() < 2 {
             return; // one CPU: the helper has nowhere else to go
         }
-        let left = std::thread::spawn(move || {
-            (0..200).any(|_| {
-                let cpu = cpus[0];
-                // SAFETY: this thread pins itself to one of its CPUs.
-                unsafe {
-                    let mut only: libc::cpu_set_t = std::mem::zeroed();
-                    libc::CPU_SET(cpu, &mut only);
-                    libc::sched_setaffinity(0, std::mem::size_of_val(&only), &only);
-                }
-                share(2, &|_| {});
-                let helper = helper().expect("a helper");
-                let tid = helper.placement.tid();
-                std::thread::sleep(Duration::from_millis(1));
-                // SAFETY: reads of a set.
-                tid != 0 && cpu_set(tid).is_some_and(|set| unsafe { !libc::CPU_ISSET(cpu, &set) })
-            })
+        let checked = std::thread::spawn(move || {
+            let placed = |expected: &dyn Fn(usize) -> Vec<usize>| {
+                (0..200).any(|_| {
+                    // SAFETY: sched_getcpu has no preconditions.
+                    let before = unsafe { libc::sched_getcpu() } as usize;
+                    share(2, &|_| {});
+                    let after = unsafe { libc::sched_getcpu() } as usize;
+                    let tid = helper().expect("a helper").placement.tid();
+                    std::thread::sleep(Duration::from_millis(1));
+                    before == after && tid != 0 && cpus_of(tid) == Some(expected(before))
+                })
+            };
+            // The caller may use two CPUs: the helper gets the other one.
+            pin(&cpus[..2]);
+            let other = |on: usize| cpus[..2].iter().copied().filter(|&c| c != on).collect();
+            let left = placed(&other);
+            // The caller may use one CPU: the helper is kept to it as well.
+            pin(&cpus[1..2]);
+            let kept = placed(&|_| vec![cpus[1]]);
+            (left, kept)
         });
-        assert!(left.join().unwrap(), "the helper kept the caller's CPU");
+        assert_eq!(checked.join().unwrap(), (true, true));
     }
 
     /// Every task runs exactly once, whoever claims it, across many calls (the helper takes
