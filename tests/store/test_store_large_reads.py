@@ -1,12 +1,11 @@
-"""Batch column reads large enough to be copied in parts shared with the store's helper
-thread (64Ki values and more): every output kind, every way of naming the endpoints, each
-value where the endpoint's own record (``state``) has it."""
+"""Large batch column reads (64Ki values and more, where scattered ids are read through a
+table of chunks with every shard locked): every output kind, every way of naming the
+endpoints, each value where the endpoint's own record (``state``) has it."""
 
 from __future__ import annotations
 
 import array
 import json
-import os
 import threading
 from typing import Any
 
@@ -14,8 +13,7 @@ import pytest
 
 from conftest import rust_impl
 
-# Above the shared-copy threshold (65,536 values), not a multiple of the shard chunk (1,024)
-# nor of a shared task's block of ids (32,768).
+# Above the chunk-table threshold (65,536 ids), not a multiple of the shard chunk (1,024).
 N = 150_001
 SETS = [[("10.0.0.1", 1)], [("10.0.0.2", 2)]]
 
@@ -107,8 +105,7 @@ def test_unknown_id_in_a_large_batch_is_refused(loaded: tuple[Any, dict[str, lis
 
 
 def test_threads_reading_at_once(loaded: tuple[Any, dict[str, list[int]]]) -> None:
-    """Several threads reading large columns at once (one of them shares its copy with the
-    helper, the others work alone) each get their whole column."""
+    """Several threads reading large columns at once each get their whole column."""
     np = pytest.importorskip("numpy")
     store, columns = loaded
     expected = {c: np.array(v, dtype=np.uint64) for c, v in columns.items()}
@@ -125,22 +122,6 @@ def test_threads_reading_at_once(loaded: tuple[Any, dict[str, list[int]]]) -> No
     for t in threads:
         t.join()
     assert failures == []
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
-def test_a_forked_child_reads(loaded: tuple[Any, dict[str, list[int]]]) -> None:
-    """A child forked after the parent's helper thread started (it does not exist in the
-    child) still reads whole columns: it gets a helper of its own or works alone."""
-    store, columns = loaded
-    store.aliases(None, output="numpy")
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover (the child)
-        ok = all(
-            store.aliases(None, output="numpy").tolist() == columns["aliases"] for _ in range(3)
-        )
-        os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_recorded_reads_of_a_range_buffer(tmp_path: Any) -> None:

@@ -22,7 +22,6 @@ mod error;
 mod flip_types;
 pub mod history;
 mod name;
-mod parallel;
 mod store;
 mod target;
 

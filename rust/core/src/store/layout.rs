@@ -328,11 +328,9 @@ impl Store {
 
     /// [`Store::gather`] into `out`, which must have the batch's length (`All`: the first
     /// `out.len()` endpoints, at most all of them; checked by the caller). Ids that are
-    /// `first, first + 1, ...` are read as that range, like every endpoint. A large batch is
-    /// copied in parts shared with the helper thread ([`crate::parallel`]): a range shard by
-    /// shard; listed ids in blocks of positions, with every shard locked for the read (a
-    /// scattered batch then reads each value where it lies, as a gather of one array does,
-    /// instead of grouping its positions by shard first).
+    /// `first, first + 1, ...` are read as that range, like every endpoint. A large batch of
+    /// other ids is read with every shard locked, each value where it lies (as a gather of
+    /// one array does), instead of grouping its positions by shard first.
     pub(super) fn gather_into(
         &self,
         inner: &Inner,
@@ -344,28 +342,12 @@ impl Store {
             Endpoints::All => Walk::Range(0..out.len()),
             ids => inner.walk(ids)?,
         };
-        let shared = crate::parallel::worth_sharing(out.len());
         match walk {
-            Walk::Range(range) if shared => {
-                let out = SharedOut::new(out);
-                crate::parallel::share(SHARDS, &|s| {
-                    let mut runs = runs_in_shard(s, range.clone()).peekable();
-                    if runs.peek().is_none() {
-                        return;
-                    }
-                    let shard = self.shards[s].lock();
-                    for (first, run) in runs {
-                        // SAFETY: the ids of a shard's runs are its own; no other task writes them.
-                        unsafe { out.part(first as usize - range.start, run.len()) }
-                            .copy_from_slice(&column(&shard)[run]);
-                    }
-                });
-            }
             Walk::Range(range) => self.each_run_in(range.clone(), |first, shard, run| {
                 let pos = first as usize - range.start;
                 out[pos..pos + run.len()].copy_from_slice(&column(shard)[run]);
             }),
-            Walk::Listed(ids) if shared => {
+            Walk::Listed(ids) if ids.len() >= TABLE_GATHER_FROM => {
                 let guards = self.lock_all();
                 // Each chunk's values by chunk number: an id is then one look-up in a small
                 // table and one in its chunk (fewer instructions per id keep more of the
@@ -378,16 +360,9 @@ impl Store {
                         &values[first..values.len().min(first + CHUNK)]
                     })
                     .collect();
-                let out = SharedOut::new(out);
-                crate::parallel::share(ids.len().div_ceil(GATHER_BLOCK), &|b| {
-                    let from = b * GATHER_BLOCK;
-                    let block = &ids[from..ids.len().min(from + GATHER_BLOCK)];
-                    // SAFETY: the positions of block `b` are written by its task only.
-                    let part = unsafe { out.part(from, block.len()) };
-                    for (value, &id) in part.iter_mut().zip(block) {
-                        *value = table[(id >> CHUNK_BITS) as usize][id as usize & (CHUNK - 1)];
-                    }
-                });
+                for (value, &id) in out.iter_mut().zip(ids) {
+                    *value = table[(id >> CHUNK_BITS) as usize][id as usize & (CHUNK - 1)];
+                }
             }
             Walk::Listed(ids) => self.gather_listed(ids, column, out),
         }
@@ -430,9 +405,9 @@ impl Store {
     }
 }
 
-/// Positions of listed ids per task of a shared gather (a few tasks each, so that the one
-/// that finishes first takes more of the rest).
-const GATHER_BLOCK: usize = 1 << 15;
+/// Listed ids from which a batch read locks every shard once and reads each id through a
+/// table of chunks (below, the lock runs of [`Store::each_listed_runs`] cost less).
+const TABLE_GATHER_FROM: usize = 1 << 16;
 
 /// The runs of shard `s` among the ids `ids`, in id order: `(first id, range of indexes)`,
 /// one per chunk of the shard that `ids` reach (clipped to `ids`). A shard's chunks lie one
@@ -453,32 +428,6 @@ fn runs_in_shard(
         let start = locate(lo as u32).1;
         (lo as u32, start..start + (hi - lo))
     })
-}
-
-/// An output written in disjoint parts by the tasks of a shared gather.
-struct SharedOut {
-    ptr: *mut u64,
-    len: usize,
-}
-
-// SAFETY: tasks write disjoint parts (`part`'s contract); the slice outlives the share.
-unsafe impl Sync for SharedOut {}
-
-impl SharedOut {
-    fn new(out: &mut [u64]) -> Self {
-        SharedOut {
-            ptr: out.as_mut_ptr(),
-            len: out.len(),
-        }
-    }
-
-    /// Items `from..from + len`. SAFETY: in bounds (checked), and no other task writes any
-    /// of them while this part is in use.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn part(&self, from: usize, len: usize) -> &mut [u64] {
-        assert!(from <= self.len && len <= self.len - from);
-        std::slice::from_raw_parts_mut(self.ptr.add(from), len)
-    }
 }
 
 /// The ids `ids` name when they are `first, first + 1, ...` (an `arange`, or a slice of
