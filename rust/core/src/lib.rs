@@ -33,6 +33,7 @@ pub use error::{
 pub use name::{canonical_name, MAX_LABEL_LEN, MAX_NAME_LEN};
 pub use store::{
     check_output_path, write_atomic, DeleteReport, EndpointRef, EndpointState, Endpoints, Fence,
-    FlipCounts, Memory, Mode, Outcome, OutcomeSink, Stats, Store, SNAPSHOT_MAGIC, SNAPSHOT_VERSION,
+    Field, FlipCounts, Memory, Mode, Outcome, OutcomeSink, Stats, Store, SNAPSHOT_MAGIC,
+    SNAPSHOT_VERSION,
 };
 pub use target::{canonical_set, EndpointKey, Leaf, Plan, PlanBuilder, PlanKeys, TargetSet};

@@ -10,6 +10,9 @@ use pyo3::types::PyList;
 use crate::args::Output;
 
 static ARRAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// `numpy.empty`, looked up once (an import and an attribute look-up per call are a good
+/// part of a small read's cost).
+static NUMPY_EMPTY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Item types of output arrays, with their `array` type code and numpy dtype.
 pub trait Item: Element + Copy + Send + 'static {
@@ -18,33 +21,40 @@ pub trait Item: Element + Copy + Send + 'static {
     /// A one-item zero `array.array` of this type, made once: every output array is a
     /// repeat of it.
     fn zero() -> &'static PyOnceLock<Py<PyAny>>;
+    /// The numpy dtype object, made once (a dtype given by name is parsed at every call).
+    fn numpy_dtype() -> &'static PyOnceLock<Py<PyAny>>;
+}
+
+/// The per-type objects made once: the zero array and the numpy dtype.
+macro_rules! once_per_item {
+    () => {
+        fn zero() -> &'static PyOnceLock<Py<PyAny>> {
+            static ZERO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+            &ZERO
+        }
+        fn numpy_dtype() -> &'static PyOnceLock<Py<PyAny>> {
+            static DTYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+            &DTYPE
+        }
+    };
 }
 
 impl Item for u8 {
     const TYPECODE: &'static str = "B";
     const DTYPE: &'static str = "uint8";
-    fn zero() -> &'static PyOnceLock<Py<PyAny>> {
-        static ZERO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        &ZERO
-    }
+    once_per_item!();
 }
 
 impl Item for u32 {
     const TYPECODE: &'static str = "I";
     const DTYPE: &'static str = "uint32";
-    fn zero() -> &'static PyOnceLock<Py<PyAny>> {
-        static ZERO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        &ZERO
-    }
+    once_per_item!();
 }
 
 impl Item for u64 {
     const TYPECODE: &'static str = "Q";
     const DTYPE: &'static str = "uint64";
-    fn zero() -> &'static PyOnceLock<Py<PyAny>> {
-        static ZERO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        &ZERO
-    }
+    once_per_item!();
 }
 
 /// A fresh output array of `n` items and its (held) buffer.
@@ -61,7 +71,19 @@ impl<'py, T: Item> OutArray<'py, T> {
     /// `output` must be `Array` or `Numpy` (`List` is built by the caller from a `Vec`).
     pub fn overwritten(py: Python<'py>, output: Output, n: usize) -> PyResult<Self> {
         let obj = match output {
-            Output::Numpy => py.import("numpy")?.getattr("empty")?.call1((n, T::DTYPE))?,
+            Output::Numpy => {
+                let empty = NUMPY_EMPTY.get_or_try_init(py, || {
+                    py.import("numpy")?.getattr("empty").map(Bound::unbind)
+                })?;
+                let dtype = T::numpy_dtype().get_or_try_init(py, || {
+                    let numpy = py.import("numpy")?;
+                    numpy
+                        .getattr("dtype")?
+                        .call1((T::DTYPE,))
+                        .map(Bound::unbind)
+                })?;
+                empty.bind(py).call1((n, dtype))?
+            }
             Output::Array | Output::List => {
                 let zero = T::zero().get_or_try_init(py, || {
                     let array = ARRAY.get_or_try_init(py, || {

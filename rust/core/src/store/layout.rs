@@ -290,23 +290,14 @@ impl Store {
         ids: std::ops::Range<usize>,
         mut f: impl FnMut(u32, &mut Shard, std::ops::Range<usize>),
     ) {
-        if ids.is_empty() {
-            return;
-        }
-        let (first_chunk, last_chunk) = (ids.start >> CHUNK_BITS, (ids.end - 1) >> CHUNK_BITS);
         for (s, shard) in self.shards.iter().enumerate() {
-            // This shard's first chunk at or after `first_chunk`.
-            let mut chunk = first_chunk + (s + SHARDS - first_chunk % SHARDS) % SHARDS;
-            if chunk > last_chunk {
+            let mut runs = runs_in_shard(s, ids.clone()).peekable();
+            if runs.peek().is_none() {
                 continue;
             }
             let mut guard = shard.lock();
-            while chunk <= last_chunk {
-                let lo = ids.start.max(chunk << CHUNK_BITS);
-                let hi = ids.end.min((chunk + 1) << CHUNK_BITS);
-                let start = locate(lo as u32).1;
-                f(lo as u32, &mut guard, start..start + (hi - lo));
-                chunk += SHARDS;
+            for (first, run) in runs {
+                f(first, &mut guard, run);
             }
         }
     }
@@ -331,38 +322,59 @@ impl Store {
     ) -> Result<Vec<u64>> {
         let n = ids.map_or(inner.names.len(), <[u32]>::len);
         let mut out = vec![0u64; n];
-        self.gather_into(inner, ids, column, &mut out)?;
+        self.gather_into(inner, ids.into(), column, &mut out)?;
         Ok(out)
     }
 
-    /// [`Store::gather`] into `out`, which must have the batch's length (`None`: the first
-    /// `out.len()` endpoints, at most all of them; checked by the caller).
+    /// [`Store::gather`] into `out`, which must have the batch's length (`All`: the first
+    /// `out.len()` endpoints, at most all of them; checked by the caller). Ids that are
+    /// `first, first + 1, ...` are read as that range, like every endpoint. A large batch of
+    /// other ids is read with every shard locked, each value where it lies (as a gather of
+    /// one array does), instead of grouping its positions by shard first.
     pub(super) fn gather_into(
         &self,
         inner: &Inner,
-        ids: Option<&[u32]>,
+        ids: Endpoints<'_>,
         column: fn(&Shard) -> &[u64],
         out: &mut [u64],
     ) -> Result<()> {
-        match ids {
-            None => {
-                self.each_run(out.len(), |first, shard, run| {
-                    let first = first as usize;
-                    out[first..first + run.len()].copy_from_slice(&column(shard)[run]);
-                });
-                Ok(())
+        let walk = match ids {
+            Endpoints::All => Walk::Range(0..out.len()),
+            ids => inner.walk(ids)?,
+        };
+        match walk {
+            Walk::Range(range) => self.each_run_in(range.clone(), |first, shard, run| {
+                let pos = first as usize - range.start;
+                out[pos..pos + run.len()].copy_from_slice(&column(shard)[run]);
+            }),
+            Walk::Listed(ids) if ids.len() >= TABLE_GATHER_FROM => {
+                let guards = self.lock_all();
+                // Each chunk's values by chunk number: an id is then one look-up in a small
+                // table and one in its chunk (fewer instructions per id keep more of the
+                // scattered reads in flight than locating the id's shard and index).
+                let chunks = inner.names.len().div_ceil(CHUNK);
+                let table: Vec<&[u64]> = (0..chunks)
+                    .map(|c| {
+                        let values = column(&guards[c % SHARDS]);
+                        let first = (c / SHARDS) << CHUNK_BITS;
+                        &values[first..values.len().min(first + CHUNK)]
+                    })
+                    .collect();
+                for (value, &id) in out.iter_mut().zip(ids) {
+                    *value = table[(id >> CHUNK_BITS) as usize][id as usize & (CHUNK - 1)];
+                }
             }
-            Some(ids) => {
-                inner.check_ids(ids)?;
-                self.each_listed_runs(ids, |pos, shard, run| match run {
-                    Run::Span(i, len) => {
-                        out[pos..pos + len].copy_from_slice(&column(shard)[i..i + len])
-                    }
-                    Run::One(i) => out[pos] = column(shard)[i],
-                });
-                Ok(())
-            }
+            Walk::Listed(ids) => self.gather_listed(ids, column, out),
         }
+        Ok(())
+    }
+
+    /// The values of registered `ids` into `out` (of their length).
+    fn gather_listed(&self, ids: &[u32], column: fn(&Shard) -> &[u64], out: &mut [u64]) {
+        self.each_listed_runs(ids, |pos, shard, run| match run {
+            Run::Span(i, len) => out[pos..pos + len].copy_from_slice(&column(shard)[i..i + len]),
+            Run::One(i) => out[pos] = column(shard)[i],
+        });
     }
 
     /// [`Store::each_listed`] that hands over, where `ids` continue as consecutive ids within
@@ -391,6 +403,31 @@ impl Store {
             walk_listed!(self, rest, |p, shard, i| f(pos + p, shard, Run::One(i)));
         }
     }
+}
+
+/// Listed ids from which a batch read locks every shard once and reads each id through a
+/// table of chunks (below, the lock runs of [`Store::each_listed_runs`] cost less).
+const TABLE_GATHER_FROM: usize = 1 << 16;
+
+/// The runs of shard `s` among the ids `ids`, in id order: `(first id, range of indexes)`,
+/// one per chunk of the shard that `ids` reach (clipped to `ids`). A shard's chunks lie one
+/// after the other in its columns, so these ranges follow each other too.
+fn runs_in_shard(
+    s: usize,
+    ids: std::ops::Range<usize>,
+) -> impl Iterator<Item = (u32, std::ops::Range<usize>)> {
+    let (first_chunk, last_chunk) = match ids.is_empty() {
+        true => (1, 0),
+        false => (ids.start >> CHUNK_BITS, (ids.end - 1) >> CHUNK_BITS),
+    };
+    // This shard's first chunk at or after `first_chunk`.
+    let chunk = first_chunk + (s + SHARDS - first_chunk % SHARDS) % SHARDS;
+    (chunk..=last_chunk).step_by(SHARDS).map(move |chunk| {
+        let lo = ids.start.max(chunk << CHUNK_BITS);
+        let hi = ids.end.min((chunk + 1) << CHUNK_BITS);
+        let start = locate(lo as u32).1;
+        (lo as u32, start..start + (hi - lo))
+    })
 }
 
 /// The ids `ids` name when they are `first, first + 1, ...` (an `arange`, or a slice of

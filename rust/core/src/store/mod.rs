@@ -33,7 +33,7 @@ mod stats;
 pub use flips::{Fence, FlipCounts, Mode, Outcome, OutcomeSink};
 pub use layout::Endpoints;
 pub use plans::DeleteReport;
-pub use reads::EndpointState;
+pub use reads::{EndpointState, Field};
 pub use snapshot::{check_output_path, write_atomic, SNAPSHOT_MAGIC, SNAPSHOT_VERSION};
 pub use stats::{Memory, Stats};
 

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::layout::{locate, Shard, Slot};
+use super::layout::{locate, Endpoints, Shard, Slot};
 use crate::history::OpKind;
 
 fn read_op(slot: &Slot) -> OpKind {
@@ -14,28 +14,28 @@ fn read_op(slot: &Slot) -> OpKind {
 }
 use super::{Inner, Store};
 
-/// A hot column a batch read returns.
-#[derive(Clone, Copy)]
-enum Column {
+/// A column of the control records that a batch read returns ([`Store::field_into`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
     Alias,
     Rollback,
     Version,
 }
 
-impl Column {
+impl Field {
     fn of_shard(self) -> fn(&Shard) -> &[u64] {
         match self {
-            Column::Alias => |s| &s.alias,
-            Column::Rollback => |s| &s.rollback,
-            Column::Version => |s| &s.version,
+            Field::Alias => |s| &s.alias,
+            Field::Rollback => |s| &s.rollback,
+            Field::Version => |s| &s.version,
         }
     }
 
     fn of_slot(self, slot: &Slot) -> u64 {
         match self {
-            Column::Alias => slot.alias,
-            Column::Rollback => slot.rollback,
-            Column::Version => slot.version,
+            Field::Alias => slot.alias,
+            Field::Rollback => slot.rollback,
+            Field::Version => slot.version,
         }
     }
 }
@@ -95,11 +95,11 @@ impl Store {
 
     /// One column of many endpoints' control records; with a history, each endpoint's read
     /// is recorded with the whole record seen (alias, rollback, version under one lock).
-    fn column(&self, ids: Option<&[u32]>, column: Column) -> Result<Vec<u64>> {
+    fn column(&self, ids: Option<&[u32]>, field: Field) -> Result<Vec<u64>> {
         let call = self.stamp();
         let inner = self.inner.read();
         if self.history.is_none() {
-            return self.gather(&inner, ids, column.of_shard());
+            return self.gather(&inner, ids, field.of_shard());
         }
         // Recorded: the whole record of each endpoint, read under one lock.
         let mut rows: Vec<(u32, Slot)> = Vec::new();
@@ -120,26 +120,30 @@ impl Store {
             }
         }
         self.record(call, rows.iter().map(|(id, s)| (*id, read_op(s))));
-        Ok(rows.iter().map(|(_, s)| column.of_slot(s)).collect())
+        Ok(rows.iter().map(|(_, s)| field.of_slot(s)).collect())
     }
 
-    /// One column written into `out` (an array the caller made, so that the values are
-    /// copied once): `out` has the batch's length, or with `ids = None` at most the number of
-    /// endpoints (the first `out.len()` are read); `InvalidArgument` otherwise.
-    fn column_into(&self, ids: Option<&[u32]>, column: Column, out: &mut [u64]) -> Result<()> {
+    /// One column of many endpoints written into `out` (an array the caller made, so that
+    /// the values are copied once): `out` has the batch's length, or with
+    /// [`Endpoints::All`] at most the number of endpoints (the first `out.len()` are read);
+    /// `InvalidArgument` otherwise. With a history, as [`Store::aliases`] records.
+    pub fn field_into(&self, field: Field, ids: Endpoints<'_>, out: &mut [u64]) -> Result<()> {
         if self.history.is_some() {
             // Recorded: the whole records are read (and recorded) as by `column`.
-            let n = ids.map_or(out.len(), <[u32]>::len);
-            let limit: Vec<u32>;
+            let listed: Vec<u32>;
             let ids = match ids {
-                Some(ids) => Some(ids),
-                None if n <= self.len() => {
-                    limit = (0..n as u32).collect();
-                    Some(&limit[..])
+                Endpoints::All if out.len() > self.len() => None,
+                Endpoints::All => {
+                    listed = (0..out.len() as u32).collect();
+                    Some(&listed[..])
                 }
-                None => None,
+                Endpoints::Range { first, len } => {
+                    listed = (first..).take(len).collect();
+                    Some(&listed[..])
+                }
+                Endpoints::Ids(ids) => Some(ids),
             };
-            let values = self.column(ids, column)?;
+            let values = self.column(ids, field)?;
             if values.len() != out.len() {
                 return Err(misaligned(out.len(), values.len()));
             }
@@ -147,45 +151,45 @@ impl Store {
             return Ok(());
         }
         let inner = self.inner.read();
-        let n = ids.map_or(inner.names.len(), <[u32]>::len);
-        let fits = match ids {
-            Some(_) => out.len() == n,
-            None => out.len() <= n,
+        let (n, fits) = match ids {
+            Endpoints::All => (inner.names.len(), out.len() <= inner.names.len()),
+            Endpoints::Range { len, .. } => (len, out.len() == len),
+            Endpoints::Ids(ids) => (ids.len(), out.len() == ids.len()),
         };
         if !fits {
             return Err(misaligned(out.len(), n));
         }
-        self.gather_into(&inner, ids, column.of_shard(), out)
+        self.gather_into(&inner, ids, field.of_shard(), out)
     }
 
-    /// [`Store::aliases`] into `out` (see `column_into` for its length).
+    /// [`Store::aliases`] into `out` (see [`Store::field_into`] for its length).
     pub fn aliases_into(&self, ids: Option<&[u32]>, out: &mut [u64]) -> Result<()> {
-        self.column_into(ids, Column::Alias, out)
+        self.field_into(Field::Alias, ids.into(), out)
     }
 
     /// [`Store::rollbacks`] into `out`.
     pub fn rollbacks_into(&self, ids: Option<&[u32]>, out: &mut [u64]) -> Result<()> {
-        self.column_into(ids, Column::Rollback, out)
+        self.field_into(Field::Rollback, ids.into(), out)
     }
 
     /// [`Store::versions`] into `out`.
     pub fn versions_into(&self, ids: Option<&[u32]>, out: &mut [u64]) -> Result<()> {
-        self.column_into(ids, Column::Version, out)
+        self.field_into(Field::Version, ids.into(), out)
     }
 
     /// Alias generation per endpoint (0 = none).
     pub fn aliases(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
-        self.column(ids, Column::Alias)
+        self.column(ids, Field::Alias)
     }
 
     /// Rollback generation per endpoint (0 = none).
     pub fn rollbacks(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
-        self.column(ids, Column::Rollback)
+        self.column(ids, Field::Rollback)
     }
 
     /// Version per endpoint (the compare value of [`Mode::Exact`]).
     pub fn versions(&self, ids: Option<&[u32]>) -> Result<Vec<u64>> {
-        self.column(ids, Column::Version)
+        self.column(ids, Field::Version)
     }
 
     /// Ids whose alias is set but whose tree is gone, in input order.

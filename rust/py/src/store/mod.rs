@@ -446,7 +446,7 @@ impl RecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let reads = (core::Store::aliases as _, core::Store::aliases_into as _);
+        let reads = (core::Store::aliases as _, core::Field::Alias);
         reads::column(self, py, (endpoints, output), reads, true)
     }
 
@@ -462,10 +462,7 @@ impl RecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let reads = (
-            core::Store::rollbacks as _,
-            core::Store::rollbacks_into as _,
-        );
+        let reads = (core::Store::rollbacks as _, core::Field::Rollback);
         reads::column(self, py, (endpoints, output), reads, true)
     }
 
@@ -481,7 +478,7 @@ impl RecordStore {
         endpoints: Option<IntSeq<'py>>,
         output: Output,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let reads = (core::Store::versions as _, core::Store::versions_into as _);
+        let reads = (core::Store::versions as _, core::Field::Version);
         reads::column(self, py, (endpoints, output), reads, false)
     }
 

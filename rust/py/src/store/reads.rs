@@ -10,14 +10,12 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use super::{named, RecordStore};
 use crate::args::{Endpoint, Now, Output};
 use crate::errors::{guard, OrRaise};
-use crate::ints::{finish, IntSeq};
+use crate::ints::{finish, with_endpoints, IntSeq};
 use crate::output::{vec_out, OutArray};
 use crate::plan::answer;
 
 /// A core read of one u64 column for many endpoints (`None`: all).
 pub(super) type ColumnRead = fn(&core::Store, Option<&[u32]>) -> core::Result<Vec<u64>>;
-/// The same read into an array the caller made (every item written).
-pub(super) type ColumnReadInto = fn(&core::Store, Option<&[u32]>, &mut [u64]) -> core::Result<()>;
 
 pub(super) fn generation_or_none(py: Python<'_>, g: u64) -> PyResult<Bound<'_, PyAny>> {
     Ok(if g == 0 {
@@ -71,14 +69,15 @@ pub(super) fn resolve_many<'py>(
     })
 }
 
-/// A u64 column of many endpoints, by its two core reads: `read` for a list, where a
-/// generation column (aliases, rollbacks) shows 0 as `None`; `read_into` for an array, which
-/// it fills in place (no copy between the store and the array).
+/// A u64 column of many endpoints: `read` for a list, where a generation column (aliases,
+/// rollbacks) shows 0 as `None`; for an array, the core's read of `field` fills it in place
+/// (no copy between the store and the array), ids `first, first + 1, ...` in a buffer read
+/// as that range (no copy of the ids).
 pub(super) fn column<'py>(
     store: &RecordStore,
     py: Python<'py>,
     (endpoints, output): (Option<IntSeq<'py>>, Output),
-    (read, read_into): (ColumnRead, ColumnReadInto),
+    (read, field): (ColumnRead, core::Field),
     zero_is_none: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
@@ -90,8 +89,12 @@ pub(super) fn column<'py>(
                 .map_or_else(|| store.store.len(), IntSeq::len);
             let mut array = OutArray::<u64>::overwritten(py, output, n)?;
             let out = array.slice();
-            py.detach(|| read_into(&store.store, finish(ids)?.as_deref(), out))
-                .or_raise()?;
+            py.detach(|| {
+                with_endpoints(ids, |endpoints| {
+                    store.store.field_into(field, endpoints, out)
+                })
+            })
+            .or_raise()?;
             return Ok(array.obj);
         }
         let values = py
