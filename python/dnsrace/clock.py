@@ -472,6 +472,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             else:
                 index = pick(ready)
                 if not (isinstance(index, int) and 0 <= index < len(ready)):
+                    # The run fails; its clean-up (the runner cancels what is left) goes in
+                    # FIFO order, so no task is left unstepped and unclosed.
+                    self.schedule = None
                     raise InvalidArgument(
                         f"schedule.pick returned {_shown(index)}, not an index of the"
                         f" {len(ready)} ready handles"
