@@ -470,10 +470,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     while index >= n:
                         index = rng.getrandbits(k)
             else:
-                index = pick(ready)
+                # A pick that raises or is refused fails the run; its clean-up (the runner
+                # cancels what is left) then goes in FIFO order, so no task is left unclosed.
+                try:
+                    index = pick(ready)
+                except BaseException:
+                    self.schedule = None
+                    raise
                 if not (isinstance(index, int) and 0 <= index < len(ready)):
-                    # The run fails; its clean-up (the runner cancels what is left) goes in
-                    # FIFO order, so no task is left unstepped and unclosed.
                     self.schedule = None
                     raise InvalidArgument(
                         f"schedule.pick returned {_shown(index)}, not an index of the"

@@ -258,6 +258,15 @@ def test_a_schedule_is_checked_before_the_run_and_its_picks_during_it() -> None:
 
     with pytest.raises(InvalidArgument, match="returned 99"):
         clock.run(main(), schedule=Beyond())
+
+    class Broken:
+        steps = 0
+
+        def pick(self, ready: object) -> int:
+            raise LookupError("the schedule's own bug")
+
+    with pytest.raises(LookupError, match="own bug"):
+        clock.run(main(), schedule=Broken())
     gc.collect()  # an unclosed coroutine warns here, "never awaited"
 
 
