@@ -35,3 +35,20 @@ pub fn store_with_plans(
     }
     store
 }
+
+/// The median of `v` (the upper one of an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The probes' command line: `[ENDPOINTS [ROUNDS]]`, with 500,000 endpoints and
+/// `default_rounds` rounds unless given (at least one round).
+pub fn endpoints_and_rounds(default_rounds: usize) -> (usize, usize) {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let n = args.first().copied().unwrap_or(500_000);
+    (n, args.get(1).copied().unwrap_or(default_rounds).max(1))
+}

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use dnsrace_core::{Fence, Leaf, Mode};
 
-use dnsrace_bench::store_with_plans;
+use dnsrace_bench::{endpoints_and_rounds, median, store_with_plans};
 
 #[derive(Clone, Copy, Default)]
 #[repr(C)]
@@ -84,18 +84,8 @@ fn avx2() -> bool {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let n = args.first().copied().unwrap_or(500_000);
-    let rounds = args.get(1).copied().unwrap_or(21).max(1);
+    let (n, rounds) = endpoints_and_rounds(21);
     // Filled with non-zero values so that every page is touched before the first timing
     // (zeroed allocations are mapped lazily, and a first write would time page faults).
     let row = Row {

@@ -18,7 +18,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use dnsrace_bench::store_with_plans;
+use dnsrace_bench::{endpoints_and_rounds, median, store_with_plans};
 use dnsrace_core::{Column, Endpoints, Fence, Leaf, Mode, OutcomeSink};
 
 /// A fenced token: the highest fence the store's endpoints are given before the rounds, so
@@ -98,11 +98,6 @@ fn run_bare<const KIND: u8>(cols: &mut Columns, caller: &[u64], checked: bool) -
     bare::<KIND>(cols, caller)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// One timed call per variant and round; `call(variant)` returns the endpoints it applied.
 fn rounds(names: &[&str], rounds: usize, mut call: impl FnMut(usize) -> (f64, u64), n: u64) {
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
@@ -122,12 +117,7 @@ fn rounds(names: &[&str], rounds: usize, mut call: impl FnMut(usize) -> (f64, u6
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let n = args.first().copied().unwrap_or(500_000);
-    let round_count = args.get(1).copied().unwrap_or(51).max(1);
+    let (n, round_count) = endpoints_and_rounds(51);
     let store = store_with_plans(n as u32, 2, |g| {
         vec![vec![Leaf::parse(&format!("10.0.0.{g}"), 1).unwrap()]]
     });
