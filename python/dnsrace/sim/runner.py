@@ -229,6 +229,25 @@ def _names_and_walk(scenario: Scenario) -> tuple[list[str], list[array[int]]]:
     return list(_fixed[2]), _fixed[3]
 
 
+_kept_metrics: list[Metrics] = []
+"""The last verdict-only run's metrics collector, reset for the next one."""
+
+
+def _verdict_metrics(scenario: Scenario) -> Metrics:
+    """The metrics collector of a verdict-only run: the last one's, reset, when it has the
+    same fleet (an exploration's runs differ by their seed alone). Only verdict-only runs
+    share it: what they hand out (the verdict, a new timeline) is made per run."""
+    if _kept_metrics:
+        kept = _kept_metrics[0]
+        ep = scenario.endpoints
+        if kept.matches(scenario.total_endpoints, ep.regional, scenario.current_window_s):
+            kept.reset()
+            return kept
+    made = new_metrics(scenario)
+    _kept_metrics[:] = [made]
+    return made
+
+
 async def _simulate(
     scenario: Scenario,
     discipline: Discipline,
@@ -251,7 +270,7 @@ async def _simulate(
     # A virtual loop starts the run at 0: its time is the run's (x - 0.0 is x), one call less
     # for each of the run's many reads of the time.
     now: Callable[[], float] = loop.time if t0 == 0.0 else since_start
-    metrics = new_metrics(scenario)
+    metrics = _verdict_metrics(scenario) if verdict_only else new_metrics(scenario)
     metrics.keep_timeline = not verdict_only
     chosen = _backend(store_name)
     sinks = list(_history_sinks) if chosen.new_recording_store is not None else []

@@ -1,0 +1,76 @@
+"""What an exploration's runs reuse from one run to the next (the metrics collector, the
+fleet's rendezvous orders): a run leaves nothing behind that the next one sees."""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from dnsrace.sim import runner
+from dnsrace.sim.disciplines import lookup
+from dnsrace.sim.explore import _Runner, violations
+from dnsrace.sim.metrics import Metrics
+from dnsrace.sim.scenario import load_scenario
+
+SPIN = Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml"
+FIXED = {"endpoints", "regional", "current_window_s", "regional_name"}
+
+
+def _state(metrics: Metrics) -> dict[str, Any]:
+    """Every field of a collector, copied (the timeline compares by value)."""
+    return copy.deepcopy(vars(metrics))
+
+
+def _runner() -> _Runner:
+    return _Runner(load_scenario(SPIN), lookup("aws2025").with_trees_kept(2), "random", 3, "rust")
+
+
+def test_a_run_after_another_is_the_run_alone() -> None:
+    """Seed A, then B, then A again in one runner (one reused collector): A's verdict, steps
+    and final metrics state are the same both times, and those of A in a fresh process
+    state (a collector made new)."""
+    found = _runner()
+    verdicts = {seed: found.run(seed).metrics for seed in range(1, 120)}
+    bad = next(s for s, m in verdicts.items() if violations(m))
+    good = next(s for s, m in verdicts.items() if not violations(m))
+
+    def run(seed: int) -> tuple[dict[str, Any], int, dict[str, Any]]:
+        result = found.run(seed)
+        return result.metrics, result.steps, _state(runner._kept_metrics[0])
+
+    for a, b in ((bad, good), (good, bad)):
+        runner._kept_metrics.clear()  # A's collector made new, as in a fresh process
+        alone = run(a)
+        run(b)
+        again = run(a)
+        assert again == alone
+        assert alone[0] != run(b)[0] or a == b  # B differs: the runs did not all look alike
+    found.close()
+
+
+def _dirty(metrics: Metrics) -> None:
+    """Every per-run field changed: containers filled, every other value replaced."""
+    for name, value in vars(metrics).items():
+        if name in FIXED:
+            continue
+        if isinstance(value, dict):
+            value[7] = 1.0
+        elif isinstance(value, set):
+            value.add(7)
+        elif isinstance(value, deque):
+            value.append(7)
+        else:
+            setattr(metrics, name, ("dirty", name))
+
+
+def test_reset_gives_a_new_collector() -> None:
+    fresh = Metrics(3, regional_name="r.example", current_window_s=2.0)
+    used = Metrics(3, regional_name="r.example", current_window_s=2.0)
+    _dirty(used)
+    assert _state(used) != _state(fresh)
+    used.reset()
+    assert _state(used) == _state(fresh)
+    assert used.matches(3, "r.example", 2.0)
+    assert not used.matches(4, "r.example", 2.0)
