@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dnsrace.sim import runner
+from dnsrace.sim.assembly import _enactor_faults
 from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.explore import _Runner, violations
 from dnsrace.sim.metrics import Metrics
@@ -74,3 +75,16 @@ def test_reset_gives_a_new_collector() -> None:
     assert _state(used) == _state(fresh)
     assert used.matches(3, "r.example", 2.0)
     assert not used.matches(4, "r.example", 2.0)
+
+
+def test_only_seed_free_faults_are_shared() -> None:
+    """A calm scenario's enactor faults draw nothing: one object serves every seed. Faults
+    that draw (incident.toml: latencies, pauses, slow batches) are made per run."""
+    calm = load_scenario(SPIN)
+    a, b = _enactor_faults(calm.with_seed(1), "A"), _enactor_faults(calm.with_seed(2), "A")
+    assert a.seed_free and a is b
+    assert _enactor_faults(calm.with_seed(1), "B") is not a
+    stormy = load_scenario(SPIN.parent / "incident.toml")
+    x, y = _enactor_faults(stormy.with_seed(1), "A"), _enactor_faults(stormy.with_seed(2), "A")
+    assert not x.seed_free and x is not y
+    assert x.pauses != y.pauses  # the seed moves them: sharing them would be wrong

@@ -13,6 +13,7 @@ import asyncio
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from dnsrace.seeds import substream
 from dnsrace.sim.clients import Clients
@@ -89,6 +90,29 @@ class RunParts:
     now: Callable[[], float]
 
 
+_calm: list[Any] = [None, None, None, {}]
+"""The last scenario's fault and enactor settings and duration, and its enactors' faults
+that no seed changes, by enactor name."""
+
+
+def _enactor_faults(scenario: Scenario, name: str) -> EnactorFaults:
+    """Enactor ``name``'s faults; made once for the many runs (seeds) of one exploration
+    when no stream is drawn (a calm scenario's: nothing in them changes during a run)."""
+    if (
+        _calm[0] is not scenario.faults
+        or _calm[1] is not scenario.enactors
+        or _calm[2] != scenario.duration_s
+    ):
+        _calm[:] = [scenario.faults, scenario.enactors, scenario.duration_s, {}]
+    found: EnactorFaults | None = _calm[3].get(name)
+    if found is None:
+        found = EnactorFaults(scenario, name)
+        if not found.seed_free:
+            return found
+        _calm[3][name] = found
+    return found
+
+
 def new_enactor(
     parts: RunParts,
     name: str,
@@ -110,7 +134,7 @@ def new_enactor(
         parts.store,
         parts.board,
         parts.metrics,
-        EnactorFaults(scenario, name),
+        _enactor_faults(scenario, name) if incarnation is None else EnactorFaults(scenario, name),
         substream(scenario.seed, "enactor", name, *extra),
         walk,
         endpoints,
