@@ -8,11 +8,14 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dnsrace.sim import runner
 from dnsrace.sim.assembly import _enactor_faults
 from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.explore import _Runner, violations
 from dnsrace.sim.metrics import Metrics
+from dnsrace.sim.observer import ObservedStore, StoreTimer
 from dnsrace.sim.scenario import load_scenario
 
 SPIN = Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml"
@@ -24,25 +27,42 @@ def _state(metrics: Metrics) -> dict[str, Any]:
     return copy.deepcopy(vars(metrics))
 
 
+def _store_state(store: ObservedStore) -> Any:
+    """What a store wrapper carries from call to call, and its store's counters."""
+    flight = store.inflight
+    return (
+        len(store.stuck_listeners),
+        dict(store._clients),
+        (len(flight._writes), flight._registered, flight._settling),
+        store.raw.stats(),
+    )
+
+
 def _runner() -> _Runner:
     return _Runner(load_scenario(SPIN), lookup("aws2025").with_trees_kept(2), "random", 3, "rust")
 
 
-def test_a_run_after_another_is_the_run_alone() -> None:
-    """Seed A, then B, then A again in one runner (one reused collector): A's verdict, steps
-    and final metrics state are the same both times, and those of A in a fresh process
-    state (a collector made new)."""
+def test_a_run_after_another_is_the_run_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seed A, then B, then A again in one runner (one reused collector and store wrapper):
+    A's verdict, steps, final metrics state and store are the same both times, and those of
+    A in a fresh process state (both made new)."""
+    # As outside the tests: no history sink (a recorded run makes its own store wrapper).
+    monkeypatch.setattr(runner, "_history_sinks", [])
     found = _runner()
     verdicts = {seed: found.run(seed).metrics for seed in range(1, 120)}
     bad = next(s for s, m in verdicts.items() if violations(m))
     good = next(s for s, m in verdicts.items() if not violations(m))
 
-    def run(seed: int) -> tuple[dict[str, Any], int, dict[str, Any]]:
+    def run(seed: int) -> tuple[dict[str, Any], int, dict[str, Any], Any]:
         result = found.run(seed)
-        return result.metrics, result.steps, _state(runner._kept_metrics[0])
+        store = runner._kept_store[0]
+        assert store.metrics is runner._kept_metrics[0]
+        return result.metrics, result.steps, _state(store.metrics), _store_state(store)
 
     for a, b in ((bad, good), (good, bad)):
-        runner._kept_metrics.clear()  # A's collector made new, as in a fresh process
+        # A's collector and store wrapper made new, as in a fresh process.
+        runner._kept_metrics.clear()
+        runner._kept_store.clear()
         alone = run(a)
         run(b)
         again = run(a)
@@ -88,3 +108,22 @@ def test_only_seed_free_faults_are_shared() -> None:
     x, y = _enactor_faults(stormy.with_seed(1), "A"), _enactor_faults(stormy.with_seed(2), "A")
     assert not x.seed_free and x is not y
     assert x.pauses != y.pauses  # the seed moves them: sharing them would be wrong
+
+
+def test_renew_gives_a_new_store() -> None:
+    """A renewed wrapper is a new one: a new, empty store behind it, no listener left, no
+    write in flight, no client numbers, the new run's metrics, clock and timer."""
+    backend = runner._backend("rust")
+    metrics = Metrics(1, regional_name="r.example", current_window_s=2.0)
+    used = ObservedStore(backend, metrics, lambda: 1.0, timed=False)
+    used.add_endpoints(["r.example"])
+    used.stuck_listeners.append(lambda ids: None)
+    used._clients["x"] = 0
+    used.inflight._registered, used.inflight._settling = 3, True
+    old_raw = used.raw
+    fresh = ObservedStore(backend, metrics, lambda: 2.0, timed=False)
+    timer = StoreTimer()
+    used.renew(metrics, fresh.now, timer)
+    assert used.raw is not old_raw
+    assert _store_state(used) == _store_state(fresh)
+    assert used.now is fresh.now and used.inflight._now is fresh.now and used.timer is timer

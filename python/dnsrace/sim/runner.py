@@ -248,6 +248,31 @@ def _verdict_metrics(scenario: Scenario) -> Metrics:
     return made
 
 
+_kept_store: list[ObservedStore] = []
+"""The last verdict-only run's store wrapper, renewed (a new store behind it) for the next."""
+
+
+def _run_store(
+    chosen: Backend,
+    metrics: Metrics,
+    now: Callable[[], float],
+    timer: StoreTimer,
+    capacity: int,
+    verdict_only: bool,
+) -> ObservedStore:
+    """The run's store as observed: for an unrecorded verdict-only run on an embedded store,
+    the last such run's wrapper with a new store behind it, else a new one."""
+    if not verdict_only or capacity or all(chosen is not b for b in _embedded.values()):
+        return ObservedStore(chosen, metrics, now, timer, history=capacity, timed=not verdict_only)
+    if _kept_store and _kept_store[0].backend is chosen:
+        kept = _kept_store[0]
+        kept.renew(metrics, now, timer)
+        return kept
+    made = ObservedStore(chosen, metrics, now, timer, timed=False)
+    _kept_store[:] = [made]
+    return made
+
+
 async def _simulate(
     scenario: Scenario,
     discipline: Discipline,
@@ -279,7 +304,7 @@ async def _simulate(
         # No history: a task need not know itself from its creation (the binding puts the
         # factory back at a recording run's first call), and exploration makes ~7 per run.
         loop.set_task_factory(None)
-    store = ObservedStore(chosen, metrics, now, timer, history=capacity, timed=not verdict_only)
+    store = _run_store(chosen, metrics, now, timer, capacity, verdict_only)
     names, walk = _names_and_walk(scenario)
     ids = store.add_endpoints(names)
     if sinks and history is None and len(ids) > SINK_FULL_ENDPOINTS:
