@@ -55,14 +55,15 @@ def test_a_run_after_another_is_the_run_alone(monkeypatch: pytest.MonkeyPatch) -
 
     def run(seed: int) -> tuple[dict[str, Any], int, dict[str, Any], Any]:
         result = found.run(seed)
-        store = runner._kept_store[0]
-        assert store.metrics is runner._kept_metrics[0]
+        store = runner._kept["store"]
+        assert store.metrics is runner._kept["metrics"]
+        assert runner._kept["loop"] is found.loop
         return result.metrics, result.steps, _state(store.metrics), _store_state(store)
 
     for a, b in ((bad, good), (good, bad)):
         # A's collector and store wrapper made new, as in a fresh process.
-        runner._kept_metrics.clear()
-        runner._kept_store.clear()
+        runner._kept.clear()
+        runner._kept["loop"] = None
         alone = run(a)
         run(b)
         again = run(a)
@@ -127,3 +128,20 @@ def test_renew_gives_a_new_store() -> None:
     assert used.raw is not old_raw
     assert _store_state(used) == _store_state(fresh)
     assert used.now is fresh.now and used.inflight._now is fresh.now and used.timer is timer
+
+
+def test_runs_on_another_loop_share_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runners (two loops) taking turns: each run makes its own collector and wrapper,
+    so a run in progress on one loop never has them reset under it by the other."""
+    monkeypatch.setattr(runner, "_history_sinks", [])
+    one, two = _runner(), _runner()
+    alone = [one.run(seed).metrics for seed in range(1, 6)]
+    mixed = []
+    for seed in range(1, 6):
+        mixed.append(one.run(seed).metrics)
+        metrics = runner._kept["metrics"]
+        two.run(seed + 100)
+        assert runner._kept["loop"] is two.loop and runner._kept["metrics"] is not metrics
+    assert mixed == alone
+    one.close()
+    two.close()

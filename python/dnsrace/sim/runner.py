@@ -229,27 +229,27 @@ def _names_and_walk(scenario: Scenario) -> tuple[list[str], list[array[int]]]:
     return list(_fixed[2]), _fixed[3]
 
 
-_kept_metrics: list[Metrics] = []
-"""The last verdict-only run's metrics collector, reset for the next one."""
+_kept: dict[str, Any] = {"loop": None}
+"""The last verdict-only run's loop, and its metrics collector and store wrapper, which the
+next verdict-only run on the same loop reuses (runs on one loop come one after another)."""
 
 
-def _verdict_metrics(scenario: Scenario) -> Metrics:
-    """The metrics collector of a verdict-only run: the last one's, reset, when it has the
-    same fleet (an exploration's runs differ by their seed alone). Only verdict-only runs
-    share it: what they hand out (the verdict, a new timeline) is made per run."""
-    if _kept_metrics:
-        kept = _kept_metrics[0]
+def _verdict_metrics(scenario: Scenario, loop: asyncio.AbstractEventLoop) -> Metrics:
+    """The metrics collector of a verdict-only run: the last one's on this loop, reset, when
+    it has the same fleet (an exploration's runs differ by their seed alone). Only
+    verdict-only runs share it: what they hand out (the verdict, a new timeline) is made per
+    run."""
+    if _kept["loop"] is not loop:
+        _kept.clear()
+        _kept["loop"] = loop
+    kept: Metrics | None = _kept.get("metrics")
+    if kept is not None:
         ep = scenario.endpoints
         if kept.matches(scenario.total_endpoints, ep.regional, scenario.current_window_s):
             kept.reset()
             return kept
-    made = new_metrics(scenario)
-    _kept_metrics[:] = [made]
+    made = _kept["metrics"] = new_metrics(scenario)
     return made
-
-
-_kept_store: list[ObservedStore] = []
-"""The last verdict-only run's store wrapper, renewed (a new store behind it) for the next."""
 
 
 def _run_store(
@@ -261,15 +261,15 @@ def _run_store(
     verdict_only: bool,
 ) -> ObservedStore:
     """The run's store as observed: for an unrecorded verdict-only run on an embedded store,
-    the last such run's wrapper with a new store behind it, else a new one."""
+    the last such run's wrapper on this loop (:func:`_verdict_metrics` keeps them) with a
+    new store behind it, else a new one."""
     if not verdict_only or capacity or all(chosen is not b for b in _embedded.values()):
         return ObservedStore(chosen, metrics, now, timer, history=capacity, timed=not verdict_only)
-    if _kept_store and _kept_store[0].backend is chosen:
-        kept = _kept_store[0]
+    kept: ObservedStore | None = _kept.get("store")
+    if kept is not None and kept.backend is chosen:
         kept.renew(metrics, now, timer)
         return kept
-    made = ObservedStore(chosen, metrics, now, timer, timed=False)
-    _kept_store[:] = [made]
+    made = _kept["store"] = ObservedStore(chosen, metrics, now, timer, timed=False)
     return made
 
 
@@ -295,7 +295,7 @@ async def _simulate(
     # A virtual loop starts the run at 0: its time is the run's (x - 0.0 is x), one call less
     # for each of the run's many reads of the time.
     now: Callable[[], float] = loop.time if t0 == 0.0 else since_start
-    metrics = _verdict_metrics(scenario) if verdict_only else new_metrics(scenario)
+    metrics = _verdict_metrics(scenario, loop) if verdict_only else new_metrics(scenario)
     metrics.keep_timeline = not verdict_only
     chosen = _backend(store_name)
     sinks = list(_history_sinks) if chosen.new_recording_store is not None else []
