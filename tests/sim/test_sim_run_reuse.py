@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 
+from dnsrace.seeds import substream
 from dnsrace.sim import runner
 from dnsrace.sim.assembly import _enactor_faults
 from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.explore import _Runner, violations
 from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore, StoreTimer
+from dnsrace.sim.operator import Operator
+from dnsrace.sim.planner import PlanBoard
 from dnsrace.sim.scenario import load_scenario
 
 SPIN = Path(__file__).resolve().parents[2] / "scenarios" / "spin.toml"
@@ -38,6 +41,24 @@ def _store_state(store: ObservedStore) -> Any:
     )
 
 
+def _operator_state(operator: Operator) -> Any:
+    """An operator's own state (not the run's objects it points at)."""
+    return (
+        operator.pending,
+        list(operator.unrepairable),
+        dict(operator._empty_since),
+        operator._detect_after,
+        list(operator.alarm_log),
+        dict(operator._stuck_since),
+        len(operator.store.stuck_listeners),
+    )
+
+
+def _board_state(board: PlanBoard) -> Any:
+    """A board's state, its waiters counted (futures compare by identity)."""
+    return {k: len(v) if isinstance(v, list) else v for k, v in vars(board).items()}
+
+
 def _runner() -> _Runner:
     return _Runner(load_scenario(SPIN), lookup("aws2025").with_trees_kept(2), "random", 3, "rust")
 
@@ -58,7 +79,16 @@ def test_a_run_after_another_is_the_run_alone(monkeypatch: pytest.MonkeyPatch) -
         store = runner._kept["store"]
         assert store.metrics is runner._kept["metrics"]
         assert runner._kept["loop"] is found.loop
-        return result.metrics, result.steps, _state(store.metrics), _store_state(store)
+        operator, board = runner._kept["operator"], runner._kept["board"]
+        assert operator.store is store and operator.board is board
+        return (
+            result.metrics,
+            result.steps,
+            _state(store.metrics),
+            _store_state(store),
+            _operator_state(operator),
+            _board_state(board),
+        )
 
     for a, b in ((bad, good), (good, bad)):
         # A's collector and store wrapper made new, as in a fresh process.
@@ -145,3 +175,32 @@ def test_runs_on_another_loop_share_nothing(monkeypatch: pytest.MonkeyPatch) -> 
     assert mixed == alone
     one.close()
     two.close()
+
+
+def test_operator_and_board_reset_to_new_ones() -> None:
+    scenario = load_scenario(SPIN)
+    backend = runner._backend("rust")
+    metrics = Metrics(1, regional_name="r.example", current_window_s=2.0)
+    store = ObservedStore(backend, metrics, lambda: 0.0, timed=False)
+    board, fresh_board = PlanBoard(), PlanBoard()
+    board.publish(3, 1.0)
+    board.mark_applied(2)
+    board.pause_automation()
+    assert _board_state(board) != _board_state(fresh_board)
+    board.reset()
+    assert _board_state(board) == _board_state(fresh_board)
+
+    def operator() -> Operator:
+        rng = substream(1, "operator")
+        return Operator(scenario.operator, store, None, board, metrics, rng, 0, lambda: 0.0)  # type: ignore[arg-type]
+
+    used, fresh = operator(), operator()
+    used.pending, used._detect_after = 2, 5.0
+    used.unrepairable.append(4)
+    used._empty_since[0] = 1.0
+    used.alarm_log.append((1.0, 1, True))
+    used._stuck_since[0] = 1.0
+    store.stuck_listeners.clear()
+    fresh_listeners = 1
+    used.reset(store, None, board, metrics, substream(1, "operator"), lambda: 0.0)  # type: ignore[arg-type]
+    assert _operator_state(used) == (*_operator_state(fresh)[:-1], fresh_listeners)

@@ -163,11 +163,16 @@ class ControlPlane:
 
 
 def start_control_plane(
-    parts: RunParts, ids: list[int], *, on_steady: Callable[[], None] | None = None
+    parts: RunParts,
+    ids: list[int],
+    *,
+    on_steady: Callable[[], None] | None = None,
+    operator: Operator | None = None,
 ) -> ControlPlane:
     """The steady state before the run, then the planner's side ready to run: plan 1 is
     published and applied everywhere (``on_steady`` is called then: a distributed run starts
-    its clock), the metrics start from it, and the operator and clients are set up."""
+    its clock), the metrics start from it, and the operator and clients are set up
+    (``operator``: a last run's with the same settings, reset instead of made anew)."""
     scenario, store, board = parts.scenario, parts.store, parts.board
     metrics, now = parts.metrics, parts.now
     planner = Planner(scenario, store, board, metrics, ids, now)
@@ -178,7 +183,12 @@ def start_control_plane(
         on_steady()
     metrics.start(now(), first)
     rng = substream(scenario.seed, "operator")
-    operator = Operator(scenario.operator, store, planner, board, metrics, rng, REGIONAL_ID, now)
+    if operator is not None and operator.cfg is scenario.operator:
+        operator.reset(store, planner, board, metrics, rng, now)
+    else:
+        operator = Operator(
+            scenario.operator, store, planner, board, metrics, rng, REGIONAL_ID, now
+        )
     sample = client_sample(scenario, ids)
     probes = Clients(scenario, store, operator, ids, sample)
     return ControlPlane(parts, planner, operator, sample, probes)

@@ -273,6 +273,18 @@ def _run_store(
     return made
 
 
+def _run_board(loop: asyncio.AbstractEventLoop, verdict_only: bool) -> PlanBoard:
+    """The run's plan board: a verdict-only run's is the last one's on this loop, reset."""
+    if not verdict_only:
+        return PlanBoard()
+    kept: PlanBoard | None = _kept.get("board")
+    if kept is None or _kept["loop"] is not loop:
+        kept = _kept["board"] = PlanBoard()
+    else:
+        kept.reset()
+    return kept
+
+
 async def _simulate(
     scenario: Scenario,
     discipline: Discipline,
@@ -311,7 +323,7 @@ async def _simulate(
         # A sink (a test) gets a sample of endpoints: each one's history is whole.
         step = -(-(len(ids) - 1) // SINK_FULL_ENDPOINTS)  # at most SINK_FULL_ENDPOINTS
         store.raw.set_history_endpoints(sorted({REGIONAL_ID, *ids[1::step]}))  # type: ignore[attr-defined]
-    board = PlanBoard()
+    board = _run_board(loop, verdict_only)
 
     schedule = getattr(loop, "schedule", None)
     footprints = bool(getattr(schedule, "uses_footprints", False))
@@ -321,7 +333,11 @@ async def _simulate(
         declare(reads=("board", "trees"), writes=("board", "trees"))
 
     parts = RunParts(scenario, store, board, metrics, now)
-    control = start_control_plane(parts, ids)
+    control = start_control_plane(
+        parts, ids, operator=_kept.get("operator") if verdict_only else None
+    )
+    if verdict_only:
+        _kept["operator"] = control.operator
     planner, operator = control.planner, control.operator
     supervisors = [
         _Supervisor(
