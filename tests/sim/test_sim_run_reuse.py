@@ -12,8 +12,9 @@ import pytest
 
 from dnsrace.seeds import substream
 from dnsrace.sim import runner
-from dnsrace.sim.assembly import _enactor_faults
+from dnsrace.sim.assembly import RunParts, _enactor_faults, new_enactor
 from dnsrace.sim.disciplines import lookup
+from dnsrace.sim.enactor import Enactor
 from dnsrace.sim.explore import _Runner, violations
 from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore, StoreTimer
@@ -59,6 +60,11 @@ def _board_state(board: PlanBoard) -> Any:
     return {k: len(v) if isinstance(v, list) else v for k, v in vars(board).items()}
 
 
+def _enactor_state(enactor: Enactor) -> Any:
+    """What an enactor carries from step to step (not the run's objects it points at)."""
+    return (enactor.idle, enactor._declare, enactor._task, enactor._pausing, enactor._latency)
+
+
 def _runner() -> _Runner:
     return _Runner(load_scenario(SPIN), lookup("aws2025").with_trees_kept(2), "random", 3, "rust")
 
@@ -88,6 +94,7 @@ def test_a_run_after_another_is_the_run_alone(monkeypatch: pytest.MonkeyPatch) -
             _store_state(store),
             _operator_state(operator),
             _board_state(board),
+            [_enactor_state(e) for e in runner._kept["enactors"].values()],
         )
 
     for a, b in ((bad, good), (good, bad)):
@@ -204,3 +211,22 @@ def test_operator_and_board_reset_to_new_ones() -> None:
     fresh_listeners = 1
     used.reset(store, None, board, metrics, substream(1, "operator"), lambda: 0.0)  # type: ignore[arg-type]
     assert _operator_state(used) == (*_operator_state(fresh)[:-1], fresh_listeners)
+
+
+def test_enactor_reset_to_a_new_one() -> None:
+    scenario = load_scenario(SPIN)
+    backend = runner._backend("rust")
+    metrics = Metrics(1, regional_name="r.example", current_window_s=2.0)
+    store = ObservedStore(backend, metrics, lambda: 0.0, timed=False)
+    parts = RunParts(scenario, store, PlanBoard(), metrics, lambda: 0.0)
+    discipline = lookup("aws2025")
+    used = new_enactor(parts, "A", discipline, [], 1)
+    fresh = new_enactor(parts, "A", discipline, [], 1)
+    used.idle, used._task = False, object()
+    used._declare = lambda task, footprint: None
+    again = new_enactor(parts, "A", discipline, used.walk, 1, last=used)
+    assert again is used
+    assert _enactor_state(used) == _enactor_state(fresh)
+    # Another discipline or walk: a new enactor.
+    assert new_enactor(parts, "A", lookup("cas"), used.walk, 1, last=used) is not used
+    assert new_enactor(parts, "A", discipline, [], 1, last=used) is not used

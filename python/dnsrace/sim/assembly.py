@@ -121,12 +121,28 @@ def new_enactor(
     endpoints: int,
     *,
     incarnation: str | None = None,
+    last: Enactor | None = None,
 ) -> Enactor:
     """Enactor ``name`` with its faults and its own seeded stream, for a fleet of
     ``endpoints``. ``incarnation`` sets a restarted process apart (a simulated restart
-    continues its stream instead)."""
+    continues its stream instead). ``last``: the last run's enactor of that name, reset
+    instead of made anew when it has the same discipline, settings and walk."""
     scenario = parts.scenario
     extra = () if incarnation is None else (incarnation,)
+    faults = (
+        _enactor_faults(scenario, name) if incarnation is None else EnactorFaults(scenario, name)
+    )
+    rng = substream(scenario.seed, "enactor", name, *extra)
+    if (
+        last is not None
+        and last.name == name
+        and last.discipline is discipline
+        and last.cfg is scenario.enactors
+        and last.walk is walk
+        and last.endpoints == endpoints
+    ):
+        last.reset(parts.store, parts.board, parts.metrics, faults, rng, parts.now)
+        return last
     return Enactor(
         name,
         discipline,
@@ -134,8 +150,8 @@ def new_enactor(
         parts.store,
         parts.board,
         parts.metrics,
-        _enactor_faults(scenario, name) if incarnation is None else EnactorFaults(scenario, name),
-        substream(scenario.seed, "enactor", name, *extra),
+        faults,
+        rng,
         walk,
         endpoints,
         parts.now,

@@ -339,12 +339,18 @@ async def _simulate(
     if verdict_only:
         _kept["operator"] = control.operator
     planner, operator = control.planner, control.operator
+    kept = _kept.setdefault("enactors", {}) if verdict_only else {}
     supervisors = [
         _Supervisor(
-            new_enactor(parts, name, discipline, walk, len(ids)), metrics, footprints=footprints
+            new_enactor(parts, name, discipline, walk, len(ids), last=kept.get(name)),
+            metrics,
+            footprints=footprints,
         )
         for name in scenario.enactor_names
     ]
+    if verdict_only:
+        kept.update((s.enactor.name, s.enactor) for s in supervisors)
+    del kept
     if getattr(schedule, "uses_fingerprints", False) and hasattr(store.raw, "state"):
         # The bounded search skips states it has seen (dnsrace.sim.fingerprint).
         schedule.state = functools.partial(  # type: ignore[union-attr]
