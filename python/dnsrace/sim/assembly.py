@@ -13,6 +13,7 @@ import asyncio
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from dnsrace.seeds import substream
 from dnsrace.sim.clients import Clients
@@ -89,6 +90,29 @@ class RunParts:
     now: Callable[[], float]
 
 
+_calm: list[Any] = [None, None, None, {}]
+"""The last scenario's fault and enactor settings and duration, and its enactors' faults
+that no seed changes, by enactor name."""
+
+
+def _enactor_faults(scenario: Scenario, name: str) -> EnactorFaults:
+    """Enactor ``name``'s faults; made once for the many runs (seeds) of one exploration
+    when no stream is drawn (a calm scenario's: nothing in them changes during a run)."""
+    if (
+        _calm[0] is not scenario.faults
+        or _calm[1] is not scenario.enactors
+        or _calm[2] != scenario.duration_s
+    ):
+        _calm[:] = [scenario.faults, scenario.enactors, scenario.duration_s, {}]
+    found: EnactorFaults | None = _calm[3].get(name)
+    if found is None:
+        found = EnactorFaults(scenario, name)
+        if not found.seed_free:
+            return found
+        _calm[3][name] = found
+    return found
+
+
 def new_enactor(
     parts: RunParts,
     name: str,
@@ -97,12 +121,28 @@ def new_enactor(
     endpoints: int,
     *,
     incarnation: str | None = None,
+    last: Enactor | None = None,
 ) -> Enactor:
     """Enactor ``name`` with its faults and its own seeded stream, for a fleet of
     ``endpoints``. ``incarnation`` sets a restarted process apart (a simulated restart
-    continues its stream instead)."""
+    continues its stream instead). ``last``: the last run's enactor of that name, reset
+    instead of made anew when it has the same discipline, settings and walk."""
     scenario = parts.scenario
     extra = () if incarnation is None else (incarnation,)
+    faults = (
+        _enactor_faults(scenario, name) if incarnation is None else EnactorFaults(scenario, name)
+    )
+    rng = substream(scenario.seed, "enactor", name, *extra)
+    if (
+        last is not None
+        and last.name == name
+        and last.discipline is discipline
+        and last.cfg is scenario.enactors
+        and last.walk is walk
+        and last.endpoints == endpoints
+    ):
+        last.reset(parts.store, parts.board, parts.metrics, faults, rng, parts.now)
+        return last
     return Enactor(
         name,
         discipline,
@@ -110,8 +150,8 @@ def new_enactor(
         parts.store,
         parts.board,
         parts.metrics,
-        EnactorFaults(scenario, name),
-        substream(scenario.seed, "enactor", name, *extra),
+        faults,
+        rng,
         walk,
         endpoints,
         parts.now,
@@ -139,11 +179,16 @@ class ControlPlane:
 
 
 def start_control_plane(
-    parts: RunParts, ids: list[int], *, on_steady: Callable[[], None] | None = None
+    parts: RunParts,
+    ids: list[int],
+    *,
+    on_steady: Callable[[], None] | None = None,
+    operator: Operator | None = None,
 ) -> ControlPlane:
     """The steady state before the run, then the planner's side ready to run: plan 1 is
     published and applied everywhere (``on_steady`` is called then: a distributed run starts
-    its clock), the metrics start from it, and the operator and clients are set up."""
+    its clock), the metrics start from it, and the operator and clients are set up
+    (``operator``: a last run's with the same settings, reset instead of made anew)."""
     scenario, store, board = parts.scenario, parts.store, parts.board
     metrics, now = parts.metrics, parts.now
     planner = Planner(scenario, store, board, metrics, ids, now)
@@ -154,7 +199,12 @@ def start_control_plane(
         on_steady()
     metrics.start(now(), first)
     rng = substream(scenario.seed, "operator")
-    operator = Operator(scenario.operator, store, planner, board, metrics, rng, REGIONAL_ID, now)
+    if operator is not None and operator.cfg is scenario.operator:
+        operator.reset(store, planner, board, metrics, rng, now)
+    else:
+        operator = Operator(
+            scenario.operator, store, planner, board, metrics, rng, REGIONAL_ID, now
+        )
     sample = client_sample(scenario, ids)
     probes = Clients(scenario, store, operator, ids, sample)
     return ControlPlane(parts, planner, operator, sample, probes)

@@ -81,30 +81,44 @@ class Enactor:
         self.name = name
         self.discipline = discipline
         self.cfg = cfg
-        self.store = store
-        self.board = board
-        self.metrics = metrics
-        self.faults = faults
-        self.rng = rng
         self.walk = walk
-        self.now = now
+        self.endpoints = endpoints
         # Scale-invariant write time: a full pass writes for pass_s seconds.
         self.write_s_per_endpoint = cfg.pass_s / endpoints if endpoints else 0.0
-        self.idle = True
-        """Waiting for a newer plan (the run may end when every enactor is idle)."""
-        self._declare: Callable[[object, Footprint], None] | None = None
-        self._task: object = None
         self._all_ids: list[int] | None = None
         """Every endpoint the walk covers, ascending (made when a footprint needs it)."""
-        # Fixed for the run: whether pauses can strike, and the round trip when it does not
-        # vary (None: drawn per call).
-        self._pausing = bool(faults.pauses)
-        self._latency = faults.fixed_latency
         # The discipline's derived knobs, read at every step (properties of a frozen class).
         self._mode = discipline.flip_mode
         self._safe = discipline.safe_cleanup
         self._fenced = discipline.guard == "fence"
         self._reads_under_lock = discipline.guard in ("under_lock", "fence")
+        self.reset(store, board, metrics, faults, rng, now)
+
+    def reset(
+        self,
+        store: ObservedStore,
+        board: PlanBoard,
+        metrics: Metrics,
+        faults: EnactorFaults,
+        rng: random.Random,
+        now: Callable[[], float],
+    ) -> None:
+        """A new enactor's state (same name, discipline, settings and walk), for another run:
+        an exploration's many short runs reuse one enactor per name."""
+        self.store = store
+        self.board = board
+        self.metrics = metrics
+        self.faults = faults
+        self.rng = rng
+        self.now = now
+        self.idle = True
+        """Waiting for a newer plan (the run may end when every enactor is idle)."""
+        self._declare: Callable[[object, Footprint], None] | None = None
+        self._task: object = None
+        # Fixed for the run: whether pauses can strike, and the round trip when it does not
+        # vary (None: drawn per call).
+        self._pausing = bool(faults.pauses)
+        self._latency = faults.fixed_latency
 
     # ------------------------------------------------------------------ footprints
 

@@ -61,6 +61,8 @@ class EnactorFaults:
     def __init__(self, scenario: Scenario, name: str) -> None:
         f = scenario.faults
         seed, end = scenario.seed, scenario.duration_s
+        self.seed_free = True
+        """No stream drawn from or kept: the same faults for every seed of the scenario."""
 
         e = scenario.enactors
         self._latency_median = e.call_latency_s
@@ -75,6 +77,7 @@ class EnactorFaults:
         slow = f.slow_enactors
         self.slowness = 1.0
         if slow.sigma > 0 and _applies(slow.enactors, name):
+            self.seed_free = False
             self.slowness = substream(seed, "faults", "slow-enactor", name).lognormvariate(
                 0.0, slow.sigma
             )
@@ -82,6 +85,7 @@ class EnactorFaults:
         p = f.pauses
         self._pauses: list[tuple[float, float]] = []
         if p.rate_per_min > 0 and _applies(p.enactors, name):
+            self.seed_free = False
             rng = substream(seed, "faults", "pauses", name)
             mu = math.log(p.median_s)
             self._pauses = _poisson(
@@ -92,6 +96,7 @@ class EnactorFaults:
         k = f.crashes
         self.crashes: list[Crash] = []
         if (k.rate_per_min > 0 or k.at_s) and _applies(k.enactors, name):
+            self.seed_free = False
             rng = substream(seed, "faults", "crashes", name)
             fixed = substream(seed, "faults", "crashes-at", name)
             crashes = [(t, fixed.uniform(*k.restart_s)) for t in k.at_s if t < end]
@@ -102,6 +107,8 @@ class EnactorFaults:
         self._slow_p = s.probability if _applies(s.enactors, name) else 0.0
         self._slow_factor = s.factor
         self._slow_rng = substream(seed, "faults", "slow", name) if self._slow_p else None
+        if self._latency_rng is not None or self._slow_rng is not None:
+            self.seed_free = False
 
     @property
     def pauses(self) -> list[tuple[float, float]]:

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from dnsrace.sim.scenario import FleetConfig
 
@@ -45,6 +46,31 @@ def _address(index: int, ipv6: bool) -> str:
     return f"10.{(index >> 16) & 0xFF}.{(index >> 8) & 0xFF}.{index & 0xFF}"
 
 
+_Ranks = tuple[tuple[list[int], ...], tuple[list[tuple[int, int]], ...]]
+_ranks: dict[tuple[int, tuple[str, ...]], _Ranks] = {}
+"""Each group's rendezvous order of a fleet, by its group count and addresses in index
+order: a pure function of the two, and the same few fleets in every run of a scenario."""
+
+
+def _ranks_after(previous: _Ranks, groups: int, addresses: tuple[str, ...]) -> _Ranks:
+    """The orders of ``addresses`` (``previous``: those of all but the last), found or made
+    once. The lists are shared between fleets, so never changed in place."""
+    found = _ranks.get((groups, addresses))
+    if found is None:
+        index, address = len(addresses) - 1, addresses[-1]
+        ranks, keys = [], []
+        for g in range(groups):
+            # Each group's order is kept sorted by descending score (ties: lower index first).
+            key = (-_score(g, address), index)
+            pos = bisect.bisect(previous[1][g], key)
+            ranks.append([*previous[0][g][:pos], index, *previous[0][g][pos:]])
+            keys.append([*previous[1][g][:pos], key, *previous[1][g][pos:]])
+        if len(_ranks) >= 1 << 14:
+            _ranks.clear()
+        found = _ranks[groups, addresses] = (tuple(ranks), tuple(keys))
+    return found
+
+
 class Fleet:
     """A seeded fleet of IPv4 and IPv6 load balancers and the groups that share them."""
 
@@ -54,9 +80,10 @@ class Fleet:
         self._groups = groups
         self._targets = targets
         self.lbs: list[LoadBalancer] = []
+        self._addresses: tuple[str, ...] = ()
         # Per group: LB indexes in rendezvous order, and their sort keys.
-        self._rank: list[list[int]] = [[] for _ in range(groups)]
-        self._keys: list[list[tuple[int, int]]] = [[] for _ in range(groups)]
+        empty: list[Any] = []
+        self._ranks: _Ranks = ((empty,) * groups, (empty,) * groups)
         for _ in range(cfg.load_balancers):
             self._add()
 
@@ -65,12 +92,8 @@ class Fleet:
         address = _address(index, self._rng.random() < self._cfg.ipv6_share)
         lb = LoadBalancer(address, self._rng.randint(40, 200))
         self.lbs.append(lb)
-        for g in range(self._groups):
-            # Each group's order is kept sorted by descending score (ties: lower index first).
-            key = (-_score(g, address), index)
-            pos = bisect.bisect(self._keys[g], key)
-            self._keys[g].insert(pos, key)
-            self._rank[g].insert(pos, index)
+        self._addresses = (*self._addresses, address)
+        self._ranks = _ranks_after(self._ranks, self._groups, self._addresses)
         return lb
 
     def step(self) -> list[str]:
@@ -102,7 +125,7 @@ class Fleet:
     def group_sets(self) -> list[TargetSet]:
         """Each group's current target set: its best ``targets`` healthy LBs, weighted."""
         out: list[TargetSet] = []
-        for order in self._rank:
+        for order in self._ranks[0]:
             chosen: TargetSet = []
             for index in order:
                 lb = self.lbs[index]

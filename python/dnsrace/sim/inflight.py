@@ -100,6 +100,13 @@ class InFlight:
         self._registered = 0
         self._settling = False
 
+    def reset(self, now: Callable[[], float]) -> None:
+        """Nothing in flight, on another run's clock (the owner's store is reused)."""
+        self._now = now
+        self._writes.clear()
+        self._registered = 0
+        self._settling = False
+
     def __bool__(self) -> bool:
         return bool(self._writes)
 

@@ -107,6 +107,7 @@ class Metrics:
         self.endpoints = endpoints
         self.regional = regional
         self.current_window_s = current_window_s
+        self.regional_name = regional_name
         self.served: Counter[int] = Counter()
         """Served generation -> number of endpoints (0: empty answer)."""
         self.dangling: set[int] = set()
@@ -115,11 +116,33 @@ class Metrics:
         self.published: dict[int, float] = {}
         self.converged_after: dict[int, float] = {}
         self._pending: deque[int] = deque()
+        # "current" threshold: newest generation published >= window ago, and its schedule.
+        self._threshold_steps: deque[tuple[float, int]] = deque()
+        self._open_passes: dict[str, Pass] = {}
+        self.reset()
+
+    def matches(self, endpoints: int, regional_name: str, current_window_s: float) -> bool:
+        """Whether :meth:`reset` makes this collector the one these arguments would make."""
+        return (
+            self.endpoints == endpoints
+            and self.regional_name == regional_name
+            and self.current_window_s == current_window_s
+        )
+
+    def reset(self) -> None:
+        """Back to a new collector's state (same fleet), for another run: an exploration's
+        many short runs reuse one collector, its containers emptied, not made anew."""
+        self.served.clear()
+        self.dangling.clear()
+        self.ever_stuck.clear()
+        self.published.clear()
+        self.converged_after.clear()
+        self._pending.clear()
+        self._threshold_steps.clear()
+        self._open_passes.clear()
         self._initial = 0
         self._now = 0.0
-        # "current" threshold: newest generation published >= window ago, and its schedule.
         self._threshold = 0
-        self._threshold_steps: deque[tuple[float, int]] = deque()
         # Time integrals (endpoint-seconds) and regional durations.
         self.empty_endpoint_s = 0.0
         self.stuck_endpoint_s = 0.0
@@ -150,12 +173,12 @@ class Metrics:
         self.cleanups = 0
         self.deleted_trees = 0
         self.kept_trees = 0
-        self.timeline = RegionalTimeline(regional_name)
+        # A new one each run: a run's result hands its timeline out.
+        self.timeline = RegionalTimeline(self.regional_name)
         self.keep_timeline = True
         """Record the timeline's passes, regional flips, fleet points and clean-ups (a run
         that only needs its verdict, an exploration's, does not)."""
         self._regional_alias: int | None = None
-        self._open_passes: dict[str, Pass] = {}
         self._fleet_last: tuple[int, int] = (-1, -1)
 
     # ------------------------------------------------------------------ time integration

@@ -86,6 +86,20 @@ class ObservedStore:
         """Untimed and unrecorded: while no write is in flight, the enactors' and the
         planner's calls go straight to the store (an exploration run's every step)."""
 
+    def renew(self, metrics: Metrics, now: Callable[[], float], timer: StoreTimer) -> None:
+        """A new store of the same backend behind this wrapper, for another run: nothing of
+        the last run stays (no listener, no write in flight, no client numbers). Only an
+        untimed, unrecorded wrapper (an exploration run's) is renewed."""
+        if not self._direct:
+            raise ValueError("only an untimed, unrecorded store is renewed")
+        self.raw = self.backend.new_store()
+        self.metrics = metrics
+        self.now = now
+        self.timer = timer
+        self._clients.clear()
+        self.stuck_listeners.clear()
+        self.inflight.reset(now)
+
     def _tick(self, category: str, start: float) -> None:
         self.timer.seconds[category] += time.perf_counter() - start
         self.timer.calls[category] += 1

@@ -26,6 +26,10 @@ from dnsrace.sim.scenario import OperatorConfig
 __all__ = ["Operator"]
 
 
+def _no_probes() -> None:
+    """The probes' state before any client is set up: nothing."""
+
+
 class Operator:
     def __init__(
         self,
@@ -39,26 +43,42 @@ class Operator:
         now: Callable[[], float],
     ) -> None:
         self.cfg = cfg
+        self.regional = regional
+        self.unrepairable: list[int] = []
+        """Generations the operator could not put back (partly deleted); should stay empty."""
+        self.alarm_log: list[tuple[float, int, bool]] = []
+        """Per alarm: when, how many probed endpoints had answered empty for the detection
+        time, and whether the regional endpoint was one of them."""
+        self._stuck_since: dict[int, float] = {}
+        self.reset(store, planner, board, metrics, rng, now)
+
+    def reset(
+        self,
+        store: ObservedStore,
+        planner: Planner,
+        board: PlanBoard,
+        metrics: Metrics,
+        rng: random.Random,
+        now: Callable[[], float],
+    ) -> None:
+        """A new operator's state (same settings), for another run: an exploration's many
+        short runs reuse one operator."""
         self.store = store
         self.planner = planner
         self.board = board
         self.metrics = metrics
         self.rng = rng
-        self.regional = regional
         self.now = now
         self.pending = 0
         """Repairs under way (the run does not end before they are done)."""
-        self.unrepairable: list[int] = []
-        """Generations the operator could not put back (partly deleted); should stay empty."""
+        self.unrepairable.clear()
         self._empty_since: dict[int, float] = {}
         """Probed endpoints answering empty, since when (continuously)."""
         self._detect_after = 0.0
-        self.alarm_log: list[tuple[float, int, bool]] = []
-        """Per alarm: when, how many probed endpoints had answered empty for the detection
-        time, and whether the regional endpoint was one of them."""
-        self._stuck_since: dict[int, float] = {}
+        self.alarm_log.clear()
+        self._stuck_since.clear()
         store.stuck_listeners.append(self._on_stuck)
-        self.probes_state: Callable[[], Hashable] = lambda: None
+        self.probes_state: Callable[[], Hashable] = _no_probes
         """The state of the clients whose rounds feed the alarm (set by them)."""
 
     def observe(self, empty: list[int]) -> None:

@@ -32,10 +32,15 @@ class PlanBoard:
     order), without its lock-guarded loop binding and its extra frame per wait."""
 
     def __init__(self) -> None:
+        self.published_at: dict[int, float] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """A new board's state, for another run (an exploration's runs reuse one board)."""
         self.newest = 0
         self.applied = 0
         """Newest generation some enactor finished applying (what 'newer than' compares to)."""
-        self.published_at: dict[int, float] = {}
+        self.published_at.clear()
         self._changed: list[asyncio.Future[bool]] = []
         self.automation_on = True
         self._resumed: list[asyncio.Future[bool]] = []

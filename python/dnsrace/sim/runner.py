@@ -229,6 +229,62 @@ def _names_and_walk(scenario: Scenario) -> tuple[list[str], list[array[int]]]:
     return list(_fixed[2]), _fixed[3]
 
 
+_kept: dict[str, Any] = {"loop": None}
+"""The last verdict-only run's loop, and its metrics collector and store wrapper, which the
+next verdict-only run on the same loop reuses (runs on one loop come one after another)."""
+
+
+def _verdict_metrics(scenario: Scenario, loop: asyncio.AbstractEventLoop) -> Metrics:
+    """The metrics collector of a verdict-only run: the last one's on this loop, reset, when
+    it has the same fleet (an exploration's runs differ by their seed alone). Only
+    verdict-only runs share it: what they hand out (the verdict, a new timeline) is made per
+    run."""
+    if _kept["loop"] is not loop:
+        _kept.clear()
+        _kept["loop"] = loop
+    kept: Metrics | None = _kept.get("metrics")
+    if kept is not None:
+        ep = scenario.endpoints
+        if kept.matches(scenario.total_endpoints, ep.regional, scenario.current_window_s):
+            kept.reset()
+            return kept
+    made = _kept["metrics"] = new_metrics(scenario)
+    return made
+
+
+def _run_store(
+    chosen: Backend,
+    metrics: Metrics,
+    now: Callable[[], float],
+    timer: StoreTimer,
+    capacity: int,
+    verdict_only: bool,
+) -> ObservedStore:
+    """The run's store as observed: for an unrecorded verdict-only run on an embedded store,
+    the last such run's wrapper on this loop (:func:`_verdict_metrics` keeps them) with a
+    new store behind it, else a new one."""
+    if not verdict_only or capacity or all(chosen is not b for b in _embedded.values()):
+        return ObservedStore(chosen, metrics, now, timer, history=capacity, timed=not verdict_only)
+    kept: ObservedStore | None = _kept.get("store")
+    if kept is not None and kept.backend is chosen:
+        kept.renew(metrics, now, timer)
+        return kept
+    made = _kept["store"] = ObservedStore(chosen, metrics, now, timer, timed=False)
+    return made
+
+
+def _run_board(loop: asyncio.AbstractEventLoop, verdict_only: bool) -> PlanBoard:
+    """The run's plan board: a verdict-only run's is the last one's on this loop, reset."""
+    if not verdict_only:
+        return PlanBoard()
+    kept: PlanBoard | None = _kept.get("board")
+    if kept is None or _kept["loop"] is not loop:
+        kept = _kept["board"] = PlanBoard()
+    else:
+        kept.reset()
+    return kept
+
+
 async def _simulate(
     scenario: Scenario,
     discipline: Discipline,
@@ -251,7 +307,7 @@ async def _simulate(
     # A virtual loop starts the run at 0: its time is the run's (x - 0.0 is x), one call less
     # for each of the run's many reads of the time.
     now: Callable[[], float] = loop.time if t0 == 0.0 else since_start
-    metrics = new_metrics(scenario)
+    metrics = _verdict_metrics(scenario, loop) if verdict_only else new_metrics(scenario)
     metrics.keep_timeline = not verdict_only
     chosen = _backend(store_name)
     sinks = list(_history_sinks) if chosen.new_recording_store is not None else []
@@ -260,14 +316,14 @@ async def _simulate(
         # No history: a task need not know itself from its creation (the binding puts the
         # factory back at a recording run's first call), and exploration makes ~7 per run.
         loop.set_task_factory(None)
-    store = ObservedStore(chosen, metrics, now, timer, history=capacity, timed=not verdict_only)
+    store = _run_store(chosen, metrics, now, timer, capacity, verdict_only)
     names, walk = _names_and_walk(scenario)
     ids = store.add_endpoints(names)
     if sinks and history is None and len(ids) > SINK_FULL_ENDPOINTS:
         # A sink (a test) gets a sample of endpoints: each one's history is whole.
         step = -(-(len(ids) - 1) // SINK_FULL_ENDPOINTS)  # at most SINK_FULL_ENDPOINTS
         store.raw.set_history_endpoints(sorted({REGIONAL_ID, *ids[1::step]}))  # type: ignore[attr-defined]
-    board = PlanBoard()
+    board = _run_board(loop, verdict_only)
 
     schedule = getattr(loop, "schedule", None)
     footprints = bool(getattr(schedule, "uses_footprints", False))
@@ -277,14 +333,24 @@ async def _simulate(
         declare(reads=("board", "trees"), writes=("board", "trees"))
 
     parts = RunParts(scenario, store, board, metrics, now)
-    control = start_control_plane(parts, ids)
+    control = start_control_plane(
+        parts, ids, operator=_kept.get("operator") if verdict_only else None
+    )
+    if verdict_only:
+        _kept["operator"] = control.operator
     planner, operator = control.planner, control.operator
+    kept = _kept.setdefault("enactors", {}) if verdict_only else {}
     supervisors = [
         _Supervisor(
-            new_enactor(parts, name, discipline, walk, len(ids)), metrics, footprints=footprints
+            new_enactor(parts, name, discipline, walk, len(ids), last=kept.get(name)),
+            metrics,
+            footprints=footprints,
         )
         for name in scenario.enactor_names
     ]
+    if verdict_only:
+        kept.update((s.enactor.name, s.enactor) for s in supervisors)
+    del kept
     if getattr(schedule, "uses_fingerprints", False) and hasattr(store.raw, "state"):
         # The bounded search skips states it has seen (dnsrace.sim.fingerprint).
         schedule.state = functools.partial(  # type: ignore[union-attr]
