@@ -153,7 +153,7 @@ def test_incident_scenario_shape() -> None:
     s = incident_scenario(seed=5, endpoints=10, enactors=4, presets=("cas",))
     assert s.endpoints.regional == REGIONAL and s.seed == 5
     assert s.total_endpoints == 11
-    assert s.enactor_names == ["A", "B", "C", "D"]
+    assert s.enactor_names == ("A", "B", "C", "D")
     assert [d.name for d in s.discipline_list()] == ["cas"]
     assert [d.name for d in default.discipline_list()] == list(ALL)
     # Only the fleet size differs between sizes: the timing is per pass.
@@ -512,7 +512,7 @@ def test_load_scenario_with_overrides(tmp_path: Path) -> None:
 
 
 def test_enactor_names() -> None:
-    assert enactor_names(3) == ["A", "B", "C"]
+    assert enactor_names(3) == ("A", "B", "C")
     assert enactor_names(26)[-1] == "Z"
-    assert enactor_names(28)[-2:] == ["E27", "E28"]
+    assert enactor_names(28)[-2:] == ("E27", "E28")
     assert len(set(enactor_names(60))) == 60

@@ -443,7 +443,7 @@ async def _simulate(
     close = getattr(store.raw, "close", None)
     if close is not None:
         close()  # a distributed store's connections
-    return report, metrics.timeline, scenario.enactor_names
+    return report, metrics.timeline, list(scenario.enactor_names)
 
 
 def run_with_schedule(

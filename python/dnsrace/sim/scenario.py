@@ -412,7 +412,7 @@ class Scenario:
                 object.__setattr__(self, f.name, getattr(checked, f.name))
 
     @property
-    def enactor_names(self) -> list[str]:
+    def enactor_names(self) -> tuple[str, ...]:
         return enactor_names(self.enactors.count)
 
     @property
@@ -454,14 +454,9 @@ class Scenario:
         return dataclasses.replace(self, **changes)
 
 
-def enactor_names(count: int) -> list[str]:
+@functools.lru_cache(maxsize=64)  # every exploration run reads them: made once per count
+def enactor_names(count: int) -> tuple[str, ...]:
     """A, B, C, ... (one per availability zone); E27, E28, ... past Z."""
-    return list(_enactor_names(count))
-
-
-@functools.lru_cache(maxsize=64)
-def _enactor_names(count: int) -> tuple[str, ...]:
-    # Read twice by every run of an exploration: made once per count.
     return tuple(chr(ord("A") + i) if i < 26 else f"E{i + 1}" for i in range(count))
 
 
