@@ -13,13 +13,13 @@ import asyncio
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from dnsrace.seeds import substream
 from dnsrace.sim.clients import Clients
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor, batches
 from dnsrace.sim.faults import EnactorFaults
+from dnsrace.sim.lastone import LastOne
 from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.operator import Operator
@@ -90,26 +90,21 @@ class RunParts:
     now: Callable[[], float]
 
 
-_calm: list[Any] = [None, None, None, {}]
-"""The last scenario's fault and enactor settings and duration, and its enactors' faults
-that no seed changes, by enactor name."""
+_calm: LastOne[dict[str, EnactorFaults]] = LastOne()
+"""The last fault and enactor settings' (and duration's) enactor faults that no seed changes,
+by enactor name."""
 
 
 def _enactor_faults(scenario: Scenario, name: str) -> EnactorFaults:
     """Enactor ``name``'s faults; made once for the many runs (seeds) of one exploration
     when no stream is drawn (a calm scenario's: nothing in them changes during a run)."""
-    if (
-        _calm[0] is not scenario.faults
-        or _calm[1] is not scenario.enactors
-        or _calm[2] != scenario.duration_s
-    ):
-        _calm[:] = [scenario.faults, scenario.enactors, scenario.duration_s, {}]
-    found: EnactorFaults | None = _calm[3].get(name)
+    calm = _calm.get((scenario.faults, scenario.enactors, scenario.duration_s), dict)
+    found = calm.get(name)
     if found is None:
         found = EnactorFaults(scenario, name)
         if not found.seed_free:
             return found
-        _calm[3][name] = found
+        calm[name] = found
     return found
 
 

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import sys
 import time
+import weakref
 from array import array
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -36,8 +37,10 @@ from dnsrace.sim.assembly import (
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor
 from dnsrace.sim.fingerprint import simulation_state
+from dnsrace.sim.lastone import LastOne
 from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore, StoreTimer
+from dnsrace.sim.operator import Operator
 from dnsrace.sim.planner import PlanBoard
 from dnsrace.sim.scenario import REGIONAL_ID, Scenario
 from dnsrace.sim.schedule import FifoSchedule, Schedule, declare, make_schedule
@@ -211,44 +214,58 @@ def _backend(name: str) -> Backend:
     return found
 
 
-_fixed: list[Any] = [None, None, [], []]
-"""The last scenario's endpoint settings, enactor settings, endpoint names and walk."""
+_fixed: LastOne[tuple[list[str], list[array[int]]]] = LastOne()
+"""The endpoint names and walk of the last endpoint and enactor settings."""
 
 
 def _names_and_walk(scenario: Scenario) -> tuple[list[str], list[array[int]]]:
     """The endpoint names and the enactors' walk, which depend on the endpoint and enactor
     settings alone: made once for the many runs (seeds) of one exploration, not per run."""
-    if _fixed[0] is not scenario.endpoints or _fixed[1] is not scenario.enactors:
+
+    def make() -> tuple[list[str], list[array[int]]]:
         names = endpoint_names(scenario)
-        _fixed[:] = [
-            scenario.endpoints,
-            scenario.enactors,
-            names,
-            walk_batches(scenario, len(names)),
-        ]
-    return list(_fixed[2]), _fixed[3]
+        return names, walk_batches(scenario, len(names))
+
+    names, walk = _fixed.get((scenario.endpoints, scenario.enactors), make)
+    return list(names), walk
 
 
-_kept: dict[str, Any] = {"loop": None}
-"""The last verdict-only run's loop, and its metrics collector and store wrapper, which the
-next verdict-only run on the same loop reuses (runs on one loop come one after another)."""
+@dataclass
+class _Kept:
+    """What the last verdict-only run on one loop leaves to the next run on that loop (runs on
+    one loop come one after another; a loop in another thread has its own)."""
+
+    metrics: Metrics | None = None
+    store: ObservedStore | None = None
+    board: PlanBoard | None = None
+    operator: Operator | None = None
+    enactors: dict[str, Enactor] = field(default_factory=dict)
 
 
-def _verdict_metrics(scenario: Scenario, loop: asyncio.AbstractEventLoop) -> Metrics:
+_kept_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Kept] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _kept_for(loop: asyncio.AbstractEventLoop) -> _Kept:
+    """The objects verdict-only runs on ``loop`` reuse."""
+    kept = _kept_by_loop.get(loop)
+    if kept is None:
+        kept = _kept_by_loop[loop] = _Kept()
+    return kept
+
+
+def _verdict_metrics(scenario: Scenario, kept: _Kept) -> Metrics:
     """The metrics collector of a verdict-only run: the last one's on this loop, reset, when
     it has the same fleet (an exploration's runs differ by their seed alone). Only
     verdict-only runs share it: what they hand out (the verdict, a new timeline) is made per
     run."""
-    if _kept["loop"] is not loop:
-        _kept.clear()
-        _kept["loop"] = loop
-    kept: Metrics | None = _kept.get("metrics")
-    if kept is not None:
+    if kept.metrics is not None:
         ep = scenario.endpoints
-        if kept.matches(scenario.total_endpoints, ep.regional, scenario.current_window_s):
-            kept.reset()
-            return kept
-    made = _kept["metrics"] = new_metrics(scenario)
+        if kept.metrics.matches(scenario.total_endpoints, ep.regional, scenario.current_window_s):
+            kept.metrics.reset()
+            return kept.metrics
+    made = kept.metrics = new_metrics(scenario)
     return made
 
 
@@ -258,31 +275,31 @@ def _run_store(
     now: Callable[[], float],
     timer: StoreTimer,
     capacity: int,
-    verdict_only: bool,
+    kept: _Kept | None,
 ) -> ObservedStore:
-    """The run's store as observed: for an unrecorded verdict-only run on an embedded store,
-    the last such run's wrapper on this loop (:func:`_verdict_metrics` keeps them) with a
-    new store behind it, else a new one."""
-    if not verdict_only or capacity or all(chosen is not b for b in _embedded.values()):
-        return ObservedStore(chosen, metrics, now, timer, history=capacity, timed=not verdict_only)
-    kept: ObservedStore | None = _kept.get("store")
-    if kept is not None and kept.backend is chosen:
-        kept.renew(metrics, now, timer)
-        return kept
-    made = _kept["store"] = ObservedStore(chosen, metrics, now, timer, timed=False)
+    """The run's store as observed: for an unrecorded verdict-only run (``kept``) on an
+    embedded store, the last such run's wrapper on this loop with a new store behind it,
+    else a new one."""
+    if kept is None or capacity or all(chosen is not b for b in _embedded.values()):
+        timed = kept is None
+        return ObservedStore(chosen, metrics, now, timer, history=capacity, timed=timed)
+    if kept.store is not None and kept.store.backend is chosen:
+        kept.store.renew(metrics, now, timer)
+        return kept.store
+    made = kept.store = ObservedStore(chosen, metrics, now, timer, timed=False)
     return made
 
 
-def _run_board(loop: asyncio.AbstractEventLoop, verdict_only: bool) -> PlanBoard:
-    """The run's plan board: a verdict-only run's is the last one's on this loop, reset."""
-    if not verdict_only:
+def _run_board(kept: _Kept | None) -> PlanBoard:
+    """The run's plan board: a verdict-only run's (``kept``) is the last one's on this loop,
+    reset."""
+    if kept is None:
         return PlanBoard()
-    kept: PlanBoard | None = _kept.get("board")
-    if kept is None or _kept["loop"] is not loop:
-        kept = _kept["board"] = PlanBoard()
+    if kept.board is None:
+        kept.board = PlanBoard()
     else:
-        kept.reset()
-    return kept
+        kept.board.reset()
+    return kept.board
 
 
 async def _simulate(
@@ -307,7 +324,8 @@ async def _simulate(
     # A virtual loop starts the run at 0: its time is the run's (x - 0.0 is x), one call less
     # for each of the run's many reads of the time.
     now: Callable[[], float] = loop.time if t0 == 0.0 else since_start
-    metrics = _verdict_metrics(scenario, loop) if verdict_only else new_metrics(scenario)
+    kept = _kept_for(loop) if verdict_only else None
+    metrics = new_metrics(scenario) if kept is None else _verdict_metrics(scenario, kept)
     metrics.keep_timeline = not verdict_only
     chosen = _backend(store_name)
     sinks = list(_history_sinks) if chosen.new_recording_store is not None else []
@@ -316,14 +334,14 @@ async def _simulate(
         # No history: a task need not know itself from its creation (the binding puts the
         # factory back at a recording run's first call), and exploration makes ~7 per run.
         loop.set_task_factory(None)
-    store = _run_store(chosen, metrics, now, timer, capacity, verdict_only)
+    store = _run_store(chosen, metrics, now, timer, capacity, kept)
     names, walk = _names_and_walk(scenario)
     ids = store.add_endpoints(names)
     if sinks and history is None and len(ids) > SINK_FULL_ENDPOINTS:
         # A sink (a test) gets a sample of endpoints: each one's history is whole.
         step = -(-(len(ids) - 1) // SINK_FULL_ENDPOINTS)  # at most SINK_FULL_ENDPOINTS
         store.raw.set_history_endpoints(sorted({REGIONAL_ID, *ids[1::step]}))  # type: ignore[attr-defined]
-    board = _run_board(loop, verdict_only)
+    board = _run_board(kept)
 
     schedule = getattr(loop, "schedule", None)
     footprints = bool(getattr(schedule, "uses_footprints", False))
@@ -333,24 +351,22 @@ async def _simulate(
         declare(reads=("board", "trees"), writes=("board", "trees"))
 
     parts = RunParts(scenario, store, board, metrics, now)
-    control = start_control_plane(
-        parts, ids, operator=_kept.get("operator") if verdict_only else None
-    )
-    if verdict_only:
-        _kept["operator"] = control.operator
+    control = start_control_plane(parts, ids, operator=None if kept is None else kept.operator)
+    if kept is not None:
+        kept.operator = control.operator
     planner, operator = control.planner, control.operator
-    kept = _kept.setdefault("enactors", {}) if verdict_only else {}
+    last = {} if kept is None else kept.enactors
     supervisors = [
         _Supervisor(
-            new_enactor(parts, name, discipline, walk, len(ids), last=kept.get(name)),
+            new_enactor(parts, name, discipline, walk, len(ids), last=last.get(name)),
             metrics,
             footprints=footprints,
         )
         for name in scenario.enactor_names
     ]
-    if verdict_only:
-        kept.update((s.enactor.name, s.enactor) for s in supervisors)
-    del kept
+    if kept is not None:
+        kept.enactors.update((s.enactor.name, s.enactor) for s in supervisors)
+    del kept, last
     if getattr(schedule, "uses_fingerprints", False) and hasattr(store.raw, "state"):
         # The bounded search skips states it has seen (dnsrace.sim.fingerprint).
         schedule.state = functools.partial(  # type: ignore[union-attr]
