@@ -308,3 +308,19 @@ def test_batches_per_pass_do_not_depend_on_the_fleet(count: int, per_pass: int) 
     # The regional endpoint sits in the middle batch at every size.
     holding = next(k for k, b in enumerate(cut) if 0 in b)
     assert abs(holding - 0.5 * per_pass) <= 1
+
+
+def test_fleets_that_start_alike_keep_their_own_orders_when_one_grows() -> None:
+    """Fleets that start alike share their groups' starting orders; one that adds load
+    balancers must not change what the others (or a later fleet that starts alike) see."""
+    cfg = FleetConfig(load_balancers=6, capacity_add_probability=1.0, failure_probability=0.0)
+
+    def fleet() -> Fleet:
+        return Fleet(cfg, groups=4, targets=3, rng=random.Random(11))
+
+    calm, growing = fleet(), fleet()
+    before = calm.group_sets()
+    for _ in range(8):
+        growing.step()
+    assert len(growing.lbs) == 14
+    assert calm.group_sets() == before == fleet().group_sets()

@@ -14,7 +14,6 @@ import functools
 import hashlib
 import random
 from dataclasses import dataclass
-from typing import Any
 
 from dnsrace.sim.scenario import FleetConfig
 
@@ -46,28 +45,34 @@ def _address(index: int, ipv6: bool) -> str:
     return f"10.{(index >> 16) & 0xFF}.{(index >> 8) & 0xFF}.{index & 0xFF}"
 
 
-_Ranks = tuple[tuple[list[int], ...], tuple[list[tuple[int, int]], ...]]
-_ranks: dict[tuple[int, tuple[str, ...]], _Ranks] = {}
-"""Each group's rendezvous order of a fleet, by its group count and addresses in index
-order: a pure function of the two, and the same few fleets in every run of a scenario."""
+_Orders = tuple[list[list[int]], list[list[tuple[int, int]]]]
+_starts: dict[tuple[int, tuple[str, ...]], _Orders] = {}
+"""Each group's rendezvous order of a fleet's starting load balancers, by group count and
+addresses in index order: a pure function of the two, and the same few fleets start every run
+of a scenario. The lists are shared by those fleets: a fleet copies them before it adds."""
 
 
-def _ranks_after(previous: _Ranks, groups: int, addresses: tuple[str, ...]) -> _Ranks:
-    """The orders of ``addresses`` (``previous``: those of all but the last), found or made
-    once. The lists are shared between fleets, so never changed in place."""
-    found = _ranks.get((groups, addresses))
+def _insert(orders: _Orders, index: int, address: str) -> None:
+    """Put load balancer ``index`` into each group's order, kept sorted by descending score
+    (ties: lower index first)."""
+    ranks, keys = orders
+    for g in range(len(ranks)):
+        key = (-_score(g, address), index)
+        pos = bisect.bisect(keys[g], key)
+        keys[g].insert(pos, key)
+        ranks[g].insert(pos, index)
+
+
+def _start_orders(groups: int, addresses: tuple[str, ...]) -> _Orders:
+    """The orders of a starting fleet, found or made once."""
+    found = _starts.get((groups, addresses))
     if found is None:
-        index, address = len(addresses) - 1, addresses[-1]
-        ranks, keys = [], []
-        for g in range(groups):
-            # Each group's order is kept sorted by descending score (ties: lower index first).
-            key = (-_score(g, address), index)
-            pos = bisect.bisect(previous[1][g], key)
-            ranks.append([*previous[0][g][:pos], index, *previous[0][g][pos:]])
-            keys.append([*previous[1][g][:pos], key, *previous[1][g][pos:]])
-        if len(_ranks) >= 1 << 14:
-            _ranks.clear()
-        found = _ranks[groups, addresses] = (tuple(ranks), tuple(keys))
+        found = ([[] for _ in range(groups)], [[] for _ in range(groups)])
+        for index, address in enumerate(addresses):
+            _insert(found, index, address)
+        if len(_starts) >= 256:
+            _starts.clear()
+        _starts[groups, addresses] = found
     return found
 
 
@@ -80,20 +85,27 @@ class Fleet:
         self._groups = groups
         self._targets = targets
         self.lbs: list[LoadBalancer] = []
-        self._addresses: tuple[str, ...] = ()
-        # Per group: LB indexes in rendezvous order, and their sort keys.
-        empty: list[Any] = []
-        self._ranks: _Ranks = ((empty,) * groups, (empty,) * groups)
         for _ in range(cfg.load_balancers):
-            self._add()
+            self._new_lb()
+        # Per group: LB indexes in rendezvous order, and their sort keys (shared with the
+        # other fleets that start alike until this one adds a load balancer).
+        self._orders = _start_orders(groups, tuple(lb.address for lb in self.lbs))
+        self._shared = True
 
-    def _add(self) -> LoadBalancer:
+    def _new_lb(self) -> LoadBalancer:
         index = len(self.lbs)
         address = _address(index, self._rng.random() < self._cfg.ipv6_share)
         lb = LoadBalancer(address, self._rng.randint(40, 200))
         self.lbs.append(lb)
-        self._addresses = (*self._addresses, address)
-        self._ranks = _ranks_after(self._ranks, self._groups, self._addresses)
+        return lb
+
+    def _add(self) -> LoadBalancer:
+        lb = self._new_lb()
+        if self._shared:
+            ranks, keys = self._orders
+            self._orders = ([list(r) for r in ranks], [list(k) for k in keys])
+            self._shared = False
+        _insert(self._orders, len(self.lbs) - 1, lb.address)
         return lb
 
     def step(self) -> list[str]:
@@ -125,7 +137,7 @@ class Fleet:
     def group_sets(self) -> list[TargetSet]:
         """Each group's current target set: its best ``targets`` healthy LBs, weighted."""
         out: list[TargetSet] = []
-        for order in self._ranks[0]:
+        for order in self._orders[0]:
             chosen: TargetSet = []
             for index in order:
                 lb = self.lbs[index]
