@@ -1,4 +1,4 @@
-"""A one-entry cache for what many runs of one scenario share (names, walks, calm faults).
+"""A one-entry cache for what many runs of one scenario share (names, walk, faults, times).
 
 An exploration runs one scenario many times; what depends on its settings alone is made once,
 for the last settings seen. The entry is one tuple, replaced whole, so that a run in another

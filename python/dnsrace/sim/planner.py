@@ -16,6 +16,7 @@ from typing import Any
 
 from dnsrace.seeds import substream
 from dnsrace.sim.fleet import Fleet
+from dnsrace.sim.lastone import LastOne
 from dnsrace.sim.metrics import Metrics
 from dnsrace.sim.observer import ObservedStore
 from dnsrace.sim.scenario import Scenario
@@ -140,8 +141,8 @@ def _make_plan_buffers(ids: list[int], groups: int) -> tuple[array[int], array[i
     return array("I", ids), set_index
 
 
-_times: list[Any] = [None, None, []]
-"""The last scenario's planner settings and duration, and its publication times."""
+_times: LastOne[list[float]] = LastOne()
+"""The publication times of the last planner settings and duration without random bursts."""
 
 
 def _publication_times(scenario: Scenario) -> list[float]:
@@ -150,10 +151,11 @@ def _publication_times(scenario: Scenario) -> list[float]:
     cfg = scenario.planner
     if cfg.burst_rate_per_min > 0:
         return publication_times(scenario, substream(scenario.seed, "planner", "bursts"))
-    if _times[0] is not cfg or _times[1] != scenario.duration_s:
-        # Without random bursts the stream is never drawn from: any stream will do.
-        _times[:] = [cfg, scenario.duration_s, publication_times(scenario, random.Random(0))]
-    return list(_times[2])
+    # Without random bursts the stream is never drawn from: any stream will do.
+    times = _times.get(
+        (cfg, scenario.duration_s), lambda: publication_times(scenario, random.Random(0))
+    )
+    return list(times)
 
 
 class Planner:
