@@ -15,6 +15,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 
+from dnsrace.sim.lastone import LastOne
 from dnsrace.sim.scenario import FleetConfig
 
 __all__ = ["Fleet", "LoadBalancer"]
@@ -46,10 +47,10 @@ def _address(index: int, ipv6: bool) -> str:
 
 
 _Orders = tuple[list[list[int]], list[list[tuple[int, int]]]]
-_starts: dict[tuple[int, tuple[str, ...]], _Orders] = {}
-"""Each group's rendezvous order of a fleet's starting load balancers, by group count and
-addresses in index order: a pure function of the two, and the same few fleets start every run
-of a scenario. The lists are shared by those fleets: a fleet copies them before it adds."""
+_starts: LastOne[_Orders] = LastOne()
+"""Each group's rendezvous order of the last starting fleet, by group count and addresses in
+index order: a pure function of the two, and one fleet starts every run of an exploration.
+The lists are shared by the fleets that start so: a fleet copies them before it adds."""
 
 
 def _insert(orders: _Orders, index: int, address: str) -> None:
@@ -65,15 +66,14 @@ def _insert(orders: _Orders, index: int, address: str) -> None:
 
 def _start_orders(groups: int, addresses: tuple[str, ...]) -> _Orders:
     """The orders of a starting fleet, found or made once."""
-    found = _starts.get((groups, addresses))
-    if found is None:
-        found = ([[] for _ in range(groups)], [[] for _ in range(groups)])
+
+    def make() -> _Orders:
+        made: _Orders = ([[] for _ in range(groups)], [[] for _ in range(groups)])
         for index, address in enumerate(addresses):
-            _insert(found, index, address)
-        if len(_starts) >= 256:
-            _starts.clear()
-        _starts[groups, addresses] = found
-    return found
+            _insert(made, index, address)
+        return made
+
+    return _starts.get((groups, addresses), make)
 
 
 class Fleet:
