@@ -92,6 +92,10 @@ class Enactor:
         self._safe = discipline.safe_cleanup
         self._fenced = discipline.guard == "fence"
         self._reads_under_lock = discipline.guard in ("under_lock", "fence")
+        self._checks_start = discipline.guard != "none"
+        self._leased = discipline.lock == "lease"
+        self._repairs = discipline.on_dangling == "repair"
+        self._jitter_s = cfg.pickup_jitter_s
         self.reset(store, board, metrics, faults, rng, now)
 
     def reset(
@@ -119,6 +123,7 @@ class Enactor:
         # vary (None: drawn per call).
         self._pausing = bool(faults.pauses)
         self._latency = faults.fixed_latency
+        self._slowness = faults.fixed_slowness
 
     # ------------------------------------------------------------------ footprints
 
@@ -193,7 +198,7 @@ class Enactor:
 
     async def run(self) -> None:
         """Apply plans forever: a fresh incarnation remembers nothing but the board."""
-        d, board = self.discipline, self.board
+        board = self.board
         schedule = getattr(asyncio.get_running_loop(), "schedule", None)
         if getattr(schedule, "uses_footprints", False):
             self._declare = schedule.declare  # type: ignore[union-attr]
@@ -208,18 +213,18 @@ class Enactor:
                 self._tell((_BOARD,))
             await board.wait_newer(seen)
             self.idle = False
-            if self.cfg.pickup_jitter_s > 0:
-                await asyncio.sleep(self.rng.uniform(0.0, self.cfg.pickup_jitter_s))
+            if self._jitter_s > 0:
+                await asyncio.sleep(self.rng.uniform(0.0, self._jitter_s))
             if self._pausing:
                 self.faults.pause_due(self.now())  # pauses while idle did no harm: forget them
-            await self._step(reads=(_BOARD,))
+            await (self._step() if self._declare is None else self._step(reads=(_BOARD,)))
             gen = board.newest  # plan pick-up
             seen = gen
             metrics = self.metrics
             if metrics.keep_timeline:  # the passes are the timeline's alone
                 metrics.on_pass_start(self.now(), self.name, gen)
-            if d.guard != "none":
-                await self._step(reads=(_BOARD,))
+            if self._checks_start:
+                await (self._step() if self._declare is None else self._step(reads=(_BOARD,)))
                 # The 2025 check: once, at plan start, newer than the plan applied before.
                 if gen <= board.applied:
                     metrics.on_plan_skipped()
@@ -248,10 +253,10 @@ class Enactor:
 
         With footprints (exploration) a batch is all or nothing, as one step: what was got is
         given back and the whole batch retried. Otherwise only the refused endpoints wait."""
-        cfg, store = self.cfg, self.store
-        await self._step(writes=self._leases(batch))
+        store = self.store
+        await (self._step() if self._declare is None else self._step(writes=self._leases(batch)))
         # An array of tokens (0: refused): no Python object per endpoint on the usual paths.
-        tokens = store.acquire_leases(batch, self.name, cfg.lease_ttl_s, output="array")
+        tokens = store.acquire_leases(batch, self.name, self.cfg.lease_ttl_s, output="array")
         if all(tokens):  # every lease granted (0 or None: refused), the usual case
             return batch, tokens, []
         refused_at = zero_positions(tokens)
@@ -283,7 +288,7 @@ class Enactor:
         await asyncio.sleep(wait)
 
     async def _batch(self, batch: Sequence[int], gen: int) -> None:
-        if self.discipline.lock != "lease":
+        if not self._leased:
             await self._locked(batch, None, gen)
             return
         # Endpoints another enactor holds wait (exponential backoff with jitter) while the
@@ -328,14 +333,25 @@ class Enactor:
         slow-batch factor. One endpoint, or a schedule that needs footprints (exploration),
         flips at the write's end in one step; otherwise each endpoint flips at its own
         instant of the write (:mod:`dnsrace.sim.inflight`)."""
-        write_s = len(targets) * self.write_s_per_endpoint * self.faults.slow_factor()
+        slowness = self._slowness
+        if slowness is None:
+            slowness = self.faults.slow_factor()
+        write_s = len(targets) * self.write_s_per_endpoint * slowness
         if len(targets) == 1 or self._declare is not None or write_s <= 0:
-            await self._step(write_s, *self._write_footprint(targets))
-            dangling = self._flip(targets, gen, fences)
+            if self._declare is None:
+                await self._step(write_s)
+            else:
+                await self._step(write_s, *self._write_footprint(targets))
+            # One flip call for all targets (the store's dangling refusals counted).
+            counts = self.store.flip_many(targets, gen, self._mode, actor=self.name, fence=fences)
+            if counts.missing:
+                raise PlanGone(gen)
+            dangling = counts.dangling
+            del counts  # not in the frame a bounded search fingerprints (as before, in a call)
         else:
             await self._step(0.0, *self._write_footprint(targets))
             dangling = await self._spread(targets, gen, fences, write_s)
-        if dangling and self.discipline.on_dangling == "repair":
+        if dangling and self._repairs:
             await self._repair_dangling(targets, gen, fences)
 
     async def _spread(
@@ -368,15 +384,11 @@ class Enactor:
     async def _release(self, batch: Sequence[int], tokens: Sequence[int] | None) -> None:
         if tokens is not None:
             # The last batch's release and marking the plan applied are one step.
-            await self._step(writes=(_BOARD, *self._leases(batch)))
+            if self._declare is None:
+                await self._step()
+            else:
+                await self._step(writes=(_BOARD, *self._leases(batch)))
             self.store.release_leases(batch, self.name, tokens)
-
-    def _flip(self, targets: Sequence[int], gen: int, fences: Sequence[int] | None) -> int:
-        """One flip call for all ``targets``; the store's dangling refusals."""
-        counts = self.store.flip_many(targets, gen, self._mode, actor=self.name, fence=fences)
-        if counts.missing:
-            raise PlanGone(gen)
-        return counts.dangling
 
     async def _repair_dangling(
         self, targets: Sequence[int], gen: int, fences: Sequence[int] | None
@@ -396,8 +408,10 @@ class Enactor:
     # ------------------------------------------------------------------ clean-up
 
     async def _cleanup(self, gen: int) -> None:
+        # (d: a cell of the comprehension below, kept so: where a cell sits among a frame's
+        # locals can differ between two visits, which the bounded search's fingerprints see)
         d, store = self.discipline, self.store
-        await self._step(reads=(_TREES,))
+        await (self._step() if self._declare is None else self._step(reads=(_TREES,)))
         old = [g for g in store.plan_generations() if g < gen - d.trees_kept]
         if not old:
             return

@@ -146,6 +146,11 @@ class EnactorFaults:
             self._next_pause += 1
         return longest
 
+    @property
+    def fixed_slowness(self) -> float | None:
+        """What every :meth:`slow_factor` returns when it draws nothing (None: it draws)."""
+        return self.slowness if self._slow_rng is None else None
+
     def slow_factor(self) -> float:
         """How many times slower this batch's write is (1.0 mostly)."""
         factor = self.slowness

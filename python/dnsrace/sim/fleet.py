@@ -76,6 +76,27 @@ def _start_orders(groups: int, addresses: tuple[str, ...]) -> _Orders:
     return _starts.get((groups, addresses), make)
 
 
+def _sample(rng: random.Random, population: list[LoadBalancer], k: int) -> list[LoadBalancer]:
+    """``rng.sample(population, k)``, the same draws and picks: for a population of at most
+    21 (``sample`` then swaps the picked item with the last unpicked one of a copy, drawing
+    each index below the unpicked count from as many random bits as that count has, again
+    while out of range) without its type check and its frame per draw. A larger population
+    goes to ``sample`` itself."""
+    n = len(population)
+    if n > 21 or k > 5:
+        return rng.sample(population, k)
+    pool = list(population)
+    picked = []
+    for left in range(n, n - k, -1):
+        bits = left.bit_length()
+        j = rng.getrandbits(bits)
+        while j >= left:
+            j = rng.getrandbits(bits)
+        picked.append(pool[j])
+        pool[j] = pool[left - 1]
+    return picked
+
+
 class Fleet:
     """A seeded fleet of IPv4 and IPv6 load balancers and the groups that share them."""
 
@@ -127,7 +148,7 @@ class Fleet:
             lb = self._add()
             events.append(f"add {lb.address}")
         if rng.random() < cfg.traffic_shift_probability:
-            for lb in rng.sample(self.lbs, k=min(3, len(self.lbs))):
+            for lb in _sample(rng, self.lbs, min(3, len(self.lbs))):
                 # rng.uniform(0.6, 1.5), spelled out as documented (a + (b-a) * random()).
                 factor = 0.6 + (1.5 - 0.6) * rng.random()
                 lb.capacity = max(1, min(255, round(lb.capacity * factor)))

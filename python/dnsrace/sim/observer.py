@@ -259,23 +259,26 @@ class ObservedStore:
             result = self.raw.flip_many(
                 ids, generation, mode, fence=fence, rollback=rollback, outcomes=True
             )
-        counts, before = result.counts, result.previous
+        counts, outcomes, before = result
         touched: list[int] = []
         dangling = metrics.dangling
         if dangling and not dangling.isdisjoint(ids):
             touched = [i for i in ids if i in dangling]
         after = None
-        partial = 0 < counts.applied < len(ids)
+        healed: set[int] | None = None
         if touched or (
             counts.applied
-            and (counts.missing or counts.fenced or counts.dangling or (partial and mode == "lww"))
+            and (
+                counts.missing
+                or counts.fenced
+                or counts.dangling
+                or (mode == "lww" and counts.applied < len(ids))  # partially applied
+            )
         ):
             applied = Outcome.APPLIED
             after = [
-                generation if o == applied else b
-                for o, b in zip(result.outcomes, before, strict=True)
+                generation if o == applied else b for o, b in zip(outcomes, before, strict=True)
             ]
-        healed: set[int] = set()
         if touched:
             still = set(self._call("metrics", self.raw.dangling_aliases, touched))
             healed = {i for i in touched if i not in still}
@@ -300,14 +303,18 @@ class ObservedStore:
             result = self.raw.delete_plans(generations, safe=safe)
         else:
             result = self._call("cleanup", self.raw.delete_plans, generations, safe=safe)
-        self.metrics.on_cleanup(
-            result.deleted_trees,
-            result.kept_trees,
-            now=self.now(),
-            actor=actor,
-            generation=generations[0] if len(generations) == 1 else 0,
-        )
-        served = self.metrics.served
+        metrics = self.metrics
+        if metrics.keep_timeline:
+            metrics.on_cleanup(
+                result.deleted_trees,
+                result.kept_trees,
+                now=self.now(),
+                actor=actor,
+                generation=generations[0] if len(generations) == 1 else 0,
+            )
+        else:  # the counters alone (the rest is the timeline's): no time read, no keywords
+            metrics.on_cleanup(result.deleted_trees, result.kept_trees)
+        served = metrics.served
         if result.deleted_trees and any(served.get(g, 0) for g in generations):
             # Measure, do not trust: even a safe clean-up is checked for dangling aliases,
             # whenever some endpoint was observed serving a generation it deleted (nothing
