@@ -13,7 +13,7 @@ import pytest
 from dnsrace.sim.assembly import walk_order
 from dnsrace.sim.enactor import batches
 from dnsrace.sim.faults import EnactorFaults
-from dnsrace.sim.fleet import Fleet
+from dnsrace.sim.fleet import Fleet, _sample
 from dnsrace.sim.planner import publication_times
 from dnsrace.sim.scenario import (
     BurstConfig,
@@ -324,3 +324,15 @@ def test_fleets_that_start_alike_keep_their_own_orders_when_one_grows() -> None:
         growing.step()
     assert len(growing.lbs) == 14
     assert calm.group_sets() == before == fleet().group_sets()
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 7, 21, 22, 40])
+def test_the_fleets_sample_draws_as_random_sample_does(size: int) -> None:
+    """The weight shift's pick of load balancers: the same picks and the same stream
+    afterwards as ``random.Random.sample`` (runs replay their seeds with it)."""
+    population = list(range(size))
+    for seed in range(60):
+        for k in range(min(size, 7) + 1):
+            ours, theirs = random.Random(seed), random.Random(seed)
+            assert _sample(ours, population, k) == theirs.sample(population, k)  # type: ignore[arg-type]
+            assert ours.getstate() == theirs.getstate()

@@ -361,3 +361,30 @@ def test_checker_matches_brute_force(store_name: str, ops: list[tuple[str, int, 
         for gen in gens[1:]:
             if lowest >= gen:
                 assert gen in metrics.converged_after
+
+
+@pytest.mark.parametrize("timeline", [True, False])
+@given(st.lists(st.tuples(st.integers(1, 6), st.sampled_from(["lww", "if_newer"])), max_size=30))
+@settings(max_examples=examples(60))
+def test_one_endpoint_flips_keep_served_and_stale_counts(
+    timeline: bool, flips: list[tuple[int, str]]
+) -> None:
+    """Flips of a fleet of one endpoint (the model-sized scenarios: their own path in
+    on_flip): the served distribution is the alias, stale flips are the lowering ones and,
+    in a report, useful flips the raising ones, whatever the order and the mode."""
+    c = Metrics(1, regional_name="r.example", current_window_s=0.0)
+    c.keep_timeline = timeline
+    c.start(0.0, 1)
+    alias, stale, useful = 1, 0, 0
+    for gen, mode in flips:
+        applied = mode == "lww" or gen > alias
+        c.on_flip(
+            0.0, "A", gen, [0], [alias], FlipCounts(int(applied), int(not applied), 0, 0), mode
+        )
+        if applied:
+            stale += gen < alias
+            useful += gen > alias
+            alias = gen
+        assert c.served == Counter({alias: 1})
+    assert c.stale_flips_observed == stale == c.regional_stale_flips
+    assert c.useful_flips == (useful if timeline else 0)

@@ -106,6 +106,11 @@ class Fleet:
         self._groups = groups
         self._targets = targets
         self.lbs: list[LoadBalancer] = []
+        self._down = 0
+        """Load balancers not healthy (only :meth:`step` changes their health)."""
+        self._sets: list[TargetSet] | None = None
+        """The target sets until :meth:`step` changes the fleet (one in three plans does
+        not)."""
         for _ in range(cfg.load_balancers):
             self._new_lb()
         # Per group: LB indexes in rendezvous order, and their sort keys (shared with the
@@ -132,18 +137,20 @@ class Fleet:
     def step(self) -> list[str]:
         """Apply this plan interval's random health and capacity events; describe them."""
         cfg, rng, events, lbs = self._cfg, self._rng, [], self.lbs
-        healthy = [lb for lb in lbs if lb.healthy]
-        # Never fail the LB that would leave fewer healthy LBs than one endpoint needs.
-        if rng.random() < cfg.failure_probability and len(healthy) > self._targets:
-            lb = rng.choice(healthy)
+        down = self._down
+        # Never fail the LB that would leave fewer healthy LBs than one endpoint needs. The
+        # healthy and the failed ones are listed only to pick one (the count says the rest).
+        if rng.random() < cfg.failure_probability and len(lbs) - down > self._targets:
+            lb = rng.choice([lb for lb in lbs if lb.healthy])
             lb.healthy = False
+            down += 1
             events.append(f"fail {lb.address}")
-        # Listed only when some LB is down (usually none is).
-        failed = [lb for lb in lbs if not lb.healthy] if events or len(healthy) < len(lbs) else []
-        if failed and rng.random() < cfg.recovery_probability:
-            lb = rng.choice(failed)
+        if down and rng.random() < cfg.recovery_probability:
+            lb = rng.choice([lb for lb in lbs if not lb.healthy])
             lb.healthy = True
+            down -= 1
             events.append(f"recover {lb.address}")
+        self._down = down
         if rng.random() < cfg.capacity_add_probability:
             lb = self._add()
             events.append(f"add {lb.address}")
@@ -153,18 +160,25 @@ class Fleet:
                 factor = 0.6 + (1.5 - 0.6) * rng.random()
                 lb.capacity = max(1, min(255, round(lb.capacity * factor)))
             events.append("shift")
+        if events:
+            self._sets = None
         return events
 
     def group_sets(self) -> list[TargetSet]:
-        """Each group's current target set: its best ``targets`` healthy LBs, weighted."""
+        """Each group's current target set: its best ``targets`` healthy LBs, weighted (the
+        same list while the fleet does not change: read it, do not modify it)."""
+        if self._sets is not None:
+            return self._sets
+        lbs, targets = self.lbs, self._targets
         out: list[TargetSet] = []
         for order in self._orders[0]:
             chosen: TargetSet = []
             for index in order:
-                lb = self.lbs[index]
+                lb = lbs[index]
                 if lb.healthy:
                     chosen.append((lb.address, lb.capacity))
-                    if len(chosen) == self._targets:
+                    if len(chosen) == targets:
                         break
             out.append(chosen)
+        self._sets = out
         return out

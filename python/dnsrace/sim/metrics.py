@@ -176,8 +176,10 @@ class Metrics:
         # A new one each run: a run's result hands its timeline out.
         self.timeline = RegionalTimeline(self.regional_name)
         self.keep_timeline = True
-        """Record the timeline's passes, regional flips, fleet points and clean-ups (a run
-        that only needs its verdict, an exploration's, does not)."""
+        """Record the timeline's passes, regional flips, fleet points and clean-ups, and
+        integrate the report's time-based metrics and count its flips and resolves (a run
+        that only needs its verdict, an exploration's, does neither: :meth:`verdict` reads
+        none of them)."""
         self._regional_alias: int | None = None
         self._fleet_last: tuple[int, int] = (-1, -1)
 
@@ -195,6 +197,9 @@ class Metrics:
     def _integrate_to(self, t: float) -> None:
         dt = t - self._now
         if dt <= 0:
+            return
+        if not self.keep_timeline:  # only result() reads the integrals
+            self._now = t
             return
         self.empty_endpoint_s += self.served[0] * dt
         self.stuck_endpoint_s += len(self.dangling) * dt
@@ -310,15 +315,27 @@ class Metrics:
             # endpoint to gen; if_newer moves exactly those below gen.
             # One loop over the histogram: the useful (to a newer generation) and lowered
             # counts, and the served counts (Counter.subtract, spelled out: it checks its
-            # argument's type each time). One endpoint (the model-sized scenarios): its
-            # histogram, without the call.
-            if n == 1:
-                one = before[0]
-                hb = {0 if one is None else one: 1}
-            else:
-                hb = histogram(before)
+            # argument's type each time).
             lowered = 0
-            if mode == "if_newer":
+            if n == 1:
+                # One endpoint (the model-sized scenarios' every flip): the same moves, its
+                # count by hand, and _prune's work for the one count that can reach 0.
+                first = before[0]
+                b = 0 if first is None else first
+                if b < gen or (b > gen and mode == "lww"):
+                    left = served[b] - 1
+                    if left:
+                        served[b] = left
+                    else:
+                        served.pop(b)
+                    served[gen] = served.get(gen, 0) + 1
+                    if b < gen:
+                        useful = 1
+                    else:
+                        lowered = 1
+                regional_after = gen if b < gen or mode == "lww" else first
+            elif mode == "if_newer":
+                hb = histogram(before)
                 for g, c in hb.items():
                     if g < gen:
                         served[g] -= c
@@ -327,6 +344,7 @@ class Metrics:
                 first = before[0] if n else None
                 regional_after = gen if first is None or first < gen else first
             else:
+                hb = histogram(before)
                 for g, c in hb.items():
                     served[g] -= c
                     if g < gen:
@@ -340,7 +358,7 @@ class Metrics:
             if after is None:
                 raise ValueError("on_flip needs the aliases after a partially applied flip")
             regional_after, useful = self._flip_slow_path(now, ids, before, after, healed or set())
-        if enactor:
+        if enactor and self.keep_timeline:  # the report's counters (no verdict reads them)
             off = self.timeline.automation_off
             if off and off[-1].end is None:
                 self.flips_while_paused += n

@@ -65,7 +65,9 @@ class PlanBoard:
         self.newest = generation
         self.published_at[generation] = now
         waiters, self._changed = self._changed, []
-        _wake_all(waiters)
+        for waiter in waiters:  # _wake_all, inline: every publication comes here
+            if not waiter.done():
+                waiter.set_result(True)
 
     def mark_applied(self, generation: int) -> None:
         if generation > self.applied:
@@ -190,13 +192,14 @@ class Planner:
 
     def publish(self) -> int:
         """Build, store and announce the next generation (fleet events happen first)."""
-        self.generation += 1
-        gen = self.generation
+        gen = self.generation = self.generation + 1
+        fleet, store = self._fleet, self._store
         if gen > 1:
-            self._fleet.step()
-        plan = self._store.build_plan(gen, self._fleet.group_sets(), self._ids, self._set_index)
-        self._store.put_plan(plan)
-        self.latest_plan = plan
+            fleet.step()
+        plan = self.latest_plan = store.build_plan(
+            gen, fleet.group_sets(), self._ids, self._set_index
+        )
+        store.put_plan(plan)
         now = self._now()
         self._board.publish(gen, now)
         if gen > 1:
