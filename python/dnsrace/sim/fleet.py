@@ -158,7 +158,8 @@ class Fleet:
             for lb in _sample(rng, self.lbs, min(3, len(self.lbs))):
                 # rng.uniform(0.6, 1.5), spelled out as documented (a + (b-a) * random()).
                 factor = 0.6 + (1.5 - 0.6) * rng.random()
-                lb.capacity = max(1, min(255, round(lb.capacity * factor)))
+                weight = round(lb.capacity * factor)  # kept within 1..255
+                lb.capacity = 1 if weight < 1 else 255 if weight > 255 else weight
             events.append("shift")
         if events:
             self._sets = None

@@ -215,8 +215,10 @@ class Metrics:
         steps = self._threshold_steps
         while steps and steps[0][0] <= now:
             t, gen = steps.popleft()
-            self._integrate_to(t)
-            self._threshold = max(self._threshold, gen)
+            if t > self._now:  # _integrate_to's own test, without the call
+                self._integrate_to(t)
+            if gen > self._threshold:
+                self._threshold = gen
         if now > self._now:  # _integrate_to's own test, without the call at every event
             self._integrate_to(now)
 
