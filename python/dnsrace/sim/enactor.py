@@ -211,7 +211,8 @@ class Enactor:
             self.idle = True
             if self._declare is not None:
                 self._tell((_BOARD,))
-            await board.wait_newer(seen)
+            if board.newest <= seen:  # (a plan published meanwhile needs no wait)
+                await board.wait_newer(seen)
             self.idle = False
             if self._jitter_s > 0:
                 await asyncio.sleep(self.rng.uniform(0.0, self._jitter_s))

@@ -315,7 +315,11 @@ class ObservedStore:
         else:  # the counters alone (the rest is the timeline's): no time read, no keywords
             metrics.on_cleanup(result.deleted_trees, result.kept_trees)
         served = metrics.served
-        if result.deleted_trees and any(served.get(g, 0) for g in generations):
+        if result.deleted_trees and (
+            served.get(generations[0], 0)  # an enactor deletes one generation per call
+            if len(generations) == 1
+            else any(served.get(g, 0) for g in generations)
+        ):
             # Measure, do not trust: even a safe clean-up is checked for dangling aliases,
             # whenever some endpoint was observed serving a generation it deleted (nothing
             # else can start dangling).
