@@ -269,8 +269,13 @@ pub(super) fn group_by_shard(ids: &[u32]) -> (Vec<usize>, [usize; SHARDS + 1]) {
 }
 
 impl Store {
-    pub(super) fn lock_all(&self) -> Vec<MutexGuard<'_, Shard>> {
-        self.shards.iter().map(|s| s.lock()).collect()
+    /// Lock every shard that holds a record of the `registered` endpoints (read under the
+    /// `inner` lock the caller holds, so that no endpoint is added meanwhile), ascending:
+    /// the guards of shards `0..n`, indexed by shard. The others hold no record and gain
+    /// none while `inner` is held, so a small store locks only the few it uses.
+    pub(super) fn lock_all(&self, registered: usize) -> Vec<MutexGuard<'_, Shard>> {
+        let used = registered.div_ceil(CHUNK).min(SHARDS);
+        self.shards[..used].iter().map(|s| s.lock()).collect()
     }
 
     /// Visit every run of consecutive ids below `limit` (a chunk, or its part below `limit`):
@@ -348,7 +353,7 @@ impl Store {
                 out[pos..pos + run.len()].copy_from_slice(&column(shard)[run]);
             }),
             Walk::Listed(ids) if ids.len() >= TABLE_GATHER_FROM => {
-                let guards = self.lock_all();
+                let guards = self.lock_all(inner.names.len());
                 // Each chunk's values by chunk number: an id is then one look-up in a small
                 // table and one in its chunk (fewer instructions per id keep more of the
                 // scattered reads in flight than locating the id's shard and index).

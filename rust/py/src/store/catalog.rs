@@ -5,7 +5,7 @@ use dnsrace_core::Error;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use super::{named_tuple, RecordStore};
+use super::{RecordStore, DELETE_RESULT};
 use crate::args::{int_value, repr, IntArg, SafeArg};
 use crate::errors::{guard, to_py, OrRaise};
 use crate::ints::{self, finish, IntSeq, Unordered};
@@ -90,9 +90,8 @@ pub(super) fn delete_plans<'py>(
         let r = py
             .detach(|| store.store.delete_plans(&gens.finish()?, safe.0))
             .or_raise()?;
-        named_tuple(
+        DELETE_RESULT.tuple(
             py,
-            "DeleteResult",
             (
                 r.deleted_trees,
                 r.kept_trees,

@@ -6,7 +6,7 @@ use dnsrace_core::{Fence, Outcome, OutcomeSink};
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
 
-use super::{named_tuple, RecordStore};
+use super::{RecordStore, FLIP_COUNTS, FLIP_RESULT};
 use crate::args::{repr, FenceToken, Generation, ModeArg, OutcomesArg, RollbackArg, Version};
 use crate::errors::{guard, DanglingAlias, OrRaise, UnknownPlan};
 use crate::ints::{self, IntSeq, Values};
@@ -134,16 +134,13 @@ pub(super) fn flip_many<'py>(
                 })
             })
             .or_raise()?;
-        let counts = named_tuple(
+        let counts = FLIP_COUNTS.tuple(
             py,
-            "FlipCounts",
             (c.applied, c.stale, c.fenced, c.missing, c.dangling).into_pyobject(py)?,
         )?;
         match arrays {
             None => Ok(counts),
-            Some((o, p)) => {
-                named_tuple(py, "FlipResult", (counts, o.obj, p.obj).into_pyobject(py)?)
-            }
+            Some((o, p)) => FLIP_RESULT.tuple(py, (counts, o.obj, p.obj).into_pyobject(py)?),
         }
     })
 }

@@ -24,43 +24,77 @@ use flips::{FenceArg, FlipMany, FlipOne};
 
 static TYPES: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-static TUPLE_NEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// The result type of `dnsrace._types` called `class`.
-fn result_type<'py>(py: Python<'py>, class: &str) -> PyResult<Bound<'py, PyAny>> {
-    TYPES
-        .get_or_try_init(py, || {
-            PyModule::import(py, "dnsrace._types").map(Bound::unbind)
-        })?
-        .bind(py)
-        .getattr(class)
+/// A result type of `dnsrace._types`, looked up once: a module attribute look-up per call
+/// was a good part of a small batch call's cost.
+pub(crate) struct ResultType {
+    name: &'static str,
+    class: PyOnceLock<Py<PyAny>>,
 }
 
-/// An instance of a result type of `dnsrace._types`.
-fn named<'py>(
-    py: Python<'py>,
-    class: &str,
-    args: impl pyo3::call::PyCallArgs<'py>,
-) -> PyResult<Bound<'py, PyAny>> {
-    result_type(py, class)?.call1(args)
+impl ResultType {
+    const fn new(name: &'static str) -> Self {
+        ResultType {
+            name,
+            class: PyOnceLock::new(),
+        }
+    }
+
+    fn get<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyAny>> {
+        let class = self.class.get_or_try_init(py, || {
+            TYPES
+                .get_or_try_init(py, || {
+                    PyModule::import(py, "dnsrace._types").map(Bound::unbind)
+                })?
+                .bind(py)
+                .getattr(self.name)
+                .map(Bound::unbind)
+        })?;
+        Ok(class.bind(py))
+    }
+
+    /// An instance of this type made by calling it with `args`.
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        args: impl pyo3::call::PyCallArgs<'py>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.get(py)?.call1(args)
+    }
+
+    /// An instance of this named tuple type, made as its generated `__new__` makes it
+    /// (`tuple.__new__(cls, values)`) without running that Python function: the flip and
+    /// clean-up calls of every simulated step return one or two. `values` must have one
+    /// item per field (`__new__` would check the count; nothing does here).
+    fn tuple<'py>(
+        &self,
+        py: Python<'py>,
+        values: Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let class = self.get(py)?;
+        let args = PyTuple::new(py, [values])?;
+        // SAFETY: `tuple`'s own `tp_new` slot (a static type's slot, readable through the
+        // limited API), called as `tuple.__new__` calls it: with a subtype of tuple (the named
+        // tuple classes of `dnsrace._types` are), a tuple of arguments and no keywords. It
+        // returns a new reference or NULL with an exception set.
+        unsafe {
+            let tuple_type = std::ptr::addr_of_mut!(pyo3::ffi::PyTuple_Type);
+            let slot = pyo3::ffi::PyType_GetSlot(tuple_type, pyo3::ffi::Py_tp_new);
+            let new: pyo3::ffi::newfunc = std::mem::transmute(slot);
+            let made = new(
+                class.as_ptr().cast::<pyo3::ffi::PyTypeObject>(),
+                args.as_ptr(),
+                std::ptr::null_mut(),
+            );
+            Bound::from_owned_ptr_or_err(py, made)
+        }
+    }
 }
 
-/// An instance of a named tuple of `dnsrace._types`, made as its generated `__new__` makes
-/// it (`tuple.__new__(cls, values)`) without running that Python function: the flip and
-/// clean-up calls of every simulated step return one or two. `values` must have one item
-/// per field (`__new__` would check the count; nothing does here).
-fn named_tuple<'py>(
-    py: Python<'py>,
-    class: &str,
-    values: Bound<'py, PyTuple>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let tuple_new = TUPLE_NEW.get_or_try_init(py, || {
-        py.get_type::<PyTuple>()
-            .getattr("__new__")
-            .map(Bound::unbind)
-    })?;
-    tuple_new.bind(py).call1((result_type(py, class)?, values))
-}
+pub(crate) static FLIP_COUNTS: ResultType = ResultType::new("FlipCounts");
+pub(crate) static FLIP_RESULT: ResultType = ResultType::new("FlipResult");
+pub(crate) static DELETE_RESULT: ResultType = ResultType::new("DeleteResult");
+pub(crate) static ENDPOINT_STATE: ResultType = ResultType::new("EndpointState");
+pub(crate) static STORE_STATS: ResultType = ResultType::new("StoreStats");
 
 /// Thread-safe in-memory store of load-balancer DNS records (the Rust core).
 ///
