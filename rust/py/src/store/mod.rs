@@ -120,6 +120,12 @@ impl RecordStore {
         self.store.endpoint_id(endpoint.0).or_raise()
     }
 
+    /// How many endpoints a batch names (`None`: every registered one): the work that
+    /// decides whether the call detaches ([`crate::detach::detach_for`]).
+    fn batch_len(&self, endpoints: Option<&IntSeq<'_>>) -> usize {
+        endpoints.map_or_else(|| self.store.len(), IntSeq::len)
+    }
+
     fn ids<'a>(&self, endpoints: Option<&'a IntSeq<'_>>) -> PyResult<Option<Staged<'a, u32>>> {
         endpoints
             .map(|e| e.stage_endpoints(&self.store))
@@ -411,7 +417,7 @@ impl RecordStore {
     ///     Every element is checked before anything changes: after an error the store is
     ///     unchanged. Missing trees and dangling aliases are counted, not raised.
     ///
-    /// Cost: O(n) for n endpoints, interpreter released; atomic per endpoint.
+    /// Cost: O(n) for n endpoints, interpreter released from 1,024; atomic per endpoint.
     #[pyo3(
         signature = (endpoints, generation, mode = ModeArg(Mode::IfNewer), *, expected_versions = None, fence = None, rollback = RollbackArg(true), outcomes = OutcomesArg(None)),
         text_signature = "($self, endpoints, generation, mode='if_newer', *, expected_versions=None, fence=None, rollback=True, outcomes=False)"
@@ -469,7 +475,7 @@ impl RecordStore {
     /// ``endpoints``: names and/or ids, ``None`` for all in id order. ``output``: ``"list"``,
     /// ``"array"`` (``array.array("Q")``) or ``"numpy"`` (uint64). Raises
     /// ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``, ``OutOfMemory``. O(n),
-    /// interpreter released.
+    /// interpreter released from 1,024 endpoints.
     #[pyo3(
         signature = (endpoints = None, *, output = Output::List),
         text_signature = "($self, endpoints=None, *, output='list')"
@@ -583,7 +589,7 @@ impl RecordStore {
     ///
     /// Raises ``InvalidArgument`` (holder, ttl, now, output, a non-int endpoint),
     /// ``UnknownEndpoint``, ``TooLarge``, ``OutOfMemory``; then nothing was granted.
-    /// O(n), interpreter released.
+    /// O(n), interpreter released from 1,024 endpoints.
     #[pyo3(
         signature = (endpoints, holder, ttl, now, *, output = Output::List),
         text_signature = "($self, endpoints, holder, ttl, now, *, output='list')"
@@ -611,7 +617,8 @@ impl RecordStore {
     /// ``acquire_leases``.
     ///
     /// Raises ``InvalidArgument``, ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``,
-    /// ``OutOfMemory``; then nothing was renewed. O(n), interpreter released.
+    /// ``OutOfMemory``; then nothing was renewed. O(n), interpreter released from 1,024
+    /// endpoints.
     #[pyo3(
         signature = (endpoints, holder, tokens, ttl, now, *, output = Output::List),
         text_signature = "($self, endpoints, holder, tokens, ttl, now, *, output='list')"
@@ -660,7 +667,7 @@ impl RecordStore {
     ///
     /// ``tokens`` align with ``endpoints`` (``InvalidArgument`` otherwise). Raises
     /// ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``; then nothing was released.
-    /// O(n), interpreter released.
+    /// O(n), interpreter released from 1,024 endpoints.
     fn release_leases<'py>(
         &self,
         py: Python<'py>,

@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use super::{RecordStore, ENDPOINT_STATE, STORE_STATS};
 use crate::args::{Endpoint, Now, Output};
+use crate::detach::detach_for;
 use crate::errors::{guard, OrRaise};
 use crate::ints::{finish, with_endpoints, IntSeq};
 use crate::output::{vec_out, OutArray};
@@ -48,9 +49,9 @@ pub(super) fn resolve_many<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     guard(|| {
         let ids = store.ids(endpoints.as_ref())?;
-        let sets = py
-            .detach(|| store.store.resolve_many(finish(ids)?.as_deref()))
-            .or_raise()?;
+        let n = store.batch_len(endpoints.as_ref());
+        let sets =
+            detach_for(py, n, || store.store.resolve_many(finish(ids)?.as_deref())).or_raise()?;
         // Endpoints sharing a target set share one (immutable) tuple.
         let mut cache: HashMap<usize, Bound<'py, PyTuple>> = HashMap::new();
         let mut out = Vec::with_capacity(sets.len());
@@ -85,12 +86,10 @@ pub(super) fn column<'py>(
         let ids = store.ids(endpoints.as_ref())?;
         if output != Output::List {
             // With all endpoints: those registered now (the core reads the first `n`).
-            let n = endpoints
-                .as_ref()
-                .map_or_else(|| store.store.len(), IntSeq::len);
+            let n = store.batch_len(endpoints.as_ref());
             let mut array = OutArray::<u64>::overwritten(py, output, n)?;
             let out = array.slice();
-            py.detach(|| {
+            detach_for(py, n, || {
                 with_endpoints(ids, |endpoints| {
                     store.store.field_into(field, endpoints, out)
                 })
@@ -98,9 +97,9 @@ pub(super) fn column<'py>(
             .or_raise()?;
             return Ok(array.obj);
         }
-        let values = py
-            .detach(|| read(&store.store, finish(ids)?.as_deref()))
-            .or_raise()?;
+        let n = store.batch_len(endpoints.as_ref());
+        let values =
+            detach_for(py, n, || read(&store.store, finish(ids)?.as_deref())).or_raise()?;
         vec_out(py, output, values, |v| match zero_is_none {
             true => generation_or_none(py, v),
             false => Ok(v.into_pyobject(py)?.into_any()),
@@ -118,9 +117,8 @@ pub(super) fn id_list<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
         let ids = store.ids(endpoints.as_ref())?;
-        let found = py
-            .detach(|| read(&store.store, finish(ids)?.as_deref()))
-            .or_raise()?;
+        let n = store.batch_len(endpoints.as_ref());
+        let found = detach_for(py, n, || read(&store.store, finish(ids)?.as_deref())).or_raise()?;
         vec_out(py, output, found, |i| Ok(i.into_pyobject(py)?.into_any()))
     })
 }
@@ -155,7 +153,8 @@ pub(super) fn endpoint_state(py: Python<'_>, s: core::EndpointState) -> PyResult
 
 /// The store's counters as a `StoreStats`.
 pub(super) fn stats<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-    let s = py.detach(|| store.store.stats());
+    // Its gauges walk every endpoint.
+    let s = detach_for(py, store.store.len(), || store.store.stats());
     with_figures(
         STORE_STATS.call(py, ())?,
         [
@@ -183,7 +182,7 @@ pub(super) fn stats<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound
 
 /// Heap bytes by part.
 pub(super) fn memory<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-    let m = py.detach(|| store.store.memory());
+    let m = detach_for(py, store.store.len(), || store.store.memory());
     with_figures(
         PyDict::new(py),
         [
