@@ -295,6 +295,26 @@ impl Store {
         ids: std::ops::Range<usize>,
         mut f: impl FnMut(u32, &mut Shard, std::ops::Range<usize>),
     ) {
+        if ids.is_empty() {
+            return;
+        }
+        let (first_chunk, last_chunk) = (ids.start >> CHUNK_BITS, (ids.end - 1) >> CHUNK_BITS);
+        if last_chunk - first_chunk < SHARDS {
+            // Fewer chunks than shards: each in a shard of its own, visited chunk by chunk
+            // (not every shard asked whether it has a run: that was most of a small batch's
+            // walk).
+            for chunk in first_chunk..=last_chunk {
+                let lo = ids.start.max(chunk << CHUNK_BITS);
+                let hi = ids.end.min((chunk + 1) << CHUNK_BITS);
+                let (s, start) = locate(lo as u32);
+                f(
+                    lo as u32,
+                    &mut self.shards[s].lock(),
+                    start..start + (hi - lo),
+                );
+            }
+            return;
+        }
         for (s, shard) in self.shards.iter().enumerate() {
             let mut runs = runs_in_shard(s, ids.clone()).peekable();
             if runs.peek().is_none() {
@@ -539,6 +559,32 @@ mod tests {
             Some(u32::MAX as usize - 1..1 << 32)
         );
         assert_eq!(as_range(&[u32::MAX, 0]), None);
+    }
+
+    /// A range walk visits each id once, at its own record, whether it spans fewer chunks
+    /// than shards (chunk by chunk) or more (shard by shard).
+    #[test]
+    fn range_walks_visit_each_id_once() {
+        let store = Store::new();
+        let wide = SHARDS * CHUNK;
+        let ranges = [
+            0..0,
+            0..1,
+            1023..1025,
+            5..3000,
+            wide - 5..wide + 5,
+            0..wide + 70 * CHUNK,
+        ];
+        for range in ranges {
+            let mut seen = Vec::new();
+            store.each_run_in(range.clone(), |first, _, run| {
+                assert_eq!(locate(first).1, run.start, "{range:?}");
+                seen.extend((0..run.len() as u32).map(|k| first + k));
+            });
+            seen.sort_unstable();
+            let want: Vec<u32> = range.clone().map(|id| id as u32).collect();
+            assert_eq!(seen, want, "{range:?}");
+        }
     }
 
     #[test]

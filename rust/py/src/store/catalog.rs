@@ -4,6 +4,7 @@ use dnsrace_core as core;
 use dnsrace_core::Error;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
+use pyo3::IntoPyObjectExt;
 
 use super::{RecordStore, DELETE_RESULT};
 use crate::args::{int_value, repr, IntArg, SafeArg};
@@ -97,15 +98,12 @@ pub(super) fn delete_plans<'py>(
             store.store.delete_plans(&gens.finish()?, safe.0)
         })
         .or_raise()?;
-        DELETE_RESULT.tuple(
-            py,
-            (
-                r.deleted_trees,
-                r.kept_trees,
-                r.kept_generations,
-                r.unknown_generations,
-            )
-                .into_pyobject(py)?,
-        )
+        let items = [
+            r.deleted_trees.into_bound_py_any(py)?,
+            r.kept_trees.into_bound_py_any(py)?,
+            r.kept_generations.into_bound_py_any(py)?,
+            r.unknown_generations.into_bound_py_any(py)?,
+        ];
+        DELETE_RESULT.tuple(py, items)
     })
 }

@@ -5,6 +5,7 @@ use dnsrace_core as core;
 use dnsrace_core::{Fence, Outcome, OutcomeSink};
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
+use pyo3::IntoPyObjectExt;
 
 use super::{RecordStore, FLIP_COUNTS, FLIP_RESULT};
 use crate::args::{repr, FenceToken, Generation, ModeArg, OutcomesArg, RollbackArg, Version};
@@ -130,13 +131,13 @@ pub(super) fn flip_many<'py>(
             })
         })
         .or_raise()?;
-        let counts = FLIP_COUNTS.tuple(
-            py,
-            (c.applied, c.stale, c.fenced, c.missing, c.dangling).into_pyobject(py)?,
-        )?;
+        let count = |n: u64| n.into_bound_py_any(py);
+        let (applied, stale, fenced) = (count(c.applied)?, count(c.stale)?, count(c.fenced)?);
+        let (missing, dangling) = (count(c.missing)?, count(c.dangling)?);
+        let counts = FLIP_COUNTS.tuple(py, [applied, stale, fenced, missing, dangling])?;
         match arrays {
             None => Ok(counts),
-            Some((o, p)) => FLIP_RESULT.tuple(py, (counts, o.obj, p.obj).into_pyobject(py)?),
+            Some((o, p)) => FLIP_RESULT.tuple(py, [counts, o.obj, p.obj]),
         }
     })
 }

@@ -61,31 +61,40 @@ impl ResultType {
         self.get(py)?.call1(args)
     }
 
-    /// An instance of this named tuple type, made as its generated `__new__` makes it
-    /// (`tuple.__new__(cls, values)`) without running that Python function: the flip and
-    /// clean-up calls of every simulated step return one or two. `values` must have one
-    /// item per field (`__new__` would check the count; nothing does here).
-    fn tuple<'py>(
+    /// An instance of this named tuple type holding `items`, made as its generated `__new__`
+    /// makes it (`tuple.__new__(cls, items)`) without running that Python function or
+    /// building a tuple to copy from: the flip and clean-up calls of every simulated step
+    /// return one or two. `N` must be the number of fields (`__new__` would check the count;
+    /// nothing does here).
+    fn tuple<'py, const N: usize>(
         &self,
         py: Python<'py>,
-        values: Bound<'py, PyTuple>,
+        items: [Bound<'py, PyAny>; N],
     ) -> PyResult<Bound<'py, PyAny>> {
         let class = self.get(py)?;
-        let args = PyTuple::new(py, [values])?;
-        // SAFETY: `tuple`'s own `tp_new` slot (a static type's slot, readable through the
-        // limited API), called as `tuple.__new__` calls it: with a subtype of tuple (the named
-        // tuple classes of `dnsrace._types` are), a tuple of arguments and no keywords. It
-        // returns a new reference or NULL with an exception set.
+        let cls = class.as_ptr().cast::<pyo3::ffi::PyTypeObject>();
+        // SAFETY: the class's own allocation slot (a heap type's, readable through the
+        // limited API; a subtype of tuple inherits one that makes an instance of `N` empty
+        // items with one reference, or NULL with an exception set). Each item is then set
+        // once, as `tuple.__new__` sets them: `PyTuple_SetItem` steals the item's reference
+        // and accepts the instance, a tuple that nothing else references yet.
         unsafe {
-            let tuple_type = std::ptr::addr_of_mut!(pyo3::ffi::PyTuple_Type);
-            let slot = pyo3::ffi::PyType_GetSlot(tuple_type, pyo3::ffi::Py_tp_new);
-            let new: pyo3::ffi::newfunc = std::mem::transmute(slot);
-            let made = new(
-                class.as_ptr().cast::<pyo3::ffi::PyTypeObject>(),
-                args.as_ptr(),
-                std::ptr::null_mut(),
-            );
-            Bound::from_owned_ptr_or_err(py, made)
+            let slot = pyo3::ffi::PyType_GetSlot(cls, pyo3::ffi::Py_tp_alloc);
+            if slot.is_null() {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "{} cannot be allocated",
+                    self.name
+                )));
+            }
+            let alloc: pyo3::ffi::allocfunc = std::mem::transmute(slot);
+            let made = Bound::from_owned_ptr_or_err(py, alloc(cls, N as pyo3::ffi::Py_ssize_t))?;
+            for (i, item) in items.into_iter().enumerate() {
+                let i = i as pyo3::ffi::Py_ssize_t;
+                if pyo3::ffi::PyTuple_SetItem(made.as_ptr(), i, item.into_ptr()) != 0 {
+                    return Err(PyErr::fetch(py));
+                }
+            }
+            Ok(made)
         }
     }
 }
