@@ -166,7 +166,7 @@ class Store(Protocol[_PlanT]):
             Every element is checked before anything changes: after an error the store is
             unchanged. Missing trees and dangling aliases are counted, not raised.
 
-        Cost: O(n) for n endpoints, interpreter released; atomic per endpoint.
+        Cost: O(n) for n endpoints, interpreter released from 1,024; atomic per endpoint.
         """
 
     @overload
@@ -223,7 +223,7 @@ class Store(Protocol[_PlanT]):
         ``endpoints``: names and/or ids, ``None`` for all in id order. ``output``: ``"list"``,
         ``"array"`` (``array.array("Q")``) or ``"numpy"`` (uint64). Raises
         ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``, ``OutOfMemory``. O(n),
-        interpreter released."""
+        interpreter released from 1,024 endpoints."""
 
     @overload
     def aliases(
@@ -304,7 +304,7 @@ class Store(Protocol[_PlanT]):
 
         Raises ``InvalidArgument`` (holder, ttl, now, output, a non-int endpoint),
         ``UnknownEndpoint``, ``TooLarge``, ``OutOfMemory``; then nothing was granted.
-        O(n), interpreter released."""
+        O(n), interpreter released from 1,024 endpoints."""
 
     @overload
     def acquire_leases(
@@ -332,7 +332,8 @@ class Store(Protocol[_PlanT]):
         ``acquire_leases``.
 
         Raises ``InvalidArgument``, ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``,
-        ``OutOfMemory``; then nothing was renewed. O(n), interpreter released."""
+        ``OutOfMemory``; then nothing was renewed. O(n), interpreter released from 1,024
+        endpoints."""
 
     @overload
     def renew_leases(
@@ -364,7 +365,7 @@ class Store(Protocol[_PlanT]):
 
         ``tokens`` align with ``endpoints`` (``InvalidArgument`` otherwise). Raises
         ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``; then nothing was released.
-        O(n), interpreter released."""
+        O(n), interpreter released from 1,024 endpoints."""
 
     @overload
     def live_leases(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import ipaddress
 from typing import Any
 
 import pytest
@@ -64,6 +65,20 @@ def test_resolve_many(any_store: Any) -> None:
         with pytest.raises((UnknownEndpoint, InvalidArgument)):
             store.resolve_many(bad)
     assert store.stats() == before
+
+
+def test_answers_write_addresses_as_ipaddress_does(any_store: Any) -> None:
+    # Octets at every digit-count edge (the Rust store writes IPv4 text itself), and IPv6.
+    edges = [0, 1, 9, 10, 11, 99, 100, 101, 199, 200, 255]
+    v4 = [f"{a}.{b}.{c}.{d}" for a in edges for b in (0, 10, 100) for c in (9, 255) for d in edges]
+    v6 = ["::", "::1", "2600:1f18::a:0", "fe80::1:2:3:4"]
+    addresses = [str(ipaddress.ip_address(a)) for a in v4 + v6]
+    store = new_store(any_store)
+    store.put_plan(any_store.Plan(1, {"a.example": [(a, 7) for a in v4 + v6]}))
+    store.flip(0, 1)
+    written = [address for address, _ in store.resolve(0)]
+    assert sorted(written) == sorted(addresses)
+    assert store.resolve_many([0]) == [store.resolve(0)]
 
 
 def test_aliases(any_store: Any) -> None:

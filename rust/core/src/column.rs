@@ -114,17 +114,19 @@ impl<'a> Column<'a> {
             }
             // Invalid (or made so by a writer meanwhile): find the value to name.
         }
-        let mut chunk = [0u64; READ_CHUNK];
-        let mut pos = 0;
-        while pos < self.len {
-            let part = &mut chunk[..READ_CHUNK.min(self.len - pos)];
-            self.read(pos, part);
-            if !below_top_bit(part) {
-                return part.iter().copied().find(|v| v & TOP_BIT != 0);
+        with_scratch::<u64, READ_CHUNK, _>(self.len, |chunk| {
+            let mut pos = 0;
+            while pos < self.len {
+                let size = chunk.len().min(self.len - pos);
+                let part = &mut chunk[..size];
+                self.read(pos, part);
+                if !below_top_bit(part) {
+                    return part.iter().copied().find(|v| v & TOP_BIT != 0);
+                }
+                pos += part.len();
             }
-            pos += part.len();
-        }
-        None
+            None
+        })
     }
 
     /// The whole column as a private vector, each value read once (unchecked).
@@ -137,6 +139,24 @@ impl<'a> Column<'a> {
 
 /// Values read per step of [`Column::first_invalid`] (8 KiB: stays in the first-level cache).
 const READ_CHUNK: usize = 1024;
+
+/// Items of the scratch chunk of a read of at most this many items (see [`with_scratch`]).
+const SMALL_READ: usize = 16;
+
+/// `f` given a zeroed scratch chunk for reading `n` items: `BIG` items, or only
+/// [`SMALL_READ`] when `n` fits them. Zeroing a whole 8 KiB chunk costs far more than a
+/// tiny batch's own work (a one-id call of the simulator's), so small reads get a small one.
+#[inline(always)]
+fn with_scratch<T: Copy + Default, const BIG: usize, R>(
+    n: usize,
+    f: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    if n <= SMALL_READ {
+        f(&mut [T::default(); SMALL_READ])
+    } else {
+        f(&mut [T::default(); BIG])
+    }
+}
 
 /// Whether every value has the top bit clear: an OR of all of them (plain bitwise lanes).
 #[inline]
@@ -216,21 +236,23 @@ pub unsafe fn lent_ids_are_range(ptr: *const u32, n: usize, first: u32) -> bool 
             return false;
         }
     }
-    let mut chunk = [0u32; 2 * READ_CHUNK];
-    while done < n {
-        let part = &mut chunk[..(2 * READ_CHUNK).min(n - done)];
-        copy_lent_u32(ptr.add(done), part);
-        let want = first.wrapping_add(done as u32);
-        let mut diff = 0;
-        for (k, &id) in part.iter().enumerate() {
-            diff |= id ^ want.wrapping_add(k as u32);
+    with_scratch::<u32, { 2 * READ_CHUNK }, _>(n - done, |chunk| {
+        while done < n {
+            let size = chunk.len().min(n - done);
+            let part = &mut chunk[..size];
+            copy_lent_u32(ptr.add(done), part);
+            let want = first.wrapping_add(done as u32);
+            let mut diff = 0;
+            for (k, &id) in part.iter().enumerate() {
+                diff |= id ^ want.wrapping_add(k as u32);
+            }
+            if diff != 0 {
+                return false;
+            }
+            done += part.len();
         }
-        if diff != 0 {
-            return false;
-        }
-        done += part.len();
-    }
-    true
+        true
+    })
 }
 
 /// Whether any of the `blocks * 8` ids at `ptr` differs from `first, first + 1, ...`.
@@ -302,21 +324,24 @@ pub unsafe fn lent_id_range_u64(ptr: *const u64, n: usize) -> Option<u32> {
             return None;
         }
     }
-    let mut chunk = [0u64; READ_CHUNK];
-    while done < n {
-        let part = &mut chunk[..READ_CHUNK.min(n - done)];
-        copy_lent(ptr.add(done), part);
-        let want = first + done as u64;
-        let mut diff = 0;
-        for (k, &id) in part.iter().enumerate() {
-            diff |= id ^ (want + k as u64);
+    let consecutive = with_scratch::<u64, READ_CHUNK, _>(n - done, |chunk| {
+        while done < n {
+            let size = chunk.len().min(n - done);
+            let part = &mut chunk[..size];
+            copy_lent(ptr.add(done), part);
+            let want = first + done as u64;
+            let mut diff = 0;
+            for (k, &id) in part.iter().enumerate() {
+                diff |= id ^ (want + k as u64);
+            }
+            if diff != 0 {
+                return false;
+            }
+            done += part.len();
         }
-        if diff != 0 {
-            return None;
-        }
-        done += part.len();
-    }
-    Some(first as u32)
+        true
+    });
+    consecutive.then_some(first as u32)
 }
 
 /// Whether any of the `blocks * 4` 64-bit ids at `ptr` differs from `first, first + 1, ...`.

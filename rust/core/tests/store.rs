@@ -661,3 +661,25 @@ fn huge_plan_ids_are_checked_without_a_huge_bitset() {
     b.add_ids(&[6], &[set]).unwrap();
     assert_eq!(b.build().len(), 4);
 }
+
+/// Stats and clean-up lock only the shards that hold records: whatever the store's size, the
+/// last endpoint (in the last shard used) is seen by both.
+#[test]
+fn stats_and_cleanup_see_the_last_shard_used() {
+    for n in [1usize, 1024, 1025, 3 * 1024 + 5, 64 * 1024 + 10] {
+        let (s, ids) = store_with(n, 1..=2);
+        let last = *ids.last().unwrap();
+        s.flip_many(None, 1, Mode::Lww, None, Fence::None).unwrap();
+        s.flip(last, 2, Mode::Lww, None, None).unwrap();
+        let kept = s.delete_plans(&[2], true).unwrap();
+        assert_eq!(
+            (kept.deleted_trees, kept.kept_trees),
+            (n as u64 - 1, 1),
+            "{n}"
+        );
+        s.delete_plans(&[1], false).unwrap();
+        let stats = s.stats();
+        let dangling = (stats.dangling_aliases, stats.dangling_rollbacks);
+        assert_eq!(dangling, (n as u64 - 1, 1), "{n}");
+    }
+}

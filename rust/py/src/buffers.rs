@@ -75,18 +75,23 @@ pub struct IntBuffer {
 impl IntBuffer {
     pub(crate) fn get(obj: &Bound<'_, PyAny>) -> Option<IntBuffer> {
         let buf = PyUntypedBuffer::get(obj).ok()?;
-        let format = buf.format().to_bytes().to_vec();
-        let text = String::from_utf8_lossy(&format).into_owned();
+        // The format is read where it is: only an error message copies it (a small batch
+        // call's every buffer argument comes through here).
+        let format = buf.format().to_bytes();
+        let text = || String::from_utf8_lossy(format).into_owned();
         let native = !matches!(format.first(), Some(b'>' | b'!')) || cfg!(target_endian = "big");
-        let code = text.trim_start_matches(['@', '=', '<', '>', '!']);
+        let code = match format.iter().position(|c| !b"@=<>!".contains(c)) {
+            Some(start) => &format[start..],
+            None => &[][..],
+        };
         let item = match (ElementType::from_format(buf.format()), buf.item_size()) {
             _ if buf.dimensions() != 1 => Err(format!(
                 "a {}-dimensional buffer (expected one dimension)",
                 buf.dimensions()
             )),
-            _ if !native => Err(format!("a big-endian buffer (format {text:?})")),
+            _ if !native => Err(format!("a big-endian buffer (format {:?})", text())),
             // Chars are bytes of text, not integers (as for the reference).
-            _ if code == "c" => Err("a buffer of chars".into()),
+            _ if code == b"c" => Err("a buffer of chars".into()),
             (ElementType::SignedInteger { bytes }, size) if bytes == size => {
                 by_size(bytes, [Item::I8, Item::I16, Item::I32, Item::I64])
             }
@@ -94,8 +99,10 @@ impl IntBuffer {
                 by_size(bytes, [Item::U8, Item::U16, Item::U32, Item::U64])
             }
             (ElementType::Bool, _) => Err("a buffer of bools".into()),
-            (ElementType::Float { .. }, _) => Err(format!("a buffer of floats (format {text:?})")),
-            _ => Err(format!("a buffer of format {text:?}")),
+            (ElementType::Float { .. }, _) => {
+                Err(format!("a buffer of floats (format {:?})", text()))
+            }
+            _ => Err(format!("a buffer of format {:?}", text())),
         };
         Some(IntBuffer { buf, item })
     }

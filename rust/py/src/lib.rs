@@ -1,11 +1,12 @@
 //! Thin PyO3 binding of `dnsrace-core`: typed argument conversion (`args`, `ints`: scalars,
 //! buffers, ranges and sequences), arrays out (`output`), the interpreter detached around batch
-//! work, core errors mapped to the classes of `dnsrace.errors` (`errors`).
+//! work large enough to pay for it (`detach`), core errors mapped to the classes of `dnsrace.errors` (`errors`).
 
 use pyo3::prelude::*;
 
 mod args;
 mod buffers;
+mod detach;
 mod errors;
 mod history;
 mod ints;

@@ -1,5 +1,6 @@
 //! `dnsrace._core._testing`, built only with the `testing` cargo feature (the dev build of
-//! the Makefile enables it): the benchmarks' plain-loop yardstick and a deliberate panic.
+//! the Makefile enables it): the benchmarks' plain-loop yardstick, a deliberate panic, and
+//! the count of calls that detached from the interpreter.
 
 use pyo3::prelude::*;
 
@@ -52,12 +53,21 @@ fn panic() -> PyResult<()> {
     guard(|| panic!("deliberate panic for the test suite"))
 }
 
+/// How many store and plan calls detached from the interpreter so far (see
+/// `rust/py/src/detach.rs`): the tests check which calls do.
+#[pyfunction]
+fn detached_calls() -> u64 {
+    crate::detach::DETACHED_CALLS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Add the `_testing` submodule to `parent` (also importable as `dnsrace._core._testing`).
 pub fn register(parent: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = parent.py();
     let m = PyModule::new(py, "_testing")?;
     m.add_class::<BaselineFlipLoop>()?;
     m.add_function(wrap_pyfunction!(panic, &m)?)?;
+    m.add_function(wrap_pyfunction!(detached_calls, &m)?)?;
+    m.add("DETACH_FROM", crate::detach::DETACH_FROM)?;
     // An attribute, not an `__all__` entry: private, so absent from the stub (stubtest agrees).
     parent.setattr("_testing", &m)?;
     py.import("sys")?

@@ -357,7 +357,7 @@ impl Store {
         // The trees of the aliases met last (most endpoints of a batch share their alias).
         let mut active = ActiveCache::default();
         // Where each span's part of the per-endpoint columns is read (once) and checked.
-        let mut scratch = Scratch::for_batch(batch);
+        let mut scratch = Scratch::for_batch(batch, n);
         // A run of consecutive ids (`one`: a single id of a listed batch, flipped without
         // the span's checks).
         let mut flip = |at: Place, shard: &mut Shard, run: std::ops::Range<usize>, one: bool| {
@@ -473,10 +473,12 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn for_batch(batch: &Batch<'_>) -> Scratch {
+    /// Room for a span of a batch of `n` endpoints (spans are at most `CHUNK` long): a
+    /// tiny batch zeroes only what it reads.
+    fn for_batch(batch: &Batch<'_>, n: usize) -> Scratch {
         let room = |present: bool| {
             if present {
-                vec![0u64; CHUNK]
+                vec![0u64; CHUNK.min(n)]
             } else {
                 Vec::new()
             }

@@ -269,8 +269,13 @@ pub(super) fn group_by_shard(ids: &[u32]) -> (Vec<usize>, [usize; SHARDS + 1]) {
 }
 
 impl Store {
-    pub(super) fn lock_all(&self) -> Vec<MutexGuard<'_, Shard>> {
-        self.shards.iter().map(|s| s.lock()).collect()
+    /// Lock every shard that holds a record of the `registered` endpoints (read under the
+    /// `inner` lock the caller holds, so that no endpoint is added meanwhile), ascending:
+    /// the guards of shards `0..n`, indexed by shard. The others hold no record and gain
+    /// none while `inner` is held, so a small store locks only the few it uses.
+    pub(super) fn lock_all(&self, registered: usize) -> Vec<MutexGuard<'_, Shard>> {
+        let used = registered.div_ceil(CHUNK).min(SHARDS);
+        self.shards[..used].iter().map(|s| s.lock()).collect()
     }
 
     /// Visit every run of consecutive ids below `limit` (a chunk, or its part below `limit`):
@@ -290,6 +295,26 @@ impl Store {
         ids: std::ops::Range<usize>,
         mut f: impl FnMut(u32, &mut Shard, std::ops::Range<usize>),
     ) {
+        if ids.is_empty() {
+            return;
+        }
+        let (first_chunk, last_chunk) = (ids.start >> CHUNK_BITS, (ids.end - 1) >> CHUNK_BITS);
+        if last_chunk - first_chunk < SHARDS {
+            // Fewer chunks than shards: each in a shard of its own, visited chunk by chunk
+            // (not every shard asked whether it has a run: that was most of a small batch's
+            // walk).
+            for chunk in first_chunk..=last_chunk {
+                let lo = ids.start.max(chunk << CHUNK_BITS);
+                let hi = ids.end.min((chunk + 1) << CHUNK_BITS);
+                let (s, start) = locate(lo as u32);
+                f(
+                    lo as u32,
+                    &mut self.shards[s].lock(),
+                    start..start + (hi - lo),
+                );
+            }
+            return;
+        }
         for (s, shard) in self.shards.iter().enumerate() {
             let mut runs = runs_in_shard(s, ids.clone()).peekable();
             if runs.peek().is_none() {
@@ -348,7 +373,7 @@ impl Store {
                 out[pos..pos + run.len()].copy_from_slice(&column(shard)[run]);
             }),
             Walk::Listed(ids) if ids.len() >= TABLE_GATHER_FROM => {
-                let guards = self.lock_all();
+                let guards = self.lock_all(inner.names.len());
                 // Each chunk's values by chunk number: an id is then one look-up in a small
                 // table and one in its chunk (fewer instructions per id keep more of the
                 // scattered reads in flight than locating the id's shard and index).
@@ -534,6 +559,32 @@ mod tests {
             Some(u32::MAX as usize - 1..1 << 32)
         );
         assert_eq!(as_range(&[u32::MAX, 0]), None);
+    }
+
+    /// A range walk visits each id once, at its own record, whether it spans fewer chunks
+    /// than shards (chunk by chunk) or more (shard by shard).
+    #[test]
+    fn range_walks_visit_each_id_once() {
+        let store = Store::new();
+        let wide = SHARDS * CHUNK;
+        let ranges = [
+            0..0,
+            0..1,
+            1023..1025,
+            5..3000,
+            wide - 5..wide + 5,
+            0..wide + 70 * CHUNK,
+        ];
+        for range in ranges {
+            let mut seen = Vec::new();
+            store.each_run_in(range.clone(), |first, _, run| {
+                assert_eq!(locate(first).1, run.start, "{range:?}");
+                seen.extend((0..run.len() as u32).map(|k| first + k));
+            });
+            seen.sort_unstable();
+            let want: Vec<u32> = range.clone().map(|id| id as u32).collect();
+            assert_eq!(seen, want, "{range:?}");
+        }
     }
 
     #[test]

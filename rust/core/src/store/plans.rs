@@ -188,7 +188,7 @@ impl Store {
         let recording = self.history.is_some();
         let mut guard = self.inner.write();
         let inner = &mut *guard;
-        let shards = self.lock_all();
+        let shards = self.lock_all(inner.names.len());
         for g in gens {
             let Some(trees) = inner.plans.get_mut(&g) else {
                 report.unknown_generations.push(g);

@@ -87,7 +87,7 @@ impl Store {
         let inner = self.inner.read();
         // Lock order holders -> shards: nobody takes the holder table while holding a shard.
         let holders = self.holders.read();
-        let shards = self.lock_all();
+        let shards = self.lock_all(inner.names.len());
         let n = inner.names.len();
         let mut out = Vec::with_capacity(HEADER_LEN + inner.names.name_bytes() + n * 24 + 4096);
         out.extend_from_slice(SNAPSHOT_MAGIC);

@@ -71,7 +71,7 @@ impl Store {
     /// Counters and gauges from a consistent snapshot.
     pub fn stats(&self) -> Stats {
         let inner = self.inner.read();
-        let shards = self.lock_all();
+        let shards = self.lock_all(inner.names.len());
         let (mut dangling_aliases, mut dangling_rollbacks) = (0, 0);
         for (s, shard) in shards.iter().enumerate() {
             for (i, (&alias, &rollback)) in shard.alias.iter().zip(&shard.rollback).enumerate() {

@@ -4,9 +4,11 @@ use dnsrace_core as core;
 use dnsrace_core::Error;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
+use pyo3::IntoPyObjectExt;
 
-use super::{named_tuple, RecordStore};
+use super::{RecordStore, DELETE_RESULT};
 use crate::args::{int_value, repr, IntArg, SafeArg};
+use crate::detach::detach_for;
 use crate::errors::{guard, to_py, OrRaise};
 use crate::ints::{self, finish, IntSeq, Unordered};
 use crate::plan::{items, PyPlan};
@@ -31,7 +33,7 @@ pub(super) fn add_endpoints(
             })
             .collect::<core::Result<Vec<&str>>>()
             .or_raise()?;
-        py.detach(|| store.store.add_endpoints(&texts)).or_raise()
+        detach_for(py, texts.len(), || store.store.add_endpoints(&texts)).or_raise()
     })
 }
 
@@ -42,8 +44,11 @@ pub(super) fn endpoint_names(
 ) -> PyResult<Vec<String>> {
     guard(|| {
         let ids = store.ids(endpoints.as_ref())?;
-        py.detach(|| store.store.endpoint_names(finish(ids)?.as_deref()))
-            .or_raise()
+        let n = store.batch_len(endpoints.as_ref());
+        detach_for(py, n, || {
+            store.store.endpoint_names(finish(ids)?.as_deref())
+        })
+        .or_raise()
     })
 }
 
@@ -75,7 +80,7 @@ pub(super) fn put_plan(
             )))
         })?;
         let plan = plan.get().plan.clone();
-        py.detach(|| store.store.put_plan(&plan)).or_raise()
+        detach_for(py, plan.len(), || store.store.put_plan(&plan)).or_raise()
     })
 }
 
@@ -87,19 +92,18 @@ pub(super) fn delete_plans<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
         let gens = generations.0.stage::<u64>(ints::GENERATIONS)?;
-        let r = py
-            .detach(|| store.store.delete_plans(&gens.finish()?, safe.0))
-            .or_raise()?;
-        named_tuple(
-            py,
-            "DeleteResult",
-            (
-                r.deleted_trees,
-                r.kept_trees,
-                r.kept_generations,
-                r.unknown_generations,
-            )
-                .into_pyobject(py)?,
-        )
+        // Its walk is over every endpoint with a tree of a generation deleted.
+        let work = store.store.len();
+        let r = detach_for(py, work, || {
+            store.store.delete_plans(&gens.finish()?, safe.0)
+        })
+        .or_raise()?;
+        let items = [
+            r.deleted_trees.into_bound_py_any(py)?,
+            r.kept_trees.into_bound_py_any(py)?,
+            r.kept_generations.into_bound_py_any(py)?,
+            r.unknown_generations.into_bound_py_any(py)?,
+        ];
+        DELETE_RESULT.tuple(py, items)
     })
 }

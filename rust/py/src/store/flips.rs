@@ -1,13 +1,15 @@
 //! `flip` and `flip_many`: arguments staged with the interpreter attached, the batch run
-//! detached, outcome arrays written in place.
+//! (detached when large), outcome arrays written in place.
 
 use dnsrace_core as core;
 use dnsrace_core::{Fence, Outcome, OutcomeSink};
 use pyo3::prelude::*;
 use pyo3::types::PyBool;
+use pyo3::IntoPyObjectExt;
 
-use super::{named_tuple, RecordStore};
+use super::{RecordStore, FLIP_COUNTS, FLIP_RESULT};
 use crate::args::{repr, FenceToken, Generation, ModeArg, OutcomesArg, RollbackArg, Version};
+use crate::detach::detach_for;
 use crate::errors::{guard, DanglingAlias, OrRaise, UnknownPlan};
 use crate::ints::{self, IntSeq, Values};
 use crate::output::OutArray;
@@ -97,11 +99,7 @@ pub(super) fn flip_many<'py>(
         };
         // Output arrays are created before the batch and written in place: the core writes
         // every position (numpy's are therefore not zeroed first).
-        let n = match (&call.endpoints, call.outcomes.0) {
-            (_, None) => 0,
-            (Some(e), _) => e.len(),
-            (None, _) => store.store.len(),
-        };
+        let n = store.batch_len(call.endpoints.as_ref());
         let mut arrays = match call.outcomes.0 {
             Some(output) => Some((
                 OutArray::<u8>::overwritten(py, output, n)?,
@@ -114,36 +112,32 @@ pub(super) fn flip_many<'py>(
             previous: p.slice(),
         });
         let (mode, g, rollback) = (call.mode.0, call.generation.0, call.rollback.0);
-        let c = py
-            .detach(|| -> core::Result<core::FlipCounts> {
-                // Ids `first, first + 1, ...` in a buffer go as that range (no copy of them).
-                ints::with_endpoints(ids, |endpoints| {
-                    // A uint64 buffer is lent to the store, which reads and checks each value
-                    // once; other values were converted here (and are checked there too).
-                    let expected = expected.map(Values::finish).transpose()?;
-                    let fences = fences.map(Values::finish).transpose()?;
-                    let column = ints::column_of;
-                    let fence = match (&fences, fence_all) {
-                        (Some(f), _) => Fence::Column(column(f)),
-                        (None, Some(t)) => Fence::All(t),
-                        (None, None) => Fence::None,
-                    };
-                    let expected = expected.as_ref().map(column);
-                    let s = &store.store;
-                    s.flip_endpoints(endpoints, g, mode, expected, fence, rollback, sink)
-                })
+        let c = detach_for(py, n, || -> core::Result<core::FlipCounts> {
+            // Ids `first, first + 1, ...` in a buffer go as that range (no copy of them).
+            ints::with_endpoints(ids, |endpoints| {
+                // A uint64 buffer is lent to the store, which reads and checks each value
+                // once; other values were converted here (and are checked there too).
+                let expected = expected.map(Values::finish).transpose()?;
+                let fences = fences.map(Values::finish).transpose()?;
+                let column = ints::column_of;
+                let fence = match (&fences, fence_all) {
+                    (Some(f), _) => Fence::Column(column(f)),
+                    (None, Some(t)) => Fence::All(t),
+                    (None, None) => Fence::None,
+                };
+                let expected = expected.as_ref().map(column);
+                let s = &store.store;
+                s.flip_endpoints(endpoints, g, mode, expected, fence, rollback, sink)
             })
-            .or_raise()?;
-        let counts = named_tuple(
-            py,
-            "FlipCounts",
-            (c.applied, c.stale, c.fenced, c.missing, c.dangling).into_pyobject(py)?,
-        )?;
+        })
+        .or_raise()?;
+        let count = |n: u64| n.into_bound_py_any(py);
+        let (applied, stale, fenced) = (count(c.applied)?, count(c.stale)?, count(c.fenced)?);
+        let (missing, dangling) = (count(c.missing)?, count(c.dangling)?);
+        let counts = FLIP_COUNTS.tuple(py, [applied, stale, fenced, missing, dangling])?;
         match arrays {
             None => Ok(counts),
-            Some((o, p)) => {
-                named_tuple(py, "FlipResult", (counts, o.obj, p.obj).into_pyobject(py)?)
-            }
+            Some((o, p)) => FLIP_RESULT.tuple(py, [counts, o.obj, p.obj]),
         }
     })
 }

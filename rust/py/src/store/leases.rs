@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 use super::RecordStore;
 use crate::args::{Endpoint, Holder, LeaseToken, Now, Output, Ttl};
+use crate::detach::detach_for;
 use crate::errors::{guard, OrRaise};
 use crate::ints::{self, IntSeq, Spec, Staged};
 use crate::output::{vec_out, OutArray};
@@ -16,7 +17,7 @@ fn token_or_none(py: Python<'_>, t: u64) -> PyResult<Bound<'_, PyAny>> {
     super::reads::generation_or_none(py, t)
 }
 
-/// The `n` tokens that `fill` writes (detached, every position), in the requested
+/// The `n` tokens that `fill` writes (detached for a large batch, every position), in the requested
 /// container: an array (numpy or `array.array`) made before the call and written in place,
 /// or a list.
 fn tokens_out<'py>(
@@ -26,20 +27,19 @@ fn tokens_out<'py>(
     fill: impl FnOnce(&mut [u64]) -> core::Result<()> + Send,
 ) -> PyResult<Bound<'py, PyAny>> {
     if output == Output::List {
-        let tokens = py
-            .detach(|| -> core::Result<Vec<u64>> {
-                let mut out = core::try_vec(n, "lease tokens")?;
-                out.resize(n, 0);
-                fill(&mut out)?;
-                Ok(out)
-            })
-            .or_raise()?;
+        let tokens = detach_for(py, n, || -> core::Result<Vec<u64>> {
+            let mut out = core::try_vec(n, "lease tokens")?;
+            out.resize(n, 0);
+            fill(&mut out)?;
+            Ok(out)
+        })
+        .or_raise()?;
         return vec_out(py, output, tokens, |t| token_or_none(py, t));
     }
     // The core writes every position (0 where refused): the array needs no zeroing first.
     let mut array = OutArray::<u64>::overwritten(py, output, n)?;
     let out = array.slice();
-    py.detach(|| fill(out)).or_raise()?;
+    detach_for(py, n, || fill(out)).or_raise()?;
     Ok(array.obj)
 }
 
@@ -60,7 +60,7 @@ pub(super) fn acquire_lease(
 }
 
 /// A batch acquire or renew: the ids staged (then what `stage` stages), and `run` given
-/// them, finished detached (consecutive ids in a buffer as a range, see
+/// them, finished (detached for a large batch; consecutive ids in a buffer as a range, see
 /// [`ints::with_endpoints`]), with the output to fill (see [`tokens_out`]).
 fn lease_batch<'py, S: Send>(
     store: &RecordStore,
@@ -180,7 +180,7 @@ pub(super) fn release_leases<'py>(
     guard(|| {
         let ids = endpoints.stage_endpoints(&store.store)?;
         let tokens = stage_tokens(&tokens)?;
-        py.detach(|| {
+        detach_for(py, endpoints.len(), || {
             ints::with_endpoints(Some(ids), |ids| {
                 let tokens = tokens.finish()?;
                 store.store.release_endpoint_leases(ids, holder.0, &tokens)

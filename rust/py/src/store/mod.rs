@@ -24,43 +24,86 @@ use flips::{FenceArg, FlipMany, FlipOne};
 
 static TYPES: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-static TUPLE_NEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// The result type of `dnsrace._types` called `class`.
-fn result_type<'py>(py: Python<'py>, class: &str) -> PyResult<Bound<'py, PyAny>> {
-    TYPES
-        .get_or_try_init(py, || {
-            PyModule::import(py, "dnsrace._types").map(Bound::unbind)
-        })?
-        .bind(py)
-        .getattr(class)
+/// A result type of `dnsrace._types`, looked up once: a module attribute look-up per call
+/// was a good part of a small batch call's cost.
+pub(crate) struct ResultType {
+    name: &'static str,
+    class: PyOnceLock<Py<PyAny>>,
 }
 
-/// An instance of a result type of `dnsrace._types`.
-fn named<'py>(
-    py: Python<'py>,
-    class: &str,
-    args: impl pyo3::call::PyCallArgs<'py>,
-) -> PyResult<Bound<'py, PyAny>> {
-    result_type(py, class)?.call1(args)
+impl ResultType {
+    const fn new(name: &'static str) -> Self {
+        ResultType {
+            name,
+            class: PyOnceLock::new(),
+        }
+    }
+
+    fn get<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyAny>> {
+        let class = self.class.get_or_try_init(py, || {
+            TYPES
+                .get_or_try_init(py, || {
+                    PyModule::import(py, "dnsrace._types").map(Bound::unbind)
+                })?
+                .bind(py)
+                .getattr(self.name)
+                .map(Bound::unbind)
+        })?;
+        Ok(class.bind(py))
+    }
+
+    /// An instance of this type made by calling it with `args`.
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        args: impl pyo3::call::PyCallArgs<'py>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.get(py)?.call1(args)
+    }
+
+    /// An instance of this named tuple type holding `items`, made as its generated `__new__`
+    /// makes it (`tuple.__new__(cls, items)`) without running that Python function or
+    /// building a tuple to copy from: the flip and clean-up calls of every simulated step
+    /// return one or two. `N` must be the number of fields (`__new__` would check the count;
+    /// nothing does here).
+    fn tuple<'py, const N: usize>(
+        &self,
+        py: Python<'py>,
+        items: [Bound<'py, PyAny>; N],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let class = self.get(py)?;
+        let cls = class.as_ptr().cast::<pyo3::ffi::PyTypeObject>();
+        // SAFETY: the class's own allocation slot (a heap type's, readable through the
+        // limited API; a subtype of tuple inherits one that makes an instance of `N` empty
+        // items with one reference, or NULL with an exception set). Each item is then set
+        // once, as `tuple.__new__` sets them: `PyTuple_SetItem` steals the item's reference
+        // and accepts the instance, a tuple that nothing else references yet.
+        unsafe {
+            let slot = pyo3::ffi::PyType_GetSlot(cls, pyo3::ffi::Py_tp_alloc);
+            if slot.is_null() {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "{} cannot be allocated",
+                    self.name
+                )));
+            }
+            let alloc: pyo3::ffi::allocfunc = std::mem::transmute(slot);
+            let made = Bound::from_owned_ptr_or_err(py, alloc(cls, N as pyo3::ffi::Py_ssize_t))?;
+            for (i, item) in items.into_iter().enumerate() {
+                let i = i as pyo3::ffi::Py_ssize_t;
+                if pyo3::ffi::PyTuple_SetItem(made.as_ptr(), i, item.into_ptr()) != 0 {
+                    return Err(PyErr::fetch(py));
+                }
+            }
+            Ok(made)
+        }
+    }
 }
 
-/// An instance of a named tuple of `dnsrace._types`, made as its generated `__new__` makes
-/// it (`tuple.__new__(cls, values)`) without running that Python function: the flip and
-/// clean-up calls of every simulated step return one or two. `values` must have one item
-/// per field (`__new__` would check the count; nothing does here).
-fn named_tuple<'py>(
-    py: Python<'py>,
-    class: &str,
-    values: Bound<'py, PyTuple>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let tuple_new = TUPLE_NEW.get_or_try_init(py, || {
-        py.get_type::<PyTuple>()
-            .getattr("__new__")
-            .map(Bound::unbind)
-    })?;
-    tuple_new.bind(py).call1((result_type(py, class)?, values))
-}
+pub(crate) static FLIP_COUNTS: ResultType = ResultType::new("FlipCounts");
+pub(crate) static FLIP_RESULT: ResultType = ResultType::new("FlipResult");
+pub(crate) static DELETE_RESULT: ResultType = ResultType::new("DeleteResult");
+pub(crate) static ENDPOINT_STATE: ResultType = ResultType::new("EndpointState");
+pub(crate) static STORE_STATS: ResultType = ResultType::new("StoreStats");
 
 /// Thread-safe in-memory store of load-balancer DNS records (the Rust core).
 ///
@@ -84,6 +127,12 @@ pub struct RecordStore {
 impl RecordStore {
     fn id(&self, endpoint: Endpoint<'_>) -> PyResult<u32> {
         self.store.endpoint_id(endpoint.0).or_raise()
+    }
+
+    /// How many endpoints a batch names (`None`: every registered one): the work that
+    /// decides whether the call detaches ([`crate::detach::detach_for`]).
+    fn batch_len(&self, endpoints: Option<&IntSeq<'_>>) -> usize {
+        endpoints.map_or_else(|| self.store.len(), IntSeq::len)
     }
 
     fn ids<'a>(&self, endpoints: Option<&'a IntSeq<'_>>) -> PyResult<Option<Staged<'a, u32>>> {
@@ -377,7 +426,7 @@ impl RecordStore {
     ///     Every element is checked before anything changes: after an error the store is
     ///     unchanged. Missing trees and dangling aliases are counted, not raised.
     ///
-    /// Cost: O(n) for n endpoints, interpreter released; atomic per endpoint.
+    /// Cost: O(n) for n endpoints, interpreter released from 1,024; atomic per endpoint.
     #[pyo3(
         signature = (endpoints, generation, mode = ModeArg(Mode::IfNewer), *, expected_versions = None, fence = None, rollback = RollbackArg(true), outcomes = OutcomesArg(None)),
         text_signature = "($self, endpoints, generation, mode='if_newer', *, expected_versions=None, fence=None, rollback=True, outcomes=False)"
@@ -435,7 +484,7 @@ impl RecordStore {
     /// ``endpoints``: names and/or ids, ``None`` for all in id order. ``output``: ``"list"``,
     /// ``"array"`` (``array.array("Q")``) or ``"numpy"`` (uint64). Raises
     /// ``UnknownEndpoint``, ``InvalidArgument``, ``TooLarge``, ``OutOfMemory``. O(n),
-    /// interpreter released.
+    /// interpreter released from 1,024 endpoints.
     #[pyo3(
         signature = (endpoints = None, *, output = Output::List),
         text_signature = "($self, endpoints=None, *, output='list')"
@@ -549,7 +598,7 @@ impl RecordStore {
     ///
     /// Raises ``InvalidArgument`` (holder, ttl, now, output, a non-int endpoint),
     /// ``UnknownEndpoint``, ``TooLarge``, ``OutOfMemory``; then nothing was granted.
-    /// O(n), interpreter released.
+    /// O(n), interpreter released from 1,024 endpoints.
     #[pyo3(
         signature = (endpoints, holder, ttl, now, *, output = Output::List),
         text_signature = "($self, endpoints, holder, ttl, now, *, output='list')"
@@ -577,7 +626,8 @@ impl RecordStore {
     /// ``acquire_leases``.
     ///
     /// Raises ``InvalidArgument``, ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``,
-    /// ``OutOfMemory``; then nothing was renewed. O(n), interpreter released.
+    /// ``OutOfMemory``; then nothing was renewed. O(n), interpreter released from 1,024
+    /// endpoints.
     #[pyo3(
         signature = (endpoints, holder, tokens, ttl, now, *, output = Output::List),
         text_signature = "($self, endpoints, holder, tokens, ttl, now, *, output='list')"
@@ -626,7 +676,7 @@ impl RecordStore {
     ///
     /// ``tokens`` align with ``endpoints`` (``InvalidArgument`` otherwise). Raises
     /// ``InvalidToken``, ``UnknownEndpoint``, ``TooLarge``; then nothing was released.
-    /// O(n), interpreter released.
+    /// O(n), interpreter released from 1,024 endpoints.
     fn release_leases<'py>(
         &self,
         py: Python<'py>,

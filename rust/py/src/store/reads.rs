@@ -4,11 +4,13 @@
 use std::collections::HashMap;
 
 use dnsrace_core as core;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use super::{named, RecordStore};
+use super::{RecordStore, ENDPOINT_STATE, STORE_STATS};
 use crate::args::{Endpoint, Now, Output};
+use crate::detach::detach_for;
 use crate::errors::{guard, OrRaise};
 use crate::ints::{finish, with_endpoints, IntSeq};
 use crate::output::{vec_out, OutArray};
@@ -47,9 +49,9 @@ pub(super) fn resolve_many<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     guard(|| {
         let ids = store.ids(endpoints.as_ref())?;
-        let sets = py
-            .detach(|| store.store.resolve_many(finish(ids)?.as_deref()))
-            .or_raise()?;
+        let n = store.batch_len(endpoints.as_ref());
+        let sets =
+            detach_for(py, n, || store.store.resolve_many(finish(ids)?.as_deref())).or_raise()?;
         // Endpoints sharing a target set share one (immutable) tuple.
         let mut cache: HashMap<usize, Bound<'py, PyTuple>> = HashMap::new();
         let mut out = Vec::with_capacity(sets.len());
@@ -84,12 +86,10 @@ pub(super) fn column<'py>(
         let ids = store.ids(endpoints.as_ref())?;
         if output != Output::List {
             // With all endpoints: those registered now (the core reads the first `n`).
-            let n = endpoints
-                .as_ref()
-                .map_or_else(|| store.store.len(), IntSeq::len);
+            let n = store.batch_len(endpoints.as_ref());
             let mut array = OutArray::<u64>::overwritten(py, output, n)?;
             let out = array.slice();
-            py.detach(|| {
+            detach_for(py, n, || {
                 with_endpoints(ids, |endpoints| {
                     store.store.field_into(field, endpoints, out)
                 })
@@ -97,9 +97,9 @@ pub(super) fn column<'py>(
             .or_raise()?;
             return Ok(array.obj);
         }
-        let values = py
-            .detach(|| read(&store.store, finish(ids)?.as_deref()))
-            .or_raise()?;
+        let n = store.batch_len(endpoints.as_ref());
+        let values =
+            detach_for(py, n, || read(&store.store, finish(ids)?.as_deref())).or_raise()?;
         vec_out(py, output, values, |v| match zero_is_none {
             true => generation_or_none(py, v),
             false => Ok(v.into_pyobject(py)?.into_any()),
@@ -117,9 +117,8 @@ pub(super) fn id_list<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     guard(|| {
         let ids = store.ids(endpoints.as_ref())?;
-        let found = py
-            .detach(|| read(&store.store, finish(ids)?.as_deref()))
-            .or_raise()?;
+        let n = store.batch_len(endpoints.as_ref());
+        let found = detach_for(py, n, || read(&store.store, finish(ids)?.as_deref())).or_raise()?;
         vec_out(py, output, found, |i| Ok(i.into_pyobject(py)?.into_any()))
     })
 }
@@ -149,56 +148,58 @@ pub(super) fn endpoint_state(py: Python<'_>, s: core::EndpointState) -> PyResult
         s.lease_expiry,
         s.highest_fence,
     );
-    named(py, "EndpointState", args)
+    ENDPOINT_STATE.call(py, args)
 }
 
 /// The store's counters as a `StoreStats`.
 pub(super) fn stats<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-    let s = py.detach(|| store.store.stats());
+    // Its gauges walk every endpoint.
+    let s = detach_for(py, store.store.len(), || store.store.stats());
     with_figures(
-        named(py, "StoreStats", ())?,
+        STORE_STATS.call(py, ())?,
         [
-            ("endpoints", s.endpoints),
-            ("plans", s.plans),
-            ("trees", s.trees),
-            ("target_sets", s.target_sets),
-            ("records_live", s.records_live),
-            ("flips_applied", s.flips_applied),
-            ("stale_flips", s.stale_flips),
+            (intern!(py, "endpoints"), s.endpoints),
+            (intern!(py, "plans"), s.plans),
+            (intern!(py, "trees"), s.trees),
+            (intern!(py, "target_sets"), s.target_sets),
+            (intern!(py, "records_live"), s.records_live),
+            (intern!(py, "flips_applied"), s.flips_applied),
+            (intern!(py, "stale_flips"), s.stale_flips),
             // The core's `stale_rejections`: refused by the mode's condition (one word per
             // meaning in Python: "stale" is an applied flip that lowered the alias).
-            ("outdated_rejections", s.stale_rejections),
-            ("fenced_rejections", s.fenced_rejections),
-            ("missing_rejections", s.missing_rejections),
-            ("dangling_rejections", s.dangling_rejections),
-            ("empty_answers", s.empty_answers),
-            ("dangling_aliases", s.dangling_aliases),
-            ("dangling_rollbacks", s.dangling_rollbacks),
-            ("lease_conflicts", s.lease_conflicts),
-            ("leases_granted", s.leases_granted),
+            (intern!(py, "outdated_rejections"), s.stale_rejections),
+            (intern!(py, "fenced_rejections"), s.fenced_rejections),
+            (intern!(py, "missing_rejections"), s.missing_rejections),
+            (intern!(py, "dangling_rejections"), s.dangling_rejections),
+            (intern!(py, "empty_answers"), s.empty_answers),
+            (intern!(py, "dangling_aliases"), s.dangling_aliases),
+            (intern!(py, "dangling_rollbacks"), s.dangling_rollbacks),
+            (intern!(py, "lease_conflicts"), s.lease_conflicts),
+            (intern!(py, "leases_granted"), s.leases_granted),
         ],
     )
 }
 
 /// Heap bytes by part.
 pub(super) fn memory<'py>(store: &RecordStore, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-    let m = py.detach(|| store.store.memory());
+    let m = detach_for(py, store.store.len(), || store.store.memory());
     with_figures(
         PyDict::new(py),
         [
-            ("endpoints", m.endpoints),
-            ("names", m.names),
-            ("plans", m.plans),
-            ("target_sets", m.target_sets),
-            ("total", m.total),
+            (intern!(py, "endpoints"), m.endpoints),
+            (intern!(py, "names"), m.names),
+            (intern!(py, "plans"), m.plans),
+            (intern!(py, "target_sets"), m.target_sets),
+            (intern!(py, "total"), m.total),
         ],
     )
 }
 
-/// `d` (a dict, or a dict subclass such as `StoreStats`) with each figure set under its name.
-fn with_figures<'py, D>(
+/// `d` (a dict, or a dict subclass such as `StoreStats`) with each figure set under its name
+/// (interned: made and hashed once, not at every call).
+fn with_figures<'k, 'py: 'k, D>(
     d: Bound<'py, D>,
-    figures: impl IntoIterator<Item = (&'static str, u64)>,
+    figures: impl IntoIterator<Item = (&'k Bound<'py, PyString>, u64)>,
 ) -> PyResult<Bound<'py, D>> {
     for (name, value) in figures {
         d.as_any().set_item(name, value)?;
