@@ -1,6 +1,6 @@
 """What makes a run's fixed cost smaller must not change the run: the fleet's inline draws,
-the small fleets' starting orders kept, the progress task's stand-in and the virtual loop's
-inlined run_until_complete."""
+the small fleets' starting orders kept, the progress task's stand-in, the virtual loop's
+inlined run_until_complete and the clients reused from run to run."""
 
 from __future__ import annotations
 
@@ -12,9 +12,15 @@ from typing import Any
 import pytest
 
 from dnsrace.clock import VirtualEventLoop
+from dnsrace.seeds import substream
 from dnsrace.sim import fleet, runner
+from dnsrace.sim.clients import Clients
 from dnsrace.sim.disciplines import lookup
 from dnsrace.sim.fleet import Fleet
+from dnsrace.sim.metrics import Metrics
+from dnsrace.sim.observer import ObservedStore
+from dnsrace.sim.operator import Operator
+from dnsrace.sim.planner import PlanBoard
 from dnsrace.sim.scenario import FleetConfig, load_scenario
 from dnsrace.sim.schedule import make_schedule
 
@@ -126,3 +132,37 @@ def test_run_until_complete_gives_the_result_or_the_error() -> None:
         assert asyncio.events._get_running_loop() is None
     finally:
         loop.close()
+
+
+def _clients_state(probes: Clients) -> Any:
+    return (probes._cursor, set(probes.watched), probes._rest, probes._per_round, probes.sample)
+
+
+def test_clients_reset_to_new_ones() -> None:
+    """Reused clients (an exploration's runs) are new ones: the sweep back at its start, no
+    name retried, the new run's store and operator (whose fingerprint reads them)."""
+    scenario = load_scenario(SPIN.parent / "incident.toml")
+    assert scenario.clients.sweep_s > 0  # a sweep that moves: the reset has work to do
+    backend = runner._backend("rust")
+    metrics = Metrics(9, regional_name="r.example", current_window_s=2.0)
+    store = ObservedStore(backend, metrics, lambda: 0.0, timed=False)
+    ids = list(range(9))
+
+    def operator() -> Operator:
+        rng = substream(1, "operator")
+        return Operator(scenario.operator, store, None, PlanBoard(), metrics, rng, 0, lambda: 0.0)  # type: ignore[arg-type]
+
+    used = Clients(scenario, store, operator(), ids, [0, 3])
+    used._round_ids()
+    used.watched.update({5, 6})
+    fresh_operator = operator()
+    fresh = Clients(scenario, store, fresh_operator, ids, [0, 3])
+    assert _clients_state(used) != _clients_state(fresh)
+    again = operator()
+    used.reset(store, again)
+    assert _clients_state(used) == _clients_state(fresh)
+    assert used.operator is again and again.probes_state == used.state
+    assert used.matches(scenario, list(ids), [0, 3])
+    assert not used.matches(scenario, ids, [0, 4])  # another sample: new clients
+    assert not used.matches(scenario, ids[:-1], [0, 3])  # another fleet
+    assert not used.matches(load_scenario(SPIN), ids, [0, 3])  # other settings

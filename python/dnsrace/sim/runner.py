@@ -34,6 +34,7 @@ from dnsrace.sim.assembly import (
     start_control_plane,
     walk_batches,
 )
+from dnsrace.sim.clients import Clients
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor
 from dnsrace.sim.fingerprint import simulation_state
@@ -255,7 +256,10 @@ class _Kept:
     store: ObservedStore | None = None
     board: PlanBoard | None = None
     operator: Operator | None = None
+    probes: Clients | None = None
     enactors: dict[str, Enactor] = field(default_factory=dict)
+    timer: StoreTimer = field(default_factory=StoreTimer)
+    """The store timer of every verdict-only run on the loop: untimed, nothing writes it."""
 
 
 _kept_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Kept] = (
@@ -322,7 +326,7 @@ async def _simulate(
     scenario: Scenario,
     discipline: Discipline,
     store_name: str,
-    timer: StoreTimer,
+    timer: StoreTimer | None,
     progress: Progress | None,
     snapshot: str | None = None,
     history: str | None = None,
@@ -341,6 +345,8 @@ async def _simulate(
     # for each of the run's many reads of the time.
     now: Callable[[], float] = loop.time if t0 == 0.0 else since_start
     kept = _kept_for(loop) if verdict_only else None
+    if timer is None:  # a verdict-only run reads no time: its loop's timer, never written
+        timer = kept.timer if kept is not None else StoreTimer()
     metrics = new_metrics(scenario) if kept is None else _verdict_metrics(scenario, kept)
     metrics.keep_timeline = not verdict_only
     chosen = _backend(store_name)
@@ -367,9 +373,11 @@ async def _simulate(
         declare(reads=("board", "trees"), writes=("board", "trees"))
 
     parts = RunParts(scenario, store, board, metrics, now)
-    control = start_control_plane(parts, ids, operator=None if kept is None else kept.operator)
-    if kept is not None:
-        kept.operator = control.operator
+    if kept is None:
+        control = start_control_plane(parts, ids)
+    else:
+        control = start_control_plane(parts, ids, operator=kept.operator, probes=kept.probes)
+        kept.operator, kept.probes = control.operator, control.probes
     planner, operator = control.planner, control.operator
     last = {} if kept is None else kept.enactors
     supervisors = [
@@ -505,7 +513,7 @@ def run_with_schedule(
     store timing, no perf figures)."""
     if verdict_only and (snapshot is not None or history is not None):
         raise ValueError("a verdict-only run saves no snapshot and records no history")
-    timer = StoreTimer()
+    timer = None if verdict_only else StoreTimer()
     # Not read by a verdict-only run.
     cpu0 = 0.0 if verdict_only else time.process_time()
     wall0 = 0.0 if verdict_only else time.perf_counter()
@@ -526,6 +534,7 @@ def run_with_schedule(
     steps = schedule.steps if schedule is not None else 0
     if verdict_only:
         return RunResult(scenario, discipline, store, metrics, timeline, {}, names, steps, settled)
+    assert timer is not None  # a whole run's own
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     perf = {
