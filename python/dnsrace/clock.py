@@ -38,8 +38,10 @@ import functools
 import heapq
 import math
 import selectors
+import sys
 import threading
-from asyncio import format_helpers
+from asyncio import events, format_helpers
+from asyncio.base_events import _run_until_complete_cb  # type: ignore[attr-defined]
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Literal, Protocol, TypeVar
@@ -201,24 +203,6 @@ class _NonBlockingSelector(selectors.BaseSelector):
         return self._real.get_map()
 
 
-def _init_handle(
-    handle: asyncio.Handle,
-    callback: Callable[..., object],
-    args: tuple[Any, ...],
-    loop: asyncio.AbstractEventLoop,
-    context: Any,
-) -> None:
-    """What ``asyncio.Handle.__init__`` sets, less its debug-mode check."""
-    h: Any = handle
-    h._context = contextvars.copy_context() if context is None else context
-    h._loop = loop
-    h._callback = callback
-    h._args = args
-    h._cancelled = False
-    h._repr = None
-    h._source_traceback = None
-
-
 class _ReadyHandle(asyncio.Handle):
     """asyncio's ``Handle`` as :meth:`VirtualEventLoop.call_soon` makes it outside debug mode:
     its fields stored in place, without the debug-mode check and the two ``__init__`` frames
@@ -231,22 +215,13 @@ _new_object = object.__new__
 
 
 class _VirtualTimer(asyncio.TimerHandle):
-    """asyncio's ``TimerHandle`` made and cancelled without its debug-mode checks (only made
-    outside debug): every ``asyncio.sleep`` makes one and cancels it when it wakes."""
+    """asyncio's ``TimerHandle`` made (by :func:`_new_timer`) and cancelled without its
+    debug-mode checks (only made outside debug): every ``asyncio.sleep`` makes one and
+    cancels it when it wakes."""
 
     __slots__ = ()
-
-    def __init__(
-        self,
-        when: float,
-        callback: Callable[..., object],
-        args: tuple[Any, ...],
-        loop: asyncio.AbstractEventLoop,
-        context: Any,
-    ) -> None:
-        self._when = when
-        self._scheduled = False
-        _init_handle(self, callback, args, loop, context)
+    _when: float
+    _scheduled: bool
 
     def cancel(self) -> None:
         if not self._cancelled:
@@ -257,6 +232,29 @@ class _VirtualTimer(asyncio.TimerHandle):
                 self._repr = repr(self)
             self._callback = None
             self._args = None  # type: ignore[assignment]
+
+
+def _new_timer(
+    when: float,
+    callback: Callable[..., object],
+    args: tuple[Any, ...],
+    loop: asyncio.AbstractEventLoop,
+    context: Any,
+) -> _VirtualTimer:
+    """A :class:`_VirtualTimer`, scheduled (about to be pushed on the heap), its fields
+    stored in place: one frame, not the two of its ``__init__`` (a run makes one per
+    ``asyncio.sleep``)."""
+    timer: Any = _new_object(_VirtualTimer)
+    timer._when = when
+    timer._scheduled = True
+    timer._callback = callback
+    timer._args = args
+    timer._loop = loop
+    timer._context = contextvars.copy_context() if context is None else context
+    timer._cancelled = False
+    timer._repr = None
+    timer._source_traceback = None
+    return timer  # type: ignore[no-any-return]
 
 
 def _report_callback_error(
@@ -324,6 +322,66 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     @_clock_resolution.setter
     def _clock_resolution(self, value: float) -> None:
         self._base_resolution = value
+
+    def set_debug(self, enabled: bool) -> None:
+        super().set_debug(enabled)
+        # Every future and task asks its loop's get_debug() when made (a run makes a dozen):
+        # a bound C method that gives the same answer, instead of a Python frame.
+        if enabled is True or enabled is False:
+            self.__dict__["get_debug"] = enabled.__bool__
+        else:
+            self.__dict__.pop("get_debug", None)
+
+    def run_until_complete(self, future: Any) -> Any:
+        """asyncio's ``run_until_complete``; for a coroutine outside debug mode and without a
+        task factory (an exploration's every run), the same steps with its layers inlined:
+        the same task (``Task-N``), the same done callback (one more ready handle at the
+        end), the same ``run_forever`` set-up and tear-down."""
+        if (
+            self._debug  # type: ignore[attr-defined]
+            or self._task_factory is not None  # type: ignore[attr-defined]
+            or not asyncio.iscoroutine(future)
+        ):
+            return super().run_until_complete(future)
+        self._check_closed()  # type: ignore[attr-defined]
+        self._check_running()  # type: ignore[attr-defined]
+        task: asyncio.Task[Any] = asyncio.Task(future, loop=self)
+        task._log_destroy_pending = False  # type: ignore[attr-defined]
+        task.add_done_callback(_run_until_complete_cb)
+        try:
+            self._run_forever_inline()
+        except BaseException:
+            if task.done() and not task.cancelled():
+                task.exception()  # consumed, as asyncio does: the caller has no task to ask
+            raise
+        finally:
+            task.remove_done_callback(_run_until_complete_cb)
+        if not task.done():
+            raise RuntimeError("Event loop stopped before Future completed.")
+        return task.result()
+
+    def _run_forever_inline(self) -> None:
+        """``run_forever`` outside debug mode, once checked (no coroutine origin tracking to
+        switch on and off)."""
+        me: Any = self
+        if me._coroutine_origin_tracking_enabled:
+            me._set_coroutine_origin_tracking(False)
+        old_hooks = sys.get_asyncgen_hooks()
+        try:
+            me._thread_id = threading.get_ident()
+            sys.set_asyncgen_hooks(
+                firstiter=me._asyncgen_firstiter_hook, finalizer=me._asyncgen_finalizer_hook
+            )
+            events._set_running_loop(self)
+            while True:
+                self._run_once()
+                if me._stopping:
+                    break
+        finally:
+            me._stopping = False
+            me._thread_id = None
+            events._set_running_loop(None)
+            sys.set_asyncgen_hooks(*old_hooks)
 
     def reset(self, schedule: Schedule | None, start: float = 0.0) -> None:
         """Reuse the loop for another run: drop what the last run left queued (callbacks of
@@ -401,9 +459,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         # (every asyncio.sleep with a delay comes here).
         if delay is None or self._debug or self._closed:  # type: ignore[attr-defined]
             return super().call_later(delay, callback, *args, context=context)
-        timer = _VirtualTimer(self._virtual_now + delay, callback, args, self, context)
+        timer = _new_timer(self._virtual_now + delay, callback, args, self, context)
         heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
-        timer._scheduled = True
         return timer
 
     def call_at(  # type: ignore[override]
@@ -411,9 +468,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.TimerHandle:
         if when is None or self._debug or self._closed:  # type: ignore[attr-defined]
             return super().call_at(when, callback, *args, context=context)
-        timer = _VirtualTimer(when, callback, args, self, context)
+        timer = _new_timer(when, callback, args, self, context)
         heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
-        timer._scheduled = True
         return timer
 
     def _run_once(self) -> None:

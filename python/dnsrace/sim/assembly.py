@@ -179,11 +179,13 @@ def start_control_plane(
     *,
     on_steady: Callable[[], None] | None = None,
     operator: Operator | None = None,
+    probes: Clients | None = None,
 ) -> ControlPlane:
     """The steady state before the run, then the planner's side ready to run: plan 1 is
     published and applied everywhere (``on_steady`` is called then: a distributed run starts
     its clock), the metrics start from it, and the operator and clients are set up
-    (``operator``: a last run's with the same settings, reset instead of made anew)."""
+    (``operator``, ``probes``: a last run's, reset instead of made anew when they have the
+    same settings)."""
     scenario, store, board = parts.scenario, parts.store, parts.board
     metrics, now = parts.metrics, parts.now
     planner = Planner(scenario, store, board, metrics, ids, now)
@@ -201,5 +203,8 @@ def start_control_plane(
             scenario.operator, store, planner, board, metrics, rng, REGIONAL_ID, now
         )
     sample = client_sample(scenario, ids)
-    probes = Clients(scenario, store, operator, ids, sample)
+    if probes is not None and probes.matches(scenario, ids, sample):
+        probes.reset(store, operator)
+    else:
+        probes = Clients(scenario, store, operator, ids, sample)
     return ControlPlane(parts, planner, operator, sample, probes)

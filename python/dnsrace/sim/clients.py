@@ -30,23 +30,34 @@ class Clients:
         ids: Sequence[int],
         sample: list[int],
     ) -> None:
-        self.store = store
-        self.operator = operator
         self.sample = sample
         """Resolved every round: the regional endpoint first, then the fixed sample."""
+        self._ids = list(ids)
         chosen = set(sample)
         self._rest = [i for i in ids if i not in chosen]
-        cfg = scenario.clients
+        cfg = self._cfg = scenario.clients
         rounds = cfg.sweep_s / cfg.probe_interval_s
         self._per_round = (
             math.ceil(len(self._rest) / max(1.0, rounds)) if cfg.sweep_s > 0 and self._rest else 0
         )
-        self._cursor = 0
         self.watched: set[int] = set()
         """Endpoints of the sweep found empty: resolved every round until they answer (at
         most as many as the sample: one is enough for the alarm, and a sweep revisits the
         others)."""
         self._watch_most = max(1, len(sample))
+        self.reset(store, operator)
+
+    def matches(self, scenario: Scenario, ids: Sequence[int], sample: list[int]) -> bool:
+        """Whether :meth:`reset` makes these clients the ones these arguments would make."""
+        return self._cfg is scenario.clients and self.sample == sample and self._ids == ids
+
+    def reset(self, store: ObservedStore, operator: Operator) -> None:
+        """New clients' state (same settings, endpoints and sample), for another run: an
+        exploration's many short runs reuse one set of clients."""
+        self.store = store
+        self.operator = operator
+        self._cursor = 0
+        self.watched.clear()
         operator.probes_state = self.state  # the bounded search's fingerprint reads it
 
     def state(self) -> tuple[int, tuple[int, ...]]:
@@ -72,9 +83,10 @@ class Clients:
 
     def probe(self) -> None:
         """One round: resolve, remember the sweep's empty endpoints, tell the alarm."""
-        ids = self._round_ids()
+        ids = self._round_ids() if self._per_round else self.sample
         answers = self.store.resolve_many(ids)
-        empty_at = _empty_positions(answers)
+        # (Most rounds answer everywhere: one scan in C settles that.)
+        empty_at = _empty_positions(answers) if () in answers else []
         empty = [ids[k] for k in empty_at]
         if self._per_round:
             fixed = len(self.sample)

@@ -38,6 +38,17 @@ def _score(group: int, address: str) -> int:
     return int.from_bytes(digest, "big")
 
 
+def _below(rng: random.Random, n: int) -> int:
+    """``rng.randrange(n)`` drawn as it draws (``n``'s bit length of random bits, drawn again
+    while out of range: ``randint(a, b)`` is ``a + randrange(b - a + 1)``), the same numbers
+    without its three Python frames."""
+    k = n.bit_length()
+    r = rng.getrandbits(k)
+    while r >= n:
+        r = rng.getrandbits(k)
+    return r
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def _address(index: int, ipv6: bool) -> str:
     """The address of load balancer ``index`` in its family (the same in every run)."""
@@ -64,8 +75,18 @@ def _insert(orders: _Orders, index: int, address: str) -> None:
         ranks[g].insert(pos, index)
 
 
+_SMALL_FLEET = 8
+"""Up to this many load balancers a starting fleet's orders are small, and its seeds start
+it in a few ways only (each load balancer's family is drawn): every way is kept."""
+_SMALL_STARTS_MOST = 256
+_small_starts: dict[tuple[int, tuple[str, ...]], _Orders] = {}
+"""The orders of the small starting fleets seen, by group count and addresses (an entry is
+made whole before it is added, and never changed: a thread reads one whole or none)."""
+
+
 def _start_orders(groups: int, addresses: tuple[str, ...]) -> _Orders:
     """The orders of a starting fleet, found or made once."""
+    global _small_starts
 
     def make() -> _Orders:
         made: _Orders = ([[] for _ in range(groups)], [[] for _ in range(groups)])
@@ -73,7 +94,18 @@ def _start_orders(groups: int, addresses: tuple[str, ...]) -> _Orders:
             _insert(made, index, address)
         return made
 
-    return _starts.get((groups, addresses), make)
+    if len(addresses) > _SMALL_FLEET:
+        return _starts.get((groups, addresses), make)
+    # A small fleet's seeds start it in up to 2**n ways (2 load balancers: 4), one after
+    # another: the last one alone would be made again at most runs.
+    key = (groups, addresses)
+    small = _small_starts
+    found = small.get(key)
+    if found is None:
+        if len(small) >= _SMALL_STARTS_MOST:
+            small = _small_starts = {}
+        found = small[key] = make()
+    return found
 
 
 def _sample(rng: random.Random, population: list[LoadBalancer], k: int) -> list[LoadBalancer]:
@@ -111,8 +143,11 @@ class Fleet:
         self._sets: list[TargetSet] | None = None
         """The target sets until :meth:`step` changes the fleet (one in three plans does
         not)."""
-        for _ in range(cfg.load_balancers):
-            self._new_lb()
+        share, lbs = cfg.ipv6_share, self.lbs
+        for index in range(cfg.load_balancers):
+            # _new_lb, inline: every run of an exploration starts a fleet.
+            address = _address(index, rng.random() < share)
+            lbs.append(LoadBalancer(address, 40 + _below(rng, 161)))
         # Per group: LB indexes in rendezvous order, and their sort keys (shared with the
         # other fleets that start alike until this one adds a load balancer).
         self._orders = _start_orders(groups, tuple(lb.address for lb in self.lbs))
@@ -121,7 +156,7 @@ class Fleet:
     def _new_lb(self) -> LoadBalancer:
         index = len(self.lbs)
         address = _address(index, self._rng.random() < self._cfg.ipv6_share)
-        lb = LoadBalancer(address, self._rng.randint(40, 200))
+        lb = LoadBalancer(address, 40 + _below(self._rng, 161))  # randint(40, 200)
         self.lbs.append(lb)
         return lb
 

@@ -84,10 +84,10 @@ class Operator:
     def observe(self, empty: list[int]) -> None:
         """One round of the clients' probes: the endpoints that answered empty (the alarm's
         input; with ``alarm = "regional"`` only the regional endpoint counts)."""
+        if not self.cfg.repair or self.pending:
+            return  # nobody acts on it (what follows changes nothing then)
         if self.cfg.alarm == "regional":
             empty = [self.regional] if self.regional in empty else []
-        if not self.cfg.repair or self.pending:
-            return
         if not empty:
             self._empty_since.clear()
             return

@@ -20,7 +20,7 @@ import weakref
 from array import array
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from dnsrace.backends import Backend
 from dnsrace.backends import backend as load_backend
@@ -34,6 +34,7 @@ from dnsrace.sim.assembly import (
     start_control_plane,
     walk_batches,
 )
+from dnsrace.sim.clients import Clients
 from dnsrace.sim.disciplines import Discipline
 from dnsrace.sim.enactor import Enactor
 from dnsrace.sim.fingerprint import simulation_state
@@ -115,6 +116,22 @@ def _spawn(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
     return asyncio.create_task(coro, name=name)
 
 
+def _nothing() -> None:
+    """The progress task's one step when nobody listens: it ends at once."""
+
+
+def _no_progress(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+    """What the progress task is to the run when there is no progress callback and the
+    schedule reads no task's footprint or name: one step that does nothing, at its place in
+    the ready queue (a seeded schedule draws as before), then a finished future (cancelling
+    it does nothing, gathering it takes one callback, as the finished task). Exploration
+    runs skip the task's making, its step and its registry entry."""
+    loop.call_soon(_nothing)
+    done: asyncio.Future[None] = loop.create_future()
+    done.set_result(None)
+    return done
+
+
 class _Supervisor:
     """Runs an enactor, crashes it on schedule and restarts it after the restart delay."""
 
@@ -169,7 +186,7 @@ class _Supervisor:
 
 def _abandon(
     loop: asyncio.AbstractEventLoop,
-    background: list[asyncio.Task[None]],
+    background: list[asyncio.Future[None]],
     supervisors: list[_Supervisor],
 ) -> None:
     """End a settled run's tasks without running their cancellation: close each waiting
@@ -177,15 +194,15 @@ def _abandon(
     take them out of asyncio's registry of live tasks, and drop every queued step (a wake-up
     or a timer's callback due now: nothing of the run is read after this, and a wake-up of
     a closed coroutine would fail the task)."""
-    tasks = [s.task for s in supervisors if s.task is not None]
+    tasks: list[asyncio.Future[None]] = [s.task for s in supervisors if s.task is not None]
     for s in supervisors:
         s.abandoned = True
     tasks.extend(background)
     for task in tasks:
-        if not task.done():
+        if not task.done():  # a task: what stands in for one (_no_progress) is done
             task._log_destroy_pending = False  # type: ignore[attr-defined]
-            task.get_coro().close()
-            asyncio.tasks._unregister_task(task)
+            task.get_coro().close()  # type: ignore[attr-defined]
+            asyncio.tasks._unregister_task(task)  # type: ignore[arg-type]
     loop._ready.clear()  # type: ignore[attr-defined]
 
 
@@ -239,7 +256,10 @@ class _Kept:
     store: ObservedStore | None = None
     board: PlanBoard | None = None
     operator: Operator | None = None
+    probes: Clients | None = None
     enactors: dict[str, Enactor] = field(default_factory=dict)
+    timer: StoreTimer = field(default_factory=StoreTimer)
+    """The store timer of every verdict-only run on the loop: untimed, nothing writes it."""
 
 
 _kept_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Kept] = (
@@ -306,7 +326,7 @@ async def _simulate(
     scenario: Scenario,
     discipline: Discipline,
     store_name: str,
-    timer: StoreTimer,
+    timer: StoreTimer | None,
     progress: Progress | None,
     snapshot: str | None = None,
     history: str | None = None,
@@ -325,6 +345,8 @@ async def _simulate(
     # for each of the run's many reads of the time.
     now: Callable[[], float] = loop.time if t0 == 0.0 else since_start
     kept = _kept_for(loop) if verdict_only else None
+    if timer is None:  # a verdict-only run reads no time: its loop's timer, never written
+        timer = kept.timer if kept is not None else StoreTimer()
     metrics = new_metrics(scenario) if kept is None else _verdict_metrics(scenario, kept)
     metrics.keep_timeline = not verdict_only
     chosen = _backend(store_name)
@@ -351,9 +373,11 @@ async def _simulate(
         declare(reads=("board", "trees"), writes=("board", "trees"))
 
     parts = RunParts(scenario, store, board, metrics, now)
-    control = start_control_plane(parts, ids, operator=None if kept is None else kept.operator)
-    if kept is not None:
-        kept.operator = control.operator
+    if kept is None:
+        control = start_control_plane(parts, ids)
+    else:
+        control = start_control_plane(parts, ids, operator=kept.operator, probes=kept.probes)
+        kept.operator, kept.probes = control.operator, control.probes
     planner, operator = control.planner, control.operator
     last = {} if kept is None else kept.enactors
     supervisors = [
@@ -378,19 +402,25 @@ async def _simulate(
             progress(now())
             await asyncio.sleep(_PROGRESS_S)
 
-    background = [_spawn(s.run(now), f"supervisor-{s.enactor.name}") for s in supervisors]
+    background: list[asyncio.Future[None]] = [
+        _spawn(s.run(now), f"supervisor-{s.enactor.name}") for s in supervisors
+    ]
     background.append(_spawn(control.clients(), "clients"))
-    background.append(_spawn(ticker(), "progress"))
+    if progress is None and not footprints and loop._task_factory is None:  # type: ignore[attr-defined]
+        background.append(_no_progress(loop))
+    else:
+        background.append(_spawn(ticker(), "progress"))
     if footprints:
-        for task in background[:-2]:
+        spawned = cast("list[asyncio.Task[None]]", background)  # tasks, every one
+        for task in spawned[:-2]:
             declare(task=task)  # a supervisor's first step starts its enactor: nothing shared
         # The clients resolve, and the operator may switch the automation off in the same
         # step.
         probed = ids if control.probes.reads_everything else control.sample
         resolved = [*(("alias", i) for i in probed), "trees"]
-        declare(reads=resolved, writes=("board",), task=background[-2])
+        declare(reads=resolved, writes=("board",), task=spawned[-2])
         if progress is None:
-            declare(task=background[-1])
+            declare(task=spawned[-1])
     quiet = False
     try:
         await planner.run()
@@ -406,9 +436,9 @@ async def _simulate(
                 ending.steps = getattr(schedule, "steps", 0)
                 break
             await asyncio.sleep(min(_SETTLE_POLL_S, deadline - now()))
-        for task in background:
-            if task.done():
-                task.result()  # surface a crash of the simulator itself
+        for part in background:
+            if part.done():
+                part.result()  # surface a crash of the simulator itself
         # A settled fleet only waits: cancelled, every task just unwinds (no store call, no
         # metric), so a verdict-only run, which reads nothing after this, skips those steps
         # (unless the schedule searches them too: the bounded search counts every step).
@@ -417,10 +447,11 @@ async def _simulate(
         if quiet:
             _abandon(loop, background, supervisors)
         else:
-            for task in background:
+            for part in background:
                 if footprints:
-                    declare(task=task)  # a cancelled task touches nothing shared on its way out
-                task.cancel()
+                    # A cancelled task touches nothing shared on its way out.
+                    declare(task=cast("asyncio.Task[None]", part))
+                part.cancel()
             await asyncio.gather(*background, return_exceptions=True)
     end = now()
     if progress is not None:
@@ -482,7 +513,7 @@ def run_with_schedule(
     store timing, no perf figures)."""
     if verdict_only and (snapshot is not None or history is not None):
         raise ValueError("a verdict-only run saves no snapshot and records no history")
-    timer = StoreTimer()
+    timer = None if verdict_only else StoreTimer()
     # Not read by a verdict-only run.
     cpu0 = 0.0 if verdict_only else time.process_time()
     wall0 = 0.0 if verdict_only else time.perf_counter()
@@ -503,6 +534,7 @@ def run_with_schedule(
     steps = schedule.steps if schedule is not None else 0
     if verdict_only:
         return RunResult(scenario, discipline, store, metrics, timeline, {}, names, steps, settled)
+    assert timer is not None  # a whole run's own
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     perf = {
