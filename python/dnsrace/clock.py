@@ -323,15 +323,6 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def _clock_resolution(self, value: float) -> None:
         self._base_resolution = value
 
-    def set_debug(self, enabled: bool) -> None:
-        super().set_debug(enabled)
-        # Every future and task asks its loop's get_debug() when made (a run makes a dozen):
-        # a bound C method that gives the same answer, instead of a Python frame.
-        if enabled is True or enabled is False:
-            self.__dict__["get_debug"] = enabled.__bool__
-        else:
-            self.__dict__.pop("get_debug", None)
-
     def run_until_complete(self, future: Any) -> Any:
         """asyncio's ``run_until_complete``; for a coroutine outside debug mode and without a
         task factory (an exploration's every run), the same steps with its layers inlined:

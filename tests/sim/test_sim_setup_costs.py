@@ -99,18 +99,6 @@ def test_the_progress_stand_in_changes_no_run(
     loop.close()
 
 
-def test_get_debug_follows_set_debug() -> None:
-    loop = VirtualEventLoop()
-    try:
-        assert loop.get_debug() is False
-        loop.set_debug(True)
-        assert loop.get_debug() is True
-        loop.set_debug(False)
-        assert loop.get_debug() is False
-    finally:
-        loop.close()
-
-
 def test_run_until_complete_gives_the_result_or_the_error() -> None:
     loop = VirtualEventLoop()
     loop.set_task_factory(None)
