@@ -409,8 +409,6 @@ class Enactor:
     # ------------------------------------------------------------------ clean-up
 
     async def _cleanup(self, gen: int) -> None:
-        # (d: a cell of the comprehension below, kept so: where a cell sits among a frame's
-        # locals can differ between two visits, which the bounded search's fingerprints see)
         d, store = self.discipline, self.store
         await (self._step() if self._declare is None else self._step(reads=(_TREES,)))
         old = [g for g in store.plan_generations() if g < gen - d.trees_kept]

@@ -25,6 +25,7 @@ with state of its own must be added to :func:`simulation_state`.
 from __future__ import annotations
 
 import asyncio
+import operator
 import random
 from array import array
 from collections import deque
@@ -76,6 +77,9 @@ def _canon(value: object, depth: int = 0) -> Hashable:
     return name
 
 
+_first = operator.itemgetter(0)
+
+
 def _frames(coro: Any) -> list[Hashable]:
     """Where a suspended coroutine is, down its chain of awaits: code, offset, locals."""
     out: list[Hashable] = []
@@ -89,11 +93,17 @@ def _frames(coro: Any) -> list[Hashable]:
             (
                 frame.f_code.co_qualname,
                 frame.f_lasti,
+                # By name: the order of ``f_locals`` is the order its cached dict first saw
+                # each name bound, which two visits of one state need not share (a local
+                # unbound at an earlier read comes last); equal states must look equal.
                 tuple(
-                    [
-                        (k, v if (t := type(v)) in scalars else (opaque.get(t) or _canon(v)))
-                        for k, v in local.items()
-                    ]
+                    sorted(
+                        [
+                            (k, v if (t := type(v)) in scalars else (opaque.get(t) or _canon(v)))
+                            for k, v in local.items()
+                        ],
+                        key=_first,
+                    )
                 ),
             )
         )
