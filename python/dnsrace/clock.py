@@ -494,19 +494,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                     raise _deadlock()
                 if heap[0]._when > self._virtual_now:
                     self._virtual_now = heap[0]._when
-            if heap:
-                now = self._virtual_now
-                while heap and heap[0]._when <= now:
-                    handle = heappop(heap)
-                    handle._scheduled = False
-                    if handle._cancelled:
-                        self._timer_cancelled_count -= 1
-                    else:
-                        ready.append(handle)
+                self._ready_due_timers(ready, heap)
                 if not ready:
                     if self._stopping:  # type: ignore[attr-defined]
                         return
                     continue
+            elif heap and heap[0]._when <= self._virtual_now:
+                # Most steps find a task ready and no timer due: one test, not the loop's.
+                self._ready_due_timers(ready, heap)
             if rng is not None:
                 schedule.steps += 1
                 n = len(ready)
@@ -537,7 +532,12 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 del ready[index]
             if not handle._cancelled:
                 try:
-                    handle._context.run(handle._callback, *handle._args)
+                    # Most steps are a task's step, which takes no argument: a plain call
+                    # then, not one that builds a tuple of the callback and its arguments.
+                    if handle._args:
+                        handle._context.run(handle._callback, *handle._args)
+                    else:
+                        handle._context.run(handle._callback)
                 except (SystemExit, KeyboardInterrupt):
                     raise
                 except BaseException as exc:
@@ -545,6 +545,18 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 handle = None  # as Handle._run: no cycle through a raised exception
             if self._stopping or self.schedule is not schedule:  # type: ignore[attr-defined]
                 return  # stopped, or a step changed the schedule: the next iteration sees it
+
+    def _ready_due_timers(self, ready: Any, heap: list[Any]) -> None:
+        """Move the timers due now from the heap to the ready queue, in the heap's order."""
+        heappop = heapq.heappop
+        now = self._virtual_now
+        while heap and heap[0]._when <= now:
+            handle = heappop(heap)
+            handle._scheduled = False
+            if handle._cancelled:
+                self._timer_cancelled_count -= 1
+            else:
+                ready.append(handle)
 
     def _run_fifo(self) -> None:
         """asyncio's own ``_run_once`` (Python 3.11-3.13, outside debug mode), iteration for
