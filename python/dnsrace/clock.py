@@ -209,9 +209,9 @@ class _ReadyHandle(asyncio.Handle):
     (a run makes one per step)."""
 
     __slots__ = ()
-
-
-_new_object = object.__new__
+    # Made by a call of the class, its fields then stored in place: object's own C __init__
+    # (no frame), cheaper than object.__new__(cls), which slices its argument tuple.
+    __init__ = object.__init__
 
 
 class _VirtualTimer(asyncio.TimerHandle):
@@ -220,6 +220,7 @@ class _VirtualTimer(asyncio.TimerHandle):
     cancels it when it wakes."""
 
     __slots__ = ()
+    __init__ = object.__init__  # as _ReadyHandle's
     _when: float
     _scheduled: bool
 
@@ -244,7 +245,7 @@ def _new_timer(
     """A :class:`_VirtualTimer`, scheduled (about to be pushed on the heap), its fields
     stored in place: one frame, not the two of its ``__init__`` (a run makes one per
     ``asyncio.sleep``)."""
-    timer: Any = _new_object(_VirtualTimer)
+    timer: Any = _VirtualTimer()
     timer._when = when
     timer._scheduled = True
     timer._callback = callback
@@ -432,7 +433,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.Handle:
         if self._debug or self._closed:  # type: ignore[attr-defined]
             return super().call_soon(callback, *args, context=context)
-        handle: Any = _new_object(_ReadyHandle)
+        handle: Any = _ReadyHandle()
         handle._callback = callback
         handle._args = args
         handle._loop = self
