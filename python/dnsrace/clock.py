@@ -515,12 +515,18 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             if rng is not None:
                 schedule.steps += 1
                 n = len(ready)
-                index = 0
-                if n > 1:
+                if n == 1:  # no draw, as RandomSchedule.pick: the one ready handle
+                    handle = ready.popleft()
+                else:
                     k = n.bit_length()
                     index = rng.getrandbits(k)
                     while index >= n:
                         index = rng.getrandbits(k)
+                    if index == 0:
+                        handle = ready.popleft()
+                    else:
+                        handle = ready[index]
+                        del ready[index]
             else:
                 # A pick that raises or is refused fails the run; its clean-up (the runner
                 # cancels what is left) then goes in FIFO order, so no task is left unclosed.
@@ -535,11 +541,11 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                         f"schedule.pick returned {_shown(index)}, not an index of the"
                         f" {len(ready)} ready handles"
                     )
-            if index == 0:
-                handle = ready.popleft()
-            else:
-                handle = ready[index]
-                del ready[index]
+                if index == 0:
+                    handle = ready.popleft()
+                else:
+                    handle = ready[index]
+                    del ready[index]
             if not handle._cancelled:
                 try:
                     # Most steps are a task's step, which takes no argument: a plain call
