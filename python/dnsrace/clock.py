@@ -639,6 +639,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 handle._scheduled = False
                 ready.append(handle)
             for _ in range(len(ready)):
+                if not ready:
+                    break  # a step dropped the queued rest (a settled verdict-only run does)
                 handle = ready.popleft()
                 if handle._cancelled:
                     continue

@@ -111,3 +111,20 @@ def test_a_bounded_search_run_keeps_the_unwinding() -> None:
     quick = run_with_schedule(s, lookup("cas"), DfsSchedule([], 0), verdict_only=True)
     assert quick.settled_steps == whole.settled_steps > 0
     assert quick.steps == whole.steps > quick.settled_steps
+
+
+def test_a_verdict_only_run_in_asyncio_order_with_progress_ends_cleanly() -> None:
+    """A settled verdict-only run drops every queued step (the runner's ``_abandon``) from
+    inside a step; on asyncio's order (no schedule) the loop's iteration still had steps of
+    other tasks to run after it (here the progress ticker's) and popped an emptied queue
+    (IndexError, seed 1). The run now ends with the whole run's verdict."""
+    s = _scenario("incident_small.toml")
+    d = lookup("aws2025")
+    ticks: list[float] = []
+    for seed in (1, 2):
+        whole = run_with_schedule(s.with_seed(seed), d, None)
+        quick = run_with_schedule(
+            s.with_seed(seed), d, None, verdict_only=True, progress=ticks.append
+        )
+        assert violations(quick.metrics) == violations(whole.metrics), seed
+    assert ticks, "the progress callback was called (its ticker's steps were queued)"
